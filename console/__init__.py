@@ -1,0 +1,1 @@
+"""Web console: thin views over the same services as the API."""

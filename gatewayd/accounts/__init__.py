@@ -1,0 +1,1 @@
+"""Accounts: console users (passwords, roles) and API keys (scopes)."""

@@ -1,0 +1,59 @@
+"""Console users: creation under the password policy, first-run admin, authentication."""
+
+from __future__ import annotations
+
+from gatewayd.accounts.passwords import hash_password, policy_problems, verify_password
+from gatewayd.clock import Clock
+from gatewayd.errors import Conflict, InvalidInput
+from gatewayd.store import users as user_store
+from gatewayd.store.db import Database
+from gatewayd.store.users import DuplicateUser, UserRow
+
+ROLES = ("admin", "operator", "viewer")
+
+
+def check_new_user(name: str, password: str, role: str) -> None:
+    """Raise InvalidInput naming the field when a new user's name, password or role is unusable."""
+    if not name or len(name) > 64 or not name.isprintable() or name.strip() != name:
+        raise InvalidInput("name", "1 to 64 printable characters, no leading or trailing space")
+    if role not in ROLES:
+        raise InvalidInput("role", f"must be one of {', '.join(ROLES)}")
+    problems = policy_problems(password)
+    if problems:
+        raise InvalidInput("password", "needs " + ", ".join(problems))
+
+
+async def create_user(db: Database, clock: Clock, name: str, password: str, role: str,
+                      language: str | None = None) -> int:
+    check_new_user(name, password, role)
+    try:
+        return await user_store.insert(db, name=name, password_hash=hash_password(password), role=role,
+                                       now=clock.now(), language=language)
+    except DuplicateUser:
+        raise Conflict(f"a user named {name!r} exists already") from None
+
+
+async def create_first_admin(db: Database, clock: Clock, name: str, password: str,
+                             language: str | None = None) -> int:
+    """Create the first admin; Conflict once any user exists (no default password, ever)."""
+    check_new_user(name, password, "admin")
+    user_id = await user_store.insert_first_admin(db, name=name, password_hash=hash_password(password),
+                                                  now=clock.now(), language=language)
+    if user_id is None:
+        raise Conflict("the first administrator exists already")
+    return user_id
+
+
+async def authenticate(db: Database, name: str, password: str) -> UserRow | None:
+    """The user when name and password match and the account is enabled."""
+    user = await user_store.by_name(db, name)
+    if user is None:
+        # Hash anyway so a missing user costs the same time as a wrong password.
+        verify_password(_DUMMY_HASH, password)
+        return None
+    if user.disabled_at is not None or not verify_password(user.password_hash, password):
+        return None
+    return user
+
+
+_DUMMY_HASH = hash_password("not-a-real-password-1A!")

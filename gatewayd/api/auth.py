@@ -1,0 +1,36 @@
+"""Bearer-key authentication and scope checks for the JSON API."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gatewayd import keys
+from gatewayd.accounts.apikeys import verify_token
+from gatewayd.errors import Forbidden, Unauthorized
+from gatewayd.store.apikeys import ApiKeyRow
+
+_REQUEST_KEY = "gatewayd.api_key"
+
+
+async def authenticate(request: web.Request) -> ApiKeyRow:
+    """The API key behind `Authorization: Bearer …`; 401 when absent, malformed or revoked."""
+    cached = request.get(_REQUEST_KEY)
+    if cached is not None:
+        return cached  # type: ignore[no-any-return]
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise Unauthorized("missing API key: send 'Authorization: Bearer <key>'")
+    row = await verify_token(request.app[keys.DB], token.strip())
+    if row is None:
+        raise Unauthorized("invalid or revoked API key")
+    request[_REQUEST_KEY] = row
+    return row
+
+
+async def require_scope(request: web.Request, scope: str) -> ApiKeyRow:
+    """The authenticated key if it holds `scope` (admin holds every scope); 403 otherwise."""
+    row = await authenticate(request)
+    if scope not in row.scopes and "admin" not in row.scopes:
+        raise Forbidden(f"this API key lacks the '{scope}' scope")
+    return row

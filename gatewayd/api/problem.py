@@ -1,0 +1,70 @@
+"""One middleware that turns every API error into RFC 9457 problem JSON."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Awaitable, Callable
+
+from aiohttp import web
+
+from gatewayd.errors import FieldError, ProblemError, TooManyRequests, Unauthorized
+
+log = logging.getLogger(__name__)
+
+PROBLEM_TYPE_BASE = "https://gatewayd.local/problems/"
+JSON_PATHS = ("/api/", "/healthz", "/metrics")
+
+
+def problem_response(status: int, title: str, detail: str, *, type_slug: str,
+                     errors: list[FieldError] | None = None, instance: str | None = None,
+                     headers: dict[str, str] | None = None) -> web.Response:
+    body: dict[str, object] = {
+        "type": PROBLEM_TYPE_BASE + type_slug,
+        "title": title,
+        "status": status,
+        "detail": detail,
+    }
+    if instance:
+        body["instance"] = instance
+    if errors:
+        body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
+    return web.Response(status=status, text=json.dumps(body, ensure_ascii=False),
+                        content_type="application/problem+json", headers=headers)
+
+
+_HTTP_SLUGS = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",
+               405: "method-not-allowed", 413: "payload-too-large", 415: "unsupported-media-type"}
+
+
+@web.middleware
+async def problem_middleware(request: web.Request,
+                             handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
+    is_api = request.path.startswith(JSON_PATHS)
+    try:
+        return await handler(request)
+    except ProblemError as exc:
+        headers: dict[str, str] = {}
+        if isinstance(exc, TooManyRequests):
+            headers["Retry-After"] = str(exc.retry_after)
+        if isinstance(exc, Unauthorized):
+            headers["WWW-Authenticate"] = 'Bearer realm="gatewayd"'
+        if not is_api and exc.status >= 400 and request.get("console"):
+            raise
+        return problem_response(exc.status, exc.title, exc.detail, type_slug=exc.type_slug,
+                                errors=exc.errors, instance=request.path, headers=headers)
+    except web.HTTPException as exc:
+        if not is_api or exc.status < 400:
+            raise
+        detail = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else exc.reason
+        if exc.status == 413:
+            detail = f"request body larger than {request.app._client_max_size} bytes"
+        return problem_response(exc.status, exc.reason, detail or exc.reason,
+                                type_slug=_HTTP_SLUGS.get(exc.status, "http-error"), instance=request.path,
+                                headers={k: v for k, v in exc.headers.items() if k.lower() == "allow"})
+    except Exception:
+        log.exception("unhandled error on %s %s", request.method, request.path)
+        if not is_api:
+            raise
+        return problem_response(500, "Internal error", "the server hit an unexpected error; it is logged",
+                                type_slug="internal", instance=request.path)

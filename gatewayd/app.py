@@ -1,0 +1,59 @@
+"""Composition root: build_app(settings) wires store, modems, services, API and console.
+
+Components start in `cleanup_ctx` order and stop in reverse (aiohttp runs the second half of
+each context generator on shutdown), so a part is always stopped before what it depends on.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from gatewayd import keys
+from gatewayd.api import health
+from gatewayd.api.problem import problem_middleware
+from gatewayd.clock import Clock, SystemClock
+from gatewayd.config import Settings
+from gatewayd.modem_events import ModemEventRouter
+from gatewayd.store.db import Database
+from gatewayd.systemd import watchdog_interval, watchdog_loop
+
+log = logging.getLogger(__name__)
+
+
+async def store_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[keys.SETTINGS]
+    db = Database(settings.storage.database, busy_timeout_ms=settings.storage.busy_timeout_ms)
+    await db.open()
+    app[keys.DB] = db
+    yield
+    await db.close()
+
+
+async def watchdog_ctx(app: web.Application) -> AsyncIterator[None]:
+    interval = watchdog_interval()
+    task = None
+    if interval is not None:
+        task = asyncio.create_task(watchdog_loop(interval, app[keys.DB].ping), name="systemd-watchdog")
+    yield
+    if task is not None:
+        task.cancel()
+        await asyncio.gather(task, return_exceptions=True)
+
+
+def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+    """The whole daemon as an aiohttp Application (used by the CLI, the tests and the benchmarks)."""
+    app = web.Application(client_max_size=settings.http.max_body_bytes, middlewares=[problem_middleware])
+    app[keys.SETTINGS] = settings
+    app[keys.CLOCK] = clock or SystemClock()
+    app[keys.MODEM_EVENTS] = ModemEventRouter()
+
+    app.cleanup_ctx.append(store_ctx)
+    # Modem pool, dispatcher, inbound, scheduler and webhooks register here, in dependency order.
+    app.cleanup_ctx.append(watchdog_ctx)
+
+    app.add_routes(health.routes)
+    return app

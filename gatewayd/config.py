@@ -1,0 +1,194 @@
+"""Settings: one TOML file plus GATEWAYD_<SECTION>__<KEY> environment overrides, validated once.
+
+Every part of the daemon receives its own typed section; nothing else reads files or the
+environment for configuration. Every setting is documented in config/gatewayd.example.toml.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+DEFAULT_CONFIG_PATH = Path("/etc/gatewayd/gatewayd.toml")
+
+
+class ConfigError(Exception):
+    """A configuration problem, worded as one line naming the key and the problem."""
+
+
+class Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class StorageSettings(Section):
+    database: Path = Path("/var/lib/gatewayd/gatewayd.db")
+    busy_timeout_ms: int = Field(5000, ge=0)
+
+
+class HttpSettings(Section):
+    host: str = "0.0.0.0"
+    port: int = Field(8080, ge=1, le=65535)
+    # Largest request body accepted (JSON and uploads); imports have their own limit below it.
+    max_body_bytes: int = Field(12 * 1024 * 1024, ge=1024)
+
+
+class SiteSettings(Section):
+    timezone: str = "Europe/Paris"
+    language: Literal["fr", "en"] = "fr"
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+
+class SendingSettings(Section):
+    default_region: str = Field("FR", min_length=2, max_length=2)
+    max_segments: int = Field(10, ge=1, le=255)
+
+    @field_validator("default_region")
+    @classmethod
+    def _upper(cls, value: str) -> str:
+        import phonenumbers
+
+        value = value.upper()
+        if value not in phonenumbers.SUPPORTED_REGIONS:
+            raise ValueError(f"unknown region {value!r} (ISO 3166 code such as FR, BE, GB)")
+        return value
+
+
+class ModemSettings(Section):
+    name: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
+    port: str
+    baudrate: int = Field(115200, ge=1200, le=4_000_000)
+    pin: str | None = Field(None, pattern=r"^[0-9]{4,8}$")
+    dialect: Literal["auto", "generic", "sim800", "sim7600", "ec25", "e3372", "sierra", "telit"] = "auto"
+    auto_hangup: bool = False
+
+    @field_validator("port")
+    @classmethod
+    def _device_path(cls, value: str) -> str:
+        if not value.startswith("/") or any(c.isspace() for c in value) or value.endswith("/"):
+            raise ValueError(f"{value!r} is not an absolute device path such as /dev/ttyUSB2")
+        return value
+
+
+class SimulatorSettings(Section):
+    # Simulated modems started in-process on pseudo-terminals (gatewayd run --simulate N).
+    lines: int = Field(0, ge=0, le=16)
+    latency_ms: int = Field(300, ge=0, le=120_000)
+
+
+class LoggingSettings(Section):
+    level: Literal["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+
+class Settings(BaseSettings):
+    """The whole configuration of one daemon."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="GATEWAYD_", env_nested_delimiter="__", extra="forbid", frozen=True
+    )
+
+    storage: StorageSettings = StorageSettings()
+    http: HttpSettings = HttpSettings()
+    site: SiteSettings = SiteSettings()
+    sending: SendingSettings = SendingSettings()
+    modems: list[ModemSettings] = []
+    simulator: SimulatorSettings = SimulatorSettings()
+    logging: LoggingSettings = LoggingSettings()
+
+    @field_validator("modems")
+    @classmethod
+    def _unique_modems(cls, modems: list[ModemSettings]) -> list[ModemSettings]:
+        seen: set[str] = set()
+        for modem in modems:
+            if modem.name in seen:
+                raise ValueError(f"duplicate modem name {modem.name!r}")
+            seen.add(modem.name)
+        return modems
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # The file's values arrive as init kwargs; the environment overrides them.
+        return (env_settings, init_settings)
+
+
+def gatewayd_home() -> Path:
+    """Where the embedded default keeps its data: $GATEWAYD_HOME or ./var."""
+    return Path(os.environ.get("GATEWAYD_HOME") or "var").absolute()
+
+
+def embedded_defaults(simulated_lines: int) -> dict[str, Any]:
+    """The no-config demo: local data dir, loopback only, simulated modems."""
+    home = gatewayd_home()
+    return {
+        "storage": {"database": str(home / "gatewayd.db")},
+        "http": {"host": "127.0.0.1", "port": 8080},
+        "simulator": {"lines": simulated_lines},
+    }
+
+
+def load_settings(path: Path | None = None, *, simulate: int | None = None) -> Settings:
+    """Read, merge and validate the configuration; raise ConfigError with one readable line."""
+    data: dict[str, Any]
+    if path is None and simulate is not None and not DEFAULT_CONFIG_PATH.exists():
+        data = embedded_defaults(simulate)
+    else:
+        data = _read_toml(path or DEFAULT_CONFIG_PATH)
+        if simulate is not None:
+            data.setdefault("simulator", {})
+            if isinstance(data["simulator"], dict):
+                data["simulator"]["lines"] = simulate
+    try:
+        return Settings(**data)
+    except ValidationError as exc:
+        raise ConfigError(describe_validation_error(exc)) from None
+
+
+def _read_toml(path: Path) -> dict[str, Any]:
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError:
+        raise ConfigError(f"config file {path} not found (give --config PATH, or --simulate for the demo)") from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {path} is a directory") from None
+    except PermissionError:
+        raise ConfigError(f"config file {path} is not readable (permission denied)") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"config file {path} is not valid TOML: {exc}") from None
+
+
+def describe_validation_error(exc: ValidationError) -> str:
+    """First error as 'key.path: problem' (+ how many more), for a one-line exit message."""
+    errors = exc.errors()
+    first = errors[0]
+    key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+    if first["type"] == "extra_forbidden":
+        problem = "unknown key"
+    elif first["type"] == "missing":
+        problem = "required key is missing"
+    else:
+        problem = first["msg"].removeprefix("Value error, ")
+        if "input" in first and first["type"] not in ("value_error",) and not isinstance(first["input"], dict):
+            problem += f" (got {first['input']!r})"
+    more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
+    return f"config error: {key}: {problem}{more}"

@@ -1,0 +1,55 @@
+"""Phone numbers: E.164 normalisation (libphonenumber) and masking for logs."""
+
+from __future__ import annotations
+
+import phonenumbers
+
+
+class InvalidNumber(ValueError):
+    """A phone number that cannot be used as an SMS destination; str() says why."""
+
+
+_REASONS = {
+    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
+    phonenumbers.NumberParseException.NOT_A_NUMBER: "not a phone number",
+    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too short after the international prefix",
+    phonenumbers.NumberParseException.TOO_SHORT_NSN: "too short",
+    phonenumbers.NumberParseException.TOO_LONG: "too long",
+}
+
+
+def normalise(raw: str, region: str = "FR") -> str:
+    """Return `raw` as E.164 ('+33612345678'), reading national numbers in `region`."""
+    text = (raw or "").strip()
+    if not text:
+        raise InvalidNumber("empty number")
+    if text.startswith("00"):
+        text = "+" + text[2:]
+    try:
+        parsed = phonenumbers.parse(text, region.upper())
+    except phonenumbers.NumberParseException as exc:
+        raise InvalidNumber(_REASONS.get(exc.error_type, "not a phone number")) from None
+    if not phonenumbers.is_possible_number(parsed):
+        raise InvalidNumber("wrong number of digits for its country")
+    if not phonenumbers.is_valid_number(parsed):
+        raise InvalidNumber("not a valid number for its country")
+    return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+
+
+def national(e164: str) -> str:
+    """National display format ('06 12 34 56 78'), or the input when it cannot be parsed."""
+    try:
+        return phonenumbers.format_number(
+            phonenumbers.parse(e164, None), phonenumbers.PhoneNumberFormat.NATIONAL
+        )
+    except phonenumbers.NumberParseException:
+        return e164
+
+
+def mask(number: str | None) -> str:
+    """Partly hidden number for INFO logs: '+336•••••678'."""
+    if not number:
+        return "?"
+    if len(number) <= 6:
+        return number[:1] + "•" * (len(number) - 1)
+    return number[:4] + "•" * (len(number) - 7) + number[-3:]

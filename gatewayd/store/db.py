@@ -1,0 +1,115 @@
+"""The SQLite database: pragmas, integrity check, migrations, one writer and one reader connection.
+
+Every write goes through `Database.write()`: a short `BEGIN IMMEDIATE` transaction on the single
+writer connection, serialised by an asyncio lock, so writers never meet SQLITE_BUSY among
+themselves. WAL lets the reader connection (and other processes such as `gatewayd backup`) read
+while a write is in progress. `synchronous=FULL` makes every commit survive a power cut.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import aiosqlite
+
+from gatewayd.store.migrations import migrate
+
+log = logging.getLogger(__name__)
+
+
+class DatabaseError(Exception):
+    """The database cannot be used (corrupt, unwritable, newer schema than this code)."""
+
+
+class Database:
+    """One SQLite file with a serialised writer and a read-only reader."""
+
+    def __init__(self, path: Path, *, busy_timeout_ms: int = 5000) -> None:
+        self.path = Path(path)
+        self.busy_timeout_ms = busy_timeout_ms
+        self._writer: aiosqlite.Connection | None = None
+        self._reader: aiosqlite.Connection | None = None
+        self._write_lock = asyncio.Lock()
+
+    async def open(self) -> None:
+        """Open, check integrity and migrate; raise DatabaseError with a readable reason."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DatabaseError(f"cannot create {self.path.parent}: {exc.strerror}") from None
+        try:
+            self._writer = await self._connect()
+            await self._writer.execute("PRAGMA journal_mode=WAL")
+            await self._check_integrity(self._writer)
+            applied = await migrate(self._writer)
+            if applied:
+                log.info("database %s migrated to version %d", self.path, applied[-1])
+            self._reader = await self._connect()
+            await self._reader.execute("PRAGMA query_only=ON")
+        except sqlite3.DatabaseError as exc:
+            await self.close()
+            raise DatabaseError(f"cannot open database {self.path}: {exc}") from None
+
+    async def _connect(self) -> aiosqlite.Connection:
+        conn = await aiosqlite.connect(self.path, isolation_level=None)
+        conn.row_factory = sqlite3.Row
+        for pragma in (
+            "PRAGMA synchronous=FULL",
+            "PRAGMA foreign_keys=ON",
+            f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}",
+        ):
+            await conn.execute(pragma)
+        return conn
+
+    async def _check_integrity(self, conn: aiosqlite.Connection) -> None:
+        async with conn.execute("PRAGMA integrity_check") as cur:
+            rows = [r[0] for r in await cur.fetchall()]
+        if rows != ["ok"]:
+            raise DatabaseError(f"integrity check of {self.path} failed: {'; '.join(rows[:3])}")
+
+    async def close(self) -> None:
+        for conn in (self._reader, self._writer):
+            if conn is not None:
+                try:
+                    await conn.close()
+                except Exception:  # closing must not mask the reason we are closing
+                    log.exception("error closing database connection")
+        self._reader = self._writer = None
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A short write transaction (BEGIN IMMEDIATE … COMMIT, ROLLBACK on error)."""
+        conn = self._require(self._writer)
+        async with self._write_lock:
+            await conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield conn
+            except BaseException:
+                await conn.execute("ROLLBACK")
+                raise
+            else:
+                await conn.execute("COMMIT")
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[aiosqlite.Connection]:
+        """The reader connection (query_only); sees every committed write."""
+        yield self._require(self._reader)
+
+    async def ping(self) -> bool:
+        """True when a trivial query answers (health check)."""
+        try:
+            async with self.read() as conn, conn.execute("SELECT 1") as cur:
+                return (await cur.fetchone()) is not None
+        except Exception:
+            return False
+
+    @staticmethod
+    def _require(conn: aiosqlite.Connection | None) -> aiosqlite.Connection:
+        if conn is None:
+            raise DatabaseError("database is not open")
+        return conn

@@ -1,0 +1,64 @@
+"""Shared fixtures: settings on a temporary SQLite file, the app over a real HTTP server, API keys."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+from aiohttp.test_utils import TestClient
+
+from gatewayd import keys
+from gatewayd.accounts.apikeys import create_key
+from gatewayd.app import build_app
+from gatewayd.clock import FakeClock, SystemClock
+from gatewayd.config import Settings
+
+
+
+def make_settings(tmp_path: Path, **sections: dict[str, Any]) -> Settings:
+    """Settings with the database in tmp_path; keyword arguments replace whole sections' keys."""
+    data: dict[str, Any] = {"storage": {"database": str(tmp_path / "gatewayd.db")}, "http": {"host": "127.0.0.1"}}
+    for name, values in sections.items():
+        data.setdefault(name, {})
+        if isinstance(values, dict):
+            data[name].update(values)
+        else:
+            data[name] = values
+    return Settings(**data)
+
+
+@pytest.fixture
+def settings_factory(tmp_path: Path) -> Callable[..., Settings]:
+    return lambda **sections: make_settings(tmp_path, **sections)
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return make_settings(tmp_path)
+
+
+@pytest.fixture
+def fake_clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+async def app_client(aiohttp_client: Callable[..., Awaitable[TestClient]], settings: Settings) -> TestClient:
+    """The whole app (real SQLite file) behind a real HTTP server on 127.0.0.1."""
+    app = build_app(settings)
+    return await aiohttp_client(app)
+
+
+@pytest.fixture
+def api_key(app_client: TestClient) -> Callable[..., Awaitable[str]]:
+    """`await api_key("send", "read")` → a bearer token with those scopes."""
+
+    async def make(*scopes: str, name: str = "test") -> str:
+        app: web.Application = app_client.server.app  # type: ignore[assignment]
+        key = await create_key(app[keys.DB], SystemClock(), name, set(scopes or ("send", "read")))
+        return key.token
+
+    return make
