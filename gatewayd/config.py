@@ -83,6 +83,11 @@ class ModemSettings(Section):
         return value
 
 
+class OptOutSettings(Section):
+    # Which messages an opt-out blocks: "marketing" (and campaigns) or "all" (transactional too).
+    scope: Literal["marketing", "all"] = "marketing"
+
+
 class SimulatorSettings(Section):
     # Simulated modems started in-process on pseudo-terminals (gatewayd run --simulate N).
     lines: int = Field(0, ge=0, le=16)
@@ -105,6 +110,7 @@ class Settings(BaseSettings):
     site: SiteSettings = SiteSettings()
     sending: SendingSettings = SendingSettings()
     modems: list[ModemSettings] = []
+    optout: OptOutSettings = OptOutSettings()
     simulator: SimulatorSettings = SimulatorSettings()
     logging: LoggingSettings = LoggingSettings()
 
