@@ -117,6 +117,7 @@ GENERIC_URCS: tuple[UrcSpec, ...] = (
     UrcSpec("Call Ready", "Call Ready"),
     UrcSpec("SMS Ready", "SMS Ready"),
     UrcSpec("PB DONE", "PB DONE"),
+    UrcSpec("SMS DONE", "SMS DONE"),
     UrcSpec("^RSSI:", "^RSSI"),
     UrcSpec("^HCSQ:", "^HCSQ", queryable=True),
     UrcSpec("^BOOT:", "^BOOT"),
@@ -203,7 +204,7 @@ def command_stem(command: str) -> tuple[str, bool]:
     m = re.match(r"^([+^*$#%]?[A-Za-z0-9]+)", body)
     stem = m.group(1).upper() if m else body.upper()
     rest = body[len(stem):]
-    querying = rest in ("", "?", "=?") or (rest.startswith("=") and stem in ("+CUSD",))
+    querying = rest in ("", "?", "=?")
     return stem, querying
 
 
