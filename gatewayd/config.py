@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 DEFAULT_CONFIG_PATH = Path("/etc/gatewayd/gatewayd.toml")
@@ -88,6 +88,48 @@ class OptOutSettings(Section):
     scope: Literal["marketing", "all"] = "marketing"
 
 
+class ImportSettings(Section):
+    # Largest uploaded contact/recipient file, in bytes.
+    max_bytes: int = Field(10 * 1024 * 1024, ge=1024)
+    # Workbooks with more sheets than this are refused unless the request names the sheet to read.
+    max_sheets: int = Field(1, ge=1, le=100)
+    # Where uploaded files wait between analysis and commit; empty = "imports" beside the database.
+    directory: Path | None = None
+
+
+class CampaignSettings(Section):
+    # Appended to every marketing text; "{number}" is replaced by stop_number.
+    stop_mention: str = Field("Répondez STOP pour vous désabonner", min_length=1, max_length=80)
+    # The number people reply STOP to, as shown in the mention (usually the SIM's own number).
+    stop_number: str = ""
+    # Messages of one campaign handed to the outbound queue and not yet finished, at most.
+    window: int = Field(500, ge=1, le=1_000_000)
+    # Auto-pause when failed / finished passes this fraction, once min_finished messages ended.
+    failure_threshold: float = Field(0.3, gt=0, le=1)
+    failure_min_finished: int = Field(20, ge=1)
+    # Recipients rendered in a preview.
+    preview_recipients: int = Field(5, ge=1, le=50)
+    # How often running campaigns are topped up and checked, in seconds.
+    tick_seconds: float = Field(5.0, gt=0, le=3600)
+    # Replies and opt-outs from a recipient within this many hours of the send count for the campaign.
+    attribution_hours: int = Field(72, ge=1, le=24 * 90)
+
+    @field_validator("stop_number")
+    @classmethod
+    def _stop_number(cls, value: str) -> str:
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _number_given(self) -> CampaignSettings:
+        if "{number}" in self.stop_mention and not self.stop_number:
+            raise ValueError("stop_mention uses {number}: set stop_number to the number people reply STOP to")
+        return self
+
+    def mention(self) -> str:
+        """The opt-out mention as it is appended to marketing texts."""
+        return self.stop_mention.replace("{number}", self.stop_number).strip()
+
+
 class SimulatorSettings(Section):
     # Simulated modems started in-process on pseudo-terminals (gatewayd run --simulate N).
     lines: int = Field(0, ge=0, le=16)
@@ -111,6 +153,8 @@ class Settings(BaseSettings):
     sending: SendingSettings = SendingSettings()
     modems: list[ModemSettings] = []
     optout: OptOutSettings = OptOutSettings()
+    imports: ImportSettings = ImportSettings()
+    campaigns: CampaignSettings = CampaignSettings()
     simulator: SimulatorSettings = SimulatorSettings()
     logging: LoggingSettings = LoggingSettings()
 

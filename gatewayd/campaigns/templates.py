@@ -1,0 +1,109 @@
+"""Template text with {variables}: parsed once, rendered by plain substitution (pure, no evaluation).
+
+Nothing from a template or a contact is ever evaluated: `{first_name}` is looked up in a dict of
+strings and pasted in; there are no attributes, indexes, filters or format specs. `{{` and `}}`
+stand for literal braces. A value that itself contains `{…}` is pasted as it is, never re-read.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+
+BUILTIN_VARIABLES = ("first_name", "last_name", "email", "mobile")
+_NAME = re.compile(r"[^\W\d]\w{0,39}")
+
+
+class TemplateSyntaxError(ValueError):
+    """The text is not a valid template; str() names the position and the problem."""
+
+
+@dataclass(frozen=True)
+class CompiledTemplate:
+    """Literal pieces interleaved with variable names: pieces[0], vars[0], pieces[1], …"""
+
+    pieces: tuple[str, ...]
+    names: tuple[str, ...]
+
+    @property
+    def variables(self) -> tuple[str, ...]:
+        """Distinct variable names in order of first use."""
+        return tuple(dict.fromkeys(self.names))
+
+
+@dataclass(frozen=True)
+class Rendered:
+    text: str
+    missing: tuple[str, ...]  # variables with no value for this recipient (rendered as empty)
+
+
+def compile_template(text: str) -> CompiledTemplate:
+    """Parse `text`; TemplateSyntaxError for a lone brace or a bad variable name."""
+    pieces: list[str] = []
+    names: list[str] = []
+    buf: list[str] = []
+    i, n = 0, len(text)
+    while i < n:
+        ch = text[i]
+        if ch == "{":
+            if text.startswith("{{", i):
+                buf.append("{")
+                i += 2
+                continue
+            end = text.find("}", i + 1)
+            if end < 0:
+                raise TemplateSyntaxError(f"'{{' at position {i + 1} is never closed (write {{{{ for a brace)")
+            name = text[i + 1:end].strip()
+            if not _NAME.fullmatch(name):
+                raise TemplateSyntaxError(
+                    f"{{{text[i + 1:end]}}} at position {i + 1} is not a variable name (letters, digits, _)")
+            pieces.append("".join(buf))
+            buf = []
+            names.append(name)
+            i = end + 1
+        elif ch == "}":
+            if text.startswith("}}", i):
+                buf.append("}")
+                i += 2
+                continue
+            raise TemplateSyntaxError(f"'}}' at position {i + 1} has no opening brace (write }}}} for a brace)")
+        else:
+            buf.append(ch)
+            i += 1
+    pieces.append("".join(buf))
+    return CompiledTemplate(tuple(pieces), tuple(names))
+
+
+def unknown_variables(template: CompiledTemplate, known: Iterable[str]) -> tuple[str, ...]:
+    """Variables of the template that are neither built in nor in `known` (case-insensitive)."""
+    allowed = {k.lower() for k in (*BUILTIN_VARIABLES, *known)}
+    return tuple(v for v in template.variables if v.lower() not in allowed)
+
+
+def render(template: CompiledTemplate, values: Mapping[str, str]) -> Rendered:
+    """Substitute values (exact name, else case-insensitive); a missing or empty one renders as ''."""
+    out = [template.pieces[0]]
+    missing: list[str] = []
+    lowered: dict[str, str] | None = None
+    for name, piece in zip(template.names, template.pieces[1:]):
+        value = values.get(name)
+        if value is None:
+            if lowered is None:
+                lowered = {k.lower(): v for k, v in values.items()}
+            value = lowered.get(name.lower())
+        if not value:
+            if name not in missing:
+                missing.append(name)
+            value = ""
+        out.append(str(value))
+        out.append(piece)
+    return Rendered("".join(out), tuple(missing))
+
+
+def with_stop_mention(text: str, mention: str) -> str:
+    """The text with the opt-out mention appended on its own line (once, never doubled)."""
+    mention = mention.strip()
+    if not mention or text.rstrip().endswith(mention):
+        return text
+    return f"{text.rstrip()}\n{mention}"

@@ -1,0 +1,386 @@
+"""Imports: upload to disk, analyse by streaming (writes nothing but a spool), commit in one transaction.
+
+Step 1 reads the file chunk by chunk in a worker thread, classifies rows with the pure Analyzer,
+checks each chunk's numbers against the base and the opt-out list, and writes the valid rows to a
+spool file beside the upload. Step 2 reads the spool (never the whole file at once) and writes
+contacts and memberships in a single transaction, so an import applies entirely or not at all.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import os
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass, field
+from itertools import chain
+from pathlib import Path
+from typing import Any
+
+from gatewayd.clock import Clock, utc_iso
+from gatewayd.config import Settings
+from gatewayd.contacts import analysis as an
+from gatewayd.contacts import readers
+from gatewayd.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from gatewayd.store import contacts as contact_store
+from gatewayd.store import groups as group_store
+from gatewayd.store import imports as import_store
+from gatewayd.store import optouts
+from gatewayd.store.db import Database
+from gatewayd.store.imports import ImportRow
+
+log = logging.getLogger(__name__)
+
+CHUNK_ROWS = 5000
+SAMPLE_ROWS = 5
+HEAD_ROWS = 50
+
+
+@dataclass(frozen=True)
+class Certification:
+    """The user's statement that every imported person agreed to receive messages."""
+
+    statement: str
+    actor: str
+
+
+@dataclass(frozen=True)
+class CommitOptions:
+    certification: Certification
+    mapping: tuple[str, ...] | None = None
+    group_ids: tuple[int, ...] = ()
+    new_groups: tuple[str, ...] = ()
+    update_existing: bool = True
+    keep_opted_out_contacts: bool = False  # import them as contacts (still opted out) instead of skipping
+
+
+@dataclass
+class _Source:
+    rows: Iterator[tuple[int, list[str]]]
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+class ImportService:
+    """Contact imports and campaign recipient files."""
+
+    def __init__(self, db: Database, settings: Settings, clock: Clock) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.region = settings.sending.default_region
+        self.directory = settings.imports.directory or Path(settings.storage.database).parent / "imports"
+
+    # --- upload -----------------------------------------------------------------------------------
+
+    async def save_upload(self, chunks: AsyncIterator[bytes], *, filename: str, purpose: str,
+                          created_by: str | None) -> ImportRow:
+        """Stream an upload to disk (refused past imports.max_bytes) and record it."""
+        self.directory.mkdir(parents=True, exist_ok=True)
+        limit = self.settings.imports.max_bytes
+        tmp = self.directory / f".upload-{os.getpid()}-{id(chunks)}"
+        size = 0
+        try:
+            with tmp.open("wb") as fh:
+                async for chunk in chunks:
+                    size += len(chunk)
+                    if size > limit:
+                        raise PayloadTooLarge(f"the file is larger than the import limit of {limit} bytes"
+                                              " (imports.max_bytes)")
+                    fh.write(chunk)
+            if size == 0:
+                raise InvalidInput("file", "the uploaded file is empty")
+            kind = readers.sniff_kind(tmp)
+        except readers.FileProblem as exc:
+            tmp.unlink(missing_ok=True)
+            raise InvalidInput("file", str(exc)) from None
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        fmt = "xlsx" if kind == "xlsx" else ("txt" if filename.lower().endswith(".txt") else "csv")
+        import_id = await import_store.insert(self.db, purpose=purpose, filename=filename[:200], path="",
+                                              size=size, fmt=fmt, created_by=created_by, now=self.clock.now())
+        final = self.directory / f"{import_id}.{fmt}"
+        tmp.replace(final)
+        async with self.db.write() as conn:
+            await conn.execute("UPDATE imports SET path = ? WHERE id = ?", (str(final), import_id))
+        row = await import_store.get(self.db, import_id)
+        assert row is not None
+        return row
+
+    async def get(self, import_id: int) -> ImportRow:
+        row = await import_store.get(self.db, import_id)
+        if row is None:
+            raise NotFound(f"import {import_id} does not exist")
+        return row
+
+    def spool_path(self, import_id: int) -> Path:
+        return self.directory / f"{import_id}.spool"
+
+    # --- step 1 -----------------------------------------------------------------------------------
+
+    def _open(self, row: ImportRow, sheet: str | None) -> _Source:
+        path = Path(row.path)
+        if not path.exists():
+            raise Conflict(f"the file of import {row.id} is no longer on disk; upload it again")
+        try:
+            if row.format == "xlsx":
+                sheets = readers.xlsx_sheets(path)
+                if sheet is None and len(sheets) > self.settings.imports.max_sheets:
+                    raise InvalidInput("sheet", f"the workbook has {len(sheets)} sheets ({', '.join(sheets)});"
+                                       " keep only one or say which to read")
+                return _Source(readers.iter_xlsx_rows(path, sheet),
+                               {"format": "xlsx", "sheets": sheets, "sheet": sheet or sheets[0]})
+            fmt = readers.text_format(path)
+            return _Source(readers.iter_text_rows(path, fmt),
+                           {"format": row.format, "encoding": fmt.encoding_label,
+                            "separator": {None: None, "\t": "tab"}.get(fmt.separator, fmt.separator)})
+        except readers.FileProblem as exc:
+            raise InvalidInput("file", str(exc)) from None
+
+    async def analyse(self, import_id: int, *, sheet: str | None = None, has_header: bool | None = None,
+                      mapping: tuple[str, ...] | None = None) -> dict[str, Any]:
+        """Step 1: report on the file and propose a mapping; writes no contact."""
+        row = await self.get(import_id)
+        source = await asyncio.to_thread(self._open, row, sheet)
+        try:
+            head = await asyncio.to_thread(_take, source.rows, HEAD_ROWS)
+        except readers.FileProblem as exc:
+            raise InvalidInput("file", str(exc)) from None
+        while head and not any(c.strip() for c in head[0][1]):
+            head.pop(0)  # blank lines above the header
+        if not head:
+            raise InvalidInput("file", "the file has no rows")
+        header = an.looks_like_header(head[0][1], self.region) if has_header is None else has_header
+        width = max(_width(cells) for _, cells in head)
+        if header:
+            headers = [c.strip() for c in head[0][1][:_width(head[0][1])]]
+            width = max(width, len(headers))
+            headers += [""] * (width - len(headers))
+            data_head = head[1:]
+        else:
+            headers = [f"column {i + 1}" for i in range(width)]
+            data_head = head
+        existing_fields: list[str] = []
+        if row.purpose == "contacts":
+            async with self.db.read() as conn:
+                existing_fields = await contact_store.field_names(conn)
+        # Recipient files map columns to template variables, not to the 20 custom fields.
+        limit = an.MAX_CUSTOM_FIELDS if row.purpose == "contacts" else 100
+        proposal = an.propose_mapping(headers if header else [""] * width, existing_fields, limit)
+        if not header and "mobile" not in proposal.mapping:
+            proposal = an.Proposal(_guess_mobile_column(data_head, width, self.region), ())
+        chosen = tuple(mapping) if mapping is not None else proposal.mapping
+        problems = an.validate_mapping(chosen, width)
+        if mapping is not None and problems:
+            raise InvalidInput("mapping", "; ".join(problems))
+        report: dict[str, Any] = {
+            **source.info, "header_line": head[0][0] if header else None, "headers": headers, "columns": width,
+            "proposed_mapping": list(proposal.mapping), "mapping": list(chosen),
+            "columns_beyond_limit": list(proposal.beyond_limit), "max_custom_fields": an.MAX_CUSTOM_FIELDS,
+            "existing_custom_fields": existing_fields,
+            "sample": [cells[:width] for _, cells in data_head[:SAMPLE_ROWS]],
+        }
+        if problems:
+            report["mapping_problems"] = problems
+            await import_store.set_analysis(self.db, import_id, report)
+            return report
+        report.update(await self._classify(row, chain(data_head, source.rows), chosen))
+        await import_store.set_analysis(self.db, import_id, report)
+        return report
+
+    async def _classify(self, row: ImportRow, rows: Iterator[tuple[int, list[str]]],
+                        mapping: tuple[str, ...]) -> dict[str, Any]:
+        analyzer = an.Analyzer(mapping, self.region)
+        existing = opted = 0
+        opted_lines: list[dict[str, Any]] = []
+        spool = self.spool_path(row.id)
+        tmp = spool.with_suffix(".spool.tmp")
+        with tmp.open("w", encoding="utf-8") as out:
+            while True:
+                try:
+                    records = await asyncio.to_thread(_classify_chunk, rows, analyzer, CHUNK_ROWS)
+                except readers.FileProblem as exc:
+                    tmp.unlink(missing_ok=True)
+                    raise InvalidInput("file", str(exc)) from None
+                if not records:
+                    break
+                numbers = [r[1] for r in records]
+                async with self.db.read() as conn:
+                    in_base = await contact_store.existing_mobiles(conn, numbers)
+                    out_now = await optouts.opted_out_among(conn, numbers)
+                existing += len(in_base)
+                opted += len(out_now)
+                for rec in records:
+                    if rec[1] in out_now and len(opted_lines) < an.REPORT_LIMIT:
+                        opted_lines.append({"line": rec[0], "number": rec[1]})
+                out.write(json.dumps(records, ensure_ascii=False, separators=(",", ":")))
+                out.write("\n")
+        tmp.replace(spool)
+        counts = analyzer.report()
+        counts.update({"already_in_base": existing, "opted_out": {"count": opted, "lines": opted_lines},
+                       "spooled_mobile_column": mapping.index("mobile")})
+        return counts
+
+    # --- step 2 -----------------------------------------------------------------------------------
+
+    async def commit(self, import_id: int, options: CommitOptions) -> dict[str, Any]:
+        """Step 2: write contacts and memberships in one transaction; returns the final report."""
+        row = await self.get(import_id)
+        if row.purpose != "contacts":
+            raise Conflict(f"import {import_id} is a campaign recipient file; use it in a campaign")
+        if row.state == "committed":
+            raise Conflict(f"import {import_id} was committed already")
+        statement = options.certification.statement.strip()
+        if not statement:
+            raise InvalidInput("optin.statement", "the opt-in certification statement is required")
+        analysis = row.analysis
+        if options.mapping is not None:
+            columns = analysis["columns"] if analysis else len(options.mapping)
+            problems = an.validate_mapping(options.mapping, columns)
+            if problems:
+                raise InvalidInput("mapping", "; ".join(problems))
+        mapping = options.mapping or (tuple(analysis["mapping"]) if analysis else None)
+        if analysis is None or mapping is None or "valid" not in analysis or \
+                tuple(mapping).index("mobile") != analysis.get("spooled_mobile_column") or \
+                len(mapping) != analysis["columns"] or not self.spool_path(import_id).exists():
+            analysis = await self.analyse(import_id, sheet=(analysis or {}).get("sheet"), mapping=mapping)
+            mapping = tuple(analysis["mapping"])
+        problems = an.validate_mapping(mapping, analysis["columns"])
+        if problems:
+            raise InvalidInput("mapping", "; ".join(problems))
+        new_fields = [m[6:] for m in mapping if m.startswith("field:")]
+        now = self.clock.now()
+        optin_source = f"import #{import_id} ({row.filename})"
+        report: dict[str, Any] = {"created": 0, "updated": 0, "skipped_existing": 0, "skipped_opted_out": 0,
+                                  "kept_opted_out": 0, "groups": [], "optin": {
+                                      "statement": statement, "by": options.certification.actor,
+                                      "at": utc_iso(now)}}
+        async with self.db.write() as conn:
+            fields = await contact_store.field_names(conn)
+            known = {f.lower(): f for f in fields}
+            added = [f for f in dict.fromkeys(new_fields) if f.lower() not in known]
+            if len(known) + len(added) > an.MAX_CUSTOM_FIELDS:
+                raise InvalidInput("mapping", f"{len(known)} custom fields exist and the mapping adds {len(added)};"
+                                   f" at most {an.MAX_CUSTOM_FIELDS} are allowed")
+            await contact_store.add_field_names(conn, added, now)
+            names = {f.lower(): f for f in await contact_store.field_names(conn)}
+            group_ids = list(dict.fromkeys(options.group_ids))
+            for gid in group_ids:
+                g = await group_store.get_in(conn, gid)
+                if g is None:
+                    raise InvalidInput("groups", f"group {gid} does not exist")
+                if g.rule is not None:
+                    raise InvalidInput("groups", f"group {g.name!r} is rule-based; its members follow the rule")
+            for name in dict.fromkeys(n.strip() for n in options.new_groups if n.strip()):
+                found = await group_store.by_names(conn, [name])
+                if found:
+                    group_ids.append(found[name.lower()])
+                    continue
+                group_ids.append(await group_store.insert(conn, name=name[:100], description=optin_source,
+                                                          rule=None, now=now))
+            report["groups"] = group_ids
+            for records in _read_spool(self.spool_path(import_id)):
+                numbers = [r[1] for r in records]
+                blocked = await optouts.opted_out_among(conn, numbers)
+                batch: list[contact_store.ContactData] = []
+                for line, number, cells in records:
+                    if number in blocked:
+                        if not options.keep_opted_out_contacts:
+                            report["skipped_opted_out"] += 1
+                            continue
+                        report["kept_opted_out"] += 1
+                    batch.append(_contact_data(number, an.row_values(mapping, cells), names, optin_source,
+                                               statement, options.certification.actor, now))
+                inserted, updated = await contact_store.upsert_many(
+                    conn, batch, update_existing=options.update_existing, now=now)
+                report["created"] += inserted
+                report["updated"] += updated
+                report["skipped_existing"] += len(batch) - inserted - updated
+                if group_ids:
+                    await group_store.add_members_by_mobile(conn, group_ids, [c.mobile for c in batch], now)
+            report["invalid"] = analysis["invalid"]["count"]
+            report["duplicates_in_file"] = analysis["duplicates_in_file"]["count"]
+            if not await import_store.mark_committed(conn, import_id, report, now):
+                raise Conflict(f"import {import_id} was committed already")
+        self._discard_files(import_id, Path(row.path))
+        log.info("import %d committed: %d created, %d updated", import_id, report["created"], report["updated"])
+        return report
+
+    def _discard_files(self, import_id: int, upload: Path) -> None:
+        for path in (upload, self.spool_path(import_id)):
+            try:
+                path.unlink(missing_ok=True)
+            except OSError as exc:
+                log.warning("cannot remove %s: %s", path, exc.strerror)
+
+    async def spooled(self, import_id: int) -> AsyncIterator[list[list[Any]]]:
+        """The analysed valid rows of a recipient file, chunk by chunk ([line, e164, cells])."""
+        path = self.spool_path(import_id)
+        if not path.exists():
+            raise Conflict(f"import {import_id} has not been analysed (or its file is gone); analyse it first")
+        it = _read_spool(path)
+        while True:
+            records = await asyncio.to_thread(next, it, None)
+            if records is None:
+                return
+            yield records
+
+
+def _contact_data(number: str, values: dict[str, str], names: dict[str, str], source: str, statement: str,
+                  actor: str, now: Any) -> contact_store.ContactData:
+    custom = {names.get(k[6:].lower(), k[6:]): v[:500] for k, v in values.items() if k.startswith("field:")}
+    return contact_store.ContactData(
+        mobile=number, last_name=values.get("last_name", "")[:100], first_name=values.get("first_name", "")[:100],
+        email=an.clean_email(values.get("email", "")[:200]),
+        language=an.normalise_language(values["language"]) if "language" in values else None,
+        fields=custom, optin_source=source, optin_at=now, optin_statement=statement, optin_by=actor)
+
+
+def _width(cells: list[str]) -> int:
+    """Columns up to the last non-empty cell (trailing separators add nothing)."""
+    n = len(cells)
+    while n and not cells[n - 1].strip():
+        n -= 1
+    return n
+
+
+def _take(rows: Iterator[tuple[int, list[str]]], n: int) -> list[tuple[int, list[str]]]:
+    out = []
+    for line, cells in rows:
+        out.append((line, cells))
+        if len(out) >= n:
+            break
+    return out
+
+
+def _guess_mobile_column(rows: list[tuple[int, list[str]]], width: int, region: str) -> tuple[str, ...]:
+    """Without a header: the column where most cells are phone numbers."""
+    scores = [0] * width
+    for _, cells in rows:
+        for i, c in enumerate(cells[:width]):
+            if sum(ch.isdigit() for ch in c) >= 6 and an.check_number(c, region).e164:
+                scores[i] += 1
+    mapping = ["ignore"] * width
+    if width:
+        mapping[max(range(width), key=lambda i: scores[i])] = "mobile"
+    return tuple(mapping)
+
+
+def _classify_chunk(rows: Iterator[tuple[int, list[str]]], analyzer: an.Analyzer, n: int) -> list[list[Any]]:
+    """Up to `n` valid first-seen rows as [line, e164, cells] (runs in a worker thread)."""
+    out: list[list[Any]] = []
+    for line, cells in rows:
+        number = analyzer.feed(line, cells)
+        if number is not None:
+            out.append([line, number, cells])
+            if len(out) >= n:
+                break
+    return out
+
+
+def _read_spool(path: Path) -> Iterator[list[list[Any]]]:
+    with path.open("r", encoding="utf-8") as fh:
+        for text in fh:
+            yield json.loads(text)
+

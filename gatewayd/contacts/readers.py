@@ -1,0 +1,181 @@
+"""Uploaded files as rows of strings, read by streaming: CSV/TXT (encoding and separator sniffed) and XLSX.
+
+Legacy .xls (Excel 97-2003, an OLE2 compound file) is refused with a message asking for .xlsx or
+CSV: the maintained readers for it are native (Rust) wheels we would ship to every box for a format
+Excel has not written by default since 2007, and every export tool offers .xlsx or CSV.
+"""
+
+from __future__ import annotations
+
+import codecs
+import csv
+import datetime as dt
+import zipfile
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+SAMPLE_BYTES = 64 * 1024
+SEPARATORS = (";", ",", "\t", "|")
+csv.field_size_limit(1024 * 1024)  # one huge cell is refused by the row check, not by csv
+
+
+class FileProblem(ValueError):
+    """The file cannot be read as an import; str() tells the user what to do."""
+
+
+@dataclass(frozen=True)
+class TextFormat:
+    encoding: str          # Python codec name
+    encoding_label: str    # what the report shows: UTF-8, UTF-8 (BOM), Windows-1252, UTF-16
+    separator: str | None  # None: one column per line
+
+
+def sniff_kind(path: Path) -> str:
+    """'xlsx' or 'text' from the first bytes; FileProblem for XLS and other binaries."""
+    with path.open("rb") as fh:
+        head = fh.read(8)
+    if head.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(path) as zf:
+                if "xl/workbook.xml" in zf.namelist():
+                    return "xlsx"
+        except zipfile.BadZipFile:
+            raise FileProblem("the file looks like a ZIP/XLSX archive but is damaged") from None
+        raise FileProblem("the file is a ZIP archive but not an Excel workbook (.xlsx)")
+    if head.startswith(b"\xd0\xcf\x11\xe0"):
+        raise FileProblem("legacy Excel 97-2003 (.xls) files are not supported: save it as .xlsx or CSV")
+    if head.startswith(b"%PDF") or head.startswith(b"\x89PNG"):
+        raise FileProblem("this is not a spreadsheet or text file (CSV, TXT or XLSX expected)")
+    return "text"
+
+
+def detect_encoding(sample: bytes) -> tuple[str, str]:
+    """(codec, label): BOMs first, then strict UTF-8, else Windows-1252 (French Excel's ANSI)."""
+    if sample.startswith(codecs.BOM_UTF8):
+        return "utf-8-sig", "UTF-8 (BOM)"
+    if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return "utf-16", "UTF-16"
+    if b"\x00" in sample[:4096]:
+        raise FileProblem("the file holds binary data (NUL bytes): not a text export")
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        decoder.decode(sample, final=False)  # a character cut by the sample's end is not an error
+        return "utf-8", "UTF-8"
+    except UnicodeDecodeError:
+        return "cp1252", "Windows-1252"
+
+
+def detect_separator(lines: list[str]) -> str | None:
+    """The separator giving the same number (> 1) of columns on most sample lines, quotes honoured."""
+    lines = [ln for ln in lines if ln.strip()][:30]
+    if not lines:
+        return None
+    best: tuple[float, str | None] = (0.0, None)
+    for sep in SEPARATORS:
+        counts = [len(r) for r in csv.reader(lines, delimiter=sep) if r]
+        if not counts or max(counts) < 2:
+            continue
+        mode = max(set(counts), key=counts.count)
+        if mode < 2:
+            continue
+        score = counts.count(mode) / len(counts) + mode / 1000  # consistency first, then width
+        if score > best[0]:
+            best = (score, sep)
+    return best[1]
+
+
+def text_format(path: Path) -> TextFormat:
+    with path.open("rb") as fh:
+        sample = fh.read(SAMPLE_BYTES)
+    if not sample.strip():
+        raise FileProblem("the file is empty")
+    encoding, label = detect_encoding(sample)
+    if encoding == "utf-8" and not _all_utf8(path):
+        encoding, label = "cp1252", "Windows-1252"  # accents past the sample were not UTF-8
+    text = sample.decode(encoding, errors="ignore")
+    lines = text.splitlines()[:-1] or text.splitlines()  # the last sampled line may be cut
+    return TextFormat(encoding, label, detect_separator(lines))
+
+
+def _all_utf8(path: Path) -> bool:
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    with path.open("rb") as fh:
+        try:
+            while block := fh.read(1 << 20):
+                decoder.decode(block, final=False)
+            decoder.decode(b"", final=True)
+        except UnicodeDecodeError:
+            return False
+    return True
+
+
+def iter_text_rows(path: Path, fmt: TextFormat) -> Iterator[tuple[int, list[str]]]:
+    """(line number where the record starts, cells) for every record; quoted newlines stay in a cell."""
+    with path.open("r", encoding=fmt.encoding, errors="strict", newline="") as fh:
+        if fmt.separator is None:
+            for number, line in enumerate(fh, start=1):
+                yield number, [line.rstrip("\r\n")]
+            return
+        reader = csv.reader(fh, delimiter=fmt.separator, quotechar='"', skipinitialspace=False, strict=False)
+        start = 1
+        try:
+            for row in reader:
+                yield start, row
+                start = reader.line_num + 1
+        except UnicodeDecodeError as exc:
+            raise FileProblem(f"line {reader.line_num + 1}: bytes not valid {fmt.encoding_label} ({exc.reason})") from None
+        except csv.Error as exc:
+            raise FileProblem(f"line {reader.line_num}: {exc}") from None
+
+
+def cell_text(value: Any) -> str:
+    """A spreadsheet cell as the text a person saw: integral floats without '.0', dates as ISO."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "1" if value else "0"
+    if isinstance(value, float):
+        if value.is_integer() and abs(value) < 1e17:
+            return str(int(value))
+        return repr(value)
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(sep=" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    return str(value)
+
+
+def xlsx_sheets(path: Path) -> list[str]:
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for damaged archives
+        raise FileProblem(f"the workbook cannot be read ({type(exc).__name__}: {exc})") from None
+    try:
+        return list(wb.sheetnames)
+    finally:
+        wb.close()
+
+
+def iter_xlsx_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cells) of one sheet in read-only streaming mode; formulas give their cached value."""
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:
+        raise FileProblem(f"the workbook cannot be read ({type(exc).__name__}: {exc})") from None
+    try:
+        if sheet is not None and sheet not in wb.sheetnames:
+            raise FileProblem(f"no sheet named {sheet!r} (sheets: {', '.join(wb.sheetnames)})")
+        ws = wb[sheet] if sheet is not None else wb[wb.sheetnames[0]]
+        # Some writers record a wrong dimension; reset it so every row is read.
+        ws.reset_dimensions()  # type: ignore[union-attr]
+        for number, row in enumerate(ws.iter_rows(values_only=True), start=1):  # type: ignore[union-attr]
+            yield number, [cell_text(v) for v in row]
+    finally:
+        wb.close()
+

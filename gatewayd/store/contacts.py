@@ -1,0 +1,251 @@
+"""Contacts (one per E.164 mobile), their custom field names, search and bulk upsert."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+import aiosqlite
+
+from gatewayd.clock import parse_iso, utc_iso
+from gatewayd.store.db import Database
+
+_CHUNK = 500  # SQLite's parameter limit is far above this; small IN lists stay fast
+
+
+@dataclass(frozen=True)
+class ContactData:
+    """What a contact holds, as written by the service or an import."""
+
+    mobile: str
+    last_name: str = ""
+    first_name: str = ""
+    email: str = ""
+    language: str | None = None
+    fields: Mapping[str, str] = field(default_factory=dict)
+    optin_source: str | None = None
+    optin_at: datetime | None = None
+    optin_statement: str | None = None
+    optin_by: str | None = None
+
+
+@dataclass(frozen=True)
+class Contact:
+    id: int
+    mobile: str
+    last_name: str
+    first_name: str
+    email: str
+    language: str | None
+    fields: Mapping[str, str]
+    optin_source: str | None
+    optin_at: datetime | None
+    optin_statement: str | None
+    optin_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    groups: tuple[int, ...] = ()
+
+
+def row_to_contact(r: sqlite3.Row, groups: tuple[int, ...] = ()) -> Contact:
+    return Contact(r["id"], r["mobile"], r["last_name"], r["first_name"], r["email"], r["language"],
+                   json.loads(r["fields"]), r["optin_source"], parse_iso(r["optin_at"]), r["optin_statement"],
+                   r["optin_by"], parse_iso(r["created_at"]), parse_iso(r["updated_at"]),  # type: ignore[arg-type]
+                   groups)
+
+
+def _values(d: ContactData) -> tuple[object, ...]:
+    return (d.mobile, d.last_name, d.first_name, d.email, d.language,
+            json.dumps(dict(d.fields), ensure_ascii=False, separators=(",", ":")),
+            d.optin_source, utc_iso(d.optin_at), d.optin_statement, d.optin_by)
+
+
+_COLS = "mobile, last_name, first_name, email, language, fields, optin_source, optin_at, optin_statement, optin_by"
+
+
+async def insert(conn: aiosqlite.Connection, data: ContactData, now: datetime) -> int:
+    """Insert one contact; sqlite3.IntegrityError when the mobile already exists."""
+    cur = await conn.execute(
+        f"INSERT INTO contacts ({_COLS}, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        (*_values(data), utc_iso(now), utc_iso(now)))
+    return int(cur.lastrowid or 0)
+
+
+async def update(conn: aiosqlite.Connection, contact_id: int, data: ContactData, now: datetime) -> bool:
+    """Replace every field of one contact; False when it does not exist."""
+    cur = await conn.execute(
+        "UPDATE contacts SET mobile=?, last_name=?, first_name=?, email=?, language=?, fields=?, optin_source=?,"
+        " optin_at=?, optin_statement=?, optin_by=?, updated_at=? WHERE id=?",
+        (*_values(data), utc_iso(now), contact_id))
+    return cur.rowcount == 1
+
+
+async def _groups_of(conn: aiosqlite.Connection, ids: Sequence[int]) -> dict[int, tuple[int, ...]]:
+    out: dict[int, list[int]] = {}
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start:start + _CHUNK])
+        marks = ",".join("?" * len(chunk))
+        async with conn.execute(f"SELECT contact_id, group_id FROM group_members WHERE contact_id IN ({marks})"
+                                " ORDER BY group_id", chunk) as cur:
+            for r in await cur.fetchall():
+                out.setdefault(r[0], []).append(r[1])
+    return {k: tuple(v) for k, v in out.items()}
+
+
+async def get(db: Database, contact_id: int) -> Contact | None:
+    async with db.read() as conn:
+        async with conn.execute("SELECT * FROM contacts WHERE id = ?", (contact_id,)) as cur:
+            r = await cur.fetchone()
+        if r is None:
+            return None
+        return row_to_contact(r, (await _groups_of(conn, [contact_id])).get(contact_id, ()))
+
+
+async def by_mobile(conn: aiosqlite.Connection, mobile: str) -> Contact | None:
+    async with conn.execute("SELECT * FROM contacts WHERE mobile = ?", (mobile,)) as cur:
+        r = await cur.fetchone()
+    return row_to_contact(r) if r else None
+
+
+def fts_query(text: str) -> str | None:
+    """Every word of `text` as a quoted FTS5 prefix term (never FTS syntax from the user)."""
+    words = [w for w in "".join(c if c.isalnum() else " " for c in text).split() if w]
+    if not words:
+        return None
+    return " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+
+
+async def search(db: Database, *, q: str | None = None, mobile_prefix: str | None = None,
+                 group_id: int | None = None, language: str | None = None,
+                 after_id: int = 0, limit: int = 100) -> list[Contact]:
+    """One page of contacts ordered by id (keyset on id), filtered by text, number prefix, group."""
+    sql = "SELECT c.* FROM contacts c"
+    where = ["c.id > ?"]
+    args: list[object] = [after_id]
+    if group_id is not None:
+        sql += " JOIN group_members gm ON gm.contact_id = c.id AND gm.group_id = ?"
+        args.insert(0, group_id)
+    if mobile_prefix:
+        # Range on the UNIQUE index: a prefix search that stays indexed.
+        where.append("c.mobile >= ? AND c.mobile < ?")
+        args += [mobile_prefix, mobile_prefix + "\uffff"]
+    if q:
+        match = fts_query(q)
+        if match:
+            where.append("c.id IN (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ?)")
+            args.append(match)
+    if language:
+        where.append("c.language = ?")
+        args.append(language)
+    sql += " WHERE " + " AND ".join(where) + " ORDER BY c.id LIMIT ?"
+    args.append(limit)
+    async with db.read() as conn:
+        async with conn.execute(sql, args) as cur:
+            rows = await cur.fetchall()
+        groups = await _groups_of(conn, [r["id"] for r in rows])
+    return [row_to_contact(r, groups.get(r["id"], ())) for r in rows]
+
+
+async def count(db: Database) -> int:
+    async with db.read() as conn, conn.execute("SELECT COUNT(*) FROM contacts") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def delete_many(conn: aiosqlite.Connection, ids: Sequence[int]) -> int:
+    """Delete contacts by id (memberships go with them); returns how many existed."""
+    deleted = 0
+    for start in range(0, len(ids), _CHUNK):
+        chunk = list(ids[start:start + _CHUNK])
+        cur = await conn.execute(f"DELETE FROM contacts WHERE id IN ({','.join('?' * len(chunk))})", chunk)
+        deleted += cur.rowcount
+    return deleted
+
+
+async def existing_mobiles(conn: aiosqlite.Connection, numbers: Sequence[str]) -> set[str]:
+    """The subset of `numbers` that already belong to a contact."""
+    found: set[str] = set()
+    for start in range(0, len(numbers), _CHUNK):
+        chunk = list(numbers[start:start + _CHUNK])
+        async with conn.execute(f"SELECT mobile FROM contacts WHERE mobile IN ({','.join('?' * len(chunk))})",
+                                chunk) as cur:
+            found.update(r[0] for r in await cur.fetchall())
+    return found
+
+
+async def upsert_many(conn: aiosqlite.Connection, rows: Sequence[ContactData], *, update_existing: bool,
+                      now: datetime) -> tuple[int, int]:
+    """Insert new contacts; update (non-empty values win, custom fields merged) or skip existing ones.
+
+    Returns (inserted, updated). Runs inside the caller's write transaction."""
+    existing = await existing_mobiles(conn, [r.mobile for r in rows])
+    stamp = utc_iso(now)
+    new = [(*_values(r), stamp, stamp) for r in rows if r.mobile not in existing]
+    await conn.executemany(
+        f"INSERT INTO contacts ({_COLS}, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
+        " ON CONFLICT (mobile) DO NOTHING", new)
+    updated = 0
+    if update_existing:
+        old = [r for r in rows if r.mobile in existing]
+        # An empty cell in the file does not erase what the base already knows.
+        await conn.executemany(
+            "UPDATE contacts SET last_name = COALESCE(NULLIF(?, ''), last_name),"
+            " first_name = COALESCE(NULLIF(?, ''), first_name), email = COALESCE(NULLIF(?, ''), email),"
+            " language = COALESCE(?, language), fields = json_patch(fields, ?), updated_at = ? WHERE mobile = ?",
+            [(r.last_name, r.first_name, r.email, r.language,
+              json.dumps(dict(r.fields), ensure_ascii=False), stamp, r.mobile) for r in old])
+        updated = len(old)
+    return len(new), updated
+
+
+async def ids_for_mobiles(conn: aiosqlite.Connection, numbers: Sequence[str]) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for start in range(0, len(numbers), _CHUNK):
+        chunk = list(numbers[start:start + _CHUNK])
+        async with conn.execute(f"SELECT mobile, id FROM contacts WHERE mobile IN ({','.join('?' * len(chunk))})",
+                                chunk) as cur:
+            out.update({r[0]: r[1] for r in await cur.fetchall()})
+    return out
+
+
+async def batches(db: Database, *, group_id: int | None = None, size: int = 1000) -> AsyncIterator[list[Contact]]:
+    """Every contact (or a static group's members) in id order, `size` at a time (exports)."""
+    after = 0
+    while True:
+        page = await search(db, group_id=group_id, after_id=after, limit=size)
+        if not page:
+            return
+        yield page
+        after = page[-1].id
+
+
+def json_path(name: str) -> str:
+    """SQLite JSON path of a custom field, quoted so any name (spaces, dots) is one key."""
+    return '$."' + name.replace('"', '""') + '"'
+
+
+# --- custom field names --------------------------------------------------------------------------
+
+async def field_names(conn: aiosqlite.Connection) -> list[str]:
+    async with conn.execute("SELECT name FROM contact_fields ORDER BY position, name") as cur:
+        return [r[0] for r in await cur.fetchall()]
+
+
+async def add_field_names(conn: aiosqlite.Connection, names: Sequence[str], now: datetime) -> None:
+    """Declare custom fields (existing names, case-insensitively, are kept as they are)."""
+    await conn.executemany(
+        "INSERT INTO contact_fields (name, position, created_at)"
+        " VALUES (?, (SELECT COALESCE(MAX(position), 0) + 1 FROM contact_fields), ?) ON CONFLICT DO NOTHING",
+        [(n, utc_iso(now)) for n in names])
+
+
+async def remove_field_name(conn: aiosqlite.Connection, name: str) -> bool:
+    """Forget a custom field and erase its values from every contact."""
+    cur = await conn.execute("DELETE FROM contact_fields WHERE name = ?", (name,))
+    if cur.rowcount:
+        await conn.execute("UPDATE contacts SET fields = json_remove(fields, ?) WHERE json_type(fields, ?) IS NOT NULL",
+                           (json_path(name), json_path(name)))
+    return cur.rowcount == 1

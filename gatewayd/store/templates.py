@@ -1,0 +1,66 @@
+"""Message templates: title, sending line, text with {variables}."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from gatewayd.clock import parse_iso, utc_iso
+from gatewayd.store.db import Database
+
+
+@dataclass(frozen=True)
+class Template:
+    id: int
+    title: str
+    line: str | None
+    text: str
+    created_at: datetime
+    updated_at: datetime
+
+
+def _row(r: sqlite3.Row) -> Template:
+    return Template(r["id"], r["title"], r["line"], r["text"],
+                    parse_iso(r["created_at"]), parse_iso(r["updated_at"]))  # type: ignore[arg-type]
+
+
+async def insert(db: Database, *, title: str, line: str | None, text: str, now: datetime) -> int:
+    async with db.write() as conn:
+        cur = await conn.execute(
+            "INSERT INTO templates (title, line, text, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+            (title, line, text, utc_iso(now), utc_iso(now)))
+        return int(cur.lastrowid or 0)
+
+
+async def update(db: Database, template_id: int, *, title: str, line: str | None, text: str, now: datetime) -> bool:
+    async with db.write() as conn:
+        cur = await conn.execute("UPDATE templates SET title = ?, line = ?, text = ?, updated_at = ? WHERE id = ?",
+                                 (title, line, text, utc_iso(now), template_id))
+        return cur.rowcount == 1
+
+
+async def delete(db: Database, template_id: int) -> bool:
+    """Delete a template no campaign uses; sqlite3.IntegrityError when one does."""
+    async with db.write() as conn:
+        cur = await conn.execute("DELETE FROM templates WHERE id = ?", (template_id,))
+        return cur.rowcount == 1
+
+
+async def get(db: Database, template_id: int) -> Template | None:
+    async with db.read() as conn:
+        return await get_in(conn, template_id)
+
+
+async def get_in(conn: aiosqlite.Connection, template_id: int) -> Template | None:
+    async with conn.execute("SELECT * FROM templates WHERE id = ?", (template_id,)) as cur:
+        r = await cur.fetchone()
+    return _row(r) if r else None
+
+
+async def list_page(db: Database, *, after_id: int = 0, limit: int = 100) -> list[Template]:
+    async with db.read() as conn, conn.execute(
+            "SELECT * FROM templates WHERE id > ? ORDER BY id LIMIT ?", (after_id, limit)) as cur:
+        return [_row(r) for r in await cur.fetchall()]
