@@ -48,7 +48,12 @@ class RawAtClient:
         self._event.set()
 
     def write(self, data: bytes | str) -> None:
-        os.write(self.fd, data.encode("latin-1") if isinstance(data, str) else data)
+        """Send raw bytes; ConnectionError once the device has gone away."""
+        try:
+            os.write(self.fd, data.encode("latin-1") if isinstance(data, str) else data)
+        except OSError as exc:
+            self.closed = True
+            raise ConnectionError(f"{self.path} went away: {exc}") from exc
 
     async def _wait(self, predicate: object, timeout: float) -> None:
         async with asyncio.timeout(timeout):
@@ -112,7 +117,9 @@ class RawAtClient:
         return found[0]
 
     def close(self) -> None:
-        if not self.closed:
-            asyncio.get_running_loop().remove_reader(self.fd)
+        """Release the port (idempotent)."""
         self.closed = True
-        os.close(self.fd)
+        if self.fd >= 0:
+            asyncio.get_running_loop().remove_reader(self.fd)
+            os.close(self.fd)
+            self.fd = -1

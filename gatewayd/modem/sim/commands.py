@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from dataclasses import dataclass, field
 from typing import Protocol
 
@@ -477,7 +478,7 @@ class CommandSet:
         text = msg.text if isinstance(msg, (Deliver, Submit)) else ""
         when = ""
         if isinstance(msg, Deliver) and msg.smsc_time is not None:
-            off = int((msg.smsc_time.utcoffset() or 0).total_seconds() // 900)  # type: ignore[union-attr]
+            off = int((msg.smsc_time.utcoffset() or timedelta(0)).total_seconds() // 900)
             when = msg.smsc_time.strftime('%y/%m/%d,%H:%M:%S') + f"{off:+03d}"
         prefix = f"{idx}," if listing else ""
         return [f'{head}{prefix}"{STAT_NAMES[sms.stat]}","{who}",,"{when}"', text]

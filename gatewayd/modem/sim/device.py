@@ -124,7 +124,7 @@ class SimDevice:
         """Plug in and power up."""
         self.network.attach(self)
         self._plug()
-        self._spawn(self._boot())
+        self._power_on()
 
     async def stop(self) -> None:
         """Unplug for good and cancel every task of this modem."""
@@ -196,11 +196,15 @@ class SimDevice:
         task.add_done_callback(self._tasks.discard)
         return task
 
+    def _power_on(self) -> None:
+        """Power applied: settings at defaults, searching for the network; _boot() follows."""
+        self.state.reset()
+        self.state.registration = 2
+        self._spawn(self._boot())
+
     async def _boot(self) -> None:
         """Power-up: boot lines of the family, SIM state, then registration."""
         t = self.timings
-        self.state.reset()
-        self.state.registration = 2  # searching
         await asyncio.sleep(t.boot)
         self._sim_busy_until = asyncio.get_running_loop().time() + t.sim_busy
         lines = self.profile.boot if self.state.sim_ready else self.profile.boot_pin
@@ -312,6 +316,10 @@ class SimDevice:
             self._busy = True
             try:
                 await self._run_line(item.body)
+            except Exception:  # a simulator bug must look like a modem error, not kill the modem
+                log.exception("sim %s: command %r failed", self.name, item.body)
+                self._framer.leave_prompt()
+                self._send_lines([], "ERROR")
             finally:
                 self._busy = False
             self._flush_deferred()
@@ -448,7 +456,7 @@ class SimDevice:
             return
         await asyncio.sleep(self.timings.reset)
         self._framer = Framer()
-        await self._boot()
+        self._power_on()
 
     def cycle_power(self, off_for: float) -> None:
         """Unplug now and plug back in after `off_for` seconds (a task of its own)."""
@@ -457,7 +465,7 @@ class SimDevice:
             await self._unplug_now()
             await asyncio.sleep(off_for)
             self._plug()
-            self._spawn(self._boot())
+            self._power_on()
 
         self._lifecycle = asyncio.get_running_loop().create_task(cycle())
 

@@ -109,7 +109,7 @@ class SimModem(SimDevice):
         if self.plugged:
             raise RuntimeError("modem is already plugged in")
         self._plug()
-        self._spawn(self._boot())
+        self._power_on()
         await asyncio.sleep(0)
 
     def set_latency(self, seconds: float | tuple[float, float]) -> None:

@@ -169,6 +169,8 @@ def split_commands(body: str) -> list[Command]:
                 while j < n and body[j].isdigit():
                     j += 1
                 reg = "S" + body[i + 1 : j]
+                if j == i + 1:
+                    raise ValueError(f"S-register number missing at {body[i:]!r}")
                 if j < n and body[j] == "?":
                     cmds.append(Command(reg, "read"))
                     i = j + 1
