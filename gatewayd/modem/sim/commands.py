@@ -287,6 +287,13 @@ class CommandSet:
             raise AtError("UNKNOWN")
         return self._flag(cmd, "curc", "^CURC", {0, 1})
 
+    def _hw_portsel(self, cmd: Command) -> list[str]:
+        if self.s.profile.name != "e3372":
+            raise AtError("UNKNOWN")
+        if cmd.kind == "read":
+            return ["^PORTSEL: 0"]
+        return ["^PORTSEL: (0-1)"] if cmd.kind == "test" else []
+
     def _plus_qindcfg(self, cmd: Command) -> None:
         if self.s.profile.name != "ec25":
             raise AtError("UNKNOWN")
