@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import unicodedata
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import lru_cache
 
 import aiosqlite
 
@@ -57,19 +59,44 @@ def row_to_contact(r: sqlite3.Row, groups: tuple[int, ...] = ()) -> Contact:
                    groups)
 
 
+_COMBINING = dict.fromkeys(c for c in range(0x300, 0x370))
+
+
+def fold_key(text: str) -> str:
+    """Lower case without accents ('Hélène' -> 'helene'): the indexed search key of a name."""
+    text = text.strip().lower()
+    if text.isascii():
+        return text
+    return unicodedata.normalize("NFKD", text).translate(_COMBINING)
+
+
+@lru_cache(maxsize=16)
+def _iso(when: datetime | None) -> str | None:
+    return utc_iso(when)  # an import stamps 200,000 rows with the same instant
+
+
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"))
+
+
+def _fields_json(fields: Mapping[str, str]) -> str:
+    return _ENCODER.encode(dict(fields)) if fields else "{}"
+
+
 def _values(d: ContactData) -> tuple[object, ...]:
-    return (d.mobile, d.last_name, d.first_name, d.email, d.language,
-            json.dumps(dict(d.fields), ensure_ascii=False, separators=(",", ":")),
-            d.optin_source, utc_iso(d.optin_at), d.optin_statement, d.optin_by)
+    return (d.mobile, d.last_name, d.first_name, d.email.lower(), d.language, _fields_json(d.fields),
+            d.optin_source, _iso(d.optin_at), d.optin_statement, d.optin_by,
+            fold_key(d.last_name), fold_key(d.first_name))
 
 
-_COLS = "mobile, last_name, first_name, email, language, fields, optin_source, optin_at, optin_statement, optin_by"
+_COLS = ("mobile, last_name, first_name, email, language, fields, optin_source, optin_at, optin_statement,"
+         " optin_by, key_last, key_first")
+_MARKS = ",".join("?" * 14)
 
 
 async def insert(conn: aiosqlite.Connection, data: ContactData, now: datetime) -> int:
     """Insert one contact; sqlite3.IntegrityError when the mobile already exists."""
     cur = await conn.execute(
-        f"INSERT INTO contacts ({_COLS}, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)",
+        f"INSERT INTO contacts ({_COLS}, created_at, updated_at) VALUES ({_MARKS})",
         (*_values(data), utc_iso(now), utc_iso(now)))
     return int(cur.lastrowid or 0)
 
@@ -78,7 +105,7 @@ async def update(conn: aiosqlite.Connection, contact_id: int, data: ContactData,
     """Replace every field of one contact; False when it does not exist."""
     cur = await conn.execute(
         "UPDATE contacts SET mobile=?, last_name=?, first_name=?, email=?, language=?, fields=?, optin_source=?,"
-        " optin_at=?, optin_statement=?, optin_by=?, updated_at=? WHERE id=?",
+        " optin_at=?, optin_statement=?, optin_by=?, key_last=?, key_first=?, updated_at=? WHERE id=?",
         (*_values(data), utc_iso(now), contact_id))
     return cur.rowcount == 1
 
@@ -110,12 +137,8 @@ async def by_mobile(conn: aiosqlite.Connection, mobile: str) -> Contact | None:
     return row_to_contact(r) if r else None
 
 
-def fts_query(text: str) -> str | None:
-    """Every word of `text` as a quoted FTS5 prefix term (never FTS syntax from the user)."""
-    words = [w for w in "".join(c if c.isalnum() else " " for c in text).split() if w]
-    if not words:
-        return None
-    return " ".join('"' + w.replace('"', '""') + '"*' for w in words)
+def _words(text: str) -> list[str]:
+    return fold_key("".join(c if c.isalnum() or c in "@.-_'" else " " for c in text)).split()
 
 
 async def search(db: Database, *, q: str | None = None, mobile_prefix: str | None = None,
@@ -132,11 +155,11 @@ async def search(db: Database, *, q: str | None = None, mobile_prefix: str | Non
         # Range on the UNIQUE index: a prefix search that stays indexed.
         where.append("c.mobile >= ? AND c.mobile < ?")
         args += [mobile_prefix, mobile_prefix + "\uffff"]
-    if q:
-        match = fts_query(q)
-        if match:
-            where.append("c.id IN (SELECT rowid FROM contacts_fts WHERE contacts_fts MATCH ?)")
-            args.append(match)
+    for word in _words(q or "")[:5]:
+        # Each word is a prefix of the last name, the first name or the e-mail (all indexed).
+        where.append("((c.key_last >= ? AND c.key_last < ?) OR (c.key_first >= ? AND c.key_first < ?)"
+                     " OR (c.email >= ? AND c.email < ?))")
+        args += [word, word + "\uffff"] * 3
     if language:
         where.append("c.language = ?")
         args.append(language)
@@ -185,18 +208,23 @@ async def upsert_many(conn: aiosqlite.Connection, rows: Sequence[ContactData], *
     stamp = utc_iso(now)
     new = [(*_values(r), stamp, stamp) for r in rows if r.mobile not in existing]
     await conn.executemany(
-        f"INSERT INTO contacts ({_COLS}, created_at, updated_at) VALUES (?,?,?,?,?,?,?,?,?,?,?,?)"
-        " ON CONFLICT (mobile) DO NOTHING", new)
+        f"INSERT INTO contacts ({_COLS}, created_at, updated_at) VALUES ({_MARKS}) ON CONFLICT (mobile) DO NOTHING",
+        new)
     updated = 0
     if update_existing:
         old = [r for r in rows if r.mobile in existing]
         # An empty cell in the file does not erase what the base already knows.
         await conn.executemany(
-            "UPDATE contacts SET last_name = COALESCE(NULLIF(?, ''), last_name),"
-            " first_name = COALESCE(NULLIF(?, ''), first_name), email = COALESCE(NULLIF(?, ''), email),"
-            " language = COALESCE(?, language), fields = json_patch(fields, ?), updated_at = ? WHERE mobile = ?",
-            [(r.last_name, r.first_name, r.email, r.language,
-              json.dumps(dict(r.fields), ensure_ascii=False), stamp, r.mobile) for r in old])
+            "UPDATE contacts SET last_name = COALESCE(NULLIF(?1, ''), last_name),"
+            " first_name = COALESCE(NULLIF(?2, ''), first_name), email = COALESCE(NULLIF(?3, ''), email),"
+            " language = COALESCE(?4, language), fields = json_patch(fields, ?5), updated_at = ?6,"
+            " key_last = COALESCE(NULLIF(?8, ''), key_last), key_first = COALESCE(NULLIF(?9, ''), key_first),"
+            " optin_source = COALESCE(optin_source, ?10), optin_at = COALESCE(optin_at, ?11),"
+            " optin_statement = COALESCE(optin_statement, ?12), optin_by = COALESCE(optin_by, ?13)"
+            " WHERE mobile = ?7",
+            [(r.last_name, r.first_name, r.email.lower(), r.language, _fields_json(r.fields), stamp, r.mobile,
+              fold_key(r.last_name), fold_key(r.first_name), r.optin_source, _iso(r.optin_at), r.optin_statement,
+              r.optin_by) for r in old])
         updated = len(old)
     return len(new), updated
 

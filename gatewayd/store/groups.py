@@ -166,10 +166,11 @@ async def add_members_by_mobile(conn: aiosqlite.Connection, group_ids: Sequence[
     """Add the contacts owning `mobiles` to each static group (imports)."""
     stamp = utc_iso(now)
     for gid in group_ids:
-        await conn.executemany(
-            "INSERT INTO group_members (group_id, contact_id, added_at)"
-            " SELECT ?, id, ? FROM contacts WHERE mobile = ? ON CONFLICT DO NOTHING",
-            [(gid, stamp, m) for m in mobiles])
+        for start in range(0, len(mobiles), _CHUNK):
+            chunk = list(mobiles[start:start + _CHUNK])
+            await conn.execute(
+                "INSERT INTO group_members (group_id, contact_id, added_at) SELECT ?, id, ? FROM contacts"
+                f" WHERE mobile IN ({','.join('?' * len(chunk))}) ON CONFLICT DO NOTHING", [gid, stamp, *chunk])
 
 
 async def remove_members(conn: aiosqlite.Connection, group_id: int, contact_ids: Sequence[int]) -> int:
