@@ -18,11 +18,10 @@ from gatewayd.modem.pdu import (
     StatusReportPdu,
     Submit,
     decode,
-    decode_relative_validity,
-    encode_relative_validity,
     encode_submit,
     reassemble,
 )
+from gatewayd.modem.pdu_fields import decode_relative_validity, encode_relative_validity
 from gatewayd.modem.sim.pdus import encode_deliver, encode_status_report
 
 VECTORS = json.loads((Path(__file__).parent / "fixtures" / "pdu_vectors.json").read_text("utf-8"))

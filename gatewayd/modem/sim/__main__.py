@@ -20,7 +20,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from gatewayd.modem.sim.device import REALISTIC, SimTimings
+from gatewayd.modem.sim.tuning import REALISTIC, SimTimings
 from gatewayd.modem.sim.lines import DEFAULT_PROFILES, start_simulated_lines, stop_simulated_lines
 from gatewayd.modem.sim.verbs import SimModem
 

@@ -7,107 +7,16 @@ side effects that must follow the final result (a reboot, "+CPIN: READY") go thr
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from datetime import timedelta
-from dataclasses import dataclass, field
-from typing import Protocol
 
-from gatewayd.modem.sim.state import STAT_NAMES, ModemState, Storage, StoredSms
+from gatewayd.modem.sim.commands_sms import SmsCommands
+from gatewayd.modem.sim.results import NO_CARRIER, SYNTAX, AtError, Hooks, Reply, cme, int_arg, ranges
+from gatewayd.modem.sim.state import ModemState
 from gatewayd.modem.sim.wire import Command
 
 log = logging.getLogger(__name__)
 
-CME_TEXT = {
-    3: "operation not allowed", 4: "operation not supported", 10: "SIM not inserted",
-    11: "SIM PIN required", 12: "SIM PUK required", 13: "SIM failure", 14: "SIM busy",
-    16: "incorrect password", 30: "no network service", 50: "Incorrect parameters", 100: "unknown",
-}
-CMS_TEXT = {
-    21: "Short message transfer rejected", 38: "Network out of order", 41: "Temporary failure",
-    42: "Congestion", 47: "Resources unavailable, unspecified", 300: "ME failure",
-    302: "operation not allowed", 303: "operation not supported", 304: "invalid PDU mode parameter",
-    305: "invalid text mode parameter", 310: "SIM not inserted", 311: "SIM PIN required",
-    314: "SIM busy", 316: "SIM PUK required", 320: "memory failure", 321: "invalid memory index",
-    322: "memory full", 330: "SMSC address unknown", 331: "no network service",
-    332: "network timeout", 340: "no +CNMA acknowledgement expected", 500: "unknown error",
-}
 
-
-class AtError(Exception):
-    """A command failed: kind "ERROR" (plain), "CME" or "CMS" with its code."""
-
-    def __init__(self, kind: str, code: int = 0, text: str = "") -> None:
-        super().__init__(f"{kind} {code} {text}".strip())
-        self.kind = kind
-        self.code = code
-        self.text = text
-
-    def render(self, cmee: int, unknown_reply: str = "ERROR") -> str:
-        if self.kind == "UNKNOWN":
-            return unknown_reply
-        if self.kind == "RESULT":
-            return self.text
-        if self.kind == "ERROR" or cmee == 0:
-            return "ERROR"
-        if cmee == 2:
-            table = CME_TEXT if self.kind == "CME" else CMS_TEXT
-            return f"+{self.kind} ERROR: {table.get(self.code, 'unknown error')}"
-        return f"+{self.kind} ERROR: {self.code}"
-
-
-def cme(code: int) -> AtError:
-    return AtError("CME", code)
-
-
-def cms(code: int) -> AtError:
-    return AtError("CMS", code)
-
-
-SYNTAX = AtError("ERROR")
-NO_CARRIER = AtError("RESULT", text="NO CARRIER")
-
-
-@dataclass
-class Reply:
-    """Information lines; `prompt` asks the device for `> ` and message data (+CMGS/+CMGW)."""
-
-    lines: list[str] = field(default_factory=list)
-    prompt: tuple[str, str] | None = None  # ("submit"|"write", argument)
-
-
-class Hooks(Protocol):
-    """What handlers may ask of the device beyond the state."""
-
-    def after_reply(self, fn: Callable[[], None]) -> None: ...
-
-    def reboot(self) -> None: ...
-
-    def hang_up(self) -> bool: ...
-
-    def ussd(self, code: str) -> None: ...
-
-    def storage_changed(self) -> None: ...
-
-    def registration_changed(self) -> None: ...
-
-    def sim_unlocked(self) -> None: ...
-
-
-def _int(value: str, allowed: range | frozenset[int] | set[int] | None = None) -> int:
-    try:
-        number = int(value)
-    except ValueError:
-        raise cme(50) from None
-    if allowed is not None and number not in allowed:
-        raise cme(50)
-    return number
-
-
-def _ranges(values: frozenset[int]) -> str:
-    return ",".join(str(v) for v in sorted(values))
-
-
-class CommandSet:
+class CommandSet(SmsCommands):
     """Dispatches Commands to handlers named after them (`_plus_cmgf` for +CMGF, `_b_e` for E)."""
 
     def __init__(self, state: ModemState, hooks: Hooks) -> None:
@@ -133,13 +42,13 @@ class CommandSet:
     # ------------------------------------------------------------ basic commands
 
     def _b_e(self, cmd: Command) -> None:
-        self.s.echo = _int(cmd.args or "0", {0, 1}) == 1
+        self.s.echo = int_arg(cmd.args or "0", {0, 1}) == 1
 
     def _b_v(self, cmd: Command) -> None:
-        _int(cmd.args or "0", {0, 1})  # numeric results are not simulated: stay verbose
+        int_arg(cmd.args or "0", {0, 1})  # numeric results are not simulated: stay verbose
 
     def _b_q(self, cmd: Command) -> None:
-        _int(cmd.args or "0", {0, 1})
+        int_arg(cmd.args or "0", {0, 1})
 
     def _b_x(self, cmd: Command) -> None:
         return None
@@ -239,32 +148,15 @@ class CommandSet:
         if cmd.kind == "read":
             return [f"{name}: {int(getattr(self.s, attr))}"]
         if cmd.kind == "test":
-            return [f"{name}: ({_ranges(frozenset(values))})"]
+            return [f"{name}: ({ranges(frozenset(values))})"]
         if cmd.kind != "set":
             raise SYNTAX
-        value = _int(cmd.params()[0] if cmd.params() else "0", values)
+        value = int_arg(cmd.params()[0] if cmd.params() else "0", values)
         setattr(self.s, attr, bool(value) if isinstance(getattr(self.s, attr), bool) else value)
         return []
 
     def _plus_cmee(self, cmd: Command) -> list[str]:
         return self._flag(cmd, "cmee", "+CMEE", {0, 1, 2})
-
-    def _plus_cmgf(self, cmd: Command) -> list[str]:
-        return self._flag(cmd, "cmgf", "+CMGF", {0, 1})
-
-    def _plus_csdh(self, cmd: Command) -> list[str]:
-        return ["+CSDH: 0"] if cmd.kind == "read" else []
-
-    def _plus_csmp(self, cmd: Command) -> list[str]:
-        return ["+CSMP: 17,167,0,0"] if cmd.kind == "read" else []
-
-    def _plus_csms(self, cmd: Command) -> list[str]:
-        if cmd.kind == "read":
-            return [f"+CSMS: {self.s.csms},1,1,1"]
-        if cmd.kind == "test":
-            return ["+CSMS: (0,1)"]
-        self.s.csms = _int(cmd.params()[0], {0, 1})
-        return ["+CSMS: 1,1,1"]
 
     def _plus_cscs(self, cmd: Command) -> list[str]:
         if cmd.kind == "read":
@@ -303,28 +195,7 @@ class CommandSet:
 
     _plus_ifc = _plus_icf = _plus_ipr
 
-    def _plus_cnmi(self, cmd: Command) -> list[str]:
-        p = self.s.profile
-        if cmd.kind == "read":
-            return ["+CNMI: " + ",".join(str(v) for v in self.s.cnmi)]
-        if cmd.kind == "test":
-            return [p.cnmi_test]
-        values = [_int(v) if v else 0 for v in cmd.params()] + [0] * 5
-        mode, mt, bm, ds, bfr = values[:5]
-        if mode not in p.cnmi_modes or mt not in p.cnmi_mt or ds not in p.cnmi_ds or bfr not in (0, 1):
-            raise cms(303) if self.s.cmee else SYNTAX
-        self.s.cnmi = (mode, mt, bm, ds, bfr)
-        self.hooks.after_reply(self.hooks.storage_changed)  # buffered URCs may flow now
-        return []
-
     # ------------------------------------------------------------ SIM, network
-
-    def _need_sim(self, kind: Callable[[int], AtError] = cms) -> None:
-        if self.s.sim_state == "SIM PIN":
-            raise kind(11 if kind is cme else 311)
-        if self.s.sim_state == "SIM PUK":
-            raise kind(12 if kind is cme else 316)
-
     def _plus_cpin(self, cmd: Command) -> list[str]:
         if cmd.kind == "read":
             return [f"+CPIN: {self.s.sim_state}"]
@@ -358,7 +229,7 @@ class CommandSet:
         if cmd.kind == "read":
             n = getattr(self.s, attr)
             return [f"{name}: {n},{self.reg_fields(name, n)}"]
-        setattr(self.s, attr, _int(cmd.params()[0] if cmd.params() else "0", {0, 1, 2}))
+        setattr(self.s, attr, int_arg(cmd.params()[0] if cmd.params() else "0", {0, 1, 2}))
         return []
 
     def reg_fields(self, name: str, n: int) -> str:
@@ -402,20 +273,12 @@ class CommandSet:
         if cmd.kind == "test":
             return ["+CFUN: (0,1,4),(0,1)"]
         params = cmd.params() + ["0"]
-        fun, rst = _int(params[0], {0, 1, 4}), _int(params[1], {0, 1})
+        fun, rst = int_arg(params[0], {0, 1, 4}), int_arg(params[1], {0, 1})
         if rst:
             self.hooks.after_reply(self.hooks.reboot)
             return []
         self.s.cfun = fun
         self.hooks.after_reply(self.hooks.registration_changed)
-        return []
-
-    def _plus_csca(self, cmd: Command) -> list[str]:
-        if cmd.kind == "read":
-            self._need_sim()
-            return [f'+CSCA: "{self.s.smsc}",{145 if self.s.smsc.startswith("+") else 129}']
-        if cmd.kind == "set" and cmd.params():
-            self.s.smsc = cmd.params()[0]
         return []
 
     def _plus_cusd(self, cmd: Command) -> list[str]:
@@ -436,161 +299,3 @@ class CommandSet:
 
     def _plus_clcc(self, cmd: Command) -> list[str]:
         return []
-
-    # ------------------------------------------------------------ SMS storage
-
-    def _plus_cpms(self, cmd: Command) -> list[str]:
-        self._need_sim()
-        if cmd.kind == "test":
-            return [self.s.profile.cpms_test]
-        if cmd.kind == "read":
-            parts = []
-            for name in self.s.cpms:
-                mem = self.s.storage(name)
-                assert mem is not None
-                parts.append(f'"{name}",{mem.used},{mem.capacity}')
-            return ["+CPMS: " + ",".join(parts)]
-        names = [p.upper() for p in cmd.params() if p]
-        if not names or len(names) > 3 or any(self.s.storage(n) is None for n in names):
-            raise cms(302)
-        mems = tuple((names + list(self.s.cpms[len(names):]))[:3])
-        self.s.cpms = (mems[0], mems[1], mems[2])
-        out = []
-        for name in self.s.cpms:
-            mem = self.s.storage(name)
-            assert mem is not None
-            out.append(f"{mem.used},{mem.capacity}")
-        return ["+CPMS: " + ",".join(out)]
-
-    def _mem(self, which: int) -> Storage:
-        self._need_sim()
-        mem = self.s.storage(self.s.cpms[which])
-        assert mem is not None
-        return mem
-
-    def _entry(self, idx: int, sms: StoredSms, listing: bool) -> list[str]:
-        head = "+CMGL: " if listing else "+CMGR: "
-        if self.s.cmgf == 0:
-            return [f"{head}{f'{idx},' if listing else ''}{sms.stat},,{sms.length}", sms.pdu]
-        return self._text_entry(head, idx, sms, listing)
-
-    def _text_entry(self, head: str, idx: int, sms: StoredSms, listing: bool) -> list[str]:
-        from gatewayd.modem.pdu import Deliver, PduError, Submit, decode
-
-        try:
-            msg = decode(sms.pdu)
-        except PduError:
-            return [f'{head}{f"{idx}," if listing else ""}"{STAT_NAMES[sms.stat]}","",,', ""]
-        who = msg.sender if isinstance(msg, Deliver) else msg.recipient if isinstance(msg, Submit) else ""
-        text = msg.text if isinstance(msg, (Deliver, Submit)) else ""
-        when = ""
-        if isinstance(msg, Deliver) and msg.smsc_time is not None:
-            off = int((msg.smsc_time.utcoffset() or timedelta(0)).total_seconds() // 900)
-            when = msg.smsc_time.strftime('%y/%m/%d,%H:%M:%S') + f"{off:+03d}"
-        prefix = f"{idx}," if listing else ""
-        return [f'{head}{prefix}"{STAT_NAMES[sms.stat]}","{who}",,"{when}"', text]
-
-    def _plus_cmgr(self, cmd: Command) -> list[str]:
-        if cmd.kind == "test":
-            return []
-        mem = self._mem(0)
-        idx = _index(cmd)
-        if not mem.valid_index(idx):
-            raise cms(321)
-        sms = mem.slots.get(idx)
-        if sms is None:
-            if self.s.profile.empty_read_error is not None:
-                raise cms(self.s.profile.empty_read_error)
-            return []
-        lines = self._entry(idx, sms, listing=False)
-        if sms.stat == 0:
-            sms.stat = 1
-        return lines
-
-    def _plus_cmgl(self, cmd: Command) -> list[str]:
-        if cmd.kind == "test":
-            return ["+CMGL: (0-4)"] if self.s.cmgf == 0 else ['+CMGL: ("REC UNREAD","REC READ","STO UNSENT","STO SENT","ALL")']
-        mem = self._mem(0)
-        wanted = 4 if cmd.kind == "exec" else _stat_filter(cmd.params()[0] if cmd.params() else "", self.s.cmgf)
-        out: list[str] = []
-        for idx in sorted(mem.slots):
-            sms = mem.slots[idx]
-            if wanted in (4, sms.stat):
-                out += self._entry(idx, sms, listing=True)
-                if sms.stat == 0:
-                    sms.stat = 1
-        return out
-
-    def _plus_cmgd(self, cmd: Command) -> list[str]:
-        mem = self._mem(0)
-        if cmd.kind == "test":
-            used = ",".join(str(i) for i in sorted(mem.slots))
-            return [f"+CMGD: ({used}),(0-4)"]
-        params = cmd.params()
-        if not params:
-            raise cms(302)
-        idx = _int(params[0])
-        flag = _int(params[1], {0, 1, 2, 3, 4}) if len(params) > 1 and params[1] else 0
-        if flag == 0:
-            if not mem.valid_index(idx):
-                raise cms(321)
-            mem.slots.pop(idx, None)
-        else:
-            doomed = {1: {1}, 2: {1, 3}, 3: {1, 2, 3}, 4: {0, 1, 2, 3}}[flag]
-            for i in [i for i, sms in mem.slots.items() if sms.stat in doomed]:
-                del mem.slots[i]
-        self.hooks.after_reply(self.hooks.storage_changed)
-        return []
-
-    def _plus_cnma(self, cmd: Command) -> list[str]:
-        if cmd.kind == "test":
-            return ["+CNMA: (0-2)"]
-        if self.s.awaiting_ack <= 0:
-            raise cms(340)
-        self.s.awaiting_ack -= 1
-        return []
-
-    def _plus_cmgs(self, cmd: Command) -> Reply:
-        if cmd.kind == "test":
-            return Reply()
-        if cmd.kind != "set" or not cmd.params():
-            raise cms(302) if self.s.cmee else SYNTAX
-        self._need_sim()
-        if self.s.cmgf == 0:
-            length = _cms_int(cmd.params()[0])
-            if not 7 <= length <= 164:
-                raise cms(304)
-        return Reply(prompt=("submit", cmd.params()[0]))
-
-    def _plus_cmgw(self, cmd: Command) -> Reply:
-        self._need_sim()
-        mem = self._mem(1)
-        if mem.free_index() is None:
-            raise cms(322)
-        return Reply(prompt=("write", cmd.params()[0] if cmd.params() else ""))
-
-
-def _index(cmd: Command) -> int:
-    params = cmd.params()
-    if cmd.kind != "set" or not params:
-        raise cms(302)
-    return _cms_int(params[0])
-
-
-def _cms_int(value: str) -> int:
-    try:
-        return int(value)
-    except ValueError:
-        raise cms(304) from None
-
-
-def _stat_filter(value: str, cmgf: int) -> int:
-    if cmgf == 1:
-        names = {v: k for k, v in STAT_NAMES.items()}
-        if value.upper() not in names:
-            raise cms(305)
-        return names[value.upper()]
-    stat = _cms_int(value)
-    if stat not in range(5):
-        raise cms(304)
-    return stat

@@ -1,5 +1,5 @@
-"""Runtime of one simulated modem: the master side of a real pty, echo, one command line at a
-time, unsolicited codes, message submission, boot and reset, and the pty's plug state.
+"""Runtime of one simulated modem: echo, one command line at a time, unsolicited codes, boot
+and reset, plug state (the pty itself is port.py, SMS traffic traffic.py).
 
 The host (driver, gammu, minicom) opens the slave path; a stable symlink can point at it so an
 unplug (pty closed: the host reads EOF/EIO) and replug (new pty) keep the same path, as
@@ -10,63 +10,31 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import errno
 import logging
-import os
 import random
-import select
-import tty
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from pathlib import Path
 
-from gatewayd.modem.pdu import Deliver, PduError, Submit, decode, encode_submit
-from gatewayd.modem.sim.commands import AtError, CommandSet, cms, cme
+from gatewayd.modem.pdu import Submit
+from gatewayd.modem.sim.commands import CommandSet
 from gatewayd.modem.sim.network import SimNetwork
-from gatewayd.modem.sim.pdus import tpdu_length
+from gatewayd.modem.sim.port import PtyPort
 from gatewayd.modem.sim.profiles import get_profile
-from gatewayd.modem.sim.state import REC_UNREAD, STO_UNSENT, ModemState, StoredSms
+from gatewayd.modem.sim.results import AtError, cme, cms
+from gatewayd.modem.sim.state import ModemState
+from gatewayd.modem.sim.traffic import SmsTraffic
+from gatewayd.modem.sim.tuning import REALISTIC, Faults, SimTimings
 from gatewayd.modem.sim.wire import CommandLine, Framer, MessageData, split_commands
 
+__all__ = ["REALISTIC", "SimDevice", "SimTimings"]
+
 log = logging.getLogger(__name__)
-TRACE = 5
 
 # Commands that answer "SIM busy" while the SIM is still initialising after power-up.
 _SIM_BUSY_COMMANDS = {"+CPMS", "+CMGL", "+CMGR", "+CMGS", "+CMGD", "+CNMI", "+CSCA", "+CIMI"}
 
 
-@dataclass(frozen=True)
-class SimTimings:
-    """Delays of the simulated hardware, in seconds (small by default so tests run fast)."""
-
-    boot: float = 0.02            # power-up to the first boot line
-    line_gap: float = 0.0         # between boot lines
-    registration: float = 0.02    # after boot, until registered on the network
-    reset: float = 0.05           # AT+CFUN=1,1 until power-up
-    reenumerate: float = 0.1      # USB families: how long the port is gone after a reset
-    ring_interval: float = 0.05
-    ussd: float = 0.02
-    sim_busy: float = 0.0         # after boot: SMS commands answer "SIM busy" this long
-
-
-REALISTIC = SimTimings(boot=1.0, line_gap=0.2, registration=2.0, reset=3.0, reenumerate=4.0,
-                       ring_interval=3.0, ussd=1.5, sim_busy=2.0)
-
-
-@dataclass
-class Faults:
-    """Faults armed by test verbs."""
-
-    fail_submit: list[int] = field(default_factory=list)    # +CMS codes for the next submissions
-    fail_command: list[int] = field(default_factory=list)   # ... refused at AT+CMGS, no prompt
-    no_prompt: int = 0                                      # AT+CMGS calls that get no prompt
-    swallow: list[bool] = field(default_factory=list)       # no +CMGS answer; True: still sent
-    latency: float | tuple[float, float] = 0.0
-    hung: bool = False
-    noise_between: bool = False                             # a noise URC before some finals
-
-
-class SimDevice:
+class SimDevice(SmsTraffic):
     """A modem on a pty. Test verbs live in SimModem (verbs.py); this is the machinery."""
 
     def __init__(self, network: SimNetwork | None = None, *, name: str = "sim1", profile: str = "sim800",
@@ -85,22 +53,18 @@ class SimDevice:
         self.commands = CommandSet(self.state, self)
         self.faults = Faults(latency=latency)
         self.link = Path(link) if link else None
+        self.pty = PtyPort(name, self.link, self._received)
         self.random = random.Random(seed)
         self.sent: list[Submit] = []            # every part accepted from the host, decoded
         self.command_log: list[str] = []        # every command line received (without "AT")
-        self.slave_path: str | None = None
         self.plugged = False
-        self._master: int | None = None
         self._framer = Framer()
         self._inbox: asyncio.Queue[CommandLine | MessageData] = asyncio.Queue()
-        self._out = bytearray()
-        self._attached = False
         self._busy = False
         self._deferred: list[tuple[list[str], bool]] = []
         self._after: list[Callable[[], None]] = []
         self._tasks: set[asyncio.Task[object]] = set()
         self._processor: asyncio.Task[None] | None = None
-        self._poller: asyncio.TimerHandle | None = None
         self._sim_busy_until = 0.0
         self._call: dict[str, object] | None = None
         self._registration_wanted = 1
@@ -114,9 +78,14 @@ class SimDevice:
         """The path a host opens: the stable link if there is one, else the pty slave."""
         if self.link is not None:
             return str(self.link)
-        if self.slave_path is None:
+        if self.pty.slave_path is None:
             raise RuntimeError("simulated modem not started")
-        return self.slave_path
+        return self.pty.slave_path
+
+    @property
+    def slave_path(self) -> str | None:
+        """The current pty slave (changes at every replug)."""
+        return self.pty.slave_path
 
     # ------------------------------------------------------------ lifecycle
 
@@ -134,38 +103,20 @@ class SimDevice:
                 await self._lifecycle
         await self._unplug_now()
         self.network.detach(self)
-        if self.link is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self.link.unlink()
 
     def _plug(self) -> None:
-        master, slave = os.openpty()
-        tty.setraw(master)  # no line discipline: bytes pass untouched (CR stays CR, no tty echo)
-        os.set_blocking(master, False)
-        self.slave_path = os.ttyname(slave)
-        os.close(slave)  # the host opens it by path; until then the master sees a hang-up
-        self._master = master
         self._framer = Framer()
         self._inbox = asyncio.Queue()
-        self._out.clear()
-        self._attached = False
         self._busy = False
         self._deferred.clear()
         self.plugged = True
-        if self.link is not None:
-            tmp = self.link.with_name(self.link.name + ".tmp")
-            with contextlib.suppress(FileNotFoundError):
-                tmp.unlink()
-            tmp.symlink_to(self.slave_path)
-            tmp.replace(self.link)  # atomic: the path never points nowhere while plugged
+        self.pty.open()
         self._processor = asyncio.get_running_loop().create_task(self._process())
         self._spawn(self._noise())
-        self._watch_attach()
         log.info("sim %s (%s) plugged at %s", self.name, self.profile.name, self.port)
 
     async def _unplug_now(self) -> None:
         self.plugged = False
-        loop = asyncio.get_running_loop()
         tasks = list(self._tasks) + ([self._processor] if self._processor else [])
         current = asyncio.current_task()
         for task in tasks:
@@ -177,18 +128,8 @@ class SimDevice:
                     await task
         self._tasks.clear()
         self._processor = None
-        if self._poller is not None:
-            self._poller.cancel()
-            self._poller = None
-        if self._master is not None:
-            loop.remove_reader(self._master)
-            loop.remove_writer(self._master)
-            os.close(self._master)  # the host's next read sees EOF / EIO: the device is gone
-            self._master = None
+        self.pty.close()  # the host's next read sees EOF / EIO: the device is gone
         self._call = None
-        if self.link is not None:
-            with contextlib.suppress(FileNotFoundError):
-                self.link.unlink()
 
     def _spawn(self, coro: object) -> asyncio.Task[object]:
         task: asyncio.Task[object] = asyncio.get_running_loop().create_task(coro)  # type: ignore[arg-type]
@@ -216,38 +157,9 @@ class SimDevice:
         self.state.registration = self._registration_wanted
         self.registration_changed()
 
-    # ------------------------------------------------------------ pty I/O
+    # ------------------------------------------------------------ bytes in and out
 
-    def _watch_attach(self) -> None:
-        """Read while a host has the slave open; poll for its return after it closes."""
-        if self._master is None:
-            return
-        poller = select.poll()
-        poller.register(self._master, select.POLLHUP)
-        hung_up = any(ev & select.POLLHUP for _, ev in poller.poll(0))
-        loop = asyncio.get_running_loop()
-        if not hung_up:
-            self._attached = True
-            loop.add_reader(self._master, self._readable)
-            return
-        self._attached = False
-        self._poller = loop.call_later(0.02, self._watch_attach)
-
-    def _readable(self) -> None:
-        assert self._master is not None
-        try:
-            data = os.read(self._master, 4096)
-        except OSError as exc:
-            if exc.errno == errno.EAGAIN:
-                return
-            data = b""
-        if not data:  # EIO: the host closed the port
-            asyncio.get_running_loop().remove_reader(self._master)
-            self._attached = False
-            self._out.clear()
-            self._watch_attach()
-            return
-        log.log(TRACE, "sim %s <- %r", self.name, data)
+    def _received(self, data: bytes) -> None:
         if self.faults.hung:
             return  # a hung modem swallows everything
         echo, items = self._framer.feed(data)
@@ -257,27 +169,8 @@ class SimDevice:
             self._inbox.put_nowait(item)
 
     def _write(self, data: bytes) -> None:
-        if self._master is None or not self._attached or self.faults.hung:
-            return  # nobody listening: like a UART with the cable out, the bytes are lost
-        log.log(TRACE, "sim %s -> %r", self.name, data)
-        self._out += data
-        self._flush()
-
-    def _flush(self) -> None:
-        if self._master is None:
-            return
-        loop = asyncio.get_running_loop()
-        while self._out:
-            try:
-                n = os.write(self._master, self._out)
-            except BlockingIOError:
-                loop.add_writer(self._master, self._flush)
-                return
-            except OSError:
-                self._out.clear()
-                return
-            del self._out[:n]
-        loop.remove_writer(self._master)
+        if not self.faults.hung:
+            self.pty.write(data)
 
     def _send_lines(self, lines: list[str], final: str | None) -> None:
         text = "".join(f"\r\n{line}\r\n" for line in lines)
@@ -358,88 +251,6 @@ class SimDevice:
         if name == "+CMGS" and self.faults.fail_command:
             raise cms(self.faults.fail_command.pop(0))
 
-    async def _prompted(self, kind: str, arg: str) -> None:
-        if kind == "submit" and self.faults.no_prompt > 0:
-            self.faults.no_prompt -= 1
-            self._framer.leave_prompt()
-            return  # silence: the host must time out and send ESC
-        self._framer.enter_prompt()
-        self._write(b"\r\n> ")
-        while True:
-            item = await self._inbox.get()
-            if isinstance(item, MessageData):
-                break
-        if item.cancelled:
-            self._send_lines([], "OK")
-            return
-        try:
-            if kind == "write":
-                lines = self._write_to_storage(arg, item.text)
-            else:
-                lines = await self._submit(arg, item.text)
-        except AtError as exc:
-            self._send_lines([], exc.render(self.state.cmee, self.profile.unknown_reply))
-            return
-        if lines is not None:
-            self._send_lines(lines, "OK")
-
-    def _parse_submit(self, arg: str, data: str) -> tuple[Submit, str]:
-        """The Submit the host typed (PDU or text mode), or +CMS ERROR 304/305."""
-        if self.state.cmgf == 1:
-            number = arg.strip().strip('"').split('"')[0]
-            try:
-                part = encode_submit(number, data, reference=0, status_report=False)[0]
-                msg = decode(part.hex)
-            except PduError:
-                raise cms(305) from None
-            assert isinstance(msg, Submit)
-            return msg, part.hex
-        hex_pdu = "".join(data.split())
-        try:
-            raw = bytes.fromhex(hex_pdu)
-            length = int(arg)
-        except ValueError:
-            raise cms(304) from None
-        if not raw or len(raw) - 1 - raw[0] != length:
-            raise cms(304)  # <length> must count the TPDU octets exactly
-        try:
-            msg = decode(hex_pdu)
-        except PduError:
-            raise cms(304) from None
-        if not isinstance(msg, Submit):
-            raise cms(304)
-        return msg, hex_pdu
-
-    async def _submit(self, arg: str, data: str) -> list[str] | None:
-        msg, _ = self._parse_submit(arg, data)
-        latency = self.faults.latency
-        delay = self.random.uniform(*latency) if isinstance(latency, tuple) else latency
-        if delay:
-            await asyncio.sleep(delay)
-        if self.faults.fail_submit:
-            raise cms(self.faults.fail_submit.pop(0))
-        if not self.state.registered:
-            raise cms(331)
-        swallow = self.faults.swallow.pop(0) if self.faults.swallow else None
-        if swallow is False:
-            return None  # no answer and nothing sent
-        mr = self.state.take_mr()
-        self.sent.append(msg)
-        self.network.submit(self.name, mr, msg)
-        if swallow:
-            return None  # it went out, but the host never hears so
-        return [f"+CMGS: {mr}"]
-
-    def _write_to_storage(self, arg: str, data: str) -> list[str]:
-        mem = self.state.storage(self.state.cpms[1])
-        assert mem is not None
-        msg, hex_pdu = self._parse_submit(arg, data)
-        raw = bytes.fromhex(hex_pdu)
-        idx = mem.store(StoredSms(STO_UNSENT, hex_pdu, len(raw) - 1 - raw[0]))
-        if idx is None:
-            raise cms(322)
-        return [f"+CMGW: {idx}"]
-
     # ------------------------------------------------------------ hooks used by commands
 
     def after_reply(self, fn: Callable[[], None]) -> None:
@@ -501,65 +312,6 @@ class SimDevice:
         for line in self.profile.after_pin:
             self.emit([line])
         self.network.wake(self.name)
-
-    # ------------------------------------------------------------ from the network
-
-    def can_receive(self) -> bool:
-        """Powered, answering, registered, SIM unlocked: the network can reach it."""
-        return self.plugged and not self.faults.hung and self.state.registered and self.state.sim_ready
-
-    def accept_deliver(self, pdus: list[str]) -> bool:
-        """Take SMS-DELIVER PDUs per +CNMI <mt>; False (the network keeps them) when unreachable
-        or when storage is full."""
-        if not self.can_receive():
-            return False
-        mt = self.state.cnmi[1]
-        if mt == 2:
-            if self.state.csms == 1 and not self._attached:
-                return False  # unacknowledged: the SC will try again later
-            for pdu in pdus:
-                self.emit(self._cmt_lines(pdu), sms=True)
-                if self.state.csms == 1:
-                    self.state.awaiting_ack += 1
-            return True
-        name = self.state.cpms[2]
-        mem = self.state.storage(name)
-        assert mem is not None
-        if mem.capacity - mem.used < len(pdus):
-            if self.profile.memfull_urc and not self._memfull_said:
-                self._memfull_said = True
-                self.emit([self.profile.memfull_urc])
-            return False
-        for pdu in pdus:
-            idx = mem.store(StoredSms(REC_UNREAD, pdu, tpdu_length(pdu)))
-            if mt in (1, 3):
-                self.emit([f'+CMTI: "{name}",{idx}'], sms=True)
-        return True
-
-    def _cmt_lines(self, pdu: str) -> list[str]:
-        if self.state.cmgf == 0:
-            return [f"+CMT: ,{tpdu_length(pdu)}", pdu]
-        msg = decode(pdu)
-        assert isinstance(msg, Deliver)
-        when = msg.smsc_time.strftime("%y/%m/%d,%H:%M:%S+00") if msg.smsc_time else ""
-        return [f'+CMT: "{msg.sender}","","{when}"', msg.text]
-
-    def accept_status_report(self, pdu: str) -> bool:
-        """Take an SMS-STATUS-REPORT per +CNMI <ds> (0: the modem drops it, as real ones do)."""
-        if not self.can_receive():
-            return False
-        ds = self.state.cnmi[3]
-        if ds == 1:
-            self.emit([f"+CDS: {tpdu_length(pdu)}", pdu], sms=True)
-        elif ds == 2:
-            name = "SR" if self.state.storage("SR") is not None else self.state.cpms[2]
-            mem = self.state.storage(name)
-            assert mem is not None
-            idx = mem.store(StoredSms(REC_UNREAD, pdu, tpdu_length(pdu)))
-            if idx is None:
-                return False
-            self.emit([f'+CDSI: "{name}",{idx}'], sms=True)
-        return True
 
     async def _noise(self) -> None:
         """Spontaneous lines of the family (Huawei ^RSSI and friends) until ^CURC=0."""

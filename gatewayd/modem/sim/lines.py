@@ -6,7 +6,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from gatewayd.modem.sim.device import SimTimings
+from gatewayd.modem.sim.tuning import SimTimings
 from gatewayd.modem.sim.network import SimNetwork
 from gatewayd.modem.sim.verbs import SimModem
 

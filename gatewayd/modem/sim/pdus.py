@@ -4,14 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from gatewayd.modem.pdu import (
-    PduError,
-    concat_header,
-    encode_address,
-    encode_smsc,
-    encode_timestamp,
-    user_data,
-)
+from gatewayd.modem.pdu_fields import PduError, encode_address, encode_smsc, encode_timestamp
+from gatewayd.modem.pdu_userdata import concat_header, user_data
 from gatewayd.modem.segments import plan
 
 DEFAULT_SMSC = "+33609001390"
