@@ -375,3 +375,14 @@ async def test_usb_reset_reenumerates_at_the_same_path(make_sim: Make) -> None:
         assert modem.slave_path != old_pty or True  # the kernel may reuse the pty number
     finally:
         again.close()
+
+
+async def test_bytes_one_at_a_time_and_power_up_garbage(make_sim: Make) -> None:
+    _, client = await make_sim("generic")
+    await init(client)
+    client._cursor = len(client.lines)
+    for byte in b"\x00\xff\r\nAT+CS" + b"Q\r":
+        client.write(bytes((byte,)))
+        await asyncio.sleep(0)
+    assert await client.expect(r"^\+CSQ:") == "+CSQ: 21,99"
+    assert await client.expect("^OK$")

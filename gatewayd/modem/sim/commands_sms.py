@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 
+from gatewayd.modem.pdu import Deliver, PduError, Submit, decode
 from gatewayd.modem.sim.results import SYNTAX, AtError, Hooks, Reply, cme, cms, int_arg
 from gatewayd.modem.sim.state import STAT_NAMES, ModemState, Storage, StoredSms
 from gatewayd.modem.sim.wire import Command
@@ -97,18 +98,13 @@ class SmsCommands:
         return self._text_entry(head, idx, sms, listing)
 
     def _text_entry(self, head: str, idx: int, sms: StoredSms, listing: bool) -> list[str]:
-        from gatewayd.modem.pdu import Deliver, PduError, Submit, decode
-
         try:
             msg = decode(sms.pdu)
         except PduError:
             return [f'{head}{f"{idx}," if listing else ""}"{STAT_NAMES[sms.stat]}","",,', ""]
         who = msg.sender if isinstance(msg, Deliver) else msg.recipient if isinstance(msg, Submit) else ""
         text = msg.text if isinstance(msg, (Deliver, Submit)) else ""
-        when = ""
-        if isinstance(msg, Deliver) and msg.smsc_time is not None:
-            off = int((msg.smsc_time.utcoffset() or timedelta(0)).total_seconds() // 900)
-            when = msg.smsc_time.strftime('%y/%m/%d,%H:%M:%S') + f"{off:+03d}"
+        when = text_time(msg.smsc_time) if isinstance(msg, Deliver) else ""
         prefix = f"{idx}," if listing else ""
         return [f'{head}{prefix}"{STAT_NAMES[sms.stat]}","{who}",,"{when}"', text]
 
@@ -216,3 +212,11 @@ def _stat_filter(value: str, cmgf: int) -> int:
     if stat not in range(5):
         raise cms(304)
     return stat
+
+
+def text_time(when: datetime | None) -> str:
+    """A timestamp as text mode prints it: yy/MM/dd,hh:mm:ss±zz (zz in quarter hours)."""
+    if when is None:
+        return ""
+    quarters = int((when.utcoffset() or timedelta(0)).total_seconds() // 900)
+    return when.strftime("%y/%m/%d,%H:%M:%S") + f"{quarters:+03d}"

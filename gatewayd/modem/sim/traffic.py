@@ -8,6 +8,7 @@ from random import Random
 from typing import TYPE_CHECKING
 
 from gatewayd.modem.pdu import Deliver, PduError, Submit, decode, encode_submit
+from gatewayd.modem.sim.commands_sms import text_time
 from gatewayd.modem.sim.network import SimNetwork
 from gatewayd.modem.sim.pdus import tpdu_length
 from gatewayd.modem.sim.port import PtyPort
@@ -160,7 +161,7 @@ class SmsTraffic:
             return [f"+CMT: ,{tpdu_length(pdu)}", pdu]
         msg = decode(pdu)
         assert isinstance(msg, Deliver)
-        when = msg.smsc_time.strftime("%y/%m/%d,%H:%M:%S+00") if msg.smsc_time else ""
+        when = text_time(msg.smsc_time)
         return [f'+CMT: "{msg.sender}","","{when}"', msg.text]
 
     def accept_status_report(self, pdu: str) -> bool:
