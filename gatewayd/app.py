@@ -15,9 +15,12 @@ from aiohttp import web
 from gatewayd import keys
 from gatewayd.api import health
 from gatewayd.api.problem import problem_middleware
+from gatewayd.campaigns.component import add_routes as add_campaign_routes
+from gatewayd.campaigns.component import campaigns_ctx
 from gatewayd.clock import Clock, SystemClock
 from gatewayd.config import Settings
 from gatewayd.modem_events import ModemEventRouter
+from gatewayd.scheduler import scheduler_ctx
 from gatewayd.store.db import Database
 from gatewayd.systemd import watchdog_interval, watchdog_loop
 
@@ -52,8 +55,11 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     app[keys.MODEM_EVENTS] = ModemEventRouter()
 
     app.cleanup_ctx.append(store_ctx)
+    app.cleanup_ctx.append(scheduler_ctx)
     # Modem pool, dispatcher, inbound, scheduler and webhooks register here, in dependency order.
+    app.cleanup_ctx.append(campaigns_ctx)  # after outbound: its runner submits through keys.OUTBOUND
     app.cleanup_ctx.append(watchdog_ctx)
 
     app.add_routes(health.routes)
+    add_campaign_routes(app)
     return app

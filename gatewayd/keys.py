@@ -8,6 +8,11 @@ from typing import TYPE_CHECKING
 from aiohttp import web
 
 if TYPE_CHECKING:
+    from gatewayd.campaigns.runner import CampaignRunner
+    from gatewayd.campaigns.service import CampaignService
+    from gatewayd.contacts.importer import ImportService
+    from gatewayd.contacts.service import ContactService, GroupService
+    from gatewayd.scheduler import Scheduler
     from gatewayd.clock import Clock
     from gatewayd.config import Settings
     from gatewayd.modem.events import LineStatus
@@ -21,3 +26,12 @@ MODEM_EVENTS: web.AppKey[ModemEventRouter] = web.AppKey("modem_events")
 
 # A callable returning every line's LineStatus (set by the modem pool component).
 MODEM_STATUS: web.AppKey[Callable[[], list[LineStatus]]] = web.AppKey("modem_status")
+
+# The daemon's timer service (APScheduler); owners re-register their jobs from the database at start.
+SCHEDULER: web.AppKey[Scheduler] = web.AppKey("scheduler")
+# Contacts, groups, imports and campaigns (gatewayd.campaigns.component).
+CONTACTS: web.AppKey[ContactService] = web.AppKey("contacts")
+GROUPS: web.AppKey[GroupService] = web.AppKey("groups")
+IMPORTS: web.AppKey[ImportService] = web.AppKey("imports")
+CAMPAIGNS: web.AppKey[CampaignService] = web.AppKey("campaigns")
+CAMPAIGN_RUNNER: web.AppKey[CampaignRunner] = web.AppKey("campaign_runner")

@@ -277,3 +277,24 @@ async def remove_field_name(conn: aiosqlite.Connection, name: str) -> bool:
         await conn.execute("UPDATE contacts SET fields = json_remove(fields, ?) WHERE json_type(fields, ?) IS NOT NULL",
                            (json_path(name), json_path(name)))
     return cur.rowcount == 1
+
+
+async def by_ids(conn: aiosqlite.Connection, ids: Sequence[int]) -> list[Contact]:
+    """Contacts among `ids` that exist, in id order."""
+    out: list[Contact] = []
+    for start in range(0, len(ids), _CHUNK):
+        chunk = sorted(set(ids[start:start + _CHUNK]))
+        async with conn.execute(f"SELECT * FROM contacts WHERE id IN ({','.join('?' * len(chunk))}) ORDER BY id",
+                                chunk) as cur:
+            out.extend(row_to_contact(r) for r in await cur.fetchall())
+    return out
+
+
+async def by_mobiles(conn: aiosqlite.Connection, numbers: Sequence[str]) -> dict[str, Contact]:
+    out: dict[str, Contact] = {}
+    for start in range(0, len(numbers), _CHUNK):
+        chunk = list(numbers[start:start + _CHUNK])
+        async with conn.execute(f"SELECT * FROM contacts WHERE mobile IN ({','.join('?' * len(chunk))})",
+                                chunk) as cur:
+            out.update((r["mobile"], row_to_contact(r)) for r in await cur.fetchall())
+    return out

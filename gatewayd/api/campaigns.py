@@ -1,0 +1,158 @@
+"""/api/v1/campaigns: create, preview, schedule, pause, resume, cancel, refresh, stats (and by tag)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from aiohttp import web
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from gatewayd import keys
+from gatewayd.api.auth import require_scope
+from gatewayd.api.body import parse_body
+from gatewayd.api.contacts import actor, next_cursor, page_args, path_id
+from gatewayd.campaigns.audience import AudienceSpec
+from gatewayd.campaigns.preview import preview
+from gatewayd.campaigns.service import NewCampaign
+from gatewayd.campaigns.stats import campaign_stats, tag_stats
+from gatewayd.clock import utc_iso
+from gatewayd.errors import InvalidInput
+from gatewayd.store import campaigns as store
+from gatewayd.store.campaigns import Campaign
+
+routes = web.RouteTableDef()
+
+
+class AudienceBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    groups: list[int] = Field([], max_length=100)
+    contacts: list[int] = Field([], max_length=100_000)
+    numbers: list[str] = Field([], max_length=10_000)
+    file: int | None = None  # an analysed import uploaded with purpose=campaign (or contacts)
+
+
+class CampaignBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=200)
+    tag: str = Field("", max_length=64)
+    category: Literal["marketing", "transactional"] = "marketing"
+    templates: dict[Literal["default", "fr", "en"], int]
+    line: str | None = Field(None, max_length=32)
+    audience: AudienceBody
+
+
+class ScheduleBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    send_at: AwareDatetime | None = None
+
+
+class PauseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    reason: str | None = Field(None, max_length=200)
+
+
+def campaign_json(c: Campaign, **extra: Any) -> dict[str, Any]:
+    return {"id": c.id, "name": c.name, "tag": c.tag, "category": c.category, "state": c.state, "line": c.line,
+            "templates": c.templates, "audience": c.audience, "stop_mention": c.stop_mention or None,
+            "scheduled_at": utc_iso(c.scheduled_at), "started_at": utc_iso(c.started_at),
+            "paused_at": utc_iso(c.paused_at), "pause_reason": c.pause_reason,
+            "finished_at": utc_iso(c.finished_at), "created_by": c.created_by,
+            "created_at": utc_iso(c.created_at), "updated_at": utc_iso(c.updated_at), **extra}
+
+
+@routes.get("/api/v1/campaigns")
+async def list_campaigns(request: web.Request) -> web.Response:
+    await require_scope(request, "read")
+    limit, after = page_args(request, default=50)
+    state = request.query.get("state") or None
+    if state is not None and state not in ("draft", "scheduled", "running", "paused", "completed", "canceled"):
+        raise InvalidInput("state", "draft, scheduled, running, paused, completed or canceled")
+    page = await store.list_page(request.app[keys.DB], after_id=after, limit=limit, state=state,
+                                 tag=request.query.get("tag"))
+    return web.json_response({"campaigns": [campaign_json(c) for c in page],
+                              "next_cursor": next_cursor(page, limit, lambda c: c.id)})
+
+
+@routes.post("/api/v1/campaigns")
+async def create_campaign(request: web.Request) -> web.Response:
+    key = await require_scope(request, "send")
+    body = await parse_body(request, CampaignBody)
+    spec = AudienceSpec(tuple(body.audience.groups), tuple(body.audience.contacts), tuple(body.audience.numbers),
+                        body.audience.file)
+    campaign, unknown = await request.app[keys.CAMPAIGNS].create(NewCampaign(
+        name=body.name, templates=dict(body.templates), audience=spec, tag=body.tag, category=body.category,
+        line=body.line, created_by=actor(key)))
+    return web.json_response(campaign_json(campaign, unknown_variables=unknown), status=201)
+
+
+@routes.get("/api/v1/campaigns/{id}")
+async def get_campaign(request: web.Request) -> web.Response:
+    await require_scope(request, "read")
+    return web.json_response(campaign_json(await request.app[keys.CAMPAIGNS].get(path_id(request))))
+
+
+@routes.delete("/api/v1/campaigns/{id}")
+async def delete_campaign(request: web.Request) -> web.Response:
+    await require_scope(request, "send")
+    await request.app[keys.CAMPAIGNS].delete(path_id(request))
+    return web.Response(status=204)
+
+
+@routes.post("/api/v1/campaigns/{id}/preview")
+async def preview_campaign(request: web.Request) -> web.Response:
+    await require_scope(request, "read")
+    return web.json_response(await preview(request.app[keys.CAMPAIGNS], path_id(request)))
+
+
+@routes.post("/api/v1/campaigns/{id}/schedule")
+async def schedule(request: web.Request) -> web.Response:
+    await require_scope(request, "send")
+    body = await parse_body(request, ScheduleBody) if request.can_read_body else ScheduleBody()
+    when: datetime | None = body.send_at
+    campaign = await request.app[keys.CAMPAIGNS].schedule(path_id(request), when)
+    return web.json_response(campaign_json(campaign))
+
+
+@routes.post("/api/v1/campaigns/{id}/pause")
+async def pause(request: web.Request) -> web.Response:
+    await require_scope(request, "send")
+    body = await parse_body(request, PauseBody) if request.can_read_body else PauseBody()
+    return web.json_response(campaign_json(await request.app[keys.CAMPAIGNS].pause(path_id(request), body.reason)))
+
+
+@routes.post("/api/v1/campaigns/{id}/resume")
+async def resume(request: web.Request) -> web.Response:
+    await require_scope(request, "send")
+    return web.json_response(campaign_json(await request.app[keys.CAMPAIGNS].resume(path_id(request))))
+
+
+@routes.post("/api/v1/campaigns/{id}/cancel")
+async def cancel(request: web.Request) -> web.Response:
+    await require_scope(request, "send")
+    return web.json_response(campaign_json(await request.app[keys.CAMPAIGNS].cancel(path_id(request))))
+
+
+@routes.post("/api/v1/campaigns/{id}/refresh")
+async def refresh(request: web.Request) -> web.Response:
+    await require_scope(request, "send")
+    result = await request.app[keys.CAMPAIGNS].refresh(path_id(request))
+    return web.json_response({"added": result["added"], "campaign": campaign_json(result["campaign"])})
+
+
+@routes.get("/api/v1/campaigns/{id}/stats")
+async def stats(request: web.Request) -> web.Response:
+    await require_scope(request, "read")
+    return web.json_response(await campaign_stats(request.app[keys.CAMPAIGNS], path_id(request)))
+
+
+@routes.get("/api/v1/campaign-tags")
+async def tags(request: web.Request) -> web.Response:
+    await require_scope(request, "read")
+    return web.json_response({"tags": await store.tags(request.app[keys.DB]), "next_cursor": None})
+
+
+@routes.get("/api/v1/campaign-tags/{tag}/stats")
+async def stats_by_tag(request: web.Request) -> web.Response:
+    await require_scope(request, "read")
+    return web.json_response(await tag_stats(request.app[keys.CAMPAIGNS], request.match_info["tag"]))

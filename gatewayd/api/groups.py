@@ -1,0 +1,94 @@
+"""/api/v1/groups: static groups with members, or rule-based groups (conditions on contact fields)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from gatewayd import keys
+from gatewayd.api.auth import require_scope
+from gatewayd.api.body import parse_body
+from gatewayd.api.contacts import next_cursor, page_args, path_id
+from gatewayd.clock import utc_iso
+from gatewayd.store import groups as group_store
+from gatewayd.store.groups import Condition, Group
+
+routes = web.RouteTableDef()
+
+
+class ConditionBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    field: str = Field(min_length=1, max_length=40)
+    op: str = "eq"
+    value: str = Field("", max_length=200)
+
+
+class GroupBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+    description: str = Field("", max_length=500)
+    rule: list[ConditionBody] | None = None
+
+    def conditions(self) -> list[Condition] | None:
+        return None if self.rule is None else [Condition(c.field, c.op, c.value) for c in self.rule]
+
+
+class MembersBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    add: list[int] = Field([], max_length=100_000)
+    remove: list[int] = Field([], max_length=100_000)
+
+
+def group_json(g: Group) -> dict[str, Any]:
+    return {"id": g.id, "name": g.name, "description": g.description, "members": g.members,
+            "kind": "static" if g.rule is None else "rule",
+            "rule": None if g.rule is None else [{"field": c.field, "op": c.op, "value": c.value} for c in g.rule],
+            "created_at": utc_iso(g.created_at), "updated_at": utc_iso(g.updated_at)}
+
+
+@routes.get("/api/v1/groups")
+async def list_groups(request: web.Request) -> web.Response:
+    await require_scope(request, "read")
+    limit, after = page_args(request)
+    page = await group_store.list_page(request.app[keys.DB], after_id=after or 0, limit=limit)
+    return web.json_response({"groups": [group_json(g) for g in page],
+                              "next_cursor": next_cursor(page, limit, lambda g: g.id)})
+
+
+@routes.post("/api/v1/groups")
+async def create_group(request: web.Request) -> web.Response:
+    await require_scope(request, "send")
+    body = await parse_body(request, GroupBody)
+    group = await request.app[keys.GROUPS].create(body.name, body.description, body.conditions())
+    return web.json_response(group_json(group), status=201)
+
+
+@routes.get("/api/v1/groups/{id}")
+async def get_group(request: web.Request) -> web.Response:
+    await require_scope(request, "read")
+    return web.json_response(group_json(await request.app[keys.GROUPS].get(path_id(request))))
+
+
+@routes.put("/api/v1/groups/{id}")
+async def update_group(request: web.Request) -> web.Response:
+    await require_scope(request, "send")
+    body = await parse_body(request, GroupBody)
+    group = await request.app[keys.GROUPS].update(path_id(request), body.name, body.description, body.conditions())
+    return web.json_response(group_json(group))
+
+
+@routes.delete("/api/v1/groups/{id}")
+async def delete_group(request: web.Request) -> web.Response:
+    await require_scope(request, "send")
+    await request.app[keys.GROUPS].delete(path_id(request))
+    return web.Response(status=204)
+
+
+@routes.post("/api/v1/groups/{id}/members")
+async def change_members(request: web.Request) -> web.Response:
+    await require_scope(request, "send")
+    body = await parse_body(request, MembersBody)
+    group = await request.app[keys.GROUPS].change_members(path_id(request), body.add, body.remove)
+    return web.json_response(group_json(group))

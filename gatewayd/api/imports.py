@@ -1,0 +1,126 @@
+"""/api/v1/imports: upload a file (streamed to disk), analyse it (writes nothing), commit it."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from typing import Any, Literal
+
+from aiohttp import BodyPartReader, web
+from pydantic import BaseModel, ConfigDict, Field
+
+from gatewayd import keys
+from gatewayd.api.auth import require_scope
+from gatewayd.api.body import parse_body
+from gatewayd.api.contacts import actor, next_cursor, page_args, path_id
+from gatewayd.clock import utc_iso
+from gatewayd.contacts.importer import Certification, CommitOptions
+from gatewayd.errors import InvalidInput
+from gatewayd.store import imports as import_store
+from gatewayd.store.imports import ImportRow
+
+routes = web.RouteTableDef()
+CHUNK = 64 * 1024
+
+
+def import_json(row: ImportRow) -> dict[str, Any]:
+    return {"id": row.id, "purpose": row.purpose, "filename": row.filename, "size": row.size, "format": row.format,
+            "state": row.state, "analysis": row.analysis, "report": row.report, "created_by": row.created_by,
+            "created_at": utc_iso(row.created_at), "committed_at": utc_iso(row.committed_at)}
+
+
+class AnalyseBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    sheet: str | None = Field(None, max_length=100)
+    has_header: bool | None = None
+    mapping: list[str] | None = Field(None, max_length=200)
+
+
+class OptIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    certified: bool
+    statement: str = Field(min_length=1, max_length=1000)
+
+
+class CommitBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    optin: OptIn
+    mapping: list[str] | None = Field(None, max_length=200)
+    groups: list[int] = []
+    new_groups: list[str] = Field([], max_length=20)
+    on_existing: Literal["update", "skip"] = "update"
+    opted_out: Literal["skip", "keep_contact"] = "skip"
+
+
+async def _body_chunks(request: web.Request) -> tuple[AsyncIterator[bytes], str]:
+    """The uploaded bytes as a stream: a multipart 'file' part, or the raw body (?filename=)."""
+    if request.content_type.startswith("multipart/"):
+        reader = await request.multipart()
+        while True:
+            part = await reader.next()
+            if part is None:
+                raise InvalidInput("file", "no 'file' part in the multipart body")
+            if isinstance(part, BodyPartReader) and part.name == "file":
+                break
+        filename = part.filename or request.query.get("filename") or "upload"
+
+        async def parts() -> AsyncIterator[bytes]:
+            while chunk := await part.read_chunk(CHUNK):
+                yield chunk
+        return parts(), filename
+
+    async def raw() -> AsyncIterator[bytes]:
+        async for chunk in request.content.iter_chunked(CHUNK):
+            yield chunk
+    return raw(), request.query.get("filename") or "upload.csv"
+
+
+@routes.post("/api/v1/imports")
+async def upload(request: web.Request) -> web.Response:
+    key = await require_scope(request, "send")
+    purpose = request.query.get("purpose", "contacts")
+    if purpose not in ("contacts", "campaign"):
+        raise InvalidInput("purpose", "contacts or campaign")
+    chunks, filename = await _body_chunks(request)
+    row = await request.app[keys.IMPORTS].save_upload(chunks, filename=filename, purpose=purpose,
+                                                      created_by=actor(key))
+    return web.json_response(import_json(row), status=201)
+
+
+@routes.get("/api/v1/imports")
+async def list_imports(request: web.Request) -> web.Response:
+    await require_scope(request, "read")
+    limit, after = page_args(request, default=50)
+    page = await import_store.list_page(request.app[keys.DB], after_id=after, limit=limit)
+    return web.json_response({"imports": [import_json(r) for r in page],
+                              "next_cursor": next_cursor(page, limit, lambda r: r.id)})
+
+
+@routes.get("/api/v1/imports/{id}")
+async def get_import(request: web.Request) -> web.Response:
+    await require_scope(request, "read")
+    return web.json_response(import_json(await request.app[keys.IMPORTS].get(path_id(request))))
+
+
+@routes.post("/api/v1/imports/{id}/analyse")
+async def analyse(request: web.Request) -> web.Response:
+    await require_scope(request, "send")
+    body = await parse_body(request, AnalyseBody) if request.can_read_body else AnalyseBody()
+    report = await request.app[keys.IMPORTS].analyse(
+        path_id(request), sheet=body.sheet, has_header=body.has_header,
+        mapping=tuple(body.mapping) if body.mapping is not None else None)
+    return web.json_response({"import_id": path_id(request), "analysis": report})
+
+
+@routes.post("/api/v1/imports/{id}/commit")
+async def commit(request: web.Request) -> web.Response:
+    key = await require_scope(request, "send")
+    body = await parse_body(request, CommitBody)
+    if not body.optin.certified:
+        raise InvalidInput("optin.certified", "importing contacts requires certifying that they opted in")
+    options = CommitOptions(
+        certification=Certification(body.optin.statement, actor(key)),
+        mapping=tuple(body.mapping) if body.mapping is not None else None,
+        group_ids=tuple(body.groups), new_groups=tuple(body.new_groups),
+        update_existing=body.on_existing == "update", keep_opted_out_contacts=body.opted_out == "keep_contact")
+    report = await request.app[keys.IMPORTS].commit(path_id(request), options)
+    return web.json_response({"import_id": path_id(request), "report": report})

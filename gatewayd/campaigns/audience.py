@@ -1,0 +1,132 @@
+"""Who a campaign reaches: groups, contacts, typed numbers and an uploaded file, resolved in batches."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiosqlite
+
+from gatewayd.contacts import analysis as an
+from gatewayd.contacts.importer import ImportService
+from gatewayd.errors import InvalidInput
+from gatewayd.store import contacts as contact_store
+from gatewayd.store import groups as group_store
+from gatewayd.store import imports as import_store
+from gatewayd.store.contacts import Contact
+
+BATCH = 2000
+MAX_TYPED_NUMBERS = 10_000
+
+
+@dataclass(frozen=True)
+class AudienceSpec:
+    group_ids: tuple[int, ...] = ()
+    contact_ids: tuple[int, ...] = ()
+    numbers: tuple[str, ...] = ()
+    file_import_id: int | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"groups": list(self.group_ids), "contacts": list(self.contact_ids), "numbers": list(self.numbers),
+                "file": self.file_import_id}
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> AudienceSpec:
+        return cls(tuple(data.get("groups", ())), tuple(data.get("contacts", ())), tuple(data.get("numbers", ())),
+                   data.get("file"))
+
+    def is_empty(self) -> bool:
+        return not (self.group_ids or self.contact_ids or self.numbers or self.file_import_id)
+
+
+@dataclass(frozen=True)
+class Draft:
+    """One would-be recipient before dedupe and the opt-out check."""
+
+    number: str                     # E.164, or the raw text when invalid
+    contact_id: int | None
+    source: str                     # group | contact | number | file
+    language: str | None
+    values: dict[str, str]          # template variables
+    file_vars: dict[str, str] | None = None
+    invalid: str | None = None      # reason when the number cannot be used
+
+    def row(self, state: str, exclusion: str | None) -> tuple[str, int | None, str, str | None, str, str | None]:
+        vars_json = json.dumps(self.file_vars, ensure_ascii=False) if self.file_vars else None
+        return (self.number, self.contact_id, self.source, vars_json, state, exclusion)
+
+
+def contact_values(c: Contact) -> dict[str, str]:
+    return {**c.fields, "first_name": c.first_name, "last_name": c.last_name, "email": c.email, "mobile": c.mobile}
+
+
+def _from_contact(c: Contact, source: str) -> Draft:
+    return Draft(c.mobile, c.id, source, c.language, contact_values(c))
+
+
+async def validate(conn: aiosqlite.Connection, spec: AudienceSpec) -> None:
+    """InvalidInput naming the first group, contact or file that cannot be used."""
+    if spec.is_empty():
+        raise InvalidInput("audience", "choose at least one group, contact, number or file")
+    if len(spec.numbers) > MAX_TYPED_NUMBERS:
+        raise InvalidInput("audience.numbers", f"at most {MAX_TYPED_NUMBERS} typed numbers; upload a file instead")
+    for i, gid in enumerate(spec.group_ids):
+        if await group_store.get_in(conn, gid) is None:
+            raise InvalidInput(f"audience.groups[{i}]", f"group {gid} does not exist")
+    found = {c.id for c in await contact_store.by_ids(conn, list(spec.contact_ids))}
+    for i, cid in enumerate(spec.contact_ids):
+        if cid not in found:
+            raise InvalidInput(f"audience.contacts[{i}]", f"contact {cid} does not exist")
+    if spec.file_import_id is not None:
+        row = await import_store.get_in(conn, spec.file_import_id)
+        if row is None:
+            raise InvalidInput("audience.file", f"import {spec.file_import_id} does not exist")
+        if row.analysis is None or "valid" not in row.analysis:
+            raise InvalidInput("audience.file", f"import {spec.file_import_id} has not been analysed")
+
+
+def file_variables(mapping: list[str]) -> list[str]:
+    return [m[6:] for m in mapping if m.startswith("field:")] + [
+        m for m in mapping if m in ("first_name", "last_name", "email")]
+
+
+async def drafts(conn: aiosqlite.Connection, spec: AudienceSpec, *, region: str,
+                 imports: ImportService) -> AsyncIterator[list[Draft]]:
+    """Every would-be recipient, in batches (groups, then contacts, numbers, file); never all at once."""
+    for gid in spec.group_ids:
+        async for members in group_store.member_batches(conn, gid, size=BATCH):
+            yield [_from_contact(c, "group") for c in members]
+    for start in range(0, len(spec.contact_ids), BATCH):
+        chosen = await contact_store.by_ids(conn, list(spec.contact_ids[start:start + BATCH]))
+        yield [_from_contact(c, "contact") for c in chosen]
+    for start in range(0, len(spec.numbers), BATCH):
+        typed = spec.numbers[start:start + BATCH]
+        checks = [(raw, an.check_number(raw, region)) for raw in typed]
+        known = await contact_store.by_mobiles(conn, [c.e164 for _, c in checks if c.e164])
+        batch = []
+        for raw, check in checks:
+            if check.e164 is None:
+                batch.append(Draft(raw.strip()[:40], None, "number", None, {}, invalid=check.reason))
+            elif check.e164 in known:
+                batch.append(_from_contact(known[check.e164], "number"))
+            else:
+                batch.append(Draft(check.e164, None, "number", None, {"mobile": check.e164}))
+        yield batch
+    if spec.file_import_id is not None:
+        row = await import_store.get_in(conn, spec.file_import_id)
+        if row is None or row.analysis is None:
+            return
+        mapping: list[str] = row.analysis["mapping"]
+        columns = [(i, m[6:] if m.startswith("field:") else m) for i, m in enumerate(mapping)
+                   if m.startswith("field:") or m in ("first_name", "last_name", "email")]
+        lang_col = mapping.index("language") if "language" in mapping else None
+        async for records in imports.spooled(spec.file_import_id):
+            batch = []
+            for _line, number, cells in records:
+                file_vars = {name: cells[i].strip() for i, name in columns if i < len(cells) and cells[i].strip()}
+                language = an.normalise_language(cells[lang_col]) if lang_col is not None and \
+                    lang_col < len(cells) and cells[lang_col].strip() else None
+                batch.append(Draft(number, None, "file", language, {**file_vars, "mobile": number}, file_vars))
+            yield batch

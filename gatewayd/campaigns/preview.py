@@ -1,0 +1,113 @@
+"""Campaign preview: the first recipients rendered, totals over the whole audience, and a duration.
+
+Reads only: the audience is resolved batch by batch exactly as launch would, without writing.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from typing import Any
+
+from gatewayd.campaigns import audience as aud
+from gatewayd.campaigns.estimate import LineCap, estimate_duration, fast_segments
+from gatewayd.campaigns.rendering import load_texts
+from gatewayd.campaigns.service import CampaignService
+from gatewayd.config import Settings
+from gatewayd.modem.segments import count_segments
+from gatewayd.store import campaigns as store
+from gatewayd.store import optouts
+from gatewayd.store import imports as import_store
+
+
+def line_caps(settings: Settings, line: str | None) -> tuple[list[LineCap], float, float]:
+    """(caps of the lines that will send, sending hours per day, seconds per SMS) from the settings.
+
+    Outbound owns the caps and the quiet hours; until its settings say otherwise a line is taken
+    to send one SMS every 6 s at most, between 8:00 and 20:00."""
+    outbound = getattr(settings, "outbound", None)
+    names = [m.name for m in settings.modems if line is None or m.name == line] or [line or "line1"]
+    per_hour = getattr(outbound, "per_line_per_hour", None)
+    per_day = getattr(outbound, "per_line_per_day", None)
+    caps = [LineCap(n, per_hour, per_day) for n in names]
+    hours = 12.0
+    quiet = getattr(settings, "quiet_hours", None) or getattr(outbound, "quiet_hours", None)
+    start, end = getattr(quiet, "start", None), getattr(quiet, "end", None)
+    if start is not None and end is not None:
+        # Quiet from start to end (e.g. 20:00 → 08:00): sending happens the rest of the day.
+        s = start.hour + start.minute / 60
+        e = end.hour + end.minute / 60
+        hours = (s - e) % 24 or 24.0
+    seconds = float(getattr(outbound, "seconds_per_message", 6.0) or 6.0)
+    return caps, hours, seconds
+
+
+async def preview(service: CampaignService, campaign_id: int) -> dict[str, Any]:
+    """What the campaign would send if launched now (drafts and scheduled), or what remains."""
+    campaign = await service.get(campaign_id)
+    settings = service.settings
+    first_n = settings.campaigns.preview_recipients
+    samples: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    totals: Counter[str] = Counter()
+    per_template: Counter[str] = Counter()
+    missing: Counter[str] = Counter()
+    spec = aud.AudienceSpec.from_json(campaign.audience)
+    async with service.db.read() as conn:
+        texts = await load_texts(conn, campaign)
+        unknown = await service.unknown_variables(conn, campaign)
+        async for batch in aud.drafts(conn, spec, region=settings.sending.default_region, imports=service.imports):
+            fresh = []
+            for d in batch:
+                if d.number in seen:
+                    totals["duplicate"] += 1
+                    continue
+                seen.add(d.number)
+                if d.invalid is not None:
+                    totals["invalid"] += 1
+                    continue
+                fresh.append(d)
+            blocked = await optouts.opted_out_among(conn, [d.number for d in fresh]) \
+                if campaign.category == "marketing" or settings.optout.scope == "all" else set()
+            for d in fresh:
+                if d.number in blocked:
+                    totals["opted_out"] += 1
+                    continue
+                rendered = texts.render(d.language, d.values)
+                totals["recipients"] += 1
+                per_template[texts.template_for(d.language)] += 1
+                for name in rendered.missing:
+                    missing[name] += 1
+                if len(samples) < first_n:
+                    info = count_segments(rendered.text)
+                    samples.append({"number": d.number, "contact_id": d.contact_id, "source": d.source,
+                                    "template": texts.template_for(d.language), "text": rendered.text,
+                                    "encoding": info.encoding, "ucs2_characters": list(info.ucs2_forcing),
+                                    "characters": info.characters, "segments": info.segments,
+                                    "missing_variables": list(rendered.missing)})
+                    totals["segments"] += info.segments
+                else:
+                    totals["segments"] += fast_segments(rendered.text)
+        if spec.file_import_id is not None:
+            row = await import_store.get_in(conn, spec.file_import_id)
+            if row is not None and row.analysis is not None:
+                totals["invalid"] += row.analysis.get("invalid", {}).get("count", 0)
+                totals["duplicate"] += row.analysis.get("duplicates_in_file", {}).get("count", 0)
+        already = await store.recipient_counts(conn, campaign_id)
+    caps, hours, seconds = line_caps(settings, texts.line)
+    estimate = estimate_duration(totals["recipients"], caps, sending_hours_per_day=hours, seconds_per_message=seconds)
+    return {
+        "campaign_id": campaign_id, "state": campaign.state, "category": campaign.category,
+        "stop_mention": campaign.stop_mention or None, "line": texts.line,
+        "recipients": samples,
+        "totals": {"recipients": totals["recipients"], "segments": totals["segments"],
+                   "excluded": {"opted_out": totals["opted_out"], "invalid": totals["invalid"],
+                                "duplicate": totals["duplicate"]},
+                   "by_template": dict(per_template), "already_materialised": already},
+        "unknown_variables": unknown,
+        "missing_variables": dict(missing),
+        "estimated_duration": {"seconds": round(estimate.seconds), "text": estimate.text,
+                               "sending_hours_per_day": estimate.sending_hours_per_day,
+                               "messages_per_day": round(estimate.messages_per_day),
+                               "lines": [{"name": c.name, "per_hour": c.per_hour, "per_day": c.per_day}
+                                         for c in caps]},
+    }

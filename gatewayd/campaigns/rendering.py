@@ -1,0 +1,45 @@
+"""Which template a recipient gets and the final text (template + STOP mention), compiled once per campaign."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import aiosqlite
+
+from gatewayd.campaigns.templates import CompiledTemplate, Rendered, compile_template, render, with_stop_mention
+from gatewayd.store import templates as template_store
+from gatewayd.store.campaigns import Campaign
+
+
+@dataclass(frozen=True)
+class CampaignTexts:
+    """The campaign's compiled templates per language ('default' always present) and its STOP mention."""
+
+    by_language: Mapping[str, CompiledTemplate]
+    template_ids: Mapping[str, int]
+    mention: str
+    line: str | None  # the default template's line when the campaign names none
+
+    def template_for(self, language: str | None) -> str:
+        """'fr' / 'en' when the campaign has a template for that language, else 'default'."""
+        return language if language and language in self.by_language else "default"
+
+    def render(self, language: str | None, values: Mapping[str, str]) -> Rendered:
+        compiled = self.by_language[self.template_for(language)]
+        out = render(compiled, values)
+        return Rendered(with_stop_mention(out.text, self.mention), out.missing)
+
+
+async def load_texts(conn: aiosqlite.Connection, campaign: Campaign) -> CampaignTexts:
+    """Compile the campaign's templates; LookupError when one was deleted meanwhile."""
+    compiled: dict[str, CompiledTemplate] = {}
+    line = campaign.line
+    for language, template_id in campaign.templates.items():
+        template = await template_store.get_in(conn, template_id)
+        if template is None:
+            raise LookupError(f"template {template_id} ({language}) no longer exists")
+        compiled[language] = compile_template(template.text)
+        if language == "default" and line is None:
+            line = template.line
+    return CampaignTexts(compiled, dict(campaign.templates), campaign.stop_mention, line)

@@ -1,0 +1,150 @@
+"""Feeds running campaigns into the outbound queue, a window at a time, and watches their failure rate.
+
+A recipient is rendered and handed to OutboundService.submit inside the same write transaction
+that marks it submitted with its message id, so a crash leaves it either pending (sent later) or
+submitted (already in outbound's ledger) — never both, never twice. Everything lives in the
+database: after a restart the runner simply continues with the pending recipients of running
+campaigns. Pause cancels the campaign's messages still queued and puts their recipients back.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import TYPE_CHECKING, Any, Protocol
+
+from gatewayd.campaigns.rendering import CampaignTexts, load_texts
+from gatewayd.campaigns.service import CampaignService
+from gatewayd.errors import ProblemError
+from gatewayd.store import campaigns as store
+
+if TYPE_CHECKING:
+    import aiosqlite
+
+log = logging.getLogger(__name__)
+
+OUTSTANDING = ("scheduled", "queued", "sending")
+FINISHED = ("sent", "delivered", "failed", "expired", "unknown")
+
+
+class Outbound(Protocol):
+    """The part of gatewayd.outbound.service.OutboundService the runner uses."""
+
+    async def submit(self, messages: list[Any], *, conn: aiosqlite.Connection | None = None) -> list[Any]: ...
+
+    async def cancel(self, message_id: int) -> Any: ...
+
+
+def failure_rate(states: dict[str, int]) -> tuple[int, float]:
+    """(finished messages, failed share of them); blocked and canceled are not failures of the network."""
+    finished = sum(states.get(s, 0) for s in FINISHED)
+    return finished, (states.get("failed", 0) / finished if finished else 0.0)
+
+
+class CampaignRunner:
+    """One background task for every campaign (a Raspberry Pi has two modems, not two hundred)."""
+
+    def __init__(self, service: CampaignService, outbound: Outbound) -> None:
+        self.service = service
+        self.outbound = outbound
+        self.settings = service.settings.campaigns
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        service.on_change = self.wake
+        service.cancel_outstanding = self.cancel_outstanding
+
+    def wake(self) -> None:
+        self._wake.set()
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._loop(), name="campaign-runner")
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+            self._task = None
+
+    async def _loop(self) -> None:
+        while True:
+            try:
+                await self.tick()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("campaign runner pass failed; retrying at the next tick")
+            try:
+                await asyncio.wait_for(self._wake.wait(), timeout=self.settings.tick_seconds)
+            except asyncio.TimeoutError:
+                pass
+            self._wake.clear()
+
+    async def tick(self) -> None:
+        """One pass: launch what is due, then top up and check every running campaign."""
+        await self.service.launch_due()
+        for campaign_id, _ in await store.ids_in_state(self.service.db, "running"):
+            await self.step(campaign_id)
+
+    async def step(self, campaign_id: int) -> int:
+        """Hand up to the free window of pending recipients to outbound; returns how many."""
+        db = self.service.db
+        async with db.read() as conn:
+            states = await store.message_states(conn, campaign_id)
+        finished, rate = failure_rate(states)
+        if finished >= self.settings.failure_min_finished and rate > self.settings.failure_threshold:
+            reason = (f"auto-paused: {rate:.0%} of {finished} finished messages failed"
+                      f" (threshold {self.settings.failure_threshold:.0%})")
+            try:
+                await self.service.pause(campaign_id, reason)
+                log.warning("campaign %d %s", campaign_id, reason)
+            except ProblemError:
+                pass
+            return 0
+        room = self.settings.window - sum(states.get(s, 0) for s in OUTSTANDING)
+        if room <= 0:
+            return 0
+        return await self.submit_batch(campaign_id, room)
+
+    async def submit_batch(self, campaign_id: int, limit: int) -> int:
+        """Render and submit up to `limit` pending recipients in one transaction; completes when done."""
+        from gatewayd.outbound.model import Category, NewMessage  # outbound owns the message model
+
+        now = self.service.clock.now()
+        async with self.service.db.write() as conn:
+            campaign = await store.get_in(conn, campaign_id)
+            if campaign is None or campaign.state != "running":
+                return 0  # paused or canceled meanwhile
+            batch = await store.pending(conn, campaign_id, limit)
+            if not batch:
+                states = await store.message_states(conn, campaign_id)
+                if not any(states.get(s, 0) for s in OUTSTANDING):
+                    await store.transition(conn, campaign_id, ("running",), "completed", now, finished_at=now)
+                    log.info("campaign %d completed", campaign_id)
+                return 0
+            texts = await self._texts(conn, campaign)
+            category = Category(campaign.category)
+            messages = [NewMessage(to=r.number, text=texts.render(r.language, r.values).text, category=category,
+                                   line=texts.line, priority=10, campaign_id=campaign_id,
+                                   campaign_recipient_id=r.id, source="campaign") for r in batch]
+            rows = await self.outbound.submit(messages, conn=conn)
+            await store.mark_submitted(conn, [(r.id, row.id) for r, row in zip(batch, rows)], now)
+        return len(batch)
+
+    async def _texts(self, conn: aiosqlite.Connection, campaign: store.Campaign) -> CampaignTexts:
+        return await load_texts(conn, campaign)
+
+    async def cancel_outstanding(self, campaign_id: int) -> int:
+        """Cancel the campaign's queued messages and put their recipients back to pending."""
+        async with self.service.db.read() as conn:
+            waiting = await store.cancelable(conn, campaign_id)
+        back = []
+        for recipient_id, message_id in waiting:
+            try:
+                await self.outbound.cancel(message_id)
+            except ProblemError:
+                continue  # it started sending meanwhile: it stays with its recipient
+            back.append(recipient_id)
+        if back:
+            async with self.service.db.write() as conn:
+                await store.back_to_pending(conn, back)
+        return len(back)

@@ -1,0 +1,276 @@
+"""Campaign lifecycle: create, schedule, launch, pause, resume, cancel, refresh audience.
+
+States: draft → scheduled → running ⇄ paused → completed, and canceled from any state but the
+final ones. Every transition is a conditional UPDATE inside a write transaction, so two requests
+racing (or the scheduler and a user) cannot both win. Recipients are materialised at launch in the
+same transaction that moves the campaign to running; UNIQUE(campaign, number) keeps everyone once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Protocol
+
+import aiosqlite
+
+from gatewayd.campaigns import audience as aud
+from gatewayd.campaigns.rendering import load_texts
+from gatewayd.campaigns.templates import TemplateSyntaxError, compile_template, unknown_variables
+from gatewayd.clock import Clock
+from gatewayd.config import Settings
+from gatewayd.contacts.importer import ImportService
+from gatewayd.errors import Conflict, InvalidInput, NotFound
+from gatewayd.store import campaigns as store
+from gatewayd.store import contacts as contact_store
+from gatewayd.store import imports as import_store
+from gatewayd.store import optouts
+from gatewayd.store import templates as template_store
+from gatewayd.store.campaigns import Campaign
+from gatewayd.store.db import Database
+
+log = logging.getLogger(__name__)
+
+LANGUAGES = ("default", "fr", "en")
+
+
+class CampaignScheduler(Protocol):
+    """What the service needs from gatewayd.scheduler.Scheduler."""
+
+    def run_at(self, job_id: str, when: datetime, func: Callable[..., Any], *args: Any) -> None: ...
+
+    def cancel(self, job_id: str) -> None: ...
+
+
+@dataclass(frozen=True)
+class NewCampaign:
+    name: str
+    templates: dict[str, int]
+    audience: aud.AudienceSpec
+    tag: str = ""
+    category: str = "marketing"
+    line: str | None = None
+    created_by: str | None = None
+
+
+class CampaignService:
+    """The one entry point for campaigns (API and console call it; the runner sends)."""
+
+    def __init__(self, db: Database, settings: Settings, clock: Clock, imports: ImportService) -> None:
+        self.db = db
+        self.settings = settings
+        self.clock = clock
+        self.imports = imports
+        self.scheduler: CampaignScheduler | None = None
+        self.on_change: Callable[[], None] = lambda: None   # the runner's wake-up
+        self.cancel_outstanding: Callable[[int], Any] | None = None  # set by the runner
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    async def get(self, campaign_id: int) -> Campaign:
+        campaign = await store.get(self.db, campaign_id)
+        if campaign is None:
+            raise NotFound(f"campaign {campaign_id} does not exist")
+        return campaign
+
+    async def known_variables(self, conn: aiosqlite.Connection, spec: aud.AudienceSpec) -> list[str]:
+        """Variables a recipient of this audience may have: contact fields and the file's columns."""
+        names = list(await contact_store.field_names(conn))
+        if spec.file_import_id is not None:
+            row = await import_store.get_in(conn, spec.file_import_id)
+            if row is not None and row.analysis is not None:
+                names += aud.file_variables(row.analysis["mapping"])
+        return names
+
+    async def unknown_variables(self, conn: aiosqlite.Connection, campaign: Campaign) -> dict[str, list[str]]:
+        """Per language, the template variables no recipient of this campaign can have."""
+        known = await self.known_variables(conn, aud.AudienceSpec.from_json(campaign.audience))
+        texts = await load_texts(conn, campaign)
+        return {lang: list(unknown_variables(t, known)) for lang, t in texts.by_language.items()
+                if unknown_variables(t, known)}
+
+    # --- writing ----------------------------------------------------------------------------------
+
+    def _line_ok(self, line: str | None) -> None:
+        names = [m.name for m in self.settings.modems]
+        if line is not None and names and line not in names:
+            raise InvalidInput("line", f"unknown line {line!r} (lines: {', '.join(names)})")
+
+    async def create(self, new: NewCampaign) -> tuple[Campaign, dict[str, list[str]]]:
+        """A draft campaign and the unknown variables of its templates (reported, not refused)."""
+        if not new.name.strip():
+            raise InvalidInput("name", "a campaign needs a name")
+        if new.category not in ("marketing", "transactional"):
+            raise InvalidInput("category", "marketing or transactional")
+        if "default" not in new.templates:
+            raise InvalidInput("templates.default", "a default template is required (used for any language)")
+        for lang in new.templates:
+            if lang not in LANGUAGES:
+                raise InvalidInput(f"templates.{lang}", "languages are default, fr and en")
+        self._line_ok(new.line)
+        mention = self.settings.campaigns.mention() if new.category == "marketing" else ""
+        async with self.db.write() as conn:
+            for lang, tid in new.templates.items():
+                if await template_store.get_in(conn, tid) is None:
+                    raise InvalidInput(f"templates.{lang}", f"template {tid} does not exist")
+            await aud.validate(conn, new.audience)
+            campaign_id = await store.insert(
+                conn, name=new.name.strip()[:200], tag=new.tag.strip()[:64], category=new.category, line=new.line,
+                audience=new.audience.to_json(), stop_mention=mention, templates=new.templates,
+                created_by=new.created_by, now=self.clock.now())
+            campaign = await store.get_in(conn, campaign_id)
+            assert campaign is not None
+            unknown = await self.unknown_variables(conn, campaign)
+        return campaign, unknown
+
+    async def delete(self, campaign_id: int) -> None:
+        async with self.db.write() as conn:
+            if not await store.delete(conn, campaign_id):
+                await self._state_conflict(conn, campaign_id, "deleted (only drafts can be; cancel it instead)")
+
+    async def _state_conflict(self, conn: aiosqlite.Connection, campaign_id: int, action: str) -> None:
+        campaign = await store.get_in(conn, campaign_id)
+        if campaign is None:
+            raise NotFound(f"campaign {campaign_id} does not exist")
+        raise Conflict(f"campaign {campaign_id} is {campaign.state} and cannot be {action}")
+
+    async def schedule(self, campaign_id: int, at: datetime | None = None) -> Campaign:
+        """Send now (at None or past) or at `at`; the job survives restarts through the database."""
+        now = self.clock.now()
+        when = at if at is not None and at > now else now
+        async with self.db.write() as conn:
+            if not await store.transition(conn, campaign_id, ("draft",), "scheduled", now, scheduled_at=when):
+                await self._state_conflict(conn, campaign_id, "scheduled")
+        if when <= now:
+            return await self.launch(campaign_id)
+        if self.scheduler is not None:
+            self.scheduler.run_at(f"campaign:{campaign_id}", when, self.launch_quietly, campaign_id)
+        return await self.get(campaign_id)
+
+    async def launch_quietly(self, campaign_id: int) -> None:
+        """Scheduler entry point: launch, logging instead of raising (nobody waits for the answer)."""
+        try:
+            await self.launch(campaign_id)
+        except Conflict as exc:
+            log.info("campaign %d not launched: %s", campaign_id, exc.detail)
+        except Exception:
+            log.exception("campaign %d could not be launched", campaign_id)
+
+    async def launch_due(self) -> list[int]:
+        """Launch every scheduled campaign whose time has come (start-up and each runner tick)."""
+        now = self.clock.now()
+        launched = []
+        for campaign_id, when in await store.ids_in_state(self.db, "scheduled"):
+            if when is None or when <= now:
+                await self.launch_quietly(campaign_id)
+                launched.append(campaign_id)
+        return launched
+
+    async def launch(self, campaign_id: int) -> Campaign:
+        """scheduled → running, recipients materialised in the same transaction."""
+        now = self.clock.now()
+        async with self.db.write() as conn:
+            if not await store.transition(conn, campaign_id, ("scheduled",), "running", now, started_at=now):
+                await self._state_conflict(conn, campaign_id, "launched")
+            campaign = await store.get_in(conn, campaign_id)
+            assert campaign is not None
+            added, duplicates = await self._materialise(conn, campaign, now)
+            await store.add_duplicates(conn, campaign_id, duplicates)
+        if self.scheduler is not None:
+            self.scheduler.cancel(f"campaign:{campaign_id}")
+        log.info("campaign %d launched: %d recipients (%d duplicates left out)", campaign_id, added, duplicates)
+        self.on_change()
+        return await self.get(campaign_id)
+
+    async def _materialise(self, conn: aiosqlite.Connection, campaign: Campaign, now: datetime) -> tuple[int, int]:
+        """Insert the audience's recipients not already in the campaign; (added, duplicates met)."""
+        seen: set[str] = set()
+        added = duplicates = 0
+        spec = aud.AudienceSpec.from_json(campaign.audience)
+        async for batch in aud.drafts(conn, spec, region=self.settings.sending.default_region,
+                                      imports=self.imports):
+            fresh = []
+            for d in batch:
+                if d.number in seen:
+                    duplicates += 1
+                else:
+                    seen.add(d.number)
+                    fresh.append(d)
+            valid = [d.number for d in fresh if d.invalid is None]
+            blocked = await optouts.opted_out_among(conn, valid) if campaign.category == "marketing" or \
+                self.settings.optout.scope == "all" else set()
+            rows = [d.row("excluded", "invalid") if d.invalid is not None else
+                    d.row("excluded", "opted_out") if d.number in blocked else d.row("pending", None)
+                    for d in fresh]
+            added += await store.add_recipients(conn, campaign.id, rows, now)
+        return added, duplicates
+
+    async def refresh(self, campaign_id: int) -> dict[str, Any]:
+        """Add audience members who joined since launch as recipients to send (nobody twice)."""
+        now = self.clock.now()
+        async with self.db.write() as conn:
+            campaign = await store.get_in(conn, campaign_id)
+            if campaign is None:
+                raise NotFound(f"campaign {campaign_id} does not exist")
+            if campaign.state not in ("running", "paused", "completed"):
+                raise Conflict(f"campaign {campaign_id} is {campaign.state}: only a launched campaign is refreshed")
+            added, _ = await self._materialise(conn, campaign, now)
+            if added and campaign.state == "completed":
+                await store.transition(conn, campaign_id, ("completed",), "running", now, finished_at=None)
+        self.on_change()
+        return {"added": added, "campaign": await self.get(campaign_id)}
+
+    async def pause(self, campaign_id: int, reason: str | None = None) -> Campaign:
+        now = self.clock.now()
+        async with self.db.write() as conn:
+            if not await store.transition(conn, campaign_id, ("running",), "paused", now, paused_at=now,
+                                          pause_reason=reason):
+                await self._state_conflict(conn, campaign_id, "paused")
+        if self.cancel_outstanding is not None:
+            await self.cancel_outstanding(campaign_id)
+        log.info("campaign %d paused%s", campaign_id, f": {reason}" if reason else "")
+        return await self.get(campaign_id)
+
+    async def resume(self, campaign_id: int) -> Campaign:
+        now = self.clock.now()
+        async with self.db.write() as conn:
+            if not await store.transition(conn, campaign_id, ("paused",), "running", now, paused_at=None,
+                                          pause_reason=None):
+                await self._state_conflict(conn, campaign_id, "resumed")
+        self.on_change()
+        return await self.get(campaign_id)
+
+    async def cancel(self, campaign_id: int) -> Campaign:
+        now = self.clock.now()
+        async with self.db.write() as conn:
+            if not await store.transition(conn, campaign_id, ("draft", "scheduled", "running", "paused"),
+                                          "canceled", now, finished_at=now):
+                await self._state_conflict(conn, campaign_id, "canceled")
+        if self.scheduler is not None:
+            self.scheduler.cancel(f"campaign:{campaign_id}")
+        if self.cancel_outstanding is not None:
+            await self.cancel_outstanding(campaign_id)
+        return await self.get(campaign_id)
+
+    async def restore_schedule(self) -> int:
+        """At start: future scheduled campaigns get their job back; past ones launch now."""
+        count = 0
+        now = self.clock.now()
+        for campaign_id, when in await store.ids_in_state(self.db, "scheduled"):
+            if when is not None and when > now and self.scheduler is not None:
+                self.scheduler.run_at(f"campaign:{campaign_id}", when, self.launch_quietly, campaign_id)
+            else:
+                await self.launch_quietly(campaign_id)
+            count += 1
+        return count
+
+
+def check_template_text(text: str, known: Sequence[str]) -> list[str]:
+    """Unknown variables of a template text; InvalidInput when it does not parse."""
+    try:
+        compiled = compile_template(text)
+    except TemplateSyntaxError as exc:
+        raise InvalidInput("text", str(exc)) from None
+    return list(unknown_variables(compiled, known))

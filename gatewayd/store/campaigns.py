@@ -1,0 +1,269 @@
+"""Campaigns, their templates per language and their recipients (one row per number per campaign)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import aiosqlite
+
+from gatewayd.clock import parse_iso, utc_iso
+from gatewayd.store.db import Database
+
+FINAL_STATES = ("completed", "canceled")
+_CHUNK = 500
+
+
+@dataclass(frozen=True)
+class Campaign:
+    id: int
+    name: str
+    tag: str
+    category: str
+    state: str
+    line: str | None
+    audience: dict[str, Any]
+    stop_mention: str
+    scheduled_at: datetime | None
+    started_at: datetime | None
+    paused_at: datetime | None
+    pause_reason: str | None
+    finished_at: datetime | None
+    duplicates: int
+    created_by: str | None
+    created_at: datetime
+    updated_at: datetime
+    templates: dict[str, int] = field(default_factory=dict)  # 'default' | 'fr' | 'en' -> template id
+
+
+@dataclass(frozen=True)
+class PendingRecipient:
+    """A recipient to send, with what its template needs (contact fields, or the file's columns)."""
+
+    id: int
+    number: str
+    contact_id: int | None
+    language: str | None
+    values: dict[str, str]
+
+
+def _campaign(r: sqlite3.Row, templates: dict[str, int]) -> Campaign:
+    return Campaign(r["id"], r["name"], r["tag"], r["category"], r["state"], r["line"], json.loads(r["audience"]),
+                    r["stop_mention"], parse_iso(r["scheduled_at"]), parse_iso(r["started_at"]),
+                    parse_iso(r["paused_at"]), r["pause_reason"], parse_iso(r["finished_at"]), r["duplicates"],
+                    r["created_by"], parse_iso(r["created_at"]), parse_iso(r["updated_at"]),  # type: ignore[arg-type]
+                    templates)
+
+
+async def insert(conn: aiosqlite.Connection, *, name: str, tag: str, category: str, line: str | None,
+                 audience: dict[str, Any], stop_mention: str, templates: dict[str, int], created_by: str | None,
+                 now: datetime) -> int:
+    cur = await conn.execute(
+        "INSERT INTO campaigns (name, tag, category, state, line, audience, stop_mention, created_by, created_at,"
+        " updated_at) VALUES (?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?)",
+        (name, tag, category, line, json.dumps(audience, ensure_ascii=False), stop_mention, created_by,
+         utc_iso(now), utc_iso(now)))
+    campaign_id = int(cur.lastrowid or 0)
+    await conn.executemany("INSERT INTO campaign_templates (campaign_id, language, template_id) VALUES (?, ?, ?)",
+                           [(campaign_id, lang, tid) for lang, tid in templates.items()])
+    return campaign_id
+
+
+async def get_in(conn: aiosqlite.Connection, campaign_id: int) -> Campaign | None:
+    async with conn.execute("SELECT * FROM campaigns WHERE id = ?", (campaign_id,)) as cur:
+        r = await cur.fetchone()
+    if r is None:
+        return None
+    async with conn.execute("SELECT language, template_id FROM campaign_templates WHERE campaign_id = ?",
+                            (campaign_id,)) as cur:
+        templates = {t[0]: t[1] for t in await cur.fetchall()}
+    return _campaign(r, templates)
+
+
+async def get(db: Database, campaign_id: int) -> Campaign | None:
+    async with db.read() as conn:
+        return await get_in(conn, campaign_id)
+
+
+async def list_page(db: Database, *, after_id: int | None = None, limit: int = 50, state: str | None = None,
+                    tag: str | None = None) -> list[Campaign]:
+    """Newest first (keyset on id)."""
+    sql = "SELECT id FROM campaigns WHERE id < ?"
+    args: list[object] = [after_id or 2**62]
+    if state:
+        sql += " AND state = ?"
+        args.append(state)
+    if tag is not None:
+        sql += " AND tag = ?"
+        args.append(tag)
+    sql += " ORDER BY id DESC LIMIT ?"
+    args.append(limit)
+    async with db.read() as conn:
+        async with conn.execute(sql, args) as cur:
+            ids = [r[0] for r in await cur.fetchall()]
+        out = [await get_in(conn, i) for i in ids]
+    return [c for c in out if c is not None]
+
+
+async def delete(conn: aiosqlite.Connection, campaign_id: int) -> bool:
+    cur = await conn.execute("DELETE FROM campaigns WHERE id = ? AND state = 'draft'", (campaign_id,))
+    return cur.rowcount == 1
+
+
+async def transition(conn: aiosqlite.Connection, campaign_id: int, from_states: Sequence[str], to_state: str,
+                     now: datetime, **columns: Any) -> bool:
+    """Move a campaign to `to_state` only from one of `from_states` (atomic check-and-set)."""
+    sets = ["state = ?", "updated_at = ?"]
+    args: list[Any] = [to_state, utc_iso(now)]
+    for col, value in columns.items():
+        if col not in ("scheduled_at", "started_at", "paused_at", "pause_reason", "finished_at"):
+            raise ValueError(f"not a campaign timestamp column: {col}")
+        sets.append(f"{col} = ?")
+        args.append(utc_iso(value) if isinstance(value, datetime) else value)
+    marks = ",".join("?" * len(from_states))
+    cur = await conn.execute(f"UPDATE campaigns SET {', '.join(sets)} WHERE id = ? AND state IN ({marks})",
+                             [*args, campaign_id, *from_states])
+    return cur.rowcount == 1
+
+
+async def ids_in_state(db: Database, state: str) -> list[tuple[int, datetime | None]]:
+    """(id, scheduled_at) of every campaign in `state` (scheduler restore, runner)."""
+    async with db.read() as conn, conn.execute(
+            "SELECT id, scheduled_at FROM campaigns WHERE state = ? ORDER BY id", (state,)) as cur:
+        return [(r[0], parse_iso(r[1])) for r in await cur.fetchall()]
+
+
+async def add_duplicates(conn: aiosqlite.Connection, campaign_id: int, count: int) -> None:
+    if count:
+        await conn.execute("UPDATE campaigns SET duplicates = duplicates + ? WHERE id = ?", (count, campaign_id))
+
+
+# --- recipients ----------------------------------------------------------------------------------
+
+async def add_recipients(conn: aiosqlite.Connection, campaign_id: int,
+                         rows: Sequence[tuple[str, int | None, str, str | None, str, str | None]],
+                         now: datetime) -> int:
+    """Insert (number, contact_id, source, vars_json, state, exclusion) rows; a number already in the
+    campaign is never added again. Returns how many were new."""
+    before = conn.total_changes
+    stamp = utc_iso(now)
+    await conn.executemany(
+        "INSERT INTO campaign_recipients (campaign_id, number, contact_id, source, vars, state, exclusion, added_at)"
+        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id, number) DO NOTHING",
+        [(campaign_id, *r, stamp) for r in rows])
+    return conn.total_changes - before
+
+
+async def pending(conn: aiosqlite.Connection, campaign_id: int, limit: int) -> list[PendingRecipient]:
+    """The next recipients to send, oldest first, with the values their template may use."""
+    async with conn.execute(
+            "SELECT r.id, r.number, r.contact_id, r.vars, c.first_name, c.last_name, c.email, c.language, c.fields"
+            " FROM campaign_recipients r LEFT JOIN contacts c ON c.id = r.contact_id"
+            " WHERE r.campaign_id = ? AND r.state = 'pending' ORDER BY r.id LIMIT ?", (campaign_id, limit)) as cur:
+        rows = await cur.fetchall()
+    out = []
+    for r in rows:
+        values: dict[str, str] = {"mobile": r["number"]}
+        if r["contact_id"] is not None and r["fields"] is not None:
+            values.update(json.loads(r["fields"]))
+            values.update(first_name=r["first_name"], last_name=r["last_name"], email=r["email"])
+        if r["vars"]:
+            values.update(json.loads(r["vars"]))
+        out.append(PendingRecipient(r["id"], r["number"], r["contact_id"], r["language"], values))
+    return out
+
+
+async def mark_submitted(conn: aiosqlite.Connection, pairs: Sequence[tuple[int, int]], now: datetime) -> None:
+    """(recipient id, message id) pairs: handed to outbound in this same transaction."""
+    stamp = utc_iso(now)
+    await conn.executemany(
+        "UPDATE campaign_recipients SET state = 'submitted', message_id = ?, submitted_at = ? WHERE id = ?",
+        [(mid, stamp, rid) for rid, mid in pairs])
+
+
+async def back_to_pending(conn: aiosqlite.Connection, recipient_ids: Sequence[int]) -> None:
+    """Recipients whose message was canceled before sending (pause/cancel) wait again."""
+    await conn.executemany(
+        "UPDATE campaign_recipients SET state = 'pending', message_id = NULL, submitted_at = NULL WHERE id = ?",
+        [(rid,) for rid in recipient_ids])
+
+
+async def exclude_pending(conn: aiosqlite.Connection, campaign_id: int, numbers: Sequence[str]) -> None:
+    """Pending recipients who opted out since they were added are excluded, not sent."""
+    for start in range(0, len(numbers), _CHUNK):
+        chunk = list(numbers[start:start + _CHUNK])
+        await conn.execute(
+            "UPDATE campaign_recipients SET state = 'excluded', exclusion = 'opted_out' WHERE campaign_id = ?"
+            f" AND state = 'pending' AND number IN ({','.join('?' * len(chunk))})", [campaign_id, *chunk])
+
+
+async def recipient_counts(conn: aiosqlite.Connection, campaign_id: int) -> dict[str, int]:
+    """pending / submitted / excluded_opted_out / excluded_invalid counts."""
+    async with conn.execute(
+            "SELECT state, COALESCE(exclusion, ''), COUNT(*) FROM campaign_recipients WHERE campaign_id = ?"
+            " GROUP BY 1, 2", (campaign_id,)) as cur:
+        rows = await cur.fetchall()
+    out = {"pending": 0, "submitted": 0, "excluded_opted_out": 0, "excluded_invalid": 0}
+    for state, exclusion, n in rows:
+        out[f"excluded_{exclusion}" if state == "excluded" else state] = n
+    return out
+
+
+# --- how the campaign's messages ended (outbound's ledger, joined through message_id) -----------
+
+async def message_states(conn: aiosqlite.Connection, campaign_id: int) -> dict[str, int]:
+    """state -> count over the current message of each submitted recipient."""
+    async with conn.execute(
+            "SELECT m.state, COUNT(*) FROM campaign_recipients r JOIN messages m ON m.id = r.message_id"
+            " WHERE r.campaign_id = ? AND r.state = 'submitted' GROUP BY m.state", (campaign_id,)) as cur:
+        return {r[0]: r[1] for r in await cur.fetchall()}
+
+
+async def cancelable(conn: aiosqlite.Connection, campaign_id: int) -> list[tuple[int, int]]:
+    """(recipient id, message id) of the campaign's messages still waiting in the queue."""
+    async with conn.execute(
+            "SELECT r.id, m.id FROM campaign_recipients r JOIN messages m ON m.id = r.message_id"
+            " WHERE r.campaign_id = ? AND r.state = 'submitted' AND m.state IN ('queued', 'scheduled')",
+            (campaign_id,)) as cur:
+        return [(r[0], r[1]) for r in await cur.fetchall()]
+
+
+async def optouts_caused(conn: aiosqlite.Connection, campaign_id: int, hours: int) -> int:
+    """Recipients who opted out by SMS within `hours` after their campaign message was handed over."""
+    async with conn.execute(
+            "SELECT COUNT(DISTINCT r.number) FROM campaign_recipients r JOIN opt_out_events e ON e.number = r.number"
+            " WHERE r.campaign_id = ? AND r.state = 'submitted' AND e.action = 'out' AND e.source = 'sms'"
+            " AND e.created_at >= r.submitted_at"
+            " AND e.created_at <= strftime('%Y-%m-%dT%H:%M:%fZ', r.submitted_at, ?)",
+            (campaign_id, f"+{int(hours)} hours")) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def tag_campaign_ids(db: Database, tag: str) -> list[int]:
+    async with db.read() as conn, conn.execute("SELECT id FROM campaigns WHERE tag = ? ORDER BY id", (tag,)) as cur:
+        return [r[0] for r in await cur.fetchall()]
+
+
+async def tags(db: Database) -> list[str]:
+    async with db.read() as conn, conn.execute(
+            "SELECT DISTINCT tag FROM campaigns WHERE tag <> '' ORDER BY tag") as cur:
+        return [r[0] for r in await cur.fetchall()]
+
+
+async def replies(conn: aiosqlite.Connection, campaign_id: int, hours: int) -> int | None:
+    """Recipients who sent an SMS back within `hours` of their campaign message (None: no inbound table)."""
+    async with conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'inbound'") as cur:
+        if await cur.fetchone() is None:
+            return None
+    async with conn.execute(
+            "SELECT COUNT(DISTINCT r.number) FROM campaign_recipients r JOIN inbound i ON i.from_number = r.number"
+            " WHERE r.campaign_id = ? AND r.state = 'submitted' AND i.received_at >= r.submitted_at"
+            " AND i.received_at <= strftime('%Y-%m-%dT%H:%M:%fZ', r.submitted_at, ?)",
+            (campaign_id, f"+{int(hours)} hours")) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0

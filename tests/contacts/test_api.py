@@ -1,0 +1,142 @@
+"""Contacts, groups, imports, templates and export through the real HTTP API."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Awaitable, Callable
+
+from aiohttp import FormData
+from aiohttp.test_utils import TestClient
+
+
+async def _auth(api_key: Callable[..., Awaitable[str]]) -> dict[str, str]:
+    return {"Authorization": f"Bearer {await api_key('send', 'read')}"}
+
+
+async def test_contact_crud_search_pagination(app_client: TestClient, api_key: Callable[..., Awaitable[str]]) -> None:
+    h = await _auth(api_key)
+    r = await app_client.post("/api/v1/contact-fields", json={"name": "ville"}, headers=h)
+    assert r.status == 201 and (await r.json())["fields"] == ["ville"]
+    ids = []
+    for i, (last, first) in enumerate([("Dupont", "Hélène"), ("Durand", "Éric"), ("Martin", "Zoé")]):
+        r = await app_client.post("/api/v1/contacts", headers=h, json={
+            "mobile": f"06 12 34 56 7{i}", "last_name": last, "first_name": first, "language": "fr",
+            "fields": {"ville": "Marseille" if i < 2 else "Lyon"}})
+        assert r.status == 201, await r.text()
+        ids.append((await r.json())["id"])
+    body = await (await app_client.get("/api/v1/contacts/%d" % ids[0], headers=h)).json()
+    assert body["mobile"] == "+33612345670" and body["fields"] == {"ville": "Marseille"}
+    # Same number, another format: refused as a duplicate.
+    r = await app_client.post("/api/v1/contacts", headers=h, json={"mobile": "+33612345670"})
+    assert r.status == 409
+    r = await app_client.post("/api/v1/contacts", headers=h, json={"mobile": "12"})
+    assert r.status == 422 and (await r.json())["errors"][0]["field"] == "mobile"
+    r = await app_client.post("/api/v1/contacts", headers=h, json={"mobile": "0611111111", "fields": {"nope": "x"}})
+    assert r.status == 422 and (await r.json())["errors"][0]["field"] == "fields.nope"
+    # Accent-folded prefix search on names, number prefix search.
+    found = await (await app_client.get("/api/v1/contacts?q=eric", headers=h)).json()
+    assert [c["last_name"] for c in found["contacts"]] == ["Durand"]
+    found = await (await app_client.get("/api/v1/contacts?q=du", headers=h)).json()
+    assert {c["last_name"] for c in found["contacts"]} == {"Dupont", "Durand"}
+    found = await (await app_client.get("/api/v1/contacts?q=06 12 34 56 72", headers=h)).json()
+    assert [c["last_name"] for c in found["contacts"]] == ["Martin"]
+    # Cursor pagination walks everything once.
+    seen, cursor = [], None
+    while True:
+        url = "/api/v1/contacts?limit=2" + (f"&cursor={cursor}" if cursor else "")
+        page = await (await app_client.get(url, headers=h)).json()
+        seen += [c["id"] for c in page["contacts"]]
+        cursor = page["next_cursor"]
+        if not cursor:
+            break
+    assert seen == ids
+    r = await app_client.get("/api/v1/contacts?cursor=garbage!", headers=h)
+    assert r.status == 422 and (await r.json())["errors"][0]["field"] == "cursor"
+    r = await app_client.post("/api/v1/contacts/delete", headers=h, json={"ids": ids[:2]})
+    assert (await r.json())["deleted"] == 2
+    assert (await app_client.get(f"/api/v1/contacts/{ids[0]}", headers=h)).status == 404
+
+
+async def test_groups_static_and_rule(app_client: TestClient, api_key: Callable[..., Awaitable[str]]) -> None:
+    h = await _auth(api_key)
+    await app_client.post("/api/v1/contact-fields", json={"name": "ville"}, headers=h)
+    ids = []
+    for i, city in enumerate(["Marseille", "marseille", "Lyon"]):
+        r = await app_client.post("/api/v1/contacts", headers=h, json={
+            "mobile": f"061234568{i}", "language": "en" if i == 2 else "fr", "fields": {"ville": city}})
+        ids.append((await r.json())["id"])
+    r = await app_client.post("/api/v1/groups", headers=h, json={"name": "VIP"})
+    vip = await r.json()
+    assert vip["kind"] == "static" and vip["members"] == 0
+    r = await app_client.post(f"/api/v1/groups/{vip['id']}/members", headers=h, json={"add": ids[:2]})
+    assert (await r.json())["members"] == 2
+    assert (await app_client.post("/api/v1/groups", headers=h, json={"name": "vip"})).status == 409
+    r = await app_client.post("/api/v1/groups", headers=h, json={
+        "name": "Marseillais", "rule": [{"field": "ville", "op": "eq", "value": "MARSEILLE"}]})
+    rule_group = await r.json()
+    assert rule_group["members"] == 2
+    r = await app_client.post("/api/v1/groups", headers=h, json={
+        "name": "bad", "rule": [{"field": "shoe_size", "op": "eq", "value": "42"}]})
+    assert r.status == 422
+    members = await (await app_client.get(f"/api/v1/contacts?group={vip['id']}", headers=h)).json()
+    assert [c["id"] for c in members["contacts"]] == ids[:2]
+    r = await app_client.post(f"/api/v1/groups/{rule_group['id']}/members", headers=h, json={"add": [ids[2]]})
+    assert r.status == 409
+
+
+async def test_import_upload_analyse_commit_export(app_client: TestClient,
+                                                   api_key: Callable[..., Awaitable[str]]) -> None:
+    h = await _auth(api_key)
+    data = ("Nom;Prénom;Portable;Ville\r\n=HYPERLINK(\"x\");Ann;0611111111;@Aix\r\n"
+            "Bé;Bob;0611111112;Lyon\r\n").encode("cp1252")
+    form = FormData()
+    form.add_field("file", data, filename="export excel.csv", content_type="text/csv")
+    r = await app_client.post("/api/v1/imports", data=form, headers=h)
+    assert r.status == 201, await r.text()
+    upload = await r.json()
+    assert upload["state"] == "uploaded" and upload["format"] == "csv"
+    r = await app_client.post(f"/api/v1/imports/{upload['id']}/analyse", headers=h)
+    analysis = (await r.json())["analysis"]
+    assert analysis["encoding"] == "Windows-1252" and analysis["valid"] == 2
+    r = await app_client.post(f"/api/v1/imports/{upload['id']}/commit", headers=h,
+                              json={"optin": {"certified": False, "statement": "ok"}})
+    assert r.status == 422 and (await r.json())["errors"][0]["field"] == "optin.certified"
+    r = await app_client.post(f"/api/v1/imports/{upload['id']}/commit", headers=h, json={
+        "optin": {"certified": True, "statement": "Clients du magasin, consentement papier"},
+        "new_groups": ["Magasin"]})
+    report = (await r.json())["report"]
+    assert report["created"] == 2 and report["optin"]["by"].startswith("api key")
+    # Raw-body upload of a campaign file works too.
+    r = await app_client.post("/api/v1/imports?purpose=campaign&filename=n.txt", data=b"0611111113\n", headers=h)
+    assert r.status == 201 and (await r.json())["purpose"] == "campaign"
+
+    r = await app_client.get(f"/api/v1/contacts/export?format=csv&group={report['groups'][0]}", headers=h)
+    text = (await r.read()).decode("utf-8-sig")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    assert rows[0][:3] == ["mobile", "last_name", "first_name"]
+    by_first = {row[2]: row for row in rows[1:]}
+    assert by_first["Ann"][1] == "'=HYPERLINK(\"x\")"          # formula neutralised
+    assert by_first["Ann"][0] == "'+33611111111"              # a leading + would be a formula too
+    assert by_first["Ann"][rows[0].index("ville")] == "'@Aix"
+    assert by_first["Bob"][1] == "Bé"
+    r = await app_client.get("/api/v1/contacts/export?format=json", headers=h)
+    exported = json.loads(await r.read())
+    assert sorted(c["first_name"] for c in exported["contacts"]) == ["Ann", "Bob"]
+    assert exported["contacts"][0]["optin"]["statement"] == "Clients du magasin, consentement papier"
+
+
+async def test_templates_report_unknown_variables(app_client: TestClient,
+                                                  api_key: Callable[..., Awaitable[str]]) -> None:
+    h = await _auth(api_key)
+    await app_client.post("/api/v1/contact-fields", json={"name": "ville"}, headers=h)
+    r = await app_client.post("/api/v1/templates", headers=h, json={
+        "title": "Promo", "text": "Bonjour {first_name}, à {ville} : {code_promo} !"})
+    body = await r.json()
+    assert r.status == 201 and body["unknown_variables"] == ["code_promo"]
+    assert body["variables"] == ["first_name", "ville", "code_promo"] and body["encoding"] == "GSM-7"
+    r = await app_client.post("/api/v1/templates", headers=h, json={"title": "x", "text": "Bonjour {first_name"})
+    assert r.status == 422 and "never closed" in (await r.json())["errors"][0]["message"]
+    r = await app_client.post("/api/v1/templates", headers=h, json={"title": "x", "text": "{__import__('os')}"})
+    assert r.status == 422
