@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gatewayd.campaigns.rendering import CampaignTexts, load_texts
@@ -35,6 +36,15 @@ class Outbound(Protocol):
     async def cancel(self, message_id: int) -> Any: ...
 
 
+def _new_message(*, to: str, text: str, category: str, line: str | None, campaign_id: int,
+                 campaign_recipient_id: int) -> Any:
+    """An outbound NewMessage for one campaign recipient (bulk priority 10)."""
+    from gatewayd.outbound.model import Category, NewMessage  # outbound owns the message model
+
+    return NewMessage(to=to, text=text, category=Category(category), line=line, priority=10,
+                      campaign_id=campaign_id, campaign_recipient_id=campaign_recipient_id, source="campaign")
+
+
 def failure_rate(states: dict[str, int]) -> tuple[int, float]:
     """(finished messages, failed share of them); blocked and canceled are not failures of the network."""
     finished = sum(states.get(s, 0) for s in FINISHED)
@@ -44,9 +54,11 @@ def failure_rate(states: dict[str, int]) -> tuple[int, float]:
 class CampaignRunner:
     """One background task for every campaign (a Raspberry Pi has two modems, not two hundred)."""
 
-    def __init__(self, service: CampaignService, outbound: Outbound) -> None:
+    def __init__(self, service: CampaignService, outbound: Outbound,
+                 message_factory: Callable[..., Any] | None = None) -> None:
         self.service = service
         self.outbound = outbound
+        self.message_factory = message_factory or _new_message
         self.settings = service.settings.campaigns
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -107,8 +119,6 @@ class CampaignRunner:
 
     async def submit_batch(self, campaign_id: int, limit: int) -> int:
         """Render and submit up to `limit` pending recipients in one transaction; completes when done."""
-        from gatewayd.outbound.model import Category, NewMessage  # outbound owns the message model
-
         now = self.service.clock.now()
         async with self.service.db.write() as conn:
             campaign = await store.get_in(conn, campaign_id)
@@ -122,10 +132,9 @@ class CampaignRunner:
                     log.info("campaign %d completed", campaign_id)
                 return 0
             texts = await self._texts(conn, campaign)
-            category = Category(campaign.category)
-            messages = [NewMessage(to=r.number, text=texts.render(r.language, r.values).text, category=category,
-                                   line=texts.line, priority=10, campaign_id=campaign_id,
-                                   campaign_recipient_id=r.id, source="campaign") for r in batch]
+            make = self.message_factory
+            messages = [make(to=r.number, text=texts.render(r.language, r.values).text, category=campaign.category,
+                             line=texts.line, campaign_id=campaign_id, campaign_recipient_id=r.id) for r in batch]
             rows = await self.outbound.submit(messages, conn=conn)
             await store.mark_submitted(conn, [(r.id, row.id) for r, row in zip(batch, rows)], now)
         return len(batch)

@@ -1,0 +1,211 @@
+"""Campaign lifecycle on a real database: schedule with an injected clock, runner windows, refresh,
+pause/resume across a restart, auto-pause, opt-outs, nobody added or sent twice."""
+
+from __future__ import annotations
+
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+
+from gatewayd.campaigns.audience import AudienceSpec
+from gatewayd.campaigns.service import NewCampaign
+from gatewayd.contacts.service import ContactInput, ContactService, GroupService
+from gatewayd.errors import Conflict
+from gatewayd.store import campaigns as store
+from gatewayd.store import optouts
+from gatewayd.store import templates as template_store
+
+from .conftest import World, close_world, open_world
+
+
+async def _setup(world: World, count: int, *, english: int = 0) -> tuple[int, int, int]:
+    """`count` contacts in a static group; a default (fr) and an English template. (group, fr, en)"""
+    contacts = ContactService(world.db, world.settings, world.clock)
+    groups = GroupService(world.db, world.clock)
+    group = await groups.create("Clients", "", None)
+    for i in range(count):
+        await contacts.create(ContactInput(f"06{10000000 + i:08d}", first_name=f"P{i}",
+                                           language="en" if i < english else "fr", groups=(group.id,)), "t")
+    now = world.clock.now()
+    fr = await template_store.insert(world.db, title="fr", line=None, text="Bonjour {first_name}", now=now)
+    en = await template_store.insert(world.db, title="en", line=None, text="Hello {first_name}", now=now)
+    return group.id, fr, en
+
+
+async def _campaign(world: World, group_id: int, fr: int, en: int, **kw: object) -> int:
+    campaign, unknown = await world.service.create(NewCampaign(
+        name="Soldes", templates={"default": fr, "en": en}, audience=AudienceSpec(group_ids=(group_id,)),
+        tag="soldes", **kw))  # type: ignore[arg-type]
+    assert unknown == {}
+    return campaign.id
+
+
+async def _drain(world: World, campaign_id: int, rounds: int = 20) -> None:
+    """Runner and 'dispatcher' take turns until the campaign has nothing left to send."""
+    for _ in range(rounds):
+        await world.runner.tick()
+        await world.outbound.finish(100)
+        if (await world.service.get(campaign_id)).state != "running":
+            return
+
+
+async def test_scheduled_campaign_runs_when_the_injected_clock_reaches_it(world: World) -> None:
+    group_id, fr, en = await _setup(world, 5, english=2)
+    cid = await _campaign(world, group_id, fr, en)
+    at = world.clock.now() + timedelta(hours=1)
+    scheduled = await world.service.schedule(cid, at)
+    assert scheduled.state == "scheduled" and scheduled.scheduled_at == at
+    assert f"campaign:{cid}" in world.scheduler.jobs()
+    await world.runner.tick()
+    assert (await world.service.get(cid)).state == "scheduled" and await world.outbound.all() == []
+    world.clock.advance(3600)
+    await world.runner.tick()
+    assert (await world.service.get(cid)).state == "running"
+    sent = await world.outbound.all()
+    assert len(sent) == 3  # window = 3 outstanding messages
+    await _drain(world, cid)
+    messages = await world.outbound.all()
+    assert (await world.service.get(cid)).state == "completed"
+    assert Counter(m["to_number"] for m in messages) == Counter({f"+336{10000000 + i:08d}": 1 for i in range(5)})
+    texts = {m["to_number"]: m["text"] for m in messages}
+    assert texts["+33610000000"] == "Hello P0\nSTOP au 06 00 00 00 00"      # English template
+    assert texts["+33610000004"] == "Bonjour P4\nSTOP au 06 00 00 00 00"    # default, with the mention
+    assert all(m["category"] == "marketing" for m in messages)
+
+
+async def test_refresh_adds_new_group_members_once(world: World) -> None:
+    group_id, fr, en = await _setup(world, 2)
+    cid = await _campaign(world, group_id, fr, en)
+    await world.service.schedule(cid)
+    await _drain(world, cid)
+    assert (await world.service.get(cid)).state == "completed"
+    contacts = ContactService(world.db, world.settings, world.clock)
+    await contacts.create(ContactInput("0620000000", first_name="New", groups=(group_id,)), "t")
+    result = await world.service.refresh(cid)
+    assert result["added"] == 1 and result["campaign"].state == "running"
+    again = await world.service.refresh(cid)
+    assert again["added"] == 0
+    async with world.db.read() as conn:
+        counts = await store.recipient_counts(conn, cid)
+    assert counts["pending"] == 1 and counts["submitted"] == 2
+    await _drain(world, cid)
+    numbers = [m["to_number"] for m in await world.outbound.all()]
+    assert sorted(numbers) == ["+33610000000", "+33610000001", "+33620000000"]
+    with pytest.raises(Conflict):
+        draft = await _campaign(world, group_id, fr, en)
+        await world.service.refresh(draft)
+
+
+async def test_pause_resume_across_a_restart_never_sends_twice(world: World) -> None:
+    group_id, fr, en = await _setup(world, 8)
+    cid = await _campaign(world, group_id, fr, en)
+    await world.service.schedule(cid)
+    await world.runner.tick()
+    await world.outbound.finish(2)                 # two left, one still queued
+    paused = await world.service.pause(cid)
+    assert paused.state == "paused"
+    messages = await world.outbound.all()
+    assert [m["state"] for m in messages] == ["delivered", "delivered", "canceled"]
+    await world.runner.tick()                      # paused: nothing new is handed over
+    assert len(await world.outbound.all()) == 3
+
+    # Restart: a new database connection, services, scheduler and runner over the same file.
+    settings, clock = world.settings, world.clock
+    await close_world(world)
+    world2 = await open_world(settings, clock)
+    try:
+        assert (await world2.service.get(cid)).state == "paused"
+        await world2.service.resume(cid)
+        await _drain(world2, cid)
+        assert (await world2.service.get(cid)).state == "completed"
+        sent = [m for m in await world2.outbound.all() if m["state"] != "canceled"]
+        assert sorted(m["to_number"] for m in sent) == sorted(f"+336{10000000 + i:08d}" for i in range(8))
+    finally:
+        await close_world(world2)
+
+
+async def test_running_campaign_resumes_after_restart(world: World) -> None:
+    group_id, fr, en = await _setup(world, 6)
+    cid = await _campaign(world, group_id, fr, en)
+    await world.service.schedule(cid)
+    await world.runner.tick()
+    settings, clock = world.settings, world.clock
+    await close_world(world)                       # stopped while running, 3 queued
+    world2 = await open_world(settings, clock)
+    try:
+        await _drain(world2, cid)
+        numbers = [m["to_number"] for m in await world2.outbound.all()]
+        assert len(numbers) == 6 and len(set(numbers)) == 6
+    finally:
+        await close_world(world2)
+
+
+async def test_auto_pause_on_failure_rate(world: World) -> None:
+    group_id, fr, en = await _setup(world, 10)
+    cid = await _campaign(world, group_id, fr, en)
+    await world.service.schedule(cid)
+    for _ in range(3):
+        await world.runner.tick()
+        await world.outbound.finish(3, "failed")
+    await world.runner.tick()
+    campaign = await world.service.get(cid)
+    assert campaign.state == "paused" and campaign.pause_reason is not None
+    assert "auto-paused" in campaign.pause_reason
+
+
+async def test_opted_out_contacts_are_excluded_and_stats(world: World) -> None:
+    group_id, fr, en = await _setup(world, 4)
+    async with world.db.write() as conn:
+        await optouts.record(conn, number="+33610000001", action="out", source="sms", now=world.clock.now())
+    cid = await _campaign(world, group_id, fr, en)
+    await world.service.schedule(cid)
+    await world.runner.tick()
+    # One more opts out by SMS after receiving the campaign.
+    world.clock.advance(60)
+    async with world.db.write() as conn:
+        await optouts.record(conn, number="+33610000000", action="out", source="sms", now=world.clock.now())
+    await world.outbound.finish(1, "delivered")
+    await world.outbound.finish(1, "failed")
+    from gatewayd.campaigns.stats import campaign_stats, tag_stats
+
+    stats = await campaign_stats(world.service, cid)
+    assert stats["recipients"]["excluded_opted_out"] == 1 and stats["recipients"]["submitted"] == 3
+    assert (stats["delivered"], stats["failed"], stats["queued"], stats["opt_outs"]) == (1, 1, 1, 1)
+    assert all(m["to_number"] != "+33610000001" for m in await world.outbound.all())
+    by_tag = await tag_stats(world.service, "soldes")
+    assert by_tag["campaigns"] == 1 and by_tag["delivered"] == 1
+
+
+async def test_cancel_and_state_conflicts(world: World) -> None:
+    group_id, fr, en = await _setup(world, 5)
+    cid = await _campaign(world, group_id, fr, en)
+    with pytest.raises(Conflict):
+        await world.service.pause(cid)                 # a draft is not running
+    await world.service.schedule(cid, world.clock.now() + timedelta(days=1))
+    canceled = await world.service.cancel(cid)
+    assert canceled.state == "canceled" and f"campaign:{cid}" not in world.scheduler.jobs()
+    world.clock.advance(2 * 86400)
+    await world.runner.tick()
+    assert await world.outbound.all() == []
+    with pytest.raises(Conflict):
+        await world.service.resume(cid)
+
+
+async def test_scheduled_campaigns_restored_at_start(world: World) -> None:
+    group_id, fr, en = await _setup(world, 1)
+    future = await _campaign(world, group_id, fr, en)
+    past = await _campaign(world, group_id, fr, en)
+    await world.service.schedule(future, world.clock.now() + timedelta(hours=2))
+    await world.service.schedule(past, world.clock.now() + timedelta(minutes=5))
+    settings, clock = world.settings, world.clock
+    await close_world(world)
+    clock.advance(600)                                  # the daemon was down when `past` was due
+    world2 = await open_world(settings, clock)
+    try:
+        assert await world2.service.restore_schedule() == 2
+        assert (await world2.service.get(past)).state == "running"
+        assert (await world2.service.get(future)).state == "scheduled"
+        assert f"campaign:{future}" in world2.scheduler.jobs()
+    finally:
+        await close_world(world2)
