@@ -1,0 +1,75 @@
+"""Campaigns through the real HTTP API: create, preview, schedule, cancel, launch, pause, stats."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+
+from aiohttp.test_utils import TestClient
+
+from gatewayd import keys
+
+from .conftest import OutboundStandIn
+
+
+async def test_campaign_api_flow(app_client: TestClient, api_key: Callable[..., Awaitable[str]]) -> None:
+    h = {"Authorization": f"Bearer {await api_key('send', 'read')}"}
+    await OutboundStandIn(app_client.server.app[keys.DB]).ensure_table()  # type: ignore[index]
+    group = await (await app_client.post("/api/v1/groups", headers=h, json={"name": "G"})).json()
+    for i in range(3):
+        await app_client.post("/api/v1/contacts", headers=h, json={
+            "mobile": f"063000000{i}", "first_name": f"C{i}", "groups": [group["id"]]})
+    tpl = await (await app_client.post("/api/v1/templates", headers=h, json={
+        "title": "Promo", "text": "Salut {first_name} {remise}"})).json()
+    r = await app_client.post("/api/v1/campaigns", headers=h, json={
+        "name": "Promo", "tag": "printemps", "templates": {"default": tpl["id"]},
+        "audience": {"groups": [group["id"]], "numbers": ["0630000000", "0699999999"]}})
+    assert r.status == 201, await r.text()
+    campaign = await r.json()
+    assert campaign["state"] == "draft" and campaign["category"] == "marketing"
+    assert campaign["unknown_variables"] == {"default": ["remise"]}
+    assert campaign["stop_mention"] == "Répondez STOP pour vous désabonner"
+
+    r = await app_client.post(f"/api/v1/campaigns/{campaign['id']}/preview", headers=h)
+    preview = await r.json()
+    assert preview["totals"]["recipients"] == 4 and preview["totals"]["excluded"]["duplicate"] == 1
+    assert preview["unknown_variables"] == {"default": ["remise"]}
+    assert preview["missing_variables"]["remise"] == 4
+    assert all(s["text"].endswith("\nRépondez STOP pour vous désabonner") for s in preview["recipients"])
+
+    bad = await app_client.post("/api/v1/campaigns", headers=h, json={
+        "name": "x", "templates": {"fr": tpl["id"]}, "audience": {"groups": [group["id"]]}})
+    assert bad.status == 422 and (await bad.json())["errors"][0]["field"] == "templates.default"
+    bad = await app_client.post("/api/v1/campaigns", headers=h, json={
+        "name": "x", "templates": {"default": tpl["id"]}, "audience": {}})
+    assert bad.status == 422 and (await bad.json())["errors"][0]["field"] == "audience"
+
+    r = await app_client.post(f"/api/v1/campaigns/{campaign['id']}/schedule", headers=h,
+                              json={"send_at": "2099-01-01T09:00:00+01:00"})
+    body = await r.json()
+    assert body["state"] == "scheduled" and body["scheduled_at"] == "2099-01-01T08:00:00.000Z"
+    r = await app_client.post(f"/api/v1/campaigns/{campaign['id']}/schedule", headers=h, json={})
+    assert r.status == 409
+    r = await app_client.post(f"/api/v1/campaigns/{campaign['id']}/schedule", headers=h,
+                              json={"send_at": "2099-01-01T09:00:00"})
+    assert r.status == 422  # a time without its offset is ambiguous
+    assert (await (await app_client.post(f"/api/v1/campaigns/{campaign['id']}/cancel", headers=h)).json())[
+        "state"] == "canceled"
+
+    r = await app_client.post("/api/v1/campaigns", headers=h, json={
+        "name": "Now", "tag": "printemps", "category": "transactional", "templates": {"default": tpl["id"]},
+        "audience": {"groups": [group["id"]]}})
+    now = await r.json()
+    assert now["stop_mention"] is None
+    r = await app_client.post(f"/api/v1/campaigns/{now['id']}/schedule", headers=h)
+    assert (await r.json())["state"] == "running"
+    r = await app_client.post(f"/api/v1/campaigns/{now['id']}/pause", headers=h, json={"reason": "lunch"})
+    assert (await r.json())["pause_reason"] == "lunch"
+    stats = await (await app_client.get(f"/api/v1/campaigns/{now['id']}/stats", headers=h)).json()
+    assert stats["recipients"]["to_send"] == 3 and stats["state"] == "paused"
+    by_tag = await (await app_client.get("/api/v1/campaign-tags/printemps/stats", headers=h)).json()
+    assert by_tag["campaigns"] == 2 and by_tag["recipients"]["to_send"] == 3
+    listed = await (await app_client.get("/api/v1/campaigns?limit=1", headers=h)).json()
+    assert [c["id"] for c in listed["campaigns"]] == [now["id"]] and listed["next_cursor"]
+    r = await app_client.get(f"/api/v1/campaigns?limit=1&cursor={listed['next_cursor']}", headers=h)
+    assert [c["id"] for c in (await r.json())["campaigns"]] == [campaign["id"]]
+    assert (await app_client.delete(f"/api/v1/templates/{tpl['id']}", headers=h)).status == 409
