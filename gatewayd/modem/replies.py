@@ -305,7 +305,11 @@ def parse_iccid(lines: Sequence[str]) -> str | None:
     for line in lines:
         m = _ICCID_RE.search(line.partition(":")[2] if ":" in line else line)
         if m:
-            return m.group(1).upper().rstrip("F")
+            iccid = m.group(1).upper()
+            if iccid.startswith("98"):
+                # Raw EF_ICCID (Huawei ^ICCID, +CRSM): BCD with swapped nibbles; real ones start 89.
+                iccid = "".join(iccid[i + 1] + iccid[i] for i in range(0, len(iccid) - 1, 2))
+            return iccid.rstrip("F")
     return None
 
 

@@ -23,7 +23,12 @@ log = logging.getLogger(__name__)
 
 
 class SubmitTimeout(CommandTimeout):
-    """No answer after the PDU and Ctrl-Z were written: the SMS may have gone out."""
+    """No answer after the PDU and Ctrl-Z were written (or the port vanished): it may have gone out."""
+
+    def __init__(self, command: str, timeout: float, detail: str | None = None) -> None:
+        super().__init__(command, timeout)
+        if detail:
+            self.args = (f"{command!r}: {detail}",)
 
 
 class PromptTimeout(CommandTimeout):
@@ -69,7 +74,7 @@ class AtSession(asyncio.Protocol):
         self._closed.set()
         self._close_reason: BaseException | None = None
         self._stray_finals = 0
-        self._last_rx = 0.0
+        self._refuse = False
 
     # -- lifecycle -----------------------------------------------------------------------------
     async def open(self, port: str, baudrate: int) -> None:
@@ -113,7 +118,6 @@ class AtSession(asyncio.Protocol):
 
     def data_received(self, data: bytes) -> None:
         trace(self.name, "<-", data)
-        self._last_rx = asyncio.get_running_loop().time()
         for event in self.parser.feed(data):
             try:
                 self._dispatch(event)
@@ -182,10 +186,24 @@ class AtSession(asyncio.Protocol):
                 except asyncio.TimeoutError:
                     self._abandon()
                     raise SubmitTimeout(command, self.timings.submit) from None
+                except PortClosedError:
+                    raise SubmitTimeout(command, self.timings.submit,
+                                        "port closed after the PDU was written") from None
                 return self._finish(pending, final, check=True)
             finally:
                 if self._pending is pending:
                     self._abandon(resync=False)
+
+    async def quiesce(self, grace: float) -> bool:
+        """Stop taking commands; wait up to `grace` for the one in flight. True if it finished."""
+        try:
+            await asyncio.wait_for(self._lock.acquire(), grace)
+        except asyncio.TimeoutError:
+            self._refuse = True
+            return False
+        self._refuse = True
+        self._lock.release()
+        return True
 
     async def resync(self) -> None:
         """Force a resynchronisation now (the supervisor's first recovery stage)."""
@@ -202,7 +220,7 @@ class AtSession(asyncio.Protocol):
         self._transport.write(data)
 
     def _start(self, command: str) -> _Pending:
-        if self._closed.is_set():
+        if self._closed.is_set() or self._refuse:
             raise PortClosedError(f"{self.name}: port is closed")
         pending = _Pending(command, asyncio.get_running_loop())
         self._pending = pending  # listener first, then the write

@@ -143,6 +143,7 @@ def test_small_parsers() -> None:
     assert r.parse_csca('+CSCA: "33689004000",145') == "+33689004000"
     assert r.parse_iccid(["+QCCID: 89330123456789012345F"]) == "89330123456789012345"
     assert r.parse_iccid(["89330123456789012345"]) == "89330123456789012345"
+    assert r.parse_iccid(["^ICCID: 983310214365870900F1"]) == "8933011234567890001"
     assert r.first_digits(["860000000000001"]) == "860000000000001"
     assert r.strip_prefix("+CGMM: EC25") == "EC25" and r.strip_prefix("SIM800 R14.18") == "SIM800 R14.18"
     assert r.split_fields('1,"a,b",(0-2,4),x') == ["1", '"a,b"', "(0-2,4)", "x"]

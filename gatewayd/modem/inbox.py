@@ -1,0 +1,208 @@
+"""Receiving side of one modem: read stored SMS and reports, hand them over, only then delete.
+
+Rule: a message leaves modem storage only after the sink's `on_incoming_sms` (or
+`on_status_report`) has returned, i.e. after it is committed. A sink that raises leaves it in
+storage; the next sweep tries again. Undecodable PDUs are handed over with `undecodable` set.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+from gatewayd.clock import Clock
+from gatewayd.modem import pdu as pdu_codec
+from gatewayd.modem.errors import STORAGE_FULL_CMS, CommandError, ModemError
+from gatewayd.modem.events import IncomingSms, ModemEventSink, StatusReport
+from gatewayd.modem.replies import ReplyError, StoredPdu, parse_cmgl, parse_cmgr, parse_cpms
+from gatewayd.modem.session import AtSession
+from gatewayd.modem.timings import ModemTimings
+
+log = logging.getLogger(__name__)
+
+RECEIVED_STATS = frozenset({0, 1})      # received unread / read (PDU-mode <stat>)
+
+
+@dataclass
+class StorageUse:
+    memory: str
+    used: int | None = None
+    total: int | None = None
+
+    @property
+    def full(self) -> bool:
+        return self.used is not None and self.total is not None and self.total > 0 and self.used >= self.total
+
+
+class Inbox:
+    """Reads, hands over and deletes messages of one line (run from the line's task only)."""
+
+    def __init__(self, line: str, session: AtSession, sink: ModemEventSink, clock: Clock,
+                 timings: ModemTimings) -> None:
+        self.line = line
+        self.session = session
+        self.sink = sink
+        self.clock = clock
+        self.timings = timings
+        self.memory = "SM"               # the memory chosen at init (mem1 = mem2 = mem3)
+        self.read_memory = "SM"          # current mem1 (switched for "SR" reports, then back)
+        self.needs_cnma = False          # +CSMS service 1: every +CMT/+CDS must be acknowledged
+        self.storage = StorageUse("SM")
+        self.delivered = 0
+        self.reports = 0
+        # (memory, index) → PDU already committed whose delete failed: never hand it over twice.
+        self.committed: dict[tuple[str, int], str] = {}
+
+    # -- URC entry points ------------------------------------------------------------------------
+    async def on_index(self, memory: str, index: int) -> None:
+        """+CMTI / +CDSI: read the stored message at `index` of `memory`, hand it over, delete it."""
+        try:
+            await self._select(memory)
+            resp = await self.session.command(f"AT+CMGR={index}", timeout=self.timings.slow_command)
+            stored = parse_cmgr(index, resp.lines)
+        except CommandError as exc:
+            log.warning("%s: cannot read %s/%d: %s", self.line, memory, index, exc)
+            return
+        except ReplyError as exc:
+            log.warning("%s: unreadable +CMGR answer for %s/%d: %s", self.line, memory, index, exc)
+            return
+        if stored is not None and stored.stat in RECEIVED_STATS:
+            await self._handle(memory, stored)
+        await self._select(self.memory)
+
+    async def on_direct(self, kind: str, header: str, pdu_hex: str | None) -> None:
+        """+CMT / +CDS delivered inline (nothing in storage): hand over, then +CNMA if required."""
+        if pdu_hex is None:
+            return
+        length = _last_int(header)
+        try:
+            decoded = pdu_codec.decode(pdu_hex, tpdu_length=length)
+        except pdu_codec.PduError as exc:
+            decoded = None
+            reason = str(exc)
+        else:
+            reason = None
+        try:
+            if isinstance(decoded, pdu_codec.StatusReportPdu):
+                await self.sink.on_status_report(self._report(decoded))
+                self.reports += 1
+            elif kind == "+CMT":
+                await self.sink.on_incoming_sms(self._sms(pdu_hex, decoded, reason))
+                self.delivered += 1
+            else:
+                log.warning("%s: %s with unusable PDU (%s): %r", self.line, kind, reason, pdu_hex)
+        except Exception:
+            # Not stored anywhere: this is why store-and-notify (+CMTI) is preferred at init.
+            log.exception("%s: sink refused a directly delivered %s", self.line, kind)
+        if self.needs_cnma:
+            try:
+                await self.session.command("AT+CNMA")
+            except ModemError as exc:
+                log.warning("%s: +CNMA failed: %s", self.line, exc)
+
+    # -- sweep -------------------------------------------------------------------------------------
+    async def sweep(self) -> int:
+        """List the whole storage (AT+CMGL=4) and hand over every received message; the count."""
+        await self._select(self.memory)
+        resp = await self.session.command("AT+CMGL=4", timeout=self.timings.slow_command)
+        try:
+            entries = parse_cmgl(resp.lines)
+        except ReplyError as exc:
+            log.warning("%s: unusable +CMGL listing: %s", self.line, exc)
+            return 0
+        handled = 0
+        for stored in entries:
+            if stored.stat in RECEIVED_STATS:
+                handled += await self._handle(self.memory, stored)
+        await self.refresh_storage()
+        if self.storage.full:
+            await self._clear_non_received(entries)
+        return handled
+
+    async def refresh_storage(self) -> StorageUse:
+        """Read AT+CPMS? into `storage` (used/total of the chosen memory)."""
+        try:
+            resp = await self.session.command("AT+CPMS?")
+            line = resp.first("+CPMS:")
+            if line:
+                first = parse_cpms(line)[0]
+                self.storage = StorageUse(first.memory or self.memory, first.used, first.total)
+        except (CommandError, ReplyError) as exc:
+            log.debug("%s: AT+CPMS? failed: %s", self.line, exc)
+        return self.storage
+
+    async def on_storage_full(self) -> None:
+        """Storage full reported (CMS 322, ^SMMEMFULL…): commit what is there, then make room."""
+        log.warning("%s: message storage full, sweeping", self.line)
+        await self.sweep()
+
+    @staticmethod
+    def is_storage_full(exc: CommandError) -> bool:
+        return exc.kind == "CMS" and exc.code in STORAGE_FULL_CMS
+
+    # -- internals -------------------------------------------------------------------------------
+    async def _handle(self, memory: str, stored: StoredPdu) -> int:
+        key = (memory, stored.index)
+        if self.committed.get(key) == stored.pdu:
+            log.info("%s: %s/%d already committed, deleting only", self.line, memory, stored.index)
+            return await self._delete(key)
+        try:
+            decoded = pdu_codec.decode(stored.pdu, tpdu_length=stored.length or None)
+            reason = None
+        except pdu_codec.PduError as exc:
+            decoded, reason = None, str(exc)
+        try:
+            if isinstance(decoded, pdu_codec.StatusReportPdu):
+                await self.sink.on_status_report(self._report(decoded))
+                self.reports += 1
+            elif isinstance(decoded, pdu_codec.Submit):
+                return 0  # a stored outgoing message (not ours to hand over)
+            else:
+                await self.sink.on_incoming_sms(self._sms(stored.pdu, decoded, reason))
+                self.delivered += 1
+        except Exception as exc:
+            log.warning("%s: %s/%d kept in modem storage, sink failed: %s", self.line, memory,
+                        stored.index, exc)
+            return 0
+        self.committed[key] = stored.pdu
+        return await self._delete(key)
+
+    async def _delete(self, key: tuple[str, int]) -> int:
+        try:
+            await self.session.command(f"AT+CMGD={key[1]}")
+        except CommandError as exc:
+            if exc.code != 321:  # 321 = invalid index: already gone
+                log.warning("%s: delete of %s/%d failed: %s", self.line, key[0], key[1], exc)
+                return 1
+        self.committed.pop(key, None)
+        return 1
+
+    async def _clear_non_received(self, entries: list[StoredPdu]) -> None:
+        # Still full after handing everything over: drop stored outgoing drafts (stat 2/3).
+        for stored in entries:
+            if stored.stat not in RECEIVED_STATS:
+                await self._delete((self.memory, stored.index))
+        await self.refresh_storage()
+
+    async def _select(self, memory: str) -> None:
+        if memory == self.read_memory:
+            return
+        await self.session.command(f'AT+CPMS="{memory}"')
+        self.read_memory = memory
+
+    def _sms(self, pdu_hex: str, decoded: object, reason: str | None) -> IncomingSms:
+        if isinstance(decoded, pdu_codec.Deliver):
+            return IncomingSms(self.line, decoded.sender, decoded.text, decoded.smsc_time,
+                               decoded.concat, pdu_hex, decoded.undecodable)
+        why = reason or f"not an SMS-DELIVER ({type(decoded).__name__})"
+        return IncomingSms(self.line, "", "", None, None, pdu_hex, why)
+
+    def _report(self, rep: pdu_codec.StatusReportPdu) -> StatusReport:
+        return StatusReport(self.line, rep.reference, rep.recipient, rep.status, rep.discharge_time,
+                            self.clock.now())
+
+
+def _last_int(header: str) -> int | None:
+    tail = header.rpartition(",")[2] if "," in header else header.partition(":")[2]
+    tail = tail.strip()
+    return int(tail) if tail.isdigit() else None
