@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from dataclasses import dataclass
+from collections.abc import Callable
 from typing import Protocol
 
 from gatewayd.clock import Clock
@@ -39,6 +40,7 @@ from gatewayd.modem.timings import ModemTimings
 log = logging.getLogger(__name__)
 
 REGISTRATION_KINDS = ("+CREG", "+CGREG", "+CEREG")
+STORAGE_FULL = "storage-full"   # synthetic URC queued when +CPMS shows the storage full
 
 
 class LineSettings(Protocol):
@@ -96,6 +98,7 @@ class ModemDriver:
         self.unsupported: set[str] = set()
         self.cnmi: str | None = None
         self.operator: str | None = None
+        self.on_change: Callable[[], None] = lambda: None   # registration/signal changed
         self.boots = 0                       # RDY lines seen (the modem announced a restart)
         self.initialising = False
 
@@ -367,6 +370,7 @@ class ModemDriver:
                 self.registrations[urc.name] = rp.parse_registration(urc.line, solicited=False)
             except rp.ReplyError:
                 log.debug("%s: odd registration URC %r", self.name, urc.line)
+            self.on_change()
             return
         if urc.name == "^RSSI":
             value = urc.args
@@ -408,7 +412,8 @@ class ModemDriver:
             await self._maybe_auto_hangup()
         elif name in ("NO CARRIER", "^CEND", "BUSY", "NO ANSWER"):
             await self._emit_call(self.calls.end(now))
-        elif name == "^SMMEMFULL" or (name == "+CIEV" and "smsfull" in urc.line.lower()):
+        elif name in ("^SMMEMFULL", STORAGE_FULL) or (
+                name in ("+CIEV", "+QIND") and "smsfull" in urc.line.lower()):
             await self.inbox.on_storage_full()
         elif name == "RDY":
             raise ModemRebooted(f"{self.name}: the modem restarted")

@@ -13,7 +13,8 @@ import random
 from collections.abc import Callable
 
 from gatewayd.clock import Clock
-from gatewayd.modem.driver import LineSettings, ModemDriver, ModemRebooted, SimIdentity
+from gatewayd.modem.at import Urc
+from gatewayd.modem.driver import STORAGE_FULL, LineSettings, ModemDriver, ModemRebooted, SimIdentity
 from gatewayd.modem.errors import (
     CommandError,
     CommandTimeout,
@@ -58,6 +59,7 @@ class LineSupervisor:
         self.timings = timings
         self.check_identity = check_identity or (lambda line, identity: None)
         self.driver = ModemDriver(settings, sink, clock=clock, timings=timings)
+        self.driver.on_change = self._refresh_state
         self.state = LineState.DISCONNECTED
         self.since = clock.now()
         self.last_error: str | None = None
@@ -341,9 +343,17 @@ class LineSupervisor:
                 raise _Hung(str(exc)) from None
             except CommandError as exc:
                 log.warning("%s: health probe: %s", self.name, exc)
+            inbox = self.driver.inbox
+            if inbox is not None and inbox.storage.full:
+                self.driver.urcs.put_nowait(Urc(STORAGE_FULL, "(+CPMS shows the storage full)"))
             self._set_state(self._serving_state())
 
     # -- helpers ---------------------------------------------------------------------------------
+    def _refresh_state(self) -> None:
+        """Registration or signal moved (URC): READY ⇄ DEGRADED at once, not at the next probe."""
+        if self.state in (LineState.READY, LineState.DEGRADED) and not self.driver.initialising:
+            self._set_state(self._serving_state())
+
     def _serving_state(self) -> LineState:
         if self.sim_mismatch or not self.driver.registered or self.last_error:
             return LineState.DEGRADED

@@ -75,6 +75,7 @@ async def simulated_pool(tmp_path: Path, *profiles: str, network: SimNetwork | N
     sink = sink or RecordingSink()
     modems: list[SimModem] = []
     pool: ModemPool | None = None
+    tmp_path.mkdir(parents=True, exist_ok=True)
     try:
         for i, profile in enumerate(profiles or ("sim800",), 1):
             modem = SimModem(net, name=f"line{i}", profile=profile, link=tmp_path / f"line{i}",
