@@ -172,8 +172,9 @@ class LineSupervisor:
         try:
             await session.open(self.settings.port, self.settings.baudrate)
         except PortClosedError as exc:
+            # Said once at INFO; while the port stays away the retries are only DEBUG.
+            log.log(logging.DEBUG if self.last_error == str(exc) else logging.INFO, "%s: %s", self.name, exc)
             self.last_error = str(exc)
-            log.info("%s: %s", self.name, exc)
             return False
         served = False
         while not self._stopping:

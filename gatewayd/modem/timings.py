@@ -35,7 +35,7 @@ class ModemTimings:
 
 
 FAST_TEST_TIMINGS = ModemTimings(
-    command=2.0, slow_command=3.0, prompt=1.0, submit=1.5, probe=0.3, resync_settle=0.05,
+    command=1.0, slow_command=2.0, prompt=1.0, submit=1.5, probe=0.3, resync_settle=0.05,
     resync_attempts=5, ready_wait=1.0, sim_busy_retry=0.05, sim_busy_attempts=5,
     health_interval=0.3, sweep_interval=5.0, call_quiet=0.3, reset_settle=0.3,
     backoff_base=1.8, backoff_cap=0.5, backoff_scale=0.05, stop_grace=1.0,
