@@ -15,6 +15,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from gatewayd.inbound import stop_words as keywords
+
 DEFAULT_CONFIG_PATH = Path("/etc/gatewayd/gatewayd.toml")
 
 
@@ -86,6 +88,35 @@ class ModemSettings(Section):
 class OptOutSettings(Section):
     # Which messages an opt-out blocks: "marketing" (and campaigns) or "all" (transactional too).
     scope: Literal["marketing", "all"] = "marketing"
+    # An inbound SMS that essentially is one of these words (case, accents, punctuation ignored) opts out.
+    stop_words: tuple[str, ...] = keywords.DEFAULT_STOP_WORDS
+    # ...or opts back in (only when the sender is opted out).
+    start_words: tuple[str, ...] = keywords.DEFAULT_START_WORDS
+    # Courtesy words tolerated around a keyword ("stop svp", "merci, STOP").
+    ignore_words: tuple[str, ...] = keywords.DEFAULT_IGNORE_WORDS
+    # Reply sent after a STOP by SMS (empty: none), at most once per number per confirm_every_hours.
+    confirm_text: str = Field("", max_length=480)
+    # Reply sent after a START by SMS (empty: none), same limit.
+    resubscribe_text: str = Field("", max_length=480)
+    confirm_every_hours: int = Field(24, ge=1, le=24 * 365)
+
+    @model_validator(mode="after")
+    def _usable_words(self) -> OptOutSettings:
+        keywords.KeywordMatcher.build(self.stop_words, self.start_words, self.ignore_words)
+        return self
+
+
+class InboundSettings(Section):
+    # A long SMS still missing parts after this many minutes is kept as it is, marked incomplete.
+    reassembly_timeout_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
+    # Automatic SMS (auto-replies, confirmations, missed-call texts) to one number: at most this many...
+    autoreply_max: int = Field(3, ge=1, le=1000)
+    # ...per this many minutes, so two machines can never answer each other forever.
+    autoreply_window_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
+    # SMS sent to someone whose call rang unanswered (empty: none)...
+    missed_call_text: str = Field("", max_length=480)
+    # ...at most once per number per this many hours.
+    missed_call_every_hours: int = Field(24, ge=1, le=24 * 365)
 
 
 class ImportSettings(Section):
@@ -153,6 +184,7 @@ class Settings(BaseSettings):
     sending: SendingSettings = SendingSettings()
     modems: list[ModemSettings] = []
     optout: OptOutSettings = OptOutSettings()
+    inbound: InboundSettings = InboundSettings()
     imports: ImportSettings = ImportSettings()
     campaigns: CampaignSettings = CampaignSettings()
     simulator: SimulatorSettings = SimulatorSettings()
