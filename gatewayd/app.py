@@ -19,6 +19,7 @@ from gatewayd.campaigns.component import add_routes as add_campaign_routes
 from gatewayd.campaigns.component import campaigns_ctx
 from gatewayd.clock import Clock, SystemClock
 from gatewayd.config import Settings
+from gatewayd.console.app import setup_console
 from gatewayd.modem_events import ModemEventRouter
 from gatewayd.scheduler import scheduler_ctx
 from gatewayd.store.db import Database
@@ -62,4 +63,5 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
 
     app.add_routes(health.routes)
     add_campaign_routes(app)
+    setup_console(app)  # last: its middleware and pages wrap everything registered above
     return app

@@ -161,6 +161,35 @@ class CampaignSettings(Section):
         return self.stop_mention.replace("{number}", self.stop_number).strip()
 
 
+class ConsoleSettings(Section):
+    # A console session ends this many hours after sign-in, whatever happens.
+    session_hours: float = Field(12.0, gt=0, le=24 * 30)
+    # ...or after this many minutes without a request.
+    idle_minutes: int = Field(60, ge=1, le=24 * 60)
+    # Send cookies with the Secure flag (set true when the console is reached over HTTPS).
+    secure_cookies: bool = False
+    # Failed sign-ins counted over this window...
+    login_window_minutes: int = Field(15, ge=1, le=24 * 60)
+    # ...at most this many per user name (then wait)...
+    login_max_per_user: int = Field(5, ge=1, le=1000)
+    # ...and this many per client address.
+    login_max_per_address: int = Field(20, ge=1, le=10_000)
+    # How often open pages ask for news (new messages, progress), in seconds.
+    poll_seconds: float = Field(3.0, ge=0.2, le=300)
+
+
+class ModemTimingSettings(Section):
+    # Timers of the modem layer (seconds); gatewayd.modem.timings.ModemTimings.from_settings reads them.
+    command_timeout: float = Field(5.0, gt=0, le=300)
+    prompt_timeout: float = Field(10.0, gt=0, le=120)
+    submit_timeout: float = Field(90.0, ge=10, le=300)
+    health_interval: float = Field(30.0, ge=1, le=3600)
+    sweep_interval: float = Field(300.0, ge=10, le=86400)
+    call_quiet: float = Field(8.0, ge=1, le=120)
+    reconnect_max_delay: float = Field(60.0, ge=1, le=3600)
+    stop_grace: float = Field(5.0, ge=0, le=300)
+
+
 class SimulatorSettings(Section):
     # Simulated modems started in-process on pseudo-terminals (gatewayd run --simulate N).
     lines: int = Field(0, ge=0, le=16)
@@ -187,7 +216,9 @@ class Settings(BaseSettings):
     inbound: InboundSettings = InboundSettings()
     imports: ImportSettings = ImportSettings()
     campaigns: CampaignSettings = CampaignSettings()
+    console: ConsoleSettings = ConsoleSettings()
     simulator: SimulatorSettings = SimulatorSettings()
+    modem: ModemTimingSettings = ModemTimingSettings()
     logging: LoggingSettings = LoggingSettings()
 
     @field_validator("modems")

@@ -87,3 +87,22 @@ async def list_all(db: Database) -> list[UserRow]:
 async def set_password(db: Database, user_id: int, password_hash: str) -> None:
     async with db.write() as conn:
         await conn.execute("UPDATE users SET password_hash = ? WHERE id = ?", (password_hash, user_id))
+
+
+async def set_language(db: Database, user_id: int, language: str | None) -> None:
+    async with db.write() as conn:
+        await conn.execute("UPDATE users SET language = ? WHERE id = ?", (language, user_id))
+
+
+async def set_role_and_state(db: Database, user_id: int, *, role: str, disabled_at: datetime | None) -> bool:
+    """Change a user's role and enabled state unless that leaves no enabled admin; False if refused."""
+    async with db.write() as conn:
+        async with conn.execute("SELECT COUNT(*) FROM users WHERE role = 'admin' AND disabled_at IS NULL AND id <> ?",
+                                (user_id,)) as cur:
+            row = await cur.fetchone()
+        other_admins = int(row[0]) if row else 0
+        if other_admins == 0 and (role != "admin" or disabled_at is not None):
+            return False
+        await conn.execute("UPDATE users SET role = ?, disabled_at = ? WHERE id = ?",
+                           (role, utc_iso(disabled_at), user_id))
+        return True

@@ -1,0 +1,86 @@
+"""Reading HTML form fields and query strings (strings only; services validate the meaning)."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+from multidict import MultiDictProxy
+
+from gatewayd.errors import InvalidInput
+
+Form = MultiDictProxy[Any]
+
+
+def text(form: Form, name: str, limit: int = 10_000) -> str:
+    value = form.get(name, "")
+    return value[:limit] if isinstance(value, str) else ""
+
+
+def texts(form: Form, name: str, limit: int = 10_000) -> list[str]:
+    return [v[:limit] for v in form.getall(name, []) if isinstance(v, str) and v.strip()]
+
+
+def ints(form: Form, name: str) -> list[int]:
+    """Every value of `name` that is an integer (others are ignored: they come from our own widgets)."""
+    out = []
+    for value in form.getall(name, []):
+        if isinstance(value, str) and value.strip().isdigit():
+            out.append(int(value))
+    return out
+
+
+def optional_int(value: str | None, field: str) -> int | None:
+    if value in (None, ""):
+        return None
+    try:
+        return int(value)  # type: ignore[arg-type]
+    except ValueError:
+        raise InvalidInput(field, "must be a whole number") from None
+
+
+def checked(form: Form, name: str) -> bool:
+    return form.get(name) in ("on", "1", "true", "yes")
+
+
+def local_datetime(value: str, tz: ZoneInfo, field: str) -> datetime | None:
+    """A datetime-local input ('2026-11-23T15:30') read in the box's time zone; None when empty."""
+    value = value.strip()
+    if not value:
+        return None
+    try:
+        naive = datetime.fromisoformat(value)
+    except ValueError:
+        raise InvalidInput(field, "not a date and time (YYYY-MM-DDTHH:MM)") from None
+    if naive.tzinfo is not None:
+        return naive
+    return naive.replace(tzinfo=tz)
+
+
+# Keyset cursors in console URLs: opaque text so people do not edit them by hand.
+def encode_cursor(*parts: object) -> str:
+    raw = "|".join(str(p) for p in parts)
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(request: web.Request, name: str = "after") -> list[str] | None:
+    value = request.query.get(name)
+    if not value:
+        return None
+    try:
+        return base64.urlsafe_b64decode(value + "=" * (-len(value) % 4)).decode().split("|")
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput(name, "not a page cursor of this console") from None
+
+
+def cursor_int(request: web.Request, name: str = "after") -> int | None:
+    parts = decode_cursor(request, name)
+    if not parts:
+        return None
+    try:
+        return int(parts[0])
+    except ValueError:
+        raise InvalidInput(name, "not a page cursor of this console") from None

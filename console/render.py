@@ -1,0 +1,144 @@
+"""Rendering console pages: the common context (user, language, formats, CSRF, navigation)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from gatewayd import __version__, keys
+from gatewayd.console.i18n import Formats, translate
+from gatewayd.console.routing import allows
+from gatewayd.errors import FieldError, ProblemError
+from gatewayd.store.sessions import SessionRow
+from gatewayd.console.state import FORMATS, LANG, PRE_CSRF, SESSION
+
+# Navigation: (message key, route name, least role). Entries whose route is absent (its service
+# has not landed in this build) are left out.
+NAV = (
+    ("nav.dashboard", "dashboard", "viewer"),
+    ("nav.discussions", "discussions", "viewer"),
+    ("nav.new_sms", "new_sms", "operator"),
+    ("nav.sent", "sent", "viewer"),
+    ("nav.received", "received", "viewer"),
+    ("nav.contacts", "contacts", "viewer"),
+    ("nav.groups", "groups", "viewer"),
+    ("nav.imports", "imports", "operator"),
+    ("nav.templates", "templates", "viewer"),
+    ("nav.campaigns", "campaigns", "viewer"),
+    ("nav.optouts", "optouts", "viewer"),
+    ("nav.calls", "calls", "viewer"),
+    ("nav.lines", "lines", "viewer"),
+    ("nav.settings", "settings", "admin"),
+)
+
+# Messages a redirect may announce with ?done=<key> (only these keys, so nothing else is shown).
+DONE_KEYS = frozenset({
+    "saved", "deleted", "created", "sent", "scheduled", "canceled", "resent", "paused", "resumed",
+    "refreshed", "added", "removed", "password_changed", "signed_out", "imported", "revoked",
+})
+
+
+def formats(request: web.Request) -> Formats:
+    cached = request.get(FORMATS)
+    if cached is None:
+        settings = request.app[keys.SETTINGS]
+        cached = request[FORMATS] = Formats(request.get(LANG, settings.site.language), ZoneInfo(settings.site.timezone),
+                                              settings.sending.default_region, request.app[keys.CLOCK].now())
+    return cached  # type: ignore[no-any-return]
+
+
+def t(request: web.Request, key: str, **values: object) -> str:
+    return translate(request.get(LANG, "en"), key, **values)
+
+
+def url(request: web.Request, name: str, query: Mapping[str, Any] | None = None, **parts: Any) -> str:
+    """The path of a named console route, with `query` appended (None values dropped)."""
+    path = str(request.app.router[name].url_for(**{k: str(v) for k, v in parts.items()}))
+    if query:
+        clean = {k: v for k, v in query.items() if v not in (None, "")}
+        if clean:
+            path += "?" + urlencode(clean)
+    return path
+
+
+def has_route(request: web.Request, name: str) -> bool:
+    return name in request.app.router.named_resources()
+
+
+def nav(request: web.Request, session: SessionRow | None) -> list[dict[str, Any]]:
+    if session is None:
+        return []
+    items = []
+    for key, name, role in NAV:
+        if has_route(request, name) and allows(session.user.role, role):
+            path = url(request, name)
+            current = request.path == path or (path != "/" and request.path.startswith(path + "/"))
+            items.append({"label": t(request, key), "url": path, "current": current, "name": name})
+    return items
+
+
+def csrf_token(request: web.Request) -> str:
+    session: SessionRow | None = request.get(SESSION)
+    return session.csrf_token if session is not None else request.get(PRE_CSRF, "")
+
+
+def base_context(request: web.Request) -> dict[str, Any]:
+    session: SessionRow | None = request.get(SESSION)
+    lang = request.get(LANG, "en")
+    done = request.query.get("done")
+    return {
+        "_": lambda key, **values: translate(lang, key, **values),
+        "lang": lang,
+        "fmt": formats(request),
+        "user": session.user if session else None,
+        "csrf": csrf_token(request),
+        "nav": nav(request, session),
+        "path": request.path,
+        "query": request.query,
+        "can": (lambda role: allows(session.user.role, role)) if session else (lambda role: False),
+        "url": lambda name, query=None, **parts: url(request, name, query, **parts),
+        "has_route": lambda name: has_route(request, name),
+        "static": lambda path: f"/static/{path}?v={__version__}",
+        "done": translate(lang, f"done.{done}") if done in DONE_KEYS else None,
+        "poll_ms": int(request.app[keys.SETTINGS].console.poll_seconds * 1000),
+        "version": __version__,
+    }
+
+
+async def render(request: web.Request, template: str, context: Mapping[str, Any] | None = None, *,
+                 status: int = 200) -> web.Response:
+    ctx = base_context(request)
+    if context:
+        ctx.update(context)
+    response = aiohttp_jinja2.render_template(template, request, ctx, status=status)
+    return response
+
+
+def redirect(request: web.Request, location: str, done: str | None = None) -> web.HTTPSeeOther:
+    """303 to `location` (a local path), announcing `done` there."""
+    if not location.startswith("/") or location.startswith("//"):
+        location = "/"
+    if done:
+        location += ("&" if "?" in location else "?") + f"done={done}"
+    return web.HTTPSeeOther(location)
+
+
+def field_errors(exc: ProblemError) -> dict[str, str]:
+    """Service errors keyed by field, for showing next to the inputs (first message per field)."""
+    out: dict[str, str] = {}
+    for err in exc.errors or [FieldError("", exc.detail)]:
+        out.setdefault(err.field, err.message)
+    return out
+
+
+def safe_next(value: str | None) -> str:
+    """A local path to go to after sign-in (never another site)."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
+        return "/"
+    return value
+

@@ -1,0 +1,165 @@
+"""First run (create the administrator), sign-in, sign-out, language, and one's own account."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gatewayd import keys
+from gatewayd.accounts import users as accounts
+from gatewayd.accounts.passwords import hash_password, policy_problems, verify_password
+from gatewayd.console import auth
+from gatewayd.console.forms import text
+from gatewayd.console.i18n import LANGUAGES
+from gatewayd.console.render import field_errors, redirect, render, safe_next, t
+from gatewayd.console.routing import Pages
+from gatewayd.errors import Conflict, InvalidInput
+from gatewayd.store import sessions as session_store
+from gatewayd.store import users as user_store
+from gatewayd.console.state import LANG, SESSION
+
+pages = Pages()
+
+
+def policy_text(request: web.Request) -> str:
+    return t(request, "password.policy")
+
+
+def password_problem(request: web.Request, password: str, confirm: str) -> str | None:
+    """A translated reason why this new password is refused, or None."""
+    if password != confirm:
+        return t(request, "password.mismatch")
+    missing = policy_problems(password)
+    if missing:
+        return t(request, "password.missing", what=", ".join(t(request, f"password.lacks.{_lack(m)}")
+                                                            for m in missing))
+    return None
+
+
+def _lack(problem: str) -> str:
+    for word, key in (("characters", "length"), ("upper", "upper"), ("lower", "lower"), ("digit", "digit"),
+                      ("special", "special")):
+        if word in problem:
+            return key
+    return "length"
+
+
+@pages.get("/setup", role=None, name="setup")
+async def setup_form(request: web.Request) -> web.Response:
+    return await render(request, "setup.html", {"errors": {}, "name": "", "policy": policy_text(request)})
+
+
+@pages.post("/setup", role=None)
+async def setup_submit(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    name, password, confirm = text(form, "name", 64).strip(), text(form, "password", 256), text(form, "confirm", 256)
+    errors: dict[str, str] = {}
+    if not name:
+        errors["name"] = t(request, "setup.name_required")
+    problem = password_problem(request, password, confirm)
+    if problem:
+        errors["password"] = problem
+    if not errors:
+        try:
+            user_id = await accounts.create_first_admin(request.app[keys.DB], request.app[keys.CLOCK], name,
+                                                        password, language=request.get(LANG))
+        except Conflict:
+            # Someone else finished the first run a moment earlier: their admin stands.
+            raise redirect(request, "/login") from None
+        except InvalidInput as exc:
+            errors = field_errors(exc)
+        else:
+            user = await user_store.by_id(request.app[keys.DB], user_id)
+            assert user is not None
+            response = redirect(request, "/", "created")
+            await auth.start_session(request, response, user)
+            raise response
+    return await render(request, "setup.html", {"errors": errors, "name": name, "policy": policy_text(request)},
+                        status=422)
+
+
+@pages.get("/login", role=None, name="login")
+async def login_form(request: web.Request) -> web.StreamResponse:
+    if request.get(SESSION) is not None:
+        raise redirect(request, safe_next(request.query.get("next")))
+    return await render(request, "login.html", {"error": None, "name": "", "next": safe_next(request.query.get("next"))})
+
+
+@pages.post("/login", role=None)
+async def login_submit(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    name, password = text(form, "name", 64), text(form, "password", 256)
+    target = safe_next(text(form, "next", 500))
+    result = await auth.login(request, name, password)
+    if result.user is not None:
+        response = redirect(request, target)
+        await auth.start_session(request, response, result.user)
+        raise response
+    if result.locked_for:
+        minutes = max(1, (result.locked_for + 59) // 60)
+        response = await render(request, "login.html", {
+            "error": t(request, "login.locked", minutes=minutes), "name": name, "next": target}, status=429)
+        response.headers["Retry-After"] = str(result.locked_for)
+        return response
+    return await render(request, "login.html", {"error": t(request, "login.failed"), "name": name, "next": target},
+                        status=401)
+
+
+@pages.post("/logout", role="viewer", name="logout")
+async def logout(request: web.Request) -> web.StreamResponse:
+    response = redirect(request, "/login", "signed_out")
+    await auth.end_session(request, response)
+    raise response
+
+
+@pages.post("/language", role=None, name="language")
+async def language(request: web.Request) -> web.StreamResponse:
+    """Choose the console language: saved on the account when signed in, else in a cookie."""
+    form = await request.post()
+    lang = text(form, "lang", 5)
+    if lang not in LANGUAGES:
+        raise InvalidInput("lang", "fr or en")
+    session = request.get(SESSION)
+    if session is not None:
+        await user_store.set_language(request.app[keys.DB], session.user.id, lang)
+    response = redirect(request, safe_next(text(form, "next", 500)))
+    auth.set_cookie(request, response, "gw_lang", lang, 365 * 86400)
+    raise response
+
+
+@pages.get("/account", role="viewer", name="account")
+async def account(request: web.Request) -> web.Response:
+    session = request[SESSION]
+    sessions = await session_store.for_user(request.app[keys.DB], session.user.id)
+    return await render(request, "account.html", {"errors": {}, "sessions": sessions, "current_id": session.id,
+                                                  "policy": policy_text(request)})
+
+
+@pages.post("/account/password", role="viewer", name="account_password")
+async def change_password(request: web.Request) -> web.StreamResponse:
+    session = request[SESSION]
+    db = request.app[keys.DB]
+    form = await request.post()
+    current, password, confirm = text(form, "current", 256), text(form, "password", 256), text(form, "confirm", 256)
+    errors: dict[str, str] = {}
+    if not verify_password(session.user.password_hash, current):
+        errors["current"] = t(request, "account.wrong_password")
+    else:
+        problem = password_problem(request, password, confirm)
+        if problem:
+            errors["password"] = problem
+    if errors:
+        sessions = await session_store.for_user(db, session.user.id)
+        return await render(request, "account.html", {"errors": errors, "sessions": sessions,
+                                                      "current_id": session.id, "policy": policy_text(request)},
+                            status=422)
+    await user_store.set_password(db, session.user.id, hash_password(password))
+    # Other browsers signed in with the old password are signed out.
+    await session_store.delete_for_user(db, session.user.id, except_id=session.id)
+    raise redirect(request, "/account", "password_changed")
+
+
+@pages.post("/account/sessions/end-others", role="viewer", name="account_end_others")
+async def end_other_sessions(request: web.Request) -> web.StreamResponse:
+    session = request[SESSION]
+    await session_store.delete_for_user(request.app[keys.DB], session.user.id, except_id=session.id)
+    raise redirect(request, "/account", "saved")
