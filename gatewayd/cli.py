@@ -164,7 +164,12 @@ def cmd_modem_probe(args: argparse.Namespace) -> int:
         from gatewayd.modem.probe import format_probe, probe_port
     except ImportError:
         raise Failure("modem probe is not available in this build") from None
-    result = asyncio.run(probe_port(args.port, args.baudrate))
+    from gatewayd.modem.errors import ModemError
+
+    try:
+        result = asyncio.run(probe_port(args.port, args.baudrate))
+    except ModemError as exc:
+        raise Failure(str(exc)) from None
     print(format_probe(result))
     return 0
 

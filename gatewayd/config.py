@@ -190,6 +190,18 @@ class ModemTimingSettings(Section):
     stop_grace: float = Field(5.0, ge=0, le=300)
 
 
+class ModemTimingSettings(Section):
+    # Timers of the modem layer (seconds); gatewayd.modem.timings.ModemTimings.from_settings reads them.
+    command_timeout: float = Field(5.0, gt=0, le=300)
+    prompt_timeout: float = Field(10.0, gt=0, le=120)
+    submit_timeout: float = Field(90.0, ge=10, le=300)
+    health_interval: float = Field(30.0, ge=1, le=3600)
+    sweep_interval: float = Field(300.0, ge=10, le=86400)
+    call_quiet: float = Field(8.0, ge=1, le=120)
+    reconnect_max_delay: float = Field(60.0, ge=1, le=3600)
+    stop_grace: float = Field(5.0, ge=0, le=300)
+
+
 class SimulatorSettings(Section):
     # Simulated modems started in-process on pseudo-terminals (gatewayd run --simulate N).
     lines: int = Field(0, ge=0, le=16)
@@ -218,6 +230,7 @@ class Settings(BaseSettings):
     campaigns: CampaignSettings = CampaignSettings()
     console: ConsoleSettings = ConsoleSettings()
     simulator: SimulatorSettings = SimulatorSettings()
+    modem: ModemTimingSettings = ModemTimingSettings()
     modem: ModemTimingSettings = ModemTimingSettings()
     logging: LoggingSettings = LoggingSettings()
 

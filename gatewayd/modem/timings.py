@@ -2,7 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from typing import Protocol
+
+
+class TimingSettings(Protocol):
+    """The [modem] section of the config (config.ModemTimingSettings)."""
+
+    command_timeout: float
+    prompt_timeout: float
+    submit_timeout: float
+    health_interval: float
+    sweep_interval: float
+    call_quiet: float
+    reconnect_max_delay: float
+    stop_grace: float
 
 
 @dataclass(frozen=True)
@@ -28,10 +42,13 @@ class ModemTimings:
     backoff_scale: float = 1.0      # multiplies the delay (tests shrink it to milliseconds)
     stop_grace: float = 5.0         # stop() lets an AT transaction in flight finish this long
 
-    def scaled(self, factor: float) -> ModemTimings:
-        """All durations multiplied by `factor` (counts unchanged): tests use 0.01-ish."""
-        counts = {"resync_attempts", "sim_busy_attempts", "backoff_base"}
-        return replace(self, **{k: v * factor for k, v in self.__dict__.items() if k not in counts})
+    @classmethod
+    def from_settings(cls, section: TimingSettings) -> ModemTimings:
+        """Real-world timings with the configured values applied."""
+        return cls(command=section.command_timeout, prompt=section.prompt_timeout,
+                   submit=section.submit_timeout, health_interval=section.health_interval,
+                   sweep_interval=section.sweep_interval, call_quiet=section.call_quiet,
+                   backoff_cap=section.reconnect_max_delay, stop_grace=section.stop_grace)
 
 
 FAST_TEST_TIMINGS = ModemTimings(

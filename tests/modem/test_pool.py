@@ -102,3 +102,11 @@ async def test_hang_up_reports_the_call(tmp_path: Path) -> None:
         assert result.hung_up
         await until(lambda: len(sink.calls) == 1, 5, "call event")
         assert sink.calls[0].hung_up_by_us and sink.calls[0].rings >= 1
+
+
+def test_timings_from_config_section() -> None:
+    from gatewayd.config import ModemTimingSettings
+    from gatewayd.modem.timings import ModemTimings
+
+    t = ModemTimings.from_settings(ModemTimingSettings(submit_timeout=120, reconnect_max_delay=30))
+    assert (t.submit, t.backoff_cap, t.prompt) == (120, 30, 10.0)
