@@ -75,13 +75,12 @@ class Inbox:
         if pdu_hex is None:
             return
         length = _last_int(header)
+        decoded: pdu_codec.Deliver | pdu_codec.StatusReportPdu | pdu_codec.Submit | None = None
+        reason: str | None = None
         try:
             decoded = pdu_codec.decode(pdu_hex, tpdu_length=length)
         except pdu_codec.PduError as exc:
-            decoded = None
             reason = str(exc)
-        else:
-            reason = None
         try:
             if isinstance(decoded, pdu_codec.StatusReportPdu):
                 await self.sink.on_status_report(self._report(decoded))

@@ -229,8 +229,10 @@ class AtSession(asyncio.Protocol):
         return pending
 
     async def _wait_prompt_or_final(self, pending: _Pending) -> None:
-        waiters = {asyncio.ensure_future(asyncio.shield(pending.prompt)),
-                   asyncio.ensure_future(asyncio.shield(pending.done))}
+        waiters: set[asyncio.Future[object]] = {
+            asyncio.ensure_future(asyncio.shield(pending.prompt)),
+            asyncio.ensure_future(asyncio.shield(pending.done)),
+        }
         try:
             done, _ = await asyncio.wait(waiters, timeout=self.timings.prompt,
                                          return_when=asyncio.FIRST_COMPLETED)
@@ -238,8 +240,9 @@ class AtSession(asyncio.Protocol):
             for w in waiters:
                 w.cancel()
         for fut in (pending.prompt, pending.done):
-            if fut.done() and fut.exception() is not None:
-                raise fut.exception()  # type: ignore[misc]
+            error = fut.exception() if fut.done() and not fut.cancelled() else None
+            if error is not None:
+                raise error
         if not done:
             # Cancel the half-typed message so the modem leaves its text-entry state.
             self._safe_write(ESC)
