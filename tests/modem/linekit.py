@@ -24,11 +24,13 @@ class RecordingSink:
         self.calls: list[CallEvent] = []
         self.statuses: list[LineStatus] = []
         self.refuse = 0
+        self.refused = 0
         self.changed = asyncio.Event()
 
     async def on_incoming_sms(self, sms: IncomingSms) -> None:
         if self.refuse > 0:
             self.refuse -= 1
+            self.refused += 1
             raise RuntimeError("database unavailable (test)")
         self.sms.append(sms)
         self.changed.set()

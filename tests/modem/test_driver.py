@@ -116,12 +116,13 @@ async def test_incoming_is_deleted_only_after_commit(tmp_path: Path) -> None:
     timings = replace(FAST_TEST_TIMINGS, sweep_interval=0.3)
     async with simulated_pool(tmp_path, "sim800", timings=timings) as (pool, modems, sink, _):
         modem = modems[0]
-        sink.refuse = 1
+        sink.refuse = 1000
         await modem.deliver_sms("+33611111111", "garde-moi")
         storage = modem.state.storage("SM")
         assert storage is not None
-        await until(lambda: sink.refuse == 0, 5, "first hand-over attempt")
+        await until(lambda: sink.refused >= 2, 5, "hand-over attempts (notice, then a sweep)")
         assert storage.used == 1 and sink.sms == []  # refused: still on the SIM
+        sink.refuse = 0
         await until(lambda: len(sink.sms) == 1, 5, "the sweep to hand it over again")
         assert sink.sms[0].text == "garde-moi" and sink.sms[0].sender == "+33611111111"
         await until(lambda: storage.used == 0, 5, "deletion after commit")
