@@ -1,0 +1,79 @@
+"""Pure rules for received SMS parts: sender normalisation, duplicate keys, reassembly text."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+
+from gatewayd.clock import utc_iso
+from gatewayd.phone import InvalidNumber, normalise
+
+
+@dataclass(frozen=True)
+class PartText:
+    """What reassembly needs of one received part."""
+
+    text: str
+    undecodable: str | None = None
+
+
+def normalise_sender(raw: str, region: str) -> str:
+    """E.164 for a phone number (so opt-outs match outbound's recipients); anything else as given.
+
+    Short codes ("36180") and alphanumeric senders ("Orange") are not dialable numbers: they keep
+    their own spelling so the thread still shows who wrote."""
+    text = raw.strip()
+    digits = text.removeprefix("+")
+    if not digits or not digits.isdigit():
+        return text
+    try:
+        return normalise(text, region)
+    except InvalidNumber:
+        return text
+
+
+def is_dialable(number: str) -> bool:
+    """Whether an SMS can be sent back to `number` (E.164 as produced by normalise_sender)."""
+    return number.startswith("+") and number[1:].isdigit() and 8 <= len(number) <= 16
+
+
+def dedup_key(*, line: str, sender: str, smsc_time: datetime | None, concat: tuple[int, int, int] | None,
+              text: str, pdu: str) -> str:
+    """Identity of one received part: the same part read twice gets the same key.
+
+    Sender + SMSC timestamp + concatenation ref/total/part (+ text and line, which cannot differ
+    for a re-read and only separate genuinely different messages). Without an SMSC timestamp
+    (undecodable PDU) the raw PDU itself is the identity: those exact bytes were already kept."""
+    if smsc_time is None:
+        basis: list[object] = ["raw", line, pdu.strip().upper()]
+    else:
+        basis = ["v1", line, sender, utc_iso(smsc_time), *(concat or (None, None, None)), text]
+    return hashlib.sha256(json.dumps(basis, ensure_ascii=False).encode()).hexdigest()
+
+
+def missing_marker(seq: int, total: int) -> str:
+    return f"[part {seq}/{total} missing]"
+
+
+def undecodable_marker(seq: int, total: int) -> str:
+    return f"[part {seq}/{total} undecodable]"
+
+
+def assemble(parts: Mapping[int, PartText], total: int) -> tuple[str, tuple[int, ...]]:
+    """The text of a long message from its parts by number, with a visible marker where a part
+    is missing (or could not be decoded); also the numbers of the missing parts."""
+    pieces: list[str] = []
+    missing: list[int] = []
+    for seq in range(1, total + 1):
+        part = parts.get(seq)
+        if part is None:
+            pieces.append(missing_marker(seq, total))
+            missing.append(seq)
+        elif part.undecodable and not part.text:
+            pieces.append(undecodable_marker(seq, total))
+        else:
+            pieces.append(part.text)
+    return "".join(pieces), tuple(missing)

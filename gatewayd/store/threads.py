@@ -1,0 +1,146 @@
+"""Conversation threads: one per (remote number, line), with unread count and last message."""
+
+from __future__ import annotations
+
+import sqlite3
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from gatewayd.clock import parse_iso, utc_iso
+from gatewayd.store.db import Database
+
+
+@dataclass(frozen=True)
+class Thread:
+    id: int
+    number: str
+    line: str
+    unread: int
+    last_at: datetime
+    last_text: str
+    last_direction: str        # 'in' | 'out'
+    created_at: datetime
+
+
+def _thread(r: sqlite3.Row) -> Thread:
+    return Thread(r["id"], r["number"], r["line"], r["unread"], parse_iso(r["last_at"]),  # type: ignore[arg-type]
+                  r["last_text"], r["last_direction"], parse_iso(r["created_at"]))  # type: ignore[arg-type]
+
+
+async def touch_inbound(conn: aiosqlite.Connection, *, number: str, line: str, text: str, at: datetime) -> int:
+    """Create or bump the thread for a message received from `number` on `line`; its id."""
+    stamp = utc_iso(at)
+    async with conn.execute(
+        "INSERT INTO threads (number, line, unread, last_at, last_text, last_direction, created_at)"
+        " VALUES (?, ?, 1, ?, ?, 'in', ?)"
+        " ON CONFLICT (number, line) DO UPDATE SET unread = unread + 1, last_at = excluded.last_at,"
+        " last_text = excluded.last_text, last_direction = 'in' RETURNING id",
+        (number, line, stamp, text, stamp),
+    ) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def ensure(conn: aiosqlite.Connection, *, number: str, line: str, now: datetime) -> int:
+    """The id of the thread with `number` on `line`, created (empty, read) if there is none."""
+    stamp = utc_iso(now)
+    await conn.execute(
+        "INSERT INTO threads (number, line, unread, last_at, last_text, last_direction, created_at)"
+        " VALUES (?, ?, 0, ?, '', 'out', ?) ON CONFLICT (number, line) DO NOTHING",
+        (number, line, stamp, stamp),
+    )
+    async with conn.execute("SELECT id FROM threads WHERE number = ? AND line = ?", (number, line)) as cur:
+        row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
+
+
+async def touch_outbound(conn: aiosqlite.Connection, thread_id: int, *, text: str, at: datetime) -> None:
+    """Record a message sent into the thread as its last message (unread count unchanged)."""
+    await conn.execute(
+        "UPDATE threads SET last_at = ?, last_text = ?, last_direction = 'out' WHERE id = ?",
+        (utc_iso(at), text, thread_id),
+    )
+
+
+async def set_read(conn: aiosqlite.Connection, thread_id: int, *, read: bool) -> bool:
+    """Mark read (unread = 0) or unread (at least 1); False when there is no such thread."""
+    sql = "UPDATE threads SET unread = 0 WHERE id = ?" if read else \
+        "UPDATE threads SET unread = MAX(unread, 1) WHERE id = ?"
+    cur = await conn.execute(sql, (thread_id,))
+    return cur.rowcount > 0
+
+
+async def get_in(conn: aiosqlite.Connection, thread_id: int) -> Thread | None:
+    """One thread, inside the caller's transaction (or on the reader)."""
+    async with conn.execute("SELECT * FROM threads WHERE id = ?", (thread_id,)) as cur:
+        row = await cur.fetchone()
+    return _thread(row) if row else None
+
+
+async def get(db: Database, thread_id: int) -> Thread | None:
+    async with db.read() as conn:
+        return await get_in(conn, thread_id)
+
+
+async def find(db: Database, *, number: str, line: str) -> Thread | None:
+    async with db.read() as conn, conn.execute(
+        "SELECT * FROM threads WHERE number = ? AND line = ?", (number, line)
+    ) as cur:
+        row = await cur.fetchone()
+    return _thread(row) if row else None
+
+
+async def listing(db: Database, *, limit: int = 50, before: tuple[str, int] | None = None,
+                  unread_only: bool = False, number_prefix: str | None = None,
+                  text_query: str | None = None, line: str | None = None) -> list[Thread]:
+    """Threads newest activity first (keyset on (last_at, id)); filters combine with AND.
+
+    `number_prefix` matches the start of the number on the UNIQUE (number, line) index;
+    `text_query` is an FTS5 query over inbound texts (built by `fts_query`)."""
+    where: list[str] = []
+    args: list[object] = []
+    if before is not None:
+        where.append("(t.last_at < ? OR (t.last_at = ? AND t.id < ?))")
+        args += [before[0], before[0], before[1]]
+    if unread_only:
+        where.append("t.unread > 0")
+    if line:
+        where.append("t.line = ?")
+        args.append(line)
+    if number_prefix and text_query:
+        where.append("(t.number >= ? AND t.number < ? OR t.id IN (SELECT m.thread_id FROM inbound_fts f"
+                     " JOIN inbound_messages m ON m.id = f.rowid WHERE inbound_fts MATCH ?))")
+        args += [number_prefix, number_prefix + "\uffff", text_query]
+    elif number_prefix:
+        where.append("t.number >= ? AND t.number < ?")
+        args += [number_prefix, number_prefix + "\uffff"]
+    elif text_query:
+        where.append("t.id IN (SELECT m.thread_id FROM inbound_fts f JOIN inbound_messages m"
+                     " ON m.id = f.rowid WHERE inbound_fts MATCH ?)")
+        args.append(text_query)
+    sql = "SELECT t.* FROM threads t"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY t.last_at DESC, t.id DESC LIMIT ?"
+    args.append(limit)
+    async with db.read() as conn, conn.execute(sql, args) as cur:
+        return [_thread(r) for r in await cur.fetchall()]
+
+
+async def unread_total(db: Database) -> int:
+    """Unread inbound messages over all threads (the console badge)."""
+    async with db.read() as conn, conn.execute("SELECT COALESCE(SUM(unread), 0) FROM threads WHERE unread > 0") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+def fts_query(text: str) -> str | None:
+    """A safe FTS5 query from what a person typed: every word must appear (as a prefix)."""
+    words = [w for w in "".join(ch if ch.isalnum() else " " for ch in text).split() if w]
+    if not words:
+        return None
+    return " ".join(f'"{w}"*' for w in words[:8])

@@ -1,0 +1,46 @@
+"""Inbound test fixtures: a real SQLite file with the inbound schema, SMS parts as the modem hands them."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from gatewayd.modem.events import Concat, IncomingSms
+from gatewayd.store import migrations
+from gatewayd.store.db import Database
+
+_PENDING = Path(migrations.__file__).parent / "0003_inbound.sql.pending"
+
+
+@pytest.fixture(autouse=True)
+def _schema_0003(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Until outbound's 0002 lands (no numbering gaps allowed), apply ours as the next migration."""
+    found = migrations.available()
+    if any(m.name.startswith("0003_") for m in found) or not _PENDING.exists():
+        return
+    extra = migrations.Migration(len(found) + 1, _PENDING.name, _PENDING.read_text("utf-8"))
+    monkeypatch.setattr(migrations, "available", lambda: [*found, extra])
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    database = Database(tmp_path / "inbound.db")
+    await database.open()
+    yield database
+    await database.close()
+
+
+T0 = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
+
+
+def sms(text: str, *, sender: str = "+33612345678", line: str = "line1", at: datetime | None = T0,
+        seconds: float = 0, concat: tuple[int, int, int] | None = None, pdu: str | None = None,
+        undecodable: str | None = None) -> IncomingSms:
+    """One part as the driver hands it over (`concat` = (reference, total, sequence))."""
+    when = at + timedelta(seconds=seconds) if at is not None else None
+    part = Concat(*concat) if concat else None
+    raw = pdu or ("07913366003000F0" + text.encode().hex().upper() + f"{seconds:08.0f}")
+    return IncomingSms(line, sender, text, when, part, raw, undecodable)
