@@ -1,0 +1,60 @@
+"""Outbound vocabulary: message states, categories and the NewMessage value callers submit."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import Enum
+
+from gatewayd.store.messages import MessageDetail, MessageRow, PartRow
+
+__all__ = [
+    "ACTIVE_STATES", "FINAL_STATES", "Category", "MessageDetail", "MessageRow", "MessageState", "NewMessage",
+    "PartRow", "SOURCES",
+]
+
+
+class MessageState(str, Enum):
+    """The ledger states of DESIGN §2 (stored as their lower-case value)."""
+
+    SCHEDULED = "scheduled"
+    QUEUED = "queued"
+    SENDING = "sending"
+    SENT = "sent"
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    BLOCKED = "blocked"
+    CANCELED = "canceled"
+    UNKNOWN = "unknown"
+
+
+class Category(str, Enum):
+    """Marketing waits for the quiet-hours window and is blocked by any opt-out."""
+
+    TRANSACTIONAL = "transactional"
+    MARKETING = "marketing"
+
+
+# `sent` is final for the sender (only a report can still move it on to delivered/failed).
+FINAL_STATES = frozenset({"sent", "delivered", "failed", "expired", "blocked", "canceled", "unknown"})
+ACTIVE_STATES = frozenset({"scheduled", "queued", "sending"})
+SOURCES = frozenset({"api", "console", "campaign", "reply", "auto-reply", "optout-confirm"})
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """One SMS to submit; `to` must already be E.164 (gatewayd.phone.normalise)."""
+
+    to: str
+    text: str
+    category: Category = Category.TRANSACTIONAL
+    send_at: datetime | None = None
+    line: str | None = None
+    ttl: timedelta | None = None
+    priority: int = 0                      # lower = sooner: API/console 0, campaign bulk 10
+    campaign_id: int | None = None
+    campaign_recipient_id: int | None = None
+    thread_id: int | None = None
+    source: str = "api"
+    api_key_id: int | None = None          # counted against that key's daily cap

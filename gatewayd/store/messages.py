@@ -1,0 +1,448 @@
+"""The outbound ledger: `messages` and `message_parts` (every function runs in the caller's
+connection, so state changes commit together with what caused them)."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from gatewayd.clock import parse_iso, utc_iso
+
+# Column order of the tuples given to insert_messages().
+INSERT_COLUMNS = (
+    "id", "to_number", "text", "category", "state", "priority", "source", "line", "line_key", "segments",
+    "encoding", "concat_ref", "send_at", "due_at", "expires_at", "campaign_id", "campaign_recipient_id",
+    "thread_id", "api_key_id", "resend_of", "created_at", "updated_at",
+)
+_INSERT_SQL = (f"INSERT INTO messages ({', '.join(INSERT_COLUMNS)}) "
+               f"VALUES ({', '.join('?' * len(INSERT_COLUMNS))})")
+PENDING = ("queued", "scheduled")
+
+
+@dataclass(frozen=True)
+class MessageRow:
+    """One message as stored (times are aware UTC datetimes)."""
+
+    id: int
+    to: str
+    text: str
+    category: str
+    state: str
+    priority: int
+    source: str
+    line: str | None           # line asked for
+    sent_line: str | None      # line it went out on
+    segments: int
+    encoding: str
+    concat_ref: int
+    send_at: datetime | None
+    due_at: datetime
+    expires_at: datetime | None
+    attempts: int
+    error_code: int | None
+    error: str | None
+    campaign_id: int | None
+    campaign_recipient_id: int | None
+    thread_id: int | None
+    api_key_id: int | None
+    resend_of: int | None
+    created_at: datetime
+    updated_at: datetime
+    sent_at: datetime | None
+    delivered_at: datetime | None
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True)
+class PartRow:
+    """One part handed to a modem (TP-MR and the latest status report)."""
+
+    message_id: int
+    seq: int
+    state: str                 # sent | delivered | failed
+    line: str
+    reference: int | None
+    sent_at: datetime | None
+    report_status: int | None
+    report_at: datetime | None
+    error_code: int | None
+    error: str | None
+
+
+@dataclass(frozen=True)
+class MessageDetail:
+    message: MessageRow
+    parts: tuple[PartRow, ...]
+
+
+def _t(text: str | None) -> datetime | None:
+    return parse_iso(text)
+
+
+def message_from_row(r: sqlite3.Row) -> MessageRow:
+    return MessageRow(
+        id=r["id"], to=r["to_number"], text=r["text"], category=r["category"], state=r["state"],
+        priority=r["priority"], source=r["source"], line=r["line"], sent_line=r["sent_line"],
+        segments=r["segments"], encoding=r["encoding"], concat_ref=r["concat_ref"], send_at=_t(r["send_at"]),
+        due_at=_t(r["due_at"]), expires_at=_t(r["expires_at"]), attempts=r["attempts"],  # type: ignore[arg-type]
+        error_code=r["error_code"], error=r["error"], campaign_id=r["campaign_id"],
+        campaign_recipient_id=r["campaign_recipient_id"], thread_id=r["thread_id"], api_key_id=r["api_key_id"],
+        resend_of=r["resend_of"], created_at=_t(r["created_at"]), updated_at=_t(r["updated_at"]),  # type: ignore[arg-type]
+        sent_at=_t(r["sent_at"]), delivered_at=_t(r["delivered_at"]), finished_at=_t(r["finished_at"]),
+    )
+
+
+def part_from_row(r: sqlite3.Row) -> PartRow:
+    return PartRow(r["message_id"], r["seq"], r["state"], r["line"], r["reference"], _t(r["sent_at"]),
+                   r["report_status"], _t(r["report_at"]), r["error_code"], r["error"])
+
+
+# ------------------------------------------------------------------ insert
+
+
+async def next_id(conn: aiosqlite.Connection) -> int:
+    """The id the next inserted message gets (call inside the write transaction)."""
+    async with conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM messages") as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 1
+
+
+async def insert_messages(conn: aiosqlite.Connection, rows: Sequence[tuple[object, ...]]) -> None:
+    """Insert many messages at once (tuples in INSERT_COLUMNS order, ids included)."""
+    await conn.executemany(_INSERT_SQL, rows)
+
+
+# ------------------------------------------------------------------ read
+
+
+async def get(conn: aiosqlite.Connection, message_id: int) -> MessageRow | None:
+    async with conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,)) as cur:
+        r = await cur.fetchone()
+    return message_from_row(r) if r else None
+
+
+async def get_many(conn: aiosqlite.Connection, ids: Sequence[int]) -> list[MessageRow]:
+    """Rows for `ids` in ascending id order (chunked for SQLite's parameter limit)."""
+    out: list[MessageRow] = []
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start:start + 500])
+        marks = ",".join("?" * len(chunk))
+        async with conn.execute(f"SELECT * FROM messages WHERE id IN ({marks}) ORDER BY id", chunk) as cur:
+            out.extend(message_from_row(r) for r in await cur.fetchall())
+    return out
+
+
+async def parts(conn: aiosqlite.Connection, message_id: int) -> list[PartRow]:
+    async with conn.execute("SELECT * FROM message_parts WHERE message_id = ? ORDER BY seq", (message_id,)) as cur:
+        return [part_from_row(r) for r in await cur.fetchall()]
+
+
+async def list_page(conn: aiosqlite.Connection, *, limit: int, before_id: int | None = None,
+                    state: str | None = None, to: str | None = None, campaign_id: int | None = None,
+                    thread_id: int | None = None) -> list[MessageRow]:
+    """Newest first, keyset-paginated on id."""
+    sql = "SELECT * FROM messages WHERE id < ?"
+    args: list[object] = [before_id or 2**62]
+    for column, value in (("state", state), ("to_number", to), ("campaign_id", campaign_id),
+                          ("thread_id", thread_id)):
+        if value is not None:
+            sql += f" AND {column} = ?"
+            args.append(value)
+    sql += " ORDER BY id DESC LIMIT ?"
+    args.append(limit)
+    async with conn.execute(sql, args) as cur:
+        return [message_from_row(r) for r in await cur.fetchall()]
+
+
+async def state_counts(conn: aiosqlite.Connection) -> dict[str, int]:
+    async with conn.execute("SELECT state, COUNT(*) FROM messages GROUP BY state") as cur:
+        return {r[0]: r[1] for r in await cur.fetchall()}
+
+
+async def queue_depth(conn: aiosqlite.Connection) -> dict[str, int]:
+    """Queued messages per line they are pinned to ('' = any line)."""
+    async with conn.execute(
+        "SELECT line_key, COUNT(*) FROM messages WHERE state = 'queued' GROUP BY line_key"
+    ) as cur:
+        return {r[0]: r[1] for r in await cur.fetchall()}
+
+
+async def resend_of(conn: aiosqlite.Connection, message_id: int) -> int | None:
+    """The id of the message that already resends `message_id`, if any."""
+    async with conn.execute("SELECT id FROM messages WHERE resend_of = ? LIMIT 1", (message_id,)) as cur:
+        r = await cur.fetchone()
+    return int(r[0]) if r else None
+
+
+async def count_for_key_since(conn: aiosqlite.Connection, api_key_id: int, since: datetime) -> int:
+    async with conn.execute(
+        "SELECT COUNT(*) FROM messages WHERE api_key_id = ? AND created_at >= ?", (api_key_id, utc_iso(since))
+    ) as cur:
+        r = await cur.fetchone()
+    return int(r[0]) if r else 0
+
+
+async def segments_sent_since(conn: aiosqlite.Connection, since: datetime) -> list[tuple[str, str]]:
+    """(line, sent_at ISO) of every part sent since `since` (rebuilds the cap counters at start)."""
+    async with conn.execute(
+        "SELECT line, sent_at FROM message_parts WHERE sent_at >= ? ORDER BY sent_at", (utc_iso(since),)
+    ) as cur:
+        return [(r[0], r[1]) for r in await cur.fetchall()]
+
+
+# ------------------------------------------------------------------ transitions
+
+
+async def cancel(conn: aiosqlite.Connection, message_id: int, now: datetime) -> bool:
+    """queued/scheduled -> canceled; False when the message is in any other state."""
+    iso = utc_iso(now)
+    cur = await conn.execute(
+        "UPDATE messages SET state = 'canceled', updated_at = ?, finished_at = ? "
+        "WHERE id = ? AND state IN ('queued', 'scheduled')", (iso, iso, message_id))
+    return cur.rowcount == 1
+
+
+async def sending_to_unknown(conn: aiosqlite.Connection, now: datetime) -> list[int]:
+    """At start: every message left in `sending` becomes `unknown` (it may have gone out)."""
+    async with conn.execute("SELECT id FROM messages WHERE state = 'sending'") as cur:
+        ids = [r[0] for r in await cur.fetchall()]
+    if ids:
+        iso = utc_iso(now)
+        await conn.execute(
+            "UPDATE messages SET state = 'unknown', updated_at = ?, finished_at = ?, "
+            "error = 'the daemon stopped while this message was being handed to the modem; it may or may "
+            "not have been sent' WHERE state = 'sending'", (iso, iso))
+    return ids
+
+
+async def next_scheduled(conn: aiosqlite.Connection) -> datetime | None:
+    async with conn.execute("SELECT MIN(send_at) FROM messages WHERE state = 'scheduled'") as cur:
+        r = await cur.fetchone()
+    return parse_iso(r[0]) if r and r[0] else None
+
+
+async def promote_due(conn: aiosqlite.Connection, now: datetime) -> int:
+    """scheduled -> queued for every message whose send_at has come."""
+    iso = utc_iso(now)
+    cur = await conn.execute(
+        "UPDATE messages SET state = 'queued', updated_at = ? WHERE state = 'scheduled' AND send_at <= ?",
+        (iso, iso))
+    return cur.rowcount
+
+
+async def expire_due(conn: aiosqlite.Connection, now: datetime) -> list[int]:
+    """queued/scheduled past their TTL -> expired; returns their ids."""
+    iso = utc_iso(now)
+    async with conn.execute(
+        "SELECT id FROM messages WHERE state IN ('queued', 'scheduled') AND expires_at <= ?", (iso,)
+    ) as cur:
+        ids = [r[0] for r in await cur.fetchall()]
+    if ids:
+        await set_final(conn, ids, "expired", now, error="time to live passed before it could be sent")
+    return ids
+
+
+async def next_due(conn: aiosqlite.Connection) -> datetime | None:
+    """Earliest due_at among queued messages (the dispatcher sleeps until then at most)."""
+    async with conn.execute("SELECT MIN(due_at) FROM messages WHERE state = 'queued'") as cur:
+        r = await cur.fetchone()
+    return parse_iso(r[0]) if r and r[0] else None
+
+
+async def best_queued(conn: aiosqlite.Connection, *, line: str, now: datetime, marketing: bool,
+                      room: int, exclude: Iterable[int] = ()) -> MessageRow | None:
+    """The next message `line` may send: queued, due, unpinned or pinned to it, fitting in `room`
+    segments; by priority, due time, age. Transactional only when `marketing` is False."""
+    excluded = tuple(exclude)
+    skip = f" AND id NOT IN ({','.join('?' * len(excluded))})" if excluded else ""
+    branch = ("SELECT * FROM (SELECT * FROM messages WHERE state = 'queued' AND category = ? AND line_key = ? "
+              f"AND due_at <= ? AND segments <= ?{skip} ORDER BY priority, due_at, id LIMIT 1)")
+    iso = utc_iso(now)
+    keys = [("transactional", ""), ("transactional", line)]
+    if marketing:
+        keys += [("marketing", ""), ("marketing", line)]
+    sql = " UNION ALL ".join([branch] * len(keys)) + " ORDER BY priority, due_at, id LIMIT 1"
+    args: list[object] = []
+    for category, line_key in keys:
+        args += [category, line_key, iso, room, *excluded]
+    async with conn.execute(sql, args) as cur:
+        r = await cur.fetchone()
+    return message_from_row(r) if r else None
+
+
+async def mark_sending(conn: aiosqlite.Connection, message_id: int, line: str, now: datetime) -> None:
+    await conn.execute("UPDATE messages SET state = 'sending', sent_line = ?, updated_at = ? WHERE id = ?",
+                       (line, utc_iso(now), message_id))
+
+
+async def sent_seqs(conn: aiosqlite.Connection, message_id: int) -> set[int]:
+    """Parts already handed over (never sent again)."""
+    async with conn.execute(
+        "SELECT seq FROM message_parts WHERE message_id = ? AND state IN ('sent', 'delivered')", (message_id,)
+    ) as cur:
+        return {r[0] for r in await cur.fetchall()}
+
+
+async def record_parts_sent(conn: aiosqlite.Connection, rows: Sequence[tuple[int, int, str, int, datetime]]) -> None:
+    """(message_id, seq, line, TP-MR, sent_at) for parts the modem accepted."""
+    await conn.executemany(
+        "INSERT OR REPLACE INTO message_parts (message_id, seq, state, line, reference, sent_at) "
+        "VALUES (?, ?, 'sent', ?, ?, ?)", [(m, s, ln, ref, utc_iso(at)) for m, s, ln, ref, at in rows])
+
+
+async def record_part_failed(conn: aiosqlite.Connection, message_id: int, seq: int, line: str,
+                             code: int | None, error: str, now: datetime) -> None:
+    await conn.execute(
+        "INSERT OR REPLACE INTO message_parts (message_id, seq, state, line, sent_at, error_code, error) "
+        "VALUES (?, ?, 'failed', ?, ?, ?, ?)", (message_id, seq, line, utc_iso(now), code, error))
+
+
+async def mark_sent(conn: aiosqlite.Connection, message_id: int, now: datetime) -> None:
+    iso = utc_iso(now)
+    await conn.execute(
+        "UPDATE messages SET state = 'sent', sent_at = ?, updated_at = ?, finished_at = ?, error = NULL, "
+        "error_code = NULL WHERE id = ? AND state = 'sending'", (iso, iso, iso, message_id))
+
+
+async def set_final(conn: aiosqlite.Connection, ids: Sequence[int], state: str, now: datetime, *,
+                    error: str | None = None, code: int | None = None) -> None:
+    """Move messages to a final state (failed, expired, blocked, unknown) with the reason."""
+    iso = utc_iso(now)
+    await conn.executemany(
+        "UPDATE messages SET state = ?, updated_at = ?, finished_at = ?, error = ?, error_code = ? WHERE id = ?",
+        [(state, iso, iso, error, code, i) for i in ids])
+
+
+async def requeue(conn: aiosqlite.Connection, message_id: int, *, due_at: datetime, attempts: int,
+                  line_key: str, now: datetime, error: str | None, code: int | None) -> None:
+    """Back to queued after a transient failure (the reason stays visible until it goes out)."""
+    await conn.execute(
+        "UPDATE messages SET state = 'queued', due_at = ?, attempts = ?, line_key = ?, updated_at = ?, error = ?, "
+        "error_code = ? WHERE id = ?",
+        (utc_iso(due_at), attempts, line_key, utc_iso(now), error, code, message_id))
+
+
+async def pending_to(conn: aiosqlite.Connection, number: str, *, marketing_only: bool) -> list[int]:
+    """Queued or scheduled messages to `number` (marketing only, or every category)."""
+    sql = "SELECT id FROM messages WHERE to_number = ? AND state IN ('queued', 'scheduled')"
+    if marketing_only:
+        sql += " AND category = 'marketing'"
+    async with conn.execute(sql, (number,)) as cur:
+        return [r[0] for r in await cur.fetchall()]
+
+
+# ------------------------------------------------------------------ status reports
+
+
+async def find_part(conn: aiosqlite.Connection, line: str, reference: int,
+                    recipient: str) -> tuple[int, int] | None:
+    """(message_id, seq) of the latest part sent on `line` with TP-MR `reference` to `recipient`
+    (TP-MR wraps at 256, so the most recent match wins; the number is compared on its last digits)."""
+    tail = "".join(ch for ch in recipient if ch.isdigit())[-8:]
+    async with conn.execute(
+        "SELECT p.message_id, p.seq, m.to_number FROM message_parts p JOIN messages m ON m.id = p.message_id "
+        "WHERE p.line = ? AND p.reference = ? ORDER BY p.sent_at DESC LIMIT 8", (line, reference)
+    ) as cur:
+        for r in await cur.fetchall():
+            if not tail or "".join(ch for ch in r[2] if ch.isdigit()).endswith(tail):
+                return int(r[0]), int(r[1])
+    return None
+
+
+async def apply_part_report(conn: aiosqlite.Connection, message_id: int, seq: int, *, status: int, final: bool,
+                            delivered: bool, at: datetime) -> bool:
+    """Record a report on one part; a 'still trying' report never overrides a final one."""
+    state = "delivered" if delivered else ("failed" if final else "sent")
+    guard = "" if final else " AND (report_status IS NULL OR (report_status BETWEEN 32 AND 63))"
+    cur = await conn.execute(
+        f"UPDATE message_parts SET report_status = ?, report_at = ?, state = ? WHERE message_id = ? AND seq = ?{guard}",
+        (status, utc_iso(at), state, message_id, seq))
+    return cur.rowcount == 1
+
+
+async def part_states(conn: aiosqlite.Connection, message_id: int) -> list[tuple[str, int | None]]:
+    async with conn.execute(
+        "SELECT state, report_status FROM message_parts WHERE message_id = ? ORDER BY seq", (message_id,)
+    ) as cur:
+        return [(r[0], r[1]) for r in await cur.fetchall()]
+
+
+async def settle_after_report(conn: aiosqlite.Connection, message_id: int, state: str, now: datetime, *,
+                              error: str | None = None) -> bool:
+    """sent -> delivered / failed once the reports say so; False when nothing changed."""
+    iso = utc_iso(now)
+    if state == "delivered":
+        cur = await conn.execute(
+            "UPDATE messages SET state = 'delivered', delivered_at = ?, updated_at = ? "
+            "WHERE id = ? AND state = 'sent'", (iso, iso, message_id))
+    else:
+        cur = await conn.execute(
+            "UPDATE messages SET state = 'failed', error = ?, updated_at = ? WHERE id = ? AND state = 'sent'",
+            (error, iso, message_id))
+    return cur.rowcount == 1
+
+
+async def keep_unmatched_report(conn: aiosqlite.Connection, line: str, reference: int, recipient: str,
+                                status: int, discharge: datetime | None, now: datetime) -> None:
+    await conn.execute(
+        "INSERT INTO unmatched_reports (line, reference, recipient, status, discharge_time, received_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)", (line, reference, recipient, status, utc_iso(discharge), utc_iso(now)))
+
+
+async def take_unmatched(conn: aiosqlite.Connection, line: str, references: Sequence[int],
+                         since: datetime) -> list[tuple[int, str, int, datetime | None]]:
+    """Remove and return (reference, recipient, status, discharge) kept for these TP-MRs since `since`."""
+    if not references:
+        return []
+    refs = sorted(set(references))
+    marks = ",".join("?" * len(refs))
+    args: list[object] = [line, *refs, utc_iso(since)]
+    async with conn.execute(
+        f"SELECT id, reference, recipient, status, discharge_time FROM unmatched_reports "
+        f"WHERE line = ? AND reference IN ({marks}) AND received_at >= ? ORDER BY id", args
+    ) as cur:
+        rows = await cur.fetchall()
+    if rows:
+        await conn.executemany("DELETE FROM unmatched_reports WHERE id = ?", [(r[0],) for r in rows])
+    return [(r[1], r[2], r[3], parse_iso(r[4])) for r in rows]
+
+
+async def purge_unmatched(conn: aiosqlite.Connection, before: datetime) -> int:
+    cur = await conn.execute("DELETE FROM unmatched_reports WHERE received_at < ?", (utc_iso(before),))
+    return cur.rowcount
+
+
+# ------------------------------------------------------------------ idempotency keys
+
+
+@dataclass(frozen=True)
+class IdempotentAnswer:
+    request_hash: str
+    status: int
+    response: str
+
+
+async def idempotency_get(conn: aiosqlite.Connection, api_key_id: int, key: str,
+                          since: datetime) -> IdempotentAnswer | None:
+    async with conn.execute(
+        "SELECT request_hash, status, response FROM idempotency_keys WHERE api_key_id = ? AND key = ? "
+        "AND created_at >= ?", (api_key_id, key, utc_iso(since))
+    ) as cur:
+        r = await cur.fetchone()
+    return IdempotentAnswer(r[0], r[1], r[2]) if r else None
+
+
+async def idempotency_put(conn: aiosqlite.Connection, api_key_id: int, key: str, request_hash: str, status: int,
+                          response: str, now: datetime) -> None:
+    await conn.execute(
+        "INSERT OR REPLACE INTO idempotency_keys (api_key_id, key, request_hash, status, response, created_at) "
+        "VALUES (?, ?, ?, ?, ?, ?)", (api_key_id, key, request_hash, status, response, utc_iso(now)))
+
+
+async def idempotency_purge(conn: aiosqlite.Connection, before: datetime) -> int:
+    cur = await conn.execute("DELETE FROM idempotency_keys WHERE created_at < ?", (utc_iso(before),))
+    return cur.rowcount
