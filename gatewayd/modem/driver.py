@@ -99,6 +99,7 @@ class ModemDriver:
         self.cnmi: str | None = None
         self.operator: str | None = None
         self.on_change: Callable[[], None] = lambda: None   # registration/signal changed
+        self.busy_retries = 0                # "SIM busy / not ready" answers waited out
         self.boots = 0                       # RDY lines seen (the modem announced a restart)
         self.initialising = False
 
@@ -206,6 +207,7 @@ class ModemDriver:
                 resp = await s.command("AT+CPIN?")
             except CommandError as exc:
                 if _busy(exc):
+                    self.busy_retries += 1
                     await asyncio.sleep(self.timings.sim_busy_retry)
                     continue
                 if exc.kind == "CME" and exc.code in (10, 13):
@@ -247,6 +249,7 @@ class ModemDriver:
             except CommandError as exc:
                 if not _busy(exc) or loop.time() >= deadline:
                     raise
+                self.busy_retries += 1
             try:
                 await asyncio.wait_for(self.ready_marker.wait(), self.timings.sim_busy_retry)
             except asyncio.TimeoutError:
@@ -298,9 +301,10 @@ class ModemDriver:
         log.warning("%s: no +CNMI setting accepted: relying on storage sweeps", self.name)
 
     async def _try(self, command: str) -> Response | None:
-        """Best-effort command: None (logged) on an error result; timeouts still propagate."""
+        """Best-effort command (busy answers retried): None (logged) on an error result;
+        timeouts still propagate."""
         try:
-            return await self._s().command(command)
+            return await self._until_ready(command)
         except CommandError as exc:
             log.debug("%s: %s", self.name, exc)
             return None

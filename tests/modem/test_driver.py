@@ -185,3 +185,22 @@ async def test_deregistration_stops_sending_until_registered(tmp_path: Path) -> 
         modems[0].register(roaming=True)
         await until(is_state(pool, "line1", LineState.READY), 5, "ready again")
         assert pool.status("line1").roaming
+
+
+async def test_noisy_huawei_and_busy_sim_at_boot(tmp_path: Path) -> None:
+    from gatewayd.modem.sim import SimTimings
+
+    net = SimNetwork()
+    async with simulated_pool(tmp_path, "e3372", network=net,
+                              modem_kwargs={"timings": SimTimings(sim_busy=0.4)}) as (pool, modems, sink, _):
+        modem = modems[0]
+        driver = pool.supervisor("line1").driver
+        assert driver.busy_retries > 0  # the SIM said "busy" at first and was waited out
+        assert pool.status("line1").imsi == modem.state.imsi and driver.cnmi
+        modem.noisy(interval=0.01, between=True)
+        for i in range(5):
+            await pool.send_part("line1", encode_submit("+33612345678", f"bruit {i}", reference=i)[0])
+        await modem.deliver_sms("+33699999999", "malgré le bruit")
+        await until(lambda: [s.text for s in sink.sms] == ["malgré le bruit"], 5, "SMS through the noise")
+        assert [r.text for r in await net.wait_received(5, timeout=5)] == [f"bruit {i}" for i in range(5)]
+        assert pool.ready_lines() == ["line1"]
