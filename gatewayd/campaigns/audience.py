@@ -17,7 +17,7 @@ from gatewayd.store import groups as group_store
 from gatewayd.store import imports as import_store
 from gatewayd.store.contacts import Contact
 
-BATCH = 2000
+BATCH = 5000
 MAX_TYPED_NUMBERS = 10_000
 
 
@@ -41,29 +41,40 @@ class AudienceSpec:
         return not (self.group_ids or self.contact_ids or self.numbers or self.file_import_id)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Draft:
-    """One would-be recipient before dedupe and the opt-out check."""
+    """One would-be recipient before dedupe and the opt-out check (template values built on demand)."""
 
     number: str                     # E.164, or the raw text when invalid
     contact_id: int | None
     source: str                     # group | contact | number | file
     language: str | None
-    values: dict[str, str]          # template variables
+    first_name: str = ""
+    last_name: str = ""
+    email: str = ""
+    fields_json: str | None = None  # the contact's custom fields as stored
     file_vars: dict[str, str] | None = None
     invalid: str | None = None      # reason when the number cannot be used
+
+    @property
+    def values(self) -> dict[str, str]:
+        """Template variables: custom fields, names, e-mail, mobile, and a file's columns."""
+        out: dict[str, str] = json.loads(self.fields_json) if self.fields_json and self.fields_json != "{}" else {}
+        if self.contact_id is not None:
+            out.update(first_name=self.first_name, last_name=self.last_name, email=self.email)
+        if self.file_vars:
+            out.update(self.file_vars)
+        out["mobile"] = self.number
+        return out
 
     def row(self, state: str, exclusion: str | None) -> tuple[str, int | None, str, str | None, str, str | None]:
         vars_json = json.dumps(self.file_vars, ensure_ascii=False) if self.file_vars else None
         return (self.number, self.contact_id, self.source, vars_json, state, exclusion)
 
 
-def contact_values(c: Contact) -> dict[str, str]:
-    return {**c.fields, "first_name": c.first_name, "last_name": c.last_name, "email": c.email, "mobile": c.mobile}
-
-
 def _from_contact(c: Contact, source: str) -> Draft:
-    return Draft(c.mobile, c.id, source, c.language, contact_values(c))
+    return Draft(c.mobile, c.id, source, c.language, c.first_name, c.last_name, c.email,
+                 json.dumps(dict(c.fields), ensure_ascii=False))
 
 
 async def validate(conn: aiosqlite.Connection, spec: AudienceSpec) -> None:
@@ -96,8 +107,8 @@ async def drafts(conn: aiosqlite.Connection, spec: AudienceSpec, *, region: str,
                  imports: ImportService) -> AsyncIterator[list[Draft]]:
     """Every would-be recipient, in batches (groups, then contacts, numbers, file); never all at once."""
     for gid in spec.group_ids:
-        async for members in group_store.member_batches(conn, gid, size=BATCH):
-            yield [_from_contact(c, "group") for c in members]
+        async for rows in group_store.audience_rows(conn, gid, size=BATCH):
+            yield [Draft(r[1], r[0], "group", r[2], r[3], r[4], r[5], r[6]) for r in rows]
     for start in range(0, len(spec.contact_ids), BATCH):
         chosen = await contact_store.by_ids(conn, list(spec.contact_ids[start:start + BATCH]))
         yield [_from_contact(c, "contact") for c in chosen]
@@ -108,11 +119,11 @@ async def drafts(conn: aiosqlite.Connection, spec: AudienceSpec, *, region: str,
         batch = []
         for raw, check in checks:
             if check.e164 is None:
-                batch.append(Draft(raw.strip()[:40], None, "number", None, {}, invalid=check.reason))
+                batch.append(Draft(raw.strip()[:40], None, "number", None, invalid=check.reason))
             elif check.e164 in known:
                 batch.append(_from_contact(known[check.e164], "number"))
             else:
-                batch.append(Draft(check.e164, None, "number", None, {"mobile": check.e164}))
+                batch.append(Draft(check.e164, None, "number", None))
         yield batch
     if spec.file_import_id is not None:
         row = await import_store.get_in(conn, spec.file_import_id)
@@ -128,5 +139,5 @@ async def drafts(conn: aiosqlite.Connection, spec: AudienceSpec, *, region: str,
                 file_vars = {name: cells[i].strip() for i, name in columns if i < len(cells) and cells[i].strip()}
                 language = an.normalise_language(cells[lang_col]) if lang_col is not None and \
                     lang_col < len(cells) and cells[lang_col].strip() else None
-                batch.append(Draft(number, None, "file", language, {**file_vars, "mobile": number}, file_vars))
+                batch.append(Draft(number, None, "file", language, file_vars=file_vars))
             yield batch

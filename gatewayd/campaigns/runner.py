@@ -25,6 +25,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OUTSTANDING = ("scheduled", "queued", "sending")
+SUBMIT_BATCH = 5000
 FINISHED = ("sent", "delivered", "failed", "expired", "unknown")
 
 
@@ -113,9 +114,15 @@ class CampaignRunner:
                 pass
             return 0
         room = self.settings.window - sum(states.get(s, 0) for s in OUTSTANDING)
-        if room <= 0:
-            return 0
-        return await self.submit_batch(campaign_id, room)
+        handed = 0
+        while room > 0:
+            # Bounded transactions: memory stays flat and other writers get the lock in between.
+            n = await self.submit_batch(campaign_id, min(room, SUBMIT_BATCH))
+            if n == 0:
+                break
+            handed += n
+            room -= n
+        return handed
 
     async def submit_batch(self, campaign_id: int, limit: int) -> int:
         """Render and submit up to `limit` pending recipients in one transaction; completes when done."""

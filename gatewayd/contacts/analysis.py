@@ -104,7 +104,16 @@ def check_number(raw: str, region: str) -> NumberCheck:
     # Digits without the region's leading 0: a lost 0, or a country code without its '+'.
     candidates: list[tuple[str, str]] = []
     first_reason = "not a valid number"
-    for fixed, why in (("0" + text, "leading 0 restored"), ("+" + text, "'+' added before the country code")):
+    plan = _mobile_plan(region)
+    national = f"{plan.country_code}{text}" if plan else None
+    for fixed, digits, why in (("0" + text, national, "leading 0 restored"),
+                               ("+" + text, text, "'+' added before the country code")):
+        fast = _fast_mobile(fixed, region)
+        if fast is not None:
+            candidates.append((fast, why))
+            continue
+        if digits is not None and not _possible_length(digits):
+            continue  # no country has numbers of this length: skip libphonenumber's slow parse
         try:
             candidates.append((normalise(fixed, region), why))
         except InvalidNumber as exc:
@@ -157,6 +166,26 @@ def _fast_mobile(text: str, region: str) -> str | None:
             and plan.general.fullmatch(nsn) and plan.mobile.fullmatch(nsn):
         return f"+{plan.country_code}{nsn}"
     return None
+
+
+@lru_cache(maxsize=1024)
+def _lengths_for_code(code: int) -> frozenset[int]:
+    lengths: set[int] = set()
+    for region in phonenumbers.COUNTRY_CODE_TO_REGION_CODE.get(code, ()):
+        meta = phonenumbers.PhoneMetadata.metadata_for_region_or_calling_code(code, region)
+        if meta is not None and meta.general_desc is not None:
+            lengths.update(meta.general_desc.possible_length or ())
+    return frozenset(lengths)
+
+
+def _possible_length(digits: str) -> bool:
+    """Whether the international digits (no '+') could be a valid number: some country code starts them
+    and leaves a national part of a length that country uses. A valid number always passes."""
+    for n in (1, 2, 3):
+        lengths = _lengths_for_code(int(digits[:n])) if len(digits) > n else frozenset()
+        if len(digits) - n in lengths:
+            return True
+    return False
 
 
 @lru_cache(maxsize=64)

@@ -305,23 +305,23 @@ class ImportService:
         return report
 
     @staticmethod
-    async def _write_chunk(conn: Any, batch: list[contact_store.ContactData], group_ids: list[int],
+    async def _write_chunk(conn: Any, batch: list[tuple[Any, ...]], group_ids: list[int],
                            options: CommitOptions, report: dict[str, Any], now: Any) -> None:
-        blocked = await optouts.opted_out_among(conn, [c.mobile for c in batch])
+        blocked = await optouts.opted_out_among(conn, [row[0] for row in batch])
         if blocked:
             if options.keep_opted_out_contacts:
                 report["kept_opted_out"] += len(blocked)
             else:
                 # Never (re)subscribed by an import: opted-out numbers are left out entirely.
                 report["skipped_opted_out"] += len(blocked)
-                batch = [c for c in batch if c.mobile not in blocked]
-        inserted, updated = await contact_store.upsert_many(conn, batch, update_existing=options.update_existing,
+                batch = [row for row in batch if row[0] not in blocked]
+        inserted, updated = await contact_store.upsert_rows(conn, batch, update_existing=options.update_existing,
                                                             now=now)
         report["created"] += inserted
         report["updated"] += updated
         report["skipped_existing"] += len(batch) - inserted - updated
         if group_ids:
-            await group_store.add_members_by_mobile(conn, group_ids, [c.mobile for c in batch], now)
+            await group_store.add_members_by_mobile(conn, group_ids, [row[0] for row in batch], now)
 
     def _discard_files(self, import_id: int, upload: Path) -> None:
         for path in (upload, self.spool_path(import_id)):
@@ -350,21 +350,22 @@ class _RowBuilder:
                  actor: str, now: Any) -> None:
         self.builtin = {t: mapping.index(t) for t in ("last_name", "first_name", "email", "language") if t in mapping}
         self.custom = [(i, names.get(t[6:].lower(), t[6:])) for i, t in enumerate(mapping) if t.startswith("field:")]
-        self.source, self.statement, self.actor, self.now = source, statement, actor, now
+
+        self.optin = (source, utc_iso(now), statement, actor)
 
     def _cell(self, cells: list[str], target: str, limit: int) -> str:
         i = self.builtin.get(target)
         return cells[i].strip()[:limit] if i is not None and i < len(cells) else ""
 
-    def build(self, number: str, cells: list[str]) -> contact_store.ContactData:
+    def build(self, number: str, cells: list[str]) -> tuple[Any, ...]:
+        """The contact's column values (contact_store.bulk_row) for one spooled row."""
         n = len(cells)
         custom = {name: v[:500] for i, name in self.custom if i < n and (v := cells[i].strip())}
         language = self._cell(cells, "language", 40)
-        return contact_store.ContactData(
-            mobile=number, last_name=self._cell(cells, "last_name", 100), first_name=self._cell(cells, "first_name", 100),
-            email=an.clean_email(self._cell(cells, "email", 200)),
-            language=an.normalise_language(language) if language else None, fields=custom,
-            optin_source=self.source, optin_at=self.now, optin_statement=self.statement, optin_by=self.actor)
+        return contact_store.bulk_row(
+            number, self._cell(cells, "last_name", 100), self._cell(cells, "first_name", 100),
+            an.clean_email(self._cell(cells, "email", 200)),
+            an.normalise_language(language) if language else None, custom, self.optin)
 
 
 def _width(cells: list[str]) -> int:

@@ -166,14 +166,17 @@ async def pending(conn: aiosqlite.Connection, campaign_id: int, limit: int) -> l
             " WHERE r.campaign_id = ? AND r.state = 'pending' ORDER BY r.id LIMIT ?", (campaign_id, limit)) as cur:
         rows = await cur.fetchall()
     out = []
-    for r in rows:
-        values: dict[str, str] = {"mobile": r["number"]}
-        if r["contact_id"] is not None and r["fields"] is not None:
-            values.update(json.loads(r["fields"]))
-            values.update(first_name=r["first_name"], last_name=r["last_name"], email=r["email"])
-        if r["vars"]:
-            values.update(json.loads(r["vars"]))
-        out.append(PendingRecipient(r["id"], r["number"], r["contact_id"], r["language"], values))
+    loads = json.loads
+    for rid, number, contact_id, vars_json, first, last, email, language, fields in rows:
+        values: dict[str, str] = {}
+        if fields is not None:  # the contact still exists
+            if fields != "{}":
+                values.update(loads(fields))
+            values["first_name"], values["last_name"], values["email"] = first, last, email
+        if vars_json:
+            values.update(loads(vars_json))
+        values["mobile"] = number
+        out.append(PendingRecipient(rid, number, contact_id, language, values))
     return out
 
 
@@ -255,15 +258,18 @@ async def tags(db: Database) -> list[str]:
         return [r[0] for r in await cur.fetchall()]
 
 
-async def replies(conn: aiosqlite.Connection, campaign_id: int, hours: int) -> int | None:
-    """Recipients who sent an SMS back within `hours` of their campaign message (None: no inbound table)."""
-    async with conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'inbound'") as cur:
-        if await cur.fetchone() is None:
-            return None
+async def replies(conn: aiosqlite.Connection, campaign_id: int, hours: int) -> int:
+    """Recipients who sent an SMS back (STOP aside) within `hours` of their campaign message.
+
+    Driven from the inbound side (indexed by time since the campaign started), each message
+    matched to its recipient through UNIQUE(campaign_id, number)."""
     async with conn.execute(
-            "SELECT COUNT(DISTINCT r.number) FROM campaign_recipients r JOIN inbound i ON i.from_number = r.number"
-            " WHERE r.campaign_id = ? AND r.state = 'submitted' AND i.received_at >= r.submitted_at"
-            " AND i.received_at <= strftime('%Y-%m-%dT%H:%M:%fZ', r.submitted_at, ?)",
+            "SELECT COUNT(DISTINCT r.id) FROM inbound_messages i"
+            " JOIN campaign_recipients r ON r.campaign_id = ?1 AND r.number = i.sender"
+            " WHERE i.received_at >= (SELECT started_at FROM campaigns WHERE id = ?1)"
+            " AND r.state = 'submitted' AND i.received_at >= r.submitted_at"
+            " AND i.received_at <= strftime('%Y-%m-%dT%H:%M:%fZ', r.submitted_at, ?2)"
+            " AND (i.intent IS NULL OR i.intent <> 'stop')",
             (campaign_id, f"+{int(hours)} hours")) as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0

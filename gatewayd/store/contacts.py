@@ -7,6 +7,7 @@ import sqlite3
 import unicodedata
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 from datetime import datetime
 from functools import lru_cache
 
@@ -199,21 +200,35 @@ async def existing_mobiles(conn: aiosqlite.Connection, numbers: Sequence[str]) -
     return found
 
 
+def bulk_row(mobile: str, last_name: str, first_name: str, email: str, language: str | None,
+             fields: Mapping[str, str], optin: tuple[str | None, str | None, str | None, str | None]) -> tuple[Any, ...]:
+    """One contact's column values for upsert_rows; optin = (source, at as RFC 3339, statement, by)."""
+    return (mobile, last_name, first_name, email.lower(), language, _fields_json(fields), *optin,
+            fold_key(last_name), fold_key(first_name))
+
+
 async def upsert_many(conn: aiosqlite.Connection, rows: Sequence[ContactData], *, update_existing: bool,
+                      now: datetime) -> tuple[int, int]:
+    """upsert_rows for ContactData values."""
+    return await upsert_rows(conn, [_values(r) for r in rows], update_existing=update_existing, now=now)
+
+
+async def upsert_rows(conn: aiosqlite.Connection, rows: Sequence[tuple[Any, ...]], *, update_existing: bool,
                       now: datetime) -> tuple[int, int]:
     """Insert new contacts; update (non-empty values win, custom fields merged) or skip existing ones.
 
-    Returns (inserted, updated). Runs inside the caller's write transaction."""
-    existing = await existing_mobiles(conn, [r.mobile for r in rows])
+    Rows come from bulk_row. Returns (inserted, updated). Runs inside the caller's write transaction."""
+    existing = await existing_mobiles(conn, [r[0] for r in rows])
     stamp = utc_iso(now)
-    new = [(*_values(r), stamp, stamp) for r in rows if r.mobile not in existing]
+    new = [(*r, stamp, stamp) for r in rows if r[0] not in existing]
     await conn.executemany(
         f"INSERT INTO contacts ({_COLS}, created_at, updated_at) VALUES ({_MARKS}) ON CONFLICT (mobile) DO NOTHING",
         new)
     updated = 0
-    if update_existing:
-        old = [r for r in rows if r.mobile in existing]
-        # An empty cell in the file does not erase what the base already knows.
+    if update_existing and existing:
+        old = [r for r in rows if r[0] in existing]
+        # An empty cell in the file does not erase what the base already knows; an opt-in already
+        # recorded is kept (the first consent is the one that counts).
         await conn.executemany(
             "UPDATE contacts SET last_name = COALESCE(NULLIF(?1, ''), last_name),"
             " first_name = COALESCE(NULLIF(?2, ''), first_name), email = COALESCE(NULLIF(?3, ''), email),"
@@ -222,9 +237,7 @@ async def upsert_many(conn: aiosqlite.Connection, rows: Sequence[ContactData], *
             " optin_source = COALESCE(optin_source, ?10), optin_at = COALESCE(optin_at, ?11),"
             " optin_statement = COALESCE(optin_statement, ?12), optin_by = COALESCE(optin_by, ?13)"
             " WHERE mobile = ?7",
-            [(r.last_name, r.first_name, r.email.lower(), r.language, _fields_json(r.fields), stamp, r.mobile,
-              fold_key(r.last_name), fold_key(r.first_name), r.optin_source, _iso(r.optin_at), r.optin_statement,
-              r.optin_by) for r in old])
+            [(r[1], r[2], r[3], r[4], r[5], stamp, r[0], r[10], r[11], r[6], r[7], r[8], r[9]) for r in old])
         updated = len(old)
     return len(new), updated
 

@@ -196,7 +196,7 @@ async def member_batches(conn: aiosqlite.Connection, group_id: int, *,
     while True:
         if rule is None:
             sql = ("SELECT c.* FROM group_members gm JOIN contacts c ON c.id = gm.contact_id"
-                   " WHERE gm.group_id = ? AND c.id > ? ORDER BY c.id LIMIT ?")
+                   " WHERE gm.group_id = ? AND gm.contact_id > ? ORDER BY gm.contact_id LIMIT ?")
             args: list[object] = [group_id, after, size]
         else:
             where, args = rule_sql(rule)
@@ -208,3 +208,33 @@ async def member_batches(conn: aiosqlite.Connection, group_id: int, *,
             return
         yield [row_to_contact(r) for r in rows]
         after = rows[-1]["id"]
+
+
+AUDIENCE_COLUMNS = "c.id, c.mobile, c.language, c.first_name, c.last_name, c.email, c.fields"
+
+
+async def audience_rows(conn: aiosqlite.Connection, group_id: int, *,
+                        size: int = 5000) -> AsyncIterator[list[sqlite3.Row]]:
+    """(id, mobile, language, first_name, last_name, email, fields) of a group's contacts, in batches:
+    what a campaign needs, without building whole Contact values for 200,000 people."""
+    async with conn.execute("SELECT rule FROM contact_groups WHERE id = ?", (group_id,)) as cur:
+        g = await cur.fetchone()
+    if g is None:
+        return
+    rule = _parse_rule(g[0])
+    after = 0
+    while True:
+        if rule is None:
+            sql = (f"SELECT {AUDIENCE_COLUMNS} FROM group_members gm JOIN contacts c ON c.id = gm.contact_id"
+                   " WHERE gm.group_id = ? AND gm.contact_id > ? ORDER BY gm.contact_id LIMIT ?")
+            args: list[object] = [group_id, after, size]
+        else:
+            where, args = rule_sql(rule)
+            sql = f"SELECT {AUDIENCE_COLUMNS} FROM contacts c WHERE {where} AND c.id > ? ORDER BY c.id LIMIT ?"
+            args += [after, size]
+        async with conn.execute(sql, args) as cur:
+            rows = list(await cur.fetchall())
+        if not rows:
+            return
+        yield rows
+        after = rows[-1][0]

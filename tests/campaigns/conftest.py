@@ -22,21 +22,8 @@ from gatewayd.config import Settings
 from gatewayd.contacts.importer import ImportService
 from gatewayd.errors import Conflict
 from gatewayd.scheduler import Scheduler
-from gatewayd.store import migrations, optouts
+from gatewayd.store import optouts
 from gatewayd.store.db import Database
-
-_PENDING = Path(migrations.__file__).parent / "0004_contacts_campaigns.sql.pending"
-
-
-@pytest.fixture(autouse=True)
-def _schema_0004(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Until migrations 0002/0003 land, apply ours right after 0001 (our schema needs neither)."""
-    found = migrations.available()
-    if any(m.version == 4 for m in found) or not _PENDING.exists():
-        return
-    extra = migrations.Migration(len(found) + 1, _PENDING.name, _PENDING.read_text("utf-8"))
-    monkeypatch.setattr(migrations, "available", lambda: [*found, extra])
-
 
 @dataclass(frozen=True)
 class Msg:
@@ -61,10 +48,14 @@ class OutboundStandIn:
         self.db = db
 
     async def ensure_table(self) -> None:
+        """Outbound's 0002 table when it is there; its required columns otherwise."""
         async with self.db.write() as conn:
             await conn.execute(
-                "CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, to_number TEXT, text TEXT,"
-                " category TEXT, line TEXT, state TEXT, campaign_id INTEGER, campaign_recipient_id INTEGER)")
+                "CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, to_number TEXT NOT NULL,"
+                " text TEXT NOT NULL, category TEXT NOT NULL, state TEXT NOT NULL, priority INTEGER NOT NULL,"
+                " source TEXT NOT NULL, line TEXT, segments INTEGER NOT NULL, encoding TEXT NOT NULL,"
+                " concat_ref INTEGER NOT NULL, due_at TEXT NOT NULL, campaign_id INTEGER,"
+                " campaign_recipient_id INTEGER, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)")
 
     async def submit(self, messages: list[Msg], *, conn: aiosqlite.Connection | None = None) -> list[Row]:
         assert conn is not None, "campaigns always submit inside their own transaction"
@@ -73,9 +64,10 @@ class OutboundStandIn:
         for m in messages:
             state = "blocked" if m.to in blocked and m.category == "marketing" else "queued"
             cur = await conn.execute(
-                "INSERT INTO messages (to_number, text, category, line, state, campaign_id, campaign_recipient_id)"
-                " VALUES (?, ?, ?, ?, ?, ?, ?)", (m.to, m.text, m.category, m.line, state, m.campaign_id,
-                                                  m.campaign_recipient_id))
+                "INSERT INTO messages (to_number, text, category, state, priority, source, line, segments, encoding,"
+                " concat_ref, due_at, campaign_id, campaign_recipient_id, created_at, updated_at)"
+                " VALUES (?, ?, ?, ?, 10, 'campaign', ?, 1, 'GSM-7', 0, 'now', ?, ?, 'now', 'now')",
+                (m.to, m.text, m.category, state, m.line, m.campaign_id, m.campaign_recipient_id))
             rows.append(Row(int(cur.lastrowid or 0), state))
         return rows
 

@@ -168,10 +168,18 @@ async def test_opted_out_contacts_are_excluded_and_stats(world: World) -> None:
     await world.outbound.finish(1, "delivered")
     await world.outbound.finish(1, "failed")
     from gatewayd.campaigns.stats import campaign_stats, tag_stats
+    from gatewayd.store import inbound
+
+    async with world.db.write() as conn:
+        # Two replies from one recipient count once; a number outside the campaign counts not at all.
+        for sender in ("+33610000002", "+33610000002", "+33699999999"):
+            await inbound.add_message(conn, thread_id=None, line="l1", sender=sender, text="Merci",
+                                      smsc_time=None, received_at=world.clock.now())
 
     stats = await campaign_stats(world.service, cid)
     assert stats["recipients"]["excluded_opted_out"] == 1 and stats["recipients"]["submitted"] == 3
     assert (stats["delivered"], stats["failed"], stats["queued"], stats["opt_outs"]) == (1, 1, 1, 1)
+    assert stats["replies"] == 1
     assert all(m["to_number"] != "+33610000001" for m in await world.outbound.all())
     by_tag = await tag_stats(world.service, "soldes")
     assert by_tag["campaigns"] == 1 and by_tag["delivered"] == 1

@@ -119,5 +119,5 @@ CREATE TABLE campaign_recipients (
     submitted_at TEXT,
     UNIQUE (campaign_id, number)
 );
-CREATE INDEX campaign_recipients_pending ON campaign_recipients (campaign_id, state, id);
-CREATE INDEX campaign_recipients_number ON campaign_recipients (number);
+-- Only recipients still to send are indexed for the runner: marking 200,000 submitted stays cheap.
+CREATE INDEX campaign_recipients_pending ON campaign_recipients (campaign_id, id) WHERE state = 'pending';
