@@ -9,20 +9,7 @@ from pathlib import Path
 import pytest
 
 from gatewayd.modem.events import Concat, IncomingSms
-from gatewayd.store import migrations
 from gatewayd.store.db import Database
-
-_PENDING = Path(migrations.__file__).parent / "0003_inbound.sql.pending"
-
-
-@pytest.fixture(autouse=True)
-def _schema_0003(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Until outbound's 0002 lands (no numbering gaps allowed), apply ours as the next migration."""
-    found = migrations.available()
-    if any(m.name.startswith("0003_") for m in found) or not _PENDING.exists():
-        return
-    extra = migrations.Migration(len(found) + 1, _PENDING.name, _PENDING.read_text("utf-8"))
-    monkeypatch.setattr(migrations, "available", lambda: [*found, extra])
 
 
 @pytest.fixture
@@ -44,3 +31,4 @@ def sms(text: str, *, sender: str = "+33612345678", line: str = "line1", at: dat
     part = Concat(*concat) if concat else None
     raw = pdu or ("07913366003000F0" + text.encode().hex().upper() + f"{seconds:08.0f}")
     return IncomingSms(line, sender, text, when, part, raw, undecodable)
+

@@ -1,0 +1,45 @@
+"""What inbound needs from other parts (outbound's queue, the webhook outbox), named in one place."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any, Protocol
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+
+class Outbound(Protocol):
+    """The part of gatewayd.outbound.service.OutboundService inbound uses (see SERVICES.md)."""
+
+    async def submit(self, messages: list[Any], *, conn: aiosqlite.Connection | None = None) -> list[Any]: ...
+
+    async def block_pending_to(self, conn: aiosqlite.Connection, number: str) -> int: ...
+
+
+# Builds an outbound NewMessage: (to, text, line, thread_id, source) → NewMessage.
+MessageFactory = Callable[..., Any]
+
+
+def new_message(*, to: str, text: str, line: str | None, thread_id: int | None, source: str) -> Any:
+    """A transactional outbound NewMessage (replies and automatic answers are conversation, not marketing)."""
+    from gatewayd.outbound.model import Category, NewMessage  # outbound owns the message model
+
+    return NewMessage(to=to, text=text, category=Category.TRANSACTIONAL, line=line, thread_id=thread_id,
+                      source=source)
+
+
+EventSink = Callable[[aiosqlite.Connection, str, dict[str, Any], datetime], Any]
+
+
+async def enqueue_event(conn: aiosqlite.Connection, event_type: str, payload: dict[str, Any], now: datetime) -> None:
+    """Put a webhook event in the persisted outbox inside the caller's transaction (commits with its cause)."""
+    try:
+        from gatewayd.store import webhooks
+    except ImportError:  # outbound's outbox not there yet: say so instead of pretending
+        log.warning("webhook outbox missing: %s event not recorded", event_type)
+        return
+    await webhooks.enqueue_event(conn, event_type, payload, now)
