@@ -84,3 +84,18 @@ def cursor_int(request: web.Request, name: str = "after") -> int | None:
         return int(parts[0])
     except ValueError:
         raise InvalidInput(name, "not a page cursor of this console") from None
+
+
+def path_id(request: web.Request, name: str = "id") -> int:
+    """An integer path part; a 404 page for anything else (console URLs are ours)."""
+    raw = request.match_info.get(name, "")
+    if not raw.isdigit():
+        raise web.HTTPNotFound()
+    return int(raw)
+
+
+def actor(request: web.Request) -> str:
+    """Who did it, as recorded in audit fields: 'console <user name>'."""
+    from gatewayd.console.state import session_of
+
+    return f"console {session_of(request).user.name}"

@@ -11,6 +11,12 @@ from typing import Any
 MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("account", ()),
     ("dashboard", ()),
+    ("contacts", ("CONTACTS",)),
+    ("groups", ("GROUPS",)),
+    ("imports", ("IMPORTS",)),
+    ("templates", ("CAMPAIGNS",)),
+    ("campaigns", ("CAMPAIGNS",)),
+    ("admin", ()),
 )
 
 

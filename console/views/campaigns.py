@@ -1,0 +1,205 @@
+"""Campaigns: wizard (name, tag, templates, recipients → preview → schedule → confirm), list, live detail."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from gatewayd import keys
+from gatewayd.campaigns.audience import AudienceSpec
+from gatewayd.campaigns.preview import preview
+from gatewayd.campaigns.service import NewCampaign, check_template_text
+from gatewayd.campaigns.stats import campaign_stats
+from gatewayd.console.forms import Form, actor, cursor_int, encode_cursor, ints, local_datetime, path_id, text
+from gatewayd.console.render import base_context, field_errors, redirect, render, t
+from gatewayd.console.routing import Pages
+from gatewayd.console.views.imports import read_upload
+from gatewayd.errors import Conflict, InvalidInput, PayloadTooLarge
+from gatewayd.store import campaigns as store
+from gatewayd.store import contacts as contact_store
+from gatewayd.store import groups as group_store
+from gatewayd.store import templates as template_store
+
+pages = Pages()
+PAGE = 30
+STATES = ("draft", "scheduled", "running", "paused", "completed", "canceled")
+_SPLIT = re.compile(r"[\n,;]+")
+
+
+@pages.get("/campaigns", name="campaigns")
+async def campaign_list(request: web.Request) -> web.Response:
+    state = request.query.get("state") or None
+    if state not in (None, *STATES):
+        state = None
+    after = cursor_int(request)
+    page = await store.list_page(request.app[keys.DB], after_id=after, limit=PAGE, state=state)
+    return await render(request, "campaigns/list.html", {
+        "campaigns": page, "state": state, "states": STATES,
+        "next_after": encode_cursor(page[-1].id) if len(page) == PAGE else None, "paged": after is not None})
+
+
+async def _wizard(request: web.Request, values: dict[str, Any], errors: dict[str, str],
+                  status: int = 200) -> web.Response:
+    db = request.app[keys.DB]
+    contacts = []
+    for cid in values["contacts"][:200]:
+        contact = await contact_store.get(db, cid)
+        if contact is not None:
+            contacts.append(contact)
+    return await render(request, "campaigns/new.html", {
+        "values": values, "errors": errors, "picked_contacts": contacts,
+        "templates": await template_store.list_page(db, limit=500),
+        "groups": await group_store.list_page(db, limit=500),
+        "lines": [m.name for m in request.app[keys.SETTINGS].modems],
+        "max_segments": request.app[keys.SETTINGS].sending.max_segments,
+        "mention": request.app[keys.SETTINGS].campaigns.mention()}, status=status)
+
+
+def _values(form: Form | None) -> dict[str, Any]:
+    if form is None:
+        return {"name": "", "tag": "", "category": "marketing", "line": "", "template_default": None,
+                "template_fr": None, "template_en": None, "new_text": "", "groups": [], "contacts": [],
+                "numbers": ""}
+
+    def tid(name: str) -> int | None:
+        raw = text(form, name, 20)
+        return int(raw) if raw.isdigit() else None
+    return {"name": text(form, "name", 200), "tag": text(form, "tag", 64),
+            "category": "transactional" if text(form, "category", 20) == "transactional" else "marketing",
+            "line": text(form, "line", 32), "template_default": tid("template_default"),
+            "template_fr": tid("template_fr"), "template_en": tid("template_en"),
+            "new_text": text(form, "new_text", 5000), "groups": ints(form, "group"), "contacts": ints(form, "contact"),
+            "numbers": text(form, "numbers", 200_000)}
+
+
+@pages.get("/campaigns/new", role="operator", name="campaign_new")
+async def new_campaign(request: web.Request) -> web.Response:
+    return await _wizard(request, _values(None), {})
+
+
+@pages.post("/campaigns/new", role="operator", multipart=True)
+async def create_campaign(request: web.Request) -> web.StreamResponse:
+    app = request.app
+    try:
+        upload = await read_upload(request, required=False)
+    except (InvalidInput, PayloadTooLarge) as exc:
+        return await _wizard(request, _values(None), field_errors(exc), exc.status)
+    form = upload.fields
+    values = _values(form)  # type: ignore[arg-type]
+    try:
+        file_id = None
+        if upload.chunks is not None and upload.filename:
+            row = await app[keys.IMPORTS].save_upload(upload.chunks, filename=upload.filename, purpose="campaign",
+                                                      created_by=actor(request))
+            await app[keys.IMPORTS].analyse(row.id)
+            file_id = row.id
+        templates = await _templates(request, values)
+        numbers = tuple(n.strip() for n in _SPLIT.split(values["numbers"]) if n.strip())
+        spec = AudienceSpec(tuple(values["groups"]), tuple(values["contacts"]), numbers, file_id)
+        if spec.is_empty():
+            raise InvalidInput("audience", t(request, "campaigns.no_audience"))
+        campaign, _unknown = await app[keys.CAMPAIGNS].create(NewCampaign(
+            name=values["name"], templates=templates, audience=spec, tag=values["tag"], category=values["category"],
+            line=values["line"] or None, created_by=actor(request)))
+    except (InvalidInput, Conflict, PayloadTooLarge) as exc:
+        return await _wizard(request, values, field_errors(exc), 422)
+    raise redirect(request, f"/campaigns/{campaign.id}/preview")
+
+
+async def _templates(request: web.Request, values: dict[str, Any]) -> dict[str, int]:
+    """Chosen templates per language; a text typed in the wizard becomes a new default template."""
+    out: dict[str, int] = {}
+    if values["new_text"].strip():
+        async with request.app[keys.DB].read() as conn:
+            known = await contact_store.field_names(conn)
+        check_template_text(values["new_text"], known)
+        out["default"] = await template_store.insert(
+            request.app[keys.DB], title=(values["name"].strip() or "campaign")[:200], line=values["line"] or None,
+            text=values["new_text"], now=request.app[keys.CLOCK].now())
+        values["template_default"], values["new_text"] = out["default"], ""
+    elif values["template_default"] is not None:
+        out["default"] = values["template_default"]
+    else:
+        raise InvalidInput("templates.default", t(request, "campaigns.template_required"))
+    for lang in ("fr", "en"):
+        if values[f"template_{lang}"] is not None:
+            out[lang] = values[f"template_{lang}"]
+    return out
+
+
+@pages.get("/campaigns/{id:\\d+}/preview", name="campaign_preview")
+async def show_preview(request: web.Request) -> web.Response:
+    service = request.app[keys.CAMPAIGNS]
+    campaign = await service.get(path_id(request))
+    data = await preview(service, campaign.id)
+    templates = {tid: await template_store.get(request.app[keys.DB], tid) for tid in campaign.templates.values()}
+    return await render(request, "campaigns/preview.html", {"c": campaign, "p": data, "templates": templates,
+                                                            "errors": {}})
+
+
+@pages.post("/campaigns/{id:\\d+}/schedule", role="operator", name="campaign_schedule")
+async def schedule(request: web.Request) -> web.StreamResponse:
+    service = request.app[keys.CAMPAIGNS]
+    campaign_id = path_id(request)
+    form = await request.post()
+    tz = ZoneInfo(request.app[keys.SETTINGS].site.timezone)
+    try:
+        if text(form, "confirm", 5) != "on":
+            raise InvalidInput("confirm", t(request, "campaigns.confirm_required"))
+        when = local_datetime(text(form, "send_at", 30), tz, "send_at") if text(form, "when", 10) == "later" else None
+        if text(form, "when", 10) == "later" and when is None:
+            raise InvalidInput("send_at", t(request, "campaigns.send_at_required"))
+        campaign = await service.schedule(campaign_id, when)
+    except (InvalidInput, Conflict) as exc:
+        campaign = await service.get(campaign_id)
+        data = await preview(service, campaign.id)
+        templates = {tid: await template_store.get(request.app[keys.DB], tid) for tid in campaign.templates.values()}
+        return await render(request, "campaigns/preview.html", {"c": campaign, "p": data, "templates": templates,
+                                                                "errors": field_errors(exc)}, status=exc.status)
+    raise redirect(request, f"/campaigns/{campaign.id}", "scheduled")
+
+
+async def _detail_context(request: web.Request, campaign_id: int) -> dict[str, Any]:
+    service = request.app[keys.CAMPAIGNS]
+    return {"c": await service.get(campaign_id), "s": await campaign_stats(service, campaign_id)}
+
+
+@pages.get("/campaigns/{id:\\d+}", name="campaign")
+async def detail(request: web.Request) -> web.Response:
+    return await render(request, "campaigns/detail.html", await _detail_context(request, path_id(request)))
+
+
+@pages.get("/campaigns/{id:\\d+}/progress", name="campaign_progress", json=True)
+async def progress(request: web.Request) -> web.Response:
+    """The live part of the detail page, rendered by the server (escaped) for the poller."""
+    ctx = base_context(request)
+    ctx.update(await _detail_context(request, path_id(request)))
+    html = aiohttp_jinja2.get_env(request.app).get_template("campaigns/_progress.html").render(ctx)
+    return web.json_response({"html": html, "done": ctx["c"].state in ("completed", "canceled")})
+
+
+def _action(name: str, done: str) -> Any:
+    async def act(request: web.Request) -> web.StreamResponse:
+        service = request.app[keys.CAMPAIGNS]
+        campaign_id = path_id(request)
+        if name == "pause":
+            await service.pause(campaign_id, t(request, "campaigns.paused_by", who=actor(request)))
+        elif name == "refresh":
+            await service.refresh(campaign_id)
+        elif name == "delete":
+            await service.delete(campaign_id)
+            raise redirect(request, "/campaigns", done)
+        else:
+            await getattr(service, name)(campaign_id)
+        raise redirect(request, f"/campaigns/{campaign_id}", done)
+    act.__name__ = f"campaign_{name}"
+    return act
+
+
+for _name, _done in (("pause", "paused"), ("resume", "resumed"), ("cancel", "canceled"), ("refresh", "refreshed"),
+                     ("delete", "deleted")):
+    pages.post(f"/campaigns/{{id:\\d+}}/{_name}", role="operator", name=f"campaign_{_name}")(_action(_name, _done))
