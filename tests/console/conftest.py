@@ -17,32 +17,10 @@ from gatewayd.accounts.users import create_first_admin, create_user
 from gatewayd.app import build_app
 from gatewayd.clock import FakeClock
 from gatewayd.config import Settings
-from gatewayd.store import migrations
 from gatewayd.store import users as user_store
 
-MIGRATIONS_DIR = Path(migrations.__file__).parent
 PASSWORD = "Correct-Horse-9"
 CSRF_RE = re.compile(r'name="_csrf" value="([^"]+)"')
-
-
-def pending_migrations() -> list[migrations.Migration]:
-    """Shipped migrations plus those parked as .sql.pending while earlier numbers are missing."""
-    found = migrations.available()
-    have = {m.name.split("_")[0] for m in found}
-    extra = []
-    for path in sorted(MIGRATIONS_DIR.glob("*.sql.pending")):
-        number = path.name.split("_")[0]
-        if number not in have:
-            extra.append(migrations.Migration(len(found) + len(extra) + 1, path.name, path.read_text("utf-8")))
-    return [*found, *extra]
-
-
-@pytest.fixture(autouse=True)
-def _parked_migrations(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Until 0002-0004 land, apply the parked console (and contacts) schema right after 0001."""
-    full = pending_migrations()
-    if len(full) != len(migrations.available()):
-        monkeypatch.setattr(migrations, "available", lambda: full)
 
 
 def csrf_of(html: str) -> str:
