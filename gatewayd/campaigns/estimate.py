@@ -45,9 +45,9 @@ class DurationEstimate:
 
 def estimate_duration(messages: int, lines: list[LineCap], *, sending_hours_per_day: float,
                       seconds_per_message: float) -> DurationEstimate:
-    """Rough wall time to send `messages` over `lines`, given their caps and the daily sending window.
+    """Rough wall time to send `messages` (segments) over `lines`, given caps and the daily window.
 
-    Each line sends at most one message per `seconds_per_message` (what a SIM modem manages), its
+    Each line sends at most one segment per `seconds_per_message` (what a SIM modem manages), its
     hourly cap and its daily cap; nothing is sent outside the quiet-hours window."""
     hours = max(0.5, min(24.0, sending_hours_per_day))
     lines = lines or [LineCap("pool", None, None)]

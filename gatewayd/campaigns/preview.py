@@ -19,26 +19,24 @@ from gatewayd.store import optouts
 from gatewayd.store import imports as import_store
 
 
-def line_caps(settings: Settings, line: str | None) -> tuple[list[LineCap], float, float]:
-    """(caps of the lines that will send, sending hours per day, seconds per SMS) from the settings.
-
-    Outbound owns the caps and the quiet hours; until its settings say otherwise a line is taken
-    to send one SMS every 6 s at most, between 8:00 and 20:00."""
-    outbound = getattr(settings, "outbound", None)
-    names = [m.name for m in settings.modems if line is None or m.name == line] or [line or "line1"]
-    per_hour = getattr(outbound, "per_line_per_hour", None)
-    per_day = getattr(outbound, "per_line_per_day", None)
-    caps = [LineCap(n, per_hour, per_day) for n in names]
-    hours = 12.0
-    quiet = getattr(settings, "quiet_hours", None) or getattr(outbound, "quiet_hours", None)
-    start, end = getattr(quiet, "start", None), getattr(quiet, "end", None)
-    if start is not None and end is not None:
-        # Quiet from start to end (e.g. 20:00 → 08:00): sending happens the rest of the day.
-        s = start.hour + start.minute / 60
-        e = end.hour + end.minute / 60
-        hours = (s - e) % 24 or 24.0
-    seconds = float(getattr(outbound, "seconds_per_message", 6.0) or 6.0)
-    return caps, hours, seconds
+def line_caps(settings: Settings, line: str | None, category: str) -> tuple[list[LineCap], float, float]:
+    """(caps of the lines that will send, sending hours per day, seconds per segment) from the
+    outbound settings: per-line caps (segments per minute/hour/day), spacing, quiet hours
+    (marketing only: the weekly window and its days, averaged over the week)."""
+    out = settings.outbound
+    names = [m.name for m in settings.modems if line is None or m.name == line] or [line or "pool"]
+    hourly = [c for c in (out.per_line_per_hour, out.per_line_per_minute * 60 if out.per_line_per_minute else None)
+              if c is not None]
+    caps = [LineCap(n, min(hourly) if hourly else None, out.per_line_per_day) for n in names]
+    hours = 24.0
+    quiet = settings.quiet_hours
+    if category == "marketing" and quiet.enabled:
+        start = quiet.send_from.hour + quiet.send_from.minute / 60
+        end = quiet.send_until.hour + quiet.send_until.minute / 60
+        window = (end - start) % 24 or 24.0
+        hours = window * len(quiet.days) / 7
+    spacing = (out.spacing_min_seconds + out.spacing_max_seconds) / 2
+    return caps, hours, max(out.seconds_per_message, spacing)
 
 
 async def preview(service: CampaignService, campaign_id: int) -> dict[str, Any]:
@@ -93,8 +91,9 @@ async def preview(service: CampaignService, campaign_id: int) -> dict[str, Any]:
                 totals["invalid"] += row.analysis.get("invalid", {}).get("count", 0)
                 totals["duplicate"] += row.analysis.get("duplicates_in_file", {}).get("count", 0)
         already = await store.recipient_counts(conn, campaign_id)
-    caps, hours, seconds = line_caps(settings, texts.line)
-    estimate = estimate_duration(totals["recipients"], caps, sending_hours_per_day=hours, seconds_per_message=seconds)
+    caps, hours, seconds = line_caps(settings, texts.line, campaign.category)
+    # Caps and modem speed count segments: a two-part SMS costs two.
+    estimate = estimate_duration(totals["segments"], caps, sending_hours_per_day=hours, seconds_per_message=seconds)
     return {
         "campaign_id": campaign_id, "state": campaign.state, "category": campaign.category,
         "stop_mention": campaign.stop_mention or None, "line": texts.line,

@@ -1,8 +1,7 @@
-"""Campaign tests: real SQLite file, real services, runner and scheduler; outbound's ledger stand-in.
+"""Campaign tests: real SQLite file, real services, runner and scheduler over outbound's real ledger.
 
-OutboundStandIn keeps the outbound contract (submit inside the caller's transaction, blocked when
-opted out, cancel only while queued) over a minimal `messages` table; it exists only until the
-outbound engineer's OutboundService lands, then these tests run against the real one.
+The modems are not needed here: `Dispatch` plays the dispatcher's part by moving queued messages
+to a final state through outbound's own store, as sending would.
 """
 
 from __future__ import annotations
@@ -12,7 +11,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import aiosqlite
 import pytest
 
 from gatewayd.campaigns.runner import CampaignRunner
@@ -20,76 +18,31 @@ from gatewayd.campaigns.service import CampaignService
 from gatewayd.clock import FakeClock
 from gatewayd.config import Settings
 from gatewayd.contacts.importer import ImportService
-from gatewayd.errors import Conflict
+from gatewayd.outbound.service import OutboundService
 from gatewayd.scheduler import Scheduler
-from gatewayd.store import optouts
+from gatewayd.store import messages
 from gatewayd.store.db import Database
 
-@dataclass(frozen=True)
-class Msg:
-    to: str
-    text: str
-    category: str
-    line: str | None
-    campaign_id: int
-    campaign_recipient_id: int
 
+class Dispatch:
+    """What the dispatcher would do to queued messages, oldest first, and a view of the ledger."""
 
-@dataclass(frozen=True)
-class Row:
-    id: int
-    state: str
-
-
-class OutboundStandIn:
-    """The outbound contract over a minimal ledger (see module docstring)."""
-
-    def __init__(self, db: Database) -> None:
+    def __init__(self, db: Database, clock: FakeClock) -> None:
         self.db = db
-
-    async def ensure_table(self) -> None:
-        """Outbound's 0002 table when it is there; its required columns otherwise."""
-        async with self.db.write() as conn:
-            await conn.execute(
-                "CREATE TABLE IF NOT EXISTS messages (id INTEGER PRIMARY KEY, to_number TEXT NOT NULL,"
-                " text TEXT NOT NULL, category TEXT NOT NULL, state TEXT NOT NULL, priority INTEGER NOT NULL,"
-                " source TEXT NOT NULL, line TEXT, segments INTEGER NOT NULL, encoding TEXT NOT NULL,"
-                " concat_ref INTEGER NOT NULL, due_at TEXT NOT NULL, campaign_id INTEGER,"
-                " campaign_recipient_id INTEGER, created_at TEXT NOT NULL, updated_at TEXT NOT NULL)")
-
-    async def submit(self, messages: list[Msg], *, conn: aiosqlite.Connection | None = None) -> list[Row]:
-        assert conn is not None, "campaigns always submit inside their own transaction"
-        blocked = await optouts.opted_out_among(conn, [m.to for m in messages])
-        rows = []
-        for m in messages:
-            state = "blocked" if m.to in blocked and m.category == "marketing" else "queued"
-            cur = await conn.execute(
-                "INSERT INTO messages (to_number, text, category, state, priority, source, line, segments, encoding,"
-                " concat_ref, due_at, campaign_id, campaign_recipient_id, created_at, updated_at)"
-                " VALUES (?, ?, ?, ?, 10, 'campaign', ?, 1, 'GSM-7', 0, 'now', ?, ?, 'now', 'now')",
-                (m.to, m.text, m.category, state, m.line, m.campaign_id, m.campaign_recipient_id))
-            rows.append(Row(int(cur.lastrowid or 0), state))
-        return rows
-
-    async def cancel(self, message_id: int) -> None:
-        async with self.db.write() as conn:
-            cur = await conn.execute("UPDATE messages SET state = 'canceled' WHERE id = ? AND state = 'queued'",
-                                     (message_id,))
-            if cur.rowcount != 1:
-                raise Conflict(f"message {message_id} is no longer queued")
+        self.clock = clock
 
     async def finish(self, count: int, state: str = "delivered") -> list[int]:
-        """The dispatcher's part: the oldest `count` queued messages reach `state`."""
         async with self.db.write() as conn:
-            async with conn.execute("SELECT id FROM messages WHERE state = 'queued' ORDER BY id LIMIT ?",
-                                    (count,)) as cur:
-                ids = [r[0] for r in await cur.fetchall()]
-            await conn.executemany("UPDATE messages SET state = ? WHERE id = ?", [(state, i) for i in ids])
+            queued = await messages.list_page(conn, limit=100_000, state="queued")
+            ids = sorted(m.id for m in queued)[:count]
+            await messages.set_final(conn, ids, state, self.clock.now())
         return ids
 
     async def all(self) -> list[dict[str, Any]]:
-        async with self.db.read() as conn, conn.execute("SELECT * FROM messages ORDER BY id") as cur:
-            return [dict(r) for r in await cur.fetchall()]
+        async with self.db.read() as conn:
+            rows = await messages.list_page(conn, limit=100_000)
+        return [{"id": m.id, "to_number": m.to, "text": m.text, "category": m.category, "state": m.state,
+                 "priority": m.priority, "campaign_id": m.campaign_id} for m in sorted(rows, key=lambda m: m.id)]
 
 
 @dataclass
@@ -100,22 +53,20 @@ class World:
     imports: ImportService
     service: CampaignService
     runner: CampaignRunner
-    outbound: OutboundStandIn
+    outbound: Dispatch
     scheduler: Scheduler
 
 
 async def open_world(settings: Settings, clock: FakeClock) -> World:
     db = Database(settings.storage.database)
     await db.open()
-    outbound = OutboundStandIn(db)
-    await outbound.ensure_table()
     imports = ImportService(db, settings, clock)
     service = CampaignService(db, settings, clock, imports)
     scheduler = Scheduler(clock)
     scheduler.start()
     service.scheduler = scheduler
-    runner = CampaignRunner(service, outbound, message_factory=Msg)
-    return World(db, settings, clock, imports, service, runner, outbound, scheduler)
+    runner = CampaignRunner(service, OutboundService(db, settings, clock))
+    return World(db, settings, clock, imports, service, runner, Dispatch(db, clock), scheduler)
 
 
 async def close_world(world: World) -> None:
@@ -127,6 +78,7 @@ async def close_world(world: World) -> None:
 @pytest.fixture
 def campaign_settings(tmp_path: Path) -> Settings:
     return Settings(storage={"database": str(tmp_path / "gatewayd.db")}, http={"host": "127.0.0.1"},
+                    quiet_hours={"enabled": False},
                     campaigns={"window": 3, "failure_min_finished": 4, "failure_threshold": 0.5,
                                "stop_mention": "STOP au {number}", "stop_number": "06 00 00 00 00"})
 

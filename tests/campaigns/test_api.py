@@ -6,14 +6,9 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp.test_utils import TestClient
 
-from gatewayd import keys
-
-from .conftest import OutboundStandIn
-
 
 async def test_campaign_api_flow(app_client: TestClient, api_key: Callable[..., Awaitable[str]]) -> None:
     h = {"Authorization": f"Bearer {await api_key('send', 'read')}"}
-    await OutboundStandIn(app_client.server.app[keys.DB]).ensure_table()  # type: ignore[index]
     group = await (await app_client.post("/api/v1/groups", headers=h, json={"name": "G"})).json()
     for i in range(3):
         await app_client.post("/api/v1/contacts", headers=h, json={
