@@ -68,24 +68,28 @@ class NumberCheck:
 
 def check_number(raw: str, region: str) -> NumberCheck:
     """Normalise a cell to E.164, repairing what spreadsheets do to numbers when it is unambiguous."""
-    text = raw.strip().translate(_PUNCT)
+    text = raw.strip()
     if not text:
         return NumberCheck(None, "empty number")
     repair = None
+    # Number-format damage is read before punctuation is dropped (the '.' of 6.01E8 matters).
     sci = _SCIENTIFIC.match(text)
     if sci:
         mantissa = sci.group(1) + (sci.group(2) or "")
         exponent = int(sci.group(3))
         # 6.01010101E8 is exact; 6.0101E8 has lost digits to the display format: refuse it.
         if len(mantissa) - 1 != exponent:
-            return NumberCheck(None, f"{raw.strip()} is in scientific notation and has lost digits")
+            return NumberCheck(None, f"{text} is in scientific notation and has lost digits")
         try:
             text = str(int(Decimal(f"{sci.group(1)}.{sci.group(2) or '0'}e{exponent}")))
         except InvalidOperation:
             return NumberCheck(None, "not a phone number")
         repair = "scientific notation"
-    elif text.endswith(".0") and text[:-2].isdigit():
+    elif text.endswith((".0", ",0")) and text[:-2].isdigit():
         text, repair = text[:-2], "decimal '.0' removed"
+    text = text.translate(_PUNCT)
+    if not text:
+        return NumberCheck(None, "not a phone number")
     fast = _fast_mobile(text, region)
     if fast is not None:
         return NumberCheck(fast, None, repair)
