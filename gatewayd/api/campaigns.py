@@ -81,7 +81,7 @@ async def create_campaign(request: web.Request) -> web.Response:
     spec = AudienceSpec(tuple(body.audience.groups), tuple(body.audience.contacts), tuple(body.audience.numbers),
                         body.audience.file)
     campaign, unknown = await request.app[keys.CAMPAIGNS].create(NewCampaign(
-        name=body.name, templates=dict(body.templates), audience=spec, tag=body.tag, category=body.category,
+        name=body.name, templates={str(k): v for k, v in body.templates.items()}, audience=spec, tag=body.tag, category=body.category,
         line=body.line, created_by=actor(key)))
     return web.json_response(campaign_json(campaign, unknown_variables=unknown), status=201)
 
@@ -108,7 +108,7 @@ async def preview_campaign(request: web.Request) -> web.Response:
 @routes.post("/api/v1/campaigns/{id}/schedule")
 async def schedule(request: web.Request) -> web.Response:
     await require_scope(request, "send")
-    body = await parse_body(request, ScheduleBody) if request.can_read_body else ScheduleBody()
+    body = await parse_body(request, ScheduleBody) if request.can_read_body else ScheduleBody.model_validate({})
     when: datetime | None = body.send_at
     campaign = await request.app[keys.CAMPAIGNS].schedule(path_id(request), when)
     return web.json_response(campaign_json(campaign))
@@ -117,7 +117,7 @@ async def schedule(request: web.Request) -> web.Response:
 @routes.post("/api/v1/campaigns/{id}/pause")
 async def pause(request: web.Request) -> web.Response:
     await require_scope(request, "send")
-    body = await parse_body(request, PauseBody) if request.can_read_body else PauseBody()
+    body = await parse_body(request, PauseBody) if request.can_read_body else PauseBody.model_validate({})
     return web.json_response(campaign_json(await request.app[keys.CAMPAIGNS].pause(path_id(request), body.reason)))
 
 

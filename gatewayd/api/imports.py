@@ -104,7 +104,7 @@ async def get_import(request: web.Request) -> web.Response:
 @routes.post("/api/v1/imports/{id}/analyse")
 async def analyse(request: web.Request) -> web.Response:
     await require_scope(request, "send")
-    body = await parse_body(request, AnalyseBody) if request.can_read_body else AnalyseBody()
+    body = await parse_body(request, AnalyseBody) if request.can_read_body else AnalyseBody.model_validate({})
     report = await request.app[keys.IMPORTS].analyse(
         path_id(request), sheet=body.sheet, has_header=body.has_header,
         mapping=tuple(body.mapping) if body.mapping is not None else None)

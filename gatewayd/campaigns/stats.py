@@ -14,11 +14,14 @@ _FIGURES = ("queued", "sent", "delivered", "failed", "blocked", "expired", "unkn
 
 def summarise(recipients: dict[str, int], states: dict[str, int], replies: int | None, opt_outs: int) -> dict[str, Any]:
     """Counters from recipient and message states (pure). 'sent' counts every message that left."""
-    figures = {
-        "queued": states.get("scheduled", 0) + states.get("queued", 0) + states.get("sending", 0),
-        "sent": states.get("sent", 0) + states.get("delivered", 0),
+    queued = states.get("scheduled", 0) + states.get("queued", 0) + states.get("sending", 0)
+    sent = states.get("sent", 0) + states.get("delivered", 0)
+    failed = states.get("failed", 0)
+    figures: dict[str, int | None] = {
+        "queued": queued,
+        "sent": sent,
         "delivered": states.get("delivered", 0),
-        "failed": states.get("failed", 0),
+        "failed": failed,
         "blocked": states.get("blocked", 0),
         "expired": states.get("expired", 0),
         "unknown": states.get("unknown", 0),
@@ -27,7 +30,7 @@ def summarise(recipients: dict[str, int], states: dict[str, int], replies: int |
         "opt_outs": opt_outs,
     }
     to_send = recipients.get("pending", 0) + recipients.get("submitted", 0)
-    done = to_send - recipients.get("pending", 0) - figures["queued"]
+    done = to_send - recipients.get("pending", 0) - queued
     return {
         "recipients": {"total": to_send + recipients.get("excluded_opted_out", 0) + recipients.get("excluded_invalid", 0),
                        "to_send": recipients.get("pending", 0), "submitted": recipients.get("submitted", 0),
@@ -35,8 +38,7 @@ def summarise(recipients: dict[str, int], states: dict[str, int], replies: int |
                        "excluded_invalid": recipients.get("excluded_invalid", 0)},
         **figures,
         "progress": round(done / to_send, 4) if to_send else 1.0,
-        "failure_rate": round(figures["failed"] / (figures["sent"] + figures["failed"]), 4)
-        if figures["sent"] + figures["failed"] else 0.0,
+        "failure_rate": round(failed / (sent + failed), 4) if sent + failed else 0.0,
     }
 
 

@@ -144,7 +144,8 @@ def _mobile_plan(region: str) -> _MobilePlan | None:
     """The region's metadata patterns, for regions whose national numbers are simply 0 + NSN."""
     meta = phonenumbers.PhoneMetadata.metadata_for_region(region.upper())
     if meta is None or meta.national_prefix != "0" or meta.national_prefix_for_parsing not in (None, "0") \
-            or meta.general_desc is None or meta.mobile is None or not meta.mobile.national_number_pattern:
+            or meta.general_desc is None or meta.mobile is None or not meta.mobile.national_number_pattern \
+            or not meta.general_desc.national_number_pattern:
         return None
     return _MobilePlan(str(meta.country_code), re.compile(meta.general_desc.national_number_pattern),
                        frozenset(meta.general_desc.possible_length or ()),

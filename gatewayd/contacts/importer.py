@@ -348,7 +348,7 @@ class _RowBuilder:
 
     def __init__(self, mapping: tuple[str, ...], names: dict[str, str], source: str, statement: str,
                  actor: str, now: Any) -> None:
-        self.builtin = {t: mapping.index(t) for t in ("last_name", "first_name", "email", "language") if t in mapping}
+        self.builtin: dict[str, int] = {t: mapping.index(t) for t in ("last_name", "first_name", "email", "language") if t in mapping}
         self.custom = [(i, names.get(t[6:].lower(), t[6:])) for i, t in enumerate(mapping) if t.startswith("field:")]
 
         self.optin = (source, utc_iso(now), statement, actor)

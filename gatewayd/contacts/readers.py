@@ -148,7 +148,7 @@ def cell_text(value: Any) -> str:
 
 
 def xlsx_sheets(path: Path) -> list[str]:
-    import openpyxl
+    import openpyxl  # type: ignore[import-untyped]
 
     try:
         wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
@@ -173,8 +173,8 @@ def iter_xlsx_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, list[st
             raise FileProblem(f"no sheet named {sheet!r} (sheets: {', '.join(wb.sheetnames)})")
         ws = wb[sheet] if sheet is not None else wb[wb.sheetnames[0]]
         # Some writers record a wrong dimension; reset it so every row is read.
-        ws.reset_dimensions()  # type: ignore[union-attr]
-        for number, row in enumerate(ws.iter_rows(values_only=True), start=1):  # type: ignore[union-attr]
+        ws.reset_dimensions()
+        for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
             yield number, [cell_text(v) for v in row]
     finally:
         wb.close()

@@ -5,6 +5,7 @@ from __future__ import annotations
 import sqlite3
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
 import aiosqlite
 
@@ -62,6 +63,7 @@ class ContactService:
             else:
                 fields[names[name.lower()]] = str(value).strip()[:500]
         now = self.clock.now()
+        optin: tuple[str | None, datetime | None, str | None, str | None]
         if previous is not None and previous.optin_at is not None and given.optin_statement is None:
             optin = (previous.optin_source, previous.optin_at, previous.optin_statement, previous.optin_by)
         elif given.optin_statement:

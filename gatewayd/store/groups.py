@@ -82,6 +82,7 @@ def _parse_rule(text: str | None) -> tuple[Condition, ...] | None:
 
 
 async def _count(conn: aiosqlite.Connection, group_id: int, rule: tuple[Condition, ...] | None) -> int:
+    args: list[object]
     if rule is None:
         sql, args = "SELECT COUNT(*) FROM group_members WHERE group_id = ?", [group_id]
     else:
@@ -203,7 +204,7 @@ async def member_batches(conn: aiosqlite.Connection, group_id: int, *,
             sql = f"SELECT c.* FROM contacts c WHERE {where} AND c.id > ? ORDER BY c.id LIMIT ?"
             args += [after, size]
         async with conn.execute(sql, args) as cur:
-            rows = await cur.fetchall()
+            rows = list(await cur.fetchall())
         if not rows:
             return
         yield [row_to_contact(r) for r in rows]
