@@ -20,6 +20,8 @@ from gatewayd.campaigns.component import campaigns_ctx
 from gatewayd.clock import Clock, SystemClock
 from gatewayd.config import Settings
 from gatewayd.console.app import setup_console
+from gatewayd.inbound.component import add_routes as add_inbound_routes
+from gatewayd.inbound.component import inbound_ctx
 from gatewayd.modem_events import ModemEventRouter
 from gatewayd.scheduler import scheduler_ctx
 from gatewayd.store.db import Database
@@ -58,10 +60,12 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     app.cleanup_ctx.append(store_ctx)
     app.cleanup_ctx.append(scheduler_ctx)
     # Modem pool, dispatcher, inbound, scheduler and webhooks register here, in dependency order.
+    app.cleanup_ctx.append(inbound_ctx)  # after outbound: STOP blocks through keys.OUTBOUND
     app.cleanup_ctx.append(campaigns_ctx)  # after outbound: its runner submits through keys.OUTBOUND
     app.cleanup_ctx.append(watchdog_ctx)
 
     app.add_routes(health.routes)
     add_campaign_routes(app)
+    add_inbound_routes(app)
     setup_console(app)  # last: its middleware and pages wrap everything registered above
     return app

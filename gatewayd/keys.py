@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from gatewayd.modem.events import LineStatus
     from gatewayd.modem_events import ModemEventRouter
     from gatewayd.store.db import Database
+    from gatewayd.inbound.service import InboundService
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
@@ -35,3 +36,5 @@ GROUPS: web.AppKey[GroupService] = web.AppKey("groups")
 IMPORTS: web.AppKey[ImportService] = web.AppKey("imports")
 CAMPAIGNS: web.AppKey[CampaignService] = web.AppKey("campaigns")
 CAMPAIGN_RUNNER: web.AppKey[CampaignRunner] = web.AppKey("campaign_runner")
+# Inbound SMS, threads, opt-outs, auto-replies and calls (gatewayd.inbound.component).
+INBOUND: web.AppKey[InboundService] = web.AppKey("inbound")

@@ -77,3 +77,25 @@ def assemble(parts: Mapping[int, PartText], total: int) -> tuple[str, tuple[int,
         else:
             pieces.append(part.text)
     return "".join(pieces), tuple(missing)
+
+
+def number_prefixes(query: str, region: str) -> tuple[str, ...]:
+    """What a typed number fragment looks like at the start of stored numbers.
+
+    "06 12" → "+33612" (national trunk 0 in `region`), "0033 6" → "+336", "+4477" as is, "3618"
+    → "+3618" or the short code "3618"; a sender name ("MaBanque") is its own prefix."""
+    import phonenumbers
+
+    text = query.strip()
+    compact = "".join(ch for ch in text if ch not in " .-()/")
+    if not compact:
+        return ()
+    if not compact.lstrip("+").isdigit():
+        return (text,)
+    if compact.startswith("+"):
+        return (compact,)
+    if compact.startswith("00"):
+        return ("+" + compact[2:],)
+    if compact.startswith("0"):
+        return (f"+{phonenumbers.country_code_for_region(region)}{compact[1:]}",)
+    return ("+" + compact, compact)

@@ -20,6 +20,7 @@ import aiosqlite
 from gatewayd.clock import Clock
 from gatewayd.config import Settings
 from gatewayd.errors import InvalidInput, NotFound, ServiceUnavailable
+from gatewayd.inbound import timeline
 from gatewayd.inbound.autoreply import AutoResponder, RuleBook
 from gatewayd.inbound.calls import CallLog
 from gatewayd.inbound.optouts import OptOutService
@@ -60,6 +61,12 @@ class InboundService:
         self.timeout = timedelta(minutes=settings.inbound.reassembly_timeout_minutes)
         self.flush_interval = flush_interval or min(60.0, self.timeout.total_seconds() / 4)
         self._task: asyncio.Task[None] | None = None
+
+    def use_outbound(self, outbound: Outbound, factory: MessageFactory | None = None) -> None:
+        """Attach the outbound queue (when it starts after inbound, or a test's own)."""
+        self.outbound = self.responder.outbound = self.optouts.outbound = outbound
+        if factory is not None:
+            self.factory = self.responder.factory = factory
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -173,3 +180,11 @@ class InboundService:
             await threads.set_read(conn, thread.id, read=True)  # answering means it was read
         log.info("%s: reply to %s queued by %s (thread %d)", thread.line, mask(thread.number), user or "?", thread.id)
         return rows[0]
+
+    async def conversation(self, thread_id: int, *, limit: int,
+                           position: timeline.Position = timeline.Position()
+                           ) -> tuple[list[timeline.Item], timeline.Position | None]:
+        """A page of the thread's messages in both directions, newest first (404 for no thread)."""
+        await self.thread(thread_id)
+        reader = self.outbound if hasattr(self.outbound, "list") else None
+        return await timeline.page(self.db, reader, thread_id, limit=limit, position=position)  # type: ignore[arg-type]

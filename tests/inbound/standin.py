@@ -66,6 +66,12 @@ class OutboundStandIn:
         await messages.set_final(conn, ids, "blocked", self.clock.now(), error="recipient opted out")
         return len(ids)
 
+    async def list(self, *, limit: int = 100, before_id: int | None = None, state: str | None = None,
+                   to: str | None = None, campaign_id: int | None = None, thread_id: int | None = None) -> list[Any]:
+        async with self.db.read() as conn:
+            return await messages.list_page(conn, limit=limit, before_id=before_id, state=state, to=to,
+                                            campaign_id=campaign_id, thread_id=thread_id)
+
     async def _insert(self, conn: aiosqlite.Connection, m: Msg, state: str) -> int:
         new_id = await messages.next_id(conn)
         now = utc_iso(self.clock.now())

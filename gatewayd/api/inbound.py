@@ -1,0 +1,155 @@
+"""/api/v1/inbound: received messages; also the query helpers the other inbound API modules share."""
+
+from __future__ import annotations
+
+import base64
+import json
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+
+from gatewayd import keys
+from gatewayd.api.auth import require_scope
+from gatewayd.clock import utc_iso
+from gatewayd.errors import InvalidInput, NotFound, ServiceUnavailable
+from gatewayd.inbound.service import InboundService
+from gatewayd.inbound.shapes import message_json
+from gatewayd.store import inbound
+
+routes = web.RouteTableDef()
+MAX_LIMIT = 500
+
+
+# -- shared helpers -------------------------------------------------------------------------------
+
+def service(request: web.Request) -> InboundService:
+    found = request.app.get(keys.INBOUND)
+    if found is None:
+        raise ServiceUnavailable("the inbound service is not running")
+    return found
+
+
+def limit_arg(request: web.Request, default: int = 100) -> int:
+    raw = request.query.get("limit")
+    try:
+        limit = int(raw) if raw not in (None, "") else default
+    except ValueError:
+        raise InvalidInput("limit", "must be an integer") from None
+    if not 1 <= limit <= MAX_LIMIT:
+        raise InvalidInput("limit", f"must be between 1 and {MAX_LIMIT}")
+    return limit
+
+
+def encode_cursor(*position: Any) -> str:
+    """An opaque cursor for a keyset position."""
+    raw = json.dumps(["i1", *position], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def decode_cursor(request: web.Request, arity: int) -> list[Any] | None:
+    """The position inside ?cursor= (`arity` values), None without one; 422 naming `cursor` if forged."""
+    text = request.query.get("cursor")
+    if not text:
+        return None
+    try:
+        data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
+        if not isinstance(data, list) or data[:1] != ["i1"] or len(data) != arity + 1:
+            raise ValueError
+        return data[1:]
+    except (ValueError, UnicodeDecodeError):
+        raise InvalidInput("cursor", "not a cursor returned by this API") from None
+
+
+def int_cursor(request: web.Request) -> int | None:
+    position = decode_cursor(request, 1)
+    if position is None:
+        return None
+    if not isinstance(position[0], int):
+        raise InvalidInput("cursor", "not a cursor returned by this API")
+    return position[0]
+
+
+def time_arg(request: web.Request, name: str) -> datetime | None:
+    raw = request.query.get(name)
+    if raw in (None, ""):
+        return None
+    try:
+        when = datetime.fromisoformat(raw.replace("Z", "+00:00").replace(" ", "+"))
+    except ValueError:
+        raise InvalidInput(name, "must be an RFC 3339 time such as 2026-03-02T10:00:00Z") from None
+    if when.tzinfo is None:
+        raise InvalidInput(name, "needs a time zone offset (Z or +01:00)")
+    return when
+
+
+def bool_arg(request: web.Request, name: str) -> bool | None:
+    raw = request.query.get(name)
+    if raw in (None, ""):
+        return None
+    if raw.lower() in ("1", "true", "yes"):
+        return True
+    if raw.lower() in ("0", "false", "no"):
+        return False
+    raise InvalidInput(name, "must be true or false")
+
+
+def path_id(request: web.Request, name: str = "id") -> int:
+    try:
+        return int(request.match_info[name])
+    except ValueError:
+        raise NotFound(f"no such {name}") from None
+
+
+# -- routes ---------------------------------------------------------------------------------------
+
+@routes.get("/api/v1/inbound")
+async def list_inbound(request: web.Request) -> web.Response:
+    """Received messages oldest first, from ?since= (RFC 3339) and/or after the cursor."""
+    await require_scope(request, "read")
+    limit = limit_arg(request)
+    since = time_arg(request, "since")
+    after = int_cursor(request)
+    page = await inbound.since(service(request).db, after_id=after or 0, received_from=since, limit=limit)
+    # A feed: the cursor always points after the last message seen (even on an empty page), so a
+    # poller keeps asking with it and gets only what arrived since.
+    cursor = page[-1].id if page else after
+    return web.json_response({"messages": [message_json(m) for m in page],
+                              "next_cursor": encode_cursor(cursor) if cursor is not None else None})
+
+
+@routes.get(r"/api/v1/inbound/{id:\d+}")
+async def get_inbound(request: web.Request) -> web.Response:
+    """One received message with its raw parts (PDU hex as read, for audit)."""
+    await require_scope(request, "read")
+    svc = service(request)
+    message = await inbound.get(svc.db, path_id(request))
+    if message is None:
+        raise NotFound(f"no inbound message {request.match_info['id']}")
+    async with svc.db.read() as conn:
+        parts = await inbound.parts_of(conn, message.id)
+    body = message_json(message)
+    body["raw_parts"] = [{"sequence": p.concat_seq, "pdu": p.pdu, "undecodable": p.undecodable,
+                          "received_at": utc_iso(p.received_at)} for p in parts]
+    return web.json_response(body)
+
+
+OPENAPI: dict[str, Any] = {
+    "/api/v1/inbound": {"get": {
+        "summary": "Received SMS, oldest first (poll with the returned cursor)", "tags": ["inbound"],
+        "security": [{"bearer": ["read"]}],
+        "parameters": [
+            {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"},
+             "description": "only messages received at or after this time"},
+            {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}},
+            {"name": "cursor", "in": "query", "schema": {"type": "string"}},
+        ],
+        "responses": {"200": {"description": "`{messages: [{id, from, text, received_at, modem, thread_id, parts,"
+                                             " missing_parts?, undecodable?, intent?}], next_cursor}`"}},
+    }},
+    "/api/v1/inbound/{id}": {"get": {
+        "summary": "One received SMS with its raw parts", "tags": ["inbound"], "security": [{"bearer": ["read"]}],
+        "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
+        "responses": {"200": {"description": "the message and `raw_parts`"}, "404": {"description": "no such message"}},
+    }},
+}

@@ -1,0 +1,111 @@
+"""/api/v1/opt-outs: the current list, adding and removing by hand, and the append-only history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from gatewayd.api.auth import require_scope
+from gatewayd.api.body import parse_body
+from gatewayd.api.inbound import MAX_LIMIT, decode_cursor, encode_cursor, int_cursor, limit_arg, service
+from gatewayd.clock import utc_iso
+from gatewayd.errors import InvalidInput
+from gatewayd.inbound.shapes import optout_event_json, optout_json
+
+routes = web.RouteTableDef()
+
+
+class OptOutBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    number: str = Field(min_length=1, max_length=40)
+    note: str | None = Field(None, max_length=500)
+
+
+class RemoveBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    note: str | None = Field(None, max_length=500)
+
+
+@routes.get("/api/v1/opt-outs")
+async def list_optouts(request: web.Request) -> web.Response:
+    """Numbers opted out now, by number."""
+    await require_scope(request, "read")
+    limit = limit_arg(request)
+    position = decode_cursor(request, 1)
+    after = None
+    if position is not None:
+        if not isinstance(position[0], str):
+            raise InvalidInput("cursor", "not a cursor returned by this API")
+        after = position[0]
+    page = await service(request).optouts.current(limit=limit, after_number=after)
+    cursor = encode_cursor(page[-1].number) if len(page) == limit else None
+    return web.json_response({"opt_outs": [optout_json(o) for o in page], "next_cursor": cursor})
+
+
+@routes.post("/api/v1/opt-outs")
+async def add_optout(request: web.Request) -> web.Response:
+    """Opt a number out (201; 200 when it already was). Pending marketing to it is blocked at once."""
+    key = await require_scope(request, "send")
+    body = await parse_body(request, OptOutBody)
+    svc = service(request)
+    change = await svc.optouts.add(body.number, source="api", actor=f"api:{key.name}", note=body.note)
+    return web.json_response({"number": change.number, "opted_out": True, "created": change.changed,
+                              "blocked_messages": change.blocked, "source": "api",
+                              "created_at": utc_iso(svc.clock.now()) if change.changed else None},
+                             status=201 if change.changed else 200)
+
+
+@routes.get("/api/v1/opt-outs/history")
+async def optout_history(request: web.Request) -> web.Response:
+    """Every opt-out and opt-in ever recorded, newest first (?number= for one number)."""
+    await require_scope(request, "read")
+    limit = limit_arg(request)
+    page = await service(request).optouts.history(number=request.query.get("number") or None, limit=limit,
+                                                  before_id=int_cursor(request))
+    cursor = encode_cursor(page[-1].id) if len(page) == limit else None
+    return web.json_response({"events": [optout_event_json(e) for e in page], "next_cursor": cursor})
+
+
+@routes.delete("/api/v1/opt-outs/{number}")
+async def remove_optout(request: web.Request) -> web.Response:
+    """Opt a number back in (admin: re-subscribing someone needs a reason; the history keeps it)."""
+    key = await require_scope(request, "admin")
+    note = None
+    if request.can_read_body and (await request.read()).strip():
+        note = (await parse_body(request, RemoveBody)).note
+    change = await service(request).optouts.remove(request.match_info["number"], source="api",
+                                                   actor=f"api:{key.name}", note=note)
+    return web.json_response({"number": change.number, "opted_out": False, "event_id": change.event_id})
+
+
+_PAGE = [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}},
+         {"name": "cursor", "in": "query", "schema": {"type": "string"}}]
+OPENAPI: dict[str, Any] = {
+    "/api/v1/opt-outs": {
+        "get": {"summary": "Numbers opted out now", "tags": ["opt-outs"], "security": [{"bearer": ["read"]}],
+                "parameters": _PAGE,
+                "responses": {"200": {"description": "`{opt_outs: [{number, created_at, source, modem, inbound_id}],"
+                                                     " next_cursor}`"}}},
+        "post": {"summary": "Opt a number out (blocks pending marketing at once)", "tags": ["opt-outs"],
+                 "security": [{"bearer": ["send"]}],
+                 "requestBody": {"required": True, "content": {"application/json": {"schema": {
+                     "type": "object", "required": ["number"], "additionalProperties": False,
+                     "properties": {"number": {"type": "string"}, "note": {"type": "string"}}}}}},
+                 "responses": {"201": {"description": "opted out now"}, "200": {"description": "already opted out"},
+                               "422": {"description": "not a valid number"}}},
+    },
+    "/api/v1/opt-outs/history": {"get": {
+        "summary": "Opt-out/opt-in history, newest first", "tags": ["opt-outs"], "security": [{"bearer": ["read"]}],
+        "parameters": [{"name": "number", "in": "query", "schema": {"type": "string"}}, *_PAGE],
+        "responses": {"200": {"description": "`{events: [{id, number, action: out|in, source, modem, inbound_id,"
+                                             " actor, note, created_at}], next_cursor}`"}},
+    }},
+    "/api/v1/opt-outs/{number}": {"delete": {
+        "summary": "Opt a number back in (kept in the history)", "tags": ["opt-outs"],
+        "security": [{"bearer": ["admin"]}],
+        "parameters": [{"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}],
+        "responses": {"200": {"description": "opted back in"}, "404": {"description": "not opted out"}},
+    }},
+}

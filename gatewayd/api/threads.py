@@ -1,0 +1,153 @@
+"""/api/v1/threads: conversations (unread counts, last message), their messages, read/unread, reply."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiohttp import web
+from pydantic import BaseModel, ConfigDict, Field
+
+from gatewayd.api.auth import require_scope
+from gatewayd.api.body import parse_body
+from gatewayd.api.inbound import (
+    MAX_LIMIT,
+    bool_arg,
+    decode_cursor,
+    encode_cursor,
+    limit_arg,
+    path_id,
+    service,
+)
+from gatewayd.clock import utc_iso
+from gatewayd.errors import InvalidInput
+from gatewayd.inbound.parts import number_prefixes
+from gatewayd.inbound.shapes import thread_json
+from gatewayd.inbound.timeline import Position
+from gatewayd.store import threads
+
+routes = web.RouteTableDef()
+
+
+class ReplyBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    text: str = Field(min_length=1, max_length=10_000)
+
+
+@routes.get("/api/v1/threads")
+async def list_threads(request: web.Request) -> web.Response:
+    """Newest activity first; ?unread=true, ?modem=, ?q= (number fragment or words of a message)."""
+    await require_scope(request, "read")
+    svc = service(request)
+    limit = limit_arg(request, 50)
+    position = decode_cursor(request, 2)
+    before = None
+    if position is not None:
+        if not (isinstance(position[0], str) and isinstance(position[1], int)):
+            raise InvalidInput("cursor", "not a cursor returned by this API")
+        before = (position[0], position[1])
+    q = (request.query.get("q") or "").strip()
+    if len(q) > 100:
+        raise InvalidInput("q", "at most 100 characters")
+    prefixes = number_prefixes(q, svc.region) if q else ()
+    fts = threads.fts_query(q) if q else None
+    if q and not prefixes and not fts:
+        return web.json_response({"threads": [], "next_cursor": None})
+    page = await threads.listing(svc.db, limit=limit, before=before, unread_only=bool(bool_arg(request, "unread")),
+                                 number_prefix=prefixes, text_query=fts, line=request.query.get("modem") or None)
+    cursor = encode_cursor(utc_iso(page[-1].last_at), page[-1].id) if len(page) == limit else None
+    return web.json_response({"threads": [thread_json(t) for t in page], "next_cursor": cursor,
+                              "unread_total": await threads.unread_total(svc.db)})
+
+
+@routes.get(r"/api/v1/threads/{id:\d+}")
+async def get_thread(request: web.Request) -> web.Response:
+    await require_scope(request, "read")
+    return web.json_response(thread_json(await service(request).thread(path_id(request))))
+
+
+@routes.get(r"/api/v1/threads/{id:\d+}/messages")
+async def thread_messages(request: web.Request) -> web.Response:
+    """Both directions, newest first: inbound (`from`) and outbound (`to`, `state`) messages."""
+    await require_scope(request, "read")
+    limit = limit_arg(request, 50)
+    raw = decode_cursor(request, 5)
+    position = Position()
+    if raw is not None:
+        try:
+            in_at, in_id, out_id, in_done, out_done = raw
+            position = Position((str(in_at), int(in_id)) if in_at is not None else None,
+                                int(out_id) if out_id is not None else None, bool(in_done), bool(out_done))
+        except (TypeError, ValueError):
+            raise InvalidInput("cursor", "not a cursor returned by this API") from None
+    items, following = await service(request).conversation(path_id(request), limit=limit, position=position)
+    cursor = None
+    if following is not None:
+        in_at, in_id = following.inbound if following.inbound else (None, None)
+        cursor = encode_cursor(in_at, in_id, following.outbound, following.inbound_done, following.outbound_done)
+    return web.json_response({"messages": [i.body for i in items], "next_cursor": cursor})
+
+
+@routes.post(r"/api/v1/threads/{id:\d+}/read")
+async def mark_read(request: web.Request) -> web.Response:
+    await require_scope(request, "read")
+    return web.json_response(thread_json(await service(request).mark(path_id(request), read=True)))
+
+
+@routes.post(r"/api/v1/threads/{id:\d+}/unread")
+async def mark_unread(request: web.Request) -> web.Response:
+    await require_scope(request, "read")
+    return web.json_response(thread_json(await service(request).mark(path_id(request), read=False)))
+
+
+@routes.post(r"/api/v1/threads/{id:\d+}/reply")
+async def reply(request: web.Request) -> web.Response:
+    """Queue a reply to the thread's number on the thread's line; 202 like POST /messages."""
+    key = await require_scope(request, "send")
+    body = await parse_body(request, ReplyBody)
+    row = await service(request).reply(path_id(request), body.text, f"api:{key.name}", source="reply")
+    return web.json_response({"messages": [{"id": row.id, "to": row.to, "state": row.state}]}, status=202)
+
+
+_ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
+_PAGE = [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}},
+         {"name": "cursor", "in": "query", "schema": {"type": "string"}}]
+_THREAD = "`{id, number, modem, unread, last_message: {text, at, direction}, created_at}`"
+OPENAPI: dict[str, Any] = {
+    "/api/v1/threads": {"get": {
+        "summary": "Conversations, newest activity first", "tags": ["threads"], "security": [{"bearer": ["read"]}],
+        "parameters": [
+            {"name": "unread", "in": "query", "schema": {"type": "boolean"}},
+            {"name": "modem", "in": "query", "schema": {"type": "string"}},
+            {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 100},
+             "description": "number fragment (06 12…, +336…) or words of a received message"},
+            *_PAGE],
+        "responses": {"200": {"description": f"`{{threads: [{_THREAD}], next_cursor, unread_total}}`"}},
+    }},
+    "/api/v1/threads/{id}": {"get": {
+        "summary": "One conversation", "tags": ["threads"], "security": [{"bearer": ["read"]}], "parameters": [_ID],
+        "responses": {"200": {"description": _THREAD}, "404": {"description": "no such thread"}},
+    }},
+    "/api/v1/threads/{id}/messages": {"get": {
+        "summary": "A conversation's messages in both directions, newest first", "tags": ["threads"],
+        "security": [{"bearer": ["read"]}], "parameters": [_ID, *_PAGE],
+        "responses": {"200": {"description": "`{messages: [{direction: in|out, id, text, at, from|to, modem,"
+                                             " state?}], next_cursor}`"}},
+    }},
+    "/api/v1/threads/{id}/read": {"post": {
+        "summary": "Mark a conversation read", "tags": ["threads"], "security": [{"bearer": ["read"]}],
+        "parameters": [_ID], "responses": {"200": {"description": _THREAD}},
+    }},
+    "/api/v1/threads/{id}/unread": {"post": {
+        "summary": "Mark a conversation unread", "tags": ["threads"], "security": [{"bearer": ["read"]}],
+        "parameters": [_ID], "responses": {"200": {"description": _THREAD}},
+    }},
+    "/api/v1/threads/{id}/reply": {"post": {
+        "summary": "Reply on the conversation's line", "tags": ["threads"], "security": [{"bearer": ["send"]}],
+        "parameters": [_ID],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["text"], "additionalProperties": False,
+            "properties": {"text": {"type": "string", "minLength": 1}}}}}},
+        "responses": {"202": {"description": "`{messages: [{id, to, state}]}`"},
+                      "422": {"description": "empty text, or a sender name that cannot be answered"}},
+    }},
+}

@@ -1,0 +1,47 @@
+"""Lifecycle of the inbound part inside the app (cleanup_ctx) and its API routes."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+from aiohttp import web
+
+from gatewayd import keys
+from gatewayd.inbound.service import InboundService
+
+log = logging.getLogger(__name__)
+
+
+async def inbound_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Register the SMS and call handlers on the modem router; flush stale long messages."""
+    outbound = app.get(keys.OUTBOUND) if hasattr(keys, "OUTBOUND") else None
+    if outbound is None:
+        log.warning("outbound service not available: STOP blocks nothing pending and no reply can be queued")
+    service = app[keys.INBOUND] = InboundService(app[keys.DB], app[keys.SETTINGS], app[keys.CLOCK], outbound)
+    router = app[keys.MODEM_EVENTS]
+    router.incoming_sms = service.handle_sms
+    router.call = service.handle_call
+    await service.start()
+    yield
+    # Unregistered first: an SMS arriving during shutdown stays on the modem (read again next start).
+    router.incoming_sms = None
+    router.call = None
+    await service.stop()
+
+
+def add_routes(app: web.Application) -> None:
+    from gatewayd.api import autoreplies, calls, inbound, optouts, threads
+
+    for module in (inbound, threads, optouts, calls, autoreplies):
+        app.add_routes(module.routes)
+
+
+def openapi_paths() -> dict[str, object]:
+    """The inbound operations for the OpenAPI document (paths → operations)."""
+    from gatewayd.api import autoreplies, calls, inbound, optouts, threads
+
+    paths: dict[str, object] = {}
+    for module in (inbound, threads, optouts, calls, autoreplies):
+        paths.update(module.OPENAPI)
+    return paths
