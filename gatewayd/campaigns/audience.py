@@ -67,9 +67,10 @@ class Draft:
         out["mobile"] = self.number
         return out
 
-    def row(self, state: str, exclusion: str | None) -> tuple[str, int | None, str, str | None, str, str | None]:
+    def row(self, state: str,
+            exclusion: str | None) -> tuple[str, int | None, str, str | None, str | None, str, str | None]:
         vars_json = json.dumps(self.file_vars, ensure_ascii=False) if self.file_vars else None
-        return (self.number, self.contact_id, self.source, vars_json, state, exclusion)
+        return (self.number, self.contact_id, self.source, vars_json, self.language, state, exclusion)
 
 
 def _from_contact(c: Contact, source: str) -> Draft:

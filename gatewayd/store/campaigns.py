@@ -145,15 +145,15 @@ async def add_duplicates(conn: aiosqlite.Connection, campaign_id: int, count: in
 # --- recipients ----------------------------------------------------------------------------------
 
 async def add_recipients(conn: aiosqlite.Connection, campaign_id: int,
-                         rows: Sequence[tuple[str, int | None, str, str | None, str, str | None]],
+                         rows: Sequence[tuple[str, int | None, str, str | None, str | None, str, str | None]],
                          now: datetime) -> int:
-    """Insert (number, contact_id, source, vars_json, state, exclusion) rows; a number already in the
-    campaign is never added again. Returns how many were new."""
+    """Insert (number, contact_id, source, vars_json, language, state, exclusion) rows; a number already
+    in the campaign is never added again. Returns how many were new."""
     before = conn.total_changes
     stamp = utc_iso(now)
     await conn.executemany(
-        "INSERT INTO campaign_recipients (campaign_id, number, contact_id, source, vars, state, exclusion, added_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id, number) DO NOTHING",
+        "INSERT INTO campaign_recipients (campaign_id, number, contact_id, source, vars, language, state, exclusion,"
+        " added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id, number) DO NOTHING",
         [(campaign_id, *r, stamp) for r in rows])
     return conn.total_changes - before
 
@@ -161,7 +161,8 @@ async def add_recipients(conn: aiosqlite.Connection, campaign_id: int,
 async def pending(conn: aiosqlite.Connection, campaign_id: int, limit: int) -> list[PendingRecipient]:
     """The next recipients to send, oldest first, with the values their template may use."""
     async with conn.execute(
-            "SELECT r.id, r.number, r.contact_id, r.vars, c.first_name, c.last_name, c.email, c.language, c.fields"
+            "SELECT r.id, r.number, r.contact_id, r.vars, c.first_name, c.last_name, c.email,"
+            " COALESCE(c.language, r.language), c.fields"
             " FROM campaign_recipients r LEFT JOIN contacts c ON c.id = r.contact_id"
             " WHERE r.campaign_id = ? AND r.state = 'pending' ORDER BY r.id LIMIT ?", (campaign_id, limit)) as cur:
         rows = await cur.fetchall()

@@ -9,6 +9,7 @@ from gatewayd.campaigns.preview import preview
 from gatewayd.campaigns.service import NewCampaign
 from gatewayd.contacts.service import ContactInput, ContactService, GroupService
 from gatewayd.store import campaigns as store
+from gatewayd.store import contacts as contact_store
 from gatewayd.store import optouts
 from gatewayd.store import templates as template_store
 
@@ -56,3 +57,25 @@ async def test_preview_mixed_audience(world: World) -> None:
     assert result["estimated_duration"]["text"].startswith("about")
     async with world.db.read() as conn:
         assert (await store.recipient_counts(conn, campaign.id))["pending"] == 0  # preview wrote nothing
+
+
+async def test_file_recipients_are_sent_with_their_columns(world: World) -> None:
+    upload = await world.imports.save_upload(
+        _bytes("Numéro;Prénom;Code;Langue\n0622222222;Ana;A1;en\n622222223;Bo;B2;fr\n0622222222;Dup;C3;fr\n"
+               .encode("cp1252")), filename="clients.csv", purpose="campaign", created_by="t")
+    analysis = await world.imports.analyse(upload.id)
+    assert analysis["mapping"] == ["mobile", "first_name", "field:code", "language"]
+    fr = await template_store.insert(world.db, title="fr", line=None, text="Salut {first_name}, code {code}",
+                                     now=world.clock.now())
+    en = await template_store.insert(world.db, title="en", line=None, text="Hi {first_name}, code {code}",
+                                     now=world.clock.now())
+    campaign, unknown = await world.service.create(NewCampaign(
+        name="File", templates={"default": fr, "en": en}, category="transactional",
+        audience=AudienceSpec(file_import_id=upload.id)))
+    assert unknown == {}
+    await world.service.schedule(campaign.id)
+    await world.runner.tick()
+    sent = {m["to_number"]: m["text"] for m in await world.outbound.all()}
+    assert sent == {"+33622222222": "Hi Ana, code A1", "+33622222223": "Salut Bo, code B2"}  # no STOP: transactional
+    async with world.db.read() as conn:
+        assert await contact_store.by_mobile(conn, "+33622222222") is None  # file recipients are not contacts

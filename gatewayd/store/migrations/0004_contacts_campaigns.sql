@@ -112,6 +112,7 @@ CREATE TABLE campaign_recipients (
     contact_id   INTEGER,                          -- no FK: deleting a contact keeps the history
     source       TEXT NOT NULL CHECK (source IN ('group', 'contact', 'number', 'file')),
     vars         TEXT,                             -- JSON variables of a file recipient
+    language     TEXT,                             -- fr | en as known at launch (file column or contact)
     state        TEXT NOT NULL CHECK (state IN ('pending', 'submitted', 'excluded')),
     exclusion    TEXT CHECK (exclusion IN ('opted_out', 'invalid')),
     message_id   INTEGER,
