@@ -95,12 +95,14 @@ async def find(db: Database, *, number: str, line: str) -> Thread | None:
 
 
 async def listing(db: Database, *, limit: int = 50, before: tuple[str, int] | None = None,
-                  unread_only: bool = False, number_prefix: str | None = None,
+                  unread_only: bool = False, number_prefix: str | tuple[str, ...] | None = None,
                   text_query: str | None = None, line: str | None = None) -> list[Thread]:
-    """Threads newest activity first (keyset on (last_at, id)); filters combine with AND.
+    """Threads newest activity first (keyset on (last_at, id)); filters combine with AND, except
+    that a thread matching the number prefix(es) OR the text query is found.
 
-    `number_prefix` matches the start of the number on the UNIQUE (number, line) index;
+    A number prefix matches the start of the number on the UNIQUE (number, line) index;
     `text_query` is an FTS5 query over inbound texts (built by `fts_query`)."""
+    prefixes = (number_prefix,) if isinstance(number_prefix, str) else tuple(number_prefix or ())
     where: list[str] = []
     args: list[object] = []
     if before is not None:
@@ -111,17 +113,16 @@ async def listing(db: Database, *, limit: int = 50, before: tuple[str, int] | No
     if line:
         where.append("t.line = ?")
         args.append(line)
-    if number_prefix and text_query:
-        where.append("(t.number >= ? AND t.number < ? OR t.id IN (SELECT m.thread_id FROM inbound_fts f"
-                     " JOIN inbound_messages m ON m.id = f.rowid WHERE inbound_fts MATCH ?))")
-        args += [number_prefix, number_prefix + "\uffff", text_query]
-    elif number_prefix:
-        where.append("t.number >= ? AND t.number < ?")
-        args += [number_prefix, number_prefix + "\uffff"]
-    elif text_query:
-        where.append("t.id IN (SELECT m.thread_id FROM inbound_fts f JOIN inbound_messages m"
-                     " ON m.id = f.rowid WHERE inbound_fts MATCH ?)")
+    either: list[str] = []
+    for prefix in prefixes:
+        either.append("(t.number >= ? AND t.number < ?)")
+        args += [prefix, prefix + "\uffff"]
+    if text_query:
+        either.append("t.id IN (SELECT m.thread_id FROM inbound_fts f JOIN inbound_messages m"
+                      " ON m.id = f.rowid WHERE inbound_fts MATCH ?)")
         args.append(text_query)
+    if either:
+        where.append("(" + " OR ".join(either) + ")")
     sql = "SELECT t.* FROM threads t"
     if where:
         sql += " WHERE " + " AND ".join(where)
