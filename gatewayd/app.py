@@ -23,6 +23,8 @@ from gatewayd.console.app import setup_console
 from gatewayd.inbound.component import add_routes as add_inbound_routes
 from gatewayd.inbound.component import inbound_ctx
 from gatewayd.modem_events import ModemEventRouter
+from gatewayd.outbound.component import add_routes as add_outbound_routes
+from gatewayd.outbound.component import outbound_ctx, pool_ctx, webhooks_ctx
 from gatewayd.scheduler import scheduler_ctx
 from gatewayd.store.db import Database
 from gatewayd.systemd import watchdog_interval, watchdog_loop
@@ -60,6 +62,9 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     app.cleanup_ctx.append(store_ctx)
     app.cleanup_ctx.append(scheduler_ctx)
     # Modem pool, dispatcher, inbound, scheduler and webhooks register here, in dependency order.
+    app.cleanup_ctx.append(pool_ctx)  # interim wiring by outbound (keeps a pool pre-set in keys.POOL)
+    app.cleanup_ctx.append(outbound_ctx)  # ledger service + dispatcher; status reports registered here
+    app.cleanup_ctx.append(webhooks_ctx)
     app.cleanup_ctx.append(inbound_ctx)  # after outbound: STOP blocks through keys.OUTBOUND
     app.cleanup_ctx.append(campaigns_ctx)  # after outbound: its runner submits through keys.OUTBOUND
     app.cleanup_ctx.append(watchdog_ctx)
@@ -67,5 +72,6 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     app.add_routes(health.routes)
     add_campaign_routes(app)
     add_inbound_routes(app)
+    add_outbound_routes(app)
     setup_console(app)  # last: its middleware and pages wrap everything registered above
     return app

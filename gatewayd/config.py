@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import tomllib
+from datetime import time
 from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -190,16 +191,98 @@ class ModemTimingSettings(Section):
     stop_grace: float = Field(5.0, ge=0, le=300)
 
 
-class ModemTimingSettings(Section):
-    # Timers of the modem layer (seconds); gatewayd.modem.timings.ModemTimings.from_settings reads them.
-    command_timeout: float = Field(5.0, gt=0, le=300)
-    prompt_timeout: float = Field(10.0, gt=0, le=120)
-    submit_timeout: float = Field(90.0, ge=10, le=300)
-    health_interval: float = Field(30.0, ge=1, le=3600)
-    sweep_interval: float = Field(300.0, ge=10, le=86400)
-    call_quiet: float = Field(8.0, ge=1, le=120)
-    reconnect_max_delay: float = Field(60.0, ge=1, le=3600)
-    stop_grace: float = Field(5.0, ge=0, le=300)
+class OutboundSettings(Section):
+    # Segments one line may send per calendar minute / hour / day, box time zone (unset = no cap).
+    per_line_per_minute: int | None = Field(None, ge=1, le=100_000)
+    per_line_per_hour: int | None = Field(None, ge=1, le=1_000_000)
+    per_line_per_day: int | None = Field(None, ge=1, le=10_000_000)
+    # Random pause between two sends on one line, drawn between these bounds (seconds).
+    spacing_min_seconds: float = Field(0.0, ge=0, le=3600)
+    spacing_max_seconds: float = Field(0.0, ge=0, le=3600)
+    # A message not sent this many hours after it became due expires (the API may give its own ttl).
+    default_ttl_hours: float = Field(48.0, gt=0, le=24 * 30)
+    # Transient failures wait retry_base_seconds, doubling up to retry_cap_seconds (with jitter)...
+    retry_base_seconds: float = Field(30.0, gt=0, le=86400)
+    retry_cap_seconds: float = Field(1800.0, gt=0, le=86400)
+    # ...and a message fails after this many attempts.
+    max_attempts: int = Field(10, ge=1, le=1000)
+    # A line that could not send (not answering, no prompt) gets no new work for this long (seconds).
+    line_cooldown_seconds: float = Field(30.0, ge=0, le=3600)
+    # Typical seconds per SMS on a real modem (campaign duration estimates only).
+    seconds_per_message: float = Field(6.0, gt=0, le=600)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> OutboundSettings:
+        if self.spacing_max_seconds < self.spacing_min_seconds:
+            raise ValueError("spacing_max_seconds must be at least spacing_min_seconds")
+        if self.retry_cap_seconds < self.retry_base_seconds:
+            raise ValueError("retry_cap_seconds must be at least retry_base_seconds")
+        return self
+
+
+class QuietHoursSettings(Section):
+    # Marketing messages go out only inside this weekly window (box time zone); others any time.
+    enabled: bool = True
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = ["mon", "tue", "wed", "thu", "fri", "sat"]
+    send_from: time = time(8, 0)
+    send_until: time = time(20, 0)
+    # No marketing on the public holidays of this country (ISO code) and optional subdivision.
+    holidays: bool = True
+    country: str = Field("FR", min_length=2, max_length=3)
+    subdivision: str = ""
+
+    @model_validator(mode="after")
+    def _window(self) -> QuietHoursSettings:
+        if self.send_until <= self.send_from:
+            raise ValueError("send_until must be later than send_from (same day)")
+        if self.holidays:
+            import holidays as holidays_lib
+
+            try:
+                holidays_lib.country_holidays(self.country.upper(), subdiv=self.subdivision or None)
+            except NotImplementedError:
+                raise ValueError(f"no public holiday calendar for {self.country!r}/{self.subdivision!r}") from None
+        return self
+
+
+class ApiSettings(Section):
+    # POST /api/v1/messages requests per minute per API key (0 = no limit); 429 with Retry-After.
+    requests_per_minute: int = Field(600, ge=0, le=1_000_000)
+    # Recipients per API key per calendar day (box time zone), so a leaked key cannot pump SMS (0 = no cap).
+    recipients_per_day: int = Field(5000, ge=0, le=100_000_000)
+    # Recipients in one POST, at most.
+    max_recipients: int = Field(10_000, ge=1, le=100_000)
+    # Destinations allowed through the API: ISO regions ("FR") or calling codes ("+33"); empty = any.
+    allowed_destinations: list[str] = []
+
+    @field_validator("allowed_destinations")
+    @classmethod
+    def _destinations(cls, values: list[str]) -> list[str]:
+        import phonenumbers
+
+        out = []
+        for value in values:
+            v = value.strip().upper()
+            if v.startswith("+") and v[1:].isdigit():
+                out.append(v)
+            elif v in phonenumbers.SUPPORTED_REGIONS:
+                out.append(v)
+            else:
+                raise ValueError(f"{value!r} is neither a region code (FR) nor a calling code (+33)")
+        return out
+
+
+class WebhookSettings(Section):
+    # Seconds to wait for an endpoint's answer.
+    timeout_seconds: float = Field(10.0, gt=0, le=300)
+    # Deliveries in flight at once (all endpoints), and per endpoint.
+    concurrency: int = Field(4, ge=1, le=64)
+    per_endpoint: int = Field(2, ge=1, le=64)
+    # Failed deliveries retry after retry_base_seconds, doubling up to retry_cap_seconds...
+    retry_base_seconds: float = Field(10.0, gt=0, le=86400)
+    retry_cap_seconds: float = Field(3600.0, gt=0, le=86400)
+    # ...until the event is this old; then the delivery is marked failed.
+    max_age_hours: float = Field(24.0, gt=0, le=24 * 30)
 
 
 class SimulatorSettings(Section):
@@ -225,12 +308,15 @@ class Settings(BaseSettings):
     sending: SendingSettings = SendingSettings()
     modems: list[ModemSettings] = []
     optout: OptOutSettings = OptOutSettings()
+    outbound: OutboundSettings = OutboundSettings()
+    quiet_hours: QuietHoursSettings = QuietHoursSettings()
+    api: ApiSettings = ApiSettings()
+    webhooks: WebhookSettings = WebhookSettings()
     inbound: InboundSettings = InboundSettings()
     imports: ImportSettings = ImportSettings()
     campaigns: CampaignSettings = CampaignSettings()
     console: ConsoleSettings = ConsoleSettings()
     simulator: SimulatorSettings = SimulatorSettings()
-    modem: ModemTimingSettings = ModemTimingSettings()
     modem: ModemTimingSettings = ModemTimingSettings()
     logging: LoggingSettings = LoggingSettings()
 

@@ -19,6 +19,12 @@ if TYPE_CHECKING:
     from gatewayd.modem_events import ModemEventRouter
     from gatewayd.store.db import Database
     from gatewayd.inbound.service import InboundService
+    from gatewayd.api.ratelimit import KeyLimits
+    from gatewayd.modem.pool import ModemPool
+    from gatewayd.modem.timings import ModemTimings
+    from gatewayd.outbound.dispatcher import Dispatcher
+    from gatewayd.outbound.service import OutboundService
+    from gatewayd.outbound.webhooks import WebhookSender
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
@@ -38,3 +44,15 @@ CAMPAIGNS: web.AppKey[CampaignService] = web.AppKey("campaigns")
 CAMPAIGN_RUNNER: web.AppKey[CampaignRunner] = web.AppKey("campaign_runner")
 # Inbound SMS, threads, opt-outs, auto-replies and calls (gatewayd.inbound.component).
 INBOUND: web.AppKey[InboundService] = web.AppKey("inbound")
+
+# The modem pool (every configured and simulated line). Pre-set it before start to use your own.
+POOL: web.AppKey[ModemPool] = web.AppKey("pool")
+# Modem timers for the pool (tests pre-set FAST_TEST_TIMINGS; default: from settings.modem).
+MODEM_TIMINGS: web.AppKey[ModemTimings] = web.AppKey("modem_timings")
+# Outbound (gatewayd.outbound.component): the ledger service, the dispatcher, the webhook sender,
+# per-API-key limits, and test-only knobs of the dispatcher ({"fallback": s, "stop_grace": s, "seed": n}).
+OUTBOUND: web.AppKey[OutboundService] = web.AppKey("outbound")
+DISPATCHER: web.AppKey[Dispatcher] = web.AppKey("dispatcher")
+WEBHOOKS: web.AppKey[WebhookSender] = web.AppKey("webhooks")
+API_LIMITS: web.AppKey[KeyLimits] = web.AppKey("api_limits")
+OUTBOUND_OPTIONS: web.AppKey[dict[str, float]] = web.AppKey("outbound_options")

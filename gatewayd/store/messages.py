@@ -16,7 +16,7 @@ from gatewayd.clock import parse_iso, utc_iso
 INSERT_COLUMNS = (
     "id", "to_number", "text", "category", "state", "priority", "source", "line", "line_key", "segments",
     "encoding", "concat_ref", "send_at", "due_at", "expires_at", "campaign_id", "campaign_recipient_id",
-    "thread_id", "api_key_id", "resend_of", "created_at", "updated_at",
+    "thread_id", "api_key_id", "resend_of", "created_at", "updated_at", "error", "finished_at",
 )
 _INSERT_SQL = (f"INSERT INTO messages ({', '.join(INSERT_COLUMNS)}) "
                f"VALUES ({', '.join('?' * len(INSERT_COLUMNS))})")
@@ -176,6 +176,11 @@ async def resend_of(conn: aiosqlite.Connection, message_id: int) -> int | None:
     async with conn.execute("SELECT id FROM messages WHERE resend_of = ? LIMIT 1", (message_id,)) as cur:
         r = await cur.fetchone()
     return int(r[0]) if r else None
+
+
+async def link_resend(conn: aiosqlite.Connection, new_id: int, old_id: int) -> None:
+    """Record that message `new_id` deliberately resends `old_id`."""
+    await conn.execute("UPDATE messages SET resend_of = ? WHERE id = ?", (old_id, new_id))
 
 
 async def count_for_key_since(conn: aiosqlite.Connection, api_key_id: int, since: datetime) -> int:
@@ -409,6 +414,12 @@ async def take_unmatched(conn: aiosqlite.Connection, line: str, references: Sequ
     if rows:
         await conn.executemany("DELETE FROM unmatched_reports WHERE id = ?", [(r[0],) for r in rows])
     return [(r[1], r[2], r[3], parse_iso(r[4])) for r in rows]
+
+
+async def count_unmatched(conn: aiosqlite.Connection) -> int:
+    async with conn.execute("SELECT COUNT(*) FROM unmatched_reports") as cur:
+        r = await cur.fetchone()
+    return int(r[0]) if r else 0
 
 
 async def purge_unmatched(conn: aiosqlite.Connection, before: datetime) -> int:

@@ -1,0 +1,267 @@
+"""/api/v1/messages: send (one recipient or up to 10,000), read, list, cancel, resend.
+
+A 202 means the messages are committed. `Idempotency-Key`: the same key and body within 24 h get
+the same answer (nothing is sent twice); the same key with another body gets 409.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import timedelta
+from typing import Any, Literal
+
+import phonenumbers
+from aiohttp import web
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+
+from gatewayd import keys
+from gatewayd.api.auth import require_scope
+from gatewayd.api.body import read_json, validation_problem
+from gatewayd.api.contacts import next_cursor, page_args, path_id
+from gatewayd.api.openapi import describe
+from gatewayd.clock import utc_iso
+from gatewayd.errors import Conflict, FieldError, InvalidInput
+from gatewayd.modem.segments import count_segments
+from gatewayd.outbound.model import Category, MessageDetail, MessageRow, MessageState, NewMessage
+from gatewayd.phone import InvalidNumber, normalise
+
+routes = web.RouteTableDef()
+MAX_FIELD_ERRORS = 20
+
+
+class SendBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    to: str | list[str] = Field(description="One number, or a list (deduplicated); national numbers use "
+                                            "[sending] default_region")
+    text: str = Field(description="The SMS text (GSM-7 or Unicode; long texts are split into segments)")
+    category: Literal["transactional", "marketing"] = Field(
+        description="marketing waits for the quiet-hours window and is blocked by any opt-out")
+    send_at: AwareDatetime | None = Field(None, description="RFC 3339 time to send at (default: now)")
+    modem: str | None = Field(None, max_length=32, description="Line to send on (default: the dispatcher chooses)")
+    ttl: int | None = Field(None, ge=60, le=30 * 86400, description="Seconds after which an unsent message expires")
+
+
+class Accepted(BaseModel):
+    messages: list[dict[str, Any]] = Field(description='[{"id", "to", "state"}] in request order')
+
+
+class PartOut(BaseModel):
+    seq: int
+    state: str
+    modem: str
+    reference: int | None = Field(None, description="TP-MR the modem returned")
+    sent_at: str | None = None
+    report_status: int | None = Field(None, description="latest TP-ST of the delivery report")
+    report_at: str | None = None
+    error: str | None = None
+
+
+class MessageOut(BaseModel):
+    id: int
+    to: str
+    text: str
+    state: MessageState
+    category: Category
+    segments: int
+    encoding: str
+    modem: str | None
+    error: str | None = None
+    error_code: int | None = None
+    created_at: str
+    send_at: str | None = None
+    sent_at: str | None = None
+    delivered_at: str | None = None
+    parts: list[PartOut] | None = None
+
+
+class MessageList(BaseModel):
+    messages: list[MessageOut]
+    next_cursor: str | None
+
+
+def message_json(m: MessageRow, detail: MessageDetail | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "id": m.id, "to": m.to, "text": m.text, "state": m.state, "category": m.category, "segments": m.segments,
+        "encoding": m.encoding, "modem": m.sent_line or m.line, "priority": m.priority, "source": m.source,
+        "attempts": m.attempts, "created_at": utc_iso(m.created_at), "send_at": utc_iso(m.send_at),
+        "expires_at": utc_iso(m.expires_at), "sent_at": utc_iso(m.sent_at), "delivered_at": utc_iso(m.delivered_at),
+        "finished_at": utc_iso(m.finished_at), "campaign_id": m.campaign_id, "thread_id": m.thread_id,
+        "resend_of": m.resend_of,
+    }
+    if m.error:
+        out["error"] = m.error
+        out["error_code"] = m.error_code
+    if detail is not None:
+        out["parts"] = [{"seq": p.seq, "state": p.state, "modem": p.line, "reference": p.reference,
+                         "sent_at": utc_iso(p.sent_at), "report_status": p.report_status,
+                         "report_at": utc_iso(p.report_at), "error": p.error} for p in detail.parts]
+    return out
+
+
+def _allowed(number: str, allowed: list[str]) -> bool:
+    parsed = phonenumbers.parse(number, None)
+    region = phonenumbers.region_code_for_number(parsed) or ""
+    return region in allowed or f"+{parsed.country_code}" in allowed
+
+
+def recipients(raw: str | list[str], region: str, allowed: list[str], limit: int) -> list[str]:
+    """E.164 recipients in request order without duplicates; 422 naming every bad entry."""
+    single = isinstance(raw, str)
+    items = [raw] if isinstance(raw, str) else raw
+    if not items:
+        raise InvalidInput("to", "at least one recipient is needed")
+    if len(items) > limit:
+        raise InvalidInput("to", f"{len(items)} recipients; at most {limit} per request")
+    out: dict[str, None] = {}
+    errors: list[FieldError] = []
+    for i, item in enumerate(items):
+        field = "to" if single else f"to[{i}]"
+        try:
+            number = normalise(item, region)
+        except InvalidNumber as exc:
+            errors.append(FieldError(field, f"{item!r}: {exc}"))
+        else:
+            if allowed and not _allowed(number, allowed):
+                errors.append(FieldError(field, f"{number}: destination not in this gateway's allowed countries"))
+            else:
+                out[number] = None
+        if len(errors) >= MAX_FIELD_ERRORS:
+            break
+    if errors:
+        raise InvalidInput(errors[0].field, errors[0].message, errors[1:])
+    return list(out)
+
+
+def _check_text(text: str, max_segments: int) -> None:
+    if not text.strip():
+        raise InvalidInput("text", "must not be empty")
+    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
+        raise InvalidInput("text", "holds a lone UTF-16 surrogate (not a character)")
+    info = count_segments(text)
+    if info.segments > max_segments:
+        raise InvalidInput("text", f"needs {info.segments} segments ({info.encoding}, {info.units} units); "
+                                   f"at most {max_segments} are allowed")
+
+
+@routes.post("/api/v1/messages")
+@describe("Send SMS to one or many recipients", tag="messages", scope="send", body=SendBody,
+          responses={202: Accepted, 400: None, 409: None, 422: None, 429: None},
+          headers={"Idempotency-Key": "Same key and body within 24 h: the same answer, nothing sent twice; "
+                                      "same key, other body: 409"})
+async def send(request: web.Request) -> web.Response:
+    """Commit the messages, then answer 202 with their ids and states."""
+    key = await require_scope(request, "send")
+    app = request.app
+    settings, limits, outbound = app[keys.SETTINGS], app[keys.API_LIMITS], app[keys.OUTBOUND]
+    limits.check_rate(key.id)
+    data = await read_json(request)
+    if not isinstance(data, dict):
+        raise InvalidInput("body", "must be a JSON object")
+    try:
+        body = SendBody.model_validate(data)
+    except ValidationError as exc:
+        raise validation_problem(exc) from None
+    idem = request.headers.get("Idempotency-Key")
+    request_hash = hashlib.sha256(json.dumps(data, sort_keys=True, separators=(",", ":")).encode()).hexdigest()
+    if idem is not None:
+        if not 1 <= len(idem) <= 255 or not idem.isprintable():
+            raise InvalidInput("Idempotency-Key", "1 to 255 printable characters")
+        earlier = await outbound.idempotent_answer(key.id, idem)
+        if earlier is not None:
+            return _replay(earlier, request_hash)
+    numbers = recipients(body.to, settings.sending.default_region, settings.api.allowed_destinations,
+                         settings.api.max_recipients)
+    _check_text(body.text, settings.sending.max_segments)
+    if body.modem is not None and body.modem not in outbound.line_names():
+        raise InvalidInput("modem", f"no line named {body.modem!r} (known: {', '.join(outbound.line_names()) or 'none'})")
+    now = app[keys.CLOCK].now()
+    if body.send_at is not None and body.send_at > now + timedelta(days=365):
+        raise InvalidInput("send_at", "more than a year ahead")
+    await limits.reserve(key.id, len(numbers))
+    ttl = timedelta(seconds=body.ttl) if body.ttl is not None else None
+    messages = [NewMessage(to=n, text=body.text, category=Category(body.category), send_at=body.send_at,
+                           line=body.modem, ttl=ttl, priority=0, source="api", api_key_id=key.id) for n in numbers]
+
+    def answer(rows: list[MessageRow]) -> str:
+        return json.dumps({"messages": [{"id": r.id, "to": r.to, "state": r.state} for r in rows]},
+                          separators=(",", ":"))
+
+    try:
+        if idem is None:
+            rows = await outbound.submit(messages)
+            return web.Response(text=answer(rows), status=202, content_type="application/json")
+        stored, replayed = await outbound.submit_once(messages, api_key_id=key.id, key=idem,
+                                                      request_hash=request_hash, answer=answer)
+    except BaseException:
+        limits.release(key.id, len(numbers))
+        raise
+    if replayed:  # a concurrent twin won the race
+        limits.release(key.id, len(numbers))
+        return _replay(stored, request_hash)
+    return web.Response(text=stored.response, status=stored.status, content_type="application/json")
+
+
+def _replay(earlier: Any, request_hash: str) -> web.Response:
+    if earlier.request_hash != request_hash:
+        raise Conflict("this Idempotency-Key was already used with a different request body")
+    return web.Response(text=earlier.response, status=earlier.status, content_type="application/json",
+                        headers={"Idempotent-Replayed": "true"})
+
+
+@routes.get("/api/v1/messages")
+@describe("List messages, newest first", tag="messages", scope="read", responses={200: MessageList, 422: None},
+          query={"state": "one of the message states", "to": "recipient (normalised like POST)",
+                 "campaign": "campaign id", "thread": "thread id", "limit": "1-500 (default 100)",
+                 "cursor": "next_cursor of the previous page"})
+async def list_messages(request: web.Request) -> web.Response:
+    await require_scope(request, "read")
+    limit, before = page_args(request)
+    q = request.query
+    state = q.get("state") or None
+    if state is not None and state not in {s.value for s in MessageState}:
+        raise InvalidInput("state", f"one of {', '.join(s.value for s in MessageState)}")
+    to = None
+    if q.get("to"):
+        try:
+            to = normalise(q["to"], request.app[keys.SETTINGS].sending.default_region)
+        except InvalidNumber as exc:
+            raise InvalidInput("to", str(exc)) from None
+    ints = {}
+    for name in ("campaign", "thread"):
+        if q.get(name):
+            try:
+                ints[name] = int(q[name])
+            except ValueError:
+                raise InvalidInput(name, "must be an integer") from None
+    page = await request.app[keys.OUTBOUND].list(limit=limit, before_id=before, state=state, to=to,
+                                                 campaign_id=ints.get("campaign"), thread_id=ints.get("thread"))
+    return web.json_response({"messages": [message_json(m) for m in page],
+                              "next_cursor": next_cursor(page, limit, lambda m: m.id)})
+
+
+@routes.get("/api/v1/messages/{id}")
+@describe("One message with its parts (TP-MR, report status)", tag="messages", scope="read",
+          responses={200: MessageOut, 404: None, 422: None})
+async def get_message(request: web.Request) -> web.Response:
+    await require_scope(request, "read")
+    detail = await request.app[keys.OUTBOUND].get(path_id(request))
+    return web.json_response(message_json(detail.message, detail))
+
+
+@routes.post("/api/v1/messages/{id}/cancel")
+@describe("Cancel a queued or scheduled message", tag="messages", scope="send",
+          responses={200: MessageOut, 404: None, 409: None})
+async def cancel_message(request: web.Request) -> web.Response:
+    await require_scope(request, "send")
+    return web.json_response(message_json(await request.app[keys.OUTBOUND].cancel(path_id(request))))
+
+
+@routes.post("/api/v1/messages/{id}/resend")
+@describe("Resend an unknown or failed message (as a new message)", tag="messages", scope="send",
+          description="An `unknown` message may already have arrived: resending is a deliberate choice.",
+          responses={202: MessageOut, 404: None, 409: None})
+async def resend_message(request: web.Request) -> web.Response:
+    await require_scope(request, "send")
+    row = await request.app[keys.OUTBOUND].resend(path_id(request))
+    return web.json_response(message_json(row), status=202)
