@@ -111,7 +111,8 @@ async def update(conn: aiosqlite.Connection, contact_id: int, data: ContactData,
     return cur.rowcount == 1
 
 
-async def _groups_of(conn: aiosqlite.Connection, ids: Sequence[int]) -> dict[int, tuple[int, ...]]:
+async def groups_of(conn: aiosqlite.Connection, ids: Sequence[int]) -> dict[int, tuple[int, ...]]:
+    """contact id -> ids of the static groups it belongs to."""
     out: dict[int, list[int]] = {}
     for start in range(0, len(ids), _CHUNK):
         chunk = list(ids[start:start + _CHUNK])
@@ -129,7 +130,7 @@ async def get(db: Database, contact_id: int) -> Contact | None:
             r = await cur.fetchone()
         if r is None:
             return None
-        return row_to_contact(r, (await _groups_of(conn, [contact_id])).get(contact_id, ()))
+        return row_to_contact(r, (await groups_of(conn, [contact_id])).get(contact_id, ()))
 
 
 async def by_mobile(conn: aiosqlite.Connection, mobile: str) -> Contact | None:
@@ -169,7 +170,7 @@ async def search(db: Database, *, q: str | None = None, mobile_prefix: str | Non
     async with db.read() as conn:
         async with conn.execute(sql, args) as cur:
             rows = await cur.fetchall()
-        groups = await _groups_of(conn, [r["id"] for r in rows])
+        groups = await groups_of(conn, [r["id"] for r in rows])
     return [row_to_contact(r, groups.get(r["id"], ())) for r in rows]
 
 

@@ -11,7 +11,7 @@ from datetime import datetime
 import aiosqlite
 
 from gatewayd.clock import parse_iso, utc_iso
-from gatewayd.store.contacts import Contact, json_path, row_to_contact
+from gatewayd.store.contacts import Contact, groups_of, json_path, row_to_contact
 from gatewayd.store.db import Database
 
 _CHUNK = 500
@@ -207,7 +207,8 @@ async def member_batches(conn: aiosqlite.Connection, group_id: int, *,
             rows = list(await cur.fetchall())
         if not rows:
             return
-        yield [row_to_contact(r) for r in rows]
+        memberships = await groups_of(conn, [r["id"] for r in rows])
+        yield [row_to_contact(r, memberships.get(r["id"], ())) for r in rows]
         after = rows[-1]["id"]
 
 

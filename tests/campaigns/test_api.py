@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 
+import pytest
 from aiohttp.test_utils import TestClient
+
+from gatewayd import keys
 
 
 async def test_campaign_api_flow(app_client: TestClient, api_key: Callable[..., Awaitable[str]]) -> None:
@@ -68,3 +72,27 @@ async def test_campaign_api_flow(app_client: TestClient, api_key: Callable[..., 
     r = await app_client.get(f"/api/v1/campaigns?limit=1&cursor={listed['next_cursor']}", headers=h)
     assert [c["id"] for c in (await r.json())["campaigns"]] == [campaign["id"]]
     assert (await app_client.delete(f"/api/v1/templates/{tpl['id']}", headers=h)).status == 409
+
+
+async def test_launched_campaign_reaches_the_outbound_ledger(app_client: TestClient,
+                                                             api_key: Callable[..., Awaitable[str]]) -> None:
+    """The whole app: the runner started by the app hands recipients to the app's OutboundService."""
+    app = app_client.server.app
+    if keys.CAMPAIGN_RUNNER not in app:
+        pytest.skip("the app has no outbound service wired yet")
+    h = {"Authorization": f"Bearer {await api_key('send', 'read')}"}
+    tpl = await (await app_client.post("/api/v1/templates", headers=h, json={"title": "t", "text": "Info"})).json()
+    r = await app_client.post("/api/v1/campaigns", headers=h, json={
+        "name": "Now", "category": "transactional", "templates": {"default": tpl["id"]},
+        "audience": {"numbers": ["0640000001", "0640000002", "0640000002"]}})
+    campaign = await r.json()
+    await app_client.post(f"/api/v1/campaigns/{campaign['id']}/schedule", headers=h)
+    stats: dict[str, object] = {}
+    for _ in range(100):
+        stats = await (await app_client.get(f"/api/v1/campaigns/{campaign['id']}/stats", headers=h)).json()
+        if stats["recipients"]["submitted"] == 2:  # type: ignore[index]
+            break
+        await asyncio.sleep(0.05)
+    assert stats["recipients"] == {"total": 2, "to_send": 0, "submitted": 2, "excluded_opted_out": 0,
+                                   "excluded_invalid": 0}
+    assert stats["duplicates_left_out"] == 1

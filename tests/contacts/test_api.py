@@ -54,6 +54,12 @@ async def test_contact_crud_search_pagination(app_client: TestClient, api_key: C
     assert seen == ids
     r = await app_client.get("/api/v1/contacts?cursor=garbage!", headers=h)
     assert r.status == 422 and (await r.json())["errors"][0]["field"] == "cursor"
+    r = await app_client.put(f"/api/v1/contacts/{ids[2]}", headers=h, json={
+        "mobile": "+33 6 12 34 56 72", "last_name": "Martin-Roux", "fields": {"ville": None}})
+    updated = await r.json()
+    assert r.status == 200 and updated["last_name"] == "Martin-Roux" and updated["fields"] == {}
+    r = await app_client.put(f"/api/v1/contacts/{ids[2]}", headers=h, json={"mobile": "0612345670"})
+    assert r.status == 409  # that number belongs to another contact
     r = await app_client.post("/api/v1/contacts/delete", headers=h, json={"ids": ids[:2]})
     assert (await r.json())["deleted"] == 2
     assert (await app_client.get(f"/api/v1/contacts/{ids[0]}", headers=h)).status == 404
@@ -121,6 +127,7 @@ async def test_import_upload_analyse_commit_export(app_client: TestClient,
     assert by_first["Ann"][0] == "'+33611111111"              # a leading + would be a formula too
     assert by_first["Ann"][rows[0].index("ville")] == "'@Aix"
     assert by_first["Bob"][1] == "Bé"
+    assert by_first["Bob"][rows[0].index("groups")] == str(report["groups"][0])
     r = await app_client.get("/api/v1/contacts/export?format=json", headers=h)
     exported = json.loads(await r.read())
     assert sorted(c["first_name"] for c in exported["contacts"]) == ["Ann", "Bob"]
