@@ -102,8 +102,14 @@ class CampaignRunner:
         """Hand up to the free window of pending recipients to outbound; returns how many."""
         db = self.service.db
         async with db.read() as conn:
+            campaign = await store.get_in(conn, campaign_id)
+            if campaign is None:
+                return 0
             states = await store.message_states(conn, campaign_id)
-        finished, rate = failure_rate(states)
+            # Judged on what ended since the last resume: a person who resumes gets a fresh count.
+            since = campaign.resumed_at or campaign.started_at
+            recent = await store.finished_since(conn, campaign_id, since) if since else states
+        finished, rate = failure_rate(recent)
         if finished >= self.settings.failure_min_finished and rate > self.settings.failure_threshold:
             reason = (f"auto-paused: {rate:.0%} of {finished} finished messages failed"
                       f" (threshold {self.settings.failure_threshold:.0%})")
@@ -117,7 +123,18 @@ class CampaignRunner:
         handed = 0
         while room > 0:
             # Bounded transactions: memory stays flat and other writers get the lock in between.
-            n = await self.submit_batch(campaign_id, min(room, SUBMIT_BATCH))
+            try:
+                n = await self.submit_batch(campaign_id, min(room, SUBMIT_BATCH))
+            except (ProblemError, LookupError) as exc:
+                # A text outbound refuses (too long, a deleted template…): stop and say why,
+                # rather than failing the same batch at every tick.
+                detail = exc.detail if isinstance(exc, ProblemError) else str(exc)
+                log.warning("campaign %d cannot hand messages to outbound: %s", campaign_id, detail)
+                try:
+                    await self.service.pause(campaign_id, f"auto-paused: {detail}"[:300])
+                except ProblemError:
+                    pass
+                break
             if n == 0:
                 break
             handed += n

@@ -237,7 +237,7 @@ class CampaignService:
         now = self.clock.now()
         async with self.db.write() as conn:
             if not await store.transition(conn, campaign_id, ("paused",), "running", now, paused_at=None,
-                                          pause_reason=None):
+                                          pause_reason=None, resumed_at=now):
                 await self._state_conflict(conn, campaign_id, "resumed")
         self.on_change()
         return await self.get(campaign_id)

@@ -32,10 +32,12 @@ def summarise(recipients: dict[str, int], states: dict[str, int], replies: int |
     to_send = recipients.get("pending", 0) + recipients.get("submitted", 0)
     done = to_send - recipients.get("pending", 0) - queued
     return {
-        "recipients": {"total": to_send + recipients.get("excluded_opted_out", 0) + recipients.get("excluded_invalid", 0),
+        "recipients": {"total": to_send + recipients.get("excluded_opted_out", 0) + recipients.get("excluded_invalid", 0)
+                       + recipients.get("excluded_deleted", 0),
                        "to_send": recipients.get("pending", 0), "submitted": recipients.get("submitted", 0),
                        "excluded_opted_out": recipients.get("excluded_opted_out", 0),
-                       "excluded_invalid": recipients.get("excluded_invalid", 0)},
+                       "excluded_invalid": recipients.get("excluded_invalid", 0),
+                       "excluded_deleted": recipients.get("excluded_deleted", 0)},
         **figures,
         "progress": round(done / to_send, 4) if to_send else 1.0,
         "failure_rate": round(failed / (sent + failed), 4) if sent + failed else 0.0,

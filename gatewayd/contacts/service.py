@@ -14,6 +14,7 @@ from gatewayd.config import Settings
 from gatewayd.contacts import analysis as an
 from gatewayd.errors import Conflict, InvalidInput, NotFound
 from gatewayd.phone import InvalidNumber, normalise
+from gatewayd.store import campaigns as campaign_store
 from gatewayd.store import contacts as store
 from gatewayd.store import groups as group_store
 from gatewayd.store.contacts import Contact, ContactData
@@ -123,7 +124,9 @@ class ContactService:
                                   language=language, after_id=after_id, limit=limit)
 
     async def delete_many(self, ids: Sequence[int]) -> int:
+        """Delete contacts; what campaigns still had pending for them is dropped in the same transaction."""
         async with self.db.write() as conn:
+            await campaign_store.exclude_contacts(conn, list(ids))
             return await store.delete_many(conn, list(ids))
 
     # --- custom fields ------------------------------------------------------------------------------

@@ -33,6 +33,7 @@ class Campaign:
     paused_at: datetime | None
     pause_reason: str | None
     finished_at: datetime | None
+    resumed_at: datetime | None
     duplicates: int
     created_by: str | None
     created_at: datetime
@@ -54,7 +55,8 @@ class PendingRecipient:
 def _campaign(r: sqlite3.Row, templates: dict[str, int]) -> Campaign:
     return Campaign(r["id"], r["name"], r["tag"], r["category"], r["state"], r["line"], json.loads(r["audience"]),
                     r["stop_mention"], parse_iso(r["scheduled_at"]), parse_iso(r["started_at"]),
-                    parse_iso(r["paused_at"]), r["pause_reason"], parse_iso(r["finished_at"]), r["duplicates"],
+                    parse_iso(r["paused_at"]), r["pause_reason"], parse_iso(r["finished_at"]), parse_iso(r["resumed_at"]),
+                    r["duplicates"],
                     r["created_by"], parse_iso(r["created_at"]), parse_iso(r["updated_at"]),  # type: ignore[arg-type]
                     templates)
 
@@ -120,7 +122,7 @@ async def transition(conn: aiosqlite.Connection, campaign_id: int, from_states: 
     sets = ["state = ?", "updated_at = ?"]
     args: list[Any] = [to_state, utc_iso(now)]
     for col, value in columns.items():
-        if col not in ("scheduled_at", "started_at", "paused_at", "pause_reason", "finished_at"):
+        if col not in ("scheduled_at", "started_at", "paused_at", "pause_reason", "finished_at", "resumed_at"):
             raise ValueError(f"not a campaign timestamp column: {col}")
         sets.append(f"{col} = ?")
         args.append(utc_iso(value) if isinstance(value, datetime) else value)
@@ -211,7 +213,7 @@ async def recipient_counts(conn: aiosqlite.Connection, campaign_id: int) -> dict
             "SELECT state, COALESCE(exclusion, ''), COUNT(*) FROM campaign_recipients WHERE campaign_id = ?"
             " GROUP BY 1, 2", (campaign_id,)) as cur:
         rows = await cur.fetchall()
-    out = {"pending": 0, "submitted": 0, "excluded_opted_out": 0, "excluded_invalid": 0}
+    out = {"pending": 0, "submitted": 0, "excluded_opted_out": 0, "excluded_invalid": 0, "excluded_deleted": 0}
     for state, exclusion, n in rows:
         out[f"excluded_{exclusion}" if state == "excluded" else state] = n
     return out
@@ -225,6 +227,24 @@ async def message_states(conn: aiosqlite.Connection, campaign_id: int) -> dict[s
             "SELECT m.state, COUNT(*) FROM campaign_recipients r JOIN messages m ON m.id = r.message_id"
             " WHERE r.campaign_id = ? AND r.state = 'submitted' GROUP BY m.state", (campaign_id,)) as cur:
         return {r[0]: r[1] for r in await cur.fetchall()}
+
+
+async def finished_since(conn: aiosqlite.Connection, campaign_id: int, since: datetime) -> dict[str, int]:
+    """state -> count of the campaign's current messages that ended at or after `since`."""
+    async with conn.execute(
+            "SELECT m.state, COUNT(*) FROM campaign_recipients r JOIN messages m ON m.id = r.message_id"
+            " WHERE r.campaign_id = ? AND r.state = 'submitted' AND m.finished_at >= ? GROUP BY m.state",
+            (campaign_id, utc_iso(since))) as cur:
+        return {r[0]: r[1] for r in await cur.fetchall()}
+
+
+async def exclude_contacts(conn: aiosqlite.Connection, contact_ids: Sequence[int]) -> None:
+    """Deleted contacts are not sent what is still pending for them."""
+    for start in range(0, len(contact_ids), _CHUNK):
+        chunk = list(contact_ids[start:start + _CHUNK])
+        await conn.execute(
+            "UPDATE campaign_recipients SET state = 'excluded', exclusion = 'deleted' WHERE state = 'pending'"
+            f" AND contact_id IN ({','.join('?' * len(chunk))})", chunk)
 
 
 async def cancelable(conn: aiosqlite.Connection, campaign_id: int) -> list[tuple[int, int]]:

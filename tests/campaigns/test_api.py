@@ -94,5 +94,5 @@ async def test_launched_campaign_reaches_the_outbound_ledger(app_client: TestCli
             break
         await asyncio.sleep(0.05)
     assert stats["recipients"] == {"total": 2, "to_send": 0, "submitted": 2, "excluded_opted_out": 0,
-                                   "excluded_invalid": 0}
+                                   "excluded_invalid": 0, "excluded_deleted": 0}
     assert stats["duplicates_left_out"] == 1

@@ -141,17 +141,54 @@ async def test_running_campaign_resumes_after_restart(world: World) -> None:
         await close_world(world2)
 
 
-async def test_auto_pause_on_failure_rate(world: World) -> None:
-    group_id, fr, en = await _setup(world, 10)
+async def test_auto_pause_on_failure_rate_and_fresh_count_after_resume(world: World) -> None:
+    group_id, fr, en = await _setup(world, 14)
     cid = await _campaign(world, group_id, fr, en)
     await world.service.schedule(cid)
-    for _ in range(3):
+    for _ in range(2):
         await world.runner.tick()
         await world.outbound.finish(3, "failed")
-    await world.runner.tick()
+    await world.runner.tick()          # 6 finished, all failed (at least 4 finished, threshold 50%): paused
     campaign = await world.service.get(cid)
     assert campaign.state == "paused" and campaign.pause_reason is not None
-    assert "auto-paused" in campaign.pause_reason
+    assert "auto-paused" in campaign.pause_reason and "100%" in campaign.pause_reason
+    # After a resume only what ends from then on counts: the earlier failures do not re-pause it.
+    world.clock.advance(60)
+    await world.service.resume(cid)
+    await world.runner.tick()
+    assert (await world.service.get(cid)).state == "running"
+    await world.outbound.finish(3, "delivered")
+    await world.runner.tick()
+    await world.outbound.finish(3, "delivered")
+    await world.runner.tick()
+    assert (await world.service.get(cid)).state == "running"
+
+
+async def test_deleted_contacts_are_not_sent_what_was_pending(world: World) -> None:
+    group_id, fr, en = await _setup(world, 5)
+    cid = await _campaign(world, group_id, fr, en)
+    await world.service.schedule(cid)
+    contacts = ContactService(world.db, world.settings, world.clock)
+    page = await contacts.search(q=None, group_id=None, language=None, after_id=0, limit=10)
+    await contacts.delete_many([page[-1].id])
+    await _drain(world, cid)
+    numbers = {m["to_number"] for m in await world.outbound.all()}
+    assert page[-1].mobile not in numbers and len(numbers) == 4
+    async with world.db.read() as conn:
+        assert (await store.recipient_counts(conn, cid))["excluded_deleted"] == 1
+
+
+async def test_a_text_outbound_refuses_pauses_the_campaign(world: World) -> None:
+    group_id, fr, en = await _setup(world, 2)
+    huge = await template_store.insert(world.db, title="huge", line=None, text="x" * 160 * 300,
+                                       now=world.clock.now())
+    campaign, _ = await world.service.create(NewCampaign(
+        name="Huge", templates={"default": huge}, audience=AudienceSpec(group_ids=(group_id,))))
+    await world.service.schedule(campaign.id)
+    await world.runner.tick()
+    paused = await world.service.get(campaign.id)
+    assert paused.state == "paused" and "segments" in (paused.pause_reason or "")
+    assert await world.outbound.all() == []
 
 
 async def test_opted_out_contacts_are_excluded_and_stats(world: World) -> None:

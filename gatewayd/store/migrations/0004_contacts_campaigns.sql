@@ -86,6 +86,7 @@ CREATE TABLE campaigns (
     started_at        TEXT,
     paused_at         TEXT,
     pause_reason      TEXT,
+    resumed_at        TEXT,                        -- the failure rate is judged from here on
     finished_at       TEXT,
     duplicates        INTEGER NOT NULL DEFAULT 0, -- numbers met twice in the audience (kept once)
     created_by        TEXT,
@@ -114,7 +115,7 @@ CREATE TABLE campaign_recipients (
     vars         TEXT,                             -- JSON variables of a file recipient
     language     TEXT,                             -- fr | en as known at launch (file column or contact)
     state        TEXT NOT NULL CHECK (state IN ('pending', 'submitted', 'excluded')),
-    exclusion    TEXT CHECK (exclusion IN ('opted_out', 'invalid')),
+    exclusion    TEXT CHECK (exclusion IN ('opted_out', 'invalid', 'deleted')),
     message_id   INTEGER,
     added_at     TEXT NOT NULL,
     submitted_at TEXT,
