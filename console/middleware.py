@@ -8,8 +8,8 @@ role); unsafe methods must carry the CSRF token. Errors become HTML pages, not p
 from __future__ import annotations
 
 import logging
-from urllib.parse import urlencode
 from collections.abc import Awaitable, Callable
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -19,9 +19,10 @@ from gatewayd.console.i18n import LANGUAGES, negotiate
 from gatewayd.console.render import render, t
 from gatewayd.console.routing import Access, access_of, allows
 from gatewayd.console.security import UNSAFE_METHODS, CsrfError, check_csrf, is_console_path
+from gatewayd.console.state import CONSOLE_STATE, CSRF_EXPECTED, LANG, PRE_CSRF, SESSION
+from gatewayd.console.views import running
 from gatewayd.errors import ProblemError, TooManyRequests
 from gatewayd.store import users as user_store
-from gatewayd.console.state import CONSOLE_STATE, CSRF_EXPECTED, LANG, PRE_CSRF, SESSION
 
 log = logging.getLogger(__name__)
 
@@ -94,6 +95,9 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
         # A console route that declared no access rule: refuse rather than guess (fail closed).
         log.error("console route %s has no access rule", request.path)
         return await _error_page(request, 403, "error.forbidden")
+
+    if access is not None and not running(request.app, route.handler):
+        return await _error_page(request, 503, "error.unavailable", t(request, "error.unavailable_detail"), access)
 
     if access is not None and access.role is not None:
         if session is None:

@@ -67,7 +67,13 @@ def url(request: web.Request, name: str, query: Mapping[str, Any] | None = None,
 
 
 def has_route(request: web.Request, name: str) -> bool:
-    return name in request.app.router.named_resources()
+    """Whether the named page exists in this build and its services are running."""
+    from gatewayd.console.views import running
+
+    resource = request.app.router.named_resources().get(name)
+    if resource is None:
+        return False
+    return all(running(request.app, route.handler) for route in resource)
 
 
 def nav(request: web.Request, session: SessionRow | None) -> list[dict[str, Any]]:
@@ -117,6 +123,14 @@ async def render(request: web.Request, template: str, context: Mapping[str, Any]
         ctx.update(context)
     response = aiohttp_jinja2.render_template(template, request, ctx, status=status)
     return response
+
+
+def fragment(request: web.Request, template: str, context: Mapping[str, Any]) -> str:
+    """A partial template rendered with the common context (live updates insert it as it is: the
+    HTML was escaped here, by the same autoescaping environment as whole pages)."""
+    ctx = base_context(request)
+    ctx.update(context)
+    return aiohttp_jinja2.get_env(request.app).get_template(template).render(ctx)
 
 
 def redirect(request: web.Request, location: str, done: str | None = None) -> web.HTTPSeeOther:

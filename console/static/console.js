@@ -102,6 +102,31 @@
   $all("[data-poll]").forEach(poll);
   $all(".conversation").forEach(function (c) { c.scrollTop = c.scrollHeight; });
 
+  /* Live states on lists: <table data-states-url> with <tr data-message-id> rows and a .state badge */
+  $all("table[data-states-url]").forEach(function (table) {
+    var url = table.getAttribute("data-states-url");
+    var timer = setInterval(function () {
+      if (document.hidden) { return; }
+      var rows = $all("tr[data-message-id]", table).filter(function (tr) {
+        var badge = $(".state", tr);
+        return badge && /state-(scheduled|queued|sending|sent)\b/.test(badge.className);
+      });
+      if (!rows.length) { clearInterval(timer); return; }
+      var ids = rows.map(function (tr) { return tr.getAttribute("data-message-id"); }).join(",");
+      fetch(url + "?ids=" + ids, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data) { return; }
+          rows.forEach(function (tr) {
+            var s = data.states[tr.getAttribute("data-message-id")];
+            var badge = $(".state", tr);
+            if (s && badge) { badge.className = "state state-" + s.state; badge.textContent = s.label; }
+          });
+        })
+        .catch(function () {});
+    }, pollMs);
+  });
+
   /* Type-ahead recipients: <div class="typeahead" data-source="/recipients/search"> with an input,
      a <ul class="suggestions">, and a .chips container receiving hidden inputs. */
   function bindTypeahead(box) {

@@ -16,14 +16,33 @@ MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("imports", ("IMPORTS",)),
     ("templates", ("CAMPAIGNS",)),
     ("campaigns", ("CAMPAIGNS",)),
+    ("messages", ("OUTBOUND",)),
+    ("discussions", ("INBOUND",)),
+    ("received", ("INBOUND",)),
+    ("optouts", ("INBOUND",)),
+    ("calls", ("INBOUND",)),
+    ("lines", ()),
     ("admin", ()),
+    ("settings_more", ("INBOUND", "WEBHOOKS")),
 )
 
 
+NEEDS_ATTR = "__console_needs__"
+
+
 def available(keys: Any) -> list[ModuleType]:
-    """The view modules whose services are part of this build."""
+    """The view modules whose services are part of this build; each view remembers the app keys
+    it needs, so a page whose service did not start answers 503 and leaves the menu."""
     found = []
     for name, needs in MODULES:
         if all(hasattr(keys, key) for key in needs):
-            found.append(importlib.import_module(f"{__name__}.{name}"))
+            module = importlib.import_module(f"{__name__}.{name}")
+            for route in module.pages.routes:
+                setattr(route.handler, NEEDS_ATTR, tuple(getattr(keys, key) for key in needs))
+            found.append(module)
     return found
+
+
+def running(app: Any, handler: Any) -> bool:
+    """Whether every service the view needs is in the app now."""
+    return all(key in app for key in getattr(handler, NEEDS_ATTR, ()))

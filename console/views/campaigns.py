@@ -6,7 +6,6 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import aiohttp_jinja2
 from aiohttp import web
 
 from gatewayd import keys
@@ -15,7 +14,7 @@ from gatewayd.campaigns.preview import preview
 from gatewayd.campaigns.service import NewCampaign, check_template_text
 from gatewayd.campaigns.stats import campaign_stats
 from gatewayd.console.forms import Form, actor, cursor_int, encode_cursor, ints, local_datetime, path_id, text
-from gatewayd.console.render import base_context, field_errors, redirect, render, t
+from gatewayd.console.render import field_errors, fragment, redirect, render, t
 from gatewayd.console.routing import Pages
 from gatewayd.console.views.imports import read_upload
 from gatewayd.errors import Conflict, InvalidInput, PayloadTooLarge
@@ -176,9 +175,8 @@ async def detail(request: web.Request) -> web.Response:
 @pages.get("/campaigns/{id:\\d+}/progress", name="campaign_progress", json=True)
 async def progress(request: web.Request) -> web.Response:
     """The live part of the detail page, rendered by the server (escaped) for the poller."""
-    ctx = base_context(request)
-    ctx.update(await _detail_context(request, path_id(request)))
-    html = aiohttp_jinja2.get_env(request.app).get_template("campaigns/_progress.html").render(ctx)
+    ctx = await _detail_context(request, path_id(request))
+    html = fragment(request, "campaigns/_progress.html", ctx)
     return web.json_response({"html": html, "done": ctx["c"].state in ("completed", "canceled")})
 
 

@@ -1,26 +1,35 @@
-"""Dashboard: traffic today and over 7 days, queue, campaigns running, lines, alerts."""
+"""Dashboard: SMS sent and received today and over 7 days (chart), queue, campaigns running,
+every line's state, signal, operator, caps used and SIM identity, and alerts."""
 
 from __future__ import annotations
 
+import time
+from datetime import datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
 from gatewayd import keys
 from gatewayd.console import charts
-from gatewayd.console.render import render
+from gatewayd.console.render import render, t
 from gatewayd.console.routing import Pages
+from gatewayd.console.state import CONSOLE_STATE
+from gatewayd.modem.events import LineStatus
+from gatewayd.store import console_reads
 
 pages = Pages()
+CACHE_SECONDS = 5.0     # several people watching the dashboard cost one set of counts
+DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
-def line_statuses(request: web.Request) -> list[Any]:
+def line_statuses(request: web.Request) -> list[LineStatus]:
     if keys.MODEM_STATUS in request.app:
         return list(request.app[keys.MODEM_STATUS]())
     return []
 
 
-def line_alerts(lines: list[Any]) -> list[tuple[str, dict[str, Any]]]:
+def line_alerts(lines: list[LineStatus]) -> list[tuple[str, dict[str, Any]]]:
     """(message key, values) for each line problem worth a banner."""
     alerts: list[tuple[str, dict[str, Any]]] = []
     for line in lines:
@@ -33,17 +42,64 @@ def line_alerts(lines: list[Any]) -> list[tuple[str, dict[str, Any]]]:
     return alerts
 
 
+def day_starts(now: datetime, tz: ZoneInfo, days: int = 7) -> list[datetime]:
+    """Local midnights of the last `days` days, oldest first, plus the next midnight (end bound)."""
+    today = now.astimezone(tz).date()
+    out = []
+    for back in range(days - 1, -2, -1):
+        day = today - timedelta(days=back)
+        out.append(datetime(day.year, day.month, day.day, tzinfo=tz))
+    return out
+
+
+async def traffic(request: web.Request) -> dict[str, Any]:
+    """Counts per local day for 7 days, the queue and unknown messages (cached a few seconds)."""
+    state = request.app[CONSOLE_STATE]
+    cached = state.get("dashboard")
+    if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
+        return cached[1]  # type: ignore[no-any-return]
+    settings = request.app[keys.SETTINGS]
+    tz = ZoneInfo(settings.site.timezone)
+    bounds = day_starts(request.app[keys.CLOCK].now(), tz)
+    names = {s.name for s in line_statuses(request)} | {m.name for m in settings.modems}
+    days = []
+    async with request.app[keys.DB].read() as conn:
+        lines = sorted(names | set(await console_reads.part_lines(conn)))
+        for start, end in zip(bounds, bounds[1:]):
+            sent = await console_reads.parts_sent_between(conn, lines, start, end)
+            received = await console_reads.received_between(conn, start, end)
+            days.append((start, sent, received))
+        queued = await console_reads.state_count(conn, "queued")
+        scheduled = await console_reads.state_count(conn, "scheduled")
+        sending = await console_reads.state_count(conn, "sending")
+        unknown = await console_reads.state_count(conn, "unknown")
+    data = {"days": days, "sent_today": days[-1][1], "received_today": days[-1][2],
+            "sent_week": sum(d[1] for d in days), "received_week": sum(d[2] for d in days),
+            "queued": queued + sending, "scheduled": scheduled, "unknown": unknown}
+    state["dashboard"] = (time.monotonic(), data)
+    return data
+
+
 @pages.get("/", name="dashboard")
 async def dashboard(request: web.Request) -> web.Response:
     lines = line_statuses(request)
     alerts = line_alerts(lines)
     running: list[Any] = []
-    if hasattr(keys, "CAMPAIGNS"):
+    if hasattr(keys, "CAMPAIGNS") and keys.CAMPAIGNS in request.app:
         from gatewayd.store import campaigns as campaign_store
 
         running = await campaign_store.list_page(request.app[keys.DB], state="running", limit=20)
-    traffic = None
+    data = None
+    chart = None
+    caps: dict[str, Any] = {}
+    if hasattr(keys, "OUTBOUND") and keys.OUTBOUND in request.app:
+        data = await traffic(request)
+        if data["unknown"]:
+            alerts.append(("alert.unknown", {"count": data["unknown"]}))
+        labels = [(f"{t(request, 'day.' + DAY_KEYS[d.weekday()])} {d.day}", s, r) for d, s, r in data["days"]]
+        chart = charts.bar_chart(labels)
+        from gatewayd.console.views.lines import caps_used
+
+        caps = await caps_used(request, lines)
     return await render(request, "dashboard.html", {
-        "lines": lines, "alerts": alerts, "running": running, "traffic": traffic,
-        "chart": charts.bar_chart(traffic["days"]) if traffic else None,
-    })
+        "lines": lines, "alerts": alerts, "running": running, "traffic": data, "chart": chart, "caps": caps})

@@ -28,6 +28,13 @@ DYNAMIC = {
     "import.target": ("mobile", "last_name", "first_name", "email", "language"),
     "settings.scope": ("send", "read", "admin"),
     "campaigns.source": ("group", "contact", "number", "file"),
+    "day": ("mon", "tue", "wed", "thu", "fri", "sat", "sun"),
+    "intent": ("stop", "start", "auto-reply"),
+    "optout_source": ("sms", "api", "console", "import", "call"),
+    "optouts.action": ("out", "in"),
+    "source": ("api", "console", "campaign", "reply", "auto-reply", "optout-confirm"),
+    "stopwords.scope": ("marketing", "all"),
+    "webhooks.state": ("pending", "delivered", "failed"),
 }
 
 

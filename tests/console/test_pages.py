@@ -15,7 +15,9 @@ from .conftest import PASSWORD, Console, add_user
 
 GET_PAGES = ("/", "/account", "/contacts", "/contacts/new", "/contacts/fields", "/groups", "/groups/new",
              "/templates", "/templates/new", "/imports", "/campaigns", "/campaigns/new", "/settings",
-             "/settings/users", "/settings/api-keys")
+             "/settings/users", "/settings/api-keys", "/sms/new", "/sent", "/discussions", "/received",
+             "/stop-list", "/calls", "/lines", "/settings/webhooks", "/settings/auto-replies",
+             "/settings/quiet-hours", "/settings/stop-words")
 
 
 async def test_every_page_renders_for_an_admin(admin: Console) -> None:

@@ -1,0 +1,87 @@
+"""Lines (modems): state, signal, operator, SIM identity, caps used today, details and a live probe."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from gatewayd import keys
+from gatewayd.console.render import redirect, render, t
+from gatewayd.console.routing import Pages
+from gatewayd.modem.events import LineStatus
+from gatewayd.store import console_reads
+
+pages = Pages()
+
+
+def statuses(request: web.Request) -> list[LineStatus]:
+    return list(request.app[keys.MODEM_STATUS]()) if keys.MODEM_STATUS in request.app else []
+
+
+def day_start(request: web.Request, now: datetime) -> datetime:
+    tz = ZoneInfo(request.app[keys.SETTINGS].site.timezone)
+    local = now.astimezone(tz)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
+
+
+async def caps_used(request: web.Request, lines: list[LineStatus]) -> dict[str, dict[str, Any]]:
+    """SMS each line sent this hour and today against its caps (settings.outbound)."""
+    outbound = request.app[keys.SETTINGS].outbound
+    now = request.app[keys.CLOCK].now()
+    hour = now.replace(minute=0, second=0, microsecond=0)
+    today = day_start(request, now)
+    out = {}
+    async with request.app[keys.DB].read() as conn:
+        for line in lines:
+            out[line.name] = {
+                "hour": await console_reads.parts_sent_between(conn, [line.name], hour, now + timedelta(seconds=1)),
+                "day": await console_reads.parts_sent_between(conn, [line.name], today, now + timedelta(seconds=1)),
+                "hour_cap": outbound.per_line_per_hour, "day_cap": outbound.per_line_per_day}
+    return out
+
+
+@pages.get("/lines", name="lines")
+async def lines(request: web.Request) -> web.Response:
+    found = statuses(request)
+    return await render(request, "lines/list.html", {"lines": found, "caps": await caps_used(request, found)})
+
+
+def _status(request: web.Request) -> LineStatus:
+    name = request.match_info["name"]
+    for status in statuses(request):
+        if status.name == name:
+            return status
+    raise web.HTTPNotFound()
+
+
+@pages.get("/lines/{name}", name="line")
+async def line(request: web.Request) -> web.Response:
+    status = _status(request)
+    return await render(request, "lines/detail.html", {"line": status, "probe": None, "probe_error": None,
+                                                       "caps": (await caps_used(request, [status]))[status.name]})
+
+
+@pages.post("/lines/{name}/probe", role="admin", name="line_probe")
+async def probe(request: web.Request) -> web.Response:
+    """Read the modem live (identity, SIM, registration, signal, storage) through its session."""
+    status = _status(request)
+    result, error = None, None
+    if keys.POOL not in request.app:
+        error = t(request, "lines.no_pool")
+    else:
+        try:
+            result = await request.app[keys.POOL].probe(status.name)
+        except Exception as exc:  # the modem layer's errors are many; the page shows the reason
+            error = str(exc) or exc.__class__.__name__
+    return await render(request, "lines/detail.html", {"line": status, "probe": result, "probe_error": error,
+                                                       "caps": (await caps_used(request, [status]))[status.name]})
+
+
+@pages.post("/lines/{name}/accept-sim", role="admin", name="line_accept_sim")
+async def accept_sim(request: web.Request) -> web.StreamResponse:
+    status = _status(request)
+    request.app[keys.POOL].accept_sim(status.name)
+    raise redirect(request, f"/lines/{status.name}", "saved")

@@ -1,0 +1,195 @@
+"""New SMS (counter, several numbers, contacts and groups, schedule, category) and Sent (search,
+state filter, details with parts and reports, resend, cancel, live states)."""
+
+from __future__ import annotations
+
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from gatewayd import keys
+from gatewayd.console.forms import (
+    checked,
+    decode_cursor,
+    encode_cursor,
+    ints,
+    local_datetime,
+    path_id,
+    text,
+    texts,
+)
+from gatewayd.console.render import field_errors, formats, fragment, redirect, render, t
+from gatewayd.console.routing import Pages
+from gatewayd.errors import Conflict, InvalidInput, NotFound
+from gatewayd.inbound.parts import number_prefixes
+from gatewayd.outbound.model import Category, NewMessage
+from gatewayd.phone import InvalidNumber, normalise
+from gatewayd.store import console_reads
+from gatewayd.store import groups as group_store
+
+pages = Pages()
+PAGE = 50
+MAX_RECIPIENTS = 10_000     # beyond this, a campaign is the right tool (window, pause, stats)
+STATES = ("scheduled", "queued", "sending", "sent", "delivered", "failed", "expired", "blocked", "canceled",
+          "unknown")
+
+
+async def _form(request: web.Request, values: dict[str, Any], errors: dict[str, str],
+                status: int = 200) -> web.Response:
+    app = request.app
+    picked = []
+    fmt = formats(request)
+    for cid in values.get("contacts", [])[:100]:
+        try:
+            c = await app[keys.CONTACTS].get(cid)
+        except NotFound:
+            continue
+        picked.append({"kind": "contact", "value": c.id,
+                       "label": " ".join(p for p in (c.first_name, c.last_name) if p) or fmt.phone(c.mobile)})
+    for gid in values.get("groups", [])[:100]:
+        try:
+            g = await app[keys.GROUPS].get(gid)
+        except NotFound:
+            continue
+        picked.append({"kind": "group", "value": g.id, "label": g.name})
+    picked += [{"kind": "number", "value": n, "label": n} for n in values.get("numbers", [])[:1000]]
+    templates: list[Any] = []
+    if hasattr(keys, "CAMPAIGNS"):
+        from gatewayd.store import templates as template_store
+
+        templates = await template_store.list_page(app[keys.DB], limit=200)
+    return await render(request, "messages/new.html", {
+        "values": values, "errors": errors, "picked": picked, "templates": templates,
+        "lines": [s.name for s in app[keys.MODEM_STATUS]()] if keys.MODEM_STATUS in app else [],
+        "max_segments": app[keys.SETTINGS].sending.max_segments}, status=status)
+
+
+@pages.get("/sms/new", role="operator", name="new_sms")
+async def new_sms(request: web.Request) -> web.Response:
+    contacts = [int(c) for c in request.query.getall("contact", []) if c.isdigit()]
+    numbers = [n[:40] for n in request.query.getall("to", [])][:10]
+    return await _form(request, {"text": "", "numbers": numbers, "contacts": contacts, "groups": [],
+                                 "category": "transactional", "send_at": "", "line": ""}, {})
+
+
+async def _recipients(request: web.Request, values: dict[str, Any]) -> list[str]:
+    """Every E.164 recipient, deduplicated in order; InvalidInput names the first bad number."""
+    region = request.app[keys.SETTINGS].sending.default_region
+    found: dict[str, None] = {}
+    for i, raw in enumerate(values["numbers"]):
+        try:
+            found.setdefault(normalise(raw, region))
+        except InvalidNumber as exc:
+            raise InvalidInput(f"numbers[{i}]", t(request, "sms.bad_number", number=raw, reason=str(exc))) from None
+    for cid in values["contacts"]:
+        found.setdefault((await request.app[keys.CONTACTS].get(cid)).mobile)
+    for gid in values["groups"]:
+        await request.app[keys.GROUPS].get(gid)
+        async with request.app[keys.DB].read() as conn:
+            async for batch in group_store.member_batches(conn, gid, size=1000):
+                for c in batch:
+                    found.setdefault(c.mobile)
+                if len(found) > MAX_RECIPIENTS:
+                    break
+    if not found:
+        raise InvalidInput("recipients", t(request, "sms.no_recipient"))
+    if len(found) > MAX_RECIPIENTS:
+        raise InvalidInput("recipients", t(request, "sms.too_many", max=MAX_RECIPIENTS))
+    return list(found)
+
+
+@pages.post("/sms/new", role="operator")
+async def send_sms(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    values = {"text": text(form, "text", 10_000), "numbers": texts(form, "number", 40),
+              "contacts": ints(form, "contact"), "groups": ints(form, "group"),
+              "category": "marketing" if text(form, "category", 20) == "marketing" else "transactional",
+              "send_at": text(form, "send_at", 30), "line": text(form, "line", 32)}
+    # Numbers typed but not yet turned into chips count too.
+    values["numbers"] += [n.strip() for n in text(form, "number_input", 2000).replace(";", ",").split(",")
+                          if n.strip()]
+    tz = ZoneInfo(request.app[keys.SETTINGS].site.timezone)
+    try:
+        if not values["text"].strip():
+            raise InvalidInput("text", t(request, "sms.text_required"))
+        send_at = local_datetime(values["send_at"], tz, "send_at") if checked(form, "schedule") else None
+        recipients = await _recipients(request, values)
+        rows = await request.app[keys.OUTBOUND].submit([
+            NewMessage(to=number, text=values["text"], category=Category(values["category"]), send_at=send_at,
+                       line=values["line"] or None, priority=0, source="console") for number in recipients])
+    except (InvalidInput, NotFound, Conflict) as exc:
+        return await _form(request, values, field_errors(exc), 422)
+    if len(rows) == 1:
+        raise redirect(request, f"/sent/{rows[0].id}", "scheduled" if send_at else "sent")
+    raise redirect(request, "/sent", "scheduled" if send_at else "sent")
+
+
+@pages.get("/sent", name="sent")
+async def sent(request: web.Request) -> web.Response:
+    q = request.query.get("q", "").strip()[:100]
+    state = request.query.get("state") or None
+    if state not in (None, *STATES):
+        state = None
+    cursor = decode_cursor(request)
+    before = int(cursor[0]) if cursor and cursor[0].isdigit() else None
+    region = request.app[keys.SETTINGS].sending.default_region
+    to = to_prefix = text_q = None
+    if q:
+        prefixes = number_prefixes(q, region)
+        if prefixes and prefixes[0].startswith("+"):
+            try:
+                to = normalise(q, region)
+            except InvalidNumber:
+                to_prefix = prefixes[0]
+        else:
+            text_q = q
+    async with request.app[keys.DB].read() as conn:
+        page = await console_reads.search_sent(conn, text=text_q, to=to, to_prefix=to_prefix, state=state,
+                                               before_id=before, limit=PAGE)
+    if len(page.rows) == PAGE:
+        next_after = encode_cursor(page.rows[-1].id)
+    elif page.scanned_to:
+        next_after = encode_cursor(page.scanned_to)
+    else:
+        next_after = None
+    return await render(request, "messages/sent.html", {
+        "rows": page.rows, "q": q, "state": state, "states": STATES, "next_after": next_after,
+        "paged": before is not None, "searched_back_to": page.scanned_to if len(page.rows) < PAGE else None})
+
+
+@pages.get("/sent/{id:\\d+}", name="message")
+async def message(request: web.Request) -> web.Response:
+    detail = await request.app[keys.OUTBOUND].get(path_id(request))
+    return await render(request, "messages/detail.html", {"m": detail.message, "parts": detail.parts})
+
+
+@pages.get("/sent/{id:\\d+}/live", name="message_live", json=True)
+async def message_live(request: web.Request) -> web.Response:
+    detail = await request.app[keys.OUTBOUND].get(path_id(request))
+    html = fragment(request, "messages/_detail_live.html", {"m": detail.message, "parts": detail.parts})
+    done = detail.message.state in ("delivered", "failed", "expired", "blocked", "canceled", "unknown")
+    return web.json_response({"html": html, "done": done})
+
+
+@pages.get("/sent/states", name="sent_states", json=True)
+async def sent_states(request: web.Request) -> web.Response:
+    """Current states of the messages a Sent page shows (it polls them)."""
+    ids = [int(i) for i in request.query.get("ids", "").split(",")[:PAGE] if i.isdigit()]
+    async with request.app[keys.DB].read() as conn:
+        states = await console_reads.states_of(conn, ids)
+    return web.json_response({"states": {str(k): {"state": v, "label": t(request, f"state.{v}")}
+                                         for k, v in states.items()}})
+
+
+@pages.post("/sent/{id:\\d+}/resend", role="operator", name="message_resend")
+async def resend(request: web.Request) -> web.StreamResponse:
+    row = await request.app[keys.OUTBOUND].resend(path_id(request))
+    raise redirect(request, f"/sent/{row.id}", "resent")
+
+
+@pages.post("/sent/{id:\\d+}/cancel", role="operator", name="message_cancel")
+async def cancel(request: web.Request) -> web.StreamResponse:
+    row = await request.app[keys.OUTBOUND].cancel(path_id(request))
+    raise redirect(request, f"/sent/{row.id}", "canceled")
+

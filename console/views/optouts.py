@@ -1,0 +1,60 @@
+"""STOP list: who is opted out now (keyset on number), the history of every change, manual add/remove."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from gatewayd import keys
+from gatewayd.console.forms import actor, cursor_int, decode_cursor, encode_cursor, text
+from gatewayd.console.render import field_errors, redirect, render
+from gatewayd.console.routing import Pages
+from gatewayd.errors import InvalidInput, NotFound
+
+pages = Pages()
+PAGE = 50
+
+
+async def _page(request: web.Request, errors: dict[str, str], number: str = "", status: int = 200) -> web.Response:
+    optouts = request.app[keys.INBOUND].optouts
+    cursor = decode_cursor(request)
+    after_number = cursor[0] if cursor else None
+    current = await optouts.current(limit=PAGE, after_number=after_number)
+    history_before = cursor_int(request, "hafter")
+    history_number = request.query.get("number", "").strip()[:40] or None
+    try:
+        history = await optouts.history(number=history_number, limit=PAGE, before_id=history_before)
+    except InvalidInput as exc:
+        history, errors = [], {**errors, "history": exc.errors[0].message if exc.errors else exc.detail}
+    return await render(request, "optouts/list.html", {
+        "current": current, "history": history, "errors": errors, "number": number,
+        "history_number": history_number or "",
+        "next_after": encode_cursor(current[-1].number) if len(current) == PAGE else None,
+        "history_next": encode_cursor(history[-1].id) if len(history) == PAGE else None,
+        "paged": after_number is not None or history_before is not None}, status=status)
+
+
+@pages.get("/stop-list", name="optouts")
+async def stop_list(request: web.Request) -> web.Response:
+    return await _page(request, {})
+
+
+@pages.post("/stop-list", role="operator", name="optout_add")
+async def add(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    number, note = text(form, "number", 40), text(form, "note", 200).strip() or None
+    try:
+        await request.app[keys.INBOUND].optouts.add(number, source="console", actor=actor(request), note=note)
+    except InvalidInput as exc:
+        return await _page(request, field_errors(exc), number, 422)
+    raise redirect(request, "/stop-list", "added")
+
+
+@pages.post("/stop-list/remove", role="operator", name="optout_remove")
+async def remove(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    number, note = text(form, "number", 40), text(form, "note", 200).strip() or None
+    try:
+        await request.app[keys.INBOUND].optouts.remove(number, source="console", actor=actor(request), note=note)
+    except (InvalidInput, NotFound) as exc:
+        return await _page(request, {"remove": exc.detail}, "", exc.status)
+    raise redirect(request, "/stop-list", "removed")

@@ -1,0 +1,141 @@
+"""Settings (admin): webhooks and their delivery log, auto-replies, and the file-configured rules
+(quiet hours, STOP keywords and confirmation texts) shown as they are in force."""
+
+from __future__ import annotations
+
+import secrets
+from typing import Any
+
+from aiohttp import web
+from pydantic import ValidationError
+
+from gatewayd import keys
+from gatewayd.api.body import validation_problem
+from gatewayd.api.webhooks import EndpointBody
+from gatewayd.console.forms import checked, cursor_int, encode_cursor, path_id, text, texts
+from gatewayd.console.render import field_errors, redirect, render
+from gatewayd.console.routing import Pages
+from gatewayd.errors import Conflict, InvalidInput, NotFound
+from gatewayd.store import webhooks as hook_store
+
+pages = Pages()
+LOG_PAGE = 50
+
+
+def _endpoints_changed(app: web.Application) -> None:
+    if keys.DISPATCHER in app:
+        app[keys.DISPATCHER].endpoints_changed(True)
+
+
+async def _hooks_page(request: web.Request, errors: dict[str, str], created: Any = None,
+                      values: dict[str, Any] | None = None, status: int = 200) -> web.Response:
+    db = request.app[keys.DB]
+    endpoint_id = request.query.get("endpoint")
+    before = cursor_int(request)
+    log = await hook_store.deliveries(db, endpoint_id=int(endpoint_id) if endpoint_id and endpoint_id.isdigit()
+                                      else None, limit=LOG_PAGE, before_id=before)
+    return await render(request, "settings/webhooks.html", {
+        "endpoints": await hook_store.list_endpoints(db), "events": hook_store.EVENT_TYPES, "errors": errors,
+        "created": created, "log": log, "values": values or {"url": "", "description": "", "events": ["*"]},
+        "next_after": encode_cursor(log[-1].id) if len(log) == LOG_PAGE else None}, status=status)
+
+
+@pages.get("/settings/webhooks", role="admin", name="settings_webhooks")
+async def webhooks(request: web.Request) -> web.Response:
+    return await _hooks_page(request, {})
+
+
+@pages.post("/settings/webhooks", role="admin")
+async def add_webhook(request: web.Request) -> web.Response:
+    """Add an endpoint; its signing secret is shown on this answer only."""
+    form = await request.post()
+    values = {"url": text(form, "url", 2000).strip(), "description": text(form, "description", 200),
+              "events": texts(form, "events", 40) or ["*"]}
+    try:
+        body = EndpointBody.model_validate(values)
+    except ValidationError as exc:
+        return await _hooks_page(request, field_errors(validation_problem(exc)), values=values, status=422)
+    endpoint = await hook_store.create_endpoint(request.app[keys.DB], url=body.url, secret=secrets.token_urlsafe(32),
+                                                events=body.events, description=body.description,
+                                                now=request.app[keys.CLOCK].now())
+    _endpoints_changed(request.app)
+    return await _hooks_page(request, {}, created=endpoint, status=201)
+
+
+@pages.post("/settings/webhooks/{id:\\d+}", role="admin", name="settings_webhook")
+async def change_webhook(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    endpoint_id = path_id(request)
+    if text(form, "action", 10) == "delete":
+        if not await hook_store.delete_endpoint(request.app[keys.DB], endpoint_id):
+            raise NotFound("no such webhook")
+        done = "deleted"
+    else:
+        changed = await hook_store.update_endpoint(request.app[keys.DB], endpoint_id, request.app[keys.CLOCK].now(),
+                                                   enabled=checked(form, "enabled"))
+        if changed is None:
+            raise NotFound("no such webhook")
+        done = "saved"
+    _endpoints_changed(request.app)
+    raise redirect(request, "/settings/webhooks", done)
+
+
+async def _rules_page(request: web.Request, errors: dict[str, str], values: dict[str, Any] | None = None,
+                      status: int = 200) -> web.Response:
+    return await render(request, "settings/auto_replies.html", {
+        "rules": await request.app[keys.INBOUND].rules.all(), "errors": errors,
+        "values": values or {"keyword": "", "reply": "", "line": ""},
+        "lines": [m.name for m in request.app[keys.SETTINGS].modems],
+        "max_segments": request.app[keys.SETTINGS].sending.max_segments,
+        "inbound": request.app[keys.SETTINGS].inbound}, status=status)
+
+
+@pages.get("/settings/auto-replies", role="admin", name="settings_auto_replies")
+async def auto_replies(request: web.Request) -> web.Response:
+    return await _rules_page(request, {})
+
+
+@pages.post("/settings/auto-replies", role="admin")
+async def add_rule(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    values = {"keyword": text(form, "keyword", 40), "reply": text(form, "reply", 2000), "line": text(form, "line", 32)}
+    try:
+        await request.app[keys.INBOUND].rules.create(keyword=values["keyword"], reply=values["reply"],
+                                                     line=values["line"] or None)
+    except (InvalidInput, Conflict) as exc:
+        errors = field_errors(exc)
+        if isinstance(exc, Conflict):
+            errors = {"keyword": exc.detail}
+        return await _rules_page(request, errors, values, 422)
+    raise redirect(request, "/settings/auto-replies", "created")
+
+
+@pages.post("/settings/auto-replies/{id:\\d+}", role="admin", name="settings_auto_reply")
+async def change_rule(request: web.Request) -> web.StreamResponse:
+    rules = request.app[keys.INBOUND].rules
+    rule = await rules.get(path_id(request))
+    form = await request.post()
+    if text(form, "action", 10) == "delete":
+        await rules.delete(rule.id)
+        raise redirect(request, "/settings/auto-replies", "deleted")
+    try:
+        await rules.update(rule.id, keyword=text(form, "keyword", 40) or rule.keyword,
+                           reply=text(form, "reply", 2000) or rule.reply, line=rule.line,
+                           enabled=checked(form, "enabled"))
+    except (InvalidInput, Conflict) as exc:
+        return await _rules_page(request, field_errors(exc), status=422)
+    raise redirect(request, "/settings/auto-replies", "saved")
+
+
+@pages.get("/settings/quiet-hours", role="admin", name="settings_quiet_hours")
+async def quiet_hours(request: web.Request) -> web.Response:
+    settings = request.app[keys.SETTINGS]
+    return await render(request, "settings/quiet_hours.html", {"q": settings.quiet_hours,
+                                                               "outbound": settings.outbound})
+
+
+@pages.get("/settings/stop-words", role="admin", name="settings_stop_words")
+async def stop_words(request: web.Request) -> web.Response:
+    settings = request.app[keys.SETTINGS]
+    return await render(request, "settings/stop_words.html", {"o": settings.optout,
+                                                              "mention": settings.campaigns.mention()})

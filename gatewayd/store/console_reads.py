@@ -1,0 +1,159 @@
+"""Read-only queries the console needs beyond what the owning stores offer: dashboard counts,
+a bounded search of sent messages, and the received list newest first.
+
+Everything here is built to stay fast with millions of rows: counts walk index ranges only, and
+a text search scans at most `window` message ids per page, returning where it stopped so the
+next page continues from there (the page says how far back it looked).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import aiosqlite
+
+from gatewayd.clock import utc_iso
+from gatewayd.store.inbound import InboundMessage
+from gatewayd.store.inbound import _message as inbound_message
+from gatewayd.store.messages import MessageRow, message_from_row
+
+
+async def part_lines(conn: aiosqlite.Connection) -> list[str]:
+    """Every line that ever sent a part, by index seeks (one per line, not a scan)."""
+    sql = ("WITH RECURSIVE l(x) AS (SELECT MIN(line) FROM message_parts"
+           " UNION ALL SELECT (SELECT MIN(line) FROM message_parts WHERE line > x) FROM l WHERE x IS NOT NULL)"
+           " SELECT x FROM l WHERE x IS NOT NULL")
+    async with conn.execute(sql) as cur:
+        return [r[0] for r in await cur.fetchall()]
+
+
+async def parts_sent_between(conn: aiosqlite.Connection, lines: Sequence[str], start: datetime,
+                             end: datetime) -> int:
+    """SMS (parts) handed to the network in [start, end) over `lines` (index range per line)."""
+    total = 0
+    for line in lines:
+        async with conn.execute(
+            "SELECT COUNT(*) FROM message_parts WHERE line = ? AND sent_at >= ? AND sent_at < ?",
+            (line, utc_iso(start), utc_iso(end)),
+        ) as cur:
+            row = await cur.fetchone()
+        total += int(row[0]) if row else 0
+    return total
+
+
+async def received_between(conn: aiosqlite.Connection, start: datetime, end: datetime) -> int:
+    async with conn.execute(
+        "SELECT COUNT(*) FROM inbound_messages WHERE received_at >= ? AND received_at < ?",
+        (utc_iso(start), utc_iso(end)),
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def state_count(conn: aiosqlite.Connection, state: str) -> int:
+    """Messages in one state (a range of the (state, id) index)."""
+    async with conn.execute("SELECT COUNT(*) FROM messages WHERE state = ?", (state,)) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+@dataclass(frozen=True)
+class SentPage:
+    """One page of a sent-message search, and the id the scan reached (continue below it)."""
+
+    rows: list[MessageRow]
+    scanned_to: int | None     # lowest id examined when the window ended the page; None when exhausted
+    complete: bool             # True when every matching message down to the oldest was examined
+
+
+def _like(text: str) -> str:
+    return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+async def search_sent(conn: aiosqlite.Connection, *, text: str | None = None, to: str | None = None,
+                      to_prefix: str | None = None, state: str | None = None, before_id: int | None = None,
+                      limit: int = 50, window: int = 50_000) -> SentPage:
+    """Sent messages newest first, filtered by recipient (exact or prefix), text and state.
+
+    An exact recipient or a state alone walks its index. Text or a number prefix cannot use an
+    index: the scan covers at most `window` ids below `before_id`, and the page tells where it
+    stopped so the caller can offer to look further back."""
+    top = before_id if before_id is not None else 2**62
+    where = ["id < ?"]
+    args: list[object] = [top]
+    if to is not None:
+        where.append("to_number = ?")
+        args.append(to)
+    if state is not None:
+        where.append("state = ?")
+        args.append(state)
+    bounded = text is not None or (to_prefix is not None and to is None)
+    floor = None
+    if bounded:
+        if before_id is None:
+            async with conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM messages") as cur:
+                row = await cur.fetchone()
+            top = int(row[0]) if row else 1
+            args[0] = top
+        floor = max(0, top - window)
+        where.append("id >= ?")
+        args.append(floor)
+        if to_prefix is not None and to is None:
+            where.append("to_number >= ? AND to_number < ?")
+            args += [to_prefix, to_prefix + "\uffff"]
+        if text is not None:
+            where.append("text LIKE ? ESCAPE '\\'")
+            args.append(_like(text))
+    sql = f"SELECT * FROM messages WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?"
+    args.append(limit)
+    async with conn.execute(sql, args) as cur:
+        rows = [message_from_row(r) for r in await cur.fetchall()]
+    if not bounded:
+        return SentPage(rows, None, len(rows) < limit)
+    if len(rows) == limit:
+        return SentPage(rows, None, False)
+    # The window ran out before the page filled: continue below it, unless it reached id 0.
+    return SentPage(rows, floor if floor else None, not floor)
+
+
+async def inbound_newest(conn: aiosqlite.Connection, *, before_id: int | None = None, limit: int = 50,
+                         line: str | None = None) -> list[InboundMessage]:
+    """Received messages newest first (keyset on id)."""
+    sql = "SELECT * FROM inbound_messages WHERE id < ?"
+    args: list[object] = [before_id or 2**62]
+    if line:
+        sql += " AND line = ?"
+        args.append(line)
+    sql += " ORDER BY id DESC LIMIT ?"
+    args.append(limit)
+    async with conn.execute(sql, args) as cur:
+        return [inbound_message(r) for r in await cur.fetchall()]
+
+
+async def inbound_after(conn: aiosqlite.Connection, thread_id: int, after_id: int) -> list[InboundMessage]:
+    """A thread's messages received after `after_id`, oldest first (what a live page appends)."""
+    async with conn.execute(
+        "SELECT * FROM inbound_messages WHERE thread_id = ? AND id > ? ORDER BY id LIMIT 100", (thread_id, after_id)
+    ) as cur:
+        return [inbound_message(r) for r in await cur.fetchall()]
+
+
+async def outbound_after(conn: aiosqlite.Connection, thread_id: int, after_id: int) -> list[MessageRow]:
+    async with conn.execute(
+        "SELECT * FROM messages WHERE thread_id = ? AND id > ? ORDER BY id LIMIT 100", (thread_id, after_id)
+    ) as cur:
+        return [message_from_row(r) for r in await cur.fetchall()]
+
+
+async def states_of(conn: aiosqlite.Connection, ids: Sequence[int]) -> dict[int, str]:
+    """Current state of some messages (a live page refreshes the badges it shows)."""
+    out: dict[int, str] = {}
+    for start in range(0, len(ids), 500):
+        chunk = list(ids[start:start + 500])
+        async with conn.execute(
+            f"SELECT id, state FROM messages WHERE id IN ({','.join('?' * len(chunk))})", chunk
+        ) as cur:
+            out.update({r[0]: r[1] for r in await cur.fetchall()})
+    return out

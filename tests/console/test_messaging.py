@@ -1,0 +1,177 @@
+"""New SMS, Sent, Discussions (live), Received, STOP list, calls, lines and the related settings."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+from gatewayd import keys
+from gatewayd.modem.events import CallEvent, IncomingSms
+from gatewayd.store import optouts
+from gatewayd.store import threads as thread_store
+
+from .conftest import Console, add_user
+
+
+async def inbound(console: Console, sender: str, text: str, line: str = "line1") -> None:
+    """An SMS arriving through the same entry point the modem driver uses."""
+    when = console.clock.now()
+    await console.app[keys.INBOUND].handle_sms(
+        IncomingSms(line, sender, text, when, None, f"raw-{sender}-{text}-{when.isoformat()}"))
+
+
+async def send_form(admin: Console, **fields: object) -> tuple[int, str, object]:
+    await admin.get("/sms/new")
+    data: list[tuple[str, object]] = []
+    for name, value in fields.items():
+        for v in value if isinstance(value, list) else [value]:
+            data.append((name, v))
+    return await admin.post("/sms/new", data)
+
+
+async def test_new_sms_to_several_numbers_contacts_and_a_group(admin: Console) -> None:
+    contacts = admin.app[keys.CONTACTS]
+    from gatewayd.contacts.service import ContactInput
+
+    ana = await contacts.create(ContactInput("0611111111", first_name="Ana"), "t")
+    group = await admin.app[keys.GROUPS].create("Team", "", None)
+    bob = await contacts.create(ContactInput("0622222222", first_name="Bob"), "t")
+    await admin.app[keys.GROUPS].change_members(group.id, [bob.id, ana.id], [])
+    status, body, _ = await send_form(admin, text="Bonjour", number=["06 33 33 33 33", "+33611111111"],
+                                      contact=str(ana.id), group=str(group.id), category="transactional")
+    assert status == 303, body
+    rows = await admin.app[keys.OUTBOUND].list(limit=10)
+    assert sorted(r.to for r in rows) == ["+33611111111", "+33622222222", "+33633333333"]   # each once
+    assert {r.source for r in rows} == {"console"} and {r.state for r in rows} == {"queued"}
+
+
+async def test_new_sms_names_the_bad_number_and_keeps_the_text(admin: Console) -> None:
+    status, body, _ = await send_form(admin, text="Keep me", number=["0612", "0633333333"])
+    assert status == 422 and "0612" in body and "Keep me" in body
+    assert await admin.app[keys.OUTBOUND].list(limit=10) == []
+    status, body, _ = await send_form(admin, text="", number="0633333333")
+    assert status == 422
+
+
+async def test_scheduled_sms_uses_the_box_time_zone(admin: Console) -> None:
+    status, _, resp = await send_form(admin, text="Later", number="0633333333", schedule="on",
+                                      send_at="2026-01-06T08:30")
+    assert status == 303
+    [row] = await admin.app[keys.OUTBOUND].list(limit=1)
+    assert row.state == "scheduled"
+    assert row.send_at == datetime(2026, 1, 6, 7, 30, tzinfo=timezone.utc)   # Paris is UTC+1 in January
+
+
+async def test_sent_search_filter_detail_cancel(admin: Console) -> None:
+    await send_form(admin, text="Votre colis 4711 arrive", number="0633333333")
+    await send_form(admin, text="Rendez-vous demain", number="0644444444")
+    status, body = await admin.get("/sent?q=colis")
+    assert "Votre colis 4711" in body and "Rendez-vous" not in body
+    status, body = await admin.get("/sent?q=06 44 44 44 44")
+    assert "Rendez-vous" in body and "colis" not in body
+    status, body = await admin.get("/sent?q=0644")
+    assert "Rendez-vous" in body and "colis" not in body
+    status, body = await admin.get("/sent?state=delivered")
+    assert "Rendez-vous" not in body
+    [row] = await admin.app[keys.OUTBOUND].list(limit=1, to="+33644444444")
+    status, body = await admin.get(f"/sent/{row.id}")
+    assert status == 200 and "Rendez-vous demain" in body
+    status, _, _ = await admin.post(f"/sent/{row.id}/cancel")
+    assert status == 303
+    assert (await admin.app[keys.OUTBOUND].get(row.id)).message.state == "canceled"
+    status, body, _ = await admin.post(f"/sent/{row.id}/resend")
+    assert status == 409           # only failed or unknown messages are resent
+    resp = await admin.client.get(f"/sent/states?ids={row.id}")
+    assert (await resp.json())["states"][str(row.id)]["state"] == "canceled"
+
+
+async def test_discussion_shows_inbound_as_text_live_and_replies(admin: Console) -> None:
+    await inbound(admin, "+33655555555", "Bonjour <script>alert('x')</script> & merci")
+    [thread] = await thread_store.listing(admin.app[keys.DB])
+    status, body = await admin.get("/discussions")
+    assert 'class="badge"' in body and "&lt;script&gt;" in body and "<script>alert" not in body
+    status, body = await admin.get(f"/discussions/{thread.id}")
+    assert "&lt;script&gt;alert(&#39;x&#39;)&lt;/script&gt; &amp; merci" in body
+    after = re.search(r'data-after="([^"]+)"', body)
+    assert after
+    assert (await thread_store.get(admin.app[keys.DB], thread.id)).unread == 0       # opening reads it
+    resp = await admin.client.get(f"/discussions/{thread.id}/live?after={after.group(1)}")
+    assert (await resp.json())["html"] == ""
+    admin.clock.advance(5)
+    await inbound(admin, "+33655555555", "Second <b>message</b>")
+    data = await (await admin.client.get(f"/discussions/{thread.id}/live?after={after.group(1)}")).json()
+    assert "Second &lt;b&gt;message&lt;/b&gt;" in data["html"] and data["after"] != after.group(1)
+    status, _, _ = await admin.post(f"/discussions/{thread.id}/reply", {"text": "Merci à vous"})
+    assert status == 303
+    [reply] = await admin.app[keys.OUTBOUND].list(limit=1, thread_id=thread.id)
+    assert reply.to == "+33655555555" and reply.line == "line1" and reply.text == "Merci à vous"
+    data = await (await admin.client.get(f"/discussions/{thread.id}/live?after={data['after']}")).json()
+    assert "Merci à vous" in data["html"]
+    live = await (await admin.client.get("/discussions/live")).json()
+    assert "Merci à vous" in live["html"]
+
+
+async def test_stop_by_sms_appears_in_the_stop_list_and_manual_changes_are_kept(admin: Console) -> None:
+    await inbound(admin, "+33666666666", "STOP")
+    status, body = await admin.get("/stop-list")
+    assert "06 66 66 66 66" in body and ("by SMS" in body or "par SMS" in body)
+    status, body, _ = await admin.post("/stop-list", {"number": "07 81 23 45 67", "note": "asked by phone"})
+    assert status == 303
+    async with admin.app[keys.DB].read() as conn:
+        assert await optouts.is_opted_out(conn, "+33781234567")
+    status, body, _ = await admin.post("/stop-list", {"number": "12"})
+    assert status == 422
+    status, _, _ = await admin.post("/stop-list/remove", {"number": "+33781234567"})
+    assert status == 303
+    status, body = await admin.get("/stop-list?number=0781234567")
+    assert "asked by phone" in body and body.count("07 81 23 45 67") >= 2
+    async with admin.app[keys.DB].read() as conn:
+        assert not await optouts.is_opted_out(conn, "+33781234567")
+
+
+async def test_received_and_calls_pages(admin: Console) -> None:
+    await inbound(admin, "+33677777777", "Horaires d'ouverture ?")
+    now = admin.clock.now()
+    await admin.app[keys.INBOUND].handle_call(CallEvent("line1", "+33677777777", now - timedelta(seconds=20), now,
+                                                        3, False))
+    status, body = await admin.get("/received")
+    assert "Horaires" in body
+    status, body = await admin.get("/received?q=horaire")
+    assert "Horaires" in body
+    status, body = await admin.get("/received?q=absent")
+    assert "Horaires" not in body
+    status, body = await admin.get("/calls")
+    assert "06 77 77 77 77" in body
+
+
+async def test_webhook_secret_shown_once_and_auto_reply_rules(admin: Console) -> None:
+    await admin.get("/settings/webhooks")
+    status, body, _ = await admin.post("/settings/webhooks", {"url": "ftp://x", "events": "*"})
+    assert status == 422
+    status, body, _ = await admin.post("/settings/webhooks", [("url", "https://crm.example/hook"),
+                                                               ("events", "inbound.received")])
+    assert status == 201 and 'class="secret"' in body
+    status, body = await admin.get("/settings/webhooks")
+    assert "crm.example/hook" in body and 'class="secret"' not in body
+    await admin.get("/settings/auto-replies")
+    status, body, _ = await admin.post("/settings/auto-replies", {"keyword": "STOP", "reply": "x"})
+    assert status == 422                      # STOP is handled by opt-outs, not a rule
+    status, _, _ = await admin.post("/settings/auto-replies", {"keyword": "INFO", "reply": "Ouvert 9h-18h"})
+    assert status == 303
+    status, body = await admin.get("/settings/auto-replies")
+    assert "Ouvert 9h-18h" in body
+
+
+async def test_operator_sends_but_viewer_cannot(console: Console) -> None:
+    await add_user(console, "admin", "admin")
+    await add_user(console, "olga", "operator")
+    await add_user(console, "vera", "viewer")
+    await console.login("vera")
+    assert (await console.client.get("/sms/new", allow_redirects=False)).status == 403
+    status, _, _ = await console.post("/stop-list", {"number": "0612345678"})
+    assert status == 403
+    await console.logout()
+    await console.login("olga")
+    status, _, _ = await send_form(console, text="Hi", number="0633333333")
+    assert status == 303
+    assert (await console.client.get("/settings/webhooks", allow_redirects=False)).status == 403
