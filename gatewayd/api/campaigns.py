@@ -10,8 +10,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from gatewayd import keys
 from gatewayd.api.auth import require_scope
+from gatewayd.api.openapi import describe
 from gatewayd.api.body import parse_body
-from gatewayd.api.contacts import actor, next_cursor, page_args, path_id
+from gatewayd.api.contacts import CAMPAIGN_SCHEMA, STATS_SCHEMA, actor, next_cursor, page_args, page_schema, path_id
 from gatewayd.campaigns.audience import AudienceSpec
 from gatewayd.campaigns.preview import preview
 from gatewayd.campaigns.service import NewCampaign
@@ -62,6 +63,7 @@ def campaign_json(c: Campaign, **extra: Any) -> dict[str, Any]:
 
 
 @routes.get("/api/v1/campaigns")
+@describe("List campaigns, newest first", tag="campaigns", scope="read", responses={200: page_schema("campaigns", CAMPAIGN_SCHEMA), 422: None}, query={"state": "draft, scheduled, running, paused, completed or canceled", "tag": "campaign tag", "limit": "1-500", "cursor": "next_cursor of the previous page"})
 async def list_campaigns(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     limit, after = page_args(request, default=50)
@@ -75,6 +77,7 @@ async def list_campaigns(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/campaigns")
+@describe("Create a draft campaign (unknown template variables reported)", tag="campaigns", scope="send", body=CampaignBody, responses={201: CAMPAIGN_SCHEMA, 422: None})
 async def create_campaign(request: web.Request) -> web.Response:
     key = await require_scope(request, "send")
     body = await parse_body(request, CampaignBody)
@@ -87,12 +90,14 @@ async def create_campaign(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/campaigns/{id}")
+@describe("One campaign", tag="campaigns", scope="read", responses={200: CAMPAIGN_SCHEMA, 404: None})
 async def get_campaign(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     return web.json_response(campaign_json(await request.app[keys.CAMPAIGNS].get(path_id(request))))
 
 
 @routes.delete("/api/v1/campaigns/{id}")
+@describe("Delete a draft", tag="campaigns", scope="send", responses={204: None, 404: None, 409: None})
 async def delete_campaign(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     await request.app[keys.CAMPAIGNS].delete(path_id(request))
@@ -100,12 +105,14 @@ async def delete_campaign(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/campaigns/{id}/preview")
+@describe("Preview: first recipients rendered, totals, exclusions, segments, duration", tag="campaigns", scope="read", responses={200: {"type": "object"}, 404: None})
 async def preview_campaign(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     return web.json_response(await preview(request.app[keys.CAMPAIGNS], path_id(request)))
 
 
 @routes.post("/api/v1/campaigns/{id}/schedule")
+@describe("Send now, or at send_at (RFC 3339 with offset)", tag="campaigns", scope="send", body=ScheduleBody, responses={200: CAMPAIGN_SCHEMA, 404: None, 409: None, 422: None})
 async def schedule(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     body = await parse_body(request, ScheduleBody) if request.can_read_body else ScheduleBody.model_validate({})
@@ -115,6 +122,7 @@ async def schedule(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/campaigns/{id}/pause")
+@describe("Pause a running campaign (its queued messages are taken back)", tag="campaigns", scope="send", body=PauseBody, responses={200: CAMPAIGN_SCHEMA, 404: None, 409: None})
 async def pause(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     body = await parse_body(request, PauseBody) if request.can_read_body else PauseBody.model_validate({})
@@ -122,18 +130,21 @@ async def pause(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/campaigns/{id}/resume")
+@describe("Resume a paused campaign", tag="campaigns", scope="send", responses={200: CAMPAIGN_SCHEMA, 404: None, 409: None})
 async def resume(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     return web.json_response(campaign_json(await request.app[keys.CAMPAIGNS].resume(path_id(request))))
 
 
 @routes.post("/api/v1/campaigns/{id}/cancel")
+@describe("Cancel a campaign", tag="campaigns", scope="send", responses={200: CAMPAIGN_SCHEMA, 404: None, 409: None})
 async def cancel(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     return web.json_response(campaign_json(await request.app[keys.CAMPAIGNS].cancel(path_id(request))))
 
 
 @routes.post("/api/v1/campaigns/{id}/refresh")
+@describe("Add new members of the campaign's groups as recipients (nobody twice)", tag="campaigns", scope="send", responses={200: {"type": "object", "properties": {"added": {"type": "integer"}, "campaign": CAMPAIGN_SCHEMA}}, 404: None, 409: None})
 async def refresh(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     result = await request.app[keys.CAMPAIGNS].refresh(path_id(request))
@@ -141,18 +152,21 @@ async def refresh(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/campaigns/{id}/stats")
+@describe("Progress and outcome of one campaign", tag="campaigns", scope="read", responses={200: STATS_SCHEMA, 404: None})
 async def stats(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     return web.json_response(await campaign_stats(request.app[keys.CAMPAIGNS], path_id(request)))
 
 
 @routes.get("/api/v1/campaign-tags")
+@describe("Campaign tags in use", tag="campaigns", scope="read", responses={200: {"type": "object", "properties": {"tags": {"type": "array", "items": {"type": "string"}}, "next_cursor": {"type": "null"}}}})
 async def tags(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     return web.json_response({"tags": await store.tags(request.app[keys.DB]), "next_cursor": None})
 
 
 @routes.get("/api/v1/campaign-tags/{tag}/stats")
+@describe("Outcome of every campaign with a tag, summed", tag="campaigns", scope="read", responses={200: STATS_SCHEMA})
 async def stats_by_tag(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     return web.json_response(await tag_stats(request.app[keys.CAMPAIGNS], request.match_info["tag"]))

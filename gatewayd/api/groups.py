@@ -9,8 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gatewayd import keys
 from gatewayd.api.auth import require_scope
+from gatewayd.api.openapi import describe
 from gatewayd.api.body import parse_body
-from gatewayd.api.contacts import next_cursor, page_args, path_id
+from gatewayd.api.contacts import GROUP_SCHEMA, next_cursor, page_args, page_schema, path_id
 from gatewayd.clock import utc_iso
 from gatewayd.store import groups as group_store
 from gatewayd.store.groups import Condition, Group
@@ -49,6 +50,7 @@ def group_json(g: Group) -> dict[str, Any]:
 
 
 @routes.get("/api/v1/groups")
+@describe("List groups with member counts", tag="groups", scope="read", responses={200: page_schema("groups", GROUP_SCHEMA)}, query={"limit": "1-500", "cursor": "next_cursor of the previous page"})
 async def list_groups(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     limit, after = page_args(request)
@@ -58,6 +60,7 @@ async def list_groups(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/groups")
+@describe("Create a static or rule-based group", tag="groups", scope="send", body=GroupBody, responses={201: GROUP_SCHEMA, 409: None, 422: None})
 async def create_group(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     body = await parse_body(request, GroupBody)
@@ -66,12 +69,14 @@ async def create_group(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/groups/{id}")
+@describe("One group", tag="groups", scope="read", responses={200: GROUP_SCHEMA, 404: None})
 async def get_group(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     return web.json_response(group_json(await request.app[keys.GROUPS].get(path_id(request))))
 
 
 @routes.put("/api/v1/groups/{id}")
+@describe("Replace a group", tag="groups", scope="send", body=GroupBody, responses={200: GROUP_SCHEMA, 404: None, 409: None, 422: None})
 async def update_group(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     body = await parse_body(request, GroupBody)
@@ -80,6 +85,7 @@ async def update_group(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/v1/groups/{id}")
+@describe("Delete a group (its contacts stay)", tag="groups", scope="send", responses={204: None, 404: None})
 async def delete_group(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     await request.app[keys.GROUPS].delete(path_id(request))
@@ -87,6 +93,7 @@ async def delete_group(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/groups/{id}/members")
+@describe("Add and remove members of a static group", tag="groups", scope="send", body=MembersBody, responses={200: GROUP_SCHEMA, 404: None, 409: None})
 async def change_members(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     body = await parse_body(request, MembersBody)

@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gatewayd import keys
 from gatewayd.api.auth import require_scope
+from gatewayd.api.openapi import describe
 from gatewayd.api.body import parse_body
-from gatewayd.api.contacts import actor, next_cursor, page_args, path_id
+from gatewayd.api.contacts import IMPORT_SCHEMA, actor, next_cursor, page_args, page_schema, path_id
 from gatewayd.clock import utc_iso
 from gatewayd.contacts.importer import Certification, CommitOptions
 from gatewayd.errors import InvalidInput
@@ -75,6 +76,7 @@ async def _body_chunks(request: web.Request) -> tuple[AsyncIterator[bytes], str]
 
 
 @routes.post("/api/v1/imports")
+@describe("Upload a CSV, TXT or XLSX file (multipart 'file' part, or the raw body)", tag="imports", scope="send", responses={201: IMPORT_SCHEMA, 413: None, 422: None}, query={"purpose": "contacts (default) or campaign (recipient file)", "filename": "name of a raw-body upload"})
 async def upload(request: web.Request) -> web.Response:
     key = await require_scope(request, "send")
     purpose = request.query.get("purpose", "contacts")
@@ -87,6 +89,7 @@ async def upload(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/imports")
+@describe("List imports, newest first", tag="imports", scope="read", responses={200: page_schema("imports", IMPORT_SCHEMA)}, query={"limit": "1-500", "cursor": "next_cursor of the previous page"})
 async def list_imports(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     limit, after = page_args(request, default=50)
@@ -96,12 +99,14 @@ async def list_imports(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/imports/{id}")
+@describe("One import with its analysis and report", tag="imports", scope="read", responses={200: IMPORT_SCHEMA, 404: None})
 async def get_import(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     return web.json_response(import_json(await request.app[keys.IMPORTS].get(path_id(request))))
 
 
 @routes.post("/api/v1/imports/{id}/analyse")
+@describe("Step 1: analyse the file (writes no contact)", tag="imports", scope="send", body=AnalyseBody, responses={200: {"type": "object"}, 404: None, 409: None, 422: None})
 async def analyse(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     body = await parse_body(request, AnalyseBody) if request.can_read_body else AnalyseBody.model_validate({})
@@ -112,6 +117,7 @@ async def analyse(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/imports/{id}/commit")
+@describe("Step 2: import with the chosen mapping, groups and opt-in certification", tag="imports", scope="send", body=CommitBody, responses={200: {"type": "object"}, 404: None, 409: None, 422: None})
 async def commit(request: web.Request) -> web.Response:
     key = await require_scope(request, "send")
     body = await parse_body(request, CommitBody)

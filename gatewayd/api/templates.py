@@ -10,8 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gatewayd import keys
 from gatewayd.api.auth import require_scope
+from gatewayd.api.openapi import describe
 from gatewayd.api.body import parse_body
-from gatewayd.api.contacts import next_cursor, page_args, path_id
+from gatewayd.api.contacts import TEMPLATE_SCHEMA, next_cursor, page_args, page_schema, path_id
 from gatewayd.campaigns.service import check_template_text
 from gatewayd.campaigns.templates import compile_template
 from gatewayd.clock import utc_iso
@@ -52,6 +53,7 @@ async def _checked(request: web.Request, body: TemplateBody) -> list[str]:
 
 
 @routes.get("/api/v1/templates")
+@describe("List templates", tag="templates", scope="read", responses={200: page_schema("templates", TEMPLATE_SCHEMA)}, query={"limit": "1-500", "cursor": "next_cursor of the previous page"})
 async def list_templates(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     limit, after = page_args(request)
@@ -61,6 +63,7 @@ async def list_templates(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/templates")
+@describe("Create a template (unknown variables reported)", tag="templates", scope="send", body=TemplateBody, responses={201: TEMPLATE_SCHEMA, 422: None})
 async def create_template(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     body = await parse_body(request, TemplateBody)
@@ -74,6 +77,7 @@ async def create_template(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/templates/{id}")
+@describe("One template", tag="templates", scope="read", responses={200: TEMPLATE_SCHEMA, 404: None})
 async def get_template(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     template = await store.get(request.app[keys.DB], path_id(request))
@@ -83,6 +87,7 @@ async def get_template(request: web.Request) -> web.Response:
 
 
 @routes.put("/api/v1/templates/{id}")
+@describe("Replace a template", tag="templates", scope="send", body=TemplateBody, responses={200: TEMPLATE_SCHEMA, 404: None, 422: None})
 async def update_template(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     body = await parse_body(request, TemplateBody)
@@ -98,6 +103,7 @@ async def update_template(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/v1/templates/{id}")
+@describe("Delete a template no campaign uses", tag="templates", scope="send", responses={204: None, 404: None, 409: None})
 async def delete_template(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     tid = path_id(request)

@@ -96,3 +96,17 @@ async def test_launched_campaign_reaches_the_outbound_ledger(app_client: TestCli
     assert stats["recipients"] == {"total": 2, "to_send": 0, "submitted": 2, "excluded_opted_out": 0,
                                    "excluded_invalid": 0, "excluded_deleted": 0}
     assert stats["duplicates_left_out"] == 1
+
+
+async def test_openapi_describes_contacts_and_campaigns(app_client: TestClient) -> None:
+    doc = await (await app_client.get("/api/v1/openapi.json")).json()
+    mine = ("contacts", "contact-fields", "groups", "imports", "templates", "campaigns", "campaign-tags")
+    ours = {p: ops for p, ops in doc["paths"].items() if p.startswith(tuple(f"/api/v1/{m}" for m in mine))}
+    assert len(ours) >= 20
+    for path, ops in ours.items():
+        for method, op in ops.items():
+            assert "x-undocumented" not in op, f"{method.upper()} {path}"
+            assert op["x-scope"] in ("read", "send"), f"{method.upper()} {path}"
+    assert "post" in doc["paths"]["/api/v1/campaigns/{id}/preview"]
+    assert doc["paths"]["/api/v1/contacts"]["get"]["responses"]["200"]["content"]["application/json"]["schema"][
+        "required"] == ["contacts", "next_cursor"]
