@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,3 +34,17 @@ def sms(text: str, *, sender: str = "+33612345678", line: str = "line1", at: dat
     raw = pdu or ("07913366003000F0" + text.encode().hex().upper() + f"{seconds:08.0f}")
     return IncomingSms(line, sender, text, when, part, raw, undecodable)
 
+
+
+async def subscribe_all(db: Database, now: datetime) -> None:
+    """A webhook endpoint for every event, so the outbox keeps them (it stores nothing nobody wants)."""
+    from gatewayd.store import webhooks
+
+    await webhooks.create_endpoint(db, url="http://127.0.0.1:9/hook", secret="s3cret", events=["*"],
+                                   description="test", now=now)
+
+
+async def events(db: Database) -> list[tuple[str, dict[str, Any]]]:
+    """Webhook events in the outbox so far, oldest first."""
+    async with db.read() as conn, conn.execute("SELECT type, payload FROM webhook_events ORDER BY id") as cur:
+        return [(r[0], json.loads(r[1])) for r in await cur.fetchall()]

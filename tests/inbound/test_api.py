@@ -10,12 +10,10 @@ import pytest
 from aiohttp.test_utils import TestClient
 
 from gatewayd import keys
-from gatewayd.clock import SystemClock
 from gatewayd.inbound.service import InboundService
 from gatewayd.modem.events import CallEvent
 
 from .conftest import sms
-from .standin import OutboundStandIn, make_message
 
 ALICE = "+33612345678"
 BOB = "+33698765432"
@@ -23,11 +21,7 @@ BOB = "+33698765432"
 
 @pytest.fixture
 def inbound_service(app_client: TestClient) -> InboundService:
-    app = app_client.server.app
-    service = app[keys.INBOUND]
-    if keys.OUTBOUND not in app:  # outbound not wired yet: its contract over the real ledger
-        service.use_outbound(OutboundStandIn(app[keys.DB], SystemClock()), make_message)
-    return service
+    return app_client.server.app[keys.INBOUND]
 
 
 @pytest.fixture

@@ -13,11 +13,12 @@ from gatewayd.clock import FakeClock
 from gatewayd.errors import Conflict, InvalidInput, NotFound
 from gatewayd.inbound.service import InboundService
 from gatewayd.modem.events import CallEvent
+from gatewayd.outbound.model import Category, MessageRow, NewMessage
+from gatewayd.outbound.service import OutboundService
 from gatewayd.store import autoreplies, calls, inbound, optouts, threads
 from gatewayd.store.db import Database
 
-from .conftest import sms
-from .standin import OutboundStandIn, events, make_message, subscribe_all
+from .conftest import events, sms, subscribe_all
 
 ALICE = "+33612345678"
 BOB = "+33698765432"
@@ -31,17 +32,35 @@ def clock() -> FakeClock:
 Build = Callable[..., Any]
 
 
+class Ledger:
+    """Outbound's real service, with helpers to seed and read its ledger."""
+
+    def __init__(self, service: OutboundService, clock: FakeClock) -> None:
+        self.service = service
+        self.clock = clock
+
+    async def add_raw(self, *, to: str, category: str, state: str = "queued", text: str = "promo") -> int:
+        send_at = self.clock.now() + timedelta(days=1) if state == "scheduled" else None
+        [row] = await self.service.submit([NewMessage(to=to, text=text, category=Category(category), send_at=send_at,
+                                                      source="campaign")])
+        assert row.state == state
+        return row.id
+
+    async def rows(self) -> list[MessageRow]:
+        return sorted(await self.service.list(limit=10_000), key=lambda r: r.id)
+
+
 @pytest.fixture
 async def build(settings_factory: Callable[..., Any], db: Database, clock: FakeClock) -> AsyncIterator[Build]:
     made: list[InboundService] = []
     await subscribe_all(db, clock.now())
 
-    async def make(**sections: Any) -> tuple[InboundService, OutboundStandIn]:
+    async def make(**sections: Any) -> tuple[InboundService, Ledger]:
         settings = settings_factory(**sections)
-        outbound = OutboundStandIn(db, clock, scope=settings.optout.scope)
-        service = InboundService(db, settings, clock, outbound, message_factory=make_message)
+        outbound = OutboundService(db, settings, clock)
+        service = InboundService(db, settings, clock, outbound)
         made.append(service)
-        return service, outbound
+        return service, Ledger(outbound, clock)
 
     yield make
     for service in made:
@@ -61,7 +80,7 @@ async def test_stop_opts_out_and_blocks_pending_marketing_in_the_same_transactio
     receipt = await outbound.add_raw(to=ALICE, category="transactional")
     other = await outbound.add_raw(to=BOB, category="marketing")
     await receive(service, clock, "Stop.")
-    states = {r["id"]: r["state"] for r in await outbound.rows()}
+    states = {r.id: r.state for r in await outbound.rows()}
     assert states == {promo: "blocked", scheduled: "blocked", receipt: "queued", other: "queued"}
     [message] = await inbound.since(db)
     assert message.intent == "stop"
@@ -77,7 +96,7 @@ async def test_stop_with_scope_all_blocks_transactional_too(build: Build, clock:
     service, outbound = await build(optout={"scope": "all"})
     receipt = await outbound.add_raw(to=ALICE, category="transactional")
     await receive(service, clock, "ARRÊT svp")
-    assert {r["id"]: r["state"] for r in await outbound.rows()} == {receipt: "blocked"}
+    assert {r.id: r.state for r in await outbound.rows()} == {receipt: "blocked"}
 
 
 async def test_stop_is_not_stored_without_taking_effect(build: Build, clock: FakeClock, db: Database) -> None:
@@ -86,7 +105,7 @@ async def test_stop_is_not_stored_without_taking_effect(build: Build, clock: Fak
     async def broken(conn: Any, number: str) -> int:
         raise RuntimeError("disk I/O error (test)")
 
-    outbound.block_pending_to = broken  # type: ignore[method-assign]
+    outbound.service.block_pending_to = broken  # type: ignore[method-assign]
     with pytest.raises(RuntimeError):
         await receive(service, clock, "STOP")
     # Nothing committed: the SMS stays on the modem and is handed over again by the next sweep.
@@ -97,7 +116,7 @@ async def test_ordinary_sentence_with_stop_is_just_a_message(build: Build, clock
     service, outbound = await build()
     await outbound.add_raw(to=ALICE, category="marketing")
     await receive(service, clock, "Don't stop, I'll be late")
-    assert await optouts.history(db) == [] and [r["state"] for r in await outbound.rows()] == ["queued"]
+    assert await optouts.history(db) == [] and [r.state for r in await outbound.rows()] == ["queued"]
     assert (await inbound.since(db))[0].intent is None
 
 
@@ -109,7 +128,7 @@ async def test_confirmation_at_most_once_a_day_and_start_resubscribes(build: Bui
     await receive(service, clock, "STOP")            # already out: no second event, no second answer
     await receive(service, clock, "start")           # back in
     await receive(service, clock, "stop")            # out again, but confirmed less than 24 h ago
-    sent = [(r["text"], r["source"], r["state"]) for r in await outbound.rows()]
+    sent = [(r.text, r.source, r.state) for r in await outbound.rows()]
     assert sent == [("Désabonné. START pour revenir.", "optout-confirm", "queued"),
                     ("Réabonné.", "optout-confirm", "queued")]
     actions = [e.action for e in reversed(await optouts.history(db))]
@@ -118,7 +137,7 @@ async def test_confirmation_at_most_once_a_day_and_start_resubscribes(build: Bui
     clock.advance(25 * 3600)
     await receive(service, clock, "START")
     await receive(service, clock, "STOP")
-    assert [r["text"] for r in await outbound.rows()][-1] == "Désabonné. START pour revenir."
+    assert [r.text for r in await outbound.rows()][-1] == "Désabonné. START pour revenir."
 
 
 async def test_start_from_someone_not_opted_out_is_an_ordinary_message(build: Build, clock: FakeClock,
@@ -135,8 +154,7 @@ async def test_auto_reply_rule_answers_on_the_thread_line(build: Build, clock: F
     await receive(service, clock, "horaires ?", line="line2")
     [row] = await outbound.rows()
     [message] = await inbound.since(db)
-    assert (row["to_number"], row["line"], row["thread_id"], row["source"]) == (ALICE, "line2", message.thread_id,
-                                                                               "auto-reply")
+    assert (row.to, row.line, row.thread_id, row.source) == (ALICE, "line2", message.thread_id, "auto-reply")
     assert message.intent == "auto-reply"
     assert (await service.rules.get(rule.id)).hits == 1
     await receive(service, clock, "Quels sont vos horaires d'ouverture ?")  # a sentence, not the keyword
@@ -162,12 +180,18 @@ async def test_refused_auto_reply_never_undoes_the_inbound_message(build: Build,
                                                                    db: Database) -> None:
     service, outbound = await build()
     await service.rules.create(keyword="INFO", reply="Bonjour")
-    outbound.fail_next = True
+    real = outbound.service.insert
+
+    async def half_done_then_refused(conn: Any, batch: Any) -> Any:
+        await real(conn, batch)  # rows written in the transaction, then the submit fails
+        raise InvalidInput("messages[0].text", "refused (test)")
+
+    outbound.service.insert = half_done_then_refused  # type: ignore[method-assign]
     await receive(service, clock, "info")
     assert len(await inbound.since(db)) == 1
     assert await outbound.rows() == []  # the half-done insert of the failed submit was rolled back
     [decision] = await autoreplies.sends(db)
-    assert decision.held_back and "too long" in decision.held_back
+    assert decision.held_back and "refused (test)" in decision.held_back
 
 
 async def test_no_automatic_answer_to_names_and_short_codes(build: Build, clock: FakeClock, db: Database) -> None:
@@ -208,8 +232,8 @@ async def test_calls_logged_with_missed_call_sms_rate_limited(build: Build, cloc
     assert [(c.number, c.hung_up_by, c.rings) for c in logged] == [
         (ALICE, "caller", 3), (ALICE, "us", 3), (None, "caller", 3), (BOB, "caller", 3)]
     sent = await outbound.rows()
-    assert [r["to_number"] for r in sent] == [ALICE, BOB]  # Alice once in 24 h, withheld never
-    assert logged[0].reply_message_id == sent[0]["id"] and logged[1].reply_message_id is None
+    assert [r.to for r in sent] == [ALICE, BOB]  # Alice once in 24 h, withheld never
+    assert logged[0].reply_message_id == sent[0].id and logged[1].reply_message_id is None
     assert [t for t, _ in await events(db)] == ["call.received"] * 4
 
 
@@ -219,7 +243,8 @@ async def test_reply_goes_out_on_the_thread_line(build: Build, clock: FakeClock,
     [thread] = await threads.listing(db)
     row = await service.reply(thread.id, "Bien sûr !", "marie")
     [stored] = await outbound.rows()
-    assert (stored["id"], stored["line"], stored["thread_id"], stored["to_number"]) == (row.id, "line2", thread.id, ALICE)
+    assert (stored.id, stored.line, stored.thread_id, stored.to, stored.source) == (row.id, "line2", thread.id, ALICE,
+                                                                                  "reply")
     after = await service.thread(thread.id)
     assert after.unread == 0 and after.last_direction == "out" and after.last_text == "Bien sûr !"
     with pytest.raises(NotFound):
