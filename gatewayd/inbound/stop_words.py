@@ -102,7 +102,7 @@ class KeywordMatcher:
         """Whether `text` is essentially `keyword` (auto-reply rules use the same rule as STOP)."""
         core = self.core(text)
         wanted = "".join(_tokens(keyword))
-        return bool(core) and bool(wanted) and "".join(core) == wanted
+        return core is not None and bool(wanted) and "".join(core) == wanted
 
     def _strip_ignored(self, words: tuple[str, ...]) -> tuple[str, ...]:
         changed = True

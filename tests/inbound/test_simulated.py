@@ -155,3 +155,25 @@ async def test_two_robots_answering_each_other_are_cut_off_by_the_cap(tmp_path: 
         log = (await gw.get("/api/v1/auto-replies/log"))["answers"]
         assert [a["held_back"] is None for a in reversed(log)] == [True] * 4 + [False]
         assert "cap reached" in log[0]["held_back"]
+
+
+async def test_reply_from_a_thread_goes_out_on_the_thread_line(tmp_path: Path) -> None:
+    net = SimNetwork()
+    async with simulated_modems(tmp_path, net, lines=2) as modems, box(tmp_path, modems) as gw:
+        await modems[1].deliver_sms(OTHER, "Bonjour, vous êtes ouverts samedi ?")
+        await until_messages(gw, 1)
+        [thread] = (await gw.get("/api/v1/threads"))["threads"]
+        assert thread["modem"] == "line2" and thread["unread"] == 1
+        status, body = await gw.post(f"/api/v1/threads/{thread['id']}/reply", {"text": "Oui, de 9h à 12h."})
+        assert status == 202, body
+        await until(lambda: len(net.received) == 1, 10, "the reply")
+        assert (net.received[0].line, net.received[0].recipient) == ("line2", OTHER)
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + 10
+        while True:
+            convo = (await gw.get(f"/api/v1/threads/{thread['id']}/messages"))["messages"]
+            if convo[0]["state"] == "delivered":
+                break
+            assert loop.time() < deadline, convo
+            await asyncio.sleep(0.05)
+        assert [(m["direction"], m["modem"]) for m in convo] == [("out", "line2"), ("in", "line2")]
