@@ -190,6 +190,14 @@ def build_document(app: web.Application) -> dict[str, Any]:
     }
 
 
+register("GET", "/healthz", operation(
+    "Liveness: database and modem lines (no key needed)", tag="operations",
+    responses={200: {"type": "object", "properties": {
+        "status": {"enum": ["ok", "degraded", "down"]}, "version": {"type": "string"},
+        "database": {"type": "object"}, "modems": {"type": "object"}}},
+        503: "the database does not answer"}))
+
+
 @routes.get("/api/v1/openapi.json")
 @describe("This OpenAPI document", tag="meta", responses={200: {"type": "object"}})
 async def openapi_json(request: web.Request) -> web.Response:

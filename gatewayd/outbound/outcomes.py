@@ -124,7 +124,7 @@ class Ledger:
         table_limit = None if line_trouble else getattr(err, "max_retries", None)
         if failures and self.retry.give_up(failures, table_limit):
             reason = f"gave up after {failures} attempt{'s' if failures > 1 else ''}: {err.reason}"
-            await store.set_final(conn, [m.id], "failed", now, error=reason, code=err.code)
+            await store.set_final(conn, [m.id], "failed", now, error=reason, code=err.code, attempts=failures)
             events.append(("message.failed", event_payload(m, "failed", now, line=line, error=reason, code=err.code)))
             return
         delay = 0.0 if line_trouble else self.retry.delay(failures, self.rng)

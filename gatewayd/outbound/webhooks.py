@@ -80,6 +80,7 @@ class WebhookSender:
         self._inflight: dict[int, asyncio.Task[None]] = {}
         self._per_endpoint: dict[int, int] = {}
         self._wake = asyncio.Event()
+        self._turn = 0
         self.delivered = 0
         self.failed_attempts = 0
 
@@ -125,17 +126,22 @@ class WebhookSender:
         if free <= 0:
             return self.fallback
         now = self.clock.now()
-        due = await store.due_deliveries(self.db, now, limit=free * 4, exclude=list(self._inflight))
-        for delivery in due:
+        endpoints = await store.endpoints_with_pending(self.db)
+        # Start with a different endpoint each pass, so none is always served last.
+        self._turn = (self._turn + 1) % max(1, len(endpoints))
+        for endpoint_id in endpoints[self._turn:] + endpoints[:self._turn]:
+            room = min(free, self.settings.per_endpoint - self._per_endpoint.get(endpoint_id, 0))
+            if room <= 0:
+                continue  # this endpoint is slow: the others go ahead
+            for delivery in await store.due_deliveries(self.db, endpoint_id, now, limit=room,
+                                                       exclude=list(self._inflight)):
+                self._per_endpoint[endpoint_id] = self._per_endpoint.get(endpoint_id, 0) + 1
+                task = asyncio.create_task(self._deliver(delivery), name=f"webhook-{delivery.id}")
+                self._inflight[delivery.id] = task
+                task.add_done_callback(lambda t, d=delivery: self._done(d))
+                free -= 1
             if free <= 0:
                 break
-            if self._per_endpoint.get(delivery.endpoint_id, 0) >= self.settings.per_endpoint:
-                continue  # this endpoint is slow: the others go ahead
-            self._per_endpoint[delivery.endpoint_id] = self._per_endpoint.get(delivery.endpoint_id, 0) + 1
-            task = asyncio.create_task(self._deliver(delivery), name=f"webhook-{delivery.id}")
-            self._inflight[delivery.id] = task
-            task.add_done_callback(lambda t, d=delivery: self._done(d))
-            free -= 1
         nxt = await store.next_pending_at(self.db)
         if nxt is None:
             return self.fallback

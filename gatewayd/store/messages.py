@@ -314,12 +314,13 @@ async def mark_sent(conn: aiosqlite.Connection, message_id: int, now: datetime) 
 
 
 async def set_final(conn: aiosqlite.Connection, ids: Sequence[int], state: str, now: datetime, *,
-                    error: str | None = None, code: int | None = None) -> None:
+                    error: str | None = None, code: int | None = None, attempts: int | None = None) -> None:
     """Move messages to a final state (failed, expired, blocked, unknown) with the reason."""
     iso = utc_iso(now)
     await conn.executemany(
-        "UPDATE messages SET state = ?, updated_at = ?, finished_at = ?, error = ?, error_code = ? WHERE id = ?",
-        [(state, iso, iso, error, code, i) for i in ids])
+        "UPDATE messages SET state = ?, updated_at = ?, finished_at = ?, error = ?, error_code = ?, "
+        "attempts = COALESCE(?, attempts) WHERE id = ?",
+        [(state, iso, iso, error, code, attempts, i) for i in ids])
 
 
 async def requeue(conn: aiosqlite.Connection, message_id: int, *, due_at: datetime, attempts: int,

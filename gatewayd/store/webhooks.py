@@ -169,20 +169,28 @@ async def list_endpoints(db: Database) -> list[Endpoint]:
 # ------------------------------------------------------------------ the sender's side
 
 
-async def due_deliveries(db: Database, now: datetime, *, limit: int,
+async def due_deliveries(db: Database, endpoint_id: int, now: datetime, *, limit: int,
                          exclude: Sequence[int] = ()) -> list[DueDelivery]:
-    """Pending deliveries whose time has come, oldest first, skipping those already in flight."""
+    """One endpoint's pending deliveries whose time has come, oldest first (each endpoint is
+    asked separately, so a slow endpoint's backlog never hides another's)."""
     skip = f" AND d.id NOT IN ({','.join('?' * len(exclude))})" if exclude else ""
     async with db.read() as conn, conn.execute(
         "SELECT d.id, d.event_id, e.type, e.payload, e.created_at, d.endpoint_id, p.url, p.secret, d.attempts "
         "FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id "
         "JOIN webhook_endpoints p ON p.id = d.endpoint_id "
-        f"WHERE d.state = 'pending' AND d.next_at <= ?{skip} ORDER BY d.next_at, d.id LIMIT ?",
-        (utc_iso(now), *exclude, limit),
+        f"WHERE d.state = 'pending' AND d.endpoint_id = ? AND d.next_at <= ?{skip} ORDER BY d.next_at, d.id LIMIT ?",
+        (endpoint_id, utc_iso(now), *exclude, limit),
     ) as cur:
         rows = await cur.fetchall()
     return [DueDelivery(r[0], r[1], r[2], r[3], parse_iso(r[4]), r[5], r[6], r[7], r[8])  # type: ignore[arg-type]
             for r in rows]
+
+
+async def endpoints_with_pending(db: Database) -> list[int]:
+    async with db.read() as conn, conn.execute(
+        "SELECT DISTINCT endpoint_id FROM webhook_deliveries WHERE state = 'pending'"
+    ) as cur:
+        return [r[0] for r in await cur.fetchall()]
 
 
 async def next_pending_at(db: Database) -> datetime | None:

@@ -119,7 +119,8 @@ CREATE TABLE webhook_deliveries (
     created_at    TEXT NOT NULL,
     finished_at   TEXT
 );
-CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_at, id) WHERE state = 'pending';
+CREATE INDEX webhook_deliveries_due ON webhook_deliveries (endpoint_id, next_at, id) WHERE state = 'pending';
+CREATE INDEX webhook_deliveries_next ON webhook_deliveries (next_at) WHERE state = 'pending';
 CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, id);
 
 CREATE TABLE webhook_attempts (

@@ -1,0 +1,153 @@
+"""Business rules with an injected clock: opt-outs, quiet hours, schedules across a restart, TTL,
+per-line caps and cancel."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from gatewayd import keys
+from gatewayd.clock import FakeClock, utc_iso
+from gatewayd.store import optouts
+
+from .conftest import Gateway, gateway
+
+SUNDAY = datetime(2026, 1, 4, 10, 0, tzinfo=timezone.utc)       # 11:00 in Paris, a Sunday
+MONDAY_0759 = datetime(2026, 1, 5, 6, 59, tzinfo=timezone.utc)  # 07:59 in Paris
+MONDAY_0800 = datetime(2026, 1, 5, 7, 0, tzinfo=timezone.utc)
+LABOUR_DAY = datetime(2026, 5, 1, 10, 0, tzinfo=timezone.utc)   # a Friday, public holiday in France
+QUIET = {"quiet_hours": {"enabled": True}}
+
+
+async def settle(gw: Gateway, clock: FakeClock | None = None, seconds: float = 0.0) -> None:
+    """Move the fake clock, wake the dispatcher and give it time to act."""
+    if clock is not None and seconds:
+        clock.advance(seconds)
+    gw.kick()
+    await asyncio.sleep(0.3)
+
+
+async def opt_out(gw: Gateway, number: str) -> None:
+    async with gw.app[keys.DB].write() as conn:
+        await optouts.record(conn, number=number, action="out", source="console", now=gw.app[keys.CLOCK].now())
+
+
+async def test_opt_out_blocks_marketing_at_enqueue_and_again_before_sending(tmp_path: Path) -> None:
+    clock = FakeClock(MONDAY_0800 + timedelta(hours=2))
+    async with gateway(tmp_path, clock=clock) as gw:
+        await opt_out(gw, "+33612345678")
+        _, body = await gw.post({"to": "+33612345678", "text": "promo", "category": "marketing"})
+        assert body["messages"][0]["state"] == "blocked"
+        _, body = await gw.post({"to": "+33612345678", "text": "your code is 1234", "category": "transactional"})
+        await gw.wait_state(body["messages"][0]["id"], "delivered")  # scope "marketing": receipts still go
+
+        later = utc_iso(clock.now() + timedelta(minutes=10))
+        _, body = await gw.post({"to": "+33655555555", "text": "promo", "category": "marketing", "send_at": later})
+        scheduled = body["messages"][0]
+        assert scheduled["state"] == "scheduled"
+        await opt_out(gw, "+33655555555")  # e.g. from the console, after it was queued
+        await settle(gw, clock, 11 * 60)
+        blocked = await gw.wait_state(scheduled["id"], "blocked")
+        assert "before sending" in blocked["error"]
+        assert gw.network.received_by("+33655555555") == []
+
+
+async def test_stop_blocks_pending_messages_in_the_same_transaction(tmp_path: Path) -> None:
+    clock = FakeClock(SUNDAY)  # marketing waits on Sundays
+    async with gateway(tmp_path, clock=clock, sections=QUIET) as gw:
+        _, body = await gw.post({"to": ["+33612345678", "+33687654321"], "text": "promo", "category": "marketing"})
+        outbound = gw.app[keys.OUTBOUND]
+        async with gw.app[keys.DB].write() as conn:
+            assert await outbound.block_pending_to(conn, "+33612345678") == 1
+        states = await gw.states()
+        first, second = (m["id"] for m in body["messages"])
+        assert states[first] == "blocked" and states[second] == "queued"
+
+
+async def test_quiet_hours_hold_marketing_until_the_window_opens(tmp_path: Path) -> None:
+    clock = FakeClock(SUNDAY)
+    async with gateway(tmp_path, clock=clock, sections=QUIET) as gw:
+        _, promo = await gw.post({"to": "+33612345678", "text": "soldes", "category": "marketing"})
+        _, receipt = await gw.post({"to": "+33687654321", "text": "reçu", "category": "transactional"})
+        await gw.wait_state(receipt["messages"][0]["id"], "delivered")
+        promo_id = promo["messages"][0]["id"]
+        clock.set(MONDAY_0759)
+        await settle(gw)
+        assert (await gw.message(promo_id))["state"] == "queued"
+        clock.set(MONDAY_0800)
+        await settle(gw)
+        await gw.wait_state(promo_id, "delivered")
+
+
+async def test_no_marketing_on_public_holidays(tmp_path: Path) -> None:
+    clock = FakeClock(LABOUR_DAY)
+    async with gateway(tmp_path, clock=clock, sections=QUIET) as gw:
+        _, promo = await gw.post({"to": "+33612345678", "text": "muguet", "category": "marketing"})
+        await settle(gw)
+        assert (await gw.message(promo["messages"][0]["id"]))["state"] == "queued"
+        clock.set(LABOUR_DAY + timedelta(days=1))  # Saturday 2 May, 12:00 in Paris
+        await settle(gw)
+        await gw.wait_state(promo["messages"][0]["id"], "delivered")
+
+
+async def test_ttl_expires_instead_of_flooding_out_late(tmp_path: Path) -> None:
+    clock = FakeClock(SUNDAY)
+    async with gateway(tmp_path, clock=clock, sections=QUIET) as gw:
+        _, promo = await gw.post({"to": "+33612345678", "text": "flash sale", "category": "marketing", "ttl": 3600})
+        await settle(gw, clock, 2 * 3600)
+        expired = await gw.wait_state(promo["messages"][0]["id"], "expired")
+        assert "time to live" in expired["error"]
+        clock.set(MONDAY_0800)
+        await settle(gw)
+        assert gw.network.received == []
+
+
+async def test_scheduled_send_survives_a_restart(tmp_path: Path) -> None:
+    clock = FakeClock(MONDAY_0800)
+    async with gateway(tmp_path, clock=clock) as gw:
+        when = utc_iso(MONDAY_0800 + timedelta(hours=1))
+        _, body = await gw.post({"to": "+33612345678", "text": "rappel", "category": "transactional", "send_at": when})
+        message_id = body["messages"][0]["id"]
+        assert body["messages"][0]["state"] == "scheduled"
+        await settle(gw, clock, 60)
+        assert (await gw.message(message_id))["state"] == "scheduled"
+    clock.set(MONDAY_0800 + timedelta(hours=1, seconds=1))
+    async with gateway(tmp_path, clock=clock) as gw:
+        await settle(gw)
+        done = await gw.wait_state(message_id, "delivered")
+        assert done["send_at"] == when and gw.network.received_by("+33612345678")
+
+
+async def test_per_line_caps_count_segments_per_minute(tmp_path: Path) -> None:
+    clock = FakeClock(MONDAY_0800 + timedelta(seconds=5))
+    async with gateway(tmp_path, clock=clock, sections={"outbound": {"per_line_per_minute": 4}}) as gw:
+        _, long = await gw.post({"to": "+33600000001", "text": "x" * 300, "category": "transactional"})  # 2 segments
+        _, body = await gw.post({"to": [f"+3360000001{i}" for i in range(4)], "text": "hi",
+                                 "category": "transactional"})
+        await settle(gw)
+        await settle(gw)
+        states = await gw.states()
+        assert sum(1 for s in states.values() if s in ("sent", "delivered")) == 3  # 2 + 1 + 1 segments
+        info = gw.app[keys.DISPATCHER].line_info("line1")
+        assert info["caps"]["minute"] == {"used": 4, "limit": 4}
+        await settle(gw, clock, 60)
+        await settle(gw)
+        assert sum(1 for s in (await gw.states()).values() if s in ("sent", "delivered")) == 5
+        assert len(gw.network.received) == 5
+
+
+async def test_cancel_only_what_waits(tmp_path: Path) -> None:
+    clock = FakeClock(MONDAY_0800)
+    async with gateway(tmp_path, clock=clock) as gw:
+        when = utc_iso(MONDAY_0800 + timedelta(hours=3))
+        _, body = await gw.post({"to": "+33612345678", "text": "later", "category": "transactional", "send_at": when})
+        message_id = body["messages"][0]["id"]
+        resp = await gw.client.post(f"/api/v1/messages/{message_id}/cancel", headers=gw.auth)
+        assert resp.status == 200 and (await resp.json())["state"] == "canceled"
+        resp = await gw.client.post(f"/api/v1/messages/{message_id}/cancel", headers=gw.auth)
+        assert resp.status == 409 and "canceled" in (await resp.json())["detail"]
+        resp = await gw.client.post("/api/v1/messages/999999/cancel", headers=gw.auth)
+        assert resp.status == 404
+        await settle(gw, clock, 4 * 3600)
+        assert gw.network.received == []

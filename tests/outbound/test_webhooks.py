@@ -1,0 +1,147 @@
+"""Webhooks against a real local aiohttp receiver: signature, retry, restart, slow endpoints."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+
+from gatewayd.outbound.webhooks import verify
+
+from .conftest import Gateway, gateway, until
+
+FAST_HOOKS = {"webhooks": {"retry_base_seconds": 0.05, "retry_cap_seconds": 0.2, "timeout_seconds": 1.0}}
+OK = {"text": "hello", "category": "transactional"}
+
+
+@dataclass
+class Receiver:
+    """Records every request; answers `fail_first` requests with 500 and sleeps `delay` each."""
+
+    fail_first: int = 0
+    delay: float = 0.0
+    requests: list[dict[str, Any]] = field(default_factory=list)
+    url: str = ""
+
+    async def handle(self, request: web.Request) -> web.Response:
+        raw = await request.read()
+        self.requests.append({"headers": dict(request.headers), "raw": raw, "body": json.loads(raw),
+                              "path": request.path})
+        if self.delay:
+            await asyncio.sleep(self.delay)
+        if len(self.requests) <= self.fail_first:
+            return web.Response(status=500, text="try later")
+        return web.Response(status=204)
+
+    def events(self, event_type: str | None = None) -> list[dict[str, Any]]:
+        ok = [r for i, r in enumerate(self.requests) if i >= self.fail_first]
+        return [r["body"] for r in ok if event_type is None or r["body"]["type"] == event_type]
+
+
+@asynccontextmanager
+async def receiver(**kwargs: Any) -> AsyncIterator[Receiver]:
+    rec = Receiver(**kwargs)
+    app = web.Application()
+    app.router.add_post("/hook", rec.handle)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    rec.url = str(server.make_url("/hook"))
+    try:
+        yield rec
+    finally:
+        await server.close()
+
+
+async def add_endpoint(gw: Gateway, url: str, events: list[str] | None = None) -> dict[str, Any]:
+    resp = await gw.client.post("/api/v1/webhooks", json={"url": url, "events": events or ["*"]}, headers=gw.auth)
+    assert resp.status == 201, await resp.text()
+    return await resp.json()  # type: ignore[no-any-return]
+
+
+async def test_events_are_signed_over_timestamp_and_body(tmp_path: Path) -> None:
+    async with receiver() as rec, gateway(tmp_path, sections=FAST_HOOKS) as gw:
+        endpoint = await add_endpoint(gw, rec.url, ["message.sent", "message.delivered"])
+        secret = endpoint["secret"]
+        assert len(secret) >= 32
+        _, body = await gw.post({"to": "+33612345678", **OK})
+        message_id = body["messages"][0]["id"]
+        await until(lambda: len(rec.events()) >= 2, 10, "two events")
+        types = [e["type"] for e in rec.events()]
+        assert types == ["message.sent", "message.delivered"]
+        for r in rec.requests:
+            h = r["headers"]
+            assert h["X-Gatewayd-Event"] == r["body"]["type"] and h["X-Gatewayd-Delivery"].isdigit()
+            assert verify(secret, h["X-Gatewayd-Timestamp"], r["raw"], h["X-Gatewayd-Signature"], now=time.time())
+            assert not verify("wrong secret", h["X-Gatewayd-Timestamp"], r["raw"], h["X-Gatewayd-Signature"],
+                              now=time.time())
+            assert not verify(secret, h["X-Gatewayd-Timestamp"], r["raw"] + b" ", h["X-Gatewayd-Signature"],
+                              now=time.time())
+            assert r["body"]["data"]["id"] == message_id and r["body"]["data"]["to"] == "+33612345678"
+        assert rec.events()[1]["data"]["state"] == "delivered"
+        # Listing never shows the secret again.
+        resp = await gw.client.get("/api/v1/webhooks", headers=gw.auth)
+        assert "secret" not in (await resp.json())["webhooks"][0]
+
+
+async def test_failed_deliveries_are_retried_with_a_log(tmp_path: Path) -> None:
+    async with receiver(fail_first=2) as rec, gateway(tmp_path, sections=FAST_HOOKS) as gw:
+        endpoint = await add_endpoint(gw, rec.url, ["message.failed"])
+        gw.modems[0].fail_next(1)
+        _, body = await gw.post({"to": "+33612345678", **OK})
+        await until(lambda: len(rec.events("message.failed")) == 1, 10, "delivered after retries")
+        assert len(rec.requests) == 3
+        delivery_ids = {r["headers"]["X-Gatewayd-Delivery"] for r in rec.requests}
+        assert len(delivery_ids) == 1  # the same delivery id on every retry: receivers can deduplicate
+        await asyncio.sleep(0.1)
+        resp = await gw.client.get(f"/api/v1/webhooks/{endpoint['id']}/deliveries", headers=gw.auth)
+        [delivery] = (await resp.json())["deliveries"]
+        assert delivery["state"] == "delivered" and delivery["attempts"] == 3
+        assert [a["status"] for a in delivery["log"]] == [500, 500, 204]
+        assert rec.events()[0]["data"]["error_code"] == 1
+
+
+async def test_a_restart_loses_no_event(tmp_path: Path) -> None:
+    async with receiver() as rec:
+        dead_url = rec.url.replace("/hook", "/nowhere")  # 404 until we fix the endpoint's URL
+        async with gateway(tmp_path, sections=FAST_HOOKS) as gw:
+            endpoint = await add_endpoint(gw, dead_url, ["message.sent"])
+            _, body = await gw.post({"to": ["+33612345678", "+33698765432"], **OK})
+            for m in body["messages"]:
+                await gw.wait_state(m["id"], "sent", "delivered")
+        assert rec.events() == []
+        async with gateway(tmp_path, sections=FAST_HOOKS) as gw:
+            resp = await gw.client.patch(f"/api/v1/webhooks/{endpoint['id']}", json={"url": rec.url}, headers=gw.auth)
+            assert resp.status == 200
+            await until(lambda: len(rec.events("message.sent")) == 2, 10, "both events after restart")
+        assert sorted(e["data"]["to"] for e in rec.events("message.sent")) == ["+33612345678", "+33698765432"]
+
+
+async def test_a_slow_endpoint_never_slows_sending(tmp_path: Path) -> None:
+    async with receiver(delay=3.0) as slow, receiver() as fast, gateway(tmp_path, sections=FAST_HOOKS) as gw:
+        await add_endpoint(gw, slow.url)
+        await add_endpoint(gw, fast.url, ["message.sent"])
+        started = asyncio.get_running_loop().time()
+        _, body = await gw.post({"to": [f"+336120000{i:02d}" for i in range(20)], **OK})
+        for m in body["messages"]:
+            await gw.wait_state(m["id"], "sent", "delivered", timeout=5)
+        assert asyncio.get_running_loop().time() - started < 3.0
+        await until(lambda: len(fast.events("message.sent")) == 20, 5, "the fast endpoint got everything")
+        assert len(slow.requests) <= 2  # per-endpoint bound: the slow one holds two requests at a time
+
+
+async def test_endpoint_validation(tmp_path: Path) -> None:
+    async with gateway(tmp_path) as gw:
+        for body, field in (({"url": "ftp://x"}, "url"), ({"url": "http://h/x", "events": ["message.lost"]}, "events"),
+                            ({"url": "http://h/x", "events": []}, "events")):
+            resp = await gw.client.post("/api/v1/webhooks", json=body, headers=gw.auth)
+            assert resp.status == 422 and (await resp.json())["errors"][0]["field"] == field
+        resp = await gw.client.delete("/api/v1/webhooks/77", headers=gw.auth)
+        assert resp.status == 404
