@@ -35,26 +35,49 @@ class ReplyBody(BaseModel):
 
 @routes.get("/api/v1/threads")
 async def list_threads(request: web.Request) -> web.Response:
-    """Newest activity first; ?unread=true, ?modem=, ?q= (number fragment or words of a message)."""
+    """Newest activity first; ?unread=true, ?modem=, ?q= (number fragment, sender name or words of
+    a received message — word searches list threads by their newest matching message)."""
     await require_scope(request, "read")
     svc = service(request)
     limit = limit_arg(request, 50)
+    unread_only, line = bool(bool_arg(request, "unread")), request.query.get("modem") or None
+    q = (request.query.get("q") or "").strip()
+    if len(q) > 100:
+        raise InvalidInput("q", "at most 100 characters")
     position = decode_cursor(request, 2)
+    prefixes = number_prefixes(q, svc.region) if q else ()
+    if q and not (prefixes and prefixes[0].startswith("+")):
+        return await _word_search(request, q, prefixes, limit, unread_only, line, position)
     before = None
     if position is not None:
         if not (isinstance(position[0], str) and isinstance(position[1], int)):
             raise InvalidInput("cursor", "not a cursor returned by this API")
         before = (position[0], position[1])
-    q = (request.query.get("q") or "").strip()
-    if len(q) > 100:
-        raise InvalidInput("q", "at most 100 characters")
-    prefixes = number_prefixes(q, svc.region) if q else ()
-    fts = threads.fts_query(q) if q else None
-    if q and not prefixes and not fts:
-        return web.json_response({"threads": [], "next_cursor": None})
-    page = await threads.listing(svc.db, limit=limit, before=before, unread_only=bool(bool_arg(request, "unread")),
-                                 number_prefix=prefixes, text_query=fts, line=request.query.get("modem") or None)
+    page = await threads.listing(svc.db, limit=limit, before=before, unread_only=unread_only,
+                                 number_prefix=prefixes, line=line)
     cursor = encode_cursor(utc_iso(page[-1].last_at), page[-1].id) if len(page) == limit else None
+    return web.json_response({"threads": [thread_json(t) for t in page], "next_cursor": cursor,
+                              "unread_total": await threads.unread_total(svc.db)})
+
+
+async def _word_search(request: web.Request, q: str, names: tuple[str, ...], limit: int, unread_only: bool,
+                       line: str | None, position: list[object] | None) -> web.Response:
+    svc = service(request)
+    before = None
+    if position is not None:
+        if position[0] != "words" or not isinstance(position[1], int):
+            raise InvalidInput("cursor", "not a cursor returned by this API")
+        before = position[1]
+    fts = threads.fts_query(q)
+    found = await threads.search_text(svc.db, fts, limit=limit, before=before, unread_only=unread_only,
+                                      line=line) if fts else []
+    page = [t for t, _ in found]
+    if before is None and names:
+        # Senders that are names ("MaBanque") match by their start; they lead the first page.
+        named = await threads.listing(svc.db, limit=limit, unread_only=unread_only, number_prefix=names, line=line)
+        ids = {t.id for t in named}
+        page = named + [t for t in page if t.id not in ids]
+    cursor = encode_cursor("words", found[-1][1]) if len(found) == limit else None
     return web.json_response({"threads": [thread_json(t) for t in page], "next_cursor": cursor,
                               "unread_total": await threads.unread_total(svc.db)})
 

@@ -168,9 +168,11 @@ async def since(db: Database, *, after_id: int = 0, received_from: datetime | No
     async with db.read() as conn:
         start = after_id
         if received_from is not None:
-            # One index probe finds the first id received at/after the time; then walk ids (keyset).
+            # One index probe finds the first message received at/after the time; then walk ids
+            # (keyset). Ids follow arrival order, so later ids are later messages.
             async with conn.execute(
-                "SELECT MIN(id) FROM inbound_messages WHERE received_at >= ?", (utc_iso(received_from),)
+                "SELECT id FROM inbound_messages WHERE received_at >= ? ORDER BY received_at, id LIMIT 1",
+                (utc_iso(received_from),),
             ) as cur:
                 row = await cur.fetchone()
             first = row[0] if row and row[0] is not None else None

@@ -83,6 +83,12 @@ async def test_threads_list_search_read_unread_reply_and_both_directions(
     assert alice["unread"] == 2 and alice["modem"] == "line2" and alice["last_message"]["text"] == "Encore moi"
     assert [t["number"] for t in (await get(app_client, "/api/v1/threads?q=06 98", read))["threads"]] == [BOB]
     assert [t["number"] for t in (await get(app_client, "/api/v1/threads?q=retard", read))["threads"]] == [ALICE]
+    await deliver(inbound_service, "Votre code : 1234", sender="MaBanque", second=3)
+    assert [t["number"] for t in (await get(app_client, "/api/v1/threads?q=MaBan", read))["threads"]] == ["MaBanque"]
+    assert [t["number"] for t in (await get(app_client, "/api/v1/threads?q=code", read))["threads"]] == ["MaBanque"]
+    listing_cursor = (await get(app_client, "/api/v1/threads?limit=1", read))["next_cursor"]
+    bad = await get(app_client, f"/api/v1/threads?q=code&cursor={listing_cursor}", read, 422)
+    assert bad["errors"][0]["field"] == "cursor"
     resp = await app_client.post(f"/api/v1/threads/{alice['id']}/reply", json={"text": "Pas de souci"}, headers=send)
     body = await resp.json()
     assert resp.status == 202 and body["messages"][0]["to"] == ALICE and body["messages"][0]["state"] == "queued"
@@ -97,7 +103,7 @@ async def test_threads_list_search_read_unread_reply_and_both_directions(
     resp = await app_client.post(f"/api/v1/threads/{alice['id']}/read", headers=read)
     assert (await resp.json())["unread"] == 0
     unread_only = await get(app_client, "/api/v1/threads?unread=true", read)
-    assert [t["number"] for t in unread_only["threads"]] == [BOB]
+    assert [t["number"] for t in unread_only["threads"]] == ["MaBanque", BOB]
     resp = await app_client.post(f"/api/v1/threads/{alice['id']}/reply", json={"text": "x"}, headers=read)
     assert resp.status == 403
     resp = await app_client.post(f"/api/v1/threads/{alice['id']}/reply", json={"text": ""}, headers=send)

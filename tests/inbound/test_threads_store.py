@@ -81,3 +81,29 @@ async def test_calls_log_and_listing(db: Database) -> None:
     assert listed[1].hung_up_by == "caller" and listed[1].rings == 3 and listed[1].reply_message_id == 42
     assert [c.id for c in await calls.listing(db, number="+33612345678")] == [first]
     assert [c.id for c in await calls.listing(db, before_id=second)] == [first]
+
+
+async def test_word_search_by_newest_match_pages_without_repeats(db: Database) -> None:
+    # 12 threads; every one says "livraison" at least once, some several times, interleaved.
+    said: list[int] = []
+    for minute in range(30):
+        who = (minute * 7) % 12
+        text = "livraison prévue demain" if minute % 3 else "merci, livraison reçue"
+        said.append(await put(db, text, sender=f"+336123456{who:02d}", minute=minute))
+    newest_first = list(dict.fromkeys(reversed(said)))
+    fts = threads.fts_query("livraison")
+    assert fts is not None
+    pages, before = [], None
+    while True:
+        found = await threads.search_text(db, fts, limit=5, before=before)
+        pages.append([t.id for t, _ in found])
+        if len(found) < 5:
+            break
+        before = found[-1][1]
+    assert [tid for page in pages for tid in page] == newest_first  # each thread once, in order
+    received = await threads.search_text(db, threads.fts_query("reçue") or "", limit=50)
+    assert {t.id for t, _ in received} == {said[m] for m in range(0, 30, 3)}
+    async with db.write() as conn:
+        await threads.set_read(conn, newest_first[0], read=True)
+    unread = await threads.search_text(db, fts, limit=50, unread_only=True)
+    assert newest_first[0] not in [t.id for t, _ in unread] and len(unread) == 11
