@@ -10,6 +10,7 @@ A decision held back by a limit is recorded with its reason (auditable, and the 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -104,12 +105,13 @@ class RuleBook:
     """Keyword → reply rules: validation, storage, and the lookup for an inbound text."""
 
     def __init__(self, db: Database, clock: Clock, matcher: KeywordMatcher, sending: SendingSettings,
-                 known_lines: frozenset[str] | None = None) -> None:
+                 line_names: Callable[[], Iterable[str]] | None = None) -> None:
         self.db = db
         self.clock = clock
         self.matcher = matcher
         self.sending = sending
-        self.known_lines = known_lines
+        # The lines that exist (the pool's, once wired); None accepts any name.
+        self.line_names = line_names
 
     def key(self, keyword: str) -> str:
         """The folded keyword as stored and compared; 422 naming `keyword` when unusable."""
@@ -131,7 +133,7 @@ class RuleBook:
         info = count_segments(reply)
         if info.segments > self.sending.max_segments:
             raise InvalidInput("reply", f"{info.segments} SMS segments, at most {self.sending.max_segments}")
-        if line is not None and self.known_lines is not None and line not in self.known_lines:
+        if line is not None and self.line_names is not None and line not in set(self.line_names()):
             raise InvalidInput("modem", f"no modem named {line!r}")
 
     async def create(self, *, keyword: str, reply: str, line: str | None = None, enabled: bool = True) -> Rule:

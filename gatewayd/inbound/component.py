@@ -19,6 +19,9 @@ async def inbound_ctx(app: web.Application) -> AsyncIterator[None]:
     if outbound is None:
         log.warning("outbound service not available: STOP blocks nothing pending and no reply can be queued")
     service = app[keys.INBOUND] = InboundService(app[keys.DB], app[keys.SETTINGS], app[keys.CLOCK], outbound)
+    if keys.POOL in app:
+        pool = app[keys.POOL]
+        service.rules.line_names = lambda: [s.name for s in pool.statuses()]
     router = app[keys.MODEM_EVENTS]
     router.incoming_sms = service.handle_sms
     router.call = service.handle_call

@@ -55,8 +55,9 @@ class InboundService:
                                             settings.optout.ignore_words)
         self.responder = AutoResponder(outbound, settings.inbound, message_factory)
         self.optouts = OptOutService(db, clock, settings.optout, outbound, self.responder, region)
-        self.rules = RuleBook(db, clock, self.matcher, settings.sending,
-                              frozenset(m.name for m in settings.modems) or None)
+        configured = [m.name for m in settings.modems]
+        configured += [f"line{i}" for i in range(1, settings.simulator.lines + 1)]  # `run --simulate` names
+        self.rules = RuleBook(db, clock, self.matcher, settings.sending, lambda: configured)
         self.calls = CallLog(db, clock, settings.inbound, self.responder, region)
         self.timeout = timedelta(minutes=settings.inbound.reassembly_timeout_minutes)
         self.flush_interval = flush_interval or min(60.0, self.timeout.total_seconds() / 4)
