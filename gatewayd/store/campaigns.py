@@ -13,6 +13,7 @@ import aiosqlite
 
 from gatewayd.clock import parse_iso, utc_iso
 from gatewayd.store.db import Database
+from gatewayd.store.groups import parse_rule, rule_sql
 
 FINAL_STATES = ("completed", "canceled")
 _CHUNK = 500
@@ -160,6 +161,60 @@ async def add_recipients(conn: aiosqlite.Connection, campaign_id: int,
     return conn.total_changes - before
 
 
+_OPTED_OUT = "EXISTS (SELECT 1 FROM opt_outs_current o WHERE o.number = c.mobile)"
+
+
+async def _insert_contacts_as_recipients(conn: aiosqlite.Connection, campaign_id: int, source: str,
+                                         from_where: str, args: Sequence[object], exclude_opted_out: bool,
+                                         now: datetime) -> tuple[int, int]:
+    """INSERT … SELECT over `from_where` (alias c = contacts): no Python per recipient."""
+    async with conn.execute(f"SELECT COUNT(*) {from_where}", args) as cur:
+        row = await cur.fetchone()
+    candidates = int(row[0]) if row else 0
+    blocked = _OPTED_OUT if exclude_opted_out else "0"
+    before = conn.total_changes
+    await conn.execute(
+        "INSERT INTO campaign_recipients (campaign_id, number, contact_id, source, vars, language, state, exclusion,"
+        f" added_at) SELECT ?, c.mobile, c.id, ?, NULL, c.language,"
+        f" CASE WHEN {blocked} THEN 'excluded' ELSE 'pending' END,"
+        f" CASE WHEN {blocked} THEN 'opted_out' END, ? {from_where} ORDER BY c.id"
+        " ON CONFLICT (campaign_id, number) DO NOTHING",
+        [campaign_id, source, utc_iso(now), *args])
+    return candidates, conn.total_changes - before
+
+
+async def add_group_recipients(conn: aiosqlite.Connection, campaign_id: int, group_id: int, *,
+                               exclude_opted_out: bool, now: datetime) -> tuple[int, int]:
+    """Every contact of a group (static or rule) as a recipient; (candidates, inserted).
+
+    Numbers already in the campaign are left alone, so candidates - inserted are duplicates."""
+    async with conn.execute("SELECT rule FROM contact_groups WHERE id = ?", (group_id,)) as cur:
+        g = await cur.fetchone()
+    if g is None:
+        return 0, 0
+    if g[0] is None:
+        from_where = "FROM group_members gm JOIN contacts c ON c.id = gm.contact_id WHERE gm.group_id = ?"
+        args: list[object] = [group_id]
+    else:
+        where, args = rule_sql(parse_rule(g[0]) or ())
+        from_where = f"FROM contacts c WHERE {where}"
+    return await _insert_contacts_as_recipients(conn, campaign_id, "group", from_where, args, exclude_opted_out, now)
+
+
+async def add_contact_recipients(conn: aiosqlite.Connection, campaign_id: int, contact_ids: Sequence[int], *,
+                                 exclude_opted_out: bool, now: datetime) -> tuple[int, int]:
+    """Chosen contacts as recipients; (candidates, inserted)."""
+    candidates = inserted = 0
+    for start in range(0, len(contact_ids), _CHUNK):
+        chunk = list(contact_ids[start:start + _CHUNK])
+        c, i = await _insert_contacts_as_recipients(
+            conn, campaign_id, "contact", f"FROM contacts c WHERE c.id IN ({','.join('?' * len(chunk))})", chunk,
+            exclude_opted_out, now)
+        candidates += c
+        inserted += i
+    return candidates, inserted
+
+
 async def pending(conn: aiosqlite.Connection, campaign_id: int, limit: int) -> list[PendingRecipient]:
     """The next recipients to send, oldest first, with the values their template may use."""
     async with conn.execute(
@@ -184,11 +239,20 @@ async def pending(conn: aiosqlite.Connection, campaign_id: int, limit: int) -> l
 
 
 async def mark_submitted(conn: aiosqlite.Connection, pairs: Sequence[tuple[int, int]], now: datetime) -> None:
-    """(recipient id, message id) pairs: handed to outbound in this same transaction."""
+    """(recipient id, message id) pairs: handed to outbound in this same transaction.
+
+    Recipients and their messages are usually numbered alike (both consecutive), so each such run
+    is one UPDATE over an id range instead of one per recipient."""
     stamp = utc_iso(now)
+    runs: list[tuple[int, str, int, int]] = []
+    for rid, mid in pairs:
+        if runs and rid == runs[-1][3] + 1 and mid - rid == runs[-1][0]:
+            runs[-1] = (runs[-1][0], stamp, runs[-1][2], rid)
+        else:
+            runs.append((mid - rid, stamp, rid, rid))
     await conn.executemany(
-        "UPDATE campaign_recipients SET state = 'submitted', message_id = ?, submitted_at = ? WHERE id = ?",
-        [(mid, stamp, rid) for rid, mid in pairs])
+        "UPDATE campaign_recipients SET state = 'submitted', message_id = id + ?, submitted_at = ?"
+        " WHERE id BETWEEN ? AND ?", runs)
 
 
 async def back_to_pending(conn: aiosqlite.Connection, recipient_ids: Sequence[int]) -> None:

@@ -75,7 +75,7 @@ def _rule_json(rule: Sequence[Condition] | None) -> str | None:
     return json.dumps([{"field": c.field, "op": c.op, "value": c.value} for c in rule], ensure_ascii=False)
 
 
-def _parse_rule(text: str | None) -> tuple[Condition, ...] | None:
+def parse_rule(text: str | None) -> tuple[Condition, ...] | None:
     if text is None:
         return None
     return tuple(Condition(d["field"], d["op"], d.get("value", "")) for d in json.loads(text))
@@ -94,7 +94,7 @@ async def _count(conn: aiosqlite.Connection, group_id: int, rule: tuple[Conditio
 
 
 async def _group(conn: aiosqlite.Connection, r: sqlite3.Row) -> Group:
-    rule = _parse_rule(r["rule"])
+    rule = parse_rule(r["rule"])
     return Group(r["id"], r["name"], r["description"], rule, await _count(conn, r["id"], rule),
                  parse_iso(r["created_at"]), parse_iso(r["updated_at"]))  # type: ignore[arg-type]
 
@@ -192,7 +192,7 @@ async def member_batches(conn: aiosqlite.Connection, group_id: int, *,
         g = await cur.fetchone()
     if g is None:
         return
-    rule = _parse_rule(g[0])
+    rule = parse_rule(g[0])
     after = 0
     while True:
         if rule is None:
@@ -223,7 +223,7 @@ async def audience_rows(conn: aiosqlite.Connection, group_id: int, *,
         g = await cur.fetchone()
     if g is None:
         return
-    rule = _parse_rule(g[0])
+    rule = parse_rule(g[0])
     after = 0
     while True:
         if rule is None:
