@@ -244,7 +244,7 @@ async def mark_submitted(conn: aiosqlite.Connection, pairs: Sequence[tuple[int, 
     Recipients and their messages are usually numbered alike (both consecutive), so each such run
     is one UPDATE over an id range instead of one per recipient."""
     stamp = utc_iso(now)
-    runs: list[tuple[int, str, int, int]] = []
+    runs: list[tuple[int, str | None, int, int]] = []
     for rid, mid in pairs:
         if runs and rid == runs[-1][3] + 1 and mid - rid == runs[-1][0]:
             runs[-1] = (runs[-1][0], stamp, runs[-1][2], rid)
