@@ -56,8 +56,10 @@ def t(request: web.Request, key: str, **values: object) -> str:
     return translate(request.get(LANG, "en"), key, **values)
 
 
-def url(request: web.Request, name: str, query: Mapping[str, Any] | None = None, **parts: Any) -> str:
+def url(request: web.Request, name: str, query: Mapping[str, Any] | None = None, /, **parts: Any) -> str:
     """The path of a named console route, with `query` appended (None values dropped)."""
+    if "query" in parts:  # templates pass it by keyword; no route has a path part named "query"
+        query = parts.pop("query")
     path = str(request.app.router[name].url_for(**{k: str(v) for k, v in parts.items()}))
     if query:
         clean = {k: v for k, v in query.items() if v not in (None, "")}
@@ -107,7 +109,7 @@ def base_context(request: web.Request) -> dict[str, Any]:
         "path": request.path,
         "query": request.query,
         "can": (lambda role: allows(session.user.role, role)) if session else (lambda role: False),
-        "url": lambda name, query=None, **parts: url(request, name, query, **parts),
+        "url": lambda route, query=None, /, **parts: url(request, route, query, **parts),
         "has_route": lambda name: has_route(request, name),
         "static": lambda path: f"/static/{path}?v={__version__}",
         "done": translate(lang, f"done.{done}") if done in DONE_KEYS else None,

@@ -45,6 +45,9 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
     if request.path.startswith("/static/"):
         # URLs carry the version (?v=), so a day of caching cannot serve stale code after an upgrade.
         response.headers.setdefault("Cache-Control", "public, max-age=86400")
+        ctype = response.headers.get("Content-Type", "")
+        if ctype.startswith(("text/", "application/javascript")) and "charset" not in ctype:
+            response.headers["Content-Type"] = ctype + "; charset=utf-8"
     else:
         response.headers.setdefault("Cache-Control", "no-store")
 

@@ -45,7 +45,7 @@
       if (info.ucs2_forcing.length && out.getAttribute("data-ucs2")) {
         var span = document.createElement("span");
         span.className = "ucs2";
-        span.textContent = " · " + fill(out.getAttribute("data-ucs2"), { chars: info.ucs2_forcing.join(" ") });
+        span.textContent = " \u00B7 " + fill(out.getAttribute("data-ucs2"), { chars: info.ucs2_forcing.join(" ") });
         out.appendChild(span);
       }
       out.classList.toggle("over", max > 0 && info.segments > max);
@@ -102,24 +102,25 @@
   $all("[data-poll]").forEach(poll);
   $all(".conversation").forEach(function (c) { c.scrollTop = c.scrollHeight; });
 
-  /* Live states on lists: <table data-states-url> with <tr data-message-id> rows and a .state badge */
-  $all("table[data-states-url]").forEach(function (table) {
-    var url = table.getAttribute("data-states-url");
-    var timer = setInterval(function () {
+  /* Live states: any [data-states-url] element whose [data-message-id] children hold a .state badge
+     (Sent rows, conversation bubbles) has the badges of unfinished messages refreshed. */
+  $all("[data-states-url]").forEach(function (box) {
+    var url = box.getAttribute("data-states-url");
+    setInterval(function () {
       if (document.hidden) { return; }
-      var rows = $all("tr[data-message-id]", table).filter(function (tr) {
-        var badge = $(".state", tr);
+      var items = $all("[data-message-id]", box).filter(function (el) {
+        var badge = $(".state", el);
         return badge && /state-(scheduled|queued|sending|sent)\b/.test(badge.className);
       });
-      if (!rows.length) { clearInterval(timer); return; }
-      var ids = rows.map(function (tr) { return tr.getAttribute("data-message-id"); }).join(",");
+      if (!items.length) { return; }
+      var ids = items.map(function (el) { return el.getAttribute("data-message-id"); }).join(",");
       fetch(url + "?ids=" + ids, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
         .then(function (r) { return r.ok ? r.json() : null; })
         .then(function (data) {
           if (!data) { return; }
-          rows.forEach(function (tr) {
-            var s = data.states[tr.getAttribute("data-message-id")];
-            var badge = $(".state", tr);
+          items.forEach(function (el) {
+            var s = data.states[el.getAttribute("data-message-id")];
+            var badge = $(".state", el);
             if (s && badge) { badge.className = "state state-" + s.state; badge.textContent = s.label; }
           });
         })
@@ -147,7 +148,7 @@
       var hidden = document.createElement("input");
       hidden.type = "hidden"; hidden.name = name; hidden.value = item.value;
       var remove = document.createElement("button");
-      remove.type = "button"; remove.textContent = "×"; remove.setAttribute("aria-label", "remove");
+      remove.type = "button"; remove.textContent = "\u00D7"; remove.setAttribute("aria-label", "remove");
       remove.addEventListener("click", function () { chip.remove(); });
       chip.appendChild(label); chip.appendChild(hidden); chip.appendChild(remove);
       chips.appendChild(chip);
@@ -162,7 +163,7 @@
       found.forEach(function (item, i) {
         var li = document.createElement("li");
         li.setAttribute("role", "option");
-        li.textContent = item.label + (item.sub ? " — " + item.sub : "");
+        li.textContent = item.label + (item.sub ? " \u2014 " + item.sub : "");
         li.addEventListener("mousedown", function (ev) { ev.preventDefault(); add(items[i]); });
         list.appendChild(li);
       });

@@ -3,7 +3,6 @@ every line's state, signal, operator, caps used and SIM identity, and alerts."""
 
 from __future__ import annotations
 
-import time
 from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -14,12 +13,10 @@ from gatewayd import keys
 from gatewayd.console import charts
 from gatewayd.console.render import render, t
 from gatewayd.console.routing import Pages
-from gatewayd.console.state import CONSOLE_STATE
 from gatewayd.modem.events import LineStatus
 from gatewayd.store import console_reads
 
 pages = Pages()
-CACHE_SECONDS = 5.0     # several people watching the dashboard cost one set of counts
 DAY_KEYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
 
@@ -53,11 +50,7 @@ def day_starts(now: datetime, tz: ZoneInfo, days: int = 7) -> list[datetime]:
 
 
 async def traffic(request: web.Request) -> dict[str, Any]:
-    """Counts per local day for 7 days, the queue and unknown messages (cached a few seconds)."""
-    state = request.app[CONSOLE_STATE]
-    cached = state.get("dashboard")
-    if cached is not None and time.monotonic() - cached[0] < CACHE_SECONDS:
-        return cached[1]  # type: ignore[no-any-return]
+    """Counts per local day for 7 days, the queue and unknown messages (index ranges only)."""
     settings = request.app[keys.SETTINGS]
     tz = ZoneInfo(settings.site.timezone)
     bounds = day_starts(request.app[keys.CLOCK].now(), tz)
@@ -76,7 +69,6 @@ async def traffic(request: web.Request) -> dict[str, Any]:
     data = {"days": days, "sent_today": days[-1][1], "received_today": days[-1][2],
             "sent_week": sum(d[1] for d in days), "received_week": sum(d[2] for d in days),
             "queued": queued + sending, "scheduled": scheduled, "unknown": unknown}
-    state["dashboard"] = (time.monotonic(), data)
     return data
 
 
