@@ -218,29 +218,32 @@ async def upsert_rows(conn: aiosqlite.Connection, rows: Sequence[tuple[Any, ...]
                       now: datetime) -> tuple[int, int]:
     """Insert new contacts; update (non-empty values win, custom fields merged) or skip existing ones.
 
-    Rows come from bulk_row. Returns (inserted, updated). Runs inside the caller's write transaction."""
-    existing = await existing_mobiles(conn, [r[0] for r in rows])
+    Rows come from bulk_row. Returns (inserted, updated). Runs inside the caller's write transaction.
+    One statement per row either way (ON CONFLICT), so existing numbers need no separate lookup."""
+    async with conn.execute("SELECT COALESCE(MAX(id), 0) FROM contacts") as cur:
+        row = await cur.fetchone()
+    last_id = int(row[0]) if row else 0
     stamp = utc_iso(now)
-    new = [(*r, stamp, stamp) for r in rows if r[0] not in existing]
+    # An empty cell in the file does not erase what the base already knows; an opt-in already
+    # recorded is kept (the first consent is the one that counts).
+    on_conflict = (
+        "DO UPDATE SET last_name = COALESCE(NULLIF(excluded.last_name, ''), last_name),"
+        " first_name = COALESCE(NULLIF(excluded.first_name, ''), first_name),"
+        " email = COALESCE(NULLIF(excluded.email, ''), email), language = COALESCE(excluded.language, language),"
+        " fields = json_patch(fields, excluded.fields), updated_at = excluded.updated_at,"
+        " key_last = COALESCE(NULLIF(excluded.key_last, ''), key_last),"
+        " key_first = COALESCE(NULLIF(excluded.key_first, ''), key_first),"
+        " optin_source = COALESCE(optin_source, excluded.optin_source),"
+        " optin_at = COALESCE(optin_at, excluded.optin_at),"
+        " optin_statement = COALESCE(optin_statement, excluded.optin_statement),"
+        " optin_by = COALESCE(optin_by, excluded.optin_by)") if update_existing else "DO NOTHING"
     await conn.executemany(
-        f"INSERT INTO contacts ({_COLS}, created_at, updated_at) VALUES ({_MARKS}) ON CONFLICT (mobile) DO NOTHING",
-        new)
-    updated = 0
-    if update_existing and existing:
-        old = [r for r in rows if r[0] in existing]
-        # An empty cell in the file does not erase what the base already knows; an opt-in already
-        # recorded is kept (the first consent is the one that counts).
-        await conn.executemany(
-            "UPDATE contacts SET last_name = COALESCE(NULLIF(?1, ''), last_name),"
-            " first_name = COALESCE(NULLIF(?2, ''), first_name), email = COALESCE(NULLIF(?3, ''), email),"
-            " language = COALESCE(?4, language), fields = json_patch(fields, ?5), updated_at = ?6,"
-            " key_last = COALESCE(NULLIF(?8, ''), key_last), key_first = COALESCE(NULLIF(?9, ''), key_first),"
-            " optin_source = COALESCE(optin_source, ?10), optin_at = COALESCE(optin_at, ?11),"
-            " optin_statement = COALESCE(optin_statement, ?12), optin_by = COALESCE(optin_by, ?13)"
-            " WHERE mobile = ?7",
-            [(r[1], r[2], r[3], r[4], r[5], stamp, r[0], r[10], r[11], r[6], r[7], r[8], r[9]) for r in old])
-        updated = len(old)
-    return len(new), updated
+        f"INSERT INTO contacts ({_COLS}, created_at, updated_at) VALUES ({_MARKS}) ON CONFLICT (mobile) {on_conflict}",
+        [(*r, stamp, stamp) for r in rows])
+    async with conn.execute("SELECT COUNT(*) FROM contacts WHERE id > ?", (last_id,)) as cur:
+        row = await cur.fetchone()
+    inserted = int(row[0]) if row else 0
+    return inserted, (len(rows) - inserted if update_existing else 0)
 
 
 async def ids_for_mobiles(conn: aiosqlite.Connection, numbers: Sequence[str]) -> dict[str, int]:
