@@ -131,6 +131,21 @@ class Formats:
             text = text.replace(",", "\u202f").replace(".", ",")
         return text
 
+    def duration(self, seconds: float | None) -> str:
+        """A rough length of time: '< 1 min', '25 min', '3 h 05', '2 d 4 h' ('j' in French)."""
+        if seconds is None:
+            return ""
+        minutes = round(seconds / 60)
+        if minutes < 1:
+            return translate(self.lang, "duration.under_minute")
+        if minutes < 60:
+            return translate(self.lang, "duration.minutes", m=minutes)
+        hours, minutes = divmod(minutes, 60)
+        if hours < 24:
+            return translate(self.lang, "duration.hours", h=hours, m=f"{minutes:02d}")
+        days, hours = divmod(hours, 24)
+        return translate(self.lang, "duration.days", d=days, h=hours)
+
     def phone(self, number: str | None) -> str:
         """National format ('06 12 34 56 78') for numbers of the box's region, international otherwise."""
         if not number:

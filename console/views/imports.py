@@ -99,21 +99,24 @@ async def upload(request: web.Request) -> web.StreamResponse:
     raise redirect(request, f"/imports/{row.id}")
 
 
-def mapping_choices(row: ImportRow) -> list[list[tuple[str, str]]]:
-    """Per column, the targets offered: ignore, built-in fields, existing custom fields, its own header."""
+def mapping_choices(request: web.Request, row: ImportRow) -> list[list[tuple[str, str]]]:
+    """Per column, (target, label) offered: ignore, built-in fields, existing custom fields, and a new
+    custom field named after its header."""
     analysis = row.analysis or {}
     existing = analysis.get("existing_custom_fields", [])
+    known = {f.lower() for f in existing}
     headers = analysis.get("headers", [])
+    chosen = analysis.get("mapping", [])
     out = []
     for col in range(analysis.get("columns", 0)):
-        options = [("ignore", "import.ignore"), *((b, f"import.target.{b}") for b in BUILTIN_TARGETS)]
-        options += [(f"field:{f}", f) for f in existing]
+        options = [("ignore", t(request, "import.ignore")),
+                   *((b, t(request, f"import.target.{b}")) for b in BUILTIN_TARGETS)]
+        options += [(f"field:{f}", t(request, "import.field", name=f)) for f in existing]
         slug = field_slug(headers[col]) if col < len(headers) and headers[col] else None
-        if slug and slug.lower() not in {f.lower() for f in existing} and slug.lower() not in BUILTIN_TARGETS:
-            options.append((f"field:{slug}", slug))
-        chosen = analysis.get("mapping", [])
+        if slug and slug.lower() not in known and slug.lower() not in BUILTIN_TARGETS:
+            options.append((f"field:{slug}", t(request, "import.new_field", name=slug)))
         if col < len(chosen) and chosen[col] not in {o[0] for o in options}:
-            options.append((chosen[col], chosen[col].removeprefix("field:")))
+            options.append((chosen[col], t(request, "import.new_field", name=chosen[col].removeprefix("field:"))))
         out.append(options)
     return out
 
@@ -121,7 +124,7 @@ def mapping_choices(row: ImportRow) -> list[list[tuple[str, str]]]:
 async def _analysis_page(request: web.Request, row: ImportRow, errors: dict[str, str],
                          status: int = 200) -> web.Response:
     return await render(request, "imports/analysis.html", {
-        "row": row, "a": row.analysis or {}, "choices": mapping_choices(row), "errors": errors}, status=status)
+        "row": row, "a": row.analysis or {}, "choices": mapping_choices(request, row), "errors": errors}, status=status)
 
 
 @pages.get("/imports/{id:\\d+}", role="operator", name="import_show")

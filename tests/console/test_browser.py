@@ -280,6 +280,10 @@ async def test_tour_of_every_page_desktop_and_phone(tmp_path: Path) -> None:
                 assert response is not None and response.status == 200, path
                 name = "tour-desktop" + (path.replace("/", "-") if path != "/" else "-dashboard")
                 await shot(page, name)
+            await page.goto(box.url + "/lines/line1")
+            await page.click("button:has-text('Sonder maintenant')")
+            assert "865067020000001" in await page.inner_text("#probe-result")
+            await shot(page, "tour-desktop-line-probe")
         async with browser_page(box, locale="en-GB", width=390, height=844) as phone:
             await sign_in(phone, box)
             for path in ("/", "/discussions", "/sms/new", "/sent", "/contacts", "/campaigns/new", "/lines"):
