@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import AsyncIterator, Callable
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -28,7 +28,7 @@ class Scheduler:
 
     def __init__(self, clock: Clock) -> None:
         self.clock = clock
-        self._scheduler = AsyncIOScheduler(timezone=timezone.utc)
+        self._scheduler = AsyncIOScheduler(timezone=UTC)
 
     def start(self) -> None:
         self._scheduler.start()
@@ -43,7 +43,7 @@ class Scheduler:
         A time already past runs at once; a job missed while the daemon was down is the owner's
         to catch up at start, since the owner knows whether it still makes sense."""
         delay = max(0.0, (when - self.clock.now()).total_seconds())
-        run_date = datetime.now(timezone.utc) + timedelta(seconds=delay)
+        run_date = datetime.now(UTC) + timedelta(seconds=delay)
         self._scheduler.add_job(func, "date", run_date=run_date, args=args, id=job_id, replace_existing=True,
                                 misfire_grace_time=None, coalesce=True)
 

@@ -10,9 +10,9 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from gatewayd import keys
 from gatewayd.api.auth import require_scope
-from gatewayd.api.openapi import describe
 from gatewayd.api.body import parse_body
 from gatewayd.api.contacts import CAMPAIGN_SCHEMA, STATS_SCHEMA, actor, next_cursor, page_args, page_schema, path_id
+from gatewayd.api.openapi import describe
 from gatewayd.campaigns.audience import AudienceSpec
 from gatewayd.campaigns.preview import preview
 from gatewayd.campaigns.service import NewCampaign
@@ -54,38 +54,80 @@ class PauseBody(BaseModel):
 
 
 def campaign_json(c: Campaign, **extra: Any) -> dict[str, Any]:
-    return {"id": c.id, "name": c.name, "tag": c.tag, "category": c.category, "state": c.state, "line": c.line,
-            "templates": c.templates, "audience": c.audience, "stop_mention": c.stop_mention or None,
-            "scheduled_at": utc_iso(c.scheduled_at), "started_at": utc_iso(c.started_at),
-            "paused_at": utc_iso(c.paused_at), "pause_reason": c.pause_reason,
-            "finished_at": utc_iso(c.finished_at), "created_by": c.created_by,
-            "created_at": utc_iso(c.created_at), "updated_at": utc_iso(c.updated_at), **extra}
+    return {
+        "id": c.id,
+        "name": c.name,
+        "tag": c.tag,
+        "category": c.category,
+        "state": c.state,
+        "line": c.line,
+        "templates": c.templates,
+        "audience": c.audience,
+        "stop_mention": c.stop_mention or None,
+        "scheduled_at": utc_iso(c.scheduled_at),
+        "started_at": utc_iso(c.started_at),
+        "paused_at": utc_iso(c.paused_at),
+        "pause_reason": c.pause_reason,
+        "finished_at": utc_iso(c.finished_at),
+        "created_by": c.created_by,
+        "created_at": utc_iso(c.created_at),
+        "updated_at": utc_iso(c.updated_at),
+        **extra,
+    }
 
 
 @routes.get("/api/v1/campaigns")
-@describe("List campaigns, newest first", tag="campaigns", scope="read", responses={200: page_schema("campaigns", CAMPAIGN_SCHEMA), 422: None}, query={"state": "draft, scheduled, running, paused, completed or canceled", "tag": "campaign tag", "limit": "1-500", "cursor": "next_cursor of the previous page"})
+@describe(
+    "List campaigns, newest first",
+    tag="campaigns",
+    scope="read",
+    responses={200: page_schema("campaigns", CAMPAIGN_SCHEMA), 422: None},
+    query={
+        "state": "draft, scheduled, running, paused, completed or canceled",
+        "tag": "campaign tag",
+        "limit": "1-500",
+        "cursor": "next_cursor of the previous page",
+    },
+)
 async def list_campaigns(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     limit, after = page_args(request, default=50)
     state = request.query.get("state") or None
     if state is not None and state not in ("draft", "scheduled", "running", "paused", "completed", "canceled"):
         raise InvalidInput("state", "draft, scheduled, running, paused, completed or canceled")
-    page = await store.list_page(request.app[keys.DB], after_id=after, limit=limit, state=state,
-                                 tag=request.query.get("tag"))
-    return web.json_response({"campaigns": [campaign_json(c) for c in page],
-                              "next_cursor": next_cursor(page, limit, lambda c: c.id)})
+    page = await store.list_page(
+        request.app[keys.DB], after_id=after, limit=limit, state=state, tag=request.query.get("tag")
+    )
+    return web.json_response(
+        {"campaigns": [campaign_json(c) for c in page], "next_cursor": next_cursor(page, limit, lambda c: c.id)}
+    )
 
 
 @routes.post("/api/v1/campaigns")
-@describe("Create a draft campaign (unknown template variables reported)", tag="campaigns", scope="send", body=CampaignBody, responses={201: CAMPAIGN_SCHEMA, 422: None})
+@describe(
+    "Create a draft campaign (unknown template variables reported)",
+    tag="campaigns",
+    scope="send",
+    body=CampaignBody,
+    responses={201: CAMPAIGN_SCHEMA, 422: None},
+)
 async def create_campaign(request: web.Request) -> web.Response:
     key = await require_scope(request, "send")
     body = await parse_body(request, CampaignBody)
-    spec = AudienceSpec(tuple(body.audience.groups), tuple(body.audience.contacts), tuple(body.audience.numbers),
-                        body.audience.file)
-    campaign, unknown = await request.app[keys.CAMPAIGNS].create(NewCampaign(
-        name=body.name, templates={str(k): v for k, v in body.templates.items()}, audience=spec, tag=body.tag, category=body.category,
-        line=body.line, created_by=actor(key)))
+    spec = AudienceSpec(
+        tuple(body.audience.groups), tuple(body.audience.contacts), tuple(body.audience.numbers), body.audience.file
+    )
+    campaign, unknown = await request.app[keys.CAMPAIGNS].create(
+        NewCampaign(
+            name=body.name,
+            templates={str(k): v for k, v in body.templates.items()},
+            audience=spec,
+            tag=body.tag,
+            category=body.category,
+            line=body.line,
+            created_by=actor(key),
+        )
+    )
     return web.json_response(campaign_json(campaign, unknown_variables=unknown), status=201)
 
 
@@ -105,14 +147,25 @@ async def delete_campaign(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/campaigns/{id}/preview")
-@describe("Preview: first recipients rendered, totals, exclusions, segments, duration", tag="campaigns", scope="read", responses={200: {"type": "object"}, 404: None})
+@describe(
+    "Preview: first recipients rendered, totals, exclusions, segments, duration",
+    tag="campaigns",
+    scope="read",
+    responses={200: {"type": "object"}, 404: None},
+)
 async def preview_campaign(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     return web.json_response(await preview(request.app[keys.CAMPAIGNS], path_id(request)))
 
 
 @routes.post("/api/v1/campaigns/{id}/schedule")
-@describe("Send now, or at send_at (RFC 3339 with offset)", tag="campaigns", scope="send", body=ScheduleBody, responses={200: CAMPAIGN_SCHEMA, 404: None, 409: None, 422: None})
+@describe(
+    "Send now, or at send_at (RFC 3339 with offset)",
+    tag="campaigns",
+    scope="send",
+    body=ScheduleBody,
+    responses={200: CAMPAIGN_SCHEMA, 404: None, 409: None, 422: None},
+)
 async def schedule(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     body = await parse_body(request, ScheduleBody) if request.can_read_body else ScheduleBody.model_validate({})
@@ -122,7 +175,13 @@ async def schedule(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/campaigns/{id}/pause")
-@describe("Pause a running campaign (its queued messages are taken back)", tag="campaigns", scope="send", body=PauseBody, responses={200: CAMPAIGN_SCHEMA, 404: None, 409: None})
+@describe(
+    "Pause a running campaign (its queued messages are taken back)",
+    tag="campaigns",
+    scope="send",
+    body=PauseBody,
+    responses={200: CAMPAIGN_SCHEMA, 404: None, 409: None},
+)
 async def pause(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     body = await parse_body(request, PauseBody) if request.can_read_body else PauseBody.model_validate({})
@@ -130,7 +189,9 @@ async def pause(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/campaigns/{id}/resume")
-@describe("Resume a paused campaign", tag="campaigns", scope="send", responses={200: CAMPAIGN_SCHEMA, 404: None, 409: None})
+@describe(
+    "Resume a paused campaign", tag="campaigns", scope="send", responses={200: CAMPAIGN_SCHEMA, 404: None, 409: None}
+)
 async def resume(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     return web.json_response(campaign_json(await request.app[keys.CAMPAIGNS].resume(path_id(request))))
@@ -144,7 +205,16 @@ async def cancel(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/campaigns/{id}/refresh")
-@describe("Add new members of the campaign's groups as recipients (nobody twice)", tag="campaigns", scope="send", responses={200: {"type": "object", "properties": {"added": {"type": "integer"}, "campaign": CAMPAIGN_SCHEMA}}, 404: None, 409: None})
+@describe(
+    "Add new members of the campaign's groups as recipients (nobody twice)",
+    tag="campaigns",
+    scope="send",
+    responses={
+        200: {"type": "object", "properties": {"added": {"type": "integer"}, "campaign": CAMPAIGN_SCHEMA}},
+        404: None,
+        409: None,
+    },
+)
 async def refresh(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     result = await request.app[keys.CAMPAIGNS].refresh(path_id(request))
@@ -152,14 +222,26 @@ async def refresh(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/campaigns/{id}/stats")
-@describe("Progress and outcome of one campaign", tag="campaigns", scope="read", responses={200: STATS_SCHEMA, 404: None})
+@describe(
+    "Progress and outcome of one campaign", tag="campaigns", scope="read", responses={200: STATS_SCHEMA, 404: None}
+)
 async def stats(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     return web.json_response(await campaign_stats(request.app[keys.CAMPAIGNS], path_id(request)))
 
 
 @routes.get("/api/v1/campaign-tags")
-@describe("Campaign tags in use", tag="campaigns", scope="read", responses={200: {"type": "object", "properties": {"tags": {"type": "array", "items": {"type": "string"}}, "next_cursor": {"type": "null"}}}})
+@describe(
+    "Campaign tags in use",
+    tag="campaigns",
+    scope="read",
+    responses={
+        200: {
+            "type": "object",
+            "properties": {"tags": {"type": "array", "items": {"type": "string"}}, "next_cursor": {"type": "null"}},
+        }
+    },
+)
 async def tags(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     return web.json_response({"tags": await store.tags(request.app[keys.DB]), "next_cursor": None})

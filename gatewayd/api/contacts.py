@@ -10,8 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gatewayd import keys
 from gatewayd.api.auth import require_scope
-from gatewayd.api.openapi import describe
 from gatewayd.api.body import parse_body
+from gatewayd.api.openapi import describe
 from gatewayd.contacts.export import contact_json, export_csv, export_json
 from gatewayd.contacts.service import ContactInput
 from gatewayd.errors import InvalidInput
@@ -29,42 +29,119 @@ _INT = {"type": "integer"}
 
 def page_schema(key: str, item: dict[str, Any]) -> dict[str, Any]:
     """{key: [item], next_cursor}: every list of this API."""
-    return {"type": "object", "required": [key, "next_cursor"],
-            "properties": {key: {"type": "array", "items": item}, "next_cursor": _NSTR}}
+    return {
+        "type": "object",
+        "required": [key, "next_cursor"],
+        "properties": {key: {"type": "array", "items": item}, "next_cursor": _NSTR},
+    }
 
 
-CONTACT_SCHEMA: dict[str, Any] = {"type": "object", "properties": {
-    "id": _INT, "mobile": {"type": "string", "description": "E.164"}, "last_name": _STR, "first_name": _STR,
-    "email": _STR, "language": {"enum": ["fr", "en", None]},
-    "fields": {"type": "object", "additionalProperties": _STR, "description": "custom fields (at most 20)"},
-    "optin": {"type": "object", "properties": {"source": _NSTR, "at": _TIME, "statement": _NSTR, "by": _NSTR}},
-    "groups": {"type": "array", "items": _INT}, "created_at": _TIME, "updated_at": _TIME}}
+CONTACT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": _INT,
+        "mobile": {"type": "string", "description": "E.164"},
+        "last_name": _STR,
+        "first_name": _STR,
+        "email": _STR,
+        "language": {"enum": ["fr", "en", None]},
+        "fields": {"type": "object", "additionalProperties": _STR, "description": "custom fields (at most 20)"},
+        "optin": {"type": "object", "properties": {"source": _NSTR, "at": _TIME, "statement": _NSTR, "by": _NSTR}},
+        "groups": {"type": "array", "items": _INT},
+        "created_at": _TIME,
+        "updated_at": _TIME,
+    },
+}
 FIELDS_SCHEMA: dict[str, Any] = {"type": "object", "properties": {"fields": {"type": "array", "items": _STR}}}
-GROUP_SCHEMA: dict[str, Any] = {"type": "object", "properties": {
-    "id": _INT, "name": _STR, "description": _STR, "members": _INT, "kind": {"enum": ["static", "rule"]},
-    "rule": {"type": ["array", "null"], "items": {"type": "object", "properties": {
-        "field": _STR, "op": {"enum": ["eq", "ne", "contains", "prefix", "empty", "not_empty"]}, "value": _STR}}},
-    "created_at": _TIME, "updated_at": _TIME}}
-IMPORT_SCHEMA: dict[str, Any] = {"type": "object", "properties": {
-    "id": _INT, "purpose": {"enum": ["contacts", "campaign"]}, "filename": _STR, "size": _INT,
-    "format": {"enum": ["csv", "txt", "xlsx"]}, "state": {"enum": ["uploaded", "analysed", "committed", "failed"]},
-    "analysis": {"type": ["object", "null"]}, "report": {"type": ["object", "null"]}, "created_by": _NSTR,
-    "created_at": _TIME, "committed_at": _TIME}}
-TEMPLATE_SCHEMA: dict[str, Any] = {"type": "object", "properties": {
-    "id": _INT, "title": _STR, "line": _NSTR, "text": _STR, "variables": {"type": "array", "items": _STR},
-    "unknown_variables": {"type": "array", "items": _STR}, "encoding": {"enum": ["GSM-7", "UCS-2"]},
-    "segments": _INT, "created_at": _TIME, "updated_at": _TIME}}
-CAMPAIGN_SCHEMA: dict[str, Any] = {"type": "object", "properties": {
-    "id": _INT, "name": _STR, "tag": _STR, "category": {"enum": ["marketing", "transactional"]},
-    "state": {"enum": ["draft", "scheduled", "running", "paused", "completed", "canceled"]}, "line": _NSTR,
-    "templates": {"type": "object", "additionalProperties": _INT}, "audience": {"type": "object"},
-    "stop_mention": _NSTR, "scheduled_at": _TIME, "started_at": _TIME, "paused_at": _TIME, "pause_reason": _NSTR,
-    "finished_at": _TIME, "created_by": _NSTR, "created_at": _TIME, "updated_at": _TIME}}
-STATS_SCHEMA: dict[str, Any] = {"type": "object", "properties": {
-    "recipients": {"type": "object", "additionalProperties": _INT},
-    **{k: _INT for k in ("queued", "sent", "delivered", "failed", "blocked", "expired", "unknown", "canceled",
-                         "opt_outs")},
-    "replies": {"type": ["integer", "null"]}, "progress": {"type": "number"}, "failure_rate": {"type": "number"}}}
+GROUP_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": _INT,
+        "name": _STR,
+        "description": _STR,
+        "members": _INT,
+        "kind": {"enum": ["static", "rule"]},
+        "rule": {
+            "type": ["array", "null"],
+            "items": {
+                "type": "object",
+                "properties": {
+                    "field": _STR,
+                    "op": {"enum": ["eq", "ne", "contains", "prefix", "empty", "not_empty"]},
+                    "value": _STR,
+                },
+            },
+        },
+        "created_at": _TIME,
+        "updated_at": _TIME,
+    },
+}
+IMPORT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": _INT,
+        "purpose": {"enum": ["contacts", "campaign"]},
+        "filename": _STR,
+        "size": _INT,
+        "format": {"enum": ["csv", "txt", "xlsx"]},
+        "state": {"enum": ["uploaded", "analysed", "committed", "failed"]},
+        "analysis": {"type": ["object", "null"]},
+        "report": {"type": ["object", "null"]},
+        "created_by": _NSTR,
+        "created_at": _TIME,
+        "committed_at": _TIME,
+    },
+}
+TEMPLATE_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": _INT,
+        "title": _STR,
+        "line": _NSTR,
+        "text": _STR,
+        "variables": {"type": "array", "items": _STR},
+        "unknown_variables": {"type": "array", "items": _STR},
+        "encoding": {"enum": ["GSM-7", "UCS-2"]},
+        "segments": _INT,
+        "created_at": _TIME,
+        "updated_at": _TIME,
+    },
+}
+CAMPAIGN_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "id": _INT,
+        "name": _STR,
+        "tag": _STR,
+        "category": {"enum": ["marketing", "transactional"]},
+        "state": {"enum": ["draft", "scheduled", "running", "paused", "completed", "canceled"]},
+        "line": _NSTR,
+        "templates": {"type": "object", "additionalProperties": _INT},
+        "audience": {"type": "object"},
+        "stop_mention": _NSTR,
+        "scheduled_at": _TIME,
+        "started_at": _TIME,
+        "paused_at": _TIME,
+        "pause_reason": _NSTR,
+        "finished_at": _TIME,
+        "created_by": _NSTR,
+        "created_at": _TIME,
+        "updated_at": _TIME,
+    },
+}
+STATS_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "recipients": {"type": "object", "additionalProperties": _INT},
+        **{
+            k: _INT
+            for k in ("queued", "sent", "delivered", "failed", "blocked", "expired", "unknown", "canceled", "opt_outs")
+        },
+        "replies": {"type": ["integer", "null"]},
+        "progress": {"type": "number"},
+        "failure_rate": {"type": "number"},
+    },
+}
 
 
 def encode_cursor(position: int) -> str:
@@ -136,9 +213,17 @@ class ContactBody(BaseModel):
     optin_statement: str | None = Field(None, max_length=1000)
 
     def to_input(self) -> ContactInput:
-        return ContactInput(self.mobile, self.last_name, self.first_name, self.email, self.language,
-                            self.fields, self.optin_source, self.optin_statement,  # type: ignore[arg-type]
-                            tuple(self.groups))
+        return ContactInput(
+            self.mobile,
+            self.last_name,
+            self.first_name,
+            self.email,
+            self.language,
+            self.fields,
+            self.optin_source,
+            self.optin_statement,
+            tuple(self.groups),
+        )
 
 
 class BulkDelete(BaseModel):
@@ -152,21 +237,45 @@ class FieldBody(BaseModel):
 
 
 @routes.get("/api/v1/contacts")
-@describe("List contacts (search, group, language filters)", tag="contacts", scope="read", responses={200: page_schema("contacts", CONTACT_SCHEMA), 422: None}, query={"q": "words (prefixes of last name, first name or e-mail, accents folded) or a number prefix", "group": "group id", "language": "fr or en", "limit": "1-500 (default 100)", "cursor": "next_cursor of the previous page"})
+@describe(
+    "List contacts (search, group, language filters)",
+    tag="contacts",
+    scope="read",
+    responses={200: page_schema("contacts", CONTACT_SCHEMA), 422: None},
+    query={
+        "q": "words (prefixes of last name, first name or e-mail, accents folded) or a number prefix",
+        "group": "group id",
+        "language": "fr or en",
+        "limit": "1-500 (default 100)",
+        "cursor": "next_cursor of the previous page",
+    },
+)
 async def list_contacts(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     limit, after = page_args(request)
     language = request.query.get("language") or None
     if language not in (None, "fr", "en"):
         raise InvalidInput("language", "fr or en")
-    page = await request.app[keys.CONTACTS].search(q=request.query.get("q"), group_id=int_query(request, "group"),
-                                                   language=language, after_id=after or 0, limit=limit)
-    return web.json_response({"contacts": [contact_json(c) for c in page],
-                              "next_cursor": next_cursor(page, limit, lambda c: c.id)})
+    page = await request.app[keys.CONTACTS].search(
+        q=request.query.get("q"),
+        group_id=int_query(request, "group"),
+        language=language,
+        after_id=after or 0,
+        limit=limit,
+    )
+    return web.json_response(
+        {"contacts": [contact_json(c) for c in page], "next_cursor": next_cursor(page, limit, lambda c: c.id)}
+    )
 
 
 @routes.post("/api/v1/contacts")
-@describe("Create a contact", tag="contacts", scope="send", body=ContactBody, responses={201: CONTACT_SCHEMA, 409: None, 422: None})
+@describe(
+    "Create a contact",
+    tag="contacts",
+    scope="send",
+    body=ContactBody,
+    responses={201: CONTACT_SCHEMA, 409: None, 422: None},
+)
 async def create_contact(request: web.Request) -> web.Response:
     key = await require_scope(request, "send")
     body = await parse_body(request, ContactBody)
@@ -175,7 +284,17 @@ async def create_contact(request: web.Request) -> web.Response:
 
 
 @routes.get("/api/v1/contacts/export")
-@describe("Export contacts (all or a group) as CSV or JSON", tag="contacts", scope="read", responses={200: "CSV (UTF-8 BOM, cells starting with = + - @ neutralised) or JSON {contacts: [...]}", 404: None, 422: None}, query={"format": "csv (default) or json", "group": "group id", "separator": "semicolon (default), comma or tab"})
+@describe(
+    "Export contacts (all or a group) as CSV or JSON",
+    tag="contacts",
+    scope="read",
+    responses={
+        200: "CSV (UTF-8 BOM, cells starting with = + - @ neutralised) or JSON {contacts: [...]}",
+        404: None,
+        422: None,
+    },
+    query={"format": "csv (default) or json", "group": "group id", "separator": "semicolon (default), comma or tab"},
+)
 async def export(request: web.Request) -> web.StreamResponse:
     await require_scope(request, "read")
     fmt = request.query.get("format", "csv")
@@ -192,8 +311,9 @@ async def export(request: web.Request) -> web.StreamResponse:
         chunks, ctype, name = export_json(db, group_id), "application/json", "contacts.json"
     else:
         raise InvalidInput("format", "csv or json")
-    response = web.StreamResponse(headers={"Content-Type": ctype,
-                                           "Content-Disposition": f'attachment; filename="{name}"'})
+    response = web.StreamResponse(
+        headers={"Content-Type": ctype, "Content-Disposition": f'attachment; filename="{name}"'}
+    )
     await response.prepare(request)
     async for chunk in chunks:
         await response.write(chunk)
@@ -202,7 +322,13 @@ async def export(request: web.Request) -> web.StreamResponse:
 
 
 @routes.post("/api/v1/contacts/delete")
-@describe("Delete many contacts", tag="contacts", scope="send", body=BulkDelete, responses={200: {"type": "object", "properties": {"deleted": {"type": "integer"}}}, 422: None})
+@describe(
+    "Delete many contacts",
+    tag="contacts",
+    scope="send",
+    body=BulkDelete,
+    responses={200: {"type": "object", "properties": {"deleted": {"type": "integer"}}}, 422: None},
+)
 async def bulk_delete(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     body = await parse_body(request, BulkDelete)
@@ -218,7 +344,13 @@ async def get_contact(request: web.Request) -> web.Response:
 
 
 @routes.put("/api/v1/contacts/{id}")
-@describe("Replace a contact", tag="contacts", scope="send", body=ContactBody, responses={200: CONTACT_SCHEMA, 404: None, 409: None, 422: None})
+@describe(
+    "Replace a contact",
+    tag="contacts",
+    scope="send",
+    body=ContactBody,
+    responses={200: CONTACT_SCHEMA, 404: None, 409: None, 422: None},
+)
 async def update_contact(request: web.Request) -> web.Response:
     key = await require_scope(request, "send")
     body = await parse_body(request, ContactBody)
@@ -244,7 +376,13 @@ async def list_fields(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/contact-fields")
-@describe("Declare a custom field", tag="contacts", scope="send", body=FieldBody, responses={201: FIELDS_SCHEMA, 409: None, 422: None})
+@describe(
+    "Declare a custom field",
+    tag="contacts",
+    scope="send",
+    body=FieldBody,
+    responses={201: FIELDS_SCHEMA, 409: None, 422: None},
+)
 async def add_field(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     body = await parse_body(request, FieldBody)

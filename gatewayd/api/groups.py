@@ -9,9 +9,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gatewayd import keys
 from gatewayd.api.auth import require_scope
-from gatewayd.api.openapi import describe
 from gatewayd.api.body import parse_body
 from gatewayd.api.contacts import GROUP_SCHEMA, next_cursor, page_args, page_schema, path_id
+from gatewayd.api.openapi import describe
 from gatewayd.clock import utc_iso
 from gatewayd.store import groups as group_store
 from gatewayd.store.groups import Condition, Group
@@ -43,24 +43,43 @@ class MembersBody(BaseModel):
 
 
 def group_json(g: Group) -> dict[str, Any]:
-    return {"id": g.id, "name": g.name, "description": g.description, "members": g.members,
-            "kind": "static" if g.rule is None else "rule",
-            "rule": None if g.rule is None else [{"field": c.field, "op": c.op, "value": c.value} for c in g.rule],
-            "created_at": utc_iso(g.created_at), "updated_at": utc_iso(g.updated_at)}
+    return {
+        "id": g.id,
+        "name": g.name,
+        "description": g.description,
+        "members": g.members,
+        "kind": "static" if g.rule is None else "rule",
+        "rule": None if g.rule is None else [{"field": c.field, "op": c.op, "value": c.value} for c in g.rule],
+        "created_at": utc_iso(g.created_at),
+        "updated_at": utc_iso(g.updated_at),
+    }
 
 
 @routes.get("/api/v1/groups")
-@describe("List groups with member counts", tag="groups", scope="read", responses={200: page_schema("groups", GROUP_SCHEMA)}, query={"limit": "1-500", "cursor": "next_cursor of the previous page"})
+@describe(
+    "List groups with member counts",
+    tag="groups",
+    scope="read",
+    responses={200: page_schema("groups", GROUP_SCHEMA)},
+    query={"limit": "1-500", "cursor": "next_cursor of the previous page"},
+)
 async def list_groups(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     limit, after = page_args(request)
     page = await group_store.list_page(request.app[keys.DB], after_id=after or 0, limit=limit)
-    return web.json_response({"groups": [group_json(g) for g in page],
-                              "next_cursor": next_cursor(page, limit, lambda g: g.id)})
+    return web.json_response(
+        {"groups": [group_json(g) for g in page], "next_cursor": next_cursor(page, limit, lambda g: g.id)}
+    )
 
 
 @routes.post("/api/v1/groups")
-@describe("Create a static or rule-based group", tag="groups", scope="send", body=GroupBody, responses={201: GROUP_SCHEMA, 409: None, 422: None})
+@describe(
+    "Create a static or rule-based group",
+    tag="groups",
+    scope="send",
+    body=GroupBody,
+    responses={201: GROUP_SCHEMA, 409: None, 422: None},
+)
 async def create_group(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     body = await parse_body(request, GroupBody)
@@ -76,7 +95,13 @@ async def get_group(request: web.Request) -> web.Response:
 
 
 @routes.put("/api/v1/groups/{id}")
-@describe("Replace a group", tag="groups", scope="send", body=GroupBody, responses={200: GROUP_SCHEMA, 404: None, 409: None, 422: None})
+@describe(
+    "Replace a group",
+    tag="groups",
+    scope="send",
+    body=GroupBody,
+    responses={200: GROUP_SCHEMA, 404: None, 409: None, 422: None},
+)
 async def update_group(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     body = await parse_body(request, GroupBody)
@@ -93,7 +118,13 @@ async def delete_group(request: web.Request) -> web.Response:
 
 
 @routes.post("/api/v1/groups/{id}/members")
-@describe("Add and remove members of a static group", tag="groups", scope="send", body=MembersBody, responses={200: GROUP_SCHEMA, 404: None, 409: None})
+@describe(
+    "Add and remove members of a static group",
+    tag="groups",
+    scope="send",
+    body=MembersBody,
+    responses={200: GROUP_SCHEMA, 404: None, 409: None},
+)
 async def change_members(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     body = await parse_body(request, MembersBody)

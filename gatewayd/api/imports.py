@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gatewayd import keys
 from gatewayd.api.auth import require_scope
-from gatewayd.api.openapi import describe
 from gatewayd.api.body import parse_body
 from gatewayd.api.contacts import IMPORT_SCHEMA, actor, next_cursor, page_args, page_schema, path_id
+from gatewayd.api.openapi import describe
 from gatewayd.clock import utc_iso
 from gatewayd.contacts.importer import Certification, CommitOptions
 from gatewayd.errors import InvalidInput
@@ -24,9 +24,19 @@ CHUNK = 64 * 1024
 
 
 def import_json(row: ImportRow) -> dict[str, Any]:
-    return {"id": row.id, "purpose": row.purpose, "filename": row.filename, "size": row.size, "format": row.format,
-            "state": row.state, "analysis": row.analysis, "report": row.report, "created_by": row.created_by,
-            "created_at": utc_iso(row.created_at), "committed_at": utc_iso(row.committed_at)}
+    return {
+        "id": row.id,
+        "purpose": row.purpose,
+        "filename": row.filename,
+        "size": row.size,
+        "format": row.format,
+        "state": row.state,
+        "analysis": row.analysis,
+        "report": row.report,
+        "created_by": row.created_by,
+        "created_at": utc_iso(row.created_at),
+        "committed_at": utc_iso(row.committed_at),
+    }
 
 
 class AnalyseBody(BaseModel):
@@ -67,57 +77,88 @@ async def _body_chunks(request: web.Request) -> tuple[AsyncIterator[bytes], str]
         async def parts() -> AsyncIterator[bytes]:
             while chunk := await part.read_chunk(CHUNK):
                 yield chunk
+
         return parts(), filename
 
     async def raw() -> AsyncIterator[bytes]:
         async for chunk in request.content.iter_chunked(CHUNK):
             yield chunk
+
     return raw(), request.query.get("filename") or "upload.csv"
 
 
 @routes.post("/api/v1/imports")
-@describe("Upload a CSV, TXT or XLSX file (multipart 'file' part, or the raw body)", tag="imports", scope="send", responses={201: IMPORT_SCHEMA, 413: None, 422: None}, query={"purpose": "contacts (default) or campaign (recipient file)", "filename": "name of a raw-body upload"})
+@describe(
+    "Upload a CSV, TXT or XLSX file (multipart 'file' part, or the raw body)",
+    tag="imports",
+    scope="send",
+    responses={201: IMPORT_SCHEMA, 413: None, 422: None},
+    query={"purpose": "contacts (default) or campaign (recipient file)", "filename": "name of a raw-body upload"},
+)
 async def upload(request: web.Request) -> web.Response:
     key = await require_scope(request, "send")
     purpose = request.query.get("purpose", "contacts")
     if purpose not in ("contacts", "campaign"):
         raise InvalidInput("purpose", "contacts or campaign")
     chunks, filename = await _body_chunks(request)
-    row = await request.app[keys.IMPORTS].save_upload(chunks, filename=filename, purpose=purpose,
-                                                      created_by=actor(key))
+    row = await request.app[keys.IMPORTS].save_upload(chunks, filename=filename, purpose=purpose, created_by=actor(key))
     return web.json_response(import_json(row), status=201)
 
 
 @routes.get("/api/v1/imports")
-@describe("List imports, newest first", tag="imports", scope="read", responses={200: page_schema("imports", IMPORT_SCHEMA)}, query={"limit": "1-500", "cursor": "next_cursor of the previous page"})
+@describe(
+    "List imports, newest first",
+    tag="imports",
+    scope="read",
+    responses={200: page_schema("imports", IMPORT_SCHEMA)},
+    query={"limit": "1-500", "cursor": "next_cursor of the previous page"},
+)
 async def list_imports(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     limit, after = page_args(request, default=50)
     page = await import_store.list_page(request.app[keys.DB], after_id=after, limit=limit)
-    return web.json_response({"imports": [import_json(r) for r in page],
-                              "next_cursor": next_cursor(page, limit, lambda r: r.id)})
+    return web.json_response(
+        {"imports": [import_json(r) for r in page], "next_cursor": next_cursor(page, limit, lambda r: r.id)}
+    )
 
 
 @routes.get("/api/v1/imports/{id}")
-@describe("One import with its analysis and report", tag="imports", scope="read", responses={200: IMPORT_SCHEMA, 404: None})
+@describe(
+    "One import with its analysis and report", tag="imports", scope="read", responses={200: IMPORT_SCHEMA, 404: None}
+)
 async def get_import(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     return web.json_response(import_json(await request.app[keys.IMPORTS].get(path_id(request))))
 
 
 @routes.post("/api/v1/imports/{id}/analyse")
-@describe("Step 1: analyse the file (writes no contact)", tag="imports", scope="send", body=AnalyseBody, responses={200: {"type": "object"}, 404: None, 409: None, 422: None})
+@describe(
+    "Step 1: analyse the file (writes no contact)",
+    tag="imports",
+    scope="send",
+    body=AnalyseBody,
+    responses={200: {"type": "object"}, 404: None, 409: None, 422: None},
+)
 async def analyse(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     body = await parse_body(request, AnalyseBody) if request.can_read_body else AnalyseBody.model_validate({})
     report = await request.app[keys.IMPORTS].analyse(
-        path_id(request), sheet=body.sheet, has_header=body.has_header,
-        mapping=tuple(body.mapping) if body.mapping is not None else None)
+        path_id(request),
+        sheet=body.sheet,
+        has_header=body.has_header,
+        mapping=tuple(body.mapping) if body.mapping is not None else None,
+    )
     return web.json_response({"import_id": path_id(request), "analysis": report})
 
 
 @routes.post("/api/v1/imports/{id}/commit")
-@describe("Step 2: import with the chosen mapping, groups and opt-in certification", tag="imports", scope="send", body=CommitBody, responses={200: {"type": "object"}, 404: None, 409: None, 422: None})
+@describe(
+    "Step 2: import with the chosen mapping, groups and opt-in certification",
+    tag="imports",
+    scope="send",
+    body=CommitBody,
+    responses={200: {"type": "object"}, 404: None, 409: None, 422: None},
+)
 async def commit(request: web.Request) -> web.Response:
     key = await require_scope(request, "send")
     body = await parse_body(request, CommitBody)
@@ -126,7 +167,10 @@ async def commit(request: web.Request) -> web.Response:
     options = CommitOptions(
         certification=Certification(body.optin.statement, actor(key)),
         mapping=tuple(body.mapping) if body.mapping is not None else None,
-        group_ids=tuple(body.groups), new_groups=tuple(body.new_groups),
-        update_existing=body.on_existing == "update", keep_opted_out_contacts=body.opted_out == "keep_contact")
+        group_ids=tuple(body.groups),
+        new_groups=tuple(body.new_groups),
+        update_existing=body.on_existing == "update",
+        keep_opted_out_contacts=body.opted_out == "keep_contact",
+    )
     report = await request.app[keys.IMPORTS].commit(path_id(request), options)
     return web.json_response({"import_id": path_id(request), "report": report})

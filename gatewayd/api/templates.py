@@ -10,9 +10,9 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gatewayd import keys
 from gatewayd.api.auth import require_scope
-from gatewayd.api.openapi import describe
 from gatewayd.api.body import parse_body
 from gatewayd.api.contacts import TEMPLATE_SCHEMA, next_cursor, page_args, page_schema, path_id
+from gatewayd.api.openapi import describe
 from gatewayd.campaigns.service import check_template_text
 from gatewayd.campaigns.templates import compile_template
 from gatewayd.clock import utc_iso
@@ -34,10 +34,17 @@ class TemplateBody(BaseModel):
 
 def template_json(t: Template, unknown: list[str] | None = None) -> dict[str, Any]:
     info = count_segments(t.text)
-    out: dict[str, Any] = {"id": t.id, "title": t.title, "line": t.line, "text": t.text,
-                           "variables": list(compile_template(t.text).variables),
-                           "encoding": info.encoding, "segments": info.segments,
-                           "created_at": utc_iso(t.created_at), "updated_at": utc_iso(t.updated_at)}
+    out: dict[str, Any] = {
+        "id": t.id,
+        "title": t.title,
+        "line": t.line,
+        "text": t.text,
+        "variables": list(compile_template(t.text).variables),
+        "encoding": info.encoding,
+        "segments": info.segments,
+        "created_at": utc_iso(t.created_at),
+        "updated_at": utc_iso(t.updated_at),
+    }
     if unknown is not None:
         out["unknown_variables"] = unknown
     return out
@@ -53,24 +60,38 @@ async def _checked(request: web.Request, body: TemplateBody) -> list[str]:
 
 
 @routes.get("/api/v1/templates")
-@describe("List templates", tag="templates", scope="read", responses={200: page_schema("templates", TEMPLATE_SCHEMA)}, query={"limit": "1-500", "cursor": "next_cursor of the previous page"})
+@describe(
+    "List templates",
+    tag="templates",
+    scope="read",
+    responses={200: page_schema("templates", TEMPLATE_SCHEMA)},
+    query={"limit": "1-500", "cursor": "next_cursor of the previous page"},
+)
 async def list_templates(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     limit, after = page_args(request)
     page = await store.list_page(request.app[keys.DB], after_id=after or 0, limit=limit)
-    return web.json_response({"templates": [template_json(t) for t in page],
-                              "next_cursor": next_cursor(page, limit, lambda t: t.id)})
+    return web.json_response(
+        {"templates": [template_json(t) for t in page], "next_cursor": next_cursor(page, limit, lambda t: t.id)}
+    )
 
 
 @routes.post("/api/v1/templates")
-@describe("Create a template (unknown variables reported)", tag="templates", scope="send", body=TemplateBody, responses={201: TEMPLATE_SCHEMA, 422: None})
+@describe(
+    "Create a template (unknown variables reported)",
+    tag="templates",
+    scope="send",
+    body=TemplateBody,
+    responses={201: TEMPLATE_SCHEMA, 422: None},
+)
 async def create_template(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     body = await parse_body(request, TemplateBody)
     unknown = await _checked(request, body)
     app = request.app
-    tid = await store.insert(app[keys.DB], title=body.title.strip(), line=body.line, text=body.text,
-                             now=app[keys.CLOCK].now())
+    tid = await store.insert(
+        app[keys.DB], title=body.title.strip(), line=body.line, text=body.text, now=app[keys.CLOCK].now()
+    )
     template = await store.get(app[keys.DB], tid)
     assert template is not None
     return web.json_response(template_json(template, unknown), status=201)
@@ -87,15 +108,22 @@ async def get_template(request: web.Request) -> web.Response:
 
 
 @routes.put("/api/v1/templates/{id}")
-@describe("Replace a template", tag="templates", scope="send", body=TemplateBody, responses={200: TEMPLATE_SCHEMA, 404: None, 422: None})
+@describe(
+    "Replace a template",
+    tag="templates",
+    scope="send",
+    body=TemplateBody,
+    responses={200: TEMPLATE_SCHEMA, 404: None, 422: None},
+)
 async def update_template(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     body = await parse_body(request, TemplateBody)
     unknown = await _checked(request, body)
     app = request.app
     tid = path_id(request)
-    if not await store.update(app[keys.DB], tid, title=body.title.strip(), line=body.line, text=body.text,
-                              now=app[keys.CLOCK].now()):
+    if not await store.update(
+        app[keys.DB], tid, title=body.title.strip(), line=body.line, text=body.text, now=app[keys.CLOCK].now()
+    ):
         raise NotFound(f"template {tid} does not exist")
     template = await store.get(app[keys.DB], tid)
     assert template is not None
@@ -103,7 +131,9 @@ async def update_template(request: web.Request) -> web.Response:
 
 
 @routes.delete("/api/v1/templates/{id}")
-@describe("Delete a template no campaign uses", tag="templates", scope="send", responses={204: None, 404: None, 409: None})
+@describe(
+    "Delete a template no campaign uses", tag="templates", scope="send", responses={204: None, 404: None, 409: None}
+)
 async def delete_template(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     tid = path_id(request)

@@ -11,6 +11,7 @@ import aiosqlite
 
 from gatewayd.contacts import analysis as an
 from gatewayd.contacts.importer import ImportService
+from gatewayd.contacts.numbers import check_number
 from gatewayd.errors import InvalidInput
 from gatewayd.store import contacts as contact_store
 from gatewayd.store import groups as group_store
@@ -117,7 +118,7 @@ async def drafts(conn: aiosqlite.Connection, spec: AudienceSpec, *, region: str,
         yield [_from_contact(c, "contact") for c in chosen]
     for start in range(0, len(spec.numbers), BATCH):
         typed = spec.numbers[start:start + BATCH]
-        checks = [(raw, an.check_number(raw, region)) for raw in typed]
+        checks = [(raw, check_number(raw, region)) for raw in typed]
         known = await contact_store.by_mobiles(conn, [c.e164 for _, c in checks if c.e164])
         batch = []
         for raw, check in checks:

@@ -15,8 +15,8 @@ from gatewayd.campaigns.service import CampaignService
 from gatewayd.config import Settings
 from gatewayd.modem.segments import count_segments
 from gatewayd.store import campaigns as store
-from gatewayd.store import optouts
 from gatewayd.store import imports as import_store
+from gatewayd.store import optouts
 
 
 def line_caps(settings: Settings, line: str | None, category: str) -> tuple[list[LineCap], float, float]:

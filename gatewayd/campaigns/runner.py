@@ -88,7 +88,7 @@ class CampaignRunner:
                 log.exception("campaign runner pass failed; retrying at the next tick")
             try:
                 await asyncio.wait_for(self._wake.wait(), timeout=self.settings.tick_seconds)
-            except asyncio.TimeoutError:
+            except TimeoutError:
                 pass
             self._wake.clear()
 
@@ -160,7 +160,7 @@ class CampaignRunner:
             messages = [make(to=r.number, text=texts.render(r.language, r.values).text, category=campaign.category,
                              line=texts.line, campaign_id=campaign_id, campaign_recipient_id=r.id) for r in batch]
             rows = await self.outbound.submit(messages, conn=conn)
-            await store.mark_submitted(conn, [(r.id, row.id) for r, row in zip(batch, rows)], now)
+            await store.mark_submitted(conn, [(r.id, row.id) for r, row in zip(batch, rows, strict=True)], now)
         return len(batch)
 
     async def _texts(self, conn: aiosqlite.Connection, campaign: store.Campaign) -> CampaignTexts:

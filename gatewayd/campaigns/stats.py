@@ -32,8 +32,8 @@ def summarise(recipients: dict[str, int], states: dict[str, int], replies: int |
     to_send = recipients.get("pending", 0) + recipients.get("submitted", 0)
     done = to_send - recipients.get("pending", 0) - queued
     return {
-        "recipients": {"total": to_send + recipients.get("excluded_opted_out", 0) + recipients.get("excluded_invalid", 0)
-                       + recipients.get("excluded_deleted", 0),
+        "recipients": {"total": to_send + recipients.get("excluded_opted_out", 0)
+                       + recipients.get("excluded_invalid", 0) + recipients.get("excluded_deleted", 0),
                        "to_send": recipients.get("pending", 0), "submitted": recipients.get("submitted", 0),
                        "excluded_opted_out": recipients.get("excluded_opted_out", 0),
                        "excluded_invalid": recipients.get("excluded_invalid", 0),

@@ -86,7 +86,7 @@ def render(template: CompiledTemplate, values: Mapping[str, str]) -> Rendered:
     out = [template.pieces[0]]
     missing: list[str] = []
     lowered: dict[str, str] | None = None
-    for name, piece in zip(template.names, template.pieces[1:]):
+    for name, piece in zip(template.names, template.pieces[1:], strict=True):
         value = values.get(name)
         if value is None:
             if lowered is None:

@@ -9,7 +9,6 @@ contacts and memberships in a single transaction, so an import applies entirely 
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import os
 from collections.abc import AsyncIterator, Iterator
@@ -22,6 +21,7 @@ from gatewayd.clock import Clock, utc_iso
 from gatewayd.config import Settings
 from gatewayd.contacts import analysis as an
 from gatewayd.contacts import readers
+from gatewayd.contacts import rows as rowkit
 from gatewayd.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from gatewayd.store import contacts as contact_store
 from gatewayd.store import groups as group_store
@@ -144,7 +144,7 @@ class ImportService:
         row = await self.get(import_id)
         source = await asyncio.to_thread(self._open, row, sheet)
         try:
-            head = await asyncio.to_thread(_take, source.rows, HEAD_ROWS)
+            head = await asyncio.to_thread(rowkit.take, source.rows, HEAD_ROWS)
         except readers.FileProblem as exc:
             raise InvalidInput("file", str(exc)) from None
         while head and not any(c.strip() for c in head[0][1]):
@@ -152,9 +152,9 @@ class ImportService:
         if not head:
             raise InvalidInput("file", "the file has no rows")
         header = an.looks_like_header(head[0][1], self.region) if has_header is None else has_header
-        width = max(_width(cells) for _, cells in head)
+        width = max(rowkit.width(cells) for _, cells in head)
         if header:
-            headers = [c.strip() for c in head[0][1][:_width(head[0][1])]]
+            headers = [c.strip() for c in head[0][1][:rowkit.width(head[0][1])]]
             width = max(width, len(headers))
             headers += [""] * (width - len(headers))
             data_head = head[1:]
@@ -169,7 +169,7 @@ class ImportService:
         limit = an.MAX_CUSTOM_FIELDS if row.purpose == "contacts" else 100
         proposal = an.propose_mapping(headers if header else [""] * width, existing_fields, limit)
         if not header and "mobile" not in proposal.mapping:
-            proposal = an.Proposal(_guess_mobile_column(data_head, width, self.region), ())
+            proposal = an.Proposal(rowkit.guess_mobile_column(data_head, width, self.region), ())
         chosen = tuple(mapping) if mapping is not None else proposal.mapping
         problems = an.validate_mapping(chosen, width)
         if mapping is not None and problems:
@@ -199,7 +199,7 @@ class ImportService:
         with tmp.open("w", encoding="utf-8") as out:
             while True:
                 try:
-                    records = await asyncio.to_thread(_classify_chunk, rows, analyzer, CHUNK_ROWS)
+                    records = await asyncio.to_thread(rowkit.classify_chunk, rows, analyzer, CHUNK_ROWS)
                 except readers.FileProblem as exc:
                     tmp.unlink(missing_ok=True)
                     raise InvalidInput("file", str(exc)) from None
@@ -214,8 +214,7 @@ class ImportService:
                 for rec in records:
                     if rec[1] in out_now and len(opted_lines) < an.REPORT_LIMIT:
                         opted_lines.append({"line": rec[0], "number": rec[1]})
-                out.write(json.dumps(records, ensure_ascii=False, separators=(",", ":")))
-                out.write("\n")
+                rowkit.write_spool_chunk(out, records)
         tmp.replace(spool)
         counts = analyzer.report()
         counts.update({"already_in_base": existing, "opted_out": {"count": opted, "lines": opted_lines},
@@ -283,8 +282,8 @@ class ImportService:
             # Pipelined: the next chunk is built while SQLite (in its own thread) writes this one.
             pending: asyncio.Task[None] | None = None
             try:
-                builder = _RowBuilder(mapping, names, optin_source, statement, options.certification.actor, now)
-                for records in _read_spool(self.spool_path(import_id)):
+                builder = rowkit.RowBuilder(mapping, names, optin_source, statement, options.certification.actor, now)
+                for records in rowkit.read_spool(self.spool_path(import_id)):
                     batch = [builder.build(number, cells) for _line, number, cells in records]
                     if pending is not None:
                         await pending
@@ -335,83 +334,9 @@ class ImportService:
         path = self.spool_path(import_id)
         if not path.exists():
             raise Conflict(f"import {import_id} has not been analysed (or its file is gone); analyse it first")
-        it = _read_spool(path)
+        it = rowkit.read_spool(path)
         while True:
             records = await asyncio.to_thread(next, it, None)
             if records is None:
                 return
             yield records
-
-
-class _RowBuilder:
-    """Turns spooled cells into ContactData with the column plan worked out once (200,000 rows)."""
-
-    def __init__(self, mapping: tuple[str, ...], names: dict[str, str], source: str, statement: str,
-                 actor: str, now: Any) -> None:
-        self.builtin: dict[str, int] = {t: mapping.index(t) for t in ("last_name", "first_name", "email", "language") if t in mapping}
-        self.custom = [(i, names.get(t[6:].lower(), t[6:])) for i, t in enumerate(mapping) if t.startswith("field:")]
-
-        self.optin = (source, utc_iso(now), statement, actor)
-
-    def _cell(self, cells: list[str], target: str, limit: int) -> str:
-        i = self.builtin.get(target)
-        return cells[i].strip()[:limit] if i is not None and i < len(cells) else ""
-
-    def build(self, number: str, cells: list[str]) -> tuple[Any, ...]:
-        """The contact's column values (contact_store.bulk_row) for one spooled row."""
-        n = len(cells)
-        custom = {name: v[:500] for i, name in self.custom if i < n and (v := cells[i].strip())}
-        language = self._cell(cells, "language", 40)
-        return contact_store.bulk_row(
-            number, self._cell(cells, "last_name", 100), self._cell(cells, "first_name", 100),
-            an.clean_email(self._cell(cells, "email", 200)),
-            an.normalise_language(language) if language else None, custom, self.optin)
-
-
-def _width(cells: list[str]) -> int:
-    """Columns up to the last non-empty cell (trailing separators add nothing)."""
-    n = len(cells)
-    while n and not cells[n - 1].strip():
-        n -= 1
-    return n
-
-
-def _take(rows: Iterator[tuple[int, list[str]]], n: int) -> list[tuple[int, list[str]]]:
-    out = []
-    for line, cells in rows:
-        out.append((line, cells))
-        if len(out) >= n:
-            break
-    return out
-
-
-def _guess_mobile_column(rows: list[tuple[int, list[str]]], width: int, region: str) -> tuple[str, ...]:
-    """Without a header: the column where most cells are phone numbers."""
-    scores = [0] * width
-    for _, cells in rows:
-        for i, c in enumerate(cells[:width]):
-            if sum(ch.isdigit() for ch in c) >= 6 and an.check_number(c, region).e164:
-                scores[i] += 1
-    mapping = ["ignore"] * width
-    if width:
-        mapping[max(range(width), key=lambda i: scores[i])] = "mobile"
-    return tuple(mapping)
-
-
-def _classify_chunk(rows: Iterator[tuple[int, list[str]]], analyzer: an.Analyzer, n: int) -> list[list[Any]]:
-    """Up to `n` valid first-seen rows as [line, e164, cells] (runs in a worker thread)."""
-    out: list[list[Any]] = []
-    for line, cells in rows:
-        number = analyzer.feed(line, cells)
-        if number is not None:
-            out.append([line, number, cells])
-            if len(out) >= n:
-                break
-    return out
-
-
-def _read_spool(path: Path) -> Iterator[list[list[Any]]]:
-    with path.open("r", encoding="utf-8") as fh:
-        for text in fh:
-            yield json.loads(text)
-

@@ -125,7 +125,8 @@ def iter_text_rows(path: Path, fmt: TextFormat) -> Iterator[tuple[int, list[str]
                 yield start, row
                 start = reader.line_num + 1
         except UnicodeDecodeError as exc:
-            raise FileProblem(f"line {reader.line_num + 1}: bytes not valid {fmt.encoding_label} ({exc.reason})") from None
+            where = f"line {reader.line_num + 1}"
+            raise FileProblem(f"{where}: bytes not valid {fmt.encoding_label} ({exc.reason})") from None
         except csv.Error as exc:
             raise FileProblem(f"line {reader.line_num}: {exc}") from None
 

@@ -31,7 +31,7 @@ class ContactInput:
     first_name: str = ""
     email: str = ""
     language: str | None = None
-    fields: Mapping[str, str] | None = None
+    fields: Mapping[str, str | None] | None = None  # a None value erases that field
     optin_source: str | None = None
     optin_statement: str | None = None
     groups: tuple[int, ...] = ()
@@ -58,7 +58,8 @@ class ContactService:
         names = {f.lower(): f for f in known_fields}
         for name, value in (given.fields or {}).items():
             if name.lower() not in names:
-                raise InvalidInput(f"fields.{name}", "unknown custom field; declare it first (POST /api/v1/contact-fields)")
+                raise InvalidInput(f"fields.{name}",
+                                   "unknown custom field; declare it first (POST /api/v1/contact-fields)")
             if value is None or str(value).strip() == "":
                 fields.pop(names[name.lower()], None)
             else:

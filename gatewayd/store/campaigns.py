@@ -56,7 +56,8 @@ class PendingRecipient:
 def _campaign(r: sqlite3.Row, templates: dict[str, int]) -> Campaign:
     return Campaign(r["id"], r["name"], r["tag"], r["category"], r["state"], r["line"], json.loads(r["audience"]),
                     r["stop_mention"], parse_iso(r["scheduled_at"]), parse_iso(r["started_at"]),
-                    parse_iso(r["paused_at"]), r["pause_reason"], parse_iso(r["finished_at"]), parse_iso(r["resumed_at"]),
+                    parse_iso(r["paused_at"]), r["pause_reason"], parse_iso(r["finished_at"]),
+                    parse_iso(r["resumed_at"]),
                     r["duplicates"],
                     r["created_by"], parse_iso(r["created_at"]), parse_iso(r["updated_at"]),  # type: ignore[arg-type]
                     templates)

@@ -7,9 +7,9 @@ import sqlite3
 import unicodedata
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from typing import Any
 from datetime import datetime
 from functools import lru_cache
+from typing import Any
 
 import aiosqlite
 
@@ -202,7 +202,8 @@ async def existing_mobiles(conn: aiosqlite.Connection, numbers: Sequence[str]) -
 
 
 def bulk_row(mobile: str, last_name: str, first_name: str, email: str, language: str | None,
-             fields: Mapping[str, str], optin: tuple[str | None, str | None, str | None, str | None]) -> tuple[Any, ...]:
+             fields: Mapping[str, str],
+             optin: tuple[str | None, str | None, str | None, str | None]) -> tuple[Any, ...]:
     """One contact's column values for upsert_rows; optin = (source, at as RFC 3339, statement, by)."""
     return (mobile, last_name, first_name, email.lower(), language, _fields_json(fields), *optin,
             fold_key(last_name), fold_key(first_name))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from gatewayd.clock import FakeClock
 from gatewayd.scheduler import Scheduler
@@ -34,6 +34,6 @@ async def test_run_at_fires_coroutines_and_cancel_removes() -> None:
         next_run = jobs["later"]
         # Clock time one day ahead becomes one day of real waiting, whatever the fake clock says.
         assert next_run is not None
-        assert timedelta(hours=23, minutes=59) < next_run - datetime.now(timezone.utc) <= timedelta(days=1)
+        assert timedelta(hours=23, minutes=59) < next_run - datetime.now(UTC) <= timedelta(days=1)
     finally:
         scheduler.shutdown()

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import aiosqlite
 from hypothesis import given, settings
@@ -19,7 +19,7 @@ async def _marked(pairs: list[tuple[int, int]]) -> dict[int, int]:
                            " message_id INTEGER, submitted_at TEXT)")
         await conn.executemany("INSERT INTO campaign_recipients (id, state) VALUES (?, 'pending')",
                                [(i,) for i in range(1, 80)])
-        await mark_submitted(conn, pairs, datetime(2026, 1, 5, tzinfo=timezone.utc))
+        await mark_submitted(conn, pairs, datetime(2026, 1, 5, tzinfo=UTC))
         async with conn.execute("SELECT id, message_id FROM campaign_recipients WHERE state = 'submitted'") as cur:
             return {r[0]: r[1] for r in await cur.fetchall()}
     finally:
@@ -33,5 +33,5 @@ def test_mark_submitted_sets_exactly_the_given_pairs(recipients: list[int], step
     for step in steps[:len(recipients)]:
         mid += step
         message_ids.append(mid)
-    pairs = list(zip(recipients, message_ids))
+    pairs = list(zip(recipients, message_ids, strict=True))
     assert asyncio.run(_marked(pairs)) == dict(pairs)

@@ -7,8 +7,13 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from gatewayd.campaigns.estimate import LineCap, estimate_duration, fast_segments
-from gatewayd.campaigns.templates import (TemplateSyntaxError, compile_template, render, unknown_variables,
-                                          with_stop_mention)
+from gatewayd.campaigns.templates import (
+    TemplateSyntaxError,
+    compile_template,
+    render,
+    unknown_variables,
+    with_stop_mention,
+)
 from gatewayd.modem.segments import count_segments
 
 

@@ -11,6 +11,7 @@ from gatewayd.clock import FakeClock
 from gatewayd.config import Settings
 from gatewayd.store.db import Database
 
+
 @pytest.fixture
 def csettings(tmp_path: Path) -> Settings:
     return Settings(storage={"database": str(tmp_path / "gatewayd.db")}, http={"host": "127.0.0.1"})

@@ -26,7 +26,7 @@ async def test_contact_crud_search_pagination(app_client: TestClient, api_key: C
             "fields": {"ville": "Marseille" if i < 2 else "Lyon"}})
         assert r.status == 201, await r.text()
         ids.append((await r.json())["id"])
-    body = await (await app_client.get("/api/v1/contacts/%d" % ids[0], headers=h)).json()
+    body = await (await app_client.get(f"/api/v1/contacts/{ids[0]}", headers=h)).json()
     assert body["mobile"] == "+33612345670" and body["fields"] == {"ville": "Marseille"}
     # Same number, another format: refused as a duplicate.
     r = await app_client.post("/api/v1/contacts", headers=h, json={"mobile": "+33612345670"})

@@ -6,7 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gatewayd.contacts.analysis import check_number, looks_like_header, propose_mapping
+from gatewayd.contacts.analysis import looks_like_header, propose_mapping
+from gatewayd.contacts.numbers import check_number
 from gatewayd.phone import InvalidNumber, normalise
 
 
