@@ -102,8 +102,7 @@ class ImportService:
                                               size=size, fmt=fmt, created_by=created_by, now=self.clock.now())
         final = self.directory / f"{import_id}.{fmt}"
         tmp.replace(final)
-        async with self.db.write() as conn:
-            await conn.execute("UPDATE imports SET path = ? WHERE id = ?", (str(final), import_id))
+        await import_store.set_path(self.db, import_id, str(final))
         row = await import_store.get(self.db, import_id)
         assert row is not None
         return row

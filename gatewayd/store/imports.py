@@ -46,6 +46,12 @@ async def insert(db: Database, *, purpose: str, filename: str, path: str, size: 
         return int(cur.lastrowid or 0)
 
 
+async def set_path(db: Database, import_id: int, path: str) -> None:
+    """Where the upload landed (named after its id, so known only once the row exists)."""
+    async with db.write() as conn:
+        await conn.execute("UPDATE imports SET path = ? WHERE id = ?", (path, import_id))
+
+
 async def get(db: Database, import_id: int) -> ImportRow | None:
     async with db.read() as conn:
         return await get_in(conn, import_id)
