@@ -18,6 +18,7 @@ from gatewayd.campaigns.rendering import CampaignTexts, load_texts
 from gatewayd.campaigns.service import CampaignService
 from gatewayd.errors import ProblemError
 from gatewayd.store import campaigns as store
+from gatewayd.store import messages as message_store
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -33,8 +34,6 @@ class Outbound(Protocol):
     """The part of gatewayd.outbound.service.OutboundService the runner uses."""
 
     async def submit(self, messages: list[Any], *, conn: aiosqlite.Connection | None = None) -> list[Any]: ...
-
-    async def cancel(self, message_id: int) -> Any: ...
 
 
 def _new_message(*, to: str, text: str, category: str, line: str | None, campaign_id: int,
@@ -167,17 +166,14 @@ class CampaignRunner:
         return await load_texts(conn, campaign)
 
     async def cancel_outstanding(self, campaign_id: int) -> int:
-        """Cancel the campaign's queued messages and put their recipients back to pending."""
-        async with self.service.db.read() as conn:
-            waiting = await store.cancelable(conn, campaign_id)
-        back = []
-        for recipient_id, message_id in waiting:
-            try:
-                await self.outbound.cancel(message_id)
-            except ProblemError:
-                continue  # it started sending meanwhile: it stays with its recipient
-            back.append(recipient_id)
-        if back:
-            async with self.service.db.write() as conn:
-                await store.back_to_pending(conn, back)
+        """Cancel the campaign's queued messages and put their recipients back to pending.
+
+        One transaction for all of them (one fsync, not one per message), and each recipient goes
+        back with its message's cancellation, so a crash cannot leave one without the other. A
+        message the dispatcher claimed meanwhile is not canceled and stays with its recipient."""
+        now = self.service.clock.now()
+        async with self.service.db.write() as conn:
+            back = [rid for rid, mid in await store.cancelable(conn, campaign_id)
+                    if await message_store.cancel(conn, mid, now)]
+            await store.back_to_pending(conn, back)
         return len(back)
