@@ -8,12 +8,12 @@ from pathlib import Path
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
-
-from gatewayd import keys
 from gatewayd.console import views
 from gatewayd.console.middleware import console_middleware
 from gatewayd.console.security import add_security_headers
 from gatewayd.console.state import CONSOLE_STATE
+
+from gatewayd import keys
 
 log = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from aiohttp import web
+from gatewayd.console.state import SESSION
 
 from gatewayd import keys
 from gatewayd.accounts import users as accounts
@@ -22,7 +23,6 @@ from gatewayd.config import ConsoleSettings
 from gatewayd.store import sessions as store
 from gatewayd.store.sessions import SessionRow
 from gatewayd.store.users import UserRow
-from gatewayd.console.state import SESSION
 
 log = logging.getLogger(__name__)
 

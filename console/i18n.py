@@ -11,8 +11,8 @@ import json
 import logging
 import string
 from collections.abc import Mapping
-from datetime import datetime, timezone
-from functools import lru_cache
+from datetime import UTC, datetime
+from functools import cache, lru_cache
 from importlib import resources
 from zoneinfo import ZoneInfo
 
@@ -23,7 +23,7 @@ log = logging.getLogger(__name__)
 LANGUAGES = ("fr", "en")
 
 
-@lru_cache(maxsize=None)
+@cache
 def catalog(lang: str) -> Mapping[str, str]:
     """The messages of one language (read once from console/locales/<lang>.json)."""
     text = resources.files("gatewayd.console").joinpath("locales", f"{lang}.json").read_text("utf-8")
@@ -88,7 +88,7 @@ class Formats:
 
     def local(self, when: datetime) -> datetime:
         if when.tzinfo is None:
-            when = when.replace(tzinfo=timezone.utc)
+            when = when.replace(tzinfo=UTC)
         return when.astimezone(self.tz)
 
     def datetime(self, when: datetime | None) -> str:
@@ -116,7 +116,7 @@ class Formats:
         """Value for an <input type=datetime-local> in the box's zone."""
         return self.local(when).strftime("%Y-%m-%dT%H:%M") if when else ""
 
-    def integer(self, value: int | float | None) -> str:
+    def integer(self, value: float | None) -> str:
         """Thousands grouped the national way: '1 000 000' (fr, narrow no-break space), '1,000,000' (en)."""
         if value is None:
             return ""

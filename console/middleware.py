@@ -12,15 +12,20 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
 from aiohttp import web
-
-from gatewayd import keys
 from gatewayd.console import auth
 from gatewayd.console.i18n import LANGUAGES, negotiate
 from gatewayd.console.render import render, t
 from gatewayd.console.routing import Access, access_of, allows
-from gatewayd.console.security import UNSAFE_METHODS, CsrfError, check_csrf, is_console_path
+from gatewayd.console.security import (
+    UNSAFE_METHODS,
+    CsrfError,
+    check_csrf,
+    is_console_path,
+)
 from gatewayd.console.state import CONSOLE_STATE, CSRF_EXPECTED, LANG, PRE_CSRF, SESSION
 from gatewayd.console.views import running
+
+from gatewayd import keys
 from gatewayd.errors import ProblemError, TooManyRequests
 from gatewayd.store import users as user_store
 

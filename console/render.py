@@ -9,13 +9,13 @@ from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
-
-from gatewayd import __version__, keys
 from gatewayd.console.i18n import Formats, translate
 from gatewayd.console.routing import allows
+from gatewayd.console.state import FORMATS, LANG, PRE_CSRF, SESSION
+
+from gatewayd import __version__, keys
 from gatewayd.errors import FieldError, ProblemError
 from gatewayd.store.sessions import SessionRow
-from gatewayd.console.state import FORMATS, LANG, PRE_CSRF, SESSION
 
 # Navigation: (message key, route name, least role). Entries whose route is absent (its service
 # has not landed in this build) are left out.

@@ -11,7 +11,6 @@ import hmac
 from urllib.parse import urlsplit
 
 from aiohttp import web
-
 from gatewayd.console.routing import Access
 from gatewayd.console.state import CSRF_EXPECTED
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-
 from gatewayd.console.i18n import Formats
+
 from gatewayd.store.sessions import SessionRow
 
 SESSION: web.RequestKey[SessionRow | None] = web.RequestKey("console_session", object)  # type: ignore[arg-type]

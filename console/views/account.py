@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from aiohttp import web
-
-from gatewayd import keys
-from gatewayd.accounts import users as accounts
-from gatewayd.accounts.passwords import hash_password, policy_problems, verify_password
 from gatewayd.console import auth
 from gatewayd.console.forms import text
 from gatewayd.console.i18n import LANGUAGES
 from gatewayd.console.render import field_errors, redirect, render, safe_next, t
 from gatewayd.console.routing import Pages
+from gatewayd.console.state import LANG, SESSION
+
+from gatewayd import keys
+from gatewayd.accounts import users as accounts
+from gatewayd.accounts.passwords import hash_password, policy_problems, verify_password
 from gatewayd.errors import Conflict, InvalidInput
 from gatewayd.store import sessions as session_store
 from gatewayd.store import users as user_store
-from gatewayd.console.state import LANG, SESSION
 
 pages = Pages()
 

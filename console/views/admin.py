@@ -5,16 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-
-from gatewayd import keys
-from gatewayd.accounts import users as accounts
-from gatewayd.accounts.apikeys import SCOPES, create_key
-from gatewayd.accounts.passwords import hash_password
 from gatewayd.console.forms import path_id, text, texts
 from gatewayd.console.render import field_errors, has_route, redirect, render, t
 from gatewayd.console.routing import Pages
 from gatewayd.console.state import session_of
 from gatewayd.console.views.account import password_problem, policy_text
+
+from gatewayd import keys
+from gatewayd.accounts import users as accounts
+from gatewayd.accounts.apikeys import SCOPES, create_key
+from gatewayd.accounts.passwords import hash_password
 from gatewayd.errors import Conflict, InvalidInput, NotFound
 from gatewayd.store import apikeys as key_store
 from gatewayd.store import sessions as session_store

@@ -7,16 +7,25 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
+from gatewayd.console.forms import (
+    Form,
+    actor,
+    cursor_int,
+    encode_cursor,
+    ints,
+    local_datetime,
+    path_id,
+    text,
+)
+from gatewayd.console.render import field_errors, fragment, redirect, render, t
+from gatewayd.console.routing import Pages
+from gatewayd.console.views.imports import read_upload
 
 from gatewayd import keys
 from gatewayd.campaigns.audience import AudienceSpec
 from gatewayd.campaigns.preview import preview
 from gatewayd.campaigns.service import NewCampaign, check_template_text
 from gatewayd.campaigns.stats import campaign_stats
-from gatewayd.console.forms import Form, actor, cursor_int, encode_cursor, ints, local_datetime, path_id, text
-from gatewayd.console.render import field_errors, fragment, redirect, render, t
-from gatewayd.console.routing import Pages
-from gatewayd.console.views.imports import read_upload
 from gatewayd.errors import Conflict, InvalidInput, PayloadTooLarge
 from gatewayd.store import campaigns as store
 from gatewayd.store import contacts as contact_store

@@ -5,11 +5,20 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-
-from gatewayd import keys
-from gatewayd.console.forms import actor, checked, cursor_int, encode_cursor, ints, optional_int, path_id, text
+from gatewayd.console.forms import (
+    actor,
+    checked,
+    cursor_int,
+    encode_cursor,
+    ints,
+    optional_int,
+    path_id,
+    text,
+)
 from gatewayd.console.render import field_errors, formats, redirect, render, t
 from gatewayd.console.routing import Pages
+
+from gatewayd import keys
 from gatewayd.contacts.export import export_csv, export_json
 from gatewayd.contacts.service import ContactInput
 from gatewayd.errors import Conflict, InvalidInput

@@ -4,15 +4,16 @@ every line's state, signal, operator, caps used and SIM identity, and alerts."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-
-from gatewayd import keys
 from gatewayd.console import charts
 from gatewayd.console.render import render, t
 from gatewayd.console.routing import Pages
+
+from gatewayd import keys
 from gatewayd.modem.events import LineStatus
 from gatewayd.store import console_reads
 
@@ -58,7 +59,7 @@ async def traffic(request: web.Request) -> dict[str, Any]:
     days = []
     async with request.app[keys.DB].read() as conn:
         lines = sorted(names | set(await console_reads.part_lines(conn)))
-        for start, end in zip(bounds, bounds[1:]):
+        for start, end in pairwise(bounds):
             sent = await console_reads.parts_sent_between(conn, lines, start, end)
             received = await console_reads.received_between(conn, start, end)
             days.append((start, sent, received))

@@ -7,13 +7,13 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aiohttp import web
-
-from gatewayd import keys
-from gatewayd.clock import utc_iso
 from gatewayd.console.forms import decode_cursor, encode_cursor, path_id, text
 from gatewayd.console.render import field_errors, fragment, redirect, render, t
 from gatewayd.console.routing import Pages
 from gatewayd.console.state import session_of
+
+from gatewayd import keys
+from gatewayd.clock import utc_iso
 from gatewayd.errors import InvalidInput, ServiceUnavailable
 from gatewayd.inbound.parts import is_dialable, number_prefixes
 from gatewayd.inbound.timeline import Item, Position

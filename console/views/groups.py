@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-
-from gatewayd import keys
 from gatewayd.console.forms import cursor_int, encode_cursor, ints, path_id, text
 from gatewayd.console.render import field_errors, redirect, render
 from gatewayd.console.routing import Pages
+
+from gatewayd import keys
 from gatewayd.errors import Conflict, InvalidInput
 from gatewayd.store import groups as group_store
 from gatewayd.store.groups import Condition, Group

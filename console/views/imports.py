@@ -6,13 +6,22 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import BodyPartReader, web
-from multidict import MultiDict
-
-from gatewayd import keys
-from gatewayd.console.forms import actor, checked, cursor_int, encode_cursor, ints, path_id, text, texts
+from gatewayd.console.forms import (
+    actor,
+    checked,
+    cursor_int,
+    encode_cursor,
+    ints,
+    path_id,
+    text,
+    texts,
+)
 from gatewayd.console.render import field_errors, redirect, render, t
 from gatewayd.console.routing import Pages
 from gatewayd.console.security import check_multipart_token
+from multidict import MultiDict
+
+from gatewayd import keys
 from gatewayd.contacts.analysis import BUILTIN_TARGETS, field_slug
 from gatewayd.contacts.importer import Certification, CommitOptions
 from gatewayd.errors import Conflict, InvalidInput, PayloadTooLarge
@@ -62,12 +71,12 @@ async def read_upload(request: web.Request, field: str = "file", *, required: bo
             if required:
                 raise InvalidInput(field, "choose a file to upload")
             return Upload(fields, None, None)
-        upload = part
+        return Upload(fields, part.filename, _chunks(part))
 
-        async def chunks() -> AsyncIterator[bytes]:
-            while chunk := await upload.read_chunk(CHUNK):
-                yield chunk
-        return Upload(fields, part.filename, chunks())
+
+async def _chunks(part: BodyPartReader) -> AsyncIterator[bytes]:
+    while chunk := await part.read_chunk(CHUNK):
+        yield chunk
 
 
 @pages.get("/imports", role="operator", name="imports")

@@ -7,10 +7,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-
-from gatewayd import keys
 from gatewayd.console.render import redirect, render, t
 from gatewayd.console.routing import Pages
+
+from gatewayd import keys
+from gatewayd.modem.errors import ModemError
 from gatewayd.modem.events import LineStatus
 from gatewayd.store import console_reads
 
@@ -74,7 +75,7 @@ async def probe(request: web.Request) -> web.Response:
     else:
         try:
             result = await request.app[keys.POOL].probe(status.name)
-        except Exception as exc:  # the modem layer's errors are many; the page shows the reason
+        except (ModemError, OSError, TimeoutError) as exc:  # the page shows the modem's reason
             error = str(exc) or exc.__class__.__name__
     return await render(request, "lines/detail.html", {"line": status, "probe": result, "probe_error": error,
                                                        "caps": (await caps_used(request, [status]))[status.name]})

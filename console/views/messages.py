@@ -7,8 +7,6 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-
-from gatewayd import keys
 from gatewayd.console.forms import (
     checked,
     decode_cursor,
@@ -21,6 +19,8 @@ from gatewayd.console.forms import (
 )
 from gatewayd.console.render import field_errors, formats, fragment, redirect, render, t
 from gatewayd.console.routing import Pages
+
+from gatewayd import keys
 from gatewayd.errors import Conflict, InvalidInput, NotFound
 from gatewayd.inbound.parts import number_prefixes
 from gatewayd.outbound.model import Category, NewMessage

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from aiohttp import web
-
-from gatewayd import keys
 from gatewayd.console.forms import actor, cursor_int, decode_cursor, encode_cursor, text
 from gatewayd.console.render import field_errors, redirect, render
 from gatewayd.console.routing import Pages
+
+from gatewayd import keys
 from gatewayd.errors import InvalidInput, NotFound
 
 pages = Pages()

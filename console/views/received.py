@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from aiohttp import web
-
-from gatewayd import keys
 from gatewayd.console.forms import cursor_int, encode_cursor
 from gatewayd.console.render import render
 from gatewayd.console.routing import Pages
+
+from gatewayd import keys
 from gatewayd.store import console_reads, threads
 from gatewayd.store import inbound as inbound_store
 

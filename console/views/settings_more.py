@@ -7,14 +7,21 @@ import secrets
 from typing import Any
 
 from aiohttp import web
+from gatewayd.console.forms import (
+    checked,
+    cursor_int,
+    encode_cursor,
+    path_id,
+    text,
+    texts,
+)
+from gatewayd.console.render import field_errors, redirect, render
+from gatewayd.console.routing import Pages
 from pydantic import ValidationError
 
 from gatewayd import keys
 from gatewayd.api.body import validation_problem
 from gatewayd.api.webhooks import EndpointBody
-from gatewayd.console.forms import checked, cursor_int, encode_cursor, path_id, text, texts
-from gatewayd.console.render import field_errors, redirect, render
-from gatewayd.console.routing import Pages
 from gatewayd.errors import Conflict, InvalidInput, NotFound
 from gatewayd.store import webhooks as hook_store
 

@@ -6,12 +6,12 @@ import sqlite3
 from typing import Any
 
 from aiohttp import web
-
-from gatewayd import keys
-from gatewayd.campaigns.service import check_template_text
 from gatewayd.console.forms import cursor_int, encode_cursor, path_id, text
 from gatewayd.console.render import field_errors, redirect, render, t
 from gatewayd.console.routing import Pages
+
+from gatewayd import keys
+from gatewayd.campaigns.service import check_template_text
 from gatewayd.errors import InvalidInput, NotFound
 from gatewayd.modem.segments import count_segments
 from gatewayd.store import contacts as contact_store

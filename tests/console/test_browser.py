@@ -130,7 +130,7 @@ CSV = ("Nom;Prénom;Mobile;Ville\n"
        "Martin;Léa;06 11 22 33 44;Lyon\n"
        "Bernard;Hugo;+33622334455;Paris\n"
        "=HYPERLINK(\"x\");<b>Evil</b>;0633445566;Nice\n"
-       "Bad;Row;123;Nice\n").encode("utf-8")
+       "Bad;Row;123;Nice\n").encode()
 
 
 async def test_import_a_csv_through_the_wizard(tmp_path: Path) -> None:

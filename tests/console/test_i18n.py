@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-
 from gatewayd.console import i18n
 
 CONSOLE = Path(i18n.__file__).parent
@@ -86,13 +85,13 @@ def test_language_negotiation(header: str, expected: str) -> None:
 
 
 def test_formats_follow_language_zone_and_region() -> None:
-    now = datetime(2026, 3, 10, 12, 0, tzinfo=timezone.utc)
+    now = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
     fr = i18n.Formats("fr", ZoneInfo("Europe/Paris"), "FR", now)
     en = i18n.Formats("en", ZoneInfo("America/New_York"), "FR", now)
-    when = datetime(2026, 3, 1, 23, 30, tzinfo=timezone.utc)
+    when = datetime(2026, 3, 1, 23, 30, tzinfo=UTC)
     assert fr.datetime(when) == "02/03/2026 00:30"          # Paris is UTC+1 in March
     assert en.datetime(when) == "2026-03-01 18:30"
-    assert fr.short(datetime(2026, 3, 10, 8, 5, tzinfo=timezone.utc)) == "09:05"
+    assert fr.short(datetime(2026, 3, 10, 8, 5, tzinfo=UTC)) == "09:05"
     assert fr.integer(1234567) == "1\u202f234\u202f567" and en.integer(1234567) == "1,234,567"
     assert fr.phone("+33612345678") == "06 12 34 56 78"
     assert fr.phone("+447911123456") == "+44 7911 123456"     # another country: international form

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from gatewayd import keys
 from gatewayd.modem.events import CallEvent, IncomingSms
@@ -59,7 +59,7 @@ async def test_scheduled_sms_uses_the_box_time_zone(admin: Console) -> None:
     assert status == 303
     [row] = await admin.app[keys.OUTBOUND].list(limit=1)
     assert row.state == "scheduled"
-    assert row.send_at == datetime(2026, 1, 6, 7, 30, tzinfo=timezone.utc)   # Paris is UTC+1 in January
+    assert row.send_at == datetime(2026, 1, 6, 7, 30, tzinfo=UTC)   # Paris is UTC+1 in January
 
 
 async def test_sent_search_filter_detail_cancel(admin: Console) -> None:

@@ -108,7 +108,7 @@ CSV = ("Nom;Prénom;Téléphone;Ville\n"
        "Martin;Léa;06 11 22 33 44;Lyon\n"
        "Bernard;Hugo;+33622334455;Paris\n"
        "Bad;Row;123;Nice\n"
-       "Martin;Léa;0611223344;Lyon\n").encode("utf-8")
+       "Martin;Léa;0611223344;Lyon\n").encode()
 
 
 async def test_import_wizard_upload_analyse_options_confirm_commit(admin: Console) -> None:
