@@ -26,6 +26,7 @@ import statistics
 import sys
 import tempfile
 import time
+from urllib.parse import quote
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -163,32 +164,38 @@ async def measure(path: Path, busy_thread: int, requests: int) -> dict[str, dict
             live_after = found.group(1)
         groups: dict[str, list[str]] = {
             "dashboard": ["/"],
-            "sent search": ["/sent?q=commande", "/sent?q=zzrare", f"/sent?q={BUSY_NUMBER}", "/sent?q=0612",
+            "sent search": ["/sent?q=commande", "/sent?q=zzrare", f"/sent?q={quote(BUSY_NUMBER)}", "/sent?q=0612",
                             "/sent?state=failed", "/sent"],
             "discussion": [f"/discussions/{busy_thread}"],
             "thread list": ["/discussions", "/discussions?unread=1"],
             "discussion poll": [f"/discussions/{busy_thread}/live?after={live_after}"],
             "received": ["/received", "/received?q=livraison"],
         }
-        results: dict[str, dict[str, float]] = {}
+        results: dict[str, dict[str, Any]] = {}
         for name, paths in groups.items():
             for p in paths:  # warm-up: first reads page the indexes in
                 await (await client.get(p)).read()
             times = []
+            per_path: dict[str, list[float]] = {p: [] for p in paths}
             for i in range(requests):
                 p = paths[i % len(paths)]
                 t0 = time.perf_counter()
                 r = await client.get(p)
                 await r.read()
                 times.append((time.perf_counter() - t0) * 1000)
+                per_path[p].append(times[-1])
                 assert r.status == 200, (p, r.status)
-            times.sort()
-            results[name] = {"p50_ms": round(statistics.median(times), 1),
-                             "p95_ms": round(times[max(0, int(len(times) * 0.95) - 1)], 1),
-                             "max_ms": round(times[-1], 1), "requests": len(times)}
+            results[name] = {**_figures(times), "paths": {p: _figures(v) for p, v in per_path.items()}}
         return results
     finally:
         await client.close()
+
+
+def _figures(times: list[float]) -> dict[str, float]:
+    ordered = sorted(times)
+    return {"p50_ms": round(statistics.median(ordered), 1),
+            "p95_ms": round(ordered[max(0, int(len(ordered) * 0.95 + 0.999) - 1)], 1),
+            "max_ms": round(ordered[-1], 1), "requests": len(ordered)}
 
 
 class _NoPool:

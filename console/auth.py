@@ -1,4 +1,4 @@
-"""Console sign-in: server-side sessions in an HttpOnly SameSite cookie, expiry, and login rate limits.
+"""Console sign-in: server-side sessions in an HttpOnly SameSite=Lax cookie, expiry, and login rate limits.
 
 The cookie holds a random token; the database holds its SHA-256, the user, the CSRF token and
 the times. A session ends at its absolute expiry, after `idle_minutes` without a request, at
@@ -44,8 +44,8 @@ def _settings(request: web.Request) -> ConsoleSettings:
 
 
 def set_cookie(request: web.Request, response: web.StreamResponse, name: str, value: str,
-               max_age: int | None) -> None:
-    response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite="Strict",
+               max_age: int | None, *, samesite: str = "Strict") -> None:
+    response.set_cookie(name, value, max_age=max_age, path="/", httponly=True, samesite=samesite,
                         secure=_settings(request).secure_cookies)
 
 
@@ -60,7 +60,9 @@ async def start_session(request: web.Request, response: web.StreamResponse, user
                        csrf_token=secrets.token_urlsafe(32), now=now, expires_at=now + lifetime,
                        address=client_address(request), user_agent=request.headers.get("User-Agent"))
     # The cookie lives no longer than the session; the idle limit is enforced server-side.
-    set_cookie(request, response, SESSION_COOKIE, token, math.ceil(lifetime.total_seconds()))
+    # Lax: a link to the console from an intranet page opens it signed in (GETs change nothing);
+    # every state-changing request still needs the session's CSRF token.
+    set_cookie(request, response, SESSION_COOKIE, token, math.ceil(lifetime.total_seconds()), samesite="Lax")
     await store.purge(request.app[keys.DB], now=now, idle_before=now - timedelta(minutes=settings.idle_minutes),
                       attempts_before=now - timedelta(days=30))
 

@@ -156,5 +156,7 @@ def safe_next(value: str | None) -> str:
     """A local path to go to after sign-in (never another site)."""
     if not value or not value.startswith("/") or value.startswith("//") or "\\" in value:
         return "/"
+    if any(c.isspace() or ord(c) < 32 or ord(c) == 127 for c in value):
+        return "/"  # browsers drop tabs and newlines: "/\t/evil.example" would become "//evil.example"
     return value
 

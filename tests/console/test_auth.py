@@ -55,7 +55,7 @@ async def test_login_cookie_flags_logout_and_pages_need_a_session(console: Conso
     assert resp.status == 303 and resp.headers["Location"].startswith("/login?next=")
     resp = await console.login("admin")
     cookie = resp.cookies["gw_session"]
-    assert cookie["httponly"] and cookie["samesite"] == "Strict" and cookie["path"] == "/"
+    assert cookie["httponly"] and cookie["samesite"] == "Lax" and cookie["path"] == "/"
     assert int(cookie["max-age"]) == 12 * 3600
     status, _ = await console.get("/account")
     assert status == 200
@@ -172,3 +172,13 @@ async def test_password_change_signs_out_other_browsers(console_factory: Console
     assert status == 303
     assert (await a.client.get("/account", allow_redirects=False)).status == 200
     assert (await b.client.get("/account", allow_redirects=False)).status == 303
+
+
+async def test_after_sign_in_only_local_paths_are_followed(console: Console) -> None:
+    await add_user(console, "admin", "admin")
+    for target, expected in (("/contacts?q=a", "/contacts?q=a"), ("//evil.example/x", "/"),
+                             ("https://evil.example/", "/"), ("/\t/evil.example", "/"), ("/\\evil.example", "/")):
+        console.client.session.cookie_jar.clear()
+        await console.get("/login")
+        status, _, resp = await console.post("/login", {"name": "admin", "password": PASSWORD, "next": target})
+        assert status == 303 and resp.headers["Location"] == expected, target

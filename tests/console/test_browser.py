@@ -61,7 +61,7 @@ async def test_first_run_admin_creation_login_logout(tmp_path: Path) -> None:
         await page.wait_for_url(box.url + "/")
         cookies = await page.context.cookies()
         session = next(c for c in cookies if c["name"] == "gw_session")
-        assert session["httpOnly"] and session["sameSite"] == "Strict"
+        assert session["httpOnly"] and session["sameSite"] == "Lax"
         no_script_errors(box)
 
 

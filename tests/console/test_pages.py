@@ -226,3 +226,14 @@ async def test_viewer_reads_but_cannot_change(console: Console) -> None:
     assert status == 403
     assert (await console.client.get("/settings", allow_redirects=False)).status == 403
     assert await contact_store.count(console.app[keys.DB]) == 0
+
+
+async def test_export_streams_csv_with_formulas_neutralised(admin: Console) -> None:
+    await admin.get("/contacts/new")
+    await admin.post("/contacts/new", {"mobile": "0612345678", "last_name": "=HYPERLINK(1)", "first_name": "Éa"})
+    resp = await admin.client.get("/contacts/export")
+    body = (await resp.read()).decode("utf-8-sig")
+    assert resp.status == 200 and "attachment" in resp.headers["Content-Disposition"]
+    assert "+33612345678;'=HYPERLINK(1);Éa" in body
+    resp = await admin.client.get("/contacts/export?format=json")
+    assert (await resp.json())["contacts"][0]["last_name"] == "=HYPERLINK(1)"
