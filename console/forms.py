@@ -37,7 +37,7 @@ def optional_int(value: str | None, field: str) -> int | None:
     if value in (None, ""):
         return None
     try:
-        return int(value)  # type: ignore[arg-type]
+        return int(value)
     except ValueError:
         raise InvalidInput(field, "must be a whole number") from None
 

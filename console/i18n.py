@@ -11,7 +11,7 @@ import json
 import logging
 import string
 from collections.abc import Mapping
-from datetime import UTC, datetime
+import datetime as dt
 from functools import cache, lru_cache
 from importlib import resources
 from zoneinfo import ZoneInfo
@@ -80,25 +80,25 @@ def negotiate(accept_language: str | None, default: str) -> str:
 class Formats:
     """How one request shows dates, counts and phone numbers (language, box time zone, region)."""
 
-    def __init__(self, lang: str, tz: ZoneInfo, region: str, now: datetime) -> None:
+    def __init__(self, lang: str, tz: ZoneInfo, region: str, now: dt.datetime) -> None:
         self.lang = lang
         self.tz = tz
         self.region = region
         self.today = now.astimezone(tz).date()
 
-    def local(self, when: datetime) -> datetime:
+    def local(self, when: dt.datetime) -> dt.datetime:
         if when.tzinfo is None:
-            when = when.replace(tzinfo=UTC)
+            when = when.replace(tzinfo=dt.UTC)
         return when.astimezone(self.tz)
 
-    def datetime(self, when: datetime | None) -> str:
+    def datetime(self, when: dt.datetime | None) -> str:
         """Full date and time in the box's zone: '23/11/2026 15:04' (fr), '2026-11-23 15:04' (en)."""
         if when is None:
             return ""
         local = self.local(when)
         return local.strftime("%d/%m/%Y %H:%M" if self.lang == "fr" else "%Y-%m-%d %H:%M")
 
-    def short(self, when: datetime | None) -> str:
+    def short(self, when: dt.datetime | None) -> str:
         """Time alone for today, else the date and time (lists)."""
         if when is None:
             return ""
@@ -107,12 +107,12 @@ class Formats:
             return local.strftime("%H:%M")
         return self.datetime(when)
 
-    def date(self, when: datetime | None) -> str:
+    def date(self, when: dt.datetime | None) -> str:
         if when is None:
             return ""
         return self.local(when).strftime("%d/%m/%Y" if self.lang == "fr" else "%Y-%m-%d")
 
-    def input_value(self, when: datetime | None) -> str:
+    def input_value(self, when: dt.datetime | None) -> str:
         """Value for an <input type=datetime-local> in the box's zone."""
         return self.local(when).strftime("%Y-%m-%dT%H:%M") if when else ""
 

@@ -28,6 +28,7 @@ from gatewayd.console.views import running
 from gatewayd import keys
 from gatewayd.errors import ProblemError, TooManyRequests
 from gatewayd.store import users as user_store
+from gatewayd.store.sessions import SessionRow
 
 log = logging.getLogger(__name__)
 
@@ -36,12 +37,12 @@ FIRST_RUN_PATH = "/setup"
 
 
 def _language(request: web.Request) -> str:
-    session = request.get(SESSION)
+    session: SessionRow | None = request.get(SESSION)
     if session is not None and session.user.language in LANGUAGES:
-        return session.user.language  # type: ignore[no-any-return]
-    chosen = request.cookies.get("gw_lang")
+        return str(session.user.language)
+    chosen = request.cookies.get("gw_lang", "")
     if chosen in LANGUAGES:
-        return chosen  # type: ignore[return-value]
+        return chosen
     return negotiate(request.headers.get("Accept-Language"), request.app[keys.SETTINGS].site.language)
 
 
@@ -117,7 +118,7 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
 
     try:
         if request.method in UNSAFE_METHODS and access is not None:
-            request[CSRF_EXPECTED] = session.csrf_token if session else request.get(PRE_CSRF)
+            request[CSRF_EXPECTED] = session.csrf_token if session else request.get(PRE_CSRF, "")
             await check_csrf(request, access, request[CSRF_EXPECTED])
         response = await handler(request)
     except CsrfError as exc:

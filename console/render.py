@@ -49,7 +49,7 @@ def formats(request: web.Request) -> Formats:
         settings = request.app[keys.SETTINGS]
         cached = request[FORMATS] = Formats(request.get(LANG, settings.site.language), ZoneInfo(settings.site.timezone),
                                               settings.sending.default_region, request.app[keys.CLOCK].now())
-    return cached  # type: ignore[no-any-return]
+    return cached
 
 
 def t(request: web.Request, key: str, **values: object) -> str:

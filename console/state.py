@@ -21,6 +21,6 @@ CONSOLE_STATE: web.AppKey[dict[str, Any]] = web.AppKey("console_state", dict)
 
 def session_of(request: web.Request) -> SessionRow:
     """The signed-in session of a view that requires one (the gate guarantees it)."""
-    session = request.get(SESSION)
+    session: SessionRow | None = request.get(SESSION)
     assert session is not None, "view declared a role, so the gate put a session here"
     return session

@@ -8,7 +8,7 @@ from gatewayd.console.forms import text
 from gatewayd.console.i18n import LANGUAGES
 from gatewayd.console.render import field_errors, redirect, render, safe_next, t
 from gatewayd.console.routing import Pages
-from gatewayd.console.state import LANG, SESSION
+from gatewayd.console.state import LANG, SESSION, session_of
 
 from gatewayd import keys
 from gatewayd.accounts import users as accounts
@@ -91,9 +91,9 @@ async def login_submit(request: web.Request) -> web.StreamResponse:
     target = safe_next(text(form, "next", 500))
     result = await auth.login(request, name, password)
     if result.user is not None:
-        response = redirect(request, target)
-        await auth.start_session(request, response, result.user)
-        raise response
+        signed_in = redirect(request, target)
+        await auth.start_session(request, signed_in, result.user)
+        raise signed_in
     if result.locked_for:
         minutes = max(1, (result.locked_for + 59) // 60)
         response = await render(request, "login.html", {
@@ -128,7 +128,7 @@ async def language(request: web.Request) -> web.StreamResponse:
 
 @pages.get("/account", role="viewer", name="account")
 async def account(request: web.Request) -> web.Response:
-    session = request[SESSION]
+    session = session_of(request)
     sessions = await session_store.for_user(request.app[keys.DB], session.user.id)
     return await render(request, "account.html", {"errors": {}, "sessions": sessions, "current_id": session.id,
                                                   "policy": policy_text(request)})
@@ -136,7 +136,7 @@ async def account(request: web.Request) -> web.Response:
 
 @pages.post("/account/password", role="viewer", name="account_password")
 async def change_password(request: web.Request) -> web.StreamResponse:
-    session = request[SESSION]
+    session = session_of(request)
     db = request.app[keys.DB]
     form = await request.post()
     current, password, confirm = text(form, "current", 256), text(form, "password", 256), text(form, "confirm", 256)
@@ -160,6 +160,6 @@ async def change_password(request: web.Request) -> web.StreamResponse:
 
 @pages.post("/account/sessions/end-others", role="viewer", name="account_end_others")
 async def end_other_sessions(request: web.Request) -> web.StreamResponse:
-    session = request[SESSION]
+    session = session_of(request)
     await session_store.delete_for_user(request.app[keys.DB], session.user.id, except_id=session.id)
     raise redirect(request, "/account", "saved")

@@ -102,22 +102,22 @@ async def _recipients(request: web.Request, values: dict[str, Any]) -> list[str]
 @pages.post("/sms/new", role="operator")
 async def send_sms(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    values = {"text": text(form, "text", 10_000), "numbers": texts(form, "number", 40),
-              "contacts": ints(form, "contact"), "groups": ints(form, "group"),
-              "category": "marketing" if text(form, "category", 20) == "marketing" else "transactional",
-              "send_at": text(form, "send_at", 30), "line": text(form, "line", 32)}
+    body, line, when = text(form, "text", 10_000), text(form, "line", 32), text(form, "send_at", 30)
+    category = "marketing" if text(form, "category", 20) == "marketing" else "transactional"
     # Numbers typed but not yet turned into chips count too.
-    values["numbers"] += [n.strip() for n in text(form, "number_input", 2000).replace(";", ",").split(",")
-                          if n.strip()]
+    numbers = texts(form, "number", 40) + [n.strip() for n in text(form, "number_input", 2000).replace(";", ",")
+                                           .split(",") if n.strip()]
+    values: dict[str, Any] = {"text": body, "numbers": numbers, "contacts": ints(form, "contact"),
+                              "groups": ints(form, "group"), "category": category, "send_at": when, "line": line}
     tz = ZoneInfo(request.app[keys.SETTINGS].site.timezone)
     try:
-        if not values["text"].strip():
+        if not body.strip():
             raise InvalidInput("text", t(request, "sms.text_required"))
-        send_at = local_datetime(values["send_at"], tz, "send_at") if checked(form, "schedule") else None
+        send_at = local_datetime(when, tz, "send_at") if checked(form, "schedule") else None
         recipients = await _recipients(request, values)
         rows = await request.app[keys.OUTBOUND].submit([
-            NewMessage(to=number, text=values["text"], category=Category(values["category"]), send_at=send_at,
-                       line=values["line"] or None, priority=0, source="console") for number in recipients])
+            NewMessage(to=number, text=body, category=Category(category), send_at=send_at,
+                       line=line or None, priority=0, source="console") for number in recipients])
     except (InvalidInput, NotFound, Conflict) as exc:
         return await _form(request, values, field_errors(exc), 422)
     if len(rows) == 1:
