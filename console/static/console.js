@@ -36,7 +36,11 @@
     var out = $(area.getAttribute("data-counter"));
     if (!out || !window.GatewaydSegments) { return; }
     var update = function () {
+      // data-suffix: text the box appends (the marketing STOP mention), counted only while the
+      // control named by data-suffix-when is checked.
       var extra = area.getAttribute("data-suffix") || "";
+      var when = area.getAttribute("data-suffix-when");
+      if (when && !$(when + ":checked")) { extra = ""; }
       var text = area.value + (extra && area.value ? extra : "");
       var info = window.GatewaydSegments.count(text);
       var max = parseInt(out.getAttribute("data-max") || "0", 10);
@@ -53,6 +57,7 @@
       out.setAttribute("data-encoding", info.encoding);
     };
     area.addEventListener("input", update);
+    document.addEventListener("change", update);
     update();
   }
   $all("textarea[data-counter]").forEach(bindCounter);
