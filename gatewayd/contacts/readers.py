@@ -111,6 +111,18 @@ def _all_utf8(path: Path) -> bool:
     return True
 
 
+def _first_bad_line(path: Path, encoding: str) -> int:
+    """Physical line number of the first line that `encoding` cannot decode (0 if none)."""
+    decoder = codecs.getincrementaldecoder(encoding)()
+    with path.open("rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                decoder.decode(raw, final=False)
+            except UnicodeDecodeError:
+                return number
+    return 0
+
+
 def iter_text_rows(path: Path, fmt: TextFormat) -> Iterator[tuple[int, list[str]]]:
     """(line number where the record starts, cells) for every record; quoted newlines stay in a cell."""
     with path.open("r", encoding=fmt.encoding, errors="strict", newline="") as fh:
@@ -125,7 +137,8 @@ def iter_text_rows(path: Path, fmt: TextFormat) -> Iterator[tuple[int, list[str]
                 yield start, row
                 start = reader.line_num + 1
         except UnicodeDecodeError as exc:
-            where = f"line {reader.line_num + 1}"
+            # The decoder reads ahead of the csv reader: find the physical line in the bytes.
+            where = f"line {_first_bad_line(path, fmt.encoding)}"
             raise FileProblem(f"{where}: bytes not valid {fmt.encoding_label} ({exc.reason})") from None
         except csv.Error as exc:
             raise FileProblem(f"line {reader.line_num}: {exc}") from None

@@ -196,3 +196,18 @@ async def test_commit_requires_certification_and_valid_mapping(service: ImportSe
         await service.commit(import_id, CommitOptions(Certification("  ", "bob")))
     with pytest.raises(InvalidInput, match="mobile"):
         await service.commit(import_id, CommitOptions(CERT, mapping=("last_name", "first_name")))
+
+
+async def test_accents_only_past_the_sample_still_pick_the_right_encoding(service: ImportService) -> None:
+    ascii_rows = "".join(f"Nom{i};06{10000000 + i:08d}\n" for i in range(3000)).encode()   # > 64 KB
+    late = "Lefèvre;0699999999\n"
+    for encoding, label in (("utf-8", "UTF-8"), ("cp1252", "Windows-1252")):
+        import_id = await upload(service, b"Nom;Mobile\n" + ascii_rows + late.encode(encoding))
+        report = await service.analyse(import_id)
+        assert report["encoding"] == label and report["valid"] == 3001
+
+
+async def test_bytes_valid_in_no_supported_encoding_name_the_line(service: ImportService) -> None:
+    import_id = await upload(service, b"Nom;Mobile\nA;0611111111\nB\x81;0611111112\n")
+    with pytest.raises(InvalidInput, match="line 3.*Windows-1252"):
+        await service.analyse(import_id)
