@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
-from gatewayd.console.i18n import Formats, translate
+from gatewayd.console.i18n import Formats, catalog, translate
 from gatewayd.console.routing import allows
 from gatewayd.console.state import FORMATS, LANG, PRE_CSRF, SESSION
 
@@ -144,11 +144,20 @@ def redirect(request: web.Request, location: str, done: str | None = None) -> we
     return web.HTTPSeeOther(location)
 
 
-def field_errors(exc: ProblemError) -> dict[str, str]:
+def localise(request: web.Request | None, message: str) -> str:
+    """A service's (English) message in the page's language when the catalog knows it
+    (key "service.<message>"), else as it is."""
+    if request is None:
+        return message
+    known = catalog(request.get(LANG, "en")).get(f"service.{message}")
+    return known if known is not None else message
+
+
+def field_errors(exc: ProblemError, request: web.Request | None = None) -> dict[str, str]:
     """Service errors keyed by field, for showing next to the inputs (first message per field)."""
     out: dict[str, str] = {}
     for err in exc.errors or [FieldError("", exc.detail)]:
-        out.setdefault(err.field, err.message)
+        out.setdefault(err.field, localise(request, err.message))
     return out
 
 

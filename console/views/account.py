@@ -66,7 +66,7 @@ async def setup_submit(request: web.Request) -> web.StreamResponse:
             # Someone else finished the first run a moment earlier: their admin stands.
             raise redirect(request, "/login") from None
         except InvalidInput as exc:
-            errors = field_errors(exc)
+            errors = field_errors(exc, request)
         else:
             user = await user_store.by_id(request.app[keys.DB], user_id)
             assert user is not None

@@ -63,7 +63,7 @@ async def add_user(request: web.Request) -> web.StreamResponse:
         await accounts.create_user(request.app[keys.DB], request.app[keys.CLOCK], values["name"], password,
                                    values["role"])
     except (InvalidInput, Conflict) as exc:
-        return await _users_page(request, field_errors(exc) | ({"name": exc.detail} if isinstance(exc, Conflict)
+        return await _users_page(request, field_errors(exc, request) | ({"name": exc.detail} if isinstance(exc, Conflict)
                                                                   else {}), values, 422)
     raise redirect(request, "/settings/users", "created")
 
@@ -133,7 +133,7 @@ async def create_api_key(request: web.Request) -> web.Response:
         key = await create_key(request.app[keys.DB], request.app[keys.CLOCK], text(form, "name", 64),
                                set(texts(form, "scopes", 10)))
     except InvalidInput as exc:
-        return await _keys_page(request, field_errors(exc), status=422)
+        return await _keys_page(request, field_errors(exc, request), status=422)
     return await _keys_page(request, {}, key, status=201)
 
 

@@ -95,7 +95,7 @@ async def create_campaign(request: web.Request) -> web.StreamResponse:
     try:
         upload = await read_upload(request, required=False)
     except (InvalidInput, PayloadTooLarge) as exc:
-        return await _wizard(request, _values(None), field_errors(exc), exc.status)
+        return await _wizard(request, _values(None), field_errors(exc, request), exc.status)
     form = upload.fields
     values = _values(form)  # type: ignore[arg-type]
     try:
@@ -114,7 +114,7 @@ async def create_campaign(request: web.Request) -> web.StreamResponse:
             name=values["name"], templates=templates, audience=spec, tag=values["tag"], category=values["category"],
             line=values["line"] or None, created_by=actor(request)))
     except (InvalidInput, Conflict, PayloadTooLarge) as exc:
-        return await _wizard(request, values, field_errors(exc), 422)
+        return await _wizard(request, values, field_errors(exc, request), 422)
     raise redirect(request, f"/campaigns/{campaign.id}/preview")
 
 
@@ -167,7 +167,7 @@ async def schedule(request: web.Request) -> web.StreamResponse:
         data = await preview(service, campaign.id)
         templates = {tid: await template_store.get(request.app[keys.DB], tid) for tid in campaign.templates.values()}
         return await render(request, "campaigns/preview.html", {"c": campaign, "p": data, "templates": templates,
-                                                                "errors": field_errors(exc)}, status=exc.status)
+                                                                "errors": field_errors(exc, request)}, status=exc.status)
     raise redirect(request, f"/campaigns/{campaign.id}", "scheduled")
 
 

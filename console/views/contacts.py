@@ -95,7 +95,7 @@ async def create_contact(request: web.Request) -> web.StreamResponse:
     try:
         contact = await service.create(_form_input(form, fields), actor(request))
     except (InvalidInput, Conflict) as exc:
-        return await _form_page(request, None, _posted_values(form, fields), field_errors(exc), 422)
+        return await _form_page(request, None, _posted_values(form, fields), field_errors(exc, request), 422)
     raise redirect(request, f"/contacts/{contact.id}", "created")
 
 
@@ -120,7 +120,7 @@ async def update_contact(request: web.Request) -> web.StreamResponse:
             if group.rule is None:
                 await request.app[keys.GROUPS].change_members(gid, [], [contact.id])
     except (InvalidInput, Conflict) as exc:
-        return await _form_page(request, contact, _posted_values(form, fields), field_errors(exc), 422)
+        return await _form_page(request, contact, _posted_values(form, fields), field_errors(exc, request), 422)
     raise redirect(request, f"/contacts/{contact.id}", "saved")
 
 
@@ -155,7 +155,7 @@ async def add_field(request: web.Request) -> web.StreamResponse:
         await service.add_field(name)
     except (InvalidInput, Conflict) as exc:
         return await render(request, "contacts/fields.html", {"fields": await service.fields(),
-                                                              "errors": field_errors(exc), "name": name}, status=422)
+                                                              "errors": field_errors(exc, request), "name": name}, status=422)
     raise redirect(request, "/contacts/fields", "added")
 
 

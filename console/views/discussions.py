@@ -186,7 +186,7 @@ async def reply(request: web.Request) -> web.StreamResponse:
         items, _ = await svc.conversation(thread_id, limit=MESSAGES_PAGE)
         bubbles = [from_item(i) for i in reversed(items)]
         return await render(request, "discussions/thread.html", {
-            "thread": thread, "bubbles": bubbles, "older": None, "errors": field_errors(exc), "reply": body,
+            "thread": thread, "bubbles": bubbles, "older": None, "errors": field_errors(exc, request), "reply": body,
             "names": await _names(request, [thread.number]), "first_page": True, "after": _live_cursor(bubbles),
             "dialable": is_dialable(thread.number),
             "max_segments": request.app[keys.SETTINGS].sending.max_segments}, status=exc.status)

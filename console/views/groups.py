@@ -67,7 +67,7 @@ async def create_group(request: web.Request) -> web.StreamResponse:
         values = {"name": text(form, "name", 100), "description": text(form, "description", 500),
                   "kind": "rule" if rule is not None else "static",
                   "rule": [{"field": c.field, "op": c.op, "value": c.value} for c in rule or []]}
-        return await _form(request, None, values, field_errors(exc), 422)
+        return await _form(request, None, values, field_errors(exc, request), 422)
     raise redirect(request, f"/groups/{group.id}", "created")
 
 
@@ -107,7 +107,7 @@ async def update_group(request: web.Request) -> web.StreamResponse:
         values = {"name": text(form, "name", 100), "description": text(form, "description", 500),
                   "kind": "rule" if rule is not None else "static",
                   "rule": [{"field": c.field, "op": c.op, "value": c.value} for c in rule or []]}
-        return await _form(request, group, values, field_errors(exc), 422)
+        return await _form(request, group, values, field_errors(exc, request), 422)
     raise redirect(request, f"/groups/{group.id}", "saved")
 
 

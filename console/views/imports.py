@@ -99,7 +99,7 @@ async def upload(request: web.Request) -> web.StreamResponse:
     except (InvalidInput, PayloadTooLarge) as exc:
         page = await import_store.list_page(request.app[keys.DB], limit=PAGE)
         return await render(request, "imports/list.html", {
-            "imports": page, "errors": field_errors(exc), "next_after": None, "paged": False,
+            "imports": page, "errors": field_errors(exc, request), "next_after": None, "paged": False,
             "max_bytes": request.app[keys.SETTINGS].imports.max_bytes}, status=exc.status)
     try:
         await service.analyse(row.id, sheet=form.fields.get("sheet") or None)
@@ -146,7 +146,7 @@ async def show_import(request: web.Request) -> web.Response:
         try:
             await request.app[keys.IMPORTS].analyse(row.id)
         except (InvalidInput, Conflict) as exc:
-            errors = field_errors(exc)
+            errors = field_errors(exc, request)
         row = await request.app[keys.IMPORTS].get(row.id)
     return await _analysis_page(request, row, errors)
 
@@ -163,7 +163,7 @@ async def reanalyse(request: web.Request) -> web.StreamResponse:
                               has_header=None if header == "" else header == "yes",
                               mapping=tuple(mapping) if mapping and not checked(form, "repropose") else None)
     except (InvalidInput, Conflict) as exc:
-        return await _analysis_page(request, await service.get(row.id), field_errors(exc), 422)
+        return await _analysis_page(request, await service.get(row.id), field_errors(exc, request), 422)
     raise redirect(request, f"/imports/{row.id}")
 
 
@@ -226,5 +226,5 @@ async def commit(request: web.Request) -> web.StreamResponse:
             new_groups=tuple(choices["new_groups"]), update_existing=choices["on_existing"] == "update",
             keep_opted_out_contacts=choices["opted_out"] == "keep_contact"))
     except (InvalidInput, Conflict) as exc:
-        return await _options_page(request, await service.get(row.id), choices, field_errors(exc), exc.status)
+        return await _options_page(request, await service.get(row.id), choices, field_errors(exc, request), exc.status)
     raise redirect(request, f"/imports/{row.id}", "imported")

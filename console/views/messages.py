@@ -17,7 +17,7 @@ from gatewayd.console.forms import (
     text,
     texts,
 )
-from gatewayd.console.render import field_errors, formats, fragment, redirect, render, t
+from gatewayd.console.render import field_errors, formats, fragment, localise, redirect, render, t
 from gatewayd.console.routing import Pages
 
 from gatewayd import keys
@@ -81,7 +81,8 @@ async def _recipients(request: web.Request, values: dict[str, Any]) -> list[str]
         try:
             found.setdefault(normalise(raw, region))
         except InvalidNumber as exc:
-            raise InvalidInput(f"numbers[{i}]", t(request, "sms.bad_number", number=raw, reason=str(exc))) from None
+            raise InvalidInput(f"numbers[{i}]", t(request, "sms.bad_number", number=raw,
+                                                  reason=localise(request, str(exc)))) from None
     for cid in values["contacts"]:
         found.setdefault((await request.app[keys.CONTACTS].get(cid)).mobile)
     for gid in values["groups"]:
@@ -119,7 +120,7 @@ async def send_sms(request: web.Request) -> web.StreamResponse:
             NewMessage(to=number, text=body, category=Category(category), send_at=send_at,
                        line=line or None, priority=0, source="console") for number in recipients])
     except (InvalidInput, NotFound, Conflict) as exc:
-        return await _form(request, values, field_errors(exc), 422)
+        return await _form(request, values, field_errors(exc, request), 422)
     if len(rows) == 1:
         raise redirect(request, f"/sent/{rows[0].id}", "scheduled" if send_at else "sent")
     raise redirect(request, "/sent", "scheduled" if send_at else "sent")

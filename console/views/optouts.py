@@ -45,7 +45,7 @@ async def add(request: web.Request) -> web.StreamResponse:
     try:
         await request.app[keys.INBOUND].optouts.add(number, source="console", actor=actor(request), note=note)
     except InvalidInput as exc:
-        return await _page(request, field_errors(exc), number, 422)
+        return await _page(request, field_errors(exc, request), number, 422)
     raise redirect(request, "/stop-list", "added")
 
 

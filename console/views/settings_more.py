@@ -61,7 +61,7 @@ async def add_webhook(request: web.Request) -> web.Response:
     try:
         body = EndpointBody.model_validate(values)
     except ValidationError as exc:
-        return await _hooks_page(request, field_errors(validation_problem(exc)), values=values, status=422)
+        return await _hooks_page(request, field_errors(validation_problem(exc), request), values=values, status=422)
     endpoint = await hook_store.create_endpoint(request.app[keys.DB], url=body.url, secret=secrets.token_urlsafe(32),
                                                 events=body.events, description=body.description,
                                                 now=request.app[keys.CLOCK].now())
@@ -110,7 +110,7 @@ async def add_rule(request: web.Request) -> web.StreamResponse:
         await request.app[keys.INBOUND].rules.create(keyword=values["keyword"], reply=values["reply"],
                                                      line=values["line"] or None)
     except (InvalidInput, Conflict) as exc:
-        errors = field_errors(exc)
+        errors = field_errors(exc, request)
         if isinstance(exc, Conflict):
             errors = {"keyword": exc.detail}
         return await _rules_page(request, errors, values, 422)
@@ -130,7 +130,7 @@ async def change_rule(request: web.Request) -> web.StreamResponse:
                            reply=text(form, "reply", 2000) or rule.reply, line=rule.line,
                            enabled=checked(form, "enabled"))
     except (InvalidInput, Conflict) as exc:
-        return await _rules_page(request, field_errors(exc), status=422)
+        return await _rules_page(request, field_errors(exc, request), status=422)
     raise redirect(request, "/settings/auto-replies", "saved")
 
 

@@ -71,7 +71,7 @@ async def create_template(request: web.Request) -> web.StreamResponse:
     try:
         unknown = await _check(request, values["title"], values["line"], values["text"])
     except InvalidInput as exc:
-        return await _form(request, None, values, field_errors(exc), status=422)
+        return await _form(request, None, values, field_errors(exc, request), status=422)
     tid = await store.insert(request.app[keys.DB], title=values["title"].strip(), line=values["line"],
                              text=values["text"], now=request.app[keys.CLOCK].now())
     if unknown:
@@ -100,7 +100,7 @@ async def update_template(request: web.Request) -> web.StreamResponse:
     try:
         unknown = await _check(request, values["title"], values["line"], values["text"])
     except InvalidInput as exc:
-        return await _form(request, template, values, field_errors(exc), status=422)
+        return await _form(request, template, values, field_errors(exc, request), status=422)
     await store.update(request.app[keys.DB], template.id, title=values["title"].strip(), line=values["line"],
                        text=values["text"], now=request.app[keys.CLOCK].now())
     if unknown:
