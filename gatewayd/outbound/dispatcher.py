@@ -38,6 +38,8 @@ from gatewayd.store.db import Database
 
 log = logging.getLogger(__name__)
 
+REPORT_BATCH_S = 0.02   # a report may wait this long to share a transaction with a send's outcome
+
 
 class Pool(Protocol):
     """The part of gatewayd.modem.pool.ModemPool the dispatcher uses."""
@@ -79,6 +81,7 @@ class Dispatcher:
         self._retry_at: datetime | None = None
         self._housekept = float("-inf")
         self._has_endpoints = False
+        self._reports_since = 0.0
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -141,7 +144,10 @@ class Dispatcher:
                 await self.ledger.apply_report(conn, report, self.clock.now(), events)
                 await self._enqueue(conn, events)
             return
-        fut: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        fut: asyncio.Future[None] = loop.create_future()
+        if not self._reports:
+            self._reports_since = loop.time()
         self._reports.append((report, fut))
         self._wake.set()
         await fut
@@ -192,6 +198,12 @@ class Dispatcher:
             ready = [self._book(n) for n in self.pool.ready_lines()]
             idle = [b for b in least_loaded(ready, now) if b.free(mono) and b.usage.room(now, self.caps) > 0]
         housekeeping = mono - self._housekept >= 1.0
+        loop_now = asyncio.get_running_loop().time()
+        if reports and not (outcomes or idle or housekeeping) and self._jobs \
+                and loop_now - self._reports_since < REPORT_BATCH_S:
+            # A send is in flight: let these reports share the transaction of its outcome.
+            self._reports = reports + self._reports
+            return REPORT_BATCH_S
         if not (outcomes or reports or idle or housekeeping):
             return self._delay(now, mono)
         events: Events = []
@@ -224,7 +236,7 @@ class Dispatcher:
                 fut.set_result(None)
         for job in jobs:
             self._start(job)
-        if events and self.on_events is not None:
+        if events and self._has_endpoints and self.on_events is not None:
             self.on_events()
         return self._delay(now, mono)
 

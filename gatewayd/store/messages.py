@@ -106,9 +106,8 @@ def part_from_row(r: sqlite3.Row) -> PartRow:
 
 async def next_id(conn: aiosqlite.Connection) -> int:
     """The id the next inserted message gets (call inside the write transaction)."""
-    async with conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM messages") as cur:
-        row = await cur.fetchone()
-    return int(row[0]) if row else 1
+    rows = await conn.execute_fetchall("SELECT COALESCE(MAX(id), 0) + 1 FROM messages")
+    return int(list(rows)[0][0])
 
 
 async def insert_messages(conn: aiosqlite.Connection, rows: Sequence[tuple[object, ...]]) -> None:
@@ -120,9 +119,9 @@ async def insert_messages(conn: aiosqlite.Connection, rows: Sequence[tuple[objec
 
 
 async def get(conn: aiosqlite.Connection, message_id: int) -> MessageRow | None:
-    async with conn.execute("SELECT * FROM messages WHERE id = ?", (message_id,)) as cur:
-        r = await cur.fetchone()
-    return message_from_row(r) if r else None
+    # execute_fetchall: one trip to the database thread instead of three (the dispatcher's hot path).
+    rows = list(await conn.execute_fetchall("SELECT * FROM messages WHERE id = ?", (message_id,)))
+    return message_from_row(rows[0]) if rows else None
 
 
 async def get_many(conn: aiosqlite.Connection, ids: Sequence[int]) -> list[MessageRow]:
@@ -137,8 +136,8 @@ async def get_many(conn: aiosqlite.Connection, ids: Sequence[int]) -> list[Messa
 
 
 async def parts(conn: aiosqlite.Connection, message_id: int) -> list[PartRow]:
-    async with conn.execute("SELECT * FROM message_parts WHERE message_id = ? ORDER BY seq", (message_id,)) as cur:
-        return [part_from_row(r) for r in await cur.fetchall()]
+    rows = await conn.execute_fetchall("SELECT * FROM message_parts WHERE message_id = ? ORDER BY seq", (message_id,))
+    return [part_from_row(r) for r in rows]
 
 
 async def list_page(conn: aiosqlite.Connection, *, limit: int, before_id: int | None = None,
@@ -274,9 +273,8 @@ async def best_queued(conn: aiosqlite.Connection, *, line: str, now: datetime, m
     args: list[object] = []
     for category, line_key in keys:
         args += [category, line_key, iso, room, *excluded]
-    async with conn.execute(sql, args) as cur:
-        r = await cur.fetchone()
-    return message_from_row(r) if r else None
+    rows = list(await conn.execute_fetchall(sql, args))
+    return message_from_row(rows[0]) if rows else None
 
 
 async def mark_sending(conn: aiosqlite.Connection, message_id: int, line: str, now: datetime) -> None:
@@ -286,10 +284,9 @@ async def mark_sending(conn: aiosqlite.Connection, message_id: int, line: str, n
 
 async def sent_seqs(conn: aiosqlite.Connection, message_id: int) -> set[int]:
     """Parts already handed over (never sent again)."""
-    async with conn.execute(
-        "SELECT seq FROM message_parts WHERE message_id = ? AND state IN ('sent', 'delivered')", (message_id,)
-    ) as cur:
-        return {r[0] for r in await cur.fetchall()}
+    rows = await conn.execute_fetchall(
+        "SELECT seq FROM message_parts WHERE message_id = ? AND state IN ('sent', 'delivered')", (message_id,))
+    return {r[0] for r in rows}
 
 
 async def record_parts_sent(conn: aiosqlite.Connection, rows: Sequence[tuple[int, int, str, int, datetime]]) -> None:
@@ -349,13 +346,12 @@ async def find_part(conn: aiosqlite.Connection, line: str, reference: int,
     """(message_id, seq) of the latest part sent on `line` with TP-MR `reference` to `recipient`
     (TP-MR wraps at 256, so the most recent match wins; the number is compared on its last digits)."""
     tail = "".join(ch for ch in recipient if ch.isdigit())[-8:]
-    async with conn.execute(
+    rows = await conn.execute_fetchall(
         "SELECT p.message_id, p.seq, m.to_number FROM message_parts p JOIN messages m ON m.id = p.message_id "
-        "WHERE p.line = ? AND p.reference = ? ORDER BY p.sent_at DESC LIMIT 8", (line, reference)
-    ) as cur:
-        for r in await cur.fetchall():
-            if not tail or "".join(ch for ch in r[2] if ch.isdigit()).endswith(tail):
-                return int(r[0]), int(r[1])
+        "WHERE p.line = ? AND p.reference = ? ORDER BY p.sent_at DESC LIMIT 8", (line, reference))
+    for r in rows:
+        if not tail or "".join(ch for ch in r[2] if ch.isdigit()).endswith(tail):
+            return int(r[0]), int(r[1])
     return None
 
 
@@ -371,10 +367,9 @@ async def apply_part_report(conn: aiosqlite.Connection, message_id: int, seq: in
 
 
 async def part_states(conn: aiosqlite.Connection, message_id: int) -> list[tuple[str, int | None]]:
-    async with conn.execute(
-        "SELECT state, report_status FROM message_parts WHERE message_id = ? ORDER BY seq", (message_id,)
-    ) as cur:
-        return [(r[0], r[1]) for r in await cur.fetchall()]
+    rows = await conn.execute_fetchall(
+        "SELECT state, report_status FROM message_parts WHERE message_id = ? ORDER BY seq", (message_id,))
+    return [(r[0], r[1]) for r in rows]
 
 
 async def settle_after_report(conn: aiosqlite.Connection, message_id: int, state: str, now: datetime, *,
