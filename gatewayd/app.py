@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from gatewayd import keys
+from gatewayd import keys, metrics
 from gatewayd.api import health
 from gatewayd.api.problem import problem_middleware
 from gatewayd.campaigns.component import add_routes as add_campaign_routes
@@ -70,6 +70,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     app.cleanup_ctx.append(watchdog_ctx)
 
     app.add_routes(health.routes)
+    app.add_routes(metrics.routes)
     add_campaign_routes(app)
     add_inbound_routes(app)
     add_outbound_routes(app)

@@ -1,0 +1,129 @@
+"""GET /metrics: Prometheus text format, read from the store and the modem pool at scrape time.
+
+No counters live in the daemon's memory: each scrape takes a snapshot of the database
+(gatewayd.store.metrics) and of the lines' status, and a custom Collector turns it into metric
+families in a registry built for that scrape. A restart therefore never resets a counter.
+Like /healthz, the route needs no key: keep the HTTP port on the loopback/LAN (it exposes counts
+and line names, never numbers or texts).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+
+from aiohttp import web
+from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
+from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+from prometheus_client.registry import Collector
+
+from gatewayd import __version__, keys
+from gatewayd.api.openapi import operation, register
+from gatewayd.modem.events import LineState, LineStatus
+from gatewayd.store import metrics as metrics_store
+from gatewayd.store.metrics import MetricsSnapshot
+
+log = logging.getLogger(__name__)
+
+routes = web.RouteTableDef()
+
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
+MESSAGE_STATES = ("scheduled", "queued", "sending", "sent", "delivered", "failed", "expired", "blocked",
+                  "canceled", "unknown")
+WEBHOOK_STATES = ("pending", "delivered", "failed")
+
+
+class GatewayCollector(Collector):
+    """Metric families of one scrape, from a database snapshot and the lines' status."""
+
+    def __init__(self, snap: MetricsSnapshot, lines: Iterable[LineStatus]) -> None:
+        self.snap = snap
+        self.lines = list(lines)
+
+    def collect(self) -> Iterator[Metric]:
+        s = self.snap
+        info = GaugeMetricFamily("gatewayd_build_info", "Daemon version", labels=["version"])
+        info.add_metric([__version__], 1)
+        yield info
+
+        by_state = GaugeMetricFamily("gatewayd_messages", "Outbound messages by state", labels=["state"])
+        for state in sorted(set(MESSAGE_STATES) | set(s.messages_by_state)):
+            by_state.add_metric([state], s.messages_by_state.get(state, 0))
+        yield by_state
+        yield GaugeMetricFamily("gatewayd_queue_depth", "Messages queued for sending", value=s.queue_depth)
+        yield GaugeMetricFamily("gatewayd_scheduled_messages", "Messages waiting for their send time",
+                                value=s.scheduled)
+        yield CounterMetricFamily("gatewayd_send_retries", "Transient send failures that led to a retry",
+                                  value=s.retries)
+
+        parts = CounterMetricFamily("gatewayd_parts", "SMS parts handed to a line, by their current state",
+                                    labels=["line", "state"])
+        for row in s.parts_by_line:
+            parts.add_metric([row.line, row.state], row.count)
+        yield parts
+
+        yield CounterMetricFamily("gatewayd_inbound_messages", "Inbound SMS received", value=s.inbound)
+        yield GaugeMetricFamily("gatewayd_opt_outs", "Numbers opted out now", value=s.opt_outs_current)
+        events = CounterMetricFamily("gatewayd_opt_out_events", "Opt-out history events (out/in)",
+                                     labels=["action"])
+        for action in ("out", "in"):
+            events.add_metric([action], s.opt_out_events.get(action, 0))
+        yield events
+        yield CounterMetricFamily("gatewayd_calls", "Incoming calls logged", value=s.calls)
+        yield GaugeMetricFamily("gatewayd_webhook_backlog", "Webhook deliveries still pending",
+                                value=s.webhook_backlog)
+        deliveries = GaugeMetricFamily("gatewayd_webhook_deliveries", "Webhook deliveries by state",
+                                       labels=["state"])
+        for state in WEBHOOK_STATES:
+            deliveries.add_metric([state], s.webhook_deliveries.get(state, 0))
+        yield deliveries
+        yield from self._lines()
+
+    def _lines(self) -> Iterator[Metric]:
+        state = GaugeMetricFamily("gatewayd_line_state", "1 for the line's current supervisor state",
+                                  labels=["line", "state"])
+        registered = GaugeMetricFamily("gatewayd_line_registered", "1 when registered on a network",
+                                       labels=["line"])
+        signal = GaugeMetricFamily("gatewayd_line_signal_rssi", "Signal strength, +CSQ RSSI 0-31",
+                                   labels=["line"])
+        used = GaugeMetricFamily("gatewayd_line_storage_used", "SMS slots in use on the SIM/modem",
+                                 labels=["line"])
+        total = GaugeMetricFamily("gatewayd_line_storage_total", "SMS slots on the SIM/modem", labels=["line"])
+        for line in self.lines:
+            for candidate in LineState:
+                state.add_metric([line.name, candidate.value], 1 if line.state is candidate else 0)
+            registered.add_metric([line.name], 1 if line.registered else 0)
+            # Unknown values are left out rather than reported as 0, which would read as "no signal".
+            if line.signal is not None:
+                signal.add_metric([line.name], line.signal)
+            if line.storage_used is not None:
+                used.add_metric([line.name], line.storage_used)
+            if line.storage_total is not None:
+                total.add_metric([line.name], line.storage_total)
+        yield from (state, registered, signal, used, total)
+
+
+async def render(app: web.Application) -> bytes:
+    """The whole exposition text of this scrape."""
+    async with app[keys.DB].read() as conn:
+        snap = await metrics_store.snapshot(conn)
+    lines = app[keys.MODEM_STATUS]() if keys.MODEM_STATUS in app else []
+    registry = CollectorRegistry(auto_describe=False)
+    registry.register(GatewayCollector(snap, lines))
+    ProcessCollector(namespace="gatewayd", registry=registry)  # RSS, CPU, open files: Linux only, else empty
+    return generate_latest(registry)
+
+
+@routes.get("/metrics")
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text exposition (no key: serve it on the loopback/LAN only, like /healthz)."""
+    body = await render(request.app)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE})
+
+
+register("GET", "/metrics", operation(
+    "Prometheus metrics: messages, queue, lines, inbound, opt-outs, calls, webhooks (no key needed)",
+    tag="operations",
+    description="Text exposition format 0.0.4, read from the database at scrape time. Like /healthz it "
+                "needs no key: keep the port on the loopback or the LAN.",
+    responses={200: "Prometheus text exposition (text/plain; version=0.0.4)"}))

@@ -1,0 +1,71 @@
+"""GET /metrics on the whole app over a simulated line: parsed as Prometheus text, values follow the data."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from prometheus_client.parser import text_string_to_metric_families
+
+from outbound.conftest import Gateway, gateway
+
+
+async def scrape(gw: Gateway) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
+    resp = await gw.client.get("/metrics")  # no Authorization header: like /healthz
+    assert resp.status == 200
+    assert resp.headers["Content-Type"].startswith("text/plain; version=0.0.4")
+    text = await resp.text()
+    out: dict[tuple[str, tuple[tuple[str, str], ...]], float] = {}
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            out[(sample.name, tuple(sorted(sample.labels.items())))] = sample.value
+    return out
+
+
+def value(samples: dict[tuple[str, tuple[tuple[str, str], ...]], float], name: str, **labels: str) -> float:
+    return samples[(name, tuple(sorted(labels.items())))]
+
+
+async def test_metrics_follow_a_submitted_message(tmp_path: Path) -> None:
+    async with gateway(tmp_path, lines=1) as gw:
+        before = await scrape(gw)
+        assert value(before, "gatewayd_messages", state="delivered") == 0
+        assert value(before, "gatewayd_line_state", line="line1", state="ready") == 1
+        assert value(before, "gatewayd_line_state", line="line1", state="disconnected") == 0
+        assert value(before, "gatewayd_line_registered", line="line1") == 1
+        assert 0 <= value(before, "gatewayd_line_signal_rssi", line="line1") <= 31
+        assert ("gatewayd_parts_total", (("line", "line1"), ("state", "delivered"))) not in before
+
+        status, body = await gw.post({"to": "+33612345678", "text": "Bonjour", "category": "transactional"})
+        assert status == 202, body
+        await gw.wait_state(body["messages"][0]["id"], "delivered")
+        later = (datetime.now(UTC) + timedelta(days=2)).isoformat()
+        status, body = await gw.post({"to": "+33612345679", "text": "Plus tard", "category": "transactional",
+                                      "send_at": later})
+        assert status == 202, body
+
+        after = await scrape(gw)
+        assert value(after, "gatewayd_messages", state="delivered") == 1
+        assert value(after, "gatewayd_messages", state="scheduled") == 1
+        assert value(after, "gatewayd_scheduled_messages") == 1
+        assert value(after, "gatewayd_queue_depth") == 0
+        assert value(after, "gatewayd_parts_total", line="line1", state="delivered") == 1
+        assert value(after, "gatewayd_send_retries_total") == 0
+
+
+async def test_metrics_count_opt_outs_and_are_documented(tmp_path: Path) -> None:
+    async with gateway(tmp_path, lines=1) as gw:
+        before = await scrape(gw)
+        assert value(before, "gatewayd_opt_outs") == 0
+        resp = await gw.client.post("/api/v1/opt-outs", json={"number": "+33611111111"}, headers=gw.auth)
+        assert resp.status in (200, 201), await resp.text()
+        after = await scrape(gw)
+        assert value(after, "gatewayd_opt_outs") == 1
+        assert value(after, "gatewayd_opt_out_events_total", action="out") == 1
+        assert value(after, "gatewayd_inbound_messages_total") == 0
+        assert value(after, "gatewayd_calls_total") == 0
+        assert value(after, "gatewayd_webhook_backlog") == 0
+
+        doc = await (await gw.client.get("/api/v1/openapi.json")).json()
+        op = doc["paths"]["/metrics"]["get"]
+        assert "x-undocumented" not in op and op["security"] == []
