@@ -67,6 +67,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     app.cleanup_ctx.append(webhooks_ctx)
     app.cleanup_ctx.append(inbound_ctx)  # after outbound: STOP blocks through keys.OUTBOUND
     app.cleanup_ctx.append(campaigns_ctx)  # after outbound: its runner submits through keys.OUTBOUND
+    app.cleanup_ctx.append(metrics.metrics_ctx)  # after outbound: hooks the dispatcher's send timings
     app.cleanup_ctx.append(watchdog_ctx)
 
     app.add_routes(health.routes)

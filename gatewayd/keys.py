@@ -10,6 +10,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from gatewayd.campaigns.runner import CampaignRunner
     from gatewayd.campaigns.service import CampaignService
+    from gatewayd.metrics import SendLatency
     from gatewayd.contacts.importer import ImportService
     from gatewayd.contacts.service import ContactService, GroupService
     from gatewayd.scheduler import Scheduler
@@ -56,3 +57,5 @@ DISPATCHER: web.AppKey[Dispatcher] = web.AppKey("dispatcher")
 WEBHOOKS: web.AppKey[WebhookSender] = web.AppKey("webhooks")
 API_LIMITS: web.AppKey[KeyLimits] = web.AppKey("api_limits")
 OUTBOUND_OPTIONS: web.AppKey[dict[str, float]] = web.AppKey("outbound_options")
+# Send latency histogram fed by the dispatcher's on_sent hook (gatewayd.metrics.metrics_ctx).
+SEND_LATENCY: web.AppKey[SendLatency] = web.AppKey("send_latency")

@@ -1,8 +1,9 @@
 """GET /metrics: Prometheus text format, read from the store and the modem pool at scrape time.
 
-No counters live in the daemon's memory: each scrape takes a snapshot of the database
+Counts do not live in the daemon's memory: each scrape takes a snapshot of the database
 (gatewayd.store.metrics) and of the lines' status, and a custom Collector turns it into metric
-families in a registry built for that scrape. A restart therefore never resets a counter.
+families in a registry built for that scrape, so a restart never resets them. The one exception
+is the send latency histogram, fed by the dispatcher's on_sent hook.
 Like /healthz, the route needs no key: keep the HTTP port on the loopback/LAN (it exposes counts
 and line names, never numbers or texts).
 """
@@ -10,10 +11,10 @@ and line names, never numbers or texts).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import AsyncIterator, Iterable, Iterator
 
 from aiohttp import web
-from prometheus_client import CollectorRegistry, ProcessCollector, generate_latest
+from prometheus_client import CollectorRegistry, Histogram, ProcessCollector, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -103,6 +104,37 @@ class GatewayCollector(Collector):
         yield from (state, registered, signal, used, total)
 
 
+class SendLatency:
+    """Seconds a line took to accept all parts of a message (AT+CMGS round trips), per line.
+
+    The only in-memory metric: the database does not keep handover durations. It starts empty at
+    each daemon start, which Prometheus' rate()/histogram_quantile() handle as a counter reset."""
+
+    BUCKETS = (0.25, 0.5, 1.0, 2.0, 3.0, 5.0, 8.0, 13.0, 20.0, 30.0, 60.0, 90.0, 120.0)
+
+    def __init__(self) -> None:
+        self.histogram = Histogram("gatewayd_send_latency_seconds", "Seconds for a line to accept a message's parts",
+                                   ["line"], registry=None, buckets=self.BUCKETS)
+
+    def observe(self, line: str, seconds: float) -> None:
+        try:
+            self.histogram.labels(line).observe(max(0.0, seconds))
+        except Exception:  # a metrics fault must never disturb sending
+            log.exception("send latency not recorded")
+
+
+async def metrics_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Attach the send latency histogram to the dispatcher (after outbound_ctx)."""
+    latency = SendLatency()
+    app[keys.SEND_LATENCY] = latency
+    dispatcher = app.get(keys.DISPATCHER)
+    if dispatcher is not None:
+        dispatcher.on_sent = latency.observe
+    yield
+    if dispatcher is not None:
+        dispatcher.on_sent = None
+
+
 async def render(app: web.Application) -> bytes:
     """The whole exposition text of this scrape."""
     async with app[keys.DB].read() as conn:
@@ -110,6 +142,8 @@ async def render(app: web.Application) -> bytes:
     lines = app[keys.MODEM_STATUS]() if keys.MODEM_STATUS in app else []
     registry = CollectorRegistry(auto_describe=False)
     registry.register(GatewayCollector(snap, lines))
+    if keys.SEND_LATENCY in app:
+        registry.register(app[keys.SEND_LATENCY].histogram)
     ProcessCollector(namespace="gatewayd", registry=registry)  # RSS, CPU, open files: Linux only, else empty
     return generate_latest(registry)
 

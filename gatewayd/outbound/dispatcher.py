@@ -71,6 +71,7 @@ class Dispatcher:
                              clock.monotonic)
         self.books: dict[str, LineBook] = {}
         self.on_events: Callable[[], None] | None = None   # the webhook sender's wake-up
+        self.on_sent: Callable[[str, float], None] | None = None  # metrics: (line, seconds to hand parts over)
         self.passes = 0
         self._outcomes: list[Outcome] = []
         self._reports: list[tuple[StatusReport, asyncio.Future[None]]] = []
@@ -355,6 +356,7 @@ class Dispatcher:
         error: SendError | None = None
         failed_seq: int | None = None
         assert self.pool is not None
+        started = self.clock.monotonic()
         try:
             parts = encode_submit(m.to, m.text, reference=m.concat_ref)
             for part in parts:
@@ -373,6 +375,8 @@ class Dispatcher:
         except Exception as exc:  # a bug below us: the part may have gone, so never retry blindly
             log.exception("unexpected error sending message %d on %s", m.id, job.line)
             error = OutcomeUnknownError(f"unexpected error while sending: {exc}")
+        if error is None and sent and self.on_sent is not None:
+            self.on_sent(job.line, self.clock.monotonic() - started)  # outside the try: never alters the outcome
         book = self._book(job.line)
         book.busy = False
         book.spacing_until = self.clock.monotonic() + spacing(self.settings.outbound, self.rng)

@@ -35,6 +35,7 @@ async def test_metrics_follow_a_submitted_message(tmp_path: Path) -> None:
         assert value(before, "gatewayd_line_registered", line="line1") == 1
         assert 0 <= value(before, "gatewayd_line_signal_rssi", line="line1") <= 31
         assert ("gatewayd_parts_total", (("line", "line1"), ("state", "delivered"))) not in before
+        assert ("gatewayd_send_latency_seconds_count", (("line", "line1"),)) not in before
 
         status, body = await gw.post({"to": "+33612345678", "text": "Bonjour", "category": "transactional"})
         assert status == 202, body
@@ -51,6 +52,8 @@ async def test_metrics_follow_a_submitted_message(tmp_path: Path) -> None:
         assert value(after, "gatewayd_queue_depth") == 0
         assert value(after, "gatewayd_parts_total", line="line1", state="delivered") == 1
         assert value(after, "gatewayd_send_retries_total") == 0
+        assert value(after, "gatewayd_send_latency_seconds_count", line="line1") == 1
+        assert value(after, "gatewayd_send_latency_seconds_bucket", line="line1", le="+Inf") == 1
 
 
 async def test_metrics_count_opt_outs_and_are_documented(tmp_path: Path) -> None:
