@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from gatewayd import keys, metrics
+from gatewayd.retention import retention_ctx
 from gatewayd.api import health
 from gatewayd.api.problem import problem_middleware
 from gatewayd.campaigns.component import add_routes as add_campaign_routes
@@ -68,6 +69,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     app.cleanup_ctx.append(inbound_ctx)  # after outbound: STOP blocks through keys.OUTBOUND
     app.cleanup_ctx.append(campaigns_ctx)  # after outbound: its runner submits through keys.OUTBOUND
     app.cleanup_ctx.append(metrics.metrics_ctx)  # after outbound: hooks the dispatcher's send timings
+    app.cleanup_ctx.append(retention_ctx)  # after the store and the scheduler: daily purge of old texts
     app.cleanup_ctx.append(watchdog_ctx)
 
     app.add_routes(health.routes)

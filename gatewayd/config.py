@@ -291,6 +291,19 @@ class SimulatorSettings(Section):
     latency_ms: int = Field(300, ge=0, le=120_000)
 
 
+class RetentionSettings(Section):
+    # Texts of finished outbound messages and of inbound SMS are blanked after this many days (0 = keep
+    # forever). The rows stay, so counts, states and the opt-out history are kept forever.
+    message_body_days: int = Field(365, ge=0, le=36_500)
+    # Finished webhook deliveries and their attempt log are deleted after this many days (0 = keep forever).
+    webhook_log_days: int = Field(30, ge=0, le=36_500)
+    # Rows changed per write transaction, so a purge never holds the writer for long.
+    batch_size: int = Field(500, ge=1, le=100_000)
+    # How often the purge runs (it also runs once, start_delay_minutes after the daemon starts).
+    interval_hours: float = Field(24.0, gt=0, le=24 * 30)
+    start_delay_minutes: float = Field(10.0, ge=0, le=24 * 60)
+
+
 class LoggingSettings(Section):
     level: Literal["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -318,6 +331,7 @@ class Settings(BaseSettings):
     console: ConsoleSettings = ConsoleSettings()
     simulator: SimulatorSettings = SimulatorSettings()
     modem: ModemTimingSettings = ModemTimingSettings()
+    retention: RetentionSettings = RetentionSettings()
     logging: LoggingSettings = LoggingSettings()
 
     @field_validator("modems")

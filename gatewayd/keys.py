@@ -11,6 +11,7 @@ if TYPE_CHECKING:
     from gatewayd.campaigns.runner import CampaignRunner
     from gatewayd.campaigns.service import CampaignService
     from gatewayd.metrics import SendLatency
+    from gatewayd.retention import Retention
     from gatewayd.contacts.importer import ImportService
     from gatewayd.contacts.service import ContactService, GroupService
     from gatewayd.scheduler import Scheduler
@@ -59,3 +60,5 @@ API_LIMITS: web.AppKey[KeyLimits] = web.AppKey("api_limits")
 OUTBOUND_OPTIONS: web.AppKey[dict[str, float]] = web.AppKey("outbound_options")
 # Send latency histogram fed by the dispatcher's on_sent hook (gatewayd.metrics.metrics_ctx).
 SEND_LATENCY: web.AppKey[SendLatency] = web.AppKey("send_latency")
+# The retention purge (gatewayd.retention.retention_ctx): run() on demand, daily by the scheduler.
+RETENTION: web.AppKey[Retention] = web.AppKey("retention")
