@@ -42,7 +42,7 @@ ACTIVE_STATES = frozenset({"scheduled", "queued", "sending"})
 SOURCES = frozenset({"api", "console", "campaign", "reply", "auto-reply", "optout-confirm"})
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class NewMessage:
     """One SMS to submit; `to` must already be E.164 (gatewayd.phone.normalise)."""
 

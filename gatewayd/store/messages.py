@@ -23,7 +23,7 @@ _INSERT_SQL = (f"INSERT INTO messages ({', '.join(INSERT_COLUMNS)}) "
 PENDING = ("queued", "scheduled")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MessageRow:
     """One message as stored (times are aware UTC datetimes)."""
 
@@ -57,7 +57,7 @@ class MessageRow:
     finished_at: datetime | None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class PartRow:
     """One part handed to a modem (TP-MR and the latest status report)."""
 
