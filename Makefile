@@ -1,0 +1,36 @@
+# The two commands of the README. Both build ./.venv from scratch when needed, so a fresh clone
+# needs nothing but Python >= 3.11 (the tests also want Debian's chromium and gammu: see .ci/run).
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+
+.PHONY: demo test bench clean
+
+# Runs the daemon on the embedded default: two simulated modems, data under ./var, console on
+# http://127.0.0.1:8080/.
+demo: $(VENV)/.demo
+	$(BIN)/gatewayd run --simulate
+
+# The whole suite: unit, integration (pty + simulator + SQLite + HTTP) and browser tests.
+test: $(VENV)/.test
+	$(BIN)/python -m pytest -q -p no:cacheprovider
+
+# Every benchmark in one table (see bench/README or `bench/run --help`).
+bench: $(VENV)/.test
+	$(BIN)/python -m bench
+
+$(VENV)/.venv:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
+	touch $@
+
+$(VENV)/.demo: $(VENV)/.venv pyproject.toml setup.py
+	$(BIN)/python -m pip install -q -e .
+	touch $@
+
+$(VENV)/.test: $(VENV)/.venv pyproject.toml setup.py
+	$(BIN)/python -m pip install -q -e '.[test]'
+	touch $@ $(VENV)/.demo
+
+clean:
+	rm -rf $(VENV) build *.egg-info

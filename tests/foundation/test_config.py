@@ -1,0 +1,124 @@
+"""Config: TOML + environment, one-line errors naming the key, and every setting documented."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tomllib
+from pathlib import Path
+
+import pytest
+from pydantic import BaseModel
+
+from gatewayd.config import ConfigError, Settings, load_settings
+
+EXAMPLE = Path(__file__).parents[2] / "config" / "gatewayd.example.toml"
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    path = tmp_path / "gatewayd.toml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ('[http]\nprot = 8080\n', "http.prot: unknown key"),
+        ('[bogus]\nx = 1\n', "bogus: unknown key"),
+        ('[http]\nport = "eighty"\n', "http.port: "),
+        ('[http]\nport = 70000\n', "http.port: "),
+        ('[[modems]]\nname = "a"\nport = "ttyUSB0"\n', "modems.0.port: 'ttyUSB0' is not an absolute device path"),
+        ('[[modems]]\nname = "a"\n', "modems.0.port: required key is missing"),
+        ('[[modems]]\nname = "a"\nport = "/dev/ttyUSB0"\n[[modems]]\nname = "a"\nport = "/dev/ttyUSB1"\n',
+         "modems: duplicate modem name 'a'"),
+        ('[[modems]]\nname = "a"\nport = "/dev/x"\npin = "12ab"\n', "modems.0.pin: "),
+        ('[sending]\ndefault_region = "ZZ"\n', "sending.default_region: unknown region 'ZZ'"),
+        ('[site]\ntimezone = "Mars/Olympus"\n', "site.timezone: unknown time zone"),
+        ('[http\n', "is not valid TOML"),
+    ],
+)
+def test_bad_config_names_the_key_and_problem(tmp_path: Path, text: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, text))
+    message = str(info.value)
+    assert expected in message
+    assert "\n" not in message
+
+
+def test_missing_file_is_explained(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="not found"):
+        load_settings(tmp_path / "nope.toml")
+
+
+def test_environment_overrides_the_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAYD_HTTP__PORT", "9191")
+    monkeypatch.setenv("GATEWAYD_SENDING__DEFAULT_REGION", "be")
+    settings = load_settings(write(tmp_path, '[http]\nhost = "127.0.0.2"\nport = 7000\n'))
+    assert settings.http.port == 9191
+    assert settings.http.host == "127.0.0.2"  # the rest of the section still comes from the file
+    assert settings.sending.default_region == "BE"
+
+
+def test_bad_environment_value_names_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAYD_HTTP__PORT", "nope")
+    with pytest.raises(ConfigError, match=r"http\.port"):
+        load_settings(write(tmp_path, ""))
+
+
+def test_embedded_default_keeps_data_under_gatewayd_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAYD_HOME", str(tmp_path / "home"))
+    monkeypatch.setattr("gatewayd.config.DEFAULT_CONFIG_PATH", tmp_path / "absent.toml")
+    settings = load_settings(None, simulate=3)
+    assert settings.storage.database == tmp_path / "home" / "gatewayd.db"
+    assert settings.http.host == "127.0.0.1" and settings.http.port == 8080
+    assert settings.simulator.lines == 3
+
+
+def _documented_keys(model: type[BaseModel], data: object, prefix: str) -> list[str]:
+    """Keys of `model` missing from the parsed example `data` (recursing into sections)."""
+    missing = []
+    for name, field in model.model_fields.items():
+        path = f"{prefix}{name}"
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            section = data.get(name) if isinstance(data, dict) else None
+            if section is None:
+                missing.append(path)
+            else:
+                missing += _documented_keys(annotation, section, path + ".")
+        elif name == "modems":
+            entries = data.get("modems") if isinstance(data, dict) else None
+            from gatewayd.config import ModemSettings
+
+            if not entries:
+                missing.append(path)
+            else:
+                # Every key appears in the example modem, commented out (optional secrets) or not.
+                text = EXAMPLE.read_text(encoding="utf-8")
+                missing += [f"modems.{k}" for k in ModemSettings.model_fields
+                            if k not in entries[0] and f"# {k} =" not in text]
+        elif not isinstance(data, dict) or name not in data:
+            # Optional settings without a default value are documented commented out.
+            if f"# {name} =" not in EXAMPLE.read_text(encoding="utf-8"):
+                missing.append(path)
+    return missing
+
+
+def test_every_setting_is_documented_in_the_example() -> None:
+    data = tomllib.loads(EXAMPLE.read_text(encoding="utf-8"))
+    assert _documented_keys(Settings, data, "") == []
+
+
+def test_the_example_is_a_valid_configuration() -> None:
+    settings = load_settings(EXAMPLE)
+    assert settings.modems and settings.modems[0].name == "line1"
+
+
+def test_run_with_bad_config_exits_2_with_one_line(tmp_path: Path) -> None:
+    bad = write(tmp_path, '[http]\nport = "x"\n')
+    proc = subprocess.run([sys.executable, "-m", "gatewayd", "run", "--config", str(bad)],
+                          capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2
+    lines = proc.stderr.strip().splitlines()
+    assert len(lines) == 1 and "http.port" in lines[0]
