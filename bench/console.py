@@ -22,6 +22,7 @@ import asyncio
 import json
 import random
 import re
+import shutil
 import statistics
 import sys
 import tempfile
@@ -229,6 +230,15 @@ def main() -> int:
     args = parser.parse_args()
     workdir = args.keep or Path(tempfile.mkdtemp(prefix="gatewayd-bench-console-"))
     workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        return run(args, workdir)
+    finally:
+        if args.keep is None:  # the 1M-message database is ~400 MB: never leave it in $TMPDIR
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def run(args: argparse.Namespace, workdir: Path) -> int:
+    """Build (or reuse) the database in `workdir`, time the pages, print and write the figures."""
     path = workdir / "gatewayd.db"
     meta_path = workdir / "bench-console.json"
     if path.exists() and meta_path.exists():
