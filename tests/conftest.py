@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
+import hypothesis
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestClient
@@ -15,6 +17,12 @@ from gatewayd.accounts.apikeys import create_key
 from gatewayd.app import build_app
 from gatewayd.clock import FakeClock, SystemClock
 from gatewayd.config import Settings
+
+# CI must not fail on a random draw nobody can replay: there, Hypothesis draws the same examples on
+# every run. Local runs stay random, which is where new counterexamples are found.
+hypothesis.settings.register_profile("ci", derandomize=True, database=None, print_blob=True)
+if os.environ.get("GATEWAYD_CI"):
+    hypothesis.settings.load_profile("ci")
 
 
 
