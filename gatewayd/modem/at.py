@@ -191,7 +191,8 @@ def _final(line: str) -> FinalResult | None:
     if m:
         kind = ResultKind.CME if m.group(1) == "CME" else ResultKind.CMS
         detail = m.group(2).strip().strip('"')
-        code = int(detail) if detail.isdigit() else None
+        # isdigit() alone accepts '²' (which int() refuses) and non-ASCII digits no modem sends.
+        code = int(detail) if detail.isascii() and detail.isdigit() else None
         return FinalResult(kind, code, detail)
     return None
 

@@ -70,12 +70,12 @@ def parse_int_set(field: str) -> frozenset[int]:
             continue
         lo, dash, hi = item.partition("-")
         try:
-            if dash:
-                values.update(range(int(lo), int(hi) + 1))
-            else:
-                values.add(int(item))
+            first, last = (int(lo), int(hi)) if dash else (int(item), int(item))
         except ValueError:
             raise ReplyError(f"not a range {field!r}") from None
+        if last - first > 255:  # parameter ranges are tiny; a noisy line must not build a huge set
+            raise ReplyError(f"range too wide {field!r}")
+        values.update(range(first, last + 1))
     return frozenset(values)
 
 
