@@ -70,3 +70,17 @@ def api_key(app_client: TestClient) -> Callable[..., Awaitable[str]]:
         return key.token
 
     return make
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    """A leaked non-daemon thread (an unclosed aiosqlite connection) would hang the run forever:
+    name it and fail fast instead."""
+    import sys
+    import threading
+
+    lingering = [t.name for t in threading.enumerate()
+                 if t is not threading.main_thread() and not t.daemon and t.is_alive()]
+    if lingering:
+        print(f"\nthreads still running after the tests (a resource was not closed): {lingering}",
+              file=sys.stderr, flush=True)
+        os._exit(3)

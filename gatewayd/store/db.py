@@ -54,16 +54,24 @@ class Database:
         except sqlite3.DatabaseError as exc:
             await self.close()
             raise DatabaseError(f"cannot open database {self.path}: {exc}") from None
+        except BaseException:
+            # An open connection left behind keeps a non-daemon thread alive: the process never exits.
+            await self.close()
+            raise
 
     async def _connect(self) -> aiosqlite.Connection:
         conn = await aiosqlite.connect(self.path, isolation_level=None)
         conn.row_factory = sqlite3.Row
-        for pragma in (
-            "PRAGMA synchronous=FULL",
-            "PRAGMA foreign_keys=ON",
-            f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}",
-        ):
-            await conn.execute(pragma)
+        try:
+            for pragma in (
+                "PRAGMA synchronous=FULL",
+                "PRAGMA foreign_keys=ON",
+                f"PRAGMA busy_timeout={int(self.busy_timeout_ms)}",
+            ):
+                await conn.execute(pragma)
+        except BaseException:
+            await conn.close()
+            raise
         return conn
 
     async def _check_integrity(self, conn: aiosqlite.Connection) -> None:

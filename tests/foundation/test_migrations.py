@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+import threading
 from pathlib import Path
 
 import aiosqlite
@@ -85,6 +86,7 @@ async def test_a_newer_schema_is_refused(tmp_path: Path) -> None:
         conn.execute("PRAGMA user_version = 999")
     with pytest.raises(DatabaseError, match="newer"):
         await Database(path).open()
+    assert _sqlite_threads() == []  # a refused open closes what it opened
 
 
 async def test_a_corrupt_file_is_refused_with_a_reason(tmp_path: Path) -> None:
@@ -92,3 +94,8 @@ async def test_a_corrupt_file_is_refused_with_a_reason(tmp_path: Path) -> None:
     path.write_bytes(b"SQLite format 3\x00" + b"\xff" * 4000)
     with pytest.raises(DatabaseError, match="corrupt.db"):
         await Database(path).open()
+    assert _sqlite_threads() == []
+
+
+def _sqlite_threads() -> list[str]:
+    return [t.name for t in threading.enumerate() if "_connection_worker_thread" in t.name]
