@@ -13,6 +13,8 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from gatewayd import keys, metrics
+from gatewayd.api import diagnostics as diagnostics_api
+from gatewayd.diagnostics import diagnostics_ctx
 from gatewayd.retention import retention_ctx
 from gatewayd.api import health
 from gatewayd.api.problem import problem_middleware
@@ -60,6 +62,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     app[keys.CLOCK] = clock or SystemClock()
     app[keys.MODEM_EVENTS] = ModemEventRouter()
 
+    app.cleanup_ctx.append(diagnostics_ctx)  # first: keeps recent warnings of every later part's start
     app.cleanup_ctx.append(store_ctx)
     app.cleanup_ctx.append(scheduler_ctx)
     # Modem pool, dispatcher, inbound, scheduler and webhooks register here, in dependency order.
@@ -74,6 +77,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
 
     app.add_routes(health.routes)
     app.add_routes(metrics.routes)
+    app.add_routes(diagnostics_api.routes)
     add_campaign_routes(app)
     add_inbound_routes(app)
     add_outbound_routes(app)

@@ -13,6 +13,7 @@ if TYPE_CHECKING:
     from gatewayd.metrics import SendLatency
     from gatewayd.retention import Retention
     from gatewayd.contacts.importer import ImportService
+    from gatewayd.diagnostics import DiagnosticsState
     from gatewayd.contacts.service import ContactService, GroupService
     from gatewayd.scheduler import Scheduler
     from gatewayd.clock import Clock
@@ -62,3 +63,5 @@ OUTBOUND_OPTIONS: web.AppKey[dict[str, float]] = web.AppKey("outbound_options")
 SEND_LATENCY: web.AppKey[SendLatency] = web.AppKey("send_latency")
 # The retention purge (gatewayd.retention.retention_ctx): run() on demand, daily by the scheduler.
 RETENTION: web.AppKey[Retention] = web.AppKey("retention")
+# Recent WARNING+ log records and the start time, for the diagnostics bundle (gatewayd.diagnostics).
+DIAGNOSTICS: web.AppKey[DiagnosticsState] = web.AppKey("diagnostics")

@@ -1,24 +1,38 @@
-"""Settings (admin only): users and roles, API keys (shown once); other sections as their services land."""
+"""Settings (admin only): users and roles, API keys (shown once), maintenance downloads (diagnostics
+bundle, database backup); other sections as their services land."""
 
 from __future__ import annotations
 
+import asyncio
+import json
+import shutil
+import tempfile
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from gatewayd.console.forms import path_id, text, texts
 from gatewayd.console.render import field_errors, has_route, redirect, render, t
 from gatewayd.console.routing import Pages
-from gatewayd.console.state import session_of
+from gatewayd.console.state import CONSOLE_STATE, session_of
 from gatewayd.console.views.account import password_problem, policy_text
 
-from gatewayd import keys
+from gatewayd import diagnostics, keys
 from gatewayd.accounts import users as accounts
 from gatewayd.accounts.apikeys import SCOPES, create_key
 from gatewayd.accounts.passwords import hash_password
-from gatewayd.errors import Conflict, InvalidInput, NotFound
+from gatewayd.errors import (
+    Conflict,
+    InvalidInput,
+    NotFound,
+    ServiceUnavailable,
+    TooManyRequests,
+)
 from gatewayd.store import apikeys as key_store
+from gatewayd.store import diagnostics as diag_store
 from gatewayd.store import sessions as session_store
 from gatewayd.store import users as user_store
+from gatewayd.store.backup import BackupError, backup_database
 
 pages = Pages()
 
@@ -30,6 +44,7 @@ SECTIONS = (
     ("settings.quiet_hours", "settings_quiet_hours"),
     ("settings.stop_words", "settings_stop_words"),
     ("settings.auto_replies", "settings_auto_replies"),
+    ("settings.maintenance", "settings_maintenance"),
 )
 
 
@@ -141,3 +156,65 @@ async def create_api_key(request: web.Request) -> web.Response:
 async def revoke_api_key(request: web.Request) -> web.StreamResponse:
     await key_store.revoke(request.app[keys.DB], path_id(request), request.app[keys.CLOCK].now())
     raise redirect(request, "/settings/api-keys", "revoked")
+
+
+# ------------------------------------------------------------------ maintenance: diagnostics and backup
+
+BACKUP_CHUNK = 256 * 1024
+_BACKUP_LOCK = "gatewayd.console.backup_lock"  # one copy at a time: each needs the database's size on disk
+
+
+@pages.get("/settings/maintenance", role="admin", name="settings_maintenance")
+async def maintenance(request: web.Request) -> web.Response:
+    db = request.app[keys.DB]
+    async with db.read() as conn:
+        facts = await diag_store.database_facts(conn, db.path)
+    return await render(request, "settings/maintenance.html", {"db": facts})
+
+
+def _stamp(request: web.Request) -> str:
+    return str(request.app[keys.CLOCK].now().strftime("%Y%m%d-%H%M%S"))
+
+
+@pages.get("/settings/maintenance/diagnostics.json", role="admin", name="settings_diagnostics")
+async def diagnostics_download(request: web.Request) -> web.Response:
+    """The diagnostics bundle as a JSON attachment (same content as GET /api/v1/diagnostics)."""
+    bundle = await diagnostics.gather(request.app)
+    return web.Response(body=json.dumps(bundle, indent=2, ensure_ascii=False).encode(), headers={
+        "Content-Type": "application/json; charset=utf-8",
+        "Content-Disposition": f'attachment; filename="gatewayd-diagnostics-{_stamp(request)}.json"'})
+
+
+@pages.get("/settings/maintenance/backup.db", role="admin", name="settings_backup")
+async def backup_download(request: web.Request) -> web.StreamResponse:
+    """A consistent, integrity-checked copy of the live database, streamed as an attachment.
+
+    Reading does not change anything, so it is a GET like the contacts export. The copy is written
+    beside the database (a Pi's /tmp may be RAM), opened, then removed before streaming starts, so it
+    is gone whatever happens to the download."""
+    lock = request.app[CONSOLE_STATE].setdefault(_BACKUP_LOCK, asyncio.Lock())
+    if lock.locked():
+        raise TooManyRequests(t(request, "maintenance.backup_busy"), 5)
+    async with lock:
+        source = request.app[keys.DB].path
+        try:
+            workdir = Path(tempfile.mkdtemp(prefix=".backup-", dir=source.parent))
+        except OSError as exc:
+            raise ServiceUnavailable(f"cannot write a backup beside {source}: {exc.strerror}") from None
+        try:
+            result = await asyncio.to_thread(backup_database, source, workdir / "copy.db")
+            handle = await asyncio.to_thread(open, result.path, "rb")  # closed below, after the stream
+        except BackupError as exc:
+            raise ServiceUnavailable(str(exc)) from None
+        finally:
+            shutil.rmtree(workdir, ignore_errors=True)
+        with handle:
+            response = web.StreamResponse(headers={
+                "Content-Type": "application/vnd.sqlite3",
+                "Content-Length": str(result.size_bytes),
+                "Content-Disposition": f'attachment; filename="gatewayd-{_stamp(request)}.db"'})
+            await response.prepare(request)
+            while chunk := await asyncio.to_thread(handle.read, BACKUP_CHUNK):
+                await response.write(chunk)
+            await response.write_eof()
+    return response
