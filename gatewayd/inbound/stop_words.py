@@ -82,7 +82,16 @@ class KeywordMatcher:
         folded = fold(text)
         if len(folded) > _MAX_FOLDED:
             return None
-        return _collapse_repeats(self._strip_ignored(tuple(folded.split())))
+        words = tuple(folded.split())
+        start, end = self._strip_ignored(words)
+        # Stripping can eat a courtesy word that belongs to the keyword ('stop sms stop sms' loses its
+        # last 'sms'): give stripped words back, nearest first, when that makes an exact repetition.
+        for back in range(start + 1):
+            for ahead in range(len(words) - end + 1):
+                unit = _collapse_repeats(words[start - back:end + ahead])
+                if len(unit) < end + ahead - start + back:
+                    return unit
+        return words[start:end]
 
     def match(self, text: str) -> Intent | None:
         """STOP if the text is essentially a stop word, START if a start word, else None.
@@ -104,17 +113,19 @@ class KeywordMatcher:
         wanted = "".join(_tokens(keyword))
         return core is not None and bool(wanted) and "".join(core) == wanted
 
-    def _strip_ignored(self, words: tuple[str, ...]) -> tuple[str, ...]:
+    def _strip_ignored(self, all_words: tuple[str, ...]) -> tuple[int, int]:
+        """Bounds of `all_words` left once courtesy words are stripped from both ends."""
+        start, words = 0, all_words
         changed = True
         while words and changed:
             changed = False
             for filler in self.ignore:
                 n = len(filler)
                 if len(words) > n and words[:n] == filler:
-                    words, changed = words[n:], True
+                    words, changed, start = words[n:], True, start + n
                 if len(words) > n and words[-n:] == filler:
                     words, changed = words[:-n], True
-        return words
+        return start, start + len(words)
 
 
 def _keyword_set(words: Iterable[str], what: str) -> frozenset[str]:
