@@ -75,7 +75,7 @@ def run_script(name: str, args: list[str], timeout: float) -> SuiteRun:
         print(f"== {name}: {' '.join(argv[1:])}", flush=True)
         start = time.monotonic()
         try:
-            proc = subprocess.run(argv, cwd=ROOT, timeout=timeout, capture_output=True, text=True)
+            proc = subprocess.run(argv, cwd=ROOT, timeout=timeout, capture_output=True, text=True, check=False)
         except subprocess.TimeoutExpired:
             return SuiteRun(name, argv[1:], round(time.monotonic() - start, 1), -1, None,
                             f"timed out after {timeout:.0f} s")

@@ -27,10 +27,10 @@ import statistics
 import sys
 import tempfile
 import time
-from urllib.parse import quote
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 

@@ -19,11 +19,14 @@ class BackupResult:
     schema_version: int
 
 
-def backup_database(source: Path, destination: Path, *, pages_per_step: int = 1024) -> BackupResult:
+def backup_database(source: Path, destination: Path, *, pages_per_step: int = -1) -> BackupResult:
     """Copy `source` to `destination` while other connections keep writing (WAL), atomically.
 
     The copy is written beside the destination, checked with `PRAGMA integrity_check`, then
     renamed into place, so a failed or interrupted backup never leaves a half-written file.
+    By default the whole file is copied in one step, inside one read snapshot: in WAL mode that
+    blocks no writer, whereas a copy in several steps starts over whenever another connection
+    commits between two steps, so on a busy daemon it might never finish.
     """
     destination = destination.absolute()
     if destination.is_dir():
