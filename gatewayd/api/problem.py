@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from gatewayd.errors import FieldError, ProblemError, TooManyRequests, Unauthorized
+from gatewayd.store.db import DiskFull
 
 log = logging.getLogger(__name__)
 
@@ -53,6 +54,12 @@ async def problem_middleware(request: web.Request,
             raise
         return problem_response(exc.status, exc.title, exc.detail, type_slug=exc.type_slug,
                                 errors=exc.errors, instance=request.path, headers=headers)
+    except DiskFull as exc:
+        # Not a bug of ours and not a hang: say which disk, so a person can free space.
+        if not is_api:
+            raise
+        return problem_response(507, "Insufficient storage", f"{exc}; new work is refused until space is freed",
+                                type_slug="storage-full", instance=request.path, headers={"Retry-After": "30"})
     except web.HTTPException as exc:
         if not is_api or exc.status < 400:
             raise

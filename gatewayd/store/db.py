@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -26,6 +27,23 @@ class DatabaseError(Exception):
     """The database cannot be used (corrupt, unwritable, newer schema than this code)."""
 
 
+class DiskFull(DatabaseError):
+    """A write failed because the database's disk is full or refuses writes; nothing of it was kept."""
+
+
+# SQLITE_FULL (ENOSPC) and SQLITE_IOERR (e.g. EFBIG past a file-size limit, a failing SD card):
+# the disk would not take the write. Primary result codes, low byte of the extended code.
+_STORAGE_CODES = {13, 10}
+
+
+def _free_space(path: Path) -> str:
+    try:
+        st = os.statvfs(path.parent)
+    except OSError:
+        return "free space unknown"
+    return f"{st.f_bavail * st.f_frsize / 1e6:.1f} MB free on its disk"
+
+
 class Database:
     """One SQLite file with a serialised writer and a read-only reader."""
 
@@ -35,6 +53,7 @@ class Database:
         self._writer: aiosqlite.Connection | None = None
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
+        self.write_failure: str | None = None   # why writes fail now (disk full), else None
 
     async def open(self) -> None:
         """Open, check integrity and migrate; raise DatabaseError with a readable reason."""
@@ -94,19 +113,36 @@ class Database:
         """A short write transaction (BEGIN IMMEDIATE … COMMIT, ROLLBACK on error)."""
         conn = self._require(self._writer)
         async with self._write_lock:
-            await conn.execute("BEGIN IMMEDIATE")
             try:
-                yield conn
-            except BaseException:
-                await conn.execute("ROLLBACK")
+                await conn.execute("BEGIN IMMEDIATE")
+                try:
+                    yield conn
+                    await conn.execute("COMMIT")
+                except BaseException:
+                    # SQLite may already have rolled back (I/O error, disk full at COMMIT): a ROLLBACK
+                    # then fails and would hide the real error; one left open would block every writer.
+                    if conn.in_transaction:
+                        await conn.execute("ROLLBACK")
+                    raise
+            except sqlite3.Error as exc:
+                if getattr(exc, "sqlite_errorcode", 0) & 0xFF in _STORAGE_CODES:
+                    raise self._disk_full(exc) from exc
                 raise
-            else:
-                await conn.execute("COMMIT")
+        if self.write_failure is not None:
+            log.warning("database %s: writes work again", self.path)
+            self.write_failure = None
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:
         """The reader connection (query_only); sees every committed write."""
         yield self._require(self._reader)
+
+    def _disk_full(self, exc: sqlite3.Error) -> DiskFull:
+        detail = f"cannot write to the database {self.path} ({_free_space(self.path)}): {exc}"
+        if self.write_failure is None:
+            log.error("%s; new work is refused until writes succeed again", detail)
+        self.write_failure = detail
+        return DiskFull(detail)
 
     async def ping(self) -> bool:
         """True when a trivial query answers (health check)."""

@@ -1,0 +1,143 @@
+"""`python -m gatewayd run` as a subprocess whose file-size limit the test controls, so writes to
+the database fail as on a full disk and succeed again when the limit is raised ("space returns")."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import threading
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+
+UNLIMITED = resource.RLIM_INFINITY
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def toml(sections: dict[str, dict[str, Any]], modems: list[dict[str, Any]]) -> str:
+    """A config file for `sections` and `[[modems]]` entries (strings, numbers and booleans only)."""
+
+    def value(v: Any) -> str:
+        if isinstance(v, bool):
+            return "true" if v else "false"
+        if isinstance(v, (int, float)):
+            return repr(v)
+        return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
+
+    out: list[str] = []
+    for name, values in sections.items():
+        out += [f"[{name}]", *(f"{k} = {value(v)}" for k, v in values.items()), ""]
+    for modem in modems:
+        out += ["[[modems]]", *(f"{k} = {value(v)}" for k, v in modem.items()), ""]
+    return "\n".join(out)
+
+
+def _no_core_and_no_sigxfsz() -> None:
+    # Without this the kernel kills the process at the first write past the limit (SIGXFSZ);
+    # ignored, the write fails with EFBIG instead, which is what SQLite then reports.
+    signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    os.setsid()
+
+
+class LimitedDaemon:
+    """One gatewayd process; `limit_files(n)` caps the size any file it writes may reach."""
+
+    def __init__(self, workdir: Path, *, modems: list[dict[str, Any]] | None = None,
+                 sections: dict[str, dict[str, Any]] | None = None) -> None:
+        self.workdir = workdir
+        self.port = free_port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.database = workdir / "gatewayd.db"
+        self.config = workdir / "gatewayd.toml"
+        base: dict[str, dict[str, Any]] = {
+            "storage": {"database": str(self.database)},
+            "http": {"host": "127.0.0.1", "port": self.port},
+            "logging": {"level": "WARNING"},
+            "quiet_hours": {"enabled": False},
+            "api": {"requests_per_minute": 0, "recipients_per_day": 0},
+        }
+        for name, values in (sections or {}).items():
+            base.setdefault(name, {}).update(values)
+        self.config.write_text(toml(base, modems or []))
+        self.proc: subprocess.Popen[bytes] | None = None
+        self.output: list[str] = []
+        self._reader: threading.Thread | None = None
+
+    def command(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "gatewayd", *args, "--config", str(self.config)],
+                              capture_output=True, text=True, timeout=60, check=True)
+
+    def api_key(self, *scopes: str) -> str:
+        args = ["apikey", "create", "faults"]
+        for scope in scopes:
+            args += ["--scope", scope]
+        return self.command(*args).stdout.strip().splitlines()[-1]
+
+    def start(self) -> None:
+        # Logs go through a pipe, not a file: a log file would hit the same size limit.
+        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+        self.proc = subprocess.Popen([sys.executable, "-m", "gatewayd", "run", "--config", str(self.config)],
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env,
+                                     preexec_fn=_no_core_and_no_sigxfsz)
+        self._reader = threading.Thread(target=self._drain, args=(self.proc,), daemon=True)
+        self._reader.start()
+
+    def _drain(self, proc: subprocess.Popen[bytes]) -> None:
+        assert proc.stdout is not None
+        for raw in proc.stdout:
+            self.output.append(raw.decode(errors="replace").rstrip("\n"))
+
+    def limit_files(self, size: int | None) -> None:
+        """Cap (or with None, lift) the size the daemon's files may grow to, from outside."""
+        assert self.proc is not None
+        soft = UNLIMITED if size is None else size
+        resource.prlimit(self.proc.pid, resource.RLIMIT_FSIZE, (soft, UNLIMITED))
+
+    async def wait_ready(self, lines: int, timeout: float = 30.0) -> None:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        async with aiohttp.ClientSession() as session:
+            while True:
+                assert self.proc is not None
+                if self.proc.poll() is not None:
+                    raise AssertionError(f"daemon exited with {self.proc.returncode}: {self.log_tail()}")
+                try:
+                    async with session.get(self.url + "/healthz") as resp:
+                        body = await resp.json()
+                        if body["modems"]["ready"] >= lines:
+                            return
+                except (aiohttp.ClientError, ValueError):
+                    pass
+                if loop.time() > deadline:
+                    raise AssertionError(f"daemon not ready after {timeout} s: {self.log_tail()}")
+                await asyncio.sleep(0.05)
+
+    def stop(self) -> int | None:
+        """SIGTERM (SIGKILL after 10 s); the exit code."""
+        proc, self.proc = self.proc, None
+        if proc is None:
+            return None
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(timeout=5)
+        if self._reader is not None:
+            self._reader.join(timeout=5)
+        return proc.returncode
+
+    def log_tail(self, lines: int = 40) -> str:
+        return "\n".join(self.output[-lines:])

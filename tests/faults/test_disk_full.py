@@ -1,0 +1,107 @@
+"""The database file on a full disk: the daemon refuses new work with a clear error (problem JSON
+naming the database, 507), keeps answering reads, and recovers when space returns without losing
+or corrupting anything.
+
+A real process, a real SQLite file and a real simulated line. "Disk full" is the daemon's file-size
+limit (RLIMIT_FSIZE) lowered from outside with prlimit: every write past it fails in the kernel
+(EFBIG), as writes fail on a full disk; raising it again is space coming back."""
+
+from __future__ import annotations
+
+import asyncio
+import sqlite3
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+import pytest
+
+from gatewayd.modem.sim import SimModem, SimNetwork
+
+from .process import LimitedDaemon
+
+FINAL = {"sent", "delivered", "failed", "expired", "blocked", "canceled", "unknown"}
+
+
+async def _post(session: aiohttp.ClientSession, d: LimitedDaemon, auth: dict[str, str], to: list[str],
+                text: str) -> tuple[int, Any]:
+    body = {"to": to, "text": text, "category": "transactional"}
+    async with asyncio.timeout(15):  # an answer, not a hang
+        async with session.post(f"{d.url}/api/v1/messages", json=body, headers=auth) as resp:
+            return resp.status, await resp.json(content_type=None)
+
+
+async def _messages(session: aiohttp.ClientSession, d: LimitedDaemon, auth: dict[str, str]) -> list[dict[str, Any]]:
+    async with asyncio.timeout(15):
+        async with session.get(f"{d.url}/api/v1/messages?limit=500", headers=auth) as resp:
+            assert resp.status == 200, await resp.text()
+            return (await resp.json())["messages"]  # type: ignore[no-any-return]
+
+
+@pytest.mark.timeout(120)
+async def test_full_disk_refuses_new_work_clearly_and_recovers_when_space_returns(tmp_path: Path) -> None:
+    net = SimNetwork()
+    modem = SimModem(net, name="line1", profile="sim800", link=tmp_path / "line1", latency=(0.02, 0.05), seed=3,
+                     imei="865067021000011", imsi="208017654320011", iccid="8933017654321090011",
+                     msisdn="+33639970011")
+    d = LimitedDaemon(tmp_path, modems=[{"name": "line1", "port": str(modem.link)}],
+                      sections={"outbound": {"retry_base_seconds": 0.2, "retry_cap_seconds": 0.5},
+                                "modem": {"health_interval": 1.0}})
+    await modem.start()
+    try:
+        token = d.api_key("send", "read")
+        auth = {"Authorization": f"Bearer {token}"}
+        d.start()
+        await d.wait_ready(1)
+        async with aiohttp.ClientSession() as session:
+            before = [f"+3361000{i:04d}" for i in range(20)]
+            status, body = await _post(session, d, auth, before, "avant la panne")
+            assert status == 202, body
+            await net.wait_for(lambda: len(net.received) >= 5, timeout=30)
+
+            d.limit_files(0)  # the disk is full: no file may grow any more
+            during = [f"+3362000{i:04d}" for i in range(3)]
+            status, problem = await _post(session, d, auth, during, "pendant la panne")
+            assert status == 507, (status, problem, d.log_tail())
+            assert problem["status"] == 507 and problem["type"].endswith("/storage-full"), problem
+            assert str(d.database) in problem["detail"], problem
+            rows = await _messages(session, d, auth)  # reads still answer
+            assert len(rows) == 20 and not any(r["to"] in during for r in rows)
+            await asyncio.sleep(1.0)  # the dispatcher meets the full disk too (sends stop, nothing is lost)
+            got_while_full = len(net.received)
+
+            d.limit_files(None)  # space returns
+            loop = asyncio.get_running_loop()
+            deadline = loop.time() + 20
+            while True:
+                status, body = await _post(session, d, auth, during, "après la panne")
+                if status == 202:
+                    break
+                assert status == 507 and loop.time() < deadline, (status, body, d.log_tail())
+                await asyncio.sleep(0.2)
+            deadline = loop.time() + 60
+            while True:
+                rows = await _messages(session, d, auth)
+                if all(r["state"] in FINAL for r in rows):
+                    break
+                assert loop.time() < deadline, Counter(r["state"] for r in rows)
+                await asyncio.sleep(0.2)
+        assert d.stop() == 0, d.log_tail()
+        assert any("storage" in line.lower() or "disk" in line.lower() for line in d.output), d.log_tail()
+    finally:
+        d.stop()
+        await modem.stop()
+        net.close()
+    assert len(rows) == 23
+    got = Counter(r.recipient for r in net.received)
+    assert [n for n, c in got.items() if c > 1] == [] and net.duplicate_parts == []
+    assert {r["to"]: r["text"] for r in rows} == {**{n: "avant la panne" for n in before},
+                                                 **{n: "après la panne" for n in during}}
+    not_received = {r["to"] for r in rows if got[r["to"]] == 0}
+    assert not_received <= {r["to"] for r in rows if r["state"] == "unknown"}, Counter(r["state"] for r in rows)
+    assert sum(r["state"] == "unknown" for r in rows) <= 1
+    assert got_while_full <= 20
+    with sqlite3.connect(d.database) as conn:
+        assert conn.execute("PRAGMA integrity_check").fetchall() == [("ok",)]
+        assert conn.execute("SELECT count(*) FROM messages").fetchone() == (23,)
