@@ -114,21 +114,35 @@ def _all_utf8(path: Path) -> bool:
 def _first_bad_line(path: Path, encoding: str) -> int:
     """Physical line number of the first line that `encoding` cannot decode (0 if none)."""
     decoder = codecs.getincrementaldecoder(encoding)()
+    number = 0
     with path.open("rb") as fh:
         for number, raw in enumerate(fh, start=1):
             try:
                 decoder.decode(raw, final=False)
             except UnicodeDecodeError:
                 return number
+    try:
+        decoder.decode(b"", final=True)
+    except UnicodeDecodeError:
+        return number  # a character cut by the end of the file
     return 0
+
+
+def _undecodable(path: Path, fmt: TextFormat, exc: UnicodeDecodeError) -> FileProblem:
+    # The decoder reads ahead of the reader: find the physical line in the bytes.
+    where = f"line {_first_bad_line(path, fmt.encoding)}"
+    return FileProblem(f"{where}: bytes not valid {fmt.encoding_label} ({exc.reason})")
 
 
 def iter_text_rows(path: Path, fmt: TextFormat) -> Iterator[tuple[int, list[str]]]:
     """(line number where the record starts, cells) for every record; quoted newlines stay in a cell."""
     with path.open("r", encoding=fmt.encoding, errors="strict", newline="") as fh:
         if fmt.separator is None:
-            for number, line in enumerate(fh, start=1):
-                yield number, [line.rstrip("\r\n")]
+            try:
+                for number, line in enumerate(fh, start=1):
+                    yield number, [line.rstrip("\r\n")]
+            except UnicodeDecodeError as exc:  # a BOM vouches for the encoding, not for every byte after it
+                raise _undecodable(path, fmt, exc) from None
             return
         reader = csv.reader(fh, delimiter=fmt.separator, quotechar='"', skipinitialspace=False, strict=False)
         start = 1
@@ -137,9 +151,7 @@ def iter_text_rows(path: Path, fmt: TextFormat) -> Iterator[tuple[int, list[str]
                 yield start, row
                 start = reader.line_num + 1
         except UnicodeDecodeError as exc:
-            # The decoder reads ahead of the csv reader: find the physical line in the bytes.
-            where = f"line {_first_bad_line(path, fmt.encoding)}"
-            raise FileProblem(f"{where}: bytes not valid {fmt.encoding_label} ({exc.reason})") from None
+            raise _undecodable(path, fmt, exc) from None
         except csv.Error as exc:
             raise FileProblem(f"line {reader.line_num}: {exc}") from None
 
