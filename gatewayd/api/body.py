@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import json
-from typing import Any, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from aiohttp import web
-from pydantic import BaseModel, ValidationError
+from pydantic import BaseModel, Field, ValidationError
 
 from gatewayd.errors import BadRequest, FieldError, InvalidInput
 
 M = TypeVar("M", bound=BaseModel)
+
+ROW_ID_MAX = 2**63 - 1  # SQLite INTEGER; a larger Python int makes sqlite3 raise OverflowError (a 500)
+RowId = Annotated[int, Field(ge=1, le=ROW_ID_MAX)]
 
 
 async def read_json(request: web.Request) -> Any:

@@ -10,7 +10,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from gatewayd import keys
 from gatewayd.api.auth import require_scope
-from gatewayd.api.body import parse_body
+from gatewayd.api.body import RowId, parse_body
 from gatewayd.api.contacts import CAMPAIGN_SCHEMA, STATS_SCHEMA, actor, next_cursor, page_args, page_schema, path_id
 from gatewayd.api.openapi import describe
 from gatewayd.campaigns.audience import AudienceSpec
@@ -27,10 +27,10 @@ routes = web.RouteTableDef()
 
 class AudienceBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    groups: list[int] = Field([], max_length=100)
-    contacts: list[int] = Field([], max_length=100_000)
+    groups: list[RowId] = Field([], max_length=100)
+    contacts: list[RowId] = Field([], max_length=100_000)
     numbers: list[str] = Field([], max_length=10_000)
-    file: int | None = None  # an analysed import uploaded with purpose=campaign (or contacts)
+    file: RowId | None = None  # an analysed import uploaded with purpose=campaign (or contacts)
 
 
 class CampaignBody(BaseModel):

@@ -10,11 +10,11 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gatewayd import keys
 from gatewayd.api.auth import require_scope
-from gatewayd.api.body import parse_body
+from gatewayd.api.body import ROW_ID_MAX, RowId, parse_body
 from gatewayd.api.openapi import describe
 from gatewayd.contacts.export import contact_json, export_csv, export_json
 from gatewayd.contacts.service import ContactInput
-from gatewayd.errors import InvalidInput
+from gatewayd.errors import InvalidInput, NotFound
 from gatewayd.store.apikeys import ApiKeyRow
 
 routes = web.RouteTableDef()
@@ -191,9 +191,12 @@ def int_query(request: web.Request, name: str) -> int | None:
 
 def path_id(request: web.Request, name: str = "id") -> int:
     try:
-        return int(request.match_info[name])
+        value = int(request.match_info[name])
     except ValueError:
         raise InvalidInput(name, "must be an integer") from None
+    if abs(value) > ROW_ID_MAX:  # no row has it, and SQLite could not even compare it
+        raise NotFound(f"no such {name}")
+    return value
 
 
 def actor(key: ApiKeyRow) -> str:
@@ -208,7 +211,7 @@ class ContactBody(BaseModel):
     email: str = Field("", max_length=200)
     language: str | None = Field(None, pattern="^(fr|en)$")
     fields: dict[str, str | None] | None = None
-    groups: list[int] = []
+    groups: list[RowId] = []
     optin_source: str | None = Field(None, max_length=100)
     optin_statement: str | None = Field(None, max_length=1000)
 
@@ -228,7 +231,7 @@ class ContactBody(BaseModel):
 
 class BulkDelete(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    ids: list[int] = Field(min_length=1, max_length=100_000)
+    ids: list[RowId] = Field(min_length=1, max_length=100_000)
 
 
 class FieldBody(BaseModel):

@@ -9,7 +9,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gatewayd import keys
 from gatewayd.api.auth import require_scope
-from gatewayd.api.body import parse_body
+from gatewayd.api.body import RowId, parse_body
 from gatewayd.api.contacts import GROUP_SCHEMA, next_cursor, page_args, page_schema, path_id
 from gatewayd.api.openapi import describe
 from gatewayd.clock import utc_iso
@@ -38,8 +38,8 @@ class GroupBody(BaseModel):
 
 class MembersBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    add: list[int] = Field([], max_length=100_000)
-    remove: list[int] = Field([], max_length=100_000)
+    add: list[RowId] = Field([], max_length=100_000)
+    remove: list[RowId] = Field([], max_length=100_000)
 
 
 def group_json(g: Group) -> dict[str, Any]:

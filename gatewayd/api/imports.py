@@ -10,7 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gatewayd import keys
 from gatewayd.api.auth import require_scope
-from gatewayd.api.body import parse_body
+from gatewayd.api.body import RowId, parse_body
 from gatewayd.api.contacts import IMPORT_SCHEMA, actor, next_cursor, page_args, page_schema, path_id
 from gatewayd.api.openapi import describe
 from gatewayd.clock import utc_iso
@@ -56,7 +56,7 @@ class CommitBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     optin: OptIn
     mapping: list[str] | None = Field(None, max_length=200)
-    groups: list[int] = []
+    groups: list[RowId] = []
     new_groups: list[str] = Field([], max_length=20)
     on_existing: Literal["update", "skip"] = "update"
     opted_out: Literal["skip", "keep_contact"] = "skip"

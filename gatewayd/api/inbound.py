@@ -96,9 +96,12 @@ def bool_arg(request: web.Request, name: str) -> bool | None:
 
 def path_id(request: web.Request, name: str = "id") -> int:
     try:
-        return int(request.match_info[name])
+        value = int(request.match_info[name])
     except ValueError:
         raise NotFound(f"no such {name}") from None
+    if abs(value) > 2**63 - 1:  # no row has it, and SQLite could not even compare it
+        raise NotFound(f"no such {name}")
+    return value
 
 
 # -- routes ---------------------------------------------------------------------------------------

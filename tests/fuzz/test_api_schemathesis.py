@@ -1,0 +1,161 @@
+"""Schemathesis against `/api/v1/openapi.json` of a running daemon (a real process on simulated lines).
+
+`python -m gatewayd run --simulate 1` runs with GATEWAYD_HOME in a temporary folder on a free
+port; an admin key (send, read, admin) is made with the CLI. Schemathesis' CLI, as a checked
+subprocess, sends every operation of the published document schema-valid and schema-violating
+requests (coverage and fuzzing phases, `--mode all`). Checks: `not_a_server_error` (no 5xx) and
+`problem_json` (tests/fuzz/problem_hooks.py: every 4xx is RFC 9457 problem JSON). Afterwards the
+daemon must still serve /healthz with no traceback in its output.
+
+Bounded: a few examples per operation and `--max-time` (GATEWAYD_FUZZ=long raises both, see
+profiles.py); the simulator absorbs whatever SMS the fuzzer queues. Pinned Schemathesis 4.x
+behaviour: the `run` flags below, hooks loaded from SCHEMATHESIS_HOOKS (a module name on
+PYTHONPATH), `@schemathesis.check` functions taking (ctx, response, case) with lowercase list-valued
+response headers, exit code 0 only without failures, and a JUnit report with one testcase per
+operation. (Its pytest `from_fixture` loader is not used: 4.32 breaks on pytest 9's node ids.)
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from .profiles import LONG
+
+START_TIMEOUT_S = 60  # two shared cores: a cold start under load can be slow
+EXAMPLES = 100 if LONG else 5  # per operation and phase; ~75 operations
+MAX_TIME_S = 900 if LONG else 30  # Schemathesis stops generating when it is spent
+
+
+@dataclass
+class Daemon:
+    home: Path
+    port: int
+    proc: subprocess.Popen[bytes]
+    log: Path
+    key: str = ""
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        return self.log.read_text(errors="replace")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _env(home: Path, port: int) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAYD_", "NOTIFY_", "WATCHDOG_"))}
+    env.update(GATEWAYD_HOME=str(home), GATEWAYD_HTTP__PORT=str(port), GATEWAYD_HTTP__HOST="127.0.0.1")
+    return env
+
+
+def _wait_healthy(daemon: Daemon) -> None:
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        if daemon.proc.poll() is not None:
+            raise AssertionError(f"daemon exited with {daemon.proc.returncode}:\n{daemon.output()}")
+        try:
+            with urllib.request.urlopen(f"{daemon.url}/healthz", timeout=5) as response:
+                if response.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise AssertionError(f"daemon not healthy after {START_TIMEOUT_S} s:\n{daemon.output()}")
+
+
+@pytest.fixture(scope="module")
+def daemon(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Daemon]:
+    home = tmp_path_factory.mktemp("schemathesis-home")
+    port = _free_port()
+    log = home / "daemon.log"
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, "-m", "gatewayd", "run", "--simulate", "1"], env=_env(home, port),
+                                stdout=out, stderr=subprocess.STDOUT)
+    d = Daemon(home, port, proc, log)
+    try:
+        _wait_healthy(d)
+        created = subprocess.run([sys.executable, "-m", "gatewayd", "apikey", "create", "schemathesis",
+                                  "--scope", "send", "--scope", "read", "--scope", "admin"],
+                                 env=_env(home, port), capture_output=True, text=True, timeout=60)
+        assert created.returncode == 0, created.stderr
+        d.key = created.stdout.strip().splitlines()[-1]
+        yield d
+    finally:
+        if proc.poll() is None:
+            proc.send_signal(signal.SIGTERM)
+            try:
+                proc.wait(15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait(10)
+
+
+def _schemathesis(daemon: Daemon, report: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("SCHEMATHESIS_")}
+    env.update(SCHEMATHESIS_HOOKS="problem_hooks", PYTHONPATH=str(Path(__file__).parent), NO_COLOR="1")
+    command = [
+        sys.executable, "-m", "schemathesis.cli", "run", f"{daemon.url}/api/v1/openapi.json",
+        "--url", daemon.url,  # the document's paths are absolute (/api/v1/…, /healthz)
+        "--header", f"Authorization: Bearer {daemon.key}",
+        "--checks", "not_a_server_error,problem_json",
+        "--phases", "examples,coverage,fuzzing",
+        "--mode", "all",  # schema-valid and schema-violating data
+        "--max-examples", str(EXAMPLES),
+        "--max-time", str(MAX_TIME_S),
+        "--workers", "1",
+        "--request-timeout", "30",
+        "--suppress-health-check", "all",
+        "--report", "junit", "--report-junit-path", str(report),
+    ]
+    if not LONG:
+        command += ["--generation-deterministic"]  # the same requests on every CI run
+    return subprocess.run(command, env=env, capture_output=True, text=True, timeout=MAX_TIME_S + 120,
+                          cwd=daemon.home)  # cwd: no stray schemathesis.toml is discovered
+
+
+@pytest.mark.timeout(MAX_TIME_S + 240)
+def test_every_operation_answers_without_5xx_and_errors_as_problem_json(daemon: Daemon) -> None:
+    report = daemon.home / "schemathesis-junit.xml"
+    run = _schemathesis(daemon, report)
+    assert run.returncode == 0, f"schemathesis exit {run.returncode}\n{run.stdout[-12000:]}\n{run.stderr[-3000:]}"
+    # It really tested: every operation of the document appears in the report.
+    tested = ET.parse(report).getroot().findall(".//testcase")
+    assert len(tested) >= 50, run.stdout[-3000:]
+
+    # Nothing crashed on the way: still serving, no traceback in the daemon's output.
+    with urllib.request.urlopen(f"{daemon.url}/healthz", timeout=10) as response:
+        assert response.status == 200
+    assert daemon.proc.poll() is None
+    crashes = _crashes(daemon.output())
+    assert not crashes, "\n\n".join(crashes)[-6000:]
+
+
+def _crashes(output: str) -> list[str]:
+    """Log records with a traceback, except aiohttp refusing a malformed request line or header
+    (Schemathesis probes NUL bytes in headers; aiohttp answers 400 before any handler runs)."""
+    records: list[str] = []
+    for line in output.splitlines():
+        if line.split(" ", 1)[0] in ("DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL") or not records:
+            records.append(line)
+        else:
+            records[-1] += "\n" + line
+    return [r for r in records if "Traceback" in r
+            and not (r.startswith("ERROR aiohttp.server: Error handling request") and "BadHttpMessage" in r)]
