@@ -1,0 +1,159 @@
+"""Fault-test kit: the whole app (real SQLite file, real HTTP server) running a campaign over
+several simulated modems on real ptys, with every timer shrunk, and the ledger checks every fault
+test ends with (all final, none twice, `unknown` only for sends in flight, healthy lines on)."""
+
+from __future__ import annotations
+
+import asyncio
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from aiohttp.test_utils import TestClient, TestServer
+
+from gatewayd import keys
+from gatewayd.accounts.apikeys import create_key
+from gatewayd.app import build_app
+from gatewayd.clock import SystemClock
+from gatewayd.config import Settings
+from gatewayd.modem.sim import SimModem, SimNetwork
+from gatewayd.modem.timings import FAST_TEST_TIMINGS
+from gatewayd.outbound.model import FINAL_STATES
+from gatewayd.store import messages as message_store
+from gatewayd.store.messages import MessageRow
+
+# Shrunk timers: retries in tenths of a second, a troubled line set aside briefly, the campaign
+# runner topping up five times a second with a small window so it keeps feeding during a fault.
+SECTIONS: dict[str, dict[str, Any]] = {
+    "outbound": {"retry_base_seconds": 0.05, "retry_cap_seconds": 0.3, "line_cooldown_seconds": 0.5,
+                 "spacing_min_seconds": 0.0, "spacing_max_seconds": 0.01},
+    "campaigns": {"tick_seconds": 0.2, "window": 24},
+    "quiet_hours": {"enabled": False},
+    "api": {"requests_per_minute": 0, "recipients_per_day": 0},
+}
+
+
+async def until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
+    """Poll `predicate` every 10 ms; AssertionError naming `what` after `timeout` s."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not predicate():
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
+        await asyncio.sleep(0.01)
+
+
+@dataclass
+class Rig:
+    app: web.Application
+    client: TestClient
+    modems: list[SimModem]
+    network: SimNetwork
+    token: str
+
+    @property
+    def auth(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.token}"}
+
+    async def call(self, method: str, path: str, body: Any = None) -> Any:
+        resp = await self.client.request(method, path, json=body, headers=self.auth)
+        assert resp.status < 300, (method, path, resp.status, await resp.text())
+        return await resp.json()
+
+    def received_on(self, line: str) -> int:
+        return sum(1 for r in self.network.received if r.line == line)
+
+    def ready(self) -> list[str]:
+        return self.app[keys.POOL].ready_lines()
+
+    async def start_campaign(self, recipients: int, *, prefix: str = "+336100") -> tuple[int, list[str]]:
+        """A transactional campaign to `recipients` distinct numbers, launched now; (id, numbers)."""
+        numbers = [f"{prefix}{i:05d}" for i in range(recipients)]
+        tpl = await self.call("POST", "/api/v1/templates", {"title": "Panne", "text": "Rappel de rendez-vous"})
+        campaign = await self.call("POST", "/api/v1/campaigns", {
+            "name": "Faults", "category": "transactional", "templates": {"default": tpl["id"]},
+            "audience": {"numbers": numbers}})
+        started = await self.call("POST", f"/api/v1/campaigns/{campaign['id']}/schedule", {})
+        assert started["state"] == "running", started
+        return campaign["id"], numbers
+
+    async def rows(self) -> list[MessageRow]:
+        async with self.app[keys.DB].read() as conn:
+            return await message_store.list_page(conn, limit=100_000)
+
+    async def drained(self, campaign_id: int, total: int, timeout: float = 60.0) -> list[MessageRow]:
+        """Wait until the campaign's `total` messages are all in a final state and it completed."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            rows = [r for r in await self.rows() if r.campaign_id == campaign_id]
+            campaign = await self.call("GET", f"/api/v1/campaigns/{campaign_id}")
+            if len(rows) == total and all(r.state in FINAL_STATES for r in rows) and campaign["state"] == "completed":
+                return rows
+            if loop.time() > deadline:
+                raise AssertionError(f"not drained after {timeout} s: campaign {campaign['state']}, "
+                                     f"{len(rows)}/{total} messages {Counter(r.state for r in rows)}")
+            await asyncio.sleep(0.05)
+
+
+@asynccontextmanager
+async def rig(tmp_path: Path, *, lines: int = 3, latency: tuple[float, float] = (0.02, 0.05),
+              sections: dict[str, dict[str, Any]] | None = None) -> AsyncIterator[Rig]:
+    """The app over `lines` simulated modems at stable link paths; yields once all are ready."""
+    net = SimNetwork()
+    modems: list[SimModem] = []
+    client: TestClient | None = None
+    profiles = ("sim800", "ec25", "e3372")
+    try:
+        for i in range(1, lines + 1):
+            modem = SimModem(net, name=f"line{i}", profile=profiles[(i - 1) % len(profiles)],
+                             link=tmp_path / f"line{i}", imei=f"86506702200{i:04d}", imsi=f"20801222333{i:04d}",
+                             iccid=f"893301222333444{i:04d}", msisdn=f"+3361299{i:04d}", seed=i, latency=latency)
+            await modem.start()
+            modems.append(modem)
+        data: dict[str, Any] = {"storage": {"database": str(tmp_path / "gatewayd.db")},
+                                "http": {"host": "127.0.0.1"},
+                                "modems": [{"name": m.name, "port": str(m.link)} for m in modems]}
+        for name, values in {**SECTIONS, **(sections or {})}.items():
+            data[name] = {**SECTIONS.get(name, {}), **values}
+        app = build_app(Settings(**data))
+        # Modem timeouts in the settings are bounded for real hardware (submit >= 10 s): tests
+        # use the modem layer's own shrunk set (health probe every 0.3 s, submit timeout 1.5 s).
+        app[keys.MODEM_TIMINGS] = FAST_TEST_TIMINGS
+        app[keys.OUTBOUND_OPTIONS] = {"fallback": 0.2, "stop_grace": 1.0, "seed": 7}
+        client = TestClient(TestServer(app))
+        await client.start_server()
+        await until(lambda: len(app[keys.POOL].ready_lines()) == lines, 20, "every line ready")
+        key = await create_key(app[keys.DB], SystemClock(), "faults", {"send", "read", "admin"})
+        yield Rig(app, client, modems, net, key.token)
+    finally:
+        if client is not None:
+            await client.close()
+        for modem in modems:
+            await modem.stop()
+        net.close()
+
+
+def check_ledger(rows: list[MessageRow], network: SimNetwork, *, faulted: dict[str, int]) -> Counter[str]:
+    """The fault rules. `faulted` = line → faults injected on it. Returns the states counted.
+
+    Every message final; none received twice (nor a part twice); a message said sent/delivered was
+    received; one the network never got is either a final non-sent state or `unknown`; `unknown`
+    only on faulted lines, at most one per line per fault (the send in flight at that moment)."""
+    got = Counter((r.recipient, r.text) for r in network.received)
+    states = Counter(r.state for r in rows)
+    assert all(r.state in FINAL_STATES for r in rows), states
+    assert [k for k, c in got.items() if c > 1] == [] and network.duplicate_parts == [], "sent twice"
+    ours = {(r.to, r.text) for r in rows}
+    assert [k for k in got if k not in ours] == [], "the network got messages nobody asked for"
+    for r in rows:
+        if r.state in ("sent", "delivered"):
+            assert got[(r.to, r.text)] == 1, f"message {r.id} is {r.state} but the network never got it"
+    unknown = Counter(r.sent_line for r in rows if r.state == "unknown")
+    for line, count in unknown.items():
+        assert count <= faulted.get(line or "", 0), f"{count} unknown on {line} for {faulted.get(line, 0)} fault(s)"
+    return states
