@@ -34,7 +34,7 @@ from gatewayd.outbound.retry import RetryPolicy
 from gatewayd.store import messages as store
 from gatewayd.store import optouts
 from gatewayd.store import webhooks as webhook_store
-from gatewayd.store.db import Database
+from gatewayd.store.db import Database, DiskFull
 
 log = logging.getLogger(__name__)
 
@@ -166,6 +166,8 @@ class Dispatcher:
                 delay = await self._pass(claim=not stopping)
             except asyncio.CancelledError:
                 raise
+            except DiskFull:
+                delay = self.fallback  # the store said it once at ERROR: no traceback every pass
             except Exception:
                 log.exception("dispatcher pass failed; retrying")
                 delay = self.fallback
