@@ -201,7 +201,8 @@ def test_deliver_round_trips_with_alphanumeric_senders(sender: str, text: str, r
 @budget()
 @given(st.one_of(texts, st.text(alphabet=st.sampled_from(["a", "€", "😀", "\ud83d", "\udc00"]), max_size=50),
                  st.builds(lambda unit, n, tail: unit * n + tail,  # around the 255-part limit
-                           st.sampled_from(["a", "€", "😀", "aé", "{a", "ж"]), st.integers(0, 40000), st.text(max_size=5))),
+                           st.sampled_from(["a", "€", "😀", "aé", "{a", "ж"]), st.integers(0, 40000),
+                           st.text(max_size=5))),
        st.integers(-2, 0x10001), st.one_of(numbers, st.text(max_size=25)))
 @example("a" * 153 * 255, 0, "+33612345678")
 @example("a" * 153 * 255 + "a", 0, "+33612345678")
