@@ -159,3 +159,25 @@ def _crashes(output: str) -> list[str]:
             records[-1] += "\n" + line
     return [r for r in records if "Traceback" in r
             and not (r.startswith("ERROR aiohttp.server: Error handling request") and "BadHttpMessage" in r)]
+
+
+def test_the_problem_json_check_rejects_what_it_must() -> None:
+    """The custom check can fail: a plain-text 404, a wrong status, a missing title are all refused."""
+    from types import SimpleNamespace
+
+    from .problem_hooks import problem_json
+
+    case = SimpleNamespace(method="GET", formatted_path="/api/v1/contacts/1")
+
+    def answer(status: int, ctype: str, body: bytes) -> SimpleNamespace:
+        return SimpleNamespace(status_code=status, headers={"content-type": [ctype]}, content=body)
+
+    good = b'{"type": "about:blank", "title": "Not found", "status": 404, "detail": "no such contact"}'
+    assert problem_json(None, answer(404, "application/problem+json", good), case) is True
+    assert problem_json(None, answer(200, "application/json", b"{}"), case) is None
+    for bad in (answer(404, "text/plain; charset=utf-8", b"404: Not Found"),
+                answer(404, "application/problem+json", good.replace(b"404,", b"400,")),
+                answer(404, "application/problem+json", good.replace(b'"title": "Not found", ', b"")),
+                answer(422, "application/problem+json", good.replace(b"404,", b'422, "errors": [{"field": 1}],'))):
+        with pytest.raises(AssertionError):
+            problem_json(None, bad, case)
