@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any, Protocol
 
 from gatewayd.campaigns.rendering import CampaignTexts, load_texts
 from gatewayd.campaigns.service import CampaignService
 from gatewayd.errors import ProblemError
+from gatewayd.outbound.model import Category, NewMessage
 from gatewayd.store import campaigns as store
 from gatewayd.store import messages as message_store
 
@@ -26,23 +27,14 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 OUTSTANDING = ("scheduled", "queued", "sending")
-SUBMIT_BATCH = 5000
+SUBMIT_BATCH = 10000
 FINISHED = ("sent", "delivered", "failed", "expired", "unknown")
 
 
 class Outbound(Protocol):
     """The part of gatewayd.outbound.service.OutboundService the runner uses."""
 
-    async def submit(self, messages: list[Any], *, conn: aiosqlite.Connection | None = None) -> list[Any]: ...
-
-
-def _new_message(*, to: str, text: str, category: str, line: str | None, campaign_id: int,
-                 campaign_recipient_id: int) -> Any:
-    """An outbound NewMessage for one campaign recipient (bulk priority 10)."""
-    from gatewayd.outbound.model import Category, NewMessage  # outbound owns the message model
-
-    return NewMessage(to=to, text=text, category=Category(category), line=line, priority=10,
-                      campaign_id=campaign_id, campaign_recipient_id=campaign_recipient_id, source="campaign")
+    async def enqueue(self, messages: Sequence[Any], *, conn: aiosqlite.Connection) -> Sequence[int]: ...
 
 
 def failure_rate(states: dict[str, int]) -> tuple[int, float]:
@@ -54,11 +46,9 @@ def failure_rate(states: dict[str, int]) -> tuple[int, float]:
 class CampaignRunner:
     """One background task for every campaign (a Raspberry Pi has two modems, not two hundred)."""
 
-    def __init__(self, service: CampaignService, outbound: Outbound,
-                 message_factory: Callable[..., Any] | None = None) -> None:
+    def __init__(self, service: CampaignService, outbound: Outbound) -> None:
         self.service = service
         self.outbound = outbound
-        self.message_factory = message_factory or _new_message
         self.settings = service.settings.campaigns
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
@@ -155,11 +145,15 @@ class CampaignRunner:
                     log.info("campaign %d completed", campaign_id)
                 return 0
             texts = await self._texts(conn, campaign)
-            make = self.message_factory
-            messages = [make(to=r.number, text=texts.render(r.language, r.values).text, category=campaign.category,
-                             line=texts.line, campaign_id=campaign_id, campaign_recipient_id=r.id) for r in batch]
-            rows = await self.outbound.submit(messages, conn=conn)
-            await store.mark_submitted(conn, [(r.id, row.id) for r, row in zip(batch, rows, strict=True)], now)
+            text = texts.text_renderer()
+            category, line = Category(campaign.category), texts.line
+            # Bulk priority 10: single API/console messages go first.
+            messages = [NewMessage(to=r.number, text=text(r.language, r.values), category=category, line=line,
+                                   priority=10, campaign_id=campaign_id, campaign_recipient_id=r.id,
+                                   source="campaign") for r in batch]
+            ids = await self.outbound.enqueue(messages, conn=conn)
+            del messages  # the texts are in the ledger now; keep the working set to one batch
+            await store.mark_submitted(conn, list(zip((r.id for r in batch), ids, strict=True)), now)
         return len(batch)
 
     async def _texts(self, conn: aiosqlite.Connection, campaign: store.Campaign) -> CampaignTexts:

@@ -28,6 +28,7 @@ from gatewayd.modem.errors import OutcomeUnknownError, PermanentSendError, SendE
 from gatewayd.modem.events import LineStatus, StatusReport
 from gatewayd.modem.pdu import PduError, SubmitPart, encode_submit
 from gatewayd.outbound.lines import Caps, LineBook, LineUsage, least_loaded, rebuild, spacing
+from gatewayd.outbound.model import optout_applies
 from gatewayd.outbound.outcomes import Events, Job, Ledger, Outcome, event_payload
 from gatewayd.outbound.quiet_hours import QuietHours
 from gatewayd.outbound.retry import RetryPolicy
@@ -304,7 +305,7 @@ class Dispatcher:
                     await store.set_final(conn, [m.id], "expired", now, error=reason)
                     events.append(("message.failed", event_payload(m, "expired", now, error=reason)))
                     continue
-                if (scope_all or m.category == "marketing") and await optouts.is_opted_out(conn, m.to):
+                if optout_applies(m.category, m.source, scope_all=scope_all) and await optouts.is_opted_out(conn, m.to):
                     await store.set_final(conn, [m.id], "blocked", now,
                                           error="recipient opted out (checked before sending)")
                     continue

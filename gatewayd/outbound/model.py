@@ -9,8 +9,8 @@ from enum import Enum
 from gatewayd.store.messages import MessageDetail, MessageRow, PartRow
 
 __all__ = [
-    "ACTIVE_STATES", "FINAL_STATES", "Category", "MessageDetail", "MessageRow", "MessageState", "NewMessage",
-    "PartRow", "SOURCES",
+    "ACTIVE_STATES", "FINAL_STATES", "OPTOUT_EXEMPT_SOURCES", "Category", "MessageDetail", "MessageRow", "MessageState",
+    "NewMessage", "PartRow", "SOURCES", "optout_applies",
 ]
 
 
@@ -40,6 +40,16 @@ class Category(str, Enum):
 FINAL_STATES = frozenset({"sent", "delivered", "failed", "expired", "blocked", "canceled", "unknown"})
 ACTIVE_STATES = frozenset({"scheduled", "queued", "sending"})
 SOURCES = frozenset({"api", "console", "campaign", "reply", "auto-reply", "optout-confirm"})
+# The confirmation answering a STOP goes to a number that has just opted out: the opt-out must
+# not swallow it (with scope "all" it otherwise would). Only this source is exempt.
+OPTOUT_EXEMPT_SOURCES = frozenset({"optout-confirm"})
+
+
+def optout_applies(category: str, source: str, *, scope_all: bool) -> bool:
+    """Whether the opt-out list may block a message of this category and source."""
+    if source in OPTOUT_EXEMPT_SOURCES:
+        return False
+    return scope_all or category == Category.MARKETING.value
 
 
 @dataclass(frozen=True, slots=True)

@@ -18,9 +18,11 @@ import aiosqlite
 from gatewayd.clock import Clock, utc_iso
 from gatewayd.config import Settings
 from gatewayd.errors import Conflict, InvalidInput, NotFound
-from gatewayd.modem.segments import count_segments
 from gatewayd.outbound.groupcommit import GroupCommit
-from gatewayd.outbound.model import SOURCES, Category, MessageDetail, MessageRow, NewMessage
+from gatewayd.outbound.model import (
+    OPTOUT_EXEMPT_SOURCES, SOURCES, Category, MessageDetail, MessageRow, NewMessage, optout_applies,
+)
+from gatewayd.outbound.segcount import has_lone_surrogate, segments_of
 from gatewayd.store import messages as store
 from gatewayd.store import optouts
 from gatewayd.store.db import Database
@@ -34,8 +36,7 @@ IDEMPOTENCY_TTL = timedelta(hours=24)
 INSERT_CHUNK = 1000
 
 
-def _has_lone_surrogate(text: str) -> bool:
-    return any(0xD800 <= ord(ch) <= 0xDFFF for ch in text)
+_CATEGORIES: dict[object, str] = {**{c: c.value for c in Category}, **{c.value: c.value for c in Category}}
 
 
 class OutboundService:
@@ -50,7 +51,6 @@ class OutboundService:
         self.on_new_work: Callable[[], None] | None = None
         # Set by the pool wiring: names of the lines that exist (for validating `line`).
         self.line_names: Callable[[], list[str]] = lambda: [m.name for m in settings.modems]
-        self._segments: dict[str, tuple[int, str]] = {}
 
     # ------------------------------------------------------------------ submit
 
@@ -65,6 +65,13 @@ class OutboundService:
             return rows
         return await self.transaction(lambda c: self.insert(c, messages))
 
+    async def enqueue(self, messages: Sequence[NewMessage], *, conn: aiosqlite.Connection) -> range:
+        """submit() inside the caller's write transaction for bulk callers (campaign launch): the ids
+        of the inserted messages, in order, without building a MessageRow for each."""
+        ids = await self._insert(conn, messages, None)
+        self._notify()
+        return ids
+
     async def transaction(self, work: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
         """Run `work(conn)` in a shared group-commit transaction; its result once committed."""
         result = await self.group.run(work)
@@ -75,48 +82,60 @@ class OutboundService:
         if self.on_new_work is not None:
             self.on_new_work()
 
-    def _segments_of(self, text: str) -> tuple[int, str]:
-        cached = self._segments.get(text)
-        if cached is None:
-            info = count_segments(text)
-            cached = (info.segments, info.encoding)
-            if len(self._segments) > 4096:  # campaign texts differ per recipient: keep it small
-                self._segments.clear()
-            self._segments[text] = cached
-        return cached
-
-    def _check(self, i: int, m: NewMessage) -> None:
-        where = f"messages[{i}]"
+    def _check(self, i: int, m: NewMessage) -> tuple[str, int, str]:
+        """(category value, segments, encoding) of `m`, or InvalidInput naming messages[i]'s field."""
+        text = m.text
+        problem: tuple[str, str] | None = None
         if not _E164.match(m.to or ""):
-            raise InvalidInput(f"{where}.to", f"{m.to!r} is not an E.164 number (normalise it first)")
-        if not m.text:
-            raise InvalidInput(f"{where}.text", "must not be empty")
-        if _has_lone_surrogate(m.text):
-            raise InvalidInput(f"{where}.text", "holds a lone UTF-16 surrogate (not a character)")
-        if m.source not in SOURCES:
-            raise InvalidInput(f"{where}.source", f"unknown source {m.source!r}")
-        if m.send_at is not None and m.send_at.tzinfo is None:
-            raise InvalidInput(f"{where}.send_at", "must carry a time zone")
+            problem = "to", f"{m.to!r} is not an E.164 number (normalise it first)"
+        elif not text:
+            problem = "text", "must not be empty"
+        elif has_lone_surrogate(text):
+            problem = "text", "holds a lone UTF-16 surrogate (not a character)"
+        elif m.source not in SOURCES:
+            problem = "source", f"unknown source {m.source!r}"
+        elif m.send_at is not None and m.send_at.tzinfo is None:
+            problem = "send_at", "must carry a time zone"
+        elif (category := _CATEGORIES.get(m.category)) is None:
+            problem = "category", f"unknown category {m.category!r}"
+        else:
+            segments, encoding = segments_of(text)
+            if segments <= MAX_PARTS:
+                return category, segments, encoding
+            problem = "text", f"needs {segments} segments; at most {MAX_PARTS}"
+        raise InvalidInput(f"messages[{i}].{problem[0]}", problem[1])
 
     async def insert(self, conn: aiosqlite.Connection, messages: Sequence[NewMessage]) -> list[MessageRow]:
-        """Insert inside `conn`'s write transaction (executemany; ids assigned here)."""
+        """Insert inside `conn`'s write transaction (executemany; ids assigned here).
+
+        Every message is checked before the first row is written, so a bad one stores nothing."""
+        rows: list[MessageRow] = []
+        await self._insert(conn, messages, rows)
+        return rows
+
+    async def _insert(self, conn: aiosqlite.Connection, messages: Sequence[NewMessage],
+                      rows: list[MessageRow] | None) -> range:
+        """insert(); appends each message's row to `rows` unless it is None; the ids assigned."""
         if not messages:
-            return []
+            return range(0)
+        # Pass 1 (no I/O): validate and measure. A campaign hands over thousands of distinct texts,
+        # so this is the hot loop: only C-level string work per message (see segcount).
+        check = self._check
+        measured = [check(i, m) for i, m in enumerate(messages)]
         now = self.clock.now()
         now_iso = utc_iso(now)
-        for i, m in enumerate(messages):
-            self._check(i, m)
-            segments = self._segments_of(m.text)[0]
-            if segments > MAX_PARTS:
-                raise InvalidInput(f"messages[{i}].text", f"needs {segments} segments; at most {MAX_PARTS}")
         scope_all = self.settings.optout.scope == "all"
-        check = [m.to for m in messages if scope_all or Category(m.category) is Category.MARKETING]
-        opted = await optouts.opted_out_among(conn, sorted(set(check))) if check else set()
+        applies = [optout_applies(category, m.source, scope_all=scope_all)
+                   for m, (category, _, _) in zip(messages, measured, strict=True)]
+        watched = {m.to for m, a in zip(messages, applies, strict=True) if a}
+        opted = await optouts.opted_out_among(conn, sorted(watched)) if watched else set()
         default_ttl = timedelta(hours=self.settings.outbound.default_ttl_hours)
         first_id = await store.next_id(conn)
-        tuples: list[tuple[object, ...]] = []
-        rows: list[MessageRow] = []
         blocked_text = "recipient opted out (checked when queued)"
+        # Most messages are due now with the default TTL: their times are computed once, and the
+        # others share one string per distinct time (aware datetimes are slow to hash and format).
+        default_expires = now + default_ttl
+        default_expires_iso = utc_iso(default_expires)
         iso_cache: dict[datetime, str] = {}
 
         def iso_of(when: datetime) -> str:
@@ -125,36 +144,37 @@ class OutboundService:
                 text = iso_cache[when] = utc_iso(when)  # type: ignore[assignment]
             return text  # type: ignore[return-value]
 
-        for offset, m in enumerate(messages):
-            mid = first_id + offset
-            category = Category(m.category).value
-            segments, encoding = self._segments_of(m.text)
-            start = m.send_at if m.send_at is not None and m.send_at > now else now
-            blocked = m.to in opted and (scope_all or category == "marketing")
-            state = "blocked" if blocked else ("scheduled" if start > now else "queued")
-            expires = start + (m.ttl if m.ttl is not None else default_ttl)
-            # A batch usually shares its times: reuse one string instead of 10,000 equal ones.
-            send_at_iso = iso_of(m.send_at) if m.send_at is not None else None
-            due_iso = iso_of(start)
-            expires_iso = iso_of(expires)
+        tuples: list[tuple[object, ...]] = []
+        for mid, m, (category, segments, encoding), checked in zip(
+                range(first_id, first_id + len(messages)), messages, measured, applies, strict=True):
+            send_at, ttl = m.send_at, m.ttl
+            if send_at is None and ttl is None:
+                start, expires, future = now, default_expires, False
+                send_at_iso, due_iso, expires_iso = None, now_iso, default_expires_iso
+            else:
+                future = send_at is not None and send_at > now
+                start = send_at if future else now  # type: ignore[assignment]
+                expires = start + (ttl if ttl is not None else default_ttl)
+                send_at_iso = iso_of(send_at) if send_at is not None else None
+                due_iso, expires_iso = iso_of(start), iso_of(expires)
+            blocked = checked and m.to in opted
+            state = "blocked" if blocked else ("scheduled" if future else "queued")
+            error = blocked_text if blocked else None
             tuples.append((mid, m.to, m.text, category, state, m.priority, m.source, m.line, m.line or "",
                            segments, encoding, mid & 0xFF, send_at_iso, due_iso, expires_iso, m.campaign_id,
-                           m.campaign_recipient_id, m.thread_id, m.api_key_id, None, now_iso, now_iso,
-                           blocked_text if blocked else None, now_iso if blocked else None))
-            rows.append(MessageRow(
-                id=mid, to=m.to, text=m.text, category=category, state=state, priority=m.priority, source=m.source,
-                line=m.line, sent_line=None, segments=segments, encoding=encoding, concat_ref=mid & 0xFF,
-                send_at=m.send_at, due_at=start, expires_at=expires, attempts=0, error_code=None,
-                error=blocked_text if blocked else None, campaign_id=m.campaign_id,
-                campaign_recipient_id=m.campaign_recipient_id, thread_id=m.thread_id, api_key_id=m.api_key_id,
-                resend_of=None, created_at=now, updated_at=now, sent_at=None, delivered_at=None,
-                finished_at=now if blocked else None))
+                           m.campaign_recipient_id, m.thread_id, m.api_key_id, None, now_iso, now_iso, error,
+                           now_iso if blocked else None))
+            if rows is not None:
+                rows.append(MessageRow(  # positional, in field order (cheaper than keywords)
+                    mid, m.to, m.text, category, state, m.priority, m.source, m.line, None, segments, encoding,
+                    mid & 0xFF, send_at, start, expires, 0, None, error, m.campaign_id, m.campaign_recipient_id,
+                    m.thread_id, m.api_key_id, None, now, now, None, None, now if blocked else None))
             if len(tuples) >= INSERT_CHUNK:  # bounded memory for 10,000- or 200,000-message batches
                 await store.insert_messages(conn, tuples)
                 tuples = []
         if tuples:
             await store.insert_messages(conn, tuples)
-        return rows
+        return range(first_id, first_id + len(messages))
 
     # ------------------------------------------------------------------ idempotency
 
@@ -231,8 +251,10 @@ class OutboundService:
 
     async def block_pending_to(self, conn: aiosqlite.Connection, number: str) -> int:
         """Inside the caller's STOP transaction: pending messages to `number` become blocked
-        (marketing only, or every category when settings.optout.scope is 'all')."""
-        ids = await store.pending_to(conn, number, marketing_only=self.settings.optout.scope != "all")
+        (marketing only, or every category when settings.optout.scope is 'all'); a STOP
+        confirmation already queued to it is left alone."""
+        ids = await store.pending_to(conn, number, marketing_only=self.settings.optout.scope != "all",
+                                     except_sources=sorted(OPTOUT_EXEMPT_SOURCES))
         if ids:
             await store.set_final(conn, ids, "blocked", self.clock.now(), error="recipient opted out (STOP)")
         return len(ids)

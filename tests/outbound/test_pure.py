@@ -133,3 +133,28 @@ def test_reports_fold_into_one_state() -> None:
     assert fold(3, [("delivered", 0)] * 3) == "delivered"
     assert fold(2, [("delivered", 0)]) is None            # one part not reported yet
     assert fold(2, [("delivered", 0), ("failed", 0x46)]) == "failed"
+
+
+def test_fast_segment_count_always_agrees_with_the_codec() -> None:
+    from gatewayd.modem.segments import count_segments
+    from gatewayd.outbound.segcount import has_lone_surrogate, segments_of
+
+    rng = random.Random(11)
+    alphabet = ["a", "é", "€", "[", "\n", "Ç", "ж", "中", "😀", "ÿ", " ", "\x1b"]
+    texts = ["", "a" * 160, "a" * 161, "€" * 80, "€" * 81, "a" * 152 + "€" * 2, "ж" * 70, "ж" * 71, "😀" * 35,
+             "😀" * 36, "ж" * 66 + "😀", "a" * 306 + "€"]
+    for _ in range(3000):
+        texts.append("".join(rng.choice(alphabet) for _ in range(rng.randint(0, 400))))
+    for text in texts:
+        info = count_segments(text)
+        assert segments_of(text) == (info.segments, info.encoding), text
+    assert has_lone_surrogate("ok \ud83d") and not has_lone_surrogate("ok 😀")
+
+
+def test_simulator_demo_subscribers_are_numbers_the_console_can_answer() -> None:
+    from gatewayd.modem.sim.lines import DEMO_SUBSCRIBERS
+    from gatewayd.phone import normalise
+
+    assert DEMO_SUBSCRIBERS
+    for number in DEMO_SUBSCRIBERS:
+        assert normalise(number, "FR") == number

@@ -9,9 +9,11 @@ from pathlib import Path
 
 from gatewayd import keys
 from gatewayd.clock import FakeClock, utc_iso
+from gatewayd.outbound.model import NewMessage
+from gatewayd.store import messages as message_store
 from gatewayd.store import optouts
 
-from .conftest import Gateway, gateway
+from .conftest import Gateway, gateway, until
 
 SUNDAY = datetime(2026, 1, 4, 10, 0, tzinfo=timezone.utc)       # 11:00 in Paris, a Sunday
 MONDAY_0759 = datetime(2026, 1, 5, 6, 59, tzinfo=timezone.utc)  # 07:59 in Paris
@@ -151,3 +153,42 @@ async def test_cancel_only_what_waits(tmp_path: Path) -> None:
         assert resp.status == 404
         await settle(gw, clock, 4 * 3600)
         assert gw.network.received == []
+
+
+async def test_stop_confirmation_goes_out_with_scope_all_and_nothing_else_does(tmp_path: Path) -> None:
+    # scope "all": every category is blocked by an opt-out, except the confirmation of that opt-out.
+    sections = {"optout": {"scope": "all", "confirm_text": "Vous ne recevrez plus de SMS."}}
+    async with gateway(tmp_path, sections=sections) as gw:
+        stopper = "+33612340102"
+        await gw.modems[0].deliver_sms(stopper, "STOP")
+        await until(lambda: len(gw.network.received_by(stopper)) == 1, 15, "the STOP confirmation")
+        assert gw.network.received_by(stopper)[0].text == "Vous ne recevrez plus de SMS."
+        async with gw.app[keys.DB].read() as conn:
+            assert await optouts.is_opted_out(conn, stopper)
+            [confirm] = await message_store.list_page(conn, limit=10, to=stopper)
+        assert confirm.source == "optout-confirm" and confirm.state in ("sent", "delivered")
+        # Anything else to that number is still blocked, transactional included (scope "all").
+        _, body = await gw.post({"to": stopper, "text": "your code is 1234", "category": "transactional"})
+        assert body["messages"][0]["state"] == "blocked"
+        await asyncio.sleep(0.3)
+        assert len(gw.network.received_by(stopper)) == 1
+
+
+async def test_a_second_stop_does_not_block_the_pending_confirmation(tmp_path: Path) -> None:
+    clock = FakeClock(MONDAY_0800)
+    async with gateway(tmp_path, clock=clock, sections={"optout": {"scope": "all"}}) as gw:
+        number = "+33612340102"
+        later = clock.now() + timedelta(minutes=5)
+        outbound = gw.app[keys.OUTBOUND]
+        confirm, other = await outbound.submit([
+            NewMessage(to=number, text="Désabonné.", source="optout-confirm", send_at=later),
+            NewMessage(to=number, text="Rappel RDV", source="api", send_at=later)])
+        await opt_out(gw, number)
+        async with gw.app[keys.DB].write() as conn:
+            assert await outbound.block_pending_to(conn, number) == 1   # the STOP transaction's sweep
+        states = await gw.states()
+        assert states[confirm.id] == "scheduled" and states[other.id] == "blocked"
+        # ...and the dispatcher's last-moment check lets it through too.
+        await settle(gw, clock, 6 * 60)
+        await gw.wait_state(confirm.id, "sent", "delivered")
+        assert [r.text for r in gw.network.received_by(number)] == ["Désabonné."]
