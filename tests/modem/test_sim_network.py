@@ -141,6 +141,6 @@ async def test_demo_network_by_default(tmp_path: Path) -> None:
     lines = await start_simulated_lines(1, data_dir=tmp_path)
     try:
         network = lines[0][0].network
-        assert network.subscribers["+33639980102"].reply == "STOP"
+        assert network.subscribers["+33612340102"].reply == "STOP"
     finally:
         await stop_simulated_lines(lines)

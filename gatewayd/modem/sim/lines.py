@@ -12,12 +12,14 @@ from gatewayd.modem.sim.verbs import SimModem
 
 DEFAULT_PROFILES = ("sim800", "ec25", "sim7600", "e3372", "generic")
 
-# Demo subscribers in the 06 39 98 range ARCEP sets aside for fiction: one thanks, one says STOP,
-# one is never reachable (its reports say "still trying", then "expired").
+# Demo subscribers: one thanks, one says STOP, one is never reachable (its reports say "still
+# trying", then "expired"). Valid French mobile numbers, so the console can answer them: the
+# 06 39 98 range ARCEP keeps for fiction is refused by libphonenumber (gatewayd.phone.normalise).
+# Nothing leaves the simulator, so no real phone is ever reached.
 DEMO_SUBSCRIBERS: dict[str, dict[str, Any]] = {
-    "+33639980101": {"reply": "Merci, bien reçu !"},
-    "+33639980102": {"reply_stop": True},
-    "+33639980103": {"report_status": (0x30, 0x46), "report_delay": 2.0},
+    "+33612340101": {"reply": "Merci, bien reçu !"},
+    "+33612340102": {"reply_stop": True},
+    "+33612340103": {"report_status": (0x30, 0x46), "report_delay": 2.0},
 }
 
 

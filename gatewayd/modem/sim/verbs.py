@@ -124,7 +124,7 @@ class SimModem(SimDevice):
         added = 0
         when = self.network.clock.now() - timedelta(days=30)
         while mem.free_index() is not None:
-            pdu = encode_deliver("+33639980999", f"Ancien message {added + 1}", scts=when)[0]
+            pdu = encode_deliver("+33612340999", f"Ancien message {added + 1}", scts=when)[0]
             mem.store(StoredSms(REC_READ, pdu, tpdu_length(pdu)))
             added += 1
         return added
