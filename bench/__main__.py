@@ -65,6 +65,15 @@ class SuiteRun:
     exit_code: int
     data: dict[str, Any] | None
     error: str | None
+    load: tuple[float, float] = (0.0, 0.0)  # 1-minute load average before and after: others' work skews figures
+
+
+def load_average() -> float:
+    """The 1-minute load average (0.0 where the OS has none)."""
+    try:
+        return round(os.getloadavg()[0], 2)
+    except OSError:
+        return 0.0
 
 
 def run_script(name: str, args: list[str], timeout: float) -> SuiteRun:
@@ -74,11 +83,12 @@ def run_script(name: str, args: list[str], timeout: float) -> SuiteRun:
         argv = [sys.executable, str(HERE / f"{name}.py"), *args, "--json", str(out)]
         print(f"== {name}: {' '.join(argv[1:])}", flush=True)
         start = time.monotonic()
+        load_before = load_average()
         try:
             proc = subprocess.run(argv, cwd=ROOT, timeout=timeout, capture_output=True, text=True, check=False)
         except subprocess.TimeoutExpired:
             return SuiteRun(name, argv[1:], round(time.monotonic() - start, 1), -1, None,
-                            f"timed out after {timeout:.0f} s")
+                            f"timed out after {timeout:.0f} s", (load_before, load_average()))
         seconds = round(time.monotonic() - start, 1)
         log = HERE / "results" / f"{name}.log"
         log.write_text(proc.stdout + proc.stderr)
@@ -87,9 +97,10 @@ def run_script(name: str, args: list[str], timeout: float) -> SuiteRun:
         except (OSError, ValueError):
             tail = (proc.stderr or proc.stdout).strip().splitlines()[-1:] or ["no output"]
             return SuiteRun(name, argv[1:], seconds, proc.returncode, None,
-                            f"exit {proc.returncode}, no JSON written: {tail[0]} (see bench/results/{log.name})")
+                            f"exit {proc.returncode}, no JSON written: {tail[0]} (see bench/results/{log.name})",
+                            (load_before, load_average()))
         print(f"   done in {seconds} s (exit {proc.returncode})", flush=True)
-        return SuiteRun(name, argv[1:], seconds, proc.returncode, data, None)
+        return SuiteRun(name, argv[1:], seconds, proc.returncode, data, None, (load_before, load_average()))
 
 
 def outbound_rows(data: dict[str, Any]) -> list[Row]:
@@ -189,7 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     print(table(rows))
     judged = [r for r in rows if r.passed is not None]
     ok = all(r.passed for r in judged)
-    print(f"\n{sum(1 for r in judged if r.passed)}/{len(judged)} targets met"
+    cpus = os.cpu_count() or 1
+    print("\n" + "; ".join(f"{r.name} {r.seconds} s, load {r.load[0]} → {r.load[1]}" for r in runs)
+          + f" ({cpus} CPUs: a load above {cpus} means other work shared the machine)")
+    print(f"{sum(1 for r in judged if r.passed)}/{len(judged)} targets met"
           f"{' (quick sizes: not proof of the full targets)' if args.quick else ''}; results in {args.json}")
     result = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
