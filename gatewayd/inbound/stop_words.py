@@ -125,6 +125,8 @@ class KeywordMatcher:
                     words, changed, start = words[n:], True, start + n
                 if len(words) > n and words[-n:] == filler:
                     words, changed = words[:-n], True
+                if changed:
+                    break  # longest first again, so 'merci' never splits the 'merci beaucoup' that follows
         return start, start + len(words)
 
 

@@ -88,10 +88,12 @@ def test_a_decorated_stop_word_is_a_stop(word: str, data: st.DataObject | None) 
     assert MATCHER.match(text) is (Intent.STOP if len(fold(text)) <= 120 else None), text
 
 
-def test_a_repeated_multi_word_stop_word_is_a_stop() -> None:
-    # Found by the fuzzer: the trailing courtesy word 'sms' was stripped from the last repeat, so
-    # 'STOP SMS STOP SMS' was not an opt-out.
-    for text in ("STOP SMS STOP SMS", "merci, stop sms stop sms svp", "Opt out opt out"):
+def test_stop_words_with_repeats_and_courtesy_found_by_the_fuzzer() -> None:
+    # Both were no opt-out: the trailing courtesy word 'sms' was stripped from the last repeat of
+    # 'STOP SMS STOP SMS'; a shorter courtesy word ('merci') was stripped out of a longer one
+    # ('merci beaucoup'), leaving 'beaucoup stop'.
+    for text in ("STOP SMS STOP SMS", "merci, stop sms stop sms svp", "Opt out opt out",
+                 "Merci beaucoup, merci beaucoup. STOP", "stop thank you thank you"):
         assert MATCHER.match(text) is Intent.STOP, text
     assert MATCHER.match("stop sms stop bus") is None
 
