@@ -7,9 +7,12 @@ import asyncio
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+import pytest
+
 from gatewayd import keys
 from gatewayd.clock import FakeClock, utc_iso
-from gatewayd.outbound.model import NewMessage
+from gatewayd.errors import InvalidInput
+from gatewayd.outbound.model import Category, NewMessage
 from gatewayd.store import messages as message_store
 from gatewayd.store import optouts
 
@@ -192,3 +195,44 @@ async def test_a_second_stop_does_not_block_the_pending_confirmation(tmp_path: P
         await settle(gw, clock, 6 * 60)
         await gw.wait_state(confirm.id, "sent", "delivered")
         assert [r.text for r in gw.network.received_by(number)] == ["Désabonné."]
+
+
+async def test_bulk_insert_stores_exactly_what_submit_returns_and_a_bad_message_stores_nothing(
+        tmp_path: Path) -> None:
+    from gatewayd.outbound.service import OutboundService
+    from gatewayd.store.db import Database
+    from gatewayd.store.messages import STAGE_FROM
+
+    from .conftest import make_settings
+
+    clock = FakeClock(MONDAY_0800)
+    settings = make_settings(tmp_path, optout={"scope": "marketing"})
+    db = Database(settings.storage.database)
+    await db.open()
+    try:
+        outbound = OutboundService(db, settings, clock)
+        async with db.write() as conn:
+            await optouts.record(conn, number="+33600000007", action="out", source="console", now=clock.now())
+        later = clock.now() + timedelta(hours=3)
+        batch = [NewMessage(to=f"+336000000{i:02d}", text=f"Promo {i} 😀" * (1 + i % 4),
+                            category=Category.MARKETING if i % 2 else Category.TRANSACTIONAL,
+                            send_at=later if i % 5 == 0 else None, ttl=timedelta(hours=1) if i % 7 == 0 else None,
+                            line="line1" if i % 3 == 0 else None, priority=i % 11, source="campaign")
+                 for i in range(3 * STAGE_FROM)]
+        returned = await outbound.submit(batch)
+        async with db.read() as conn:
+            stored = await message_store.get_many(conn, [r.id for r in returned])
+        assert stored == returned  # every column, times included, in order
+        assert {r.state for r in stored} == {"queued", "scheduled", "blocked"}
+        assert [r.to for r in stored if r.state == "blocked"] == ["+33600000007"]
+        # One bad message at the end of a staged batch: nothing of the batch is stored, and the
+        # next batch is not polluted by rows left over in the staging table.
+        bad = [*batch[:STAGE_FROM], NewMessage(to="0612", text="x")]
+        with pytest.raises(InvalidInput, match=rf"messages\[{STAGE_FROM}\]\.to"):
+            await outbound.submit(bad)
+        again = await outbound.submit(batch[:STAGE_FROM])
+        async with db.read() as conn:
+            assert sum((await message_store.state_counts(conn)).values()) == 4 * STAGE_FROM
+            assert await message_store.get_many(conn, [r.id for r in again]) == again
+    finally:
+        await db.close()
