@@ -117,10 +117,16 @@ class Database:
                 await conn.execute("BEGIN IMMEDIATE")
                 try:
                     yield conn
-                    await conn.execute("COMMIT")
                 except BaseException:
-                    # SQLite may already have rolled back (I/O error, disk full at COMMIT): a ROLLBACK
-                    # then fails and would hide the real error; one left open would block every writer.
+                    # SQLite may already have rolled back (an I/O error mid-transaction): a ROLLBACK
+                    # then fails with "no transaction is active" and would hide the real error.
+                    if conn.in_transaction:
+                        await conn.execute("ROLLBACK")
+                    raise
+                try:
+                    await conn.execute("COMMIT")
+                except sqlite3.Error:
+                    # A failed COMMIT may leave the transaction open: that would block every writer.
                     if conn.in_transaction:
                         await conn.execute("ROLLBACK")
                     raise
