@@ -98,4 +98,8 @@ async def test_a_corrupt_file_is_refused_with_a_reason(tmp_path: Path) -> None:
 
 
 def _sqlite_threads() -> list[str]:
-    return [t.name for t in threading.enumerate() if "_connection_worker_thread" in t.name]
+    """aiosqlite worker threads still alive (a closed connection's thread ends within moments)."""
+    workers = [t for t in threading.enumerate() if "_connection_worker_thread" in t.name]
+    for thread in workers:
+        thread.join(timeout=5)
+    return [t.name for t in workers if t.is_alive()]
