@@ -1,6 +1,6 @@
 """Feeds running campaigns into the outbound queue, a window at a time, and watches their failure rate.
 
-A recipient is rendered and handed to OutboundService.submit inside the same write transaction
+A recipient is rendered and handed to OutboundService.enqueue (submit in bulk) inside the same write transaction
 that marks it submitted with its message id, so a crash leaves it either pending (sent later) or
 submitted (already in outbound's ledger) — never both, never twice. Everything lives in the
 database: after a restart the runner simply continues with the pending recipients of running
