@@ -114,6 +114,9 @@ async def test_full_disk_refuses_new_work_clearly_and_recovers_when_space_return
             if how == "tmpfs":
                 assert "database or disk is full" in problem["detail"], problem
             rows = await _messages(session, d, auth)  # reads still answer
+            async with session.get(f"{d.url}/healthz") as response:  # monitoring sees it
+                health = await response.json()
+            assert health["status"] == "degraded" and health["database"]["writable"] is False, health
             assert len(rows) == 20 and not any(r["to"] in during for r in rows)
             await asyncio.sleep(1.0)  # the dispatcher meets the full disk too (sends stop, nothing is lost)
             got_while_full = len(net.received)

@@ -98,7 +98,7 @@ def test_start_ready_watchdog_serve_and_stop_on_sigterm_within_5_seconds(daemon:
     daemon.messages_until("WATCHDOG=1")  # fed because the loop and the store answer
 
     status, health = _get(f"{daemon.url}/healthz")
-    assert status == 200 and health["database"] == {"ok": True} and health["status"] in ("ok", "degraded")
+    assert status == 200 and health["database"] == {"ok": True, "writable": True} and health["status"] in ("ok", "degraded")
     assert health["modems"]["total"] == 1
 
     # Embedded default: the data lives under $GATEWAYD_HOME, never in the working directory.

@@ -158,7 +158,7 @@ def test_the_readme_restore_procedure_brings_back_the_backup_and_only_it(box: Bo
     box.start()
 
     status, health = box.call("GET", "/healthz")
-    assert status == 200 and health["database"] == {"ok": True}
+    assert status == 200 and health["database"] == {"ok": True, "writable": True}
     assert box.opted_out() == {"+33611111111"}
     status, kept = box.call("GET", f"/api/v1/messages/{kept_id}")
     assert status == 200 and kept["to"] == "+33612345678" and kept["state"] in ("sent", "delivered")
