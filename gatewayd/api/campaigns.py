@@ -38,7 +38,7 @@ class CampaignBody(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     tag: str = Field("", max_length=64)
     category: Literal["marketing", "transactional"] = "marketing"
-    templates: dict[Literal["default", "fr", "en"], int]
+    templates: dict[Literal["default", "fr", "en"], RowId]
     line: str | None = Field(None, max_length=32)
     audience: AudienceBody
 

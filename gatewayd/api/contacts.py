@@ -157,7 +157,10 @@ def decode_cursor(text: str | None) -> int | None:
         version, _, value = raw.partition(":")
         if version != "v1":
             raise ValueError
-        return int(value)
+        position = int(value)
+        if abs(position) > ROW_ID_MAX:  # forged: SQLite could not even bind it
+            raise ValueError
+        return position
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput("cursor", "not a cursor returned by this API") from None
 

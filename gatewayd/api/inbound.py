@@ -56,6 +56,8 @@ def decode_cursor(request: web.Request, arity: int) -> list[Any] | None:
         data = json.loads(base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)))
         if not isinstance(data, list) or data[:1] != ["i1"] or len(data) != arity + 1:
             raise ValueError
+        if any(isinstance(v, int) and abs(v) > 2**63 - 1 for v in data):  # forged: SQLite could not bind it
+            raise ValueError
         return data[1:]
     except (ValueError, UnicodeDecodeError):
         raise InvalidInput("cursor", "not a cursor returned by this API") from None

@@ -17,12 +17,15 @@ operation. (Its pytest `from_fixture` loader is not used: 4.32 breaks on pytest 
 
 from __future__ import annotations
 
+import base64
+import json
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
@@ -159,6 +162,49 @@ def _crashes(output: str) -> list[str]:
             records[-1] += "\n" + line
     return [r for r in records if "Traceback" in r
             and not (r.startswith("ERROR aiohttp.server: Error handling request") and "BadHttpMessage" in r)]
+
+
+def _get(daemon: Daemon, path: str) -> tuple[int, str, dict[str, object]]:
+    request = urllib.request.Request(f"{daemon.url}{path}", headers={"Authorization": f"Bearer {daemon.key}"})
+    try:
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return response.status, response.headers.get("Content-Type", ""), json.loads(response.read())
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.headers.get("Content-Type", ""), json.loads(exc.read())
+
+
+def _cursor(*values: object, style: str) -> str:
+    raw = json.dumps(["i1", *values]) if style == "json" else f"v1:{values[0]}"
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+@pytest.mark.parametrize(("path", "cursor"), [
+    # Found by hand after the fuzzer's id overflows: forged cursors carried the same 500.
+    ("/api/v1/inbound", _cursor(10**30, style="json")),
+    ("/api/v1/calls", _cursor(-(10**30), style="json")),
+    ("/api/v1/threads", _cursor("2026-01-01T00:00:00Z", 10**30, style="json")),
+    ("/api/v1/contacts", _cursor(10**30, style="v1")),
+    ("/api/v1/messages", _cursor(2**63, style="v1")),
+    ("/api/v1/templates", _cursor(-(2**64), style="v1")),
+])
+def test_forged_cursors_with_huge_numbers_are_422_not_500(daemon: Daemon, path: str, cursor: str) -> None:
+    status, ctype, body = _get(daemon, f"{path}?cursor={cursor}")
+    assert (status, ctype.split(";")[0], body.get("status")) == (422, "application/problem+json", 422), body
+    assert "cursor" in str(body.get("detail")), body
+
+
+def test_ids_beyond_sqlite_integers_are_404_or_422_not_500(daemon: Daemon) -> None:
+    for path in ("/api/v1/threads/22047562721200382447947087872", "/api/v1/contacts/99999999999999999999",
+                 "/api/v1/inbound/-99999999999999999999"):
+        status, ctype, _ = _get(daemon, path)
+        assert (status, ctype.split(";")[0]) == (404, "application/problem+json"), path
+    body = json.dumps({"name": "x", "templates": {"default": 10**30}, "audience": {"contacts": [1]}}).encode()
+    request = urllib.request.Request(f"{daemon.url}/api/v1/campaigns", data=body, method="POST", headers={
+        "Authorization": f"Bearer {daemon.key}", "Content-Type": "application/json"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(request, timeout=10)
+    assert refused.value.code == 422
+    assert json.loads(refused.value.read())["errors"][0]["field"] == "templates.default"
 
 
 def test_the_problem_json_check_rejects_what_it_must() -> None:
