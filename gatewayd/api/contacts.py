@@ -187,9 +187,12 @@ def int_query(request: web.Request, name: str) -> int | None:
     if raw in (None, ""):
         return None
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise InvalidInput(name, "must be an integer") from None
+    if abs(value) > ROW_ID_MAX:  # SQLite could not even bind it
+        raise InvalidInput(name, "out of range")
+    return value
 
 
 def path_id(request: web.Request, name: str = "id") -> int:

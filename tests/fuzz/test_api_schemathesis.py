@@ -194,6 +194,8 @@ def test_forged_cursors_with_huge_numbers_are_422_not_500(daemon: Daemon, path: 
 
 
 def test_ids_beyond_sqlite_integers_are_404_or_422_not_500(daemon: Daemon) -> None:
+    status, ctype, body = _get(daemon, f"/api/v1/contacts?group={10**20}")
+    assert (status, ctype.split(";")[0], body["errors"][0]["field"]) == (422, "application/problem+json", "group")
     for path in ("/api/v1/threads/22047562721200382447947087872", "/api/v1/contacts/99999999999999999999",
                  "/api/v1/inbound/-99999999999999999999"):
         status, ctype, _ = _get(daemon, path)
