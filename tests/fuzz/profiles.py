@@ -2,7 +2,7 @@
 
 - unset or ``ci`` (default): a fixed, derandomised set of examples per test so the whole folder
   runs in well under 40 s on a shared two-core box and a failure reproduces on every rerun;
-- ``long``: 25 times the examples, random seeds and the example database (``.hypothesis/``) so
+- ``long``: over 30 times the examples, random seeds and the example database (``.hypothesis/``) so
   a failure found once is replayed first next time. Run it on demand, for instance overnight:
 
       GATEWAYD_FUZZ=long .venv/bin/pytest tests/fuzz -q -p no:cacheprovider
@@ -24,7 +24,7 @@ _COMMON = {
                               HealthCheck.function_scoped_fixture],
     "print_blob": True,
 }
-settings.register_profile("gatewayd-fuzz-ci", max_examples=200, derandomize=True, database=None, **_COMMON)
+settings.register_profile("gatewayd-fuzz-ci", max_examples=150, derandomize=True, database=None, **_COMMON)
 settings.register_profile("gatewayd-fuzz-long", max_examples=5000, derandomize=False, **_COMMON)
 
 MODE = os.environ.get("GATEWAYD_FUZZ", "ci").strip().lower() or "ci"

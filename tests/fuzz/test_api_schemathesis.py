@@ -38,7 +38,7 @@ from .profiles import LONG
 
 START_TIMEOUT_S = 60  # two shared cores: a cold start under load can be slow
 EXAMPLES = 100 if LONG else 5  # per operation and phase; ~75 operations
-MAX_TIME_S = 900 if LONG else 22  # Schemathesis stops generating when it is spent
+MAX_TIME_S = 900 if LONG else 16  # Schemathesis stops generating when it is spent
 
 
 @dataclass
