@@ -22,6 +22,7 @@ from gatewayd import __version__, keys
 from gatewayd.api.openapi import operation, register
 from gatewayd.modem.events import LineState, LineStatus
 from gatewayd.store import metrics as metrics_store
+from gatewayd.store.db import StorageUsage
 from gatewayd.store.metrics import MetricsSnapshot
 
 log = logging.getLogger(__name__)
@@ -37,9 +38,12 @@ WEBHOOK_STATES = ("pending", "delivered", "failed")
 class GatewayCollector(Collector):
     """Metric families of one scrape, from a database snapshot and the lines' status."""
 
-    def __init__(self, snap: MetricsSnapshot, lines: Iterable[LineStatus]) -> None:
+    def __init__(self, snap: MetricsSnapshot, lines: Iterable[LineStatus], storage: StorageUsage,
+                 writable: bool) -> None:
         self.snap = snap
         self.lines = list(lines)
+        self.storage = storage
+        self.writable = writable
 
     def collect(self) -> Iterator[Metric]:
         s = self.snap
@@ -78,7 +82,19 @@ class GatewayCollector(Collector):
         for state in WEBHOOK_STATES:
             deliveries.add_metric([state], s.webhook_deliveries.get(state, 0))
         yield deliveries
+        yield from self._storage()
         yield from self._lines()
+
+    def _storage(self) -> Iterator[Metric]:
+        # A box in a cupboard fills its SD card slowly: alert on free bytes before writes fail.
+        size = GaugeMetricFamily("gatewayd_database_bytes", "Database size on disk", labels=["file"])
+        size.add_metric(["main"], self.storage.database_bytes)
+        size.add_metric(["wal"], self.storage.wal_bytes)
+        yield size
+        yield GaugeMetricFamily("gatewayd_database_disk_free_bytes", "Bytes free on the database's disk",
+                                value=self.storage.free_bytes)
+        yield GaugeMetricFamily("gatewayd_database_writable", "0 while writes fail (disk full), else 1",
+                                value=1 if self.writable else 0)
 
     def _lines(self) -> Iterator[Metric]:
         state = GaugeMetricFamily("gatewayd_line_state", "1 for the line's current supervisor state",
@@ -141,7 +157,8 @@ async def render(app: web.Application) -> bytes:
         snap = await metrics_store.snapshot(conn)
     lines = app[keys.MODEM_STATUS]() if keys.MODEM_STATUS in app else []
     registry = CollectorRegistry(auto_describe=False)
-    registry.register(GatewayCollector(snap, lines))
+    db = app[keys.DB]
+    registry.register(GatewayCollector(snap, lines, db.usage(), db.write_failure is None))
     if keys.SEND_LATENCY in app:
         registry.register(app[keys.SEND_LATENCY].histogram)
     ProcessCollector(namespace="gatewayd", registry=registry)  # RSS, CPU, open files: Linux only, else empty

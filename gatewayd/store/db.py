@@ -14,6 +14,7 @@ import os
 import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import aiosqlite
@@ -42,6 +43,15 @@ def _free_space(path: Path) -> str:
     except OSError:
         return "free space unknown"
     return f"{st.f_bavail * st.f_frsize / 1e6:.1f} MB free on its disk"
+
+
+@dataclass(frozen=True)
+class StorageUsage:
+    """Bytes the database takes on disk (main file + write-ahead log) and bytes left on its disk."""
+
+    database_bytes: int
+    wal_bytes: int
+    free_bytes: int
 
 
 class Database:
@@ -149,6 +159,21 @@ class Database:
             log.error("%s; new work is refused until writes succeed again", detail)
         self.write_failure = detail
         return DiskFull(detail)
+
+    def usage(self) -> StorageUsage:
+        """Sizes from the file system (0 for a file that does not exist yet)."""
+        def size(path: Path) -> int:
+            try:
+                return path.stat().st_size
+            except OSError:
+                return 0
+
+        try:
+            st = os.statvfs(self.path.parent)
+            free = st.f_bavail * st.f_frsize
+        except OSError:
+            free = 0
+        return StorageUsage(size(self.path), size(self.path.with_name(self.path.name + "-wal")), free)
 
     async def ping(self) -> bool:
         """True when a trivial query answers (health check)."""

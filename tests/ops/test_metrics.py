@@ -7,6 +7,8 @@ from pathlib import Path
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from gatewayd import keys
+
 from outbound.conftest import Gateway, gateway
 
 
@@ -68,6 +70,10 @@ async def test_metrics_count_opt_outs_and_are_documented(tmp_path: Path) -> None
         assert value(after, "gatewayd_inbound_messages_total") == 0
         assert value(after, "gatewayd_calls_total") == 0
         assert value(after, "gatewayd_webhook_backlog") == 0
+        db_file = gw.app[keys.DB].path
+        assert value(after, "gatewayd_database_bytes", file="main") == db_file.stat().st_size > 0
+        assert value(after, "gatewayd_database_disk_free_bytes") > 0
+        assert value(after, "gatewayd_database_writable") == 1
 
         doc = await (await gw.client.get("/api/v1/openapi.json")).json()
         op = doc["paths"]["/metrics"]["get"]
