@@ -9,7 +9,9 @@ from gatewayd.accounts.apikeys import verify_token
 from gatewayd.errors import Forbidden, Unauthorized
 from gatewayd.store.apikeys import ApiKeyRow
 
-_REQUEST_KEY = "gatewayd.api_key"
+# A typed request key where this aiohttp has them (silences NotAppKeyWarning); else the plain string.
+_REQUEST_KEY = (web.RequestKey("gatewayd.api_key", ApiKeyRow) if hasattr(web, "RequestKey")
+                else "gatewayd.api_key")
 
 
 async def authenticate(request: web.Request) -> ApiKeyRow:
