@@ -10,7 +10,7 @@ from gatewayd.store.messages import MessageDetail, MessageRow, PartRow
 
 __all__ = [
     "ACTIVE_STATES", "FINAL_STATES", "OPTOUT_EXEMPT_SOURCES", "Category", "MessageDetail", "MessageRow", "MessageState",
-    "NewMessage", "PartRow", "SOURCES", "optout_applies",
+    "NewMessage", "PartRow", "Receipt", "SOURCES", "optout_applies",
 ]
 
 
@@ -68,3 +68,12 @@ class NewMessage:
     thread_id: int | None = None
     source: str = "api"
     api_key_id: int | None = None          # counted against that key's daily cap
+
+
+@dataclass(frozen=True, slots=True)
+class Receipt:
+    """What a submit committed: ids (consecutive, in request order), recipients and states."""
+
+    ids: range
+    to: tuple[str, ...]
+    states: tuple[str, ...]

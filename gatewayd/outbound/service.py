@@ -20,7 +20,7 @@ from gatewayd.config import Settings
 from gatewayd.errors import Conflict, InvalidInput, NotFound
 from gatewayd.outbound.groupcommit import GroupCommit
 from gatewayd.outbound.model import (
-    OPTOUT_EXEMPT_SOURCES, SOURCES, Category, MessageDetail, MessageRow, NewMessage, optout_applies,
+    OPTOUT_EXEMPT_SOURCES, SOURCES, Category, MessageDetail, MessageRow, NewMessage, Receipt, optout_applies,
 )
 from gatewayd.outbound.segcount import has_lone_surrogate, segments_of
 from gatewayd.store import messages as store
@@ -72,6 +72,17 @@ class OutboundService:
         self._notify()
         return ids
 
+    async def accept(self, messages: Sequence[NewMessage]) -> Receipt:
+        """submit() answering only ids and states (the API's 202): a 10,000-recipient request
+        then holds no 10,000 MessageRows at its memory peak."""
+        return await self.transaction(lambda c: self.receipt(c, messages))
+
+    async def receipt(self, conn: aiosqlite.Connection, messages: Sequence[NewMessage]) -> Receipt:
+        """insert() inside `conn`'s write transaction, answering a Receipt instead of rows."""
+        states: list[str] = []
+        ids = await self._insert(conn, messages, None, states)
+        return Receipt(ids, tuple(m.to for m in messages), tuple(states))
+
     async def transaction(self, work: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
         """Run `work(conn)` in a shared group-commit transaction; its result once committed."""
         result = await self.group.run(work)
@@ -114,8 +125,9 @@ class OutboundService:
         return rows
 
     async def _insert(self, conn: aiosqlite.Connection, messages: Sequence[NewMessage],
-                      rows: list[MessageRow] | None) -> range:
-        """insert(); appends each message's row to `rows` unless it is None; the ids assigned."""
+                      rows: list[MessageRow] | None, states: list[str] | None = None) -> range:
+        """insert(); appends each message's row to `rows` and its state to `states` unless None;
+        the ids assigned."""
         if not messages:
             return range(0)
         # Pass 1 (no I/O): validate and measure. A campaign hands over thousands of distinct texts,
@@ -164,6 +176,8 @@ class OutboundService:
                            segments, encoding, mid & 0xFF, send_at_iso, due_iso, expires_iso, m.campaign_id,
                            m.campaign_recipient_id, m.thread_id, m.api_key_id, None, now_iso, now_iso, error,
                            now_iso if blocked else None))
+            if states is not None:
+                states.append(state)
             if rows is not None:
                 rows.append(MessageRow(  # positional, in field order (cheaper than keywords)
                     mid, m.to, m.text, category, state, m.priority, m.source, m.line, None, segments, encoding,
@@ -184,7 +198,7 @@ class OutboundService:
             return await store.idempotency_get(conn, api_key_id, key, self.clock.now() - IDEMPOTENCY_TTL)
 
     async def submit_once(self, messages: list[NewMessage], *, api_key_id: int, key: str, request_hash: str,
-                          answer: Callable[[list[MessageRow]], str], status: int = 202,
+                          answer: Callable[[Receipt], str], status: int = 202,
                           ) -> tuple[store.IdempotentAnswer, bool]:
         """Submit unless this (key id, Idempotency-Key) was already answered; the answer and
         whether it is a replay. The messages and the stored answer commit together."""
@@ -194,8 +208,7 @@ class OutboundService:
             earlier = await store.idempotency_get(conn, api_key_id, key, now - IDEMPOTENCY_TTL)
             if earlier is not None:
                 return earlier, True
-            rows = await self.insert(conn, messages)
-            body = answer(rows)
+            body = answer(await self.receipt(conn, messages))
             await store.idempotency_put(conn, api_key_id, key, request_hash, status, body, now)
             return store.IdempotentAnswer(request_hash, status, body), False
 

@@ -158,3 +158,27 @@ def test_simulator_demo_subscribers_are_numbers_the_console_can_answer() -> None
     assert DEMO_SUBSCRIBERS
     for number in DEMO_SUBSCRIBERS:
         assert normalise(number, "FR") == number
+
+
+def test_holiday_calendar_loads_one_country_and_matches_the_library() -> None:
+    import subprocess
+    import sys
+    from datetime import date
+
+    import holidays
+
+    from gatewayd.outbound.quiet_hours import holiday_calendar
+
+    for country, sub in (("fr", ""), ("FR", "57"), ("GB", "SCT"), ("DE", "BY")):
+        light = holiday_calendar(country, sub)
+        assert date(2026, 1, 1) in light  # computes 2026
+        assert dict(light) == dict(holidays.country_holidays(country.upper(), subdiv=sub or None, years=[2026]))
+    with pytest.raises(NotImplementedError):
+        holiday_calendar("XX")
+    with pytest.raises(NotImplementedError):
+        holiday_calendar("FR", "99")
+    # In a fresh interpreter, the daemon's path imports France only, not the ~280 country modules.
+    code = ("import sys; from gatewayd.config import Settings; Settings(); "
+            "print(sorted(m for m in sys.modules if m.startswith('holidays.countries')))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True)
+    assert out.stdout.strip() == "['holidays.countries.france']"
