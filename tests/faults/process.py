@@ -3,7 +3,6 @@ the database fail as on a full disk and succeed again when the limit is raised (
 
 from __future__ import annotations
 
-import asyncio
 import os
 import resource
 import shutil
@@ -15,7 +14,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-import aiohttp
+from outbound.daemon import wait_until_ready
 
 UNLIMITED = resource.RLIM_INFINITY
 
@@ -136,23 +135,7 @@ class LimitedDaemon:
         resource.prlimit(self.proc.pid, resource.RLIMIT_FSIZE, (soft, UNLIMITED))
 
     async def wait_ready(self, lines: int, timeout: float = 30.0) -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        async with aiohttp.ClientSession() as session:
-            while True:
-                assert self.proc is not None
-                if self.proc.poll() is not None:
-                    raise AssertionError(f"daemon exited with {self.proc.returncode}: {self.log_tail()}")
-                try:
-                    async with session.get(self.url + "/healthz") as resp:
-                        body = await resp.json()
-                        if body["modems"]["ready"] >= lines:
-                            return
-                except (aiohttp.ClientError, ValueError):
-                    pass
-                if loop.time() > deadline:
-                    raise AssertionError(f"daemon not ready after {timeout} s: {self.log_tail()}")
-                await asyncio.sleep(0.05)
+        await wait_until_ready(self, lines, timeout)
 
     def stop(self) -> int | None:
         """SIGTERM (SIGKILL after 10 s); the exit code."""

@@ -44,6 +44,29 @@ def write_config(path: Path, sections: dict[str, dict[str, Any]], modems: list[d
     path.write_text("\n".join(lines))
 
 
+async def wait_until_ready(daemon: Any, lines: int, timeout: float = 30.0) -> None:
+    """Until a daemon process's /healthz counts `lines` ready lines; fails with its log if it exits or stalls.
+
+    `daemon` has `proc` (a Popen), `url` and `log_tail()`."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    async with aiohttp.ClientSession() as session:
+        while True:
+            assert daemon.proc is not None
+            if daemon.proc.poll() is not None:
+                raise AssertionError(f"daemon exited with {daemon.proc.returncode}: {daemon.log_tail()}")
+            try:
+                async with session.get(daemon.url + "/healthz") as resp:
+                    body = await resp.json()
+                    if body["modems"]["ready"] >= lines:
+                        return
+            except (aiohttp.ClientError, ValueError):
+                pass
+            if loop.time() > deadline:
+                raise AssertionError(f"daemon not ready after {timeout} s: {daemon.log_tail()}")
+            await asyncio.sleep(0.05)
+
+
 class Daemon:
     """One gatewayd process over `config`; `kill9()` leaves no chance to clean up."""
 
@@ -86,23 +109,7 @@ class Daemon:
 
     async def wait_ready(self, lines: int, timeout: float = 30.0) -> None:
         """Until /healthz says every line is ready."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        async with aiohttp.ClientSession() as session:
-            while True:
-                assert self.proc is not None
-                if self.proc.poll() is not None:
-                    raise AssertionError(f"daemon exited with {self.proc.returncode}: {self.log_tail()}")
-                try:
-                    async with session.get(self.url + "/healthz") as resp:
-                        body = await resp.json()
-                        if body["modems"]["ready"] >= lines:
-                            return
-                except (aiohttp.ClientError, ValueError):
-                    pass
-                if loop.time() > deadline:
-                    raise AssertionError(f"daemon not ready after {timeout} s: {self.log_tail()}")
-                await asyncio.sleep(0.05)
+        await wait_until_ready(self, lines, timeout)
 
     def kill9(self) -> None:
         assert self.proc is not None
