@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,6 +25,7 @@ from gatewayd.modem.timings import FAST_TEST_TIMINGS
 from gatewayd.outbound.model import FINAL_STATES
 from gatewayd.store import messages as message_store
 from gatewayd.store.messages import MessageRow
+from outbound.conftest import until  # noqa: F401 - the faults tests import it from here
 
 # Shrunk timers: retries in tenths of a second, a troubled line set aside briefly, the campaign
 # runner topping up five times a second with a small window so it keeps feeding during a fault.
@@ -35,16 +36,6 @@ SECTIONS: dict[str, dict[str, Any]] = {
     "quiet_hours": {"enabled": False},
     "api": {"requests_per_minute": 0, "recipients_per_day": 0},
 }
-
-
-async def until(predicate: Callable[[], bool], timeout: float, what: str) -> None:
-    """Poll `predicate` every 10 ms; AssertionError naming `what` after `timeout` s."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out after {timeout} s waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 @dataclass
