@@ -8,11 +8,9 @@ import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
 
 from gatewayd import keys
@@ -25,7 +23,7 @@ from gatewayd.modem.timings import FAST_TEST_TIMINGS
 from gatewayd.outbound.model import FINAL_STATES
 from gatewayd.store import messages as message_store
 from gatewayd.store.messages import MessageRow
-from outbound.conftest import until  # noqa: F401 - the faults tests import it from here
+from outbound.conftest import Gateway, until  # until: the faults tests import it from here
 
 # Shrunk timers: retries in tenths of a second, a troubled line set aside briefly, the campaign
 # runner topping up five times a second with a small window so it keeps feeding during a fault.
@@ -38,17 +36,8 @@ SECTIONS: dict[str, dict[str, Any]] = {
 }
 
 
-@dataclass
-class Rig:
-    app: web.Application
-    client: TestClient
-    modems: list[SimModem]
-    network: SimNetwork
-    token: str
-
-    @property
-    def auth(self) -> dict[str, str]:
-        return {"Authorization": f"Bearer {self.token}"}
+class Rig(Gateway):
+    """outbound's Gateway (app, client, simulated modems and network, an API key) plus campaign helpers."""
 
     async def call(self, method: str, path: str, body: Any = None) -> Any:
         resp = await self.client.request(method, path, json=body, headers=self.auth)

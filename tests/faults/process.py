@@ -7,40 +7,15 @@ import os
 import resource
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import threading
 from pathlib import Path
 from typing import Any
 
-from outbound.daemon import wait_until_ready
+from outbound.daemon import Daemon
 
 UNLIMITED = resource.RLIM_INFINITY
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def toml(sections: dict[str, dict[str, Any]], modems: list[dict[str, Any]]) -> str:
-    """A config file for `sections` and `[[modems]]` entries (strings, numbers and booleans only)."""
-
-    def value(v: Any) -> str:
-        if isinstance(v, bool):
-            return "true" if v else "false"
-        if isinstance(v, (int, float)):
-            return repr(v)
-        return '"' + str(v).replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-    out: list[str] = []
-    for name, values in sections.items():
-        out += [f"[{name}]", *(f"{k} = {value(v)}" for k, v in values.items()), ""]
-    for modem in modems:
-        out += ["[[modems]]", *(f"{k} = {value(v)}" for k, v in modem.items()), ""]
-    return "\n".join(out)
 
 
 def unshare_works() -> bool:
@@ -62,44 +37,19 @@ def _own_session_ignoring_sigxfsz() -> None:
     os.setsid()
 
 
-class LimitedDaemon:
+class LimitedDaemon(Daemon):
     """One gatewayd process; `limit_files(n)` caps the size any file it writes may reach."""
 
     def __init__(self, workdir: Path, *, modems: list[dict[str, Any]] | None = None,
                  sections: dict[str, dict[str, Any]] | None = None, tmpfs_bytes: int | None = None) -> None:
-        self.workdir = workdir
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         # With tmpfs_bytes the database lives on a small tmpfs of its own, mounted in a private
         # user+mount namespace around the daemon: a real disk that really fills up (ENOSPC).
         self.tmpfs_bytes = tmpfs_bytes
         self.disk = workdir / "disk"
         self.disk.mkdir(exist_ok=True)
-        self.database = self.disk / "gatewayd.db"
-        self.config = workdir / "gatewayd.toml"
-        base: dict[str, dict[str, Any]] = {
-            "storage": {"database": str(self.database)},
-            "http": {"host": "127.0.0.1", "port": self.port},
-            "logging": {"level": "WARNING"},
-            "quiet_hours": {"enabled": False},
-            "api": {"requests_per_minute": 0, "recipients_per_day": 0},
-        }
-        for name, values in (sections or {}).items():
-            base.setdefault(name, {}).update(values)
-        self.config.write_text(toml(base, modems or []))
-        self.proc: subprocess.Popen[bytes] | None = None
+        super().__init__(workdir, modems=modems or [], sections=sections, database=self.disk / "gatewayd.db")
         self.output: list[str] = []
         self._reader: threading.Thread | None = None
-
-    def command(self, *args: str) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "gatewayd", *args, "--config", str(self.config)],
-                              capture_output=True, text=True, timeout=60, check=True)
-
-    def api_key(self, *scopes: str) -> str:
-        args = ["apikey", "create", "faults"]
-        for scope in scopes:
-            args += ["--scope", scope]
-        return self.command(*args).stdout.strip().splitlines()[-1]
 
     def start(self) -> None:
         # Logs go through a pipe, not a file: a log file would hit the same size limit.
@@ -133,9 +83,6 @@ class LimitedDaemon:
         assert self.proc is not None
         soft = UNLIMITED if size is None else size
         resource.prlimit(self.proc.pid, resource.RLIMIT_FSIZE, (soft, UNLIMITED))
-
-    async def wait_ready(self, lines: int, timeout: float = 30.0) -> None:
-        await wait_until_ready(self, lines, timeout)
 
     def stop(self) -> int | None:
         """SIGTERM (SIGKILL after 10 s); the exit code."""

@@ -71,12 +71,13 @@ class Daemon:
     """One gatewayd process over `config`; `kill9()` leaves no chance to clean up."""
 
     def __init__(self, workdir: Path, *, modems: list[dict[str, Any]], sections: dict[str, dict[str, Any]] | None = None,
-                 ) -> None:
+                 database: Path | None = None) -> None:
         self.workdir = workdir
         self.port = free_port()
         self.config = workdir / "gatewayd.toml"
+        self.database = database or workdir / "gatewayd.db"
         base: dict[str, dict[str, Any]] = {
-            "storage": {"database": str(workdir / "gatewayd.db")},
+            "storage": {"database": str(self.database)},
             "http": {"host": "127.0.0.1", "port": self.port},
             "logging": {"level": "WARNING"},
             "quiet_hours": {"enabled": False},
