@@ -22,7 +22,7 @@ from gatewayd.outbound.groupcommit import GroupCommit
 from gatewayd.outbound.model import (
     OPTOUT_EXEMPT_SOURCES, SOURCES, Category, MessageDetail, MessageRow, NewMessage, Receipt, optout_applies,
 )
-from gatewayd.outbound.segcount import has_lone_surrogate, segments_of
+from gatewayd.modem.segments import has_lone_surrogate, segments_of
 from gatewayd.store import messages as store
 from gatewayd.store import optouts
 from gatewayd.store.db import Database
@@ -131,7 +131,7 @@ class OutboundService:
         if not messages:
             return range(0)
         # Pass 1 (no I/O): validate and measure. A campaign hands over thousands of distinct texts,
-        # so this is the hot loop: only C-level string work per message (see segcount).
+        # so this is the hot loop: only C-level string work per message (see modem.segments.segments_of).
         check = self._check
         measured = [check(i, m) for i, m in enumerate(messages)]
         now = self.clock.now()

@@ -136,8 +136,7 @@ def test_reports_fold_into_one_state() -> None:
 
 
 def test_fast_segment_count_always_agrees_with_the_codec() -> None:
-    from gatewayd.modem.segments import count_segments
-    from gatewayd.outbound.segcount import has_lone_surrogate, segments_of
+    from gatewayd.modem.segments import count_segments, has_lone_surrogate, segments_of
 
     rng = random.Random(11)
     alphabet = ["a", "é", "€", "[", "\n", "Ç", "ж", "中", "😀", "ÿ", " ", "\x1b"]
