@@ -18,11 +18,11 @@ import aiosqlite
 from gatewayd.clock import Clock, utc_iso
 from gatewayd.config import Settings
 from gatewayd.errors import Conflict, InvalidInput, NotFound
+from gatewayd.modem.segments import has_lone_surrogate, segments_of
 from gatewayd.outbound.groupcommit import GroupCommit
 from gatewayd.outbound.model import (
     OPTOUT_EXEMPT_SOURCES, SOURCES, Category, MessageDetail, MessageRow, NewMessage, Receipt, optout_applies,
 )
-from gatewayd.modem.segments import has_lone_surrogate, segments_of
 from gatewayd.store import messages as store
 from gatewayd.store import optouts
 from gatewayd.store.db import Database
