@@ -13,6 +13,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from gatewayd import keys, metrics
+from gatewayd.accounts.apikeys import KeyVerifier
 from gatewayd.api import diagnostics as diagnostics_api
 from gatewayd.diagnostics import diagnostics_ctx
 from gatewayd.retention import retention_ctx
@@ -40,6 +41,7 @@ async def store_ctx(app: web.Application) -> AsyncIterator[None]:
     db = Database(settings.storage.database, busy_timeout_ms=settings.storage.busy_timeout_ms)
     await db.open()
     app[keys.DB] = db
+    app[keys.API_KEYS] = KeyVerifier(db)
     yield
     await db.close()
 

@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from gatewayd.modem.events import LineStatus
     from gatewayd.modem_events import ModemEventRouter
     from gatewayd.store.db import Database
+    from gatewayd.accounts.apikeys import KeyVerifier
     from gatewayd.inbound.service import InboundService
     from gatewayd.api.ratelimit import KeyLimits
     from gatewayd.modem.pool import ModemPool
@@ -32,6 +33,8 @@ if TYPE_CHECKING:
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 DB: web.AppKey[Database] = web.AppKey("db")
+# API-key checks for every /api request (remembers verified keys briefly; revoke through it).
+API_KEYS: web.AppKey[KeyVerifier] = web.AppKey("api_keys")
 MODEM_EVENTS: web.AppKey[ModemEventRouter] = web.AppKey("modem_events")
 
 # A callable returning every line's LineStatus (set by the modem pool component).

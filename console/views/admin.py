@@ -154,7 +154,7 @@ async def create_api_key(request: web.Request) -> web.Response:
 
 @pages.post("/settings/api-keys/{id:\\d+}/revoke", role="admin", name="settings_api_key_revoke")
 async def revoke_api_key(request: web.Request) -> web.StreamResponse:
-    await key_store.revoke(request.app[keys.DB], path_id(request), request.app[keys.CLOCK].now())
+    await request.app[keys.API_KEYS].revoke(path_id(request), request.app[keys.CLOCK].now())
     raise redirect(request, "/settings/api-keys", "revoked")
 
 

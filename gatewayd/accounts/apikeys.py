@@ -5,7 +5,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import secrets
+import time
 from dataclasses import dataclass
+from datetime import datetime
 
 from gatewayd.clock import Clock
 from gatewayd.errors import InvalidInput
@@ -63,3 +65,38 @@ async def verify_token(db: Database, token: str) -> ApiKeyRow | None:
     if not hmac.compare_digest(row.secret_hash, _hash(token)):
         return None
     return row
+
+
+class KeyVerifier:
+    """verify_token() that remembers keys which verified for `ttl` seconds.
+
+    An ERP posting hundreds of single messages a second would otherwise cost a database read per
+    request. A key revoked through revoke() is forgotten at once; only a revocation written by
+    another process waits for the ttl. Failed tokens are never remembered (each costs a read).
+    Entries are keyed by the token's hash, so the cache holds no secrets."""
+
+    def __init__(self, db: Database, *, ttl: float = 5.0, max_entries: int = 1024) -> None:
+        self.db = db
+        self.ttl = ttl
+        self.max_entries = max_entries
+        self._verified: dict[str, tuple[ApiKeyRow, float]] = {}
+
+    async def verify(self, token: str) -> ApiKeyRow | None:
+        digest = _hash(token)
+        hit = self._verified.get(digest)
+        if hit is not None and hit[1] > time.monotonic():
+            return hit[0]
+        row = await verify_token(self.db, token)
+        if row is None:
+            self._verified.pop(digest, None)
+            return None
+        if len(self._verified) >= self.max_entries:
+            self._verified.clear()
+        self._verified[digest] = (row, time.monotonic() + self.ttl)
+        return row
+
+    async def revoke(self, key_id: int, now: datetime) -> bool:
+        """Revoke key `key_id`; requests carrying it fail from now on."""
+        revoked = await key_store.revoke(self.db, key_id, now)
+        self._verified = {d: hit for d, hit in self._verified.items() if hit[0].id != key_id}
+        return revoked

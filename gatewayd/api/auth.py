@@ -5,7 +5,6 @@ from __future__ import annotations
 from aiohttp import web
 
 from gatewayd import keys
-from gatewayd.accounts.apikeys import verify_token
 from gatewayd.errors import Forbidden, Unauthorized
 from gatewayd.store.apikeys import ApiKeyRow
 
@@ -23,7 +22,7 @@ async def authenticate(request: web.Request) -> ApiKeyRow:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("missing API key: send 'Authorization: Bearer <key>'")
-    row = await verify_token(request.app[keys.DB], token.strip())
+    row = await request.app[keys.API_KEYS].verify(token.strip())
     if row is None:
         raise Unauthorized("invalid or revoked API key")
     request[_REQUEST_KEY] = row
