@@ -74,8 +74,32 @@ class OutboundService:
 
     async def accept(self, messages: Sequence[NewMessage]) -> Receipt:
         """submit() answering only ids and states (the API's 202): a 10,000-recipient request
-        then holds no 10,000 MessageRows at its memory peak."""
-        return await self.transaction(lambda c: self.receipt(c, messages))
+        then holds no 10,000 MessageRows at its memory peak.
+
+        The messages are checked here, before queueing, so concurrent accepts can share one insert
+        (GroupCommit.run_merged): a bad message fails its own caller and nobody else."""
+        measured = self._measure(messages)
+        receipt: Receipt = await self.group.run_merged(self._accept_merged, (messages, measured))
+        self._notify()
+        return receipt
+
+    async def _accept_merged(self, conn: aiosqlite.Connection,
+                             calls: list[tuple[Sequence[NewMessage], list[tuple[str, int, str]]]]) -> list[Receipt]:
+        """One insert for several accept() calls; each caller's Receipt, in order."""
+        if len(calls) == 1:
+            messages, measured = calls[0]
+        else:
+            messages = [m for batch, _ in calls for m in batch]
+            measured = [x for _, checked in calls for x in checked]
+        states: list[str] = []
+        ids = await self._insert(conn, messages, None, states, measured)
+        receipts: list[Receipt] = []
+        at = 0
+        for batch, _ in calls:
+            end = at + len(batch)
+            receipts.append(Receipt(ids[at:end], tuple(m.to for m in batch), tuple(states[at:end])))
+            at = end
+        return receipts
 
     async def receipt(self, conn: aiosqlite.Connection, messages: Sequence[NewMessage]) -> Receipt:
         """insert() inside `conn`'s write transaction, answering a Receipt instead of rows."""
@@ -124,16 +148,22 @@ class OutboundService:
         await self._insert(conn, messages, rows)
         return rows
 
+    def _measure(self, messages: Sequence[NewMessage]) -> list[tuple[str, int, str]]:
+        """Validate and measure (no I/O): each message's (category, segments, encoding). A campaign
+        hands over thousands of distinct texts, so this is a hot loop: only C-level string work
+        per message (see modem.segments.segments_of)."""
+        check = self._check
+        return [check(i, m) for i, m in enumerate(messages)]
+
     async def _insert(self, conn: aiosqlite.Connection, messages: Sequence[NewMessage],
-                      rows: list[MessageRow] | None, states: list[str] | None = None) -> range:
+                      rows: list[MessageRow] | None, states: list[str] | None = None,
+                      measured: list[tuple[str, int, str]] | None = None) -> range:
         """insert(); appends each message's row to `rows` and its state to `states` unless None;
-        the ids assigned."""
+        the ids assigned. `measured`: what _measure(messages) answered, when the caller checked first."""
         if not messages:
             return range(0)
-        # Pass 1 (no I/O): validate and measure. A campaign hands over thousands of distinct texts,
-        # so this is the hot loop: only C-level string work per message (see modem.segments.segments_of).
-        check = self._check
-        measured = [check(i, m) for i, m in enumerate(messages)]
+        if measured is None:
+            measured = self._measure(messages)
         now = self.clock.now()
         now_iso = utc_iso(now)
         scope_all = self.settings.optout.scope == "all"
