@@ -103,9 +103,8 @@ class OutboundService:
 
     async def receipt(self, conn: aiosqlite.Connection, messages: Sequence[NewMessage]) -> Receipt:
         """insert() inside `conn`'s write transaction, answering a Receipt instead of rows."""
-        states: list[str] = []
-        ids = await self._insert(conn, messages, None, states)
-        return Receipt(ids, tuple(m.to for m in messages), tuple(states))
+        [receipt] = await self._accept_merged(conn, [(messages, self._measure(messages))])
+        return receipt
 
     async def transaction(self, work: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
         """Run `work(conn)` in a shared group-commit transaction; its result once committed."""
