@@ -1,9 +1,10 @@
-"""Shared fixtures: settings on a temporary SQLite file, the app over a real HTTP server, API keys."""
+"""Shared fixtures: settings on a temporary SQLite file, an open database, the app over a real HTTP
+server, API keys."""
 
 from __future__ import annotations
 
 import os
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +18,7 @@ from gatewayd.accounts.apikeys import create_key
 from gatewayd.app import build_app
 from gatewayd.clock import FakeClock, SystemClock
 from gatewayd.config import Settings
+from gatewayd.store.db import Database
 
 # CI must not fail on a random draw nobody can replay: there, Hypothesis draws the same examples on
 # every run. Local runs stay random, which is where new counterexamples are found.
@@ -46,6 +48,15 @@ def settings_factory(tmp_path: Path) -> Callable[..., Settings]:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return make_settings(tmp_path)
+
+
+@pytest.fixture
+async def db(tmp_path: Path) -> AsyncIterator[Database]:
+    """An open, migrated database file in tmp_path (no app around it)."""
+    database = Database(tmp_path / "gatewayd.db")
+    await database.open()
+    yield database
+    await database.close()
 
 
 @pytest.fixture

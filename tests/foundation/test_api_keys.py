@@ -3,23 +3,10 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
-
-import pytest
-
 from gatewayd.accounts.apikeys import KeyVerifier, create_key
 from gatewayd.clock import SystemClock
 from gatewayd.store import apikeys as key_store
 from gatewayd.store.db import Database
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "gatewayd.db")
-    await database.open()
-    yield database
-    await database.close()
 
 
 async def test_only_the_whole_key_verifies(db: Database) -> None:

@@ -1,25 +1,14 @@
-"""Inbound test fixtures: a real SQLite file with the inbound schema, SMS parts as the modem hands them."""
+"""Inbound test fixtures (the database is tests/conftest.py's `db`): SMS parts as the modem hands them."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 from typing import Any
 
-import pytest
 
 from gatewayd.modem.events import Concat, IncomingSms
 from gatewayd.store.db import Database
-
-
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "inbound.db")
-    await database.open()
-    yield database
-    await database.close()
 
 
 T0 = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -22,14 +21,10 @@ from gatewayd.store.db import Database
 from tests.outbound.conftest import make_settings
 
 
-@pytest.fixture
-async def db(tmp_path: Path) -> AsyncIterator[Database]:
-    database = Database(tmp_path / "gatewayd.db")
-    await database.open()
-    async with database.write() as conn:
+@pytest.fixture(autouse=True)
+async def numbers_table(db: Database) -> None:
+    async with db.write() as conn:
         await conn.execute("CREATE TABLE numbers (n INTEGER PRIMARY KEY)")
-    yield database
-    await database.close()
 
 
 async def stored(db: Database) -> list[int]:
