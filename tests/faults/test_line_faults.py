@@ -71,7 +71,9 @@ async def test_hung_line_is_set_aside_and_recovers(tmp_path: Path) -> None:
         at_hang = r.received_on("line1")
         await until(lambda: "line1" not in r.ready(), 15, "line1 seen hung")
         await _healthy_lines_carry_on(r, base)
-        assert r.received_on("line1") == at_hang  # a hung modem passes nothing on
+        # A hung modem passes nothing on, except the SMS it was already transmitting (the simulator,
+        # like a real modem, may hang after the radio send and before answering +CMGS).
+        assert r.received_on("line1") <= at_hang + 1
         r.modems[0].unhang()
         await until(lambda: "line1" in r.ready(), 30, "line1 recovered")
         rows = await r.drained(cid, RECIPIENTS)
