@@ -11,8 +11,10 @@ BIN    := $(VENV)/bin
 demo: $(VENV)/.demo
 	$(BIN)/gatewayd run --simulate
 
-# The whole suite: unit, integration (pty + simulator + SQLite + HTTP) and browser tests.
+# The lint gate, then the whole suite: unit, integration (pty + simulator + SQLite + HTTP) and
+# browser tests.
 test: $(VENV)/.test
+	$(BIN)/ruff check gatewayd console tests bench
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # Every benchmark in one table (see bench/README or `bench/run --help`).

@@ -106,7 +106,7 @@ def render_text(template: CompiledTemplate, values: Mapping[str, str]) -> str:
     pieces = template.pieces
     out = [pieces[0]]
     lowered: dict[str, str] | None = None
-    for name, piece in zip(template.names, pieces[1:]):
+    for name, piece in zip(template.names, pieces[1:], strict=True):
         value = values.get(name)
         if value is None:
             if lowered is None:

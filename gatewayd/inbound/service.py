@@ -183,7 +183,7 @@ class InboundService:
         return rows[0]
 
     async def conversation(self, thread_id: int, *, limit: int,
-                           position: timeline.Position = timeline.Position()
+                           position: timeline.Position = timeline.START
                            ) -> tuple[list[timeline.Item], timeline.Position | None]:
         """A page of the thread's messages in both directions, newest first (404 for no thread)."""
         await self.thread(thread_id)

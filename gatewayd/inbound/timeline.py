@@ -32,6 +32,9 @@ class Position:
     outbound_done: bool = False
 
 
+START = Position()  # the first page of a conversation
+
+
 @dataclass(frozen=True)
 class Item:
     direction: str            # 'in' | 'out'
@@ -41,7 +44,7 @@ class Item:
 
 
 async def page(db: Database, outbound: OutboundReader | None, thread_id: int, *, limit: int,
-               position: Position = Position()) -> tuple[list[Item], Position | None]:
+               position: Position = START) -> tuple[list[Item], Position | None]:
     """Newest first; the next position, or None when both sides are exhausted."""
     ins = [] if position.inbound_done else await inbound.of_thread(db, thread_id, limit=limit, before=position.inbound)
     outs = [] if position.outbound_done or outbound is None else \

@@ -65,7 +65,7 @@ class LineUsage:
         cap through whole (it could never go otherwise); a started one must not overflow."""
         used = self.used(now)
         room = UNLIMITED
-        for cap, n in zip((caps.per_minute, caps.per_hour, caps.per_day), used):
+        for cap, n in zip((caps.per_minute, caps.per_hour, caps.per_day), used, strict=True):
             if cap is None:
                 continue
             room = min(room, UNLIMITED if n == 0 else max(0, cap - n))

@@ -43,11 +43,10 @@ def _country_class(code: str) -> Any | None:
         from holidays.registry import COUNTRIES
     except ImportError:
         return None
-    for module, (class_name, *codes) in COUNTRIES.items():
-        if code in codes:
-            break
-    else:
+    found = next(((module, class_name) for module, (class_name, *codes) in COUNTRIES.items() if code in codes), None)
+    if found is None:
         raise NotImplementedError(f"Country {code} not available")
+    module, class_name = found
     name = f"holidays.countries.{module}"
     loaded = sys.modules.get(name)
     if loaded is None:

@@ -250,7 +250,7 @@ async def test_js_segment_counter_agrees_with_python(tmp_path: Path) -> None:
         await page.goto(box.url + "/static/console.css")     # any page of the box's origin
         await page.add_script_tag(url=box.url + "/static/segments.js")
         results = await page.evaluate("(texts) => texts.map(t => GatewaydSegments.count(t))", SEGMENT_TABLE)
-    for text, js in zip(SEGMENT_TABLE, results):
+    for text, js in zip(SEGMENT_TABLE, results, strict=True):
         py = count_segments(text)
         assert (js["encoding"], js["characters"], js["units"], js["segments"], js["per_segment"], js["remaining"],
                 tuple(js["ucs2_forcing"])) == (py.encoding, py.characters, py.units, py.segments, py.per_segment,

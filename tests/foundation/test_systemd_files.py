@@ -67,7 +67,7 @@ def test_udev_rules_parse_and_every_goto_has_its_label() -> None:
             assert match, f"line {number}: cannot parse {rest!r}"
             pairs.append(match.groups())
             rest = rest[match.end():]
-        for key, op, value in pairs:
+        for key, _op, value in pairs:
             if key == "GOTO":
                 gotos.add(value)
             if key == "LABEL":

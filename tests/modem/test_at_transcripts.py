@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 
 import pytest
@@ -54,6 +55,6 @@ def test_random_splits(t: Transcript, data: st.DataObject) -> None:
     def chunker(b: bytes) -> list[bytes]:
         cuts = sorted(data.draw(st.sets(st.integers(0, len(b)), max_size=8)))
         edges = [0, *cuts, len(b)]
-        return [b[a:z] for a, z in zip(edges, edges[1:])]
+        return [b[a:z] for a, z in itertools.pairwise(edges)]
 
     assert run(t, chunker) == list(t.expected)

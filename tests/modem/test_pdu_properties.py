@@ -70,7 +70,7 @@ def test_submit_round_trips_and_matches_segment_count(
     assert reassemble(subs) == text
     assert [s.text for s in subs] == [p.text for p in parts]
     assert {s.encoding for s in subs} == {info.encoding}
-    for seq, (sub, part) in enumerate(zip(subs, parts), start=1):
+    for seq, (sub, part) in enumerate(zip(subs, parts, strict=True), start=1):
         assert sub.recipient == number and sub.status_report is report
         assert part.tpdu_length == len(bytes.fromhex(part.hex)) - 1
         assert part.tpdu_length <= 164  # 140 octets of UD plus the largest possible header

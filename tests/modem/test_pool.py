@@ -15,7 +15,7 @@ from gatewayd.modem.probe import format_probe, port_holders, probe_port
 from gatewayd.modem.sim import SimNetwork
 from gatewayd.modem.timings import FAST_TEST_TIMINGS
 
-from .linekit import RecordingSink, simulated_pool, until
+from .linekit import simulated_pool, until
 
 
 async def test_two_lines_send_independently(tmp_path: Path) -> None:

@@ -122,7 +122,7 @@ async def test_start_simulated_lines_gives_distinct_identities_and_valid_setting
         settings = [ModemSettings(**entry) for _, entry in lines]
         assert [s.name for s in settings] == ["line1", "line2", "line3"]
         assert [s.dialect for s in settings] == ["sim800", "ec25", "sim800"]
-        assert all(os.path.realpath(s.port) == m.slave_path for (m, _), s in zip(lines, settings))
+        assert all(os.path.realpath(s.port) == m.slave_path for (m, _), s in zip(lines, settings, strict=True))
         modems = [m for m, _ in lines]
         assert len({m.state.imei for m in modems}) == len({m.state.iccid for m in modems}) == 3
         assert all(luhn(m.state.imei[:-1]) == m.state.imei for m in modems)
