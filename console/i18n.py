@@ -18,6 +18,8 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
+from gatewayd.console.service_messages import Localiser
+
 log = logging.getLogger(__name__)
 
 LANGUAGES = ("fr", "en")
@@ -51,6 +53,17 @@ def translate(lang: str, key: str, **values: object) -> str:
             log.warning("console message %r in %s does not fit its values", key, lang)
             return text
     return text
+
+
+@cache
+def service_localiser(lang: str) -> Localiser:
+    """The service-message translator of one language (its pattern keys compiled once)."""
+    return Localiser(catalog(lang))
+
+
+def localise_service(lang: str, message: str) -> str:
+    """A service's English message in `lang` ("service.*" keys, exact or pattern), else as it is."""
+    return service_localiser(lang)(message)
 
 
 def negotiate(accept_language: str | None, default: str) -> str:

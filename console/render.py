@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
-from gatewayd.console.i18n import Formats, catalog, translate
+from gatewayd.console.i18n import Formats, localise_service, translate
 from gatewayd.console.routing import allows
 from gatewayd.console.state import FORMATS, LANG, PRE_CSRF, SESSION
 
@@ -145,12 +145,11 @@ def redirect(request: web.Request, location: str, done: str | None = None) -> we
 
 
 def localise(request: web.Request | None, message: str) -> str:
-    """A service's (English) message in the page's language when the catalog knows it
-    (key "service.<message>"), else as it is."""
+    """A service's (English) message in the page's language when a "service.*" catalog key fits it
+    (exact, or a pattern such as "service.group {id} does not exist"), else as it is."""
     if request is None:
         return message
-    known = catalog(request.get(LANG, "en")).get(f"service.{message}")
-    return known if known is not None else message
+    return localise_service(request.get(LANG, "en"), message)
 
 
 def field_errors(exc: ProblemError, request: web.Request | None = None) -> dict[str, str]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 from gatewayd.console.forms import path_id, text, texts
-from gatewayd.console.render import field_errors, has_route, redirect, render, t
+from gatewayd.console.render import field_errors, has_route, localise, redirect, render, t
 from gatewayd.console.routing import Pages
 from gatewayd.console.state import CONSOLE_STATE, session_of
 from gatewayd.console.views.account import password_problem, policy_text
@@ -78,8 +78,8 @@ async def add_user(request: web.Request) -> web.StreamResponse:
         await accounts.create_user(request.app[keys.DB], request.app[keys.CLOCK], values["name"], password,
                                    values["role"])
     except (InvalidInput, Conflict) as exc:
-        return await _users_page(request, field_errors(exc, request) | ({"name": exc.detail} if isinstance(exc, Conflict)
-                                                                  else {}), values, 422)
+        conflict = {"name": localise(request, exc.detail)} if isinstance(exc, Conflict) else {}
+        return await _users_page(request, field_errors(exc, request) | conflict, values, 422)
     raise redirect(request, "/settings/users", "created")
 
 

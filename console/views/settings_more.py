@@ -15,7 +15,7 @@ from gatewayd.console.forms import (
     text,
     texts,
 )
-from gatewayd.console.render import field_errors, redirect, render
+from gatewayd.console.render import field_errors, localise, redirect, render
 from gatewayd.console.routing import Pages
 from pydantic import ValidationError
 
@@ -112,7 +112,7 @@ async def add_rule(request: web.Request) -> web.StreamResponse:
     except (InvalidInput, Conflict) as exc:
         errors = field_errors(exc, request)
         if isinstance(exc, Conflict):
-            errors = {"keyword": exc.detail}
+            errors = {"keyword": localise(request, exc.detail)}
         return await _rules_page(request, errors, values, 422)
     raise redirect(request, "/settings/auto-replies", "created")
 

@@ -81,7 +81,7 @@ async def test_group_static_members_and_rule(admin: Console) -> None:
     status, body = await admin.get(resp.headers["Location"].split("?")[0])
     assert "Ana" in body
     status, body, _ = await admin.post("/groups/new", {"name": "Clients", "kind": "static"})
-    assert status == 422 and "exists already" in body
+    assert status == 422 and "existe déjà" in body  # the service's Conflict, in French
 
 
 async def test_template_with_unknown_variable_is_saved_with_a_warning(admin: Console) -> None:
@@ -89,7 +89,7 @@ async def test_template_with_unknown_variable_is_saved_with_a_warning(admin: Con
     status, body, _ = await admin.post("/templates/new", {"title": "Hello", "text": "Bonjour {first_name} {nope}"})
     assert status == 200 and "nope" in body
     status, body, _ = await admin.post("/templates/new", {"title": "Bad", "text": "Bonjour {first"})
-    assert status == 422 and "never closed" in body
+    assert status == 422 and "jamais fermée" in body  # the template syntax error, in French
     status, body = await admin.get("/templates")
     assert "Hello" in body and "Bad" not in body
 
