@@ -270,3 +270,12 @@ async def test_user_name_conflict_is_shown_in_french(admin: Console) -> None:
 async def test_an_error_page_shows_the_service_message_in_french(admin: Console) -> None:
     status, body = await admin.get("/groups/98765", headers={"Accept-Language": "fr"})
     assert status == 404 and "le groupe n°98765 n&#39;existe pas" in body and "does not exist" not in body
+
+
+def test_outbound_cancel_and_resend_refusals_are_translated() -> None:
+    # Not scanned (gatewayd/outbound is another area); the sent-message page meets these four.
+    assert i18n.localise_service("fr", "message 12 is sent; only queued or scheduled messages can be canceled") == \
+        "le message n°12 est à l'état « envoyé » : seuls les messages en file ou programmés peuvent être annulés"
+    assert i18n.localise_service("fr", "message 12 was already resent as message 40") == \
+        "le message n°12 a déjà été renvoyé (message n°40)"
+    assert i18n.localise_service("fr", "no message 12") == "aucun message n°12"
