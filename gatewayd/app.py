@@ -26,6 +26,7 @@ from gatewayd.config import Settings
 from gatewayd.console.app import setup_console
 from gatewayd.inbound.component import add_routes as add_inbound_routes
 from gatewayd.inbound.component import inbound_ctx
+from gatewayd.live_settings import LiveSettings
 from gatewayd.modem_events import ModemEventRouter
 from gatewayd.outbound.component import add_routes as add_outbound_routes
 from gatewayd.outbound.component import outbound_ctx, pool_ctx, webhooks_ctx
@@ -42,6 +43,8 @@ async def store_ctx(app: web.Application) -> AsyncIterator[None]:
     await db.open()
     app[keys.DB] = db
     app[keys.API_KEYS] = KeyVerifier(db)
+    live = app[keys.LIVE_SETTINGS] = LiveSettings(db, settings, app[keys.CLOCK])
+    await live.load()  # before the parts that use the settings start
     yield
     await db.close()
 

@@ -103,7 +103,9 @@ class OptOutSettings(Section):
 
     @model_validator(mode="after")
     def _usable_words(self) -> OptOutSettings:
-        keywords.KeywordMatcher.build(self.stop_words, self.start_words, self.ignore_words)
+        matcher = keywords.KeywordMatcher.build(self.stop_words, self.start_words, self.ignore_words)
+        if matcher.match("STOP") is not keywords.Intent.STOP:
+            raise ValueError("STOP must stay a stop word: marketing messages tell people to answer STOP")
         return self
 
 
@@ -233,6 +235,8 @@ class QuietHoursSettings(Section):
 
     @model_validator(mode="after")
     def _window(self) -> QuietHoursSettings:
+        if self.enabled and not self.days:
+            raise ValueError("choose at least one day, or turn the window off")
         if self.send_until <= self.send_from:
             raise ValueError("send_until must be later than send_from (same day)")
         if self.holidays:

@@ -33,6 +33,7 @@ from aiohttp import web
 from gatewayd import __version__, keys
 from gatewayd.clock import utc_iso
 from gatewayd.config import Settings
+from gatewayd.live_settings import EDITABLE
 from gatewayd.logging_setup import MaskingFormatter
 from gatewayd.modem.events import LineStatus
 from gatewayd.phone import mask
@@ -268,7 +269,7 @@ def _webhook(row: WebhookHealth) -> dict[str, Any]:
 def assemble(*, now: datetime, started_at: datetime | None, versions: Mapping[str, Any], system: Mapping[str, Any],
              settings: Settings, lines: Sequence[Mapping[str, Any]], counts: MetricsSnapshot, database: DatabaseFacts,
              latest_schema: int, failed: Iterable[FailedMessage], webhooks: Iterable[WebhookHealth],
-             log: Iterable[LogEntry]) -> dict[str, Any]:
+             log: Iterable[LogEntry], console_changes: Mapping[str, Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """The bundle as a JSON-ready dict (pure: no I/O, secrets removed, numbers masked)."""
     return {
         "format": BUNDLE_FORMAT,
@@ -278,6 +279,8 @@ def assemble(*, now: datetime, started_at: datetime | None, versions: Mapping[st
         "versions": dict(versions),
         "system": dict(system),
         "config": redact_config(settings.model_dump(mode="json")),
+        # Sections whose values were changed in the console (they override the file's, shown above).
+        "config_changed_in_console": {name: dict(change) for name, change in sorted((console_changes or {}).items())},
         "lines": [dict(line) for line in lines],
         "messages": {"by_state": dict(sorted(counts.messages_by_state.items())), "queue_depth": counts.queue_depth,
                      "scheduled": counts.scheduled, "retries": counts.retries},
@@ -294,6 +297,15 @@ def assemble(*, now: datetime, started_at: datetime | None, versions: Mapping[st
 async def gather(app: web.Application) -> dict[str, Any]:
     """Collect the facts from a running app and assemble the bundle."""
     settings = app[keys.SETTINGS]
+    changes: dict[str, dict[str, Any]] = {}
+    if keys.LIVE_SETTINGS in app:
+        live = app[keys.LIVE_SETTINGS]
+        settings = live.settings
+        for section in EDITABLE:
+            change = live.changed(section)
+            if change is not None:
+                changes[section] = {"keys": sorted(change.values), "changed_at": utc_iso(change.changed_at),
+                                    "changed_by": change.changed_by}
     db = app[keys.DB]
     async with db.read() as conn:
         counts = await metrics_store.snapshot(conn)
@@ -310,4 +322,4 @@ async def gather(app: web.Application) -> dict[str, Any]:
         versions=await asyncio.to_thread(versions), system=await asyncio.to_thread(system_info, db.path.parent),
         settings=settings, lines=lines, counts=counts, database=database,
         latest_schema=migrations_available()[-1].version, failed=failed, webhooks=hooks,
-        log=state.ring.entries() if state else [])
+        log=state.ring.entries() if state else [], console_changes=changes)

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
     from gatewayd.modem_events import ModemEventRouter
     from gatewayd.store.db import Database
     from gatewayd.accounts.apikeys import KeyVerifier
+    from gatewayd.live_settings import LiveSettings
     from gatewayd.inbound.service import InboundService
     from gatewayd.api.ratelimit import KeyLimits
     from gatewayd.modem.pool import ModemPool
@@ -33,6 +34,8 @@ if TYPE_CHECKING:
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
 DB: web.AppKey[Database] = web.AppKey("db")
+# The effective settings (file + changes made in the console) and their change notifications.
+LIVE_SETTINGS: web.AppKey[LiveSettings] = web.AppKey("live_settings")
 # API-key checks for every /api request (remembers verified keys briefly; revoke through it).
 API_KEYS: web.AppKey[KeyVerifier] = web.AppKey("api_keys")
 MODEM_EVENTS: web.AppKey[ModemEventRouter] = web.AppKey("modem_events")

@@ -8,6 +8,7 @@ from typing import Any
 
 from aiohttp import web
 from gatewayd.console.forms import (
+    actor,
     checked,
     cursor_int,
     encode_cursor,
@@ -134,15 +135,69 @@ async def change_rule(request: web.Request) -> web.StreamResponse:
     raise redirect(request, "/settings/auto-replies", "saved")
 
 
+# ------------------------------------------------------------------ settings changed while running
+
+WEEK = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+
+
+async def _live_page(request: web.Request, section: str, errors: dict[str, str], values: dict[str, Any] | None = None,
+                     *, status: int = 200) -> web.Response:
+    live = request.app[keys.LIVE_SETTINGS]
+    settings = live.settings
+    shown = values if values is not None else getattr(settings, section).model_dump(mode="json")
+    template = "settings/quiet_hours.html" if section == "quiet_hours" else "settings/stop_words.html"
+    return await render(request, template, {
+        "v": shown, "errors": errors, "changed": live.changed(section), "outbound": settings.outbound,
+        "o": settings.optout, "mention": settings.campaigns.mention(),
+        "max_segments": settings.sending.max_segments, "week": WEEK}, status=status)
+
+
+async def _change_live(request: web.Request, section: str, values: dict[str, Any]) -> web.StreamResponse:
+    form = await request.post()
+    live = request.app[keys.LIVE_SETTINGS]
+    try:
+        if text(form, "action", 10) == "reset":
+            await live.reset(section, by=actor(request))
+        else:
+            await live.change(section, values, by=actor(request))
+    except InvalidInput as exc:
+        errors = field_errors(exc, request)
+        if section in errors:  # a rule across fields (the window, the two word lists)
+            errors[""] = errors.pop(section)
+        return await _live_page(request, section, errors, values, status=422)
+    raise redirect(request, str(request.rel_url.path), "saved")
+
+
+def _words(value: str) -> list[str]:
+    """One keyword or phrase per line (commas also separate)."""
+    return [w.strip() for line in value.splitlines() for w in line.split(",") if w.strip()]
+
+
 @pages.get("/settings/quiet-hours", role="admin", name="settings_quiet_hours")
 async def quiet_hours(request: web.Request) -> web.Response:
-    settings = request.app[keys.SETTINGS]
-    return await render(request, "settings/quiet_hours.html", {"q": settings.quiet_hours,
-                                                               "outbound": settings.outbound})
+    return await _live_page(request, "quiet_hours", {})
+
+
+@pages.post("/settings/quiet-hours", role="admin")
+async def change_quiet_hours(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    values = {"enabled": checked(form, "enabled"), "days": [d for d in WEEK if d in form.getall("days", [])],
+              "send_from": text(form, "send_from", 8), "send_until": text(form, "send_until", 8),
+              "holidays": checked(form, "holidays"), "country": text(form, "country", 3).strip().upper(),
+              "subdivision": text(form, "subdivision", 10).strip().upper()}
+    return await _change_live(request, "quiet_hours", values)
 
 
 @pages.get("/settings/stop-words", role="admin", name="settings_stop_words")
 async def stop_words(request: web.Request) -> web.Response:
-    settings = request.app[keys.SETTINGS]
-    return await render(request, "settings/stop_words.html", {"o": settings.optout,
-                                                              "mention": settings.campaigns.mention()})
+    return await _live_page(request, "optout", {})
+
+
+@pages.post("/settings/stop-words", role="admin")
+async def change_stop_words(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    values = {"stop_words": _words(text(form, "stop_words", 4000)), "start_words": _words(text(form, "start_words", 4000)),
+              "ignore_words": _words(text(form, "ignore_words", 4000)),
+              "confirm_text": text(form, "confirm_text", 2000).strip(),
+              "resubscribe_text": text(form, "resubscribe_text", 2000).strip()}
+    return await _change_live(request, "optout", values)

@@ -22,7 +22,9 @@ async def campaigns_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.CONTACTS] = ContactService(db, settings, clock)
     app[keys.GROUPS] = GroupService(db, clock)
     imports = app[keys.IMPORTS] = ImportService(db, settings, clock)
-    service = app[keys.CAMPAIGNS] = CampaignService(db, settings, clock, imports)
+    live = app[keys.LIVE_SETTINGS]
+    service = app[keys.CAMPAIGNS] = CampaignService(db, live.settings, clock, imports)
+    live.subscribe(service.use_settings)
     if keys.SCHEDULER in app:
         service.scheduler = app[keys.SCHEDULER]
     runner = None

@@ -67,6 +67,10 @@ class CampaignService:
         self.on_change: Callable[[], None] = lambda: None   # the runner's wake-up
         self.cancel_outstanding: Callable[[int], Any] | None = None  # set by the runner
 
+    def use_settings(self, settings: Settings) -> None:
+        """Settings changed in the console (quiet hours show in the next preview)."""
+        self.settings = settings
+
     # --- reading ----------------------------------------------------------------------------------
 
     async def get(self, campaign_id: int) -> Campaign:

@@ -18,7 +18,9 @@ async def inbound_ctx(app: web.Application) -> AsyncIterator[None]:
     outbound = app.get(keys.OUTBOUND) if hasattr(keys, "OUTBOUND") else None
     if outbound is None:
         log.warning("outbound service not available: STOP blocks nothing pending and no reply can be queued")
-    service = app[keys.INBOUND] = InboundService(app[keys.DB], app[keys.SETTINGS], app[keys.CLOCK], outbound)
+    live = app[keys.LIVE_SETTINGS]
+    service = app[keys.INBOUND] = InboundService(app[keys.DB], live.settings, app[keys.CLOCK], outbound)
+    live.subscribe(service.use_settings)
     if keys.POOL in app:
         pool = app[keys.POOL]
         service.rules.line_names = lambda: [s.name for s in pool.statuses()]

@@ -63,6 +63,13 @@ class InboundService:
         self.flush_interval = flush_interval or min(60.0, self.timeout.total_seconds() / 4)
         self._task: asyncio.Task[None] | None = None
 
+    def use_settings(self, settings: Settings) -> None:
+        """STOP/START keywords or their replies changed in the console: the next SMS is read with them."""
+        self.settings = settings
+        self.matcher = self.rules.matcher = KeywordMatcher.build(
+            settings.optout.stop_words, settings.optout.start_words, settings.optout.ignore_words)
+        self.optouts.settings = settings.optout
+
     def use_outbound(self, outbound: Outbound, factory: MessageFactory | None = None) -> None:
         """Attach the outbound queue (when it starts after inbound, or a test's own)."""
         self.outbound = self.responder.outbound = self.optouts.outbound = outbound

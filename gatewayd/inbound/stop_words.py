@@ -71,9 +71,13 @@ class KeywordMatcher:
     def build(cls, stop_words: Iterable[str] = DEFAULT_STOP_WORDS,
               start_words: Iterable[str] = DEFAULT_START_WORDS,
               ignore_words: Iterable[str] = DEFAULT_IGNORE_WORDS) -> KeywordMatcher:
-        """Fold every keyword once; raise ValueError naming a keyword that folds to nothing."""
+        """Fold every keyword once; raise ValueError naming a keyword that folds to nothing or that
+        is both a stop and a start word."""
         stop = _keyword_set(stop_words, "stop word")
         start = _keyword_set(start_words, "start word")
+        both = sorted(stop & start)
+        if both:
+            raise ValueError(f"{both[0]!r} is both a stop word and a start word")
         ignore = {t for t in (_tokens(w) for w in ignore_words) if t}
         return cls(stop, start, tuple(sorted(ignore, key=len, reverse=True)))
 
@@ -94,9 +98,7 @@ class KeywordMatcher:
         return words[start:end]
 
     def match(self, text: str) -> Intent | None:
-        """STOP if the text is essentially a stop word, START if a start word, else None.
-
-        A text that is both (a misconfiguration) counts as STOP: not sending is the safe side."""
+        """STOP if the text is essentially a stop word, START if a start word, else None."""
         core = self.core(text)
         if not core:
             return None

@@ -58,7 +58,8 @@ async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
 
 async def outbound_ctx(app: web.Application) -> AsyncIterator[None]:
     """OutboundService (keys.OUTBOUND) and the Dispatcher over the pool (keys.DISPATCHER)."""
-    db, settings, clock = app[keys.DB], app[keys.SETTINGS], app[keys.CLOCK]
+    db, live, clock = app[keys.DB], app[keys.LIVE_SETTINGS], app[keys.CLOCK]
+    settings = live.settings
     options = app[keys.OUTBOUND_OPTIONS] if keys.OUTBOUND_OPTIONS in app else {}
     pool = app[keys.POOL] if keys.POOL in app else None
     service = OutboundService(db, settings, clock)
@@ -67,6 +68,7 @@ async def outbound_ctx(app: web.Application) -> AsyncIterator[None]:
                             stop_grace=float(options.get("stop_grace", 2.0)),
                             rng=random.Random(seed) if seed is not None else None)
     service.on_new_work = dispatcher.wake
+    live.subscribe(dispatcher.use_settings)
     if pool is not None:
         service.line_names = lambda: [s.name for s in pool.statuses()]
     router = app[keys.MODEM_EVENTS]

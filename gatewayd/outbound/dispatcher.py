@@ -131,6 +131,13 @@ class Dispatcher:
             if not fut.done():
                 fut.set_exception(RuntimeError("dispatcher stopped"))
 
+    def use_settings(self, settings: Settings) -> None:
+        """Settings changed in the console: new quiet hours apply from the next pass (started now,
+        so messages a wider window lets out go at once)."""
+        self.settings = settings
+        self.quiet = QuietHours.from_settings(settings.quiet_hours, settings.site.timezone)
+        self.wake()
+
     def wake(self) -> None:
         """Something changed (new work, a line came up): run a pass soon."""
         self._wake.set()

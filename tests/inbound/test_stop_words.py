@@ -89,9 +89,12 @@ def test_configured_lists_replace_the_defaults() -> None:
     assert custom.match("halt svp") is None  # "svp" is no longer a courtesy word
 
 
-def test_a_word_in_both_lists_counts_as_stop() -> None:
-    both = KeywordMatcher.build(stop_words=["END"], start_words=["END", "GO"])
-    assert both.match("end") is Intent.STOP
+def test_a_word_in_both_lists_is_refused() -> None:
+    # Ambiguous: the configuration (file or console) is refused, naming the word, rather than guessed.
+    with pytest.raises(ValueError, match="'end' is both a stop word and a start word"):
+        KeywordMatcher.build(stop_words=["END"], start_words=["End", "GO"])
+    with pytest.raises(ValueError, match="'optout'"):
+        KeywordMatcher.build(stop_words=["opt-out"], start_words=["OPT OUT"])
 
 
 def test_empty_keyword_is_refused_with_its_name() -> None:
