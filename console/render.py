@@ -113,6 +113,8 @@ def base_context(request: web.Request) -> dict[str, Any]:
         "has_route": lambda name: has_route(request, name),
         "static": lambda path: f"/static/{path}?v={__version__}",
         "done": translate(lang, f"done.{done}") if done in DONE_KEYS else None,
+        # A service's English message (import reasons, repairs) in the page's language.
+        "service": lambda message: localise_service(lang, message),
         "poll_ms": int(request.app[keys.SETTINGS].console.poll_seconds * 1000),
         "version": __version__,
     }

@@ -16,6 +16,7 @@ from gatewayd.accounts.passwords import policy_problems
 from gatewayd.console import i18n
 from gatewayd.console.service_messages import Localiser, compile_pattern, compile_patterns, match
 from gatewayd.contacts.analysis import validate_mapping
+from gatewayd.contacts.numbers import check_number
 from gatewayd.phone import _REASONS
 
 from .conftest import Console, add_user
@@ -279,3 +280,43 @@ def test_outbound_cancel_and_resend_refusals_are_translated() -> None:
     assert i18n.localise_service("fr", "message 12 was already resent as message 40") == \
         "le message n°12 a déjà été renvoyé (message n°40)"
     assert i18n.localise_service("fr", "no message 12") == "aucun message n°12"
+
+
+@pytest.mark.parametrize(("cell", "reason"), [
+    ("", "vide"), ("abc", "n'est pas un numéro"), ("6.0101E8", "notation scientifique et a perdu des chiffres"),
+    ("+336", "trop court"), ("0612", "mauvais nombre de chiffres"), ("+999123456", "indicatif"),
+    ("123456789012345678", "numéro non valide"),
+])
+def test_import_line_reasons_are_french(cell: str, reason: str) -> None:
+    check = check_number(cell, "FR")
+    assert check.e164 is None and check.reason is not None
+    assert reason in i18n.localise_service("fr", check.reason), (cell, check.reason)
+
+
+@pytest.mark.parametrize(("cell", "repair"), [
+    ("6.01010101E8", "notation scientifique développée, 0 initial rétabli"),
+    ("612345678.0", "décimale « .0 » retirée, 0 initial rétabli"),
+    ("33612345678", "« + » ajouté devant l'indicatif du pays"),
+])
+def test_import_repairs_are_french_piece_by_piece(cell: str, repair: str) -> None:
+    check = check_number(cell, "FR")
+    assert check.e164 is not None and check.repair is not None
+    assert ", ".join(i18n.localise_service("fr", p) for p in check.repair.split(", ")) == repair, check.repair
+
+
+async def test_the_import_analysis_page_gives_reasons_and_repairs_in_french(admin: Console) -> None:
+    from aiohttp import FormData
+
+    await admin.get("/imports")
+    form = FormData()
+    form.add_field("_csrf", admin.csrf)
+    form.add_field("file", "Nom;Téléphone\nA;abc\nB;6.01010101E8\nC;<b>0612</b>\n".encode(), filename="c.csv",
+                   content_type="text/csv")
+    resp = await admin.client.post("/imports", data=form, allow_redirects=False)
+    assert resp.status == 303, await resp.text()
+    status, body = await admin.get(resp.headers["Location"])
+    assert status == 200
+    assert "n&#39;est pas un numéro" in body or "n'est pas un numéro" in body
+    assert "notation scientifique développée, 0 initial rétabli" in body
+    assert "<b>0612</b>" not in body  # the cell is shown escaped
+    assert "not a phone number" not in body and "leading 0 restored" not in body
