@@ -216,6 +216,28 @@ async def test_stop_reply_appears_in_the_stop_list(tmp_path: Path) -> None:
         no_script_errors(box)
 
 
+async def test_an_administrator_opens_sunday_to_marketing_in_the_settings(tmp_path: Path) -> None:
+    async with running_box(tmp_path) as box, browser_page(box) as page:
+        await create_admin(page, box)
+        await page.goto(box.url + "/settings/quiet-hours")
+        assert "Valeurs du fichier de configuration" in await page.inner_text("#live-origin")
+        await page.check("input[name=days][value=sun]")
+        await page.fill("input[name=send_until]", "21:30")
+        await page.click("#quiet-hours-form button[value=save]")
+        await page.wait_for_url("**/settings/quiet-hours?done=saved")
+        assert "Modifié dans la console par admin" in await page.inner_text("#live-origin")
+        quiet = box.app[keys.LIVE_SETTINGS].settings.quiet_hours
+        assert "sun" in quiet.days and quiet.send_until.strftime("%H:%M") == "21:30"
+        await shot(page, "17-quiet-hours-changed")
+        await page.goto(box.url + "/settings/stop-words")
+        await page.fill("textarea[name=confirm_text]", "Vous ne recevrez plus nos offres.")
+        await page.click("#stop-words-form button[value=save]")
+        await page.wait_for_url("**/settings/stop-words?done=saved")
+        assert box.app[keys.LIVE_SETTINGS].settings.optout.confirm_text == "Vous ne recevrez plus nos offres."
+        await shot(page, "18-stop-words-changed")
+        no_script_errors(box)
+
+
 async def test_csrf_less_post_from_the_page_is_refused(tmp_path: Path) -> None:
     async with running_box(tmp_path) as box, browser_page(box, locale="en-GB") as page:
         await create_admin(page, box)
