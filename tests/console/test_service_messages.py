@@ -320,3 +320,14 @@ async def test_the_import_analysis_page_gives_reasons_and_repairs_in_french(admi
     assert "notation scientifique développée, 0 initial rétabli" in body
     assert "<b>0612</b>" not in body  # the cell is shown escaped
     assert "not a phone number" not in body and "leading 0 restored" not in body
+
+
+def test_automatic_pause_reasons_are_french() -> None:
+    # The two reasons campaigns/runner.py stores when it pauses a campaign by itself.
+    assert i18n.localise_service("fr", "auto-paused: 35% of 40 finished messages failed (threshold 20%)") == \
+        "mise en pause automatique : 35% des 40 messages terminés ont échoué (seuil 20%)"
+    assert i18n.localise_service("fr", "auto-paused: template 4 no longer exists").startswith(
+        "mise en pause automatique : ")
+    source = (ROOT / "campaigns" / "runner.py").read_text("utf-8")
+    assert 'f"auto-paused: {rate:.0%} of {finished} finished messages failed"' in source
+    assert '(threshold {self.settings.failure_threshold:.0%})' in source
