@@ -15,6 +15,7 @@ from aiohttp import web
 from gatewayd import keys, metrics
 from gatewayd.accounts.apikeys import KeyVerifier
 from gatewayd.api import diagnostics as diagnostics_api
+from gatewayd.api import settings as settings_api
 from gatewayd.diagnostics import diagnostics_ctx
 from gatewayd.retention import retention_ctx
 from gatewayd.api import health
@@ -83,6 +84,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     app.add_routes(health.routes)
     app.add_routes(metrics.routes)
     app.add_routes(diagnostics_api.routes)
+    app.add_routes(settings_api.routes)
     add_campaign_routes(app)
     add_inbound_routes(app)
     add_outbound_routes(app)

@@ -279,8 +279,8 @@ def assemble(*, now: datetime, started_at: datetime | None, versions: Mapping[st
         "versions": dict(versions),
         "system": dict(system),
         "config": redact_config(settings.model_dump(mode="json")),
-        # Sections whose values were changed in the console (they override the file's, shown above).
-        "config_changed_in_console": {name: dict(change) for name, change in sorted((console_changes or {}).items())},
+        # Sections changed in the console or the settings API (they override the file's, shown above).
+        "config_changed_while_running": {name: dict(change) for name, change in sorted((console_changes or {}).items())},
         "lines": [dict(line) for line in lines],
         "messages": {"by_state": dict(sorted(counts.messages_by_state.items())), "queue_depth": counts.queue_depth,
                      "scheduled": counts.scheduled, "retries": counts.retries},

@@ -27,6 +27,9 @@ BUNDLE_SCHEMA: dict[str, Any] = {
         "versions": {"type": "object", "description": "gatewayd, Python, SQLite and key libraries"},
         "system": {"type": "object", "description": "OS, kernel, machine, memory, load, free disk space"},
         "config": {"type": "object", "description": "the configuration in force, secrets removed"},
+        "config_changed_while_running": {"type": "object",
+                                      "description": "sections changed in the console or through /api/v1/settings: "
+                                                     "their keys, when and by whom"},
         "lines": {"type": "array", "items": _OBJECT,
                   "description": "state, model, firmware, operator, signal, IMEI, masked IMSI/ICCID, storage"},
         "messages": {"type": "object", "description": "counts by state, queue depth, scheduled, retries"},

@@ -85,3 +85,11 @@ async def test_only_administrators_change_settings(console: Console) -> None:
     status, _, _ = await console.post("/settings/quiet-hours", quiet_form(WEEK, "00:00", "23:59"))
     assert status == 403
     assert console.app[keys.LIVE_SETTINGS].changed("quiet_hours") is None
+
+
+async def test_a_change_made_through_the_api_says_so(admin: Console) -> None:
+    await admin.app[keys.LIVE_SETTINGS].change("quiet_hours", {"send_until": "19:00"}, by="api erp")
+    status, body = await admin.get("/settings/quiet-hours")
+    assert status == 200, body
+    assert "Modifié par l&#39;API (clé « erp »)" in body, body[body.find("live-origin") - 100:body.find("live-origin") + 300]
+    assert 'value="19:00"' in body

@@ -127,6 +127,41 @@ async def test_the_diagnostics_bundle_shows_the_effective_settings_and_who_chang
         status, bundle = await gw.get("/api/v1/diagnostics")
         assert status == 200, bundle
         assert bundle["config"]["quiet_hours"]["days"] == ["sat", "sun"]
-        change = bundle["config_changed_in_console"]["quiet_hours"]
+        change = bundle["config_changed_while_running"]["quiet_hours"]
         assert change["keys"] == ["days"] and change["changed_by"] == "console alice"
-        assert "optout" not in bundle["config_changed_in_console"]
+        assert "optout" not in bundle["config_changed_while_running"]
+
+
+async def test_the_settings_api_reads_changes_and_resets_a_section(tmp_path: Path) -> None:
+    async with gateway(tmp_path, sections=QUIET) as gw:
+        status, body = await gw.get("/api/v1/settings/quiet_hours")
+        assert status == 200 and body["changed"] is None and body["values"] == body["file_values"]
+        assert set(body["values"]) == {"enabled", "days", "send_from", "send_until", "holidays", "country",
+                                       "subdivision"}
+        resp = await gw.client.patch("/api/v1/settings/quiet_hours", json={"send_until": "21:00"}, headers=gw.auth)
+        body = await resp.json()
+        assert resp.status == 200, body
+        assert body["values"]["send_until"] == "21:00:00" and body["file_values"]["send_until"] == "20:00:00"
+        assert body["changed"]["keys"] == ["send_until"] and body["changed"]["changed_by"] == "api test"
+        assert gw.app[keys.LIVE_SETTINGS].settings.quiet_hours.send_until == time(21)
+
+        resp = await gw.client.patch("/api/v1/settings/optout", json={"scope": "all"}, headers=gw.auth)
+        problem = await resp.json()
+        assert resp.status == 422 and problem["errors"][0]["field"] == "scope", problem
+        resp = await gw.client.patch("/api/v1/settings/optout", json={"stop_words": ["halte"]}, headers=gw.auth)
+        assert resp.status == 422 and "STOP must stay a stop word" in (await resp.json())["detail"]
+        resp = await gw.client.patch("/api/v1/settings/storage", json={"database": "/x"}, headers=gw.auth)
+        assert resp.status == 404
+        resp = await gw.client.patch("/api/v1/settings/quiet_hours", data=b"[1]", headers=gw.auth)
+        assert resp.status == 422
+
+        resp = await gw.client.delete("/api/v1/settings/quiet_hours", headers=gw.auth)
+        body = await resp.json()
+        assert resp.status == 200 and body["changed"] is None and body["values"] == body["file_values"]
+
+
+async def test_the_settings_api_needs_the_admin_scope(tmp_path: Path) -> None:
+    async with gateway(tmp_path, scopes=("send", "read")) as gw:
+        resp = await gw.client.patch("/api/v1/settings/quiet_hours", json={"enabled": False}, headers=gw.auth)
+        assert resp.status == 403
+        assert gw.app[keys.LIVE_SETTINGS].changed("quiet_hours") is None
