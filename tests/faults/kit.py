@@ -11,19 +11,13 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from aiohttp.test_utils import TestClient, TestServer
 
 from gatewayd import keys
-from gatewayd.accounts.apikeys import create_key
-from gatewayd.app import build_app
-from gatewayd.clock import SystemClock
-from gatewayd.config import Settings
-from gatewayd.modem.sim import SimModem, SimNetwork
-from gatewayd.modem.timings import FAST_TEST_TIMINGS
+from gatewayd.modem.sim import SimNetwork
 from gatewayd.outbound.model import FINAL_STATES
 from gatewayd.store import messages as message_store
 from gatewayd.store.messages import MessageRow
-from outbound.conftest import Gateway, until  # until: the faults tests import it from here
+from outbound.conftest import Gateway, gateway, until  # noqa: F401 (until: the faults tests import it from here)
 
 # Shrunk timers: retries in tenths of a second, a troubled line set aside briefly, the campaign
 # runner topping up five times a second with a small window so it keeps feeding during a fault.
@@ -83,39 +77,12 @@ class Rig(Gateway):
 @asynccontextmanager
 async def rig(tmp_path: Path, *, lines: int = 3, latency: tuple[float, float] = (0.02, 0.05),
               sections: dict[str, dict[str, Any]] | None = None) -> AsyncIterator[Rig]:
-    """The app over `lines` simulated modems at stable link paths; yields once all are ready."""
-    net = SimNetwork()
-    modems: list[SimModem] = []
-    client: TestClient | None = None
-    profiles = ("sim800", "ec25", "e3372")
-    try:
-        for i in range(1, lines + 1):
-            modem = SimModem(net, name=f"line{i}", profile=profiles[(i - 1) % len(profiles)],
-                             link=tmp_path / f"line{i}", imei=f"86506702200{i:04d}", imsi=f"20801222333{i:04d}",
-                             iccid=f"893301222333444{i:04d}", msisdn=f"+3361299{i:04d}", seed=i, latency=latency)
-            await modem.start()
-            modems.append(modem)
-        data: dict[str, Any] = {"storage": {"database": str(tmp_path / "gatewayd.db")},
-                                "http": {"host": "127.0.0.1"},
-                                "modems": [{"name": m.name, "port": str(m.link)} for m in modems]}
-        for name, values in {**SECTIONS, **(sections or {})}.items():
-            data[name] = {**SECTIONS.get(name, {}), **values}
-        app = build_app(Settings(**data))
-        # Modem timeouts in the settings are bounded for real hardware (submit >= 10 s): tests
-        # use the modem layer's own shrunk set (health probe every 0.3 s, submit timeout 1.5 s).
-        app[keys.MODEM_TIMINGS] = FAST_TEST_TIMINGS
-        app[keys.OUTBOUND_OPTIONS] = {"fallback": 0.2, "stop_grace": 1.0, "seed": 7}
-        client = TestClient(TestServer(app))
-        await client.start_server()
-        await until(lambda: len(app[keys.POOL].ready_lines()) == lines, 20, "every line ready")
-        key = await create_key(app[keys.DB], SystemClock(), "faults", {"send", "read", "admin"})
-        yield Rig(app, client, modems, net, key.token)
-    finally:
-        if client is not None:
-            await client.close()
-        for modem in modems:
-            await modem.stop()
-        net.close()
+    """outbound's gateway over `lines` simulated modems at stable link paths (they survive an
+    unplug/replug), with the shrunk timers above; yields once all are ready."""
+    merged = {name: {**SECTIONS.get(name, {}), **(sections or {}).get(name, {})}
+              for name in {*SECTIONS, *(sections or {})}}
+    async with gateway(tmp_path, lines=lines, latency=latency, sections=merged, stable_links=True) as gw:
+        yield Rig(gw.app, gw.client, gw.modems, gw.network, gw.token)
 
 
 def check_ledger(rows: list[MessageRow], network: SimNetwork, *, faulted: dict[str, int]) -> Counter[str]:

@@ -91,8 +91,10 @@ async def until(predicate: Callable[[], bool], timeout: float = 10.0, what: str 
 async def gateway(tmp_path: Path, *, lines: int = 1, network: SimNetwork | None = None, clock: Clock | None = None,
                   profiles: tuple[str, ...] = ("sim800", "ec25", "e3372"), latency: float | tuple[float, float] = 0.0,
                   sections: dict[str, Any] | None = None, scopes: tuple[str, ...] = ("send", "read", "admin"),
-                  options: dict[str, float] | None = None, wait_ready: bool = True) -> AsyncIterator[Gateway]:
-    """The app over `lines` simulated modems; yields once every line is ready."""
+                  options: dict[str, float] | None = None, wait_ready: bool = True,
+                  stable_links: bool = False) -> AsyncIterator[Gateway]:
+    """The app over `lines` simulated modems; yields once every line is ready. `stable_links`: the
+    daemon opens each modem through its link path, which survives an unplug/replug."""
     net = network or SimNetwork()
     modems: list[SimModem] = []
     client: TestClient | None = None
@@ -104,7 +106,7 @@ async def gateway(tmp_path: Path, *, lines: int = 1, network: SimNetwork | None 
             await modem.start()
             modems.append(modem)
         data: dict[str, Any] = {
-            "modems": [{"name": m.name, "port": m.port} for m in modems],
+            "modems": [{"name": m.name, "port": str(m.link) if stable_links else m.port} for m in modems],
             "outbound": dict(FAST_OUTBOUND),
             "quiet_hours": {"enabled": False},
             "api": {"requests_per_minute": 0, "recipients_per_day": 0},
@@ -120,7 +122,7 @@ async def gateway(tmp_path: Path, *, lines: int = 1, network: SimNetwork | None 
         await client.start_server()
         if wait_ready:
             pool = app[keys.POOL]
-            await until(lambda: len(pool.ready_lines()) == lines, 15, "all lines ready")
+            await until(lambda: len(pool.ready_lines()) == lines, 20, "all lines ready")
         key = await create_key(app[keys.DB], SystemClock(), "test", set(scopes))
         yield Gateway(app, client, modems, net, key.token)
     finally:
