@@ -44,6 +44,16 @@ async def _line_sends_again(r: Rig, line: str, to: str) -> None:
     assert [x.line for x in r.network.received if x.recipient == to] == [line]
 
 
+async def _line1_back_and_campaign_drained(r: Rig, cid: int, what: str, number: str) -> None:
+    """After line1's fault ends: it is ready again, the campaign drains, line1 sends to `number`, and
+    the ledger holds (at most the one send in flight at the fault is `unknown`)."""
+    await until(lambda: "line1" in r.ready(), 30, what)
+    rows = await r.drained(cid, RECIPIENTS)
+    await _line_sends_again(r, "line1", number)
+    states = check_ledger(await r.rows(), r.network, faulted={"line1": 1})
+    assert len(rows) == RECIPIENTS and states["unknown"] <= 1, states
+
+
 async def test_unplugged_line_replugged_at_the_same_path(tmp_path: Path) -> None:
     async with rig(tmp_path) as r:
         cid, _ = await r.start_campaign(RECIPIENTS)
@@ -55,11 +65,7 @@ async def test_unplugged_line_replugged_at_the_same_path(tmp_path: Path) -> None
         await _healthy_lines_carry_on(r, base)
         assert r.received_on("line1") == at_unplug  # nothing goes out of an unplugged modem
         await r.modems[0].replug()
-        await until(lambda: "line1" in r.ready(), 30, "line1 back after the replug")
-        rows = await r.drained(cid, RECIPIENTS)
-        await _line_sends_again(r, "line1", "+33611199001")
-        states = check_ledger(await r.rows(), r.network, faulted={"line1": 1})
-        assert len(rows) == RECIPIENTS and states["unknown"] <= 1, states
+        await _line1_back_and_campaign_drained(r, cid, "line1 back after the replug", "+33611199001")
 
 
 async def test_hung_line_is_set_aside_and_recovers(tmp_path: Path) -> None:
@@ -75,11 +81,7 @@ async def test_hung_line_is_set_aside_and_recovers(tmp_path: Path) -> None:
         # like a real modem, may hang after the radio send and before answering +CMGS).
         assert r.received_on("line1") <= at_hang + 1
         r.modems[0].unhang()
-        await until(lambda: "line1" in r.ready(), 30, "line1 recovered")
-        rows = await r.drained(cid, RECIPIENTS)
-        await _line_sends_again(r, "line1", "+33611199002")
-        states = check_ledger(await r.rows(), r.network, faulted={"line1": 1})
-        assert len(rows) == RECIPIENTS and states["unknown"] <= 1, states
+        await _line1_back_and_campaign_drained(r, cid, "line1 recovered", "+33611199002")
 
 
 async def test_transient_cms_error_storm_is_retried_without_loss(tmp_path: Path) -> None:
