@@ -263,6 +263,8 @@ class SimDevice(SmsTraffic):
         self.state.registration = 0
         if self.profile.usb_reset:
             # The USB device re-enumerates: the port disappears, then comes back (same link).
+            # Its OK reaches the host first, as on the hardware.
+            await self.pty.drained()
             self.cycle_power(self.timings.reenumerate)
             return
         await asyncio.sleep(self.timings.reset)

@@ -10,9 +10,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import errno
+import fcntl
 import logging
 import os
 import select
+import struct
+import termios
 import tty
 from collections.abc import Callable
 from pathlib import Path
@@ -81,6 +84,29 @@ class PtyPort:
         log.log(TRACE, "sim %s -> %r", self.name, data)
         self._out += data
         self._flush()
+
+    async def drained(self, limit: float = 0.5) -> None:
+        """Wait (at most `limit` s) until the host has read everything said so far: a modem's last
+        reply leaves the wire before a reset takes the port down, and the host sees it."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit
+        while self.attached and loop.time() < deadline and (self._out or self._unread_by_host()):
+            await asyncio.sleep(0.002)
+
+    def _unread_by_host(self) -> int:
+        """Bytes waiting in the slave's input queue (0 when it cannot be asked)."""
+        if self.slave_path is None:
+            return 0
+        try:
+            fd = os.open(self.slave_path, os.O_RDONLY | os.O_NOCTTY | os.O_NONBLOCK)
+        except OSError:
+            return 0
+        try:
+            return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+        except OSError:
+            return 0
+        finally:
+            os.close(fd)
 
     def _watch(self) -> None:
         """Read while a host has the slave open; otherwise poll until one opens it."""
