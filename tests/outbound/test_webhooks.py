@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -60,6 +61,17 @@ async def receiver(**kwargs: Any) -> AsyncIterator[Receiver]:
         await server.close()
 
 
+def readme_receiver_check() -> Any:
+    """The `genuine()` function README.md gives API developers (so the documentation cannot rot)."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme[readme.index("### Webhooks"):]
+    code = re.search(r"```python\n(.*?)```", section, re.S)
+    assert code, "README's webhook section has no Python example"
+    namespace: dict[str, Any] = {}
+    exec(code.group(1), namespace)  # noqa: S102 - our own README
+    return namespace["genuine"]
+
+
 async def add_endpoint(gw: Gateway, url: str, events: list[str] | None = None) -> dict[str, Any]:
     resp = await gw.client.post("/api/v1/webhooks", json={"url": url, "events": events or ["*"]}, headers=gw.auth)
     assert resp.status == 201, await resp.text()
@@ -76,6 +88,7 @@ async def test_events_are_signed_over_timestamp_and_body(tmp_path: Path) -> None
         await until(lambda: len(rec.events()) >= 2, 10, "two events")
         types = [e["type"] for e in rec.events()]
         assert types == ["message.sent", "message.delivered"]
+        genuine = readme_receiver_check()
         for r in rec.requests:
             h = r["headers"]
             assert h["X-Gatewayd-Event"] == r["body"]["type"] and h["X-Gatewayd-Delivery"].isdigit()
@@ -84,6 +97,7 @@ async def test_events_are_signed_over_timestamp_and_body(tmp_path: Path) -> None
                               now=time.time())
             assert not verify(secret, h["X-Gatewayd-Timestamp"], r["raw"] + b" ", h["X-Gatewayd-Signature"],
                               now=time.time())
+            assert genuine(secret, h, r["raw"]) and not genuine(secret, h, r["raw"] + b" ")
             assert r["body"]["data"]["id"] == message_id and r["body"]["data"]["to"] == "+33612345678"
         assert rec.events()[1]["data"]["state"] == "delivered"
         # Listing never shows the secret again.
