@@ -10,11 +10,14 @@ from __future__ import annotations
 import codecs
 import csv
 import datetime as dt
+import logging
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+log = logging.getLogger(__name__)
 
 SAMPLE_BYTES = 64 * 1024
 SEPARATORS = (";", ",", "\t", "|")
@@ -35,7 +38,7 @@ class TextFormat:
 def sniff_kind(path: Path) -> str:
     """'xlsx' or 'text' from the first bytes; FileProblem for XLS and other binaries."""
     with path.open("rb") as fh:
-        head = fh.read(8)
+        head = fh.read(SAMPLE_BYTES)
     if head.startswith(b"PK\x03\x04"):
         try:
             with zipfile.ZipFile(path) as zf:
@@ -45,6 +48,11 @@ def sniff_kind(path: Path) -> str:
             raise FileProblem("the file looks like a ZIP/XLSX archive but is damaged") from None
         raise FileProblem("the file is a ZIP archive but not an Excel workbook (.xlsx)")
     if head.startswith(b"\xd0\xcf\x11\xe0"):
+        # Excel saves a password-protected .xlsx as an OLE2 file too, holding an "EncryptedPackage"
+        # stream: its directory entry (UTF-16 name) sits near the start of the file.
+        if "EncryptedPackage".encode("utf-16-le") in head:
+            raise FileProblem("the workbook is protected by a password: remove the password in Excel"
+                              " (File > Info > Protect Workbook) and upload it again")
         raise FileProblem("legacy Excel 97-2003 (.xls) files are not supported: save it as .xlsx or CSV")
     if head.startswith(b"%PDF") or head.startswith(b"\x89PNG"):
         raise FileProblem("this is not a spreadsheet or text file (CSV, TXT or XLSX expected)")
@@ -153,6 +161,9 @@ def iter_text_rows(path: Path, fmt: TextFormat) -> Iterator[tuple[int, list[str]
         except UnicodeDecodeError as exc:
             raise _undecodable(path, fmt, exc) from None
         except csv.Error as exc:
+            if "field limit" in str(exc):
+                raise FileProblem(f"line {reader.line_num}: a cell holds more than {csv.field_size_limit()}"
+                                  " characters (a quote opened and never closed?)") from None
             raise FileProblem(f"line {reader.line_num}: {exc}") from None
 
 
@@ -173,13 +184,22 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-def xlsx_sheets(path: Path) -> list[str]:
+DAMAGED_WORKBOOK = ("the workbook is damaged or is not a real Excel file: open it in Excel or LibreOffice,"
+                    " save it again as .xlsx and upload that copy")
+
+
+def _open_workbook(path: Path) -> Any:
     import openpyxl  # type: ignore[import-untyped]
 
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for damaged archives
-        raise FileProblem(f"the workbook cannot be read ({type(exc).__name__}: {exc})") from None
+        return openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except Exception as exc:  # openpyxl raises many types for damaged archives; the user needs one answer
+        log.info("workbook %s unreadable: %s: %s", path.name, type(exc).__name__, exc)
+        raise FileProblem(DAMAGED_WORKBOOK) from None
+
+
+def xlsx_sheets(path: Path) -> list[str]:
+    wb = _open_workbook(path)
     try:
         return list(wb.sheetnames)
     finally:
@@ -188,20 +208,23 @@ def xlsx_sheets(path: Path) -> list[str]:
 
 def iter_xlsx_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, list[str]]]:
     """(row number, cells) of one sheet in read-only streaming mode; formulas give their cached value."""
-    import openpyxl
-
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:
-        raise FileProblem(f"the workbook cannot be read ({type(exc).__name__}: {exc})") from None
+    wb = _open_workbook(path)
+    number = 0
     try:
         if sheet is not None and sheet not in wb.sheetnames:
             raise FileProblem(f"no sheet named {sheet!r} (sheets: {', '.join(wb.sheetnames)})")
         ws = wb[sheet] if sheet is not None else wb[wb.sheetnames[0]]
         # Some writers record a wrong dimension; reset it so every row is read.
         ws.reset_dimensions()
+        # The sheet's XML is parsed as it streams: damage deep inside shows up mid-way, not at open.
         for number, row in enumerate(ws.iter_rows(values_only=True), start=1):
             yield number, [cell_text(v) for v in row]
+    except FileProblem:
+        raise
+    except Exception as exc:
+        log.info("workbook %s unreadable after row %d: %s: %s", path.name, number, type(exc).__name__, exc)
+        raise FileProblem(f"the workbook is damaged after row {number}: open it in Excel or LibreOffice,"
+                          " save it again as .xlsx and upload that copy") from None
     finally:
         wb.close()
 

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from aiohttp import FormData
 
 import gatewayd
 from gatewayd import keys
@@ -19,6 +20,7 @@ from gatewayd.contacts.analysis import validate_mapping
 from gatewayd.contacts.numbers import check_number
 from gatewayd.phone import _REASONS
 
+from tests.contacts.test_import_files import ole2_with_streams
 from .conftest import Console, add_user
 
 ROOT = Path(gatewayd.__file__).parent
@@ -57,8 +59,14 @@ def source_messages() -> Iterator[tuple[str, str, str]]:
     files = [p for root in SCANNED for p in ([root] if root.is_file() else sorted(root.rglob("*.py")))]
     for path in files:
         tree = ast.parse(path.read_text("utf-8"))
+        # Module-level message constants, raised by name (readers.DAMAGED_WORKBOOK).
+        constants = {t.id: node.value for node in tree.body if isinstance(node, ast.Assign)
+                     and isinstance(node.value, ast.Constant) and isinstance(node.value.value, str)
+                     for t in node.targets if isinstance(t, ast.Name)}
         for node in ast.walk(tree):
             arg = _message_arg(node)
+            if isinstance(arg, ast.Name):
+                arg = constants.get(arg.id)
             if arg is None:
                 continue
             where = f"{path.relative_to(ROOT.parent)}:{node.lineno}"
@@ -105,6 +113,7 @@ def test_the_scan_finds_the_messages() -> None:
     # Guards the scan itself: were the walk to find nothing, the next test would pass on nothing.
     assert len(SOURCES) > 80
     assert any("a group named" in form for _, form, _ in SOURCES)
+    assert any(form.startswith("the workbook is damaged or") for _, form, _ in SOURCES)  # raised by name
 
 
 @pytest.mark.parametrize(("where", "form", "example"), SOURCES, ids=[w for w, _, _ in SOURCES])
@@ -266,6 +275,19 @@ async def test_user_name_conflict_is_shown_in_french(admin: Console) -> None:
                                                            "password": "Correct-Horse-9", "confirm": "Correct-Horse-9"})
     assert status == 422
     assert "un utilisateur nommé &#39;bob&#39; existe déjà" in body and "exists already" not in body
+
+
+async def test_a_refused_upload_says_why_in_french(admin: Console) -> None:
+    fr = {"Accept-Language": "fr"}
+    await admin.get("/imports", headers=fr)
+    form = FormData()
+    form.add_field("_csrf", admin.csrf)
+    form.add_field("file", ole2_with_streams("EncryptionInfo", "EncryptedPackage"), filename="clients.xlsx",
+                   content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    resp = await admin.client.post("/imports", data=form, headers=fr, allow_redirects=False)
+    body = await resp.text()
+    assert resp.status == 422, body
+    assert "le classeur est protégé par un mot de passe" in body and "protected" not in body
 
 
 async def test_an_error_page_shows_the_service_message_in_french(admin: Console) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import io
+import zipfile
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -168,6 +170,56 @@ async def test_broken_files_are_refused_clearly(service: ImportService) -> None:
         await upload(service, b"", "empty.csv")
     import_id = await upload(service, b"\n\n  \n", "blank.csv")
     with pytest.raises(InvalidInput, match="empty|no rows"):
+        await service.analyse(import_id)
+
+
+def ole2_with_streams(*names: str) -> bytes:
+    """An OLE2 compound file's opening: its signature, a header sector, then the directory sector
+    whose 128-byte entries start with the stream names in UTF-16 (how Excel lays out .xls files and
+    password-protected .xlsx files alike)."""
+    header = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504
+    entries = b"".join(name.encode("utf-16-le").ljust(128, b"\x00") for name in ("Root Entry", *names))
+    return header + entries.ljust(512, b"\x00") + b"\x00" * 4096
+
+
+def workbook_with_damaged_sheet(rows: int) -> bytes:
+    """A real workbook whose sheet XML was cut in half (a file truncated by a mail gateway or a USB
+    key pulled out): the archive and its index are fine, the damage shows while rows stream."""
+    wb = openpyxl.Workbook()
+    wb.active.append(["Nom", "Mobile"])
+    for i in range(rows):
+        wb.active.append([f"Client {i}", f"06123{i:05d}"])
+    good = io.BytesIO()
+    wb.save(good)
+    out = io.BytesIO()
+    with zipfile.ZipFile(good) as zin, zipfile.ZipFile(out, "w") as zout:
+        for item in zin.infolist():
+            data = zin.read(item.filename)
+            zout.writestr(item, data[:len(data) // 2] if item.filename == "xl/worksheets/sheet1.xml" else data)
+    return out.getvalue()
+
+
+async def test_password_protected_workbook_is_named_as_such(service: ImportService) -> None:
+    with pytest.raises(InvalidInput, match="protected by a password"):
+        await upload(service, ole2_with_streams("EncryptionInfo", "EncryptedPackage"), "clients.xlsx")
+    with pytest.raises(InvalidInput, match=r"97-2003 \(\.xls\)"):
+        await upload(service, ole2_with_streams("Workbook", "SummaryInformation"), "clients.xls")
+
+
+async def test_workbook_damaged_inside_a_sheet_names_the_row(service: ImportService, db: Database) -> None:
+    import_id = await upload(service, workbook_with_damaged_sheet(3000), "clients.xlsx")
+    with pytest.raises(InvalidInput, match=r"damaged after row \d+: open it in Excel") as caught:
+        await service.analyse(import_id)
+    row = int(str(caught.value).split("after row ")[1].split(":")[0])
+    assert 1000 < row < 3001  # about half the rows were read before the cut
+    assert not service.spool_path(import_id).exists()
+    assert await contact_store.count(db) == 0
+
+
+async def test_quote_never_closed_is_named(service: ImportService) -> None:
+    data = b'Nom;Mobile\nDupont;0611111111\n"Martin;0611111112\n' + b"Client;0611111113\n" * 80_000
+    import_id = await upload(service, data)
+    with pytest.raises(InvalidInput, match=r"line \d+: a cell holds more than 1048576 characters \(a quote opened"):
         await service.analyse(import_id)
 
 
