@@ -6,7 +6,9 @@ Each phase runs in its own child process so its peak RSS (ru_maxrss) is its own:
   import   — upload (streamed from disk), analyse, commit of a French Excel-style CSV
              (Windows-1252, ';', header Nom;Prénom;Portable;Email;Langue;Ville) into a static group;
   campaign — create + preview, then launch: materialise recipients, render, opt-out filter and
-             enqueue every message through OutboundService.enqueue (outbound's bulk submit).
+             enqueue every message through OutboundService.enqueue (outbound's bulk submit);
+             then the per-recipient report: the whole CSV (as the console streams it), one API
+             page at the end of the campaign, and a filter that matches nobody (a full walk).
 Targets: import ≤ 10 s in all; launch ≤ 10 s; peak RSS ≤ 150 MB for each.
 """
 
@@ -121,6 +123,7 @@ async def phase_campaign(workdir: Path, rows: int, group_id: int) -> dict[str, A
         handed = await runner.step(campaign.id)      # render + submit everything (window > rows)
         t3 = time.perf_counter()
         cpu3 = time.process_time()
+        report = await _time_report(db, campaign.id)
     finally:
         await db.close()
     return {"phase": "campaign", "recipients": shown["totals"]["recipients"],
@@ -128,7 +131,38 @@ async def phase_campaign(workdir: Path, rows: int, group_id: int) -> dict[str, A
             "preview_s": t1 - t0, "materialise_s": t2 - t1, "render_submit_s": t3 - t2, "launch_s": t3 - t1,
             "launch_cpu_s": cpu3 - cpu1,
             "outbound_submit_s": timed.seconds, "campaigns_own_s": t3 - t1 - timed.seconds,
-            "enqueued": handed, "peak_rss_mb": _rss_mb()}
+            "enqueued": handed, "peak_rss_mb": _rss_mb(), **report}
+
+
+async def _time_report(db: Any, campaign_id: int) -> dict[str, Any]:
+    from gatewayd.campaigns.report import CampaignReport
+    from gatewayd.csv_export import csv_stream
+
+    async def rows(report: CampaignReport) -> AsyncIterator[list[list[object]]]:
+        async for page in report.pages():
+            yield [[x.recipient.number, x.recipient.last_name, x.recipient.first_name, x.outcome, x.detail,
+                    x.recipient.line, x.recipient.segments, x.recipient.sent_at, x.recipient.delivered_at,
+                    x.replied, x.opted_out, x.recipient.message_id] for x in page]
+
+    t0 = time.perf_counter()
+    size = lines = 0
+    async for chunk in csv_stream(["h"] * 12, rows(CampaignReport(db, campaign_id, 72))):
+        size += len(chunk)
+        lines += chunk.count(b"\n")
+    t1 = time.perf_counter()
+    full = CampaignReport(db, campaign_id, 72)
+    async with db.read() as conn:
+        from gatewayd.store.campaigns import recipient_id_span
+        span = await recipient_id_span(conn, campaign_id)
+    assert span is not None
+    t2 = time.perf_counter()
+    last = await full.page(span[1] - 100, 100)
+    t3 = time.perf_counter()
+    nobody = await CampaignReport(db, campaign_id, 72, ("failed",)).page(0, 100)
+    t4 = time.perf_counter()
+    assert len(last) == 100 and not nobody and lines == span[1] - span[0] + 2
+    return {"report_csv_s": t1 - t0, "report_csv_mb": size / 1e6, "report_last_page_s": t3 - t2,
+            "report_filter_walk_s": t4 - t3}
 
 
 class _TimedOutbound:
@@ -190,6 +224,9 @@ def main() -> None:
         ("  render + submit", launched["render_submit_s"], None, None),
         ("  of which OutboundService.enqueue", launched["outbound_submit_s"], None, None),
         ("  campaigns' own share of the launch", launched["campaigns_own_s"], None, None),
+        ("report: whole CSV, streamed", launched["report_csv_s"], None, None),
+        ("report: API page at the campaign's end", launched["report_last_page_s"], None, None),
+        ("report: filter matching nobody (full walk)", launched["report_filter_walk_s"], None, None),
     ]
     print(f"{'benchmark (' + str(args.rows) + ' rows)':48} {'seconds':>8} {'target':>7} {'peak RSS MB':>12}")
     for name, secs, target, rss in rows:

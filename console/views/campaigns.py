@@ -17,15 +17,18 @@ from gatewayd.console.forms import (
     path_id,
     text,
 )
-from gatewayd.console.render import field_errors, fragment, redirect, render, t
+from gatewayd.console.render import field_errors, formats, fragment, localise, redirect, render, t
 from gatewayd.console.routing import Pages
 from gatewayd.console.views.imports import read_upload
 
 from gatewayd import keys
 from gatewayd.campaigns.audience import AudienceSpec
 from gatewayd.campaigns.preview import preview
+from gatewayd.campaigns.report import CampaignReport, ReportLine, parse_outcomes
 from gatewayd.campaigns.service import NewCampaign, check_template_text
 from gatewayd.campaigns.stats import campaign_stats
+from gatewayd.csv_export import csv_stream
+from gatewayd.downloads import send_download
 from gatewayd.errors import Conflict, InvalidInput, PayloadTooLarge
 from gatewayd.store import campaigns as store
 from gatewayd.store import contacts as contact_store
@@ -173,7 +176,8 @@ async def schedule(request: web.Request) -> web.StreamResponse:
 
 async def _detail_context(request: web.Request, campaign_id: int) -> dict[str, Any]:
     service = request.app[keys.CAMPAIGNS]
-    return {"c": await service.get(campaign_id), "s": await campaign_stats(service, campaign_id)}
+    return {"c": await service.get(campaign_id), "s": await campaign_stats(service, campaign_id),
+            "attribution_hours": service.settings.campaigns.attribution_hours}
 
 
 @pages.get("/campaigns/{id:\\d+}", name="campaign")
@@ -187,6 +191,41 @@ async def progress(request: web.Request) -> web.Response:
     ctx = await _detail_context(request, path_id(request))
     html = fragment(request, "campaigns/_progress.html", ctx)
     return web.json_response({"html": html, "done": ctx["c"].state in ("completed", "canceled")})
+
+
+REPORT_COLUMNS = ("number", "last_name", "first_name", "outcome", "detail", "line", "segments", "sent_at",
+                  "delivered_at", "replied", "opted_out", "message")
+
+
+@pages.get("/campaigns/{id:\\d+}/report.csv", role="operator", name="campaign_report")
+async def report_csv(request: web.Request) -> web.StreamResponse:
+    """Who got what, one row per recipient, in the user's language and the box's time (for Excel)."""
+    service = request.app[keys.CAMPAIGNS]
+    campaign = await service.get(path_id(request))
+    report = CampaignReport(request.app[keys.DB], campaign.id, service.settings.campaigns.attribution_hours,
+                            parse_outcomes(request.query.getall("outcome", [])))
+    fmt = formats(request)
+    yes, no = t(request, "campaigns.report.yes"), t(request, "campaigns.report.no")
+
+    def when(moment: Any) -> str:
+        return fmt.local(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
+
+    def cells(x: ReportLine) -> list[object]:
+        r = x.recipient
+        # Message states have their console names; the other outcomes are the report's own.
+        outcome = t(request, f"campaigns.report.{x.outcome}" if x.outcome == "pending" or r.state == "excluded"
+                    else f"state.{x.outcome}")
+        detail = localise(request, x.detail) if x.detail else None
+        return [r.number, r.last_name, r.first_name, outcome, detail, r.line, r.segments, when(r.sent_at),
+                when(r.delivered_at), yes if x.replied else no, yes if x.opted_out else no, r.message_id]
+
+    async def rows() -> Any:
+        async for page in report.pages():
+            yield [cells(x) for x in page]
+
+    header = [t(request, f"campaigns.report.{c}") for c in REPORT_COLUMNS]
+    return await send_download(request, csv_stream(header, rows()), "text/csv; charset=utf-8",
+                               f"campaign-{campaign.id}-recipients.csv")
 
 
 def _action(name: str, done: str) -> Any:

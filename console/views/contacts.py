@@ -19,6 +19,7 @@ from gatewayd.console.render import field_errors, formats, redirect, render, t
 from gatewayd.console.routing import Pages
 
 from gatewayd import keys
+from gatewayd.downloads import send_download
 from gatewayd.contacts.export import export_csv, export_json
 from gatewayd.contacts.service import ContactInput
 from gatewayd.errors import Conflict, InvalidInput
@@ -178,13 +179,7 @@ async def export(request: web.Request) -> web.StreamResponse:
     else:
         sep = {"comma": ",", "tab": "\t"}.get(request.query.get("separator", ""), ";")
         chunks, ctype, name = export_csv(db, group_id, separator=sep), "text/csv; charset=utf-8", "contacts.csv"
-    response = web.StreamResponse(headers={"Content-Type": ctype,
-                                           "Content-Disposition": f'attachment; filename="{name}"'})
-    await response.prepare(request)
-    async for chunk in chunks:
-        await response.write(chunk)
-    await response.write_eof()
-    return response
+    return await send_download(request, chunks, ctype, name)
 
 
 @pages.get("/recipients/search", role="operator", name="recipient_search", json=True)

@@ -24,7 +24,7 @@ from multidict import MultiDict
 from gatewayd import keys
 from gatewayd.contacts.analysis import BUILTIN_TARGETS, field_slug
 from gatewayd.contacts.importer import Certification, CommitOptions
-from gatewayd.errors import Conflict, InvalidInput, PayloadTooLarge
+from gatewayd.errors import BadRequest, Conflict, InvalidInput, PayloadTooLarge
 from gatewayd.store import groups as group_store
 from gatewayd.store import imports as import_store
 from gatewayd.store.imports import ImportRow
@@ -46,6 +46,8 @@ class Upload:
 async def read_upload(request: web.Request, field: str = "file", *, required: bool = True) -> Upload:
     """Read a multipart form whose file input comes last: `_csrf` is checked before any file byte is
     stored, other parts are collected, and the file is returned as a stream (None when no file)."""
+    if not request.content_type.startswith("multipart/"):  # a script's form post; browsers send multipart here
+        raise BadRequest(f"this form carries a file: send it as multipart/form-data, not {request.content_type}")
     reader = await request.multipart()
     fields: MultiDict[str] = MultiDict()
     token: str | None = None

@@ -11,10 +11,19 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 from gatewayd import keys
 from gatewayd.api.auth import require_scope
 from gatewayd.api.body import RowId, parse_body
-from gatewayd.api.contacts import CAMPAIGN_SCHEMA, STATS_SCHEMA, actor, next_cursor, page_args, page_schema, path_id
+from gatewayd.api.contacts import (
+    CAMPAIGN_SCHEMA,
+    STATS_SCHEMA,
+    actor,
+    next_cursor,
+    page_args,
+    page_schema,
+    path_id,
+)
 from gatewayd.api.openapi import describe
 from gatewayd.campaigns.audience import AudienceSpec
 from gatewayd.campaigns.preview import preview
+from gatewayd.campaigns.report import OUTCOMES, CampaignReport, ReportLine, parse_outcomes
 from gatewayd.campaigns.service import NewCampaign
 from gatewayd.campaigns.stats import campaign_stats, tag_stats
 from gatewayd.clock import utc_iso
@@ -228,6 +237,64 @@ async def refresh(request: web.Request) -> web.Response:
 async def stats(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     return web.json_response(await campaign_stats(request.app[keys.CAMPAIGNS], path_id(request)))
+
+
+_N = {"type": ["string", "null"]}
+RECIPIENT_SCHEMA: dict[str, Any] = {
+    "type": "object",
+    "properties": {
+        "recipient_id": {"type": "integer"},
+        "number": {"type": "string", "description": "E.164"},
+        "source": {"type": "string", "enum": ["group", "contact", "number", "file"]},
+        "contact_id": {"type": ["integer", "null"]},
+        "last_name": _N,
+        "first_name": _N,
+        "outcome": {"type": "string", "enum": list(OUTCOMES)},
+        "message_id": {"type": ["integer", "null"]},
+        "line": _N,
+        "segments": {"type": ["integer", "null"]},
+        "error": {**_N, "description": "why the message failed or ended in doubt"},
+        "submitted_at": {**_N, "format": "date-time"},
+        "sent_at": {**_N, "format": "date-time"},
+        "delivered_at": {**_N, "format": "date-time"},
+        "replied": {"type": "boolean", "description": "answered within campaigns.attribution_hours"},
+        "opted_out": {"type": "boolean", "description": "texted STOP within campaigns.attribution_hours"},
+    },
+}
+
+
+def recipient_json(line: ReportLine) -> dict[str, Any]:
+    r = line.recipient
+    return {"recipient_id": r.id, "number": r.number, "source": r.source, "contact_id": r.contact_id,
+            "last_name": r.last_name, "first_name": r.first_name, "outcome": line.outcome,
+            "message_id": r.message_id, "line": r.line, "segments": r.segments, "error": line.detail,
+            "submitted_at": utc_iso(r.submitted_at), "sent_at": utc_iso(r.sent_at),
+            "delivered_at": utc_iso(r.delivered_at), "replied": line.replied, "opted_out": line.opted_out}
+
+
+@routes.get("/api/v1/campaigns/{id}/recipients")
+@describe(
+    "What became of each recipient of a campaign, in recipient order",
+    tag="campaigns",
+    scope="read",
+    responses={200: page_schema("recipients", RECIPIENT_SCHEMA), 404: None, 422: None},
+    query={
+        "outcome": f"only these outcomes (repeat or separate with commas): {', '.join(OUTCOMES)}, or not_reached"
+                   " (failed, expired, unknown, blocked)",
+        "limit": "1-500",
+        "cursor": "next_cursor of the previous page",
+    },
+)
+async def recipients(request: web.Request) -> web.Response:
+    await require_scope(request, "read")
+    campaigns = request.app[keys.CAMPAIGNS]
+    campaign = await campaigns.get(path_id(request))
+    limit, after = page_args(request, default=100)
+    report = CampaignReport(request.app[keys.DB], campaign.id, campaigns.settings.campaigns.attribution_hours,
+                            parse_outcomes(request.query.getall("outcome", [])))
+    page = await report.page(after or 0, limit)
+    return web.json_response({"recipients": [recipient_json(x) for x in page],
+                              "next_cursor": next_cursor(page, limit, lambda x: x.recipient.id)})
 
 
 @routes.get("/api/v1/campaign-tags")

@@ -9,6 +9,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from gatewayd import keys
+from gatewayd.downloads import send_download
 from gatewayd.api.auth import require_scope
 from gatewayd.api.body import ROW_ID_MAX, RowId, parse_body
 from gatewayd.api.openapi import describe
@@ -320,14 +321,7 @@ async def export(request: web.Request) -> web.StreamResponse:
         chunks, ctype, name = export_json(db, group_id), "application/json", "contacts.json"
     else:
         raise InvalidInput("format", "csv or json")
-    response = web.StreamResponse(
-        headers={"Content-Type": ctype, "Content-Disposition": f'attachment; filename="{name}"'}
-    )
-    await response.prepare(request)
-    async for chunk in chunks:
-        await response.write(chunk)
-    await response.write_eof()
-    return response
+    return await send_download(request, chunks, ctype, name)
 
 
 @routes.post("/api/v1/contacts/delete")

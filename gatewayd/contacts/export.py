@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 from collections.abc import AsyncIterator
 from typing import Any
 
 from gatewayd.clock import utc_iso
+from gatewayd.csv_export import csv_stream
 from gatewayd.store import contacts as store
 from gatewayd.store import groups as group_store
 from gatewayd.store.contacts import Contact
 from gatewayd.store.db import Database
 
-_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 BASE_COLUMNS = ("mobile", "last_name", "first_name", "email", "language", "optin_source", "optin_at",
                 "optin_statement", "optin_by", "groups")
-
-
-def neutralise(cell: str) -> str:
-    """A cell a spreadsheet would run as a formula gets a leading apostrophe (shown as text)."""
-    return "'" + cell if cell.startswith(_FORMULA_START) else cell
 
 
 def contact_json(c: Contact) -> dict[str, Any]:
@@ -46,19 +39,15 @@ async def export_csv(db: Database, group_id: int | None = None, *, separator: st
     """UTF-8 with BOM (Excel opens accents right), one header row, custom fields as extra columns."""
     async with db.read() as conn:
         fields = await store.field_names(conn)
-    buf = io.StringIO()
-    writer = csv.writer(buf, delimiter=separator, lineterminator="\r\n")
-    writer.writerow([*BASE_COLUMNS, *fields])
-    yield ("\ufeff" + buf.getvalue()).encode("utf-8")
-    async for page in _batches(db, group_id):
-        buf.seek(0)
-        buf.truncate()
-        for c in page:
-            row = [c.mobile, c.last_name, c.first_name, c.email, c.language or "", c.optin_source or "",
-                   utc_iso(c.optin_at) or "", c.optin_statement or "", c.optin_by or "",
-                   " ".join(str(g) for g in c.groups), *(c.fields.get(f, "") for f in fields)]
-            writer.writerow([neutralise(str(v)) for v in row])
-        yield buf.getvalue().encode("utf-8")
+
+    async def rows() -> AsyncIterator[list[list[object]]]:
+        async for page in _batches(db, group_id):
+            yield [[c.mobile, c.last_name, c.first_name, c.email, c.language, c.optin_source, utc_iso(c.optin_at),
+                    c.optin_statement, c.optin_by, " ".join(str(g) for g in c.groups),
+                    *(c.fields.get(f, "") for f in fields)] for c in page]
+
+    async for chunk in csv_stream([*BASE_COLUMNS, *fields], rows(), separator=separator):
+        yield chunk
 
 
 async def export_json(db: Database, group_id: int | None = None) -> AsyncIterator[bytes]:

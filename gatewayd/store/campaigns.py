@@ -321,16 +321,26 @@ async def cancelable(conn: aiosqlite.Connection, campaign_id: int) -> list[tuple
         return [(r[0], r[1]) for r in await cur.fetchall()]
 
 
+# Recipients who opted out by SMS within ?2 ("+N hours") after their campaign message was handed over.
+_OPTED_OUT_AFTER = (
+    " FROM campaign_recipients r JOIN opt_out_events e ON e.number = r.number"
+    " WHERE r.campaign_id = ?1 AND r.state = 'submitted' AND e.action = 'out' AND e.source = 'sms'"
+    " AND e.created_at >= r.submitted_at"
+    " AND e.created_at <= strftime('%Y-%m-%dT%H:%M:%fZ', r.submitted_at, ?2)")
+
+
 async def optouts_caused(conn: aiosqlite.Connection, campaign_id: int, hours: int) -> int:
-    """Recipients who opted out by SMS within `hours` after their campaign message was handed over."""
-    async with conn.execute(
-            "SELECT COUNT(DISTINCT r.number) FROM campaign_recipients r JOIN opt_out_events e ON e.number = r.number"
-            " WHERE r.campaign_id = ? AND r.state = 'submitted' AND e.action = 'out' AND e.source = 'sms'"
-            " AND e.created_at >= r.submitted_at"
-            " AND e.created_at <= strftime('%Y-%m-%dT%H:%M:%fZ', r.submitted_at, ?)",
-            (campaign_id, f"+{int(hours)} hours")) as cur:
+    """How many recipients opted out by SMS within `hours` after their campaign message."""
+    async with conn.execute("SELECT COUNT(DISTINCT r.id)" + _OPTED_OUT_AFTER,
+                            (campaign_id, f"+{int(hours)} hours")) as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0
+
+
+async def opted_out_after(conn: aiosqlite.Connection, campaign_id: int, hours: int) -> set[int]:
+    """Ids of those recipients (the report marks them)."""
+    async with conn.execute("SELECT DISTINCT r.id" + _OPTED_OUT_AFTER, (campaign_id, f"+{int(hours)} hours")) as cur:
+        return {r[0] for r in await cur.fetchall()}
 
 
 async def tag_campaign_ids(db: Database, tag: str) -> list[int]:
@@ -344,18 +354,96 @@ async def tags(db: Database) -> list[str]:
         return [r[0] for r in await cur.fetchall()]
 
 
-async def replies(conn: aiosqlite.Connection, campaign_id: int, hours: int) -> int:
-    """Recipients who sent an SMS back (STOP aside) within `hours` of their campaign message.
+# Recipients who sent an SMS back (STOP aside) within ?2 ("+N hours") of their campaign message.
+# Driven from the inbound side (indexed by time since the campaign started), each message matched
+# to its recipient through UNIQUE(campaign_id, number).
+_REPLIED = (
+    " FROM inbound_messages i"
+    " JOIN campaign_recipients r ON r.campaign_id = ?1 AND r.number = i.sender"
+    " WHERE i.received_at >= (SELECT started_at FROM campaigns WHERE id = ?1)"
+    " AND r.state = 'submitted' AND i.received_at >= r.submitted_at"
+    " AND i.received_at <= strftime('%Y-%m-%dT%H:%M:%fZ', r.submitted_at, ?2)"
+    " AND (i.intent IS NULL OR i.intent <> 'stop')")
 
-    Driven from the inbound side (indexed by time since the campaign started), each message
-    matched to its recipient through UNIQUE(campaign_id, number)."""
-    async with conn.execute(
-            "SELECT COUNT(DISTINCT r.id) FROM inbound_messages i"
-            " JOIN campaign_recipients r ON r.campaign_id = ?1 AND r.number = i.sender"
-            " WHERE i.received_at >= (SELECT started_at FROM campaigns WHERE id = ?1)"
-            " AND r.state = 'submitted' AND i.received_at >= r.submitted_at"
-            " AND i.received_at <= strftime('%Y-%m-%dT%H:%M:%fZ', r.submitted_at, ?2)"
-            " AND (i.intent IS NULL OR i.intent <> 'stop')",
-            (campaign_id, f"+{int(hours)} hours")) as cur:
+
+async def replies(conn: aiosqlite.Connection, campaign_id: int, hours: int) -> int:
+    """How many recipients answered within `hours` of their campaign message."""
+    async with conn.execute("SELECT COUNT(DISTINCT r.id)" + _REPLIED, (campaign_id, f"+{int(hours)} hours")) as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0
+
+
+async def replied(conn: aiosqlite.Connection, campaign_id: int, hours: int) -> set[int]:
+    """Ids of those recipients (the report marks them)."""
+    async with conn.execute("SELECT DISTINCT r.id" + _REPLIED, (campaign_id, f"+{int(hours)} hours")) as cur:
+        return {r[0] for r in await cur.fetchall()}
+
+
+# --- the per-recipient report ------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class RecipientOutcome:
+    """One recipient as the report shows it: who, and what became of its current message."""
+
+    id: int
+    number: str
+    source: str                  # group | contact | number | file
+    contact_id: int | None
+    last_name: str | None        # from the contact, when it still exists
+    first_name: str | None
+    state: str                   # pending | submitted | excluded
+    exclusion: str | None        # opted_out | invalid | deleted
+    message_id: int | None
+    message_state: str | None
+    line: str | None
+    segments: int | None
+    error: str | None
+    submitted_at: datetime | None
+    sent_at: datetime | None
+    delivered_at: datetime | None
+
+
+# Each report outcome as a condition on the recipient (r) and its current message (m).
+OUTCOME_SQL = {
+    "pending": "r.state = 'pending'",
+    "excluded_opted_out": "r.state = 'excluded' AND r.exclusion = 'opted_out'",
+    "excluded_invalid": "r.state = 'excluded' AND r.exclusion = 'invalid'",
+    "excluded_deleted": "r.state = 'excluded' AND r.exclusion = 'deleted'",
+    **{state: f"r.state = 'submitted' AND m.state = '{state}'" for state in (
+        "scheduled", "queued", "sending", "sent", "delivered", "failed", "expired", "blocked", "canceled", "unknown")},
+}
+
+
+async def recipient_id_span(conn: aiosqlite.Connection, campaign_id: int) -> tuple[int, int] | None:
+    """Lowest and highest recipient id of a campaign (None without recipients)."""
+    async with conn.execute("SELECT MIN(id), MAX(id) FROM campaign_recipients WHERE campaign_id = ?",
+                            (campaign_id,)) as cur:
+        row = await cur.fetchone()
+    return (int(row[0]), int(row[1])) if row and row[0] is not None else None
+
+
+async def recipient_outcomes(conn: aiosqlite.Connection, campaign_id: int, *, after_id: int, upto_id: int,
+                             limit: int, outcomes: Sequence[str] = ()) -> list[RecipientOutcome]:
+    """Recipients with id in (after_id, upto_id], in id order, optionally only some outcomes.
+
+    A campaign's recipients are added in blocks, so their ids are mostly contiguous: walking the
+    primary key through the campaign's id span (`+r.campaign_id` keeps SQLite off the
+    (campaign_id, number) index, which would sort the whole campaign for every page) reads
+    little more than the page itself."""
+    where = ["r.id > ?", "r.id <= ?", "+r.campaign_id = ?"]
+    args: list[object] = [after_id, upto_id, campaign_id]
+    if outcomes:
+        where.append("(" + " OR ".join(f"({OUTCOME_SQL[o]})" for o in outcomes) + ")")
+    args.append(limit)
+    sql = ("SELECT r.id, r.number, r.source, r.contact_id, c.last_name, c.first_name, r.state, r.exclusion,"
+           " r.message_id, m.state, m.sent_line, m.segments, m.error, r.submitted_at, m.sent_at, m.delivered_at"
+           " FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.message_id"
+           " LEFT JOIN contacts c ON c.id = r.contact_id"
+           f" WHERE {' AND '.join(where)} ORDER BY r.id LIMIT ?")
+    async with conn.execute(sql, args) as cur:
+        rows = await cur.fetchall()
+    return [RecipientOutcome(id=r[0], number=r[1], source=r[2], contact_id=r[3], last_name=r[4], first_name=r[5],
+                             state=r[6], exclusion=r[7], message_id=r[8], message_state=r[9], line=r[10],
+                             segments=r[11], error=r[12], submitted_at=parse_iso(r[13]), sent_at=parse_iso(r[14]),
+                             delivered_at=parse_iso(r[15]))
+            for r in rows]

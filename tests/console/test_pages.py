@@ -146,6 +146,13 @@ async def test_upload_without_csrf_part_is_refused_before_storing(admin: Console
     assert "x.csv" not in body
 
 
+async def test_a_file_form_sent_without_multipart_says_so(admin: Console) -> None:
+    for path in ("/imports", "/campaigns/new"):
+        await admin.get(path)
+        status, body, _ = await admin.post(path, {"name": "Promo", "new_text": "Hello"})
+        assert status == 400 and "multipart/form-data" in body, (path, status)
+
+
 async def test_campaign_wizard_preview_schedule_pause(admin: Console) -> None:
     await admin.get("/campaigns/new")
     status, body, _ = await upload(admin, "/campaigns/new", "", b"", name="Promo", new_text="Hello",

@@ -1,0 +1,34 @@
+"""CSV as office staff open it: Excel-friendly (UTF-8 BOM, CRLF), streamed in batches, and safe.
+
+A cell starting with = + - @ (or a tab/CR) would run as a formula in a spreadsheet ("CSV
+injection"): names and texts come from imported files and from SMS senders, so such a cell gets a
+leading apostrophe, which spreadsheets show as text. Our own importer strips it again.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from collections.abc import AsyncIterator, Iterable, Sequence
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(cell: str) -> str:
+    """A cell a spreadsheet would run as a formula gets a leading apostrophe (shown as text)."""
+    return "'" + cell if cell.startswith(_FORMULA_START) else cell
+
+
+async def csv_stream(header: Sequence[str], batches: AsyncIterator[Iterable[Sequence[object]]], *,
+                     separator: str = ";") -> AsyncIterator[bytes]:
+    """The header row (after a BOM), then one chunk per batch of rows; None cells are empty."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, delimiter=separator, lineterminator="\r\n")
+    writer.writerow([neutralise(h) for h in header])
+    yield ("\ufeff" + buf.getvalue()).encode("utf-8")
+    async for rows in batches:
+        buf.seek(0)
+        buf.truncate()
+        for row in rows:
+            writer.writerow([neutralise("" if v is None else str(v)) for v in row])
+        yield buf.getvalue().encode("utf-8")
