@@ -20,7 +20,7 @@ from gatewayd.contacts.analysis import validate_mapping
 from gatewayd.contacts.numbers import check_number
 from gatewayd.phone import _REASONS
 
-from tests.contacts.test_import_files import ole2_with_streams
+from contacts.test_import_files import ole2_with_streams
 from .conftest import Console, add_user
 
 ROOT = Path(gatewayd.__file__).parent
