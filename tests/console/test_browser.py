@@ -190,6 +190,15 @@ async def test_campaign_created_previewed_run_and_paused(tmp_path: Path) -> None
         sent_at_pause = len(box.network.received)
         await shot(page, "15-campaign-paused")
         assert sent_at_pause < 31
+        # The report as a person downloads it: one row per recipient, those not sent yet say so.
+        async with page.expect_download() as download_info:
+            await page.click("a:has-text('Rapport par destinataire (CSV)')")
+        download = await download_info.value
+        assert download.suggested_filename == f"campaign-{campaign_id}-recipients.csv"
+        report = (Path(await download.path())).read_text("utf-8-sig").splitlines()
+        assert report[0].startswith("Numéro;Nom;Prénom;Résultat;Motif")
+        assert len(report) == 1 + 31 + 1 and report[-1].startswith("123;;;écarté : numéro non valide;")
+        assert sum(";pas encore envoyé;" in row for row in report) >= 31 - sent_at_pause - 3  # (window in flight)
         no_script_errors(box)
 
 
