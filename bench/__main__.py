@@ -134,6 +134,8 @@ def campaigns_rows(data: dict[str, Any]) -> list[Row]:
         *([Row("  of which outbound submit", "-", f"{camp['outbound_submit_s']:.2f} s", None),
            Row("  of which campaigns' own work", "-", f"{camp['campaigns_own_s']:.2f} s", None)]
           if "outbound_submit_s" in camp and "campaigns_own_s" in camp else []),
+        *([Row(f"campaign report CSV ({size})", "-", f"{camp['report_csv_s']:.2f} s", None)]
+          if "report_csv_s" in camp else []),
     ]
 
 
@@ -145,6 +147,8 @@ def console_rows(data: dict[str, Any]) -> list[Row]:
         judged = page in ("dashboard", "sent search", "discussion")
         rows.append(Row(f"console {page} p95 ({size})", f"<= {target:.0f} ms" if judged else "-",
                         f"{r['p95_ms']} ms (p50 {r['p50_ms']})", r["p95_ms"] <= target if judged else None))
+    for name, r in data.get("exports", {}).items():
+        rows.append(Row(f"console {name}, 30 days ({r['rows']:,} rows)", "-", f"{r['seconds']} s", None))
     return rows
 
 

@@ -11,7 +11,8 @@ check, template rendering included):
   sent search       GET /sent?q=…            (a word in many texts, a rare word, a full number,
                                               a number prefix, a state filter)
   discussion        GET /discussions/<busy>  (first page of the busy conversation, both directions)
-  + for information: the thread list, the conversation's live poll, Received.
+  + for information: the thread list, the conversation's live poll, Received, and the CSV
+    exports of Sent and Received for the last 30 days (whole downloads, streamed).
 Target: p95 ≤ 100 ms for dashboard, sent search and discussion.
 """
 
@@ -187,6 +188,16 @@ async def measure(path: Path, busy_thread: int, requests: int) -> dict[str, dict
                 per_path[p].append(times[-1])
                 assert r.status == 200, (p, r.status)
             results[name] = {**_figures(times), "paths": {p: _figures(v) for p, v in per_path.items()}}
+        first, last = (_now() - timedelta(days=29)).date(), _now().date()
+        for name, path in (("sent export", "/sent/export.csv"), ("received export", "/received/export.csv")):
+            t0 = time.perf_counter()
+            r = await client.get(f"{path}?from={first}&to={last}")
+            body = await r.read()
+            seconds = time.perf_counter() - t0
+            assert r.status == 200, (path, r.status)
+            rows = body.count(b"\r\n") - 1
+            results[name] = {"seconds": round(seconds, 2), "rows": rows, "mb": round(len(body) / 1e6, 1),
+                             "rows_per_s": round(rows / seconds)}
         return results
     finally:
         await client.close()
@@ -252,13 +263,16 @@ def run(args: argparse.Namespace, workdir: Path) -> int:
     results = asyncio.run(measure(path, data["busy_thread"], args.requests))
     print(f"\n{'page':<18}{'p50 ms':>9}{'p95 ms':>9}{'max ms':>9}  target")
     ok = True
+    exports = {name: results.pop(name) for name in ("sent export", "received export")}
     for name, r in results.items():
         target = name in ("dashboard", "sent search", "discussion")
         passed = r["p95_ms"] <= TARGET_MS
         ok &= passed or not target
         mark = ("ok" if passed else "MISSED") + f" (≤ {TARGET_MS:.0f})" if target else "—"
         print(f"{name:<18}{r['p50_ms']:>9}{r['p95_ms']:>9}{r['max_ms']:>9}  {mark}")
-    out = {"database": data, "pages": results, "target_p95_ms": TARGET_MS, "ok": ok}
+    for name, r in exports.items():
+        print(f"{name:<18} {r['rows']:,} rows, {r['mb']} MB in {r['seconds']} s ({r['rows_per_s']:,} rows/s)")
+    out = {"database": data, "pages": results, "exports": exports, "target_p95_ms": TARGET_MS, "ok": ok}
     if args.json:
         args.json.parent.mkdir(parents=True, exist_ok=True)
         args.json.write_text(json.dumps(out, indent=1))

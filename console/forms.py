@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -58,6 +58,11 @@ def local_datetime(value: str, tz: ZoneInfo, field: str) -> datetime | None:
     if naive.tzinfo is not None:
         return naive
     return naive.replace(tzinfo=tz)
+
+
+def month_to_date(today: date) -> tuple[date, date]:
+    """The first of this month and today: the period an export form proposes."""
+    return today.replace(day=1), today
 
 
 # Keyset cursors in console URLs: opaque text so people do not edit them by hand.

@@ -19,6 +19,7 @@ MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("messages", ("OUTBOUND",)),
     ("discussions", ("INBOUND",)),
     ("received", ("INBOUND",)),
+    ("exports", ("OUTBOUND", "INBOUND")),
     ("optouts", ("INBOUND",)),
     ("calls", ("INBOUND",)),
     ("lines", ()),

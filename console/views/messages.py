@@ -3,6 +3,7 @@ state filter, details with parts and reports, resend, cancel, live states)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,7 @@ from gatewayd.console.forms import (
     encode_cursor,
     ints,
     local_datetime,
+    month_to_date,
     path_id,
     text,
     texts,
@@ -126,14 +128,22 @@ async def send_sms(request: web.Request) -> web.StreamResponse:
     raise redirect(request, "/sent", "scheduled" if send_at else "sent")
 
 
-@pages.get("/sent", name="sent")
-async def sent(request: web.Request) -> web.Response:
+@dataclass(frozen=True)
+class SentFilters:
+    """The Sent page's search box and state, as the store filters them."""
+
+    q: str
+    state: str | None
+    to: str | None          # the box held a whole number
+    to_prefix: str | None   # ... the start of one
+    text: str | None        # ... words of the text
+
+
+def sent_filters(request: web.Request) -> SentFilters:
     q = request.query.get("q", "").strip()[:100]
     state = request.query.get("state") or None
     if state not in (None, *STATES):
         state = None
-    cursor = decode_cursor(request)
-    before = int(cursor[0]) if cursor and cursor[0].isdigit() else None
     region = request.app[keys.SETTINGS].sending.default_region
     to = to_prefix = text_q = None
     if q:
@@ -145,8 +155,17 @@ async def sent(request: web.Request) -> web.Response:
                 to_prefix = prefixes[0]
         else:
             text_q = q
+    return SentFilters(q, state, to, to_prefix, text_q)
+
+
+@pages.get("/sent", name="sent")
+async def sent(request: web.Request) -> web.Response:
+    f = sent_filters(request)
+    q, state = f.q, f.state
+    cursor = decode_cursor(request)
+    before = int(cursor[0]) if cursor and cursor[0].isdigit() else None
     async with request.app[keys.DB].read() as conn:
-        page = await console_reads.search_sent(conn, text=text_q, to=to, to_prefix=to_prefix, state=state,
+        page = await console_reads.search_sent(conn, text=f.text, to=f.to, to_prefix=f.to_prefix, state=state,
                                                before_id=before, limit=PAGE)
     if len(page.rows) == PAGE:
         next_after = encode_cursor(page.rows[-1].id)
@@ -156,7 +175,8 @@ async def sent(request: web.Request) -> web.Response:
         next_after = None
     return await render(request, "messages/sent.html", {
         "rows": page.rows, "q": q, "state": state, "states": STATES, "next_after": next_after,
-        "paged": before is not None, "searched_back_to": page.scanned_to if len(page.rows) < PAGE else None})
+        "paged": before is not None, "searched_back_to": page.scanned_to if len(page.rows) < PAGE else None,
+        "export_period": month_to_date(formats(request).today)})
 
 
 @pages.get("/sent/{id:\\d+}", name="message")

@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from aiohttp import web
-from gatewayd.console.forms import cursor_int, encode_cursor
-from gatewayd.console.render import render
+from gatewayd.console.forms import cursor_int, encode_cursor, month_to_date
+from gatewayd.console.render import formats, render
 from gatewayd.console.routing import Pages
 
 from gatewayd import keys
@@ -30,7 +30,8 @@ async def received(request: web.Request) -> web.Response:
             page = await console_reads.inbound_newest(conn, before_id=before, limit=PAGE)
     return await render(request, "received/list.html", {
         "messages": page, "q": q, "next_after": encode_cursor(page[-1].id) if len(page) == PAGE else None,
-        "paged": before is not None, "unread_total": await threads.unread_total(db)})
+        "paged": before is not None, "unread_total": await threads.unread_total(db),
+        "export_period": month_to_date(formats(request).today)})
 
 
 @pages.get("/received/unread", name="unread")

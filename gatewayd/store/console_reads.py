@@ -157,3 +157,42 @@ async def states_of(conn: aiosqlite.Connection, ids: Sequence[int]) -> dict[int,
         ) as cur:
             out.update({r[0]: r[1] for r in await cur.fetchall()})
     return out
+
+
+# --- exports of a period (oldest first, a page at a time) ----------------------------------------
+
+async def sent_in_period(conn: aiosqlite.Connection, *, since: datetime, until: datetime, after_id: int,
+                         limit: int, state: str | None = None, to: str | None = None, to_prefix: str | None = None,
+                         text: str | None = None) -> list[MessageRow]:
+    """Messages accepted in [since, until) with id above `after_id`, oldest first, with the Sent
+    page's filters. created_at has no index (it would tax every insert): an export walks the
+    ledger once in id order, each page starting where the previous one stopped."""
+    where = ["id > ?", "created_at >= ?", "created_at < ?"]
+    args: list[object] = [after_id, utc_iso(since), utc_iso(until)]
+    for clause, value in (("state = ?", state), ("to_number = ?", to)):
+        if value is not None:
+            where.append(clause)
+            args.append(value)
+    if to_prefix is not None and to is None:
+        where.append("to_number >= ? AND to_number < ?")
+        args += [to_prefix, to_prefix + "\uffff"]
+    if text is not None:
+        where.append("text LIKE ? ESCAPE '\\'")
+        args.append(_like(text))
+    args.append(limit)
+    async with conn.execute(f"SELECT * FROM messages WHERE {' AND '.join(where)} ORDER BY id LIMIT ?", args) as cur:
+        return [message_from_row(r) for r in await cur.fetchall()]
+
+
+async def received_in_period(conn: aiosqlite.Connection, *, since: datetime, until: datetime,
+                             after: tuple[datetime, int] | None, limit: int) -> list[InboundMessage]:
+    """Received messages in [since, until) in arrival order, after (received_at, id) `after`."""
+    sql = "SELECT * FROM inbound_messages WHERE received_at >= ? AND received_at < ?"
+    args: list[object] = [utc_iso(since), utc_iso(until)]
+    if after is not None:
+        sql += " AND (received_at, id) > (?, ?)"
+        args += [utc_iso(after[0]), after[1]]
+    sql += " ORDER BY received_at, id LIMIT ?"
+    args.append(limit)
+    async with conn.execute(sql, args) as cur:
+        return [inbound_message(r) for r in await cur.fetchall()]

@@ -1,0 +1,101 @@
+"""CSV exports of Sent and Received for a period (a month's traffic for accounting, a complaint's
+history): the page's filters, dates in the box's time zone, headers and states in the user's
+language, streamed page by page."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Callable
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from aiohttp import web
+from gatewayd.console.forms import month_to_date
+from gatewayd.console.i18n import Formats
+from gatewayd.console.render import formats, localise, t
+from gatewayd.console.routing import Pages
+from gatewayd.console.views.messages import sent_filters
+
+from gatewayd import keys
+from gatewayd.csv_export import csv_stream
+from gatewayd.downloads import send_download
+from gatewayd.errors import InvalidInput
+from gatewayd.store import console_reads
+
+pages = Pages()
+PAGE = 1000
+MAX_DAYS = 366
+SENT_COLUMNS = ("id", "created_at", "to", "text", "state", "category", "source", "campaign", "line", "segments",
+                "sent_at", "delivered_at", "error")
+RECEIVED_COLUMNS = ("id", "received_at", "from", "text", "line", "intent", "thread")
+
+
+def period(request: web.Request, fmt: Formats) -> tuple[date, date, datetime, datetime]:
+    """?from=&to= (YYYY-MM-DD, both days included) and the UTC instants bounding them."""
+    first, last = month_to_date(fmt.today)
+    days: dict[str, date] = {}
+    for field, default in (("from", first), ("to", last)):
+        raw = request.query.get(field, "").strip()
+        try:
+            days[field] = date.fromisoformat(raw) if raw else default
+        except ValueError:
+            raise InvalidInput(field, f"{raw[:20]!r} is not a date (YYYY-MM-DD)") from None
+    if days["to"] < days["from"]:
+        raise InvalidInput("to", "the period ends before it starts")
+    if (days["to"] - days["from"]).days >= MAX_DAYS:
+        raise InvalidInput("to", f"at most {MAX_DAYS} days per export")
+    since = datetime.combine(days["from"], time(), fmt.tz)
+    until = datetime.combine(days["to"] + timedelta(days=1), time(), fmt.tz)
+    return days["from"], days["to"], since, until
+
+
+def _moment(fmt: Formats) -> Callable[[datetime | None], str]:
+    return lambda when: fmt.local(when).strftime("%Y-%m-%d %H:%M:%S") if when else ""
+
+
+@pages.get("/sent/export.csv", role="operator", name="sent_export")
+async def sent_export(request: web.Request) -> web.StreamResponse:
+    fmt = formats(request)
+    first, last, since, until = period(request, fmt)
+    filters = sent_filters(request)
+    db, when = request.app[keys.DB], _moment(fmt)
+
+    async def rows() -> AsyncIterator[list[list[Any]]]:
+        after = 0
+        while True:
+            async with db.read() as conn:
+                page = await console_reads.sent_in_period(conn, since=since, until=until, after_id=after, limit=PAGE,
+                                                          state=filters.state, to=filters.to,
+                                                          to_prefix=filters.to_prefix, text=filters.text)
+            if not page:
+                return
+            yield [[m.id, when(m.created_at), m.to, m.text, t(request, f"state.{m.state}"),
+                    t(request, f"category.{m.category}"), m.source, m.campaign_id, m.sent_line, m.segments,
+                    when(m.sent_at), when(m.delivered_at), localise(request, m.error) if m.error else None]
+                   for m in page]
+            after = page[-1].id
+
+    header = [t(request, f"export.sent.{c}") for c in SENT_COLUMNS]
+    return await send_download(request, csv_stream(header, rows()), "text/csv; charset=utf-8",
+                               f"sent-{first.isoformat()}-{last.isoformat()}.csv")
+
+
+@pages.get("/received/export.csv", role="operator", name="received_export")
+async def received_export(request: web.Request) -> web.StreamResponse:
+    fmt = formats(request)
+    first, last, since, until = period(request, fmt)
+    db, when = request.app[keys.DB], _moment(fmt)
+
+    async def rows() -> AsyncIterator[list[list[Any]]]:
+        after: tuple[datetime, int] | None = None
+        while True:
+            async with db.read() as conn:
+                page = await console_reads.received_in_period(conn, since=since, until=until, after=after, limit=PAGE)
+            if not page:
+                return
+            yield [[m.id, when(m.received_at), m.sender, m.text, m.line,
+                    t(request, f"intent.{m.intent}") if m.intent else None, m.thread_id] for m in page]
+            after = (page[-1].received_at, page[-1].id)
+
+    header = [t(request, f"export.received.{c}") for c in RECEIVED_COLUMNS]
+    return await send_download(request, csv_stream(header, rows()), "text/csv; charset=utf-8",
+                               f"received-{first.isoformat()}-{last.isoformat()}.csv")
