@@ -89,6 +89,12 @@ async def test_send_an_sms_and_see_it_delivered_live(tmp_path: Path) -> None:
         await page.goto(box.url + "/sent?q=commande")
         assert "commande est arrivée" in await page.inner_text("table.list")
         await shot(page, "05-sent")
+        # This month's export of the same search, with the dates the form proposes.
+        await page.click("details.export > summary")
+        async with page.expect_download() as download_info:
+            await page.click("details.export button[type=submit]")
+        export = Path(await (await download_info.value).path()).read_text("utf-8-sig").splitlines()
+        assert len(export) == 2 and "Bonjour, votre commande est arrivée" in export[1] and ";delivered;" in export[1]
         await page.goto(box.url + "/")
         assert await page.inner_text("#sent-today") == "1"
         await shot(page, "06-dashboard")
