@@ -13,9 +13,10 @@ from gatewayd.console.forms import month_to_date
 from gatewayd.console.i18n import Formats
 from gatewayd.console.render import formats, localise, t
 from gatewayd.console.routing import Pages
-from gatewayd.console.views.messages import sent_filters
+from gatewayd.console.views.messages import STATES, sent_filters
 
 from gatewayd import keys
+from gatewayd.clock import parse_iso
 from gatewayd.csv_export import csv_stream
 from gatewayd.downloads import send_download
 from gatewayd.errors import InvalidInput
@@ -48,8 +49,13 @@ def period(request: web.Request, fmt: Formats) -> tuple[date, date, datetime, da
     return days["from"], days["to"], since, until
 
 
-def _moment(fmt: Formats) -> Callable[[datetime | None], str]:
-    return lambda when: fmt.local(when).strftime("%Y-%m-%d %H:%M:%S") if when else ""
+def _moment(fmt: Formats) -> Callable[[datetime | str | None], str]:
+    """A stored instant (datetime, or the store's UTC text) as the box's local time, for Excel."""
+    def local(when: datetime | str | None) -> str:
+        if not when:
+            return ""
+        return fmt.local(parse_iso(when) if isinstance(when, str) else when).strftime("%Y-%m-%d %H:%M:%S")
+    return local
 
 
 @pages.get("/sent/export.csv", role="operator", name="sent_export")
@@ -58,6 +64,17 @@ async def sent_export(request: web.Request) -> web.StreamResponse:
     first, last, since, until = period(request, fmt)
     filters = sent_filters(request)
     db, when = request.app[keys.DB], _moment(fmt)
+    states = {s: t(request, f"state.{s}") for s in STATES}
+    categories = {c: t(request, f"category.{c}") for c in ("transactional", "marketing")}
+    reasons: dict[str, str] = {}  # a failure's reason repeats across thousands of messages
+
+    def reason(error: str) -> str:
+        found = reasons.get(error)
+        if found is None:
+            found = localise(request, error)
+            if len(reasons) < 1000:
+                reasons[error] = found
+        return found
 
     async def rows() -> AsyncIterator[list[list[Any]]]:
         after = 0
@@ -68,9 +85,9 @@ async def sent_export(request: web.Request) -> web.StreamResponse:
                                                           to_prefix=filters.to_prefix, text=filters.text)
             if not page:
                 return
-            yield [[m.id, when(m.created_at), m.to, m.text, t(request, f"state.{m.state}"),
-                    t(request, f"category.{m.category}"), m.source, m.campaign_id, m.sent_line, m.segments,
-                    when(m.sent_at), when(m.delivered_at), localise(request, m.error) if m.error else None]
+            yield [[m.id, when(m.created_at), m.to, m.text, states[m.state], categories[m.category], m.source,
+                    m.campaign_id, m.line, m.segments, when(m.sent_at), when(m.delivered_at),
+                    reason(m.error) if m.error else None]
                    for m in page]
             after = page[-1].id
 
