@@ -1,4 +1,5 @@
-"""Lines (modems): state, signal, operator, SIM identity, caps used today, details and a live probe."""
+"""Lines (modems): state, signal, operator, SIM identity, caps used today, details, a live probe
+and USSD requests (a prepaid SIM's balance)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from gatewayd.console.render import redirect, render, t
+from gatewayd.console.forms import actor, text
+from gatewayd.console.render import localise, redirect, render, t
 from gatewayd.console.routing import Pages
 
 from gatewayd import keys
+from gatewayd.api.modems import ask_ussd
+from gatewayd.errors import ProblemError
 from gatewayd.modem.errors import ModemError
 from gatewayd.modem.events import LineStatus
 from gatewayd.store import console_reads
@@ -58,11 +62,17 @@ def _status(request: web.Request) -> LineStatus:
     raise web.HTTPNotFound()
 
 
+async def _detail(request: web.Request, status: LineStatus, **results: Any) -> web.Response:
+    """The line's page, with what a probe or a USSD request just answered."""
+    context = {"line": status, "probe": None, "probe_error": None, "ussd": None, "ussd_error": None,
+               "ussd_code": "", **results}
+    context["caps"] = (await caps_used(request, [status]))[status.name]
+    return await render(request, "lines/detail.html", context)
+
+
 @pages.get("/lines/{name}", name="line")
 async def line(request: web.Request) -> web.Response:
-    status = _status(request)
-    return await render(request, "lines/detail.html", {"line": status, "probe": None, "probe_error": None,
-                                                       "caps": (await caps_used(request, [status]))[status.name]})
+    return await _detail(request, _status(request))
 
 
 @pages.post("/lines/{name}/probe", role="admin", name="line_probe")
@@ -77,8 +87,20 @@ async def probe(request: web.Request) -> web.Response:
             result = await request.app[keys.POOL].probe(status.name)
         except (ModemError, OSError, TimeoutError) as exc:  # the page shows the modem's reason
             error = str(exc) or exc.__class__.__name__
-    return await render(request, "lines/detail.html", {"line": status, "probe": result, "probe_error": error,
-                                                       "caps": (await caps_used(request, [status]))[status.name]})
+    return await _detail(request, status, probe=result, probe_error=error)
+
+
+@pages.post("/lines/{name}/ussd", role="admin", name="line_ussd")
+async def ussd(request: web.Request) -> web.Response:
+    """Ask the line's network a USSD code (a prepaid balance) and show the answer on the page."""
+    status = _status(request)
+    code = text(await request.post(), "code", 64)
+    answer, error = None, None
+    try:
+        answer = await ask_ussd(request.app, status.name, code, who=actor(request))
+    except ProblemError as exc:
+        error = localise(request, exc.errors[0].message if exc.errors else exc.detail)
+    return await _detail(request, status, ussd=answer, ussd_error=error, ussd_code=code.strip())
 
 
 @pages.post("/lines/{name}/accept-sim", role="admin", name="line_accept_sim")

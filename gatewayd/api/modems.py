@@ -1,19 +1,26 @@
-"""/api/v1/modems: every line's state, signal, operator, SIM identity, queue depth and caps used."""
+"""/api/v1/modems: every line's state, signal, operator, SIM identity, queue depth and caps used;
+USSD requests on a line (a prepaid SIM's balance)."""
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from gatewayd import keys
 from gatewayd.api.auth import require_scope
+from gatewayd.api.body import parse_body
 from gatewayd.api.openapi import describe
 from gatewayd.clock import utc_iso
+from gatewayd.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
+from gatewayd.modem.errors import LineUnavailableError, UssdError
 from gatewayd.modem.events import LineState, LineStatus
+from gatewayd.modem.ussd import UssdAnswer, check_code
 from gatewayd.store import messages as message_store
 
+log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 
 
@@ -62,3 +69,48 @@ async def list_modems(request: web.Request) -> web.Response:
             item.update(dispatcher.line_info(s.name))
         out.append(item)
     return web.json_response({"modems": out, "unassigned_queue": depth.get("", 0)})
+
+
+class UssdBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    code: str = Field(max_length=64, description="a service code such as *100# (digits, * and #)")
+
+
+class UssdOut(BaseModel):
+    line: str
+    code: str
+    status: str = Field(description="done | more_input (the menu was closed) | ended_by_network | "
+                                    "answered_elsewhere | not_supported | network_timeout")
+    text: str | None = Field(None, description="the network's answer, decoded")
+    at: str
+
+
+@routes.post("/api/v1/modems/{name}/ussd")
+@describe("Ask the network of a line a USSD code (a prepaid SIM's balance)", tag="modems", scope="admin",
+          body=UssdBody, responses={200: UssdOut, 404: None, 409: None, 422: None, 503: None})
+async def ussd(request: web.Request) -> web.Response:
+    key = await require_scope(request, "admin")  # some codes move credit: not for send/read keys
+    body = await parse_body(request, UssdBody)
+    line = request.match_info["name"]
+    answer = await ask_ussd(request.app, line, body.code, who=f"api key {key.name}")
+    return web.json_response({"line": line, "code": body.code.strip(), "status": answer.status, "text": answer.text,
+                              "at": utc_iso(request.app[keys.CLOCK].now())})
+
+
+async def ask_ussd(app: web.Application, line: str, code: str, *, who: str) -> UssdAnswer:
+    """The one path of the API and the console: checks, the pool's request, errors as problems."""
+    try:
+        check_code(code)
+    except ValueError as exc:
+        raise InvalidInput("code", str(exc)) from None
+    if line not in {m.name for m in app[keys.SETTINGS].modems}:
+        raise NotFound(f"no line named {line!r}")
+    if keys.POOL not in app:
+        raise ServiceUnavailable("no modem pool runs in this process")
+    log.info("line %s: USSD %s asked by %s", line, code.strip(), who)
+    try:
+        return await app[keys.POOL].ussd(line, code)
+    except LineUnavailableError as exc:
+        raise Conflict(str(exc)) from None
+    except UssdError as exc:
+        raise ServiceUnavailable(f"line {line}: {exc}") from None

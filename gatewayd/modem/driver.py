@@ -29,6 +29,7 @@ from gatewayd.modem.errors import (
     PinError,
     PortClosedError,
     TransientSendError,
+    UssdError,
     send_error_from,
 )
 from gatewayd.modem.events import CallEvent, ModemEventSink
@@ -36,6 +37,8 @@ from gatewayd.modem.inbox import Inbox
 from gatewayd.modem.pdu import SubmitPart
 from gatewayd.modem.session import AtSession, PromptTimeout, Response, SubmitTimeout
 from gatewayd.modem.timings import ModemTimings
+from gatewayd.modem import ussd
+from gatewayd.modem.ussd import UssdAnswer
 
 log = logging.getLogger(__name__)
 
@@ -102,6 +105,8 @@ class ModemDriver:
         self.busy_retries = 0                # "SIM busy / not ready" answers waited out
         self.boots = 0                       # RDY lines seen (the modem announced a restart)
         self.initialising = False
+        self._ussd_lock = asyncio.Lock()     # one USSD session at a time per modem
+        self._ussd_answer: asyncio.Future[UssdAnswer] | None = None
 
     # -- wiring ------------------------------------------------------------------------------------
     def new_session(self) -> AtSession:
@@ -366,6 +371,44 @@ class ModemDriver:
         except rp.ReplyError as exc:
             raise OutcomeUnknownError(f"unreadable +CMGS answer: {exc}") from None
 
+    # -- USSD --------------------------------------------------------------------------------------
+    async def ussd(self, code: str, timeout: float) -> UssdAnswer:
+        """Send a USSD code (checked by ussd.check_code) and wait up to `timeout` s for the network's
+        answer, which arrives as a +CUSD URC after the OK; UssdError when refused or unanswered."""
+        command = ussd.request_command(code)
+        async with self._ussd_lock:
+            self._ussd_answer = asyncio.get_running_loop().create_future()
+            try:
+                try:
+                    resp = await self._s().command(command, timeout=self.timings.command)
+                except CommandError as exc:
+                    raise UssdError(f"the modem refused the USSD request ({exc})") from None
+                early = resp.first("+CUSD:")  # some firmwares answer before their OK
+                if early is not None:
+                    self._on_ussd(early)
+                try:
+                    answer = await asyncio.wait_for(self._ussd_answer, timeout)
+                except TimeoutError:
+                    await self._try("AT+CUSD=2")
+                    raise UssdError(f"no answer from the network within {timeout:g} s") from None
+            finally:
+                self._ussd_answer = None
+            if answer.status == "more_input":
+                await self._try("AT+CUSD=2")  # a menu: we ask one question, so close the session
+            return answer
+
+    def _on_ussd(self, line: str) -> None:
+        try:
+            answer = ussd.parse_cusd(line)
+        except rp.ReplyError as exc:
+            log.warning("%s: %s", self.name, exc)
+            return
+        waiter = self._ussd_answer
+        if waiter is not None and not waiter.done():
+            waiter.set_result(answer)
+        else:
+            log.info("%s: USSD from the network nobody asked for: %s", self.name, answer.status)
+
     # -- URCs --------------------------------------------------------------------------------------
     def on_urc(self, urc: Urc) -> None:
         """Called by the session's reader: cheap state updates here, anything with I/O queued."""
@@ -375,6 +418,9 @@ class ModemDriver:
             except rp.ReplyError:
                 log.debug("%s: odd registration URC %r", self.name, urc.line)
             self.on_change()
+            return
+        if urc.name == "+CUSD":
+            self._on_ussd(urc.line)
             return
         if urc.name == "^RSSI":
             value = urc.args

@@ -51,6 +51,10 @@ class CommandError(ModemError):
         return None
 
 
+class UssdError(ModemError):
+    """A USSD request was refused by the modem or got no answer from the network in time."""
+
+
 class PinError(ModemError):
     """The SIM needs a PIN/PUK we do not have or rejected ours: never retried automatically."""
 

@@ -18,6 +18,7 @@ from gatewayd.modem.pdu import SubmitPart
 from gatewayd.modem.probe import collect_probe
 from gatewayd.modem.supervisor import LineSupervisor
 from gatewayd.modem.timings import ModemTimings
+from gatewayd.modem.ussd import UssdAnswer
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +81,10 @@ class ModemPool:
         result["line"] = line
         result["state"] = sup.state.value
         return result
+
+    async def ussd(self, line: str, code: str, timeout: float = 30.0) -> UssdAnswer:
+        """Ask the network of `line` a USSD code (a prepaid balance, *100#…)."""
+        return await self._line(line).ussd(code, timeout)
 
     def accept_sim(self, line: str) -> None:
         """Bind `line` to the SIM now in it (after an operator checked a SIM swap)."""

@@ -26,6 +26,7 @@ from gatewayd.modem.errors import (
 from gatewayd.modem.events import LineState, LineStatus, ModemEventSink
 from gatewayd.modem.pdu import SubmitPart
 from gatewayd.modem.timings import ModemTimings
+from gatewayd.modem.ussd import UssdAnswer
 
 log = logging.getLogger(__name__)
 
@@ -112,6 +113,17 @@ class LineSupervisor:
         if self.driver.session is None or not self.driver.session.is_open:
             raise LineUnavailableError(f"line {self.name} is not connected")
         await self.driver.hang_up()
+
+    async def ussd(self, code: str, timeout: float) -> UssdAnswer:
+        """A USSD request on this line (balance checks): the network's answer, or UssdError /
+        LineUnavailableError. Needs the modem registered, like sending."""
+        if not self.can_send:
+            why = self.sim_mismatch or self.last_error or self.state.value
+            raise LineUnavailableError(f"line {self.name} cannot ask the network now: {why}")
+        try:
+            return await self.driver.ussd(code, timeout)
+        except (CommandTimeout, PortClosedError) as exc:
+            raise LineUnavailableError(f"line {self.name} is not answering ({exc})") from None
 
     def accept_sim(self) -> None:
         """An operator accepted the SIM now in the modem (the pool rebinds the identity)."""

@@ -253,6 +253,22 @@ async def test_an_administrator_opens_sunday_to_marketing_in_the_settings(tmp_pa
         no_script_errors(box)
 
 
+async def test_an_administrator_checks_the_prepaid_balance_of_a_line(tmp_path: Path) -> None:
+    async with running_box(tmp_path) as box, browser_page(box) as page:
+        box.network.ussd_answer = "Solde : 3,20 EUR <script>alert(1)</script>"  # shown as text
+        await create_admin(page, box)
+        await page.goto(box.url + "/lines/line1")
+        await page.fill("#ussd input[name=code]", "abc")  # the browser's required check passes; ours refuses
+        await page.click("#ussd button[type=submit]")
+        assert "n'est pas un code USSD" in await page.inner_text("#ussd .notice.bad")
+        await page.fill("#ussd input[name=code]", "*100#")
+        await page.click("#ussd button[type=submit]")
+        assert await page.inner_text("#ussd-answer") == "Solde : 3,20 EUR <script>alert(1)</script>"
+        assert box.network.ussd_requests == [("line1", "*100#")]
+        await shot(page, "19-line-balance")
+        no_script_errors(box)
+
+
 async def test_csrf_less_post_from_the_page_is_refused(tmp_path: Path) -> None:
     async with running_box(tmp_path) as box, browser_page(box, locale="en-GB") as page:
         await create_admin(page, box)

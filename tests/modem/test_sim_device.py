@@ -341,10 +341,28 @@ async def test_ring_with_caller_id_and_hang_up(make_sim: Make) -> None:
 
 
 async def test_ussd_answer_arrives_after_ok(make_sim: Make) -> None:
-    _, client = await make_sim("e3372")
+    _, client = await make_sim("ec25")
     await init(client)
     assert await client.command('AT+CUSD=1,"*100#",15') == ["OK"]
     assert await client.expect(r"^\+CUSD: ") == '+CUSD: 0,"Votre solde est de 12,34 EUR.",15'
+
+
+async def test_ussd_answer_shapes_of_the_families(make_sim: Make) -> None:
+    # SIM800: the answer comes inside the reply; Huawei: 7-bit GSM packed in hex, UCS-2 hex otherwise.
+    modem, client = await make_sim("sim800")
+    await init(client)
+    assert await client.command('AT+CUSD=1,"*100#",15') == ['+CUSD: 0,"Votre solde est de 12,34 EUR.",15', "OK"]
+    modem.network.ussd_codes["#123#"] = None
+    assert await client.command('AT+CUSD=1,"#123#",15') == ["+CUSD: 4", "OK"]
+    modem, client = await make_sim("e3372")
+    await init(client)
+    assert await client.command('AT+CUSD=1,"*100#",15') == ["OK"]
+    packed = await client.expect(r"^\+CUSD: ")
+    assert packed == '+CUSD: 0,"D6375D5E06CDDF6C7219549ED341E432282663CD68A06255EA02",15'
+    modem.network.ussd_codes["*101#"] = "Solde 5 € – merci"  # the en dash is not GSM-7
+    assert await client.command('AT+CUSD=1,"*101#",15') == ["OK"]
+    assert await client.expect(r"^\+CUSD: ") == \
+        '+CUSD: 0,"0053006F006C0064006500200035002020AC002020130020006D0065007200630069",72'
 
 
 async def test_uart_reset_keeps_the_port_and_turns_echo_back_on(make_sim: Make) -> None:

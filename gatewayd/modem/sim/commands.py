@@ -290,8 +290,7 @@ class CommandSet(SmsCommands):
         if len(params) >= 2 and params[1]:
             if not self.s.registered:
                 raise cme(30)
-            code = params[1]
-            self.hooks.after_reply(lambda: self.hooks.ussd(code))
+            return self.hooks.ussd(params[1])
         return []
 
     def _plus_chup(self, cmd: Command) -> None:

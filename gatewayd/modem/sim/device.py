@@ -15,6 +15,7 @@ import random
 from collections.abc import Callable
 from pathlib import Path
 
+from gatewayd.modem import gsm7
 from gatewayd.modem.pdu import Submit
 from gatewayd.modem.sim.commands import CommandSet
 from gatewayd.modem.sim.network import SimNetwork
@@ -288,14 +289,29 @@ class SimDevice(SmsTraffic):
         self._call["hung_up"] = True
         return True
 
-    def ussd(self, code: str) -> None:
+    def ussd(self, code: str) -> list[str]:
+        """The network's answer as a +CUSD line: inside the command's reply (before OK) for the
+        families that do so, else as a URC a moment after the OK."""
         answer = self.network.ussd(self.name, code)
+        if code in self.network.ussd_unanswered:
+            return []
+        if answer is None:
+            line = "+CUSD: 4"  # the network does not know this code
+        elif self.profile.ussd_packed_hex and gsm7.is_gsm7(answer):
+            line = f'+CUSD: 0,"{gsm7.pack(gsm7.encode(answer)).hex().upper()}",15'
+        elif self.profile.ussd_packed_hex:
+            line = f'+CUSD: 0,"{answer.encode("utf-16-be").hex().upper()}",72'
+        else:
+            line = f'+CUSD: 0,"{answer}",15'
+        if self.profile.ussd_reply == "before_ok":
+            return [line]
 
         async def later() -> None:
             await asyncio.sleep(self.timings.ussd)
-            self.emit([f'+CUSD: 0,"{answer}",15'])
+            self.emit([line])
 
         self._spawn(later())
+        return []
 
     def storage_changed(self) -> None:
         self._memfull_said = False

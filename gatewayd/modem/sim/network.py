@@ -91,6 +91,9 @@ class SimNetwork:
         self.default_report_status = default_report_status
         self.default_report_delay = default_report_delay
         self.ussd_answer = ussd_answer
+        self.ussd_codes: dict[str, str | None] = {}
+        self.ussd_unanswered: set[str] = set()   # codes the network never answers
+        self.ussd_requests: list[tuple[str, str]] = []
         self.parts: list[SubmittedPart] = []
         self.received: list[ReceivedSms] = []
         self.duplicate_parts: list[SubmittedPart] = []
@@ -149,8 +152,11 @@ class SimNetwork:
             refs = tuple(asm.refs[i] for i in sorted(asm.refs))
             self._complete(line, sms.recipient, text, refs, now)
 
-    def ussd(self, line: str, code: str) -> str:
-        return self.ussd_answer
+    def ussd(self, line: str, code: str) -> str | None:
+        """The network's answer to a USSD code: `ussd_codes[code]` when set (None: the network
+        does not know it), else `ussd_answer`."""
+        self.ussd_requests.append((line, code))
+        return self.ussd_codes[code] if code in self.ussd_codes else self.ussd_answer
 
     def wake(self, line: str) -> None:
         """The modem on `line` can take messages again: hand over what waited."""

@@ -40,6 +40,8 @@ class Profile:
     noise_interval: float | None = None    # seconds between spontaneous lines (None: silent)
     memfull_urc: str | None = None         # said when an SMS arrives and storage is full
     usb_reset: bool = False                # AT+CFUN=1,1 re-enumerates the USB device (port vanishes)
+    ussd_reply: str = "after_ok"           # "after_ok" | "before_ok" (the +CUSD line comes inside the reply)
+    ussd_packed_hex: bool = False          # USSD text as 7-bit GSM packed in hex (Huawei), not plain
     default_cnmi: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
 
 
@@ -52,6 +54,7 @@ PROFILES: dict[str, Profile] = {
         model="SIMCOM_SIM800L",
         revision="Revision:1418B04SIM800L24",
         ati=("SIM800 R14.18",),
+        ussd_reply="before_ok",
         boot=("RDY", "+CFUN: 1", "+CPIN: READY", "Call Ready", "SMS Ready"),
         boot_pin=("RDY", "+CFUN: 1", "+CPIN: SIM PIN"),
         after_pin=("+CPIN: READY", "Call Ready", "SMS Ready"),
@@ -132,6 +135,7 @@ PROFILES: dict[str, Profile] = {
         noise_interval=2.0,
         memfull_urc='^SMMEMFULL: "SM"',
         usb_reset=True,
+        ussd_packed_hex=True,
     ),
     "generic": Profile(
         name="generic",
