@@ -1,6 +1,6 @@
 """CSV exports of Sent and Received for a period (a month's traffic for accounting, a complaint's
-history): the page's filters, dates in the box's time zone, headers and states in the user's
-language, streamed page by page."""
+history) and of the STOP list: the page's filters, dates in the box's time zone, headers and
+states in the user's language, streamed page by page."""
 
 from __future__ import annotations
 
@@ -116,3 +116,24 @@ async def received_export(request: web.Request) -> web.StreamResponse:
     header = [t(request, f"export.received.{c}") for c in RECEIVED_COLUMNS]
     return await send_download(request, csv_stream(header, rows()), "text/csv; charset=utf-8",
                                f"received-{first.isoformat()}-{last.isoformat()}.csv")
+
+
+@pages.get("/stop-list/export.csv", role="operator", name="optouts_export")
+async def optouts_export(request: web.Request) -> web.StreamResponse:
+    """Everyone opted out now (a suppression list for any other tool that sends on our behalf)."""
+    optouts = request.app[keys.INBOUND].optouts
+    when = _moment(formats(request))
+    sources = {s: t(request, f"optout_source.{s}") for s in ("sms", "api", "console", "import", "call")}
+
+    async def rows() -> AsyncIterator[list[list[Any]]]:
+        after: str | None = None
+        while page := await optouts.current(limit=PAGE, after_number=after):
+            yield [[o.number, when(o.created_at), sources.get(o.source, o.source), o.line] for o in page]
+            if len(page) < PAGE:
+                return
+            after = page[-1].number
+
+    header = [t(request, f"optouts.{c}") for c in ("number", "since", "source", "line")]
+    stamp = formats(request).today.isoformat()
+    return await send_download(request, csv_stream(header, rows()), "text/csv; charset=utf-8",
+                               f"stop-list-{stamp}.csv")

@@ -9,7 +9,7 @@ from datetime import UTC, datetime
 
 from gatewayd import keys
 from gatewayd.outbound.model import NewMessage
-from gatewayd.store import inbound
+from gatewayd.store import inbound, optouts
 
 from .conftest import Console, add_user
 
@@ -110,5 +110,25 @@ async def test_a_viewer_cannot_export(admin: Console) -> None:
     await admin.login("val")
     status, page = await admin.get("/sent")
     assert status == 200 and "export.csv" not in page
-    for path in ("/sent/export.csv", "/received/export.csv"):
+    for path in ("/sent/export.csv", "/received/export.csv", "/stop-list/export.csv"):
         assert (await admin.client.get(path)).status == 403
+
+
+async def test_stop_list_export_is_everyone_opted_out_now(admin: Console) -> None:
+    db, clock = admin.app[keys.DB], admin.app[keys.CLOCK]
+    async with db.write() as conn:
+        for i in range(1205):  # more than one page
+            await optouts.record(conn, number=f"+3361300{i:04d}", action="out", source="sms", now=clock.now(),
+                                 line="line1")
+        await optouts.record(conn, number="+33613000007", action="in", source="console", now=clock.now())
+        await optouts.record(conn, number="+33699999999", action="out", source="console", now=clock.now())
+    status, page = await admin.get("/stop-list", headers={"Accept-Language": "fr"})
+    assert status == 200 and 'id="optouts-export"' in page
+    resp = await admin.client.get("/stop-list/export.csv", headers={"Accept-Language": "fr"})
+    assert resp.status == 200 and "stop-list-2026-01-05.csv" in resp.headers["Content-Disposition"]
+    rows = _rows(await resp.read())
+    assert rows[0] == ["Numéro", "Depuis", "Comment", "Ligne"]
+    numbers = [r[0].lstrip("'") for r in rows[1:]]
+    assert len(numbers) == 1205 and len(set(numbers)) == 1205  # 1205 out, one back in, one more out
+    assert "+33613000007" not in numbers and "+33699999999" in numbers
+    assert rows[1][1:] == ["2026-01-05 10:00:00", "par SMS", "line1"]
