@@ -20,7 +20,7 @@ MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("discussions", ("INBOUND",)),
     ("received", ("INBOUND",)),
     ("exports", ("OUTBOUND", "INBOUND")),
-    ("optouts", ("INBOUND",)),
+    ("optouts", ("INBOUND", "IMPORTS")),
     ("calls", ("INBOUND",)),
     ("lines", ()),
     ("admin", ()),

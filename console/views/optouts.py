@@ -2,19 +2,24 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 from gatewayd.console.forms import actor, cursor_int, decode_cursor, encode_cursor, text
 from gatewayd.console.render import field_errors, redirect, render
 from gatewayd.console.routing import Pages
+from gatewayd.console.views.imports import read_upload
 
 from gatewayd import keys
-from gatewayd.errors import InvalidInput, NotFound
+from gatewayd.contacts.number_list import collect_numbers, pasted_rows
+from gatewayd.errors import InvalidInput, NotFound, PayloadTooLarge
 
 pages = Pages()
 PAGE = 50
 
 
-async def _page(request: web.Request, errors: dict[str, str], number: str = "", status: int = 200) -> web.Response:
+async def _page(request: web.Request, errors: dict[str, str], number: str = "", status: int = 200,
+                **extra: Any) -> web.Response:
     optouts = request.app[keys.INBOUND].optouts
     cursor = decode_cursor(request)
     after_number = cursor[0] if cursor else None
@@ -30,7 +35,8 @@ async def _page(request: web.Request, errors: dict[str, str], number: str = "", 
         "history_number": history_number or "",
         "next_after": encode_cursor(current[-1].number) if len(current) == PAGE else None,
         "history_next": encode_cursor(history[-1].id) if len(history) == PAGE else None,
-        "paged": after_number is not None or history_before is not None}, status=status)
+        "paged": after_number is not None or history_before is not None, "list_report": None,
+        "list_values": {}, **extra}, status=status)
 
 
 @pages.get("/stop-list", name="optouts")
@@ -58,3 +64,30 @@ async def remove(request: web.Request) -> web.StreamResponse:
     except (InvalidInput, NotFound) as exc:
         return await _page(request, {"remove": exc.detail}, "", exc.status)
     raise redirect(request, "/stop-list", "removed")
+
+
+@pages.post("/stop-list/import", role="operator", multipart=True, name="optout_import")
+async def import_list(request: web.Request) -> web.Response:
+    """Opt out a whole list at once (pasted, or a CSV/TXT/XLSX file such as a previous provider's
+    STOP list); every number gets the history, webhook and blocking of a single addition."""
+    upload = await read_upload(request, required=False)
+    note = upload.fields.get("list_note", "").strip()[:200]
+    pasted = upload.fields.get("numbers", "")
+    values = {"list_note": note, "numbers": pasted[:20_000]}
+    try:
+        if not note:
+            raise InvalidInput("list_note", "say where this list comes from (it stays in the history)")
+        if upload.chunks is not None:
+            found = await request.app[keys.IMPORTS].read_numbers(upload.chunks)
+        elif pasted.strip():
+            found = collect_numbers(pasted_rows(pasted), request.app[keys.SETTINGS].sending.default_region,
+                                    file=False)
+        else:
+            raise InvalidInput("numbers", "paste numbers or choose a file")
+    except (InvalidInput, PayloadTooLarge) as exc:
+        return await _page(request, field_errors(exc, request), status=exc.status, list_values=values)
+    added, already = await request.app[keys.INBOUND].optouts.add_many(
+        found.numbers, source="import", actor=actor(request), note=note)
+    report = {"added": added, "already": already, "duplicates": found.duplicates, "invalid": found.invalid,
+              "invalid_lines": found.invalid_lines, "filename": upload.filename}
+    return await _page(request, {}, list_report=report)

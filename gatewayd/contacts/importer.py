@@ -21,6 +21,7 @@ from gatewayd.clock import Clock, utc_iso
 from gatewayd.config import Settings
 from gatewayd.contacts import analysis as an
 from gatewayd.contacts import readers
+from gatewayd.contacts.number_list import NumberList, collect_numbers
 from gatewayd.contacts import rows as rowkit
 from gatewayd.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
 from gatewayd.store import contacts as contact_store
@@ -73,9 +74,8 @@ class ImportService:
 
     # --- upload -----------------------------------------------------------------------------------
 
-    async def save_upload(self, chunks: AsyncIterator[bytes], *, filename: str, purpose: str,
-                          created_by: str | None) -> ImportRow:
-        """Stream an upload to disk (refused past imports.max_bytes) and record it."""
+    async def _spool(self, chunks: AsyncIterator[bytes]) -> tuple[Path, int, str]:
+        """Stream an upload to a temporary file (refused past imports.max_bytes): (path, size, kind)."""
         self.directory.mkdir(parents=True, exist_ok=True)
         limit = self.settings.imports.max_bytes
         tmp = self.directory / f".upload-{os.getpid()}-{id(chunks)}"
@@ -90,13 +90,35 @@ class ImportService:
                     fh.write(chunk)
             if size == 0:
                 raise InvalidInput("file", "the uploaded file is empty")
-            kind = readers.sniff_kind(tmp)
+            return tmp, size, readers.sniff_kind(tmp)
         except readers.FileProblem as exc:
             tmp.unlink(missing_ok=True)
             raise InvalidInput("file", str(exc)) from None
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
+
+    async def read_numbers(self, chunks: AsyncIterator[bytes]) -> NumberList:
+        """The phone numbers of an uploaded CSV/TXT/XLSX (first sheet), which is not kept: a
+        list to act on at once, such as a previous provider's STOP list."""
+        tmp, _, kind = await self._spool(chunks)
+        if kind == "xlsx":  # openpyxl goes by the file name's extension
+            tmp = tmp.rename(tmp.with_name(tmp.name + ".xlsx"))
+        try:
+            def read() -> NumberList:
+                rows = readers.iter_xlsx_rows(tmp, None) if kind == "xlsx" else \
+                    readers.iter_text_rows(tmp, readers.text_format(tmp))
+                return collect_numbers(rows, self.region)
+            return await asyncio.to_thread(read)
+        except readers.FileProblem as exc:
+            raise InvalidInput("file", str(exc)) from None
+        finally:
+            tmp.unlink(missing_ok=True)
+
+    async def save_upload(self, chunks: AsyncIterator[bytes], *, filename: str, purpose: str,
+                          created_by: str | None) -> ImportRow:
+        """Stream an upload to disk (refused past imports.max_bytes) and record it."""
+        tmp, size, kind = await self._spool(chunks)
         fmt = "xlsx" if kind == "xlsx" else ("txt" if filename.lower().endswith(".txt") else "csv")
         import_id = await import_store.insert(self.db, purpose=purpose, filename=filename[:200], path="",
                                               size=size, fmt=fmt, created_by=created_by, now=self.clock.now())
