@@ -11,10 +11,12 @@ from gatewayd.api.auth import require_scope
 from gatewayd.api.body import parse_body
 from gatewayd.api.inbound import MAX_LIMIT, decode_cursor, encode_cursor, int_cursor, limit_arg, service
 from gatewayd.clock import utc_iso
-from gatewayd.errors import InvalidInput
+from gatewayd.errors import FieldError, InvalidInput
 from gatewayd.inbound.shapes import optout_event_json, optout_json
+from gatewayd.phone import InvalidNumber, normalise
 
 routes = web.RouteTableDef()
+MAX_BATCH = 10_000
 
 
 class OptOutBody(BaseModel):
@@ -57,6 +59,35 @@ async def add_optout(request: web.Request) -> web.Response:
                              status=201 if change.changed else 200)
 
 
+class BatchBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    numbers: list[str] = Field(min_length=1, max_length=MAX_BATCH)
+    note: str = Field(min_length=1, max_length=500)
+
+
+@routes.post("/api/v1/opt-outs/batch")
+async def add_optouts(request: web.Request) -> web.Response:
+    """Opt many numbers out at once (a STOP list synchronised from another system). Every number
+    is checked first: one invalid number refuses the whole request (422 naming each, up to 20),
+    nothing stored."""
+    key = await require_scope(request, "send")
+    body = await parse_body(request, BatchBody)
+    svc = service(request)
+    numbers: list[str] = []
+    errors: list[FieldError] = []
+    for i, raw in enumerate(body.numbers):
+        try:
+            numbers.append(normalise(raw, svc.optouts.region))
+        except InvalidNumber as exc:
+            errors.append(FieldError(f"numbers[{i}]", str(exc)))
+    if errors:
+        raise InvalidInput(errors[0].field, errors[0].message, errors[1:20])
+    unique = list(dict.fromkeys(numbers))
+    added, already = await svc.optouts.add_many(unique, source="api", actor=f"api:{key.name}", note=body.note)
+    return web.json_response({"added": added, "already_opted_out": already,
+                              "duplicates": len(numbers) - len(unique)})
+
+
 @routes.get("/api/v1/opt-outs/history")
 async def optout_history(request: web.Request) -> web.Response:
     """Every opt-out and opt-in ever recorded, newest first (?number= for one number)."""
@@ -96,6 +127,18 @@ OPENAPI: dict[str, Any] = {
                  "responses": {"201": {"description": "opted out now"}, "200": {"description": "already opted out"},
                                "422": {"description": "not a valid number"}}},
     },
+    "/api/v1/opt-outs/batch": {"post": {
+        "summary": "Opt many numbers out at once (all checked first; one invalid number stores nothing)",
+        "tags": ["opt-outs"], "security": [{"bearer": ["send"]}],
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["numbers", "note"], "additionalProperties": False,
+            "properties": {"numbers": {"type": "array", "minItems": 1, "maxItems": MAX_BATCH,
+                                       "items": {"type": "string"}},
+                           "note": {"type": "string", "minLength": 1, "maxLength": 500,
+                                    "description": "where the list comes from (kept in the history)"}}}}}},
+        "responses": {"200": {"description": "`{added, already_opted_out, duplicates}`"},
+                      "422": {"description": "an invalid number (each named as numbers[i]) or a missing note"}},
+    }},
     "/api/v1/opt-outs/history": {"get": {
         "summary": "Opt-out/opt-in history, newest first", "tags": ["opt-outs"], "security": [{"bearer": ["read"]}],
         "parameters": [{"name": "number", "in": "query", "schema": {"type": "string"}}, *_PAGE],

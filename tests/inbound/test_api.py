@@ -139,6 +139,29 @@ async def test_optouts_add_list_history_remove(app_client: TestClient, inbound_s
     assert [o["number"] for o in (await get(app_client, "/api/v1/opt-outs", read))["opt_outs"]] == [BOB]
 
 
+async def test_optouts_in_batch_are_all_checked_first(app_client: TestClient, inbound_service: InboundService,
+                                                      headers: Callable[..., Awaitable[dict[str, str]]]) -> None:
+    send, read = await headers("send"), await headers("read")
+    await deliver(inbound_service, "STOP", sender=BOB)
+    bad = await app_client.post("/api/v1/opt-outs/batch", headers=send, json={
+        "numbers": ["06 12 34 56 78", "12", "0698765432", "abc"], "note": "CRM sync"})
+    problem = await bad.json()
+    assert bad.status == 422 and [e["field"] for e in problem["errors"]] == ["numbers[1]", "numbers[3]"]
+    assert [o["number"] for o in (await get(app_client, "/api/v1/opt-outs", read))["opt_outs"]] == [BOB]
+    missing_note = await app_client.post("/api/v1/opt-outs/batch", headers=send, json={"numbers": [ALICE]})
+    assert missing_note.status == 422 and (await missing_note.json())["errors"][0]["field"] == "note"
+    many = [f"+336200{i:05d}" for i in range(1200)]
+    resp = await app_client.post("/api/v1/opt-outs/batch", headers=send, json={
+        "numbers": ["06 12 34 56 78", ALICE, BOB, *many], "note": "CRM sync"})
+    assert resp.status == 200, await resp.text()
+    assert await resp.json() == {"added": 1201, "already_opted_out": 1, "duplicates": 1}
+    history = await get(app_client, f"/api/v1/opt-outs/history?number={ALICE.replace('+', '%2B')}", read)
+    assert [(e["source"], e["note"]) for e in history["events"]] == [("api", "CRM sync")]
+    too_many = await app_client.post("/api/v1/opt-outs/batch", headers=send,
+                                     json={"numbers": ["0612345678"] * 10_001, "note": "x"})
+    assert too_many.status == 422
+
+
 async def test_calls_listing(app_client: TestClient, inbound_service: InboundService,
                              headers: Callable[..., Awaitable[dict[str, str]]]) -> None:
     read = await headers("read")
