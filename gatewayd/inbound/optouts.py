@@ -18,7 +18,7 @@ from gatewayd.clock import Clock, utc_iso
 from gatewayd.config import OptOutSettings
 from gatewayd.errors import InvalidInput, NotFound
 from gatewayd.inbound.autoreply import AutoResponder
-from gatewayd.inbound.ports import Outbound, enqueue_event
+from gatewayd.inbound.ports import Outbound, enqueue_event, enqueue_events
 from gatewayd.phone import InvalidNumber, mask, normalise
 from gatewayd.store import inbound, optouts
 from gatewayd.store.db import Database
@@ -95,11 +95,17 @@ class OptOutService:
         source = self._source(source)
         added = 0
         for start in range(0, len(numbers), CHUNK):
+            chunk = list(dict.fromkeys(numbers[start:start + CHUNK]))
             async with self.db.write() as conn:
                 now = self.clock.now()
-                for number in numbers[start:start + CHUNK]:
-                    change = await self._out(conn, number, source=source, now=now, actor=actor, note=note)
-                    added += change.changed
+                opted = await optouts.opted_out_among(conn, chunk)
+                fresh = [n for n in chunk if n not in opted]
+                await optouts.record_many(conn, fresh, action="out", source=source, now=now, actor=actor, note=note)
+                await enqueue_events(conn, [("optout.created", _payload(n, source, None, None, actor, now))
+                                            for n in fresh], now)
+                if self.outbound is not None:  # already opted out too: something may be queued since
+                    await self.outbound.block_pending_to(conn, chunk)
+                added += len(fresh)
         log.info("%d numbers opted out by %s (%d were already)", added, actor, len(numbers) - added)
         return added, len(numbers) - added
 
@@ -131,7 +137,7 @@ class OptOutService:
             await enqueue_event(conn, "optout.created", _payload(number, source, line, inbound_id, actor, now), now)
         # Even when already opted out: something may have been queued since (e.g. a transactional
         # message with scope "all"); blocking is idempotent.
-        blocked = await self.outbound.block_pending_to(conn, number) if self.outbound is not None else 0
+        blocked = await self.outbound.block_pending_to(conn, [number]) if self.outbound is not None else 0
         if self.outbound is None:
             log.warning("outbound queue not available: pending messages to %s not blocked now "
                         "(the dispatcher still checks before sending)", mask(number))

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -17,7 +17,7 @@ class Outbound(Protocol):
 
     async def submit(self, messages: list[Any], *, conn: aiosqlite.Connection | None = None) -> list[Any]: ...
 
-    async def block_pending_to(self, conn: aiosqlite.Connection, number: str) -> int: ...
+    async def block_pending_to(self, conn: aiosqlite.Connection, numbers: Sequence[str]) -> int: ...
 
 
 # Builds an outbound NewMessage: (to, text, line, thread_id, source) → NewMessage.
@@ -37,9 +37,16 @@ EventSink = Callable[[aiosqlite.Connection, str, dict[str, Any], datetime], Any]
 
 async def enqueue_event(conn: aiosqlite.Connection, event_type: str, payload: dict[str, Any], now: datetime) -> None:
     """Put a webhook event in the persisted outbox inside the caller's transaction (commits with its cause)."""
+    await enqueue_events(conn, [(event_type, payload)], now)
+
+
+async def enqueue_events(conn: aiosqlite.Connection, events: Sequence[tuple[str, dict[str, Any]]],
+                         now: datetime) -> None:
+    """Several events at once (a list of opt-outs): nothing is built when no endpoint listens."""
     try:
         from gatewayd.store import webhooks
     except ImportError:  # outbound's outbox not there yet: say so instead of pretending
-        log.warning("webhook outbox missing: %s event not recorded", event_type)
+        log.warning("webhook outbox missing: %d events not recorded", len(events))
         return
-    await webhooks.enqueue_event(conn, event_type, payload, now)
+    if events and await webhooks.any_subscriber(conn):
+        await webhooks.enqueue_events(conn, events, now)

@@ -291,11 +291,13 @@ class OutboundService:
 
         return await self.transaction(work)
 
-    async def block_pending_to(self, conn: aiosqlite.Connection, number: str) -> int:
-        """Inside the caller's STOP transaction: pending messages to `number` become blocked
+    async def block_pending_to(self, conn: aiosqlite.Connection, numbers: Sequence[str]) -> int:
+        """Inside the caller's STOP transaction: pending messages to `numbers` become blocked
         (marketing only, or every category when settings.optout.scope is 'all'); a STOP
-        confirmation already queued to it is left alone."""
-        ids = await store.pending_to(conn, number, marketing_only=self.settings.optout.scope != "all",
+        confirmation already queued to them is left alone."""
+        if isinstance(numbers, str):  # a str is a Sequence[str] too: its characters would match nothing
+            raise TypeError("block_pending_to takes a list of numbers")
+        ids = await store.pending_to(conn, numbers, marketing_only=self.settings.optout.scope != "all",
                                      except_sources=sorted(OPTOUT_EXEMPT_SOURCES))
         if ids:
             await store.set_final(conn, ids, "blocked", self.clock.now(), error="recipient opted out (STOP)")

@@ -347,19 +347,24 @@ async def requeue(conn: aiosqlite.Connection, message_id: int, *, due_at: dateti
         (utc_iso(due_at), attempts, line_key, utc_iso(now), error, code, message_id))
 
 
-async def pending_to(conn: aiosqlite.Connection, number: str, *, marketing_only: bool,
+async def pending_to(conn: aiosqlite.Connection, numbers: Sequence[str], *, marketing_only: bool,
                      except_sources: Sequence[str] = ()) -> list[int]:
-    """Queued or scheduled messages to `number` (marketing only, or every category), leaving out
-    those of `except_sources`."""
-    sql = "SELECT id FROM messages WHERE to_number = ? AND state IN ('queued', 'scheduled')"
-    args: list[object] = [number]
-    if marketing_only:
-        sql += " AND category = 'marketing'"
-    if except_sources:
-        sql += f" AND source NOT IN ({','.join('?' * len(except_sources))})"
-        args += list(except_sources)
-    async with conn.execute(sql, args) as cur:
-        return [r[0] for r in await cur.fetchall()]
+    """Queued or scheduled messages to any of `numbers` (marketing only, or every category),
+    leaving out those of `except_sources` (an index seek per number)."""
+    found: list[int] = []
+    for start in range(0, len(numbers), 500):
+        chunk = list(numbers[start:start + 500])
+        sql = (f"SELECT id FROM messages WHERE to_number IN ({','.join('?' * len(chunk))})"
+               " AND state IN ('queued', 'scheduled')")
+        args: list[object] = [*chunk]
+        if marketing_only:
+            sql += " AND category = 'marketing'"
+        if except_sources:
+            sql += f" AND source NOT IN ({','.join('?' * len(except_sources))})"
+            args += list(except_sources)
+        async with conn.execute(sql, args) as cur:
+            found += [r[0] for r in await cur.fetchall()]
+    return found
 
 
 # ------------------------------------------------------------------ status reports

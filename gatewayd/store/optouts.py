@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,6 +50,15 @@ async def record(conn: aiosqlite.Connection, *, number: str, action: str, source
         (number, action, source, line, inbound_id, actor, note, utc_iso(now)),
     )
     return int(cur.lastrowid or 0)
+
+
+async def record_many(conn: aiosqlite.Connection, numbers: Sequence[str], *, action: str, source: str, now: datetime,
+                      actor: str | None = None, note: str | None = None) -> None:
+    """The same event for many numbers (a list added by hand), inside the caller's transaction."""
+    iso = utc_iso(now)
+    await conn.executemany(
+        "INSERT INTO opt_out_events (number, action, source, actor, note, created_at) VALUES (?, ?, ?, ?, ?, ?)",
+        [(n, action, source, actor, note, iso) for n in numbers])
 
 
 async def is_opted_out(conn: aiosqlite.Connection, number: str) -> bool:

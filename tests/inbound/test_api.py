@@ -141,7 +141,10 @@ async def test_optouts_add_list_history_remove(app_client: TestClient, inbound_s
 
 async def test_optouts_in_batch_are_all_checked_first(app_client: TestClient, inbound_service: InboundService,
                                                       headers: Callable[..., Awaitable[dict[str, str]]]) -> None:
-    send, read = await headers("send"), await headers("read")
+    send, read, admin = await headers("send"), await headers("read"), await headers("admin")
+    hook = await app_client.post("/api/v1/webhooks", headers=admin,
+                                 json={"url": "http://127.0.0.1:9/hook", "events": ["optout.created"]})
+    assert hook.status == 201, await hook.text()
     await deliver(inbound_service, "STOP", sender=BOB)
     bad = await app_client.post("/api/v1/opt-outs/batch", headers=send, json={
         "numbers": ["06 12 34 56 78", "12", "0698765432", "abc"], "note": "CRM sync"})
@@ -155,6 +158,9 @@ async def test_optouts_in_batch_are_all_checked_first(app_client: TestClient, in
         "numbers": ["06 12 34 56 78", ALICE, BOB, *many], "note": "CRM sync"})
     assert resp.status == 200, await resp.text()
     assert await resp.json() == {"added": 1201, "already_opted_out": 1, "duplicates": 1}
+    async with app_client.server.app[keys.DB].read() as conn:  # one webhook event per number opted out
+        async with conn.execute("SELECT COUNT(*) FROM webhook_events WHERE type = 'optout.created'") as cur:
+            assert (await cur.fetchone())[0] == 1 + 1201  # Bob's STOP, then the batch
     history = await get(app_client, f"/api/v1/opt-outs/history?number={ALICE.replace('+', '%2B')}", read)
     assert [(e["source"], e["note"]) for e in history["events"]] == [("api", "CRM sync")]
     too_many = await app_client.post("/api/v1/opt-outs/batch", headers=send,

@@ -64,7 +64,7 @@ async def test_stop_blocks_pending_messages_in_the_same_transaction(tmp_path: Pa
         _, body = await gw.post({"to": ["+33612345678", "+33687654321"], "text": "promo", "category": "marketing"})
         outbound = gw.app[keys.OUTBOUND]
         async with gw.app[keys.DB].write() as conn:
-            assert await outbound.block_pending_to(conn, "+33612345678") == 1
+            assert await outbound.block_pending_to(conn, ["+33612345678"]) == 1
         states = await gw.states()
         first, second = (m["id"] for m in body["messages"])
         assert states[first] == "blocked" and states[second] == "queued"
@@ -190,7 +190,7 @@ async def test_a_second_stop_does_not_block_the_pending_confirmation(tmp_path: P
             NewMessage(to=number, text="Rappel RDV", source="api", send_at=later)])
         await opt_out(gw, number)
         async with gw.app[keys.DB].write() as conn:
-            assert await outbound.block_pending_to(conn, number) == 1   # the STOP transaction's sweep
+            assert await outbound.block_pending_to(conn, [number]) == 1   # the STOP transaction's sweep
         states = await gw.states()
         assert states[confirm.id] == "scheduled" and states[other.id] == "blocked"
         # ...and the dispatcher's last-moment check lets it through too.
