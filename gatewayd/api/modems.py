@@ -93,21 +93,21 @@ async def ussd(request: web.Request) -> web.Response:
     body = await parse_body(request, UssdBody)
     line = request.match_info["name"]
     answer = await ask_ussd(request.app, line, body.code, who=f"api key {key.name}")
-    return web.json_response({"line": line, "code": body.code.strip(), "status": answer.status, "text": answer.text,
+    return web.json_response({"line": line, "code": check_code(body.code), "status": answer.status, "text": answer.text,
                               "at": utc_iso(request.app[keys.CLOCK].now())})
 
 
 async def ask_ussd(app: web.Application, line: str, code: str, *, who: str) -> UssdAnswer:
     """The one path of the API and the console: checks, the pool's request, errors as problems."""
     try:
-        check_code(code)
+        code = check_code(code)
     except ValueError as exc:
         raise InvalidInput("code", str(exc)) from None
     if line not in {m.name for m in app[keys.SETTINGS].modems}:
         raise NotFound(f"no line named {line!r}")
     if keys.POOL not in app:
         raise ServiceUnavailable("no modem pool runs in this process")
-    log.info("line %s: USSD %s asked by %s", line, code.strip(), who)
+    log.info("line %s: USSD %s asked by %s", line, code, who)
     try:
         return await app[keys.POOL].ussd(line, code)
     except LineUnavailableError as exc:

@@ -8,6 +8,7 @@ but not yet deleted message is never handed over twice.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from dataclasses import dataclass
 from collections.abc import Callable
@@ -107,6 +108,7 @@ class ModemDriver:
         self.initialising = False
         self._ussd_lock = asyncio.Lock()     # one USSD session at a time per modem
         self._ussd_answer: asyncio.Future[UssdAnswer] | None = None
+        self._ussd_quiet_until = 0.0         # loop time before which a +CUSD can be a late answer
 
     # -- wiring ------------------------------------------------------------------------------------
     def new_session(self) -> AtSession:
@@ -374,28 +376,40 @@ class ModemDriver:
     # -- USSD --------------------------------------------------------------------------------------
     async def ussd(self, code: str, timeout: float) -> UssdAnswer:
         """Send a USSD code (checked by ussd.check_code) and wait up to `timeout` s for the network's
-        answer, which arrives as a +CUSD URC after the OK; UssdError when refused or unanswered."""
+        answer, a +CUSD URC; UssdError when refused or unanswered.
+
+        A +CUSD carries no request id: after a request timed out, or a menu was closed, the
+        network may still answer. The next request waits out a quiet period first
+        (timings.ussd_quiet), during which any +CUSD finds no request and is dropped, so a late
+        answer is never taken for the next one's."""
         command = ussd.request_command(code)
         async with self._ussd_lock:
-            self._ussd_answer = asyncio.get_running_loop().create_future()
+            loop = asyncio.get_running_loop()
+            if (wait := self._ussd_quiet_until - loop.time()) > 0:
+                await asyncio.sleep(wait)
+            self._ussd_answer = loop.create_future()
             try:
                 try:
-                    resp = await self._s().command(command, timeout=self.timings.command)
+                    # Some firmwares hold their OK until the network answers.
+                    await self._s().command(command, timeout=max(self.timings.command, timeout))
                 except CommandError as exc:
                     raise UssdError(f"the modem refused the USSD request ({exc})") from None
-                early = resp.first("+CUSD:")  # some firmwares answer before their OK
-                if early is not None:
-                    self._on_ussd(early)
                 try:
                     answer = await asyncio.wait_for(self._ussd_answer, timeout)
                 except TimeoutError:
-                    await self._try("AT+CUSD=2")
+                    await self._close_ussd()
                     raise UssdError(f"no answer from the network within {timeout:g} s") from None
             finally:
                 self._ussd_answer = None
             if answer.status == "more_input":
-                await self._try("AT+CUSD=2")  # a menu: we ask one question, so close the session
+                await self._close_ussd()  # a menu: we ask one question, so close the session
             return answer
+
+    async def _close_ussd(self) -> None:
+        """End the network session (AT+CUSD=2, best effort) and start the quiet period."""
+        self._ussd_quiet_until = asyncio.get_running_loop().time() + self.timings.ussd_quiet
+        with contextlib.suppress(ModemError):
+            await self._try("AT+CUSD=2")
 
     def _on_ussd(self, line: str) -> None:
         try:

@@ -41,6 +41,7 @@ class ModemTimings:
     backoff_cap: float = 60.0
     backoff_scale: float = 1.0      # multiplies the delay (tests shrink it to milliseconds)
     stop_grace: float = 5.0         # stop() lets an AT transaction in flight finish this long
+    ussd_quiet: float = 10.0        # after a USSD timeout or a closed menu, late +CUSD answers are dropped
 
     @classmethod
     def from_settings(cls, section: TimingSettings) -> ModemTimings:
@@ -55,5 +56,5 @@ FAST_TEST_TIMINGS = ModemTimings(
     command=1.0, slow_command=2.0, prompt=1.0, submit=1.5, probe=0.3, resync_settle=0.05,
     resync_attempts=5, ready_wait=1.0, sim_busy_retry=0.05, sim_busy_attempts=5,
     health_interval=0.3, sweep_interval=5.0, call_quiet=0.3, reset_settle=0.3,
-    backoff_base=1.8, backoff_cap=0.5, backoff_scale=0.05, stop_grace=1.0,
+    backoff_base=1.8, backoff_cap=0.5, backoff_scale=0.05, stop_grace=1.0, ussd_quiet=0.6,
 )

@@ -20,7 +20,7 @@ async def test_balance_check_reads_the_answer_whatever_its_shape(tmp_path: Path,
     net = SimNetwork(ussd_answer=BALANCE)
     net.ussd_codes["#999#"] = None
     async with gateway(tmp_path, network=net, profiles=(profile,)) as gw:
-        resp = await gw.client.post("/api/v1/modems/line1/ussd", json={"code": " *100# "}, headers=gw.auth)
+        resp = await gw.client.post("/api/v1/modems/line1/ussd", json={"code": " *1 00# "}, headers=gw.auth)
         body = await resp.json()
         assert resp.status == 200, body
         assert (body["line"], body["code"], body["status"], body["text"]) == ("line1", "*100#", "done", BALANCE)
@@ -60,3 +60,30 @@ async def test_no_answer_from_the_network_times_out_and_the_line_carries_on(tmp_
             await gw.app[keys.POOL].ussd("line1", "*555#", timeout=0.3)
         answer = await gw.app[keys.POOL].ussd("line1", "*100#", timeout=5)
         assert answer.text == "Votre solde est de 12,34 EUR."
+
+
+async def test_a_late_answer_is_never_taken_for_the_next_request(tmp_path: Path) -> None:
+    # +CUSD carries no request id: the answer to a timed-out *100# must not become *200#'s.
+    net = SimNetwork(ussd_answer="the answer to *200#")
+    net.ussd_codes["*100#"] = "the late answer to *100#"
+    net.ussd_delays["*100#"] = 0.4   # arrives while *200# (slower still) is waiting
+    net.ussd_delays["*200#"] = 0.5
+    async with gateway(tmp_path, network=net) as gw:
+        pool = gw.app[keys.POOL]
+        with pytest.raises(UssdError, match="no answer"):
+            await pool.ussd("line1", "*100#", timeout=0.2)
+        answer = await pool.ussd("line1", "*200#", timeout=5)
+        assert answer.text == "the answer to *200#"
+
+
+async def test_a_menu_is_answered_then_closed(tmp_path: Path) -> None:
+    net = SimNetwork(ussd_answer="1. Solde 2. Forfait")
+    net.ussd_menus.add("*111#")
+    async with gateway(tmp_path, network=net) as gw:
+        resp = await gw.client.post("/api/v1/modems/line1/ussd", json={"code": "*111#"}, headers=gw.auth)
+        body = await resp.json()
+        assert (body["status"], body["text"]) == ("more_input", "1. Solde 2. Forfait")
+        gw.network.ussd_codes["*100#"] = "Solde 3 EUR"
+        answer = await gw.app[keys.POOL].ussd("line1", "*100#", timeout=5)
+        assert answer.text == "Solde 3 EUR"
+        assert [code for _, code in gw.network.ussd_requests] == ["*111#", "*100#"]

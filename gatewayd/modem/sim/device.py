@@ -297,17 +297,20 @@ class SimDevice(SmsTraffic):
             return []
         if answer is None:
             line = "+CUSD: 4"  # the network does not know this code
-        elif self.profile.ussd_packed_hex and gsm7.is_gsm7(answer):
-            line = f'+CUSD: 0,"{gsm7.pack(gsm7.encode(answer)).hex().upper()}",15'
-        elif self.profile.ussd_packed_hex:
-            line = f'+CUSD: 0,"{answer.encode("utf-16-be").hex().upper()}",72'
         else:
-            line = f'+CUSD: 0,"{answer}",15'
-        if self.profile.ussd_reply == "before_ok":
+            m = 1 if code in self.network.ussd_menus else 0
+            if self.profile.ussd_packed_hex and gsm7.is_gsm7(answer):
+                line = f'+CUSD: {m},"{gsm7.pack(gsm7.encode(answer)).hex().upper()}",15'
+            elif self.profile.ussd_packed_hex:
+                line = f'+CUSD: {m},"{answer.encode("utf-16-be").hex().upper()}",72'
+            else:
+                line = f'+CUSD: {m},"{answer}",15'
+        delay = self.network.ussd_delays.get(code, self.timings.ussd)
+        if self.profile.ussd_reply == "before_ok" and code not in self.network.ussd_delays:
             return [line]
 
         async def later() -> None:
-            await asyncio.sleep(self.timings.ussd)
+            await asyncio.sleep(delay)
             self.emit([line])
 
         self._spawn(later())

@@ -93,6 +93,8 @@ class SimNetwork:
         self.ussd_answer = ussd_answer
         self.ussd_codes: dict[str, str | None] = {}
         self.ussd_unanswered: set[str] = set()   # codes the network never answers
+        self.ussd_delays: dict[str, float] = {}  # codes answered this many seconds late
+        self.ussd_menus: set[str] = set()        # codes answered with a menu (status 1)
         self.ussd_requests: list[tuple[str, str]] = []
         self.parts: list[SubmittedPart] = []
         self.received: list[ReceivedSms] = []
