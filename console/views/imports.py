@@ -32,6 +32,7 @@ from gatewayd.store.imports import ImportRow
 pages = Pages()
 CHUNK = 64 * 1024
 PAGE = 30
+FIELD_CHARS = 200_000  # text fields of a file form (a pasted list of numbers is the longest)
 
 
 class Upload:
@@ -65,7 +66,9 @@ async def read_upload(request: web.Request, field: str = "file", *, required: bo
             continue
         if part.name != field:
             if len(fields) < 10_000:
-                fields.add(part.name or "", (await part.read(decode=True)).decode("utf-8", "replace")[:200_000])
+                fields.add(part.name or "", await _field_text(part))
+            else:
+                await part.release()
             continue
         check_multipart_token(request, token)
         if not part.filename:
@@ -74,6 +77,21 @@ async def read_upload(request: web.Request, field: str = "file", *, required: bo
                 raise InvalidInput(field, "choose a file to upload")
             return Upload(fields, None, None)
         return Upload(fields, part.filename, _chunks(part))
+
+
+async def _field_text(part: BodyPartReader) -> str:
+    """A form field's text, read by chunks up to FIELD_CHARS: past it the form is refused naming
+    the field (a pasted list cut short without a word would be worse than no list)."""
+    data = bytearray()
+    while chunk := await part.read_chunk(CHUNK):
+        data += chunk
+        if len(data) > 4 * FIELD_CHARS:  # a character is at most 4 bytes of UTF-8
+            break
+    text = bytes(part.decode(bytes(data))).decode("utf-8", "replace")
+    if len(text) > FIELD_CHARS:
+        await part.release()
+        raise InvalidInput(part.name or "form", f"longer than {FIELD_CHARS} characters: split it in several parts")
+    return text
 
 
 async def _chunks(part: BodyPartReader) -> AsyncIterator[bytes]:

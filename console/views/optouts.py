@@ -70,7 +70,10 @@ async def remove(request: web.Request) -> web.StreamResponse:
 async def import_list(request: web.Request) -> web.Response:
     """Opt out a whole list at once (pasted, or a CSV/TXT/XLSX file such as a previous provider's
     STOP list); every number gets the history, webhook and blocking of a single addition."""
-    upload = await read_upload(request, required=False)
+    try:
+        upload = await read_upload(request, required=False)
+    except InvalidInput as exc:
+        return await _page(request, field_errors(exc, request), status=exc.status)
     note = upload.fields.get("list_note", "").strip()[:200]
     pasted = upload.fields.get("numbers", "")
     values = {"list_note": note, "numbers": pasted[:20_000]}

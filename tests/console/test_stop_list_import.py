@@ -74,7 +74,11 @@ async def test_refusals_store_nothing(admin: Console) -> None:
     assert status == 422 and "collez des numéros ou choisissez un fichier" in body
     status, body = await _post(admin, note="x", file=("stop.xls", b"\xd0\xcf\x11\xe0" + b"\x00" * 600))
     assert status == 422 and "97-2003" in body
-    assert await _opted_out(admin, "+33612345678") == [False]
+    # Past the length a form field may hold, the list is refused whole, never cut short.
+    long_list = "\n".join(f"06 12 {i // 10000:02d} {i // 100 % 100:02d} {i % 100:02d}" for i in range(15_000))
+    status, body = await _post(admin, note="x", numbers=long_list)
+    assert status == 422 and "plus de 200000 caractères" in body
+    assert await _opted_out(admin, "+33612345678", "+33612000000") == [False, False]
     await add_user(admin, "val", "viewer")
     await admin.logout()
     await admin.login("val")
