@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo
 
 import phonenumbers
 
+from gatewayd.clock import parse_iso
 from gatewayd.console.service_messages import Localiser
 
 log = logging.getLogger(__name__)
@@ -110,6 +111,13 @@ class Formats:
             return ""
         local = self.local(when)
         return local.strftime("%d/%m/%Y %H:%M" if self.lang == "fr" else "%Y-%m-%d %H:%M")
+
+    def stamp(self, when: dt.datetime | str | None) -> str:
+        """A stored instant (datetime, or the store's UTC text) as local 'YYYY-MM-DD HH:MM:SS', the
+        form every spreadsheet reads as a date in any language (CSV exports)."""
+        if not when:
+            return ""
+        return self.local(parse_iso(when) if isinstance(when, str) else when).strftime("%Y-%m-%d %H:%M:%S")
 
     def short(self, when: dt.datetime | None) -> str:
         """Time alone for today, else the date and time (lists)."""

@@ -207,17 +207,14 @@ async def report_csv(request: web.Request) -> web.StreamResponse:
     fmt = formats(request)
     yes, no = t(request, "campaigns.report.yes"), t(request, "campaigns.report.no")
 
-    def when(moment: Any) -> str:
-        return fmt.local(moment).strftime("%Y-%m-%d %H:%M:%S") if moment else ""
-
     def cells(x: ReportLine) -> list[object]:
         r = x.recipient
         # Message states have their console names; the other outcomes are the report's own.
         outcome = t(request, f"campaigns.report.{x.outcome}" if x.outcome == "pending" or r.state == "excluded"
                     else f"state.{x.outcome}")
         detail = localise(request, x.detail) if x.detail else None
-        return [r.number, r.last_name, r.first_name, outcome, detail, r.line, r.segments, when(r.sent_at),
-                when(r.delivered_at), yes if x.replied else no, yes if x.opted_out else no, r.message_id]
+        return [r.number, r.last_name, r.first_name, outcome, detail, r.line, r.segments, fmt.stamp(r.sent_at),
+                fmt.stamp(r.delivered_at), yes if x.replied else no, yes if x.opted_out else no, r.message_id]
 
     async def rows() -> Any:
         async for page in report.pages():

@@ -4,7 +4,7 @@ states in the user's language, streamed page by page."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
@@ -16,7 +16,6 @@ from gatewayd.console.routing import Pages
 from gatewayd.console.views.messages import STATES, sent_filters
 
 from gatewayd import keys
-from gatewayd.clock import parse_iso
 from gatewayd.csv_export import csv_stream
 from gatewayd.downloads import send_download
 from gatewayd.errors import InvalidInput
@@ -40,6 +39,9 @@ def period(request: web.Request, fmt: Formats) -> tuple[date, date, datetime, da
             days[field] = date.fromisoformat(raw) if raw else default
         except ValueError:
             raise InvalidInput(field, f"{raw[:20]!r} is not a date (YYYY-MM-DD)") from None
+    for field, day in days.items():
+        if not 2000 <= day.year <= 2999:  # also keeps the day arithmetic below inside datetime's range
+            raise InvalidInput(field, f"{day.isoformat()} is outside the years 2000-2999")
     if days["to"] < days["from"]:
         raise InvalidInput("to", "the period ends before it starts")
     if (days["to"] - days["from"]).days >= MAX_DAYS:
@@ -49,21 +51,12 @@ def period(request: web.Request, fmt: Formats) -> tuple[date, date, datetime, da
     return days["from"], days["to"], since, until
 
 
-def _moment(fmt: Formats) -> Callable[[datetime | str | None], str]:
-    """A stored instant (datetime, or the store's UTC text) as the box's local time, for Excel."""
-    def local(when: datetime | str | None) -> str:
-        if not when:
-            return ""
-        return fmt.local(parse_iso(when) if isinstance(when, str) else when).strftime("%Y-%m-%d %H:%M:%S")
-    return local
-
-
 @pages.get("/sent/export.csv", role="operator", name="sent_export")
 async def sent_export(request: web.Request) -> web.StreamResponse:
     fmt = formats(request)
     first, last, since, until = period(request, fmt)
     filters = sent_filters(request)
-    db, when = request.app[keys.DB], _moment(fmt)
+    db, when = request.app[keys.DB], fmt.stamp
     states = {s: t(request, f"state.{s}") for s in STATES}
     categories = {c: t(request, f"category.{c}") for c in ("transactional", "marketing")}
     reasons: dict[str, str] = {}  # a failure's reason repeats across thousands of messages
@@ -89,6 +82,8 @@ async def sent_export(request: web.Request) -> web.StreamResponse:
                     m.campaign_id, m.line, m.segments, when(m.sent_at), when(m.delivered_at),
                     reason(m.error) if m.error else None]
                    for m in page]
+            if len(page) < PAGE:  # the walk reached the end: another query would scan the tail again
+                return
             after = page[-1].id
 
     header = [t(request, f"export.sent.{c}") for c in SENT_COLUMNS]
@@ -100,7 +95,7 @@ async def sent_export(request: web.Request) -> web.StreamResponse:
 async def received_export(request: web.Request) -> web.StreamResponse:
     fmt = formats(request)
     first, last, since, until = period(request, fmt)
-    db, when = request.app[keys.DB], _moment(fmt)
+    db, when = request.app[keys.DB], fmt.stamp
 
     async def rows() -> AsyncIterator[list[list[Any]]]:
         after: tuple[datetime, int] | None = None
@@ -111,6 +106,8 @@ async def received_export(request: web.Request) -> web.StreamResponse:
                 return
             yield [[m.id, when(m.received_at), m.sender, m.text, m.line,
                     t(request, f"intent.{m.intent}") if m.intent else None, m.thread_id] for m in page]
+            if len(page) < PAGE:
+                return
             after = (page[-1].received_at, page[-1].id)
 
     header = [t(request, f"export.received.{c}") for c in RECEIVED_COLUMNS]
@@ -122,7 +119,7 @@ async def received_export(request: web.Request) -> web.StreamResponse:
 async def optouts_export(request: web.Request) -> web.StreamResponse:
     """Everyone opted out now (a suppression list for any other tool that sends on our behalf)."""
     optouts = request.app[keys.INBOUND].optouts
-    when = _moment(formats(request))
+    when = formats(request).stamp
     sources = {s: t(request, f"optout_source.{s}") for s in ("sms", "api", "console", "import", "call")}
 
     async def rows() -> AsyncIterator[list[list[Any]]]:

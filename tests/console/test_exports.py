@@ -97,7 +97,9 @@ async def test_bad_periods_are_refused_saying_why(admin: Console) -> None:
     fr = {"Accept-Language": "fr"}
     for query, words in (("from=2026-13-01", "&#39;2026-13-01&#39; n&#39;est pas une date (AAAA-MM-JJ)"),
                          ("from=2026-11-30&to=2026-11-01", "la période se termine avant de commencer"),
-                         ("from=2025-01-01&to=2026-11-30", "au plus 366 jours par export")):
+                         ("from=2025-01-01&to=2026-11-30", "au plus 366 jours par export"),
+                         ("from=9999-12-31&to=9999-12-31", "9999-12-31 est hors des années 2000 à 2999"),
+                         ("from=0001-01-01&to=0001-01-02", "0001-01-01 est hors des années 2000 à 2999")):
         resp = await admin.client.get(f"/sent/export.csv?{query}", headers=fr)
         body = await resp.text()
         assert resp.status == 422 and words in body, (query, body[-800:])
