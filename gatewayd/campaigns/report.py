@@ -58,7 +58,7 @@ def parse_outcomes(values: Sequence[str], field: str = "outcome") -> tuple[str, 
 
 
 class CampaignReport:
-    """Reads one campaign's report; the reply and STOP marks are looked up once per report."""
+    """Reads one campaign's report, a page at a time."""
 
     def __init__(self, db: Database, campaign_id: int, attribution_hours: int,
                  outcomes: Sequence[str] = ()) -> None:
@@ -66,25 +66,28 @@ class CampaignReport:
         self.campaign_id = campaign_id
         self.hours = attribution_hours
         self.outcomes = tuple(outcomes)
-        # Looked up by the first page (each a walk of the whole campaign), then kept. Recipients
-        # added later by a refresh get higher ids: a report started before them ends before them.
+        # The campaign's id span, looked up by the first page (a walk of the whole campaign) and
+        # kept: recipients a refresh adds later get higher ids, so a report started before them
+        # ends before them.
         self._span: tuple[int, int] | None = None
-        self._marks: tuple[set[int], set[int]] = (set(), set())
 
     async def page(self, after_id: int = 0, limit: int = PAGE) -> list[ReportLine]:
-        """Up to `limit` lines after recipient id `after_id`, in recipient order."""
+        """Up to `limit` lines after recipient id `after_id`, in recipient order. The reply and
+        STOP marks are looked up for the page's id range only: paging through a campaign costs
+        one pass over it, not one per page."""
         async with self.db.read() as conn:
             if self._span is None:
-                span = await store.recipient_id_span(conn, self.campaign_id)
-                if span is None:
+                self._span = await store.recipient_id_span(conn, self.campaign_id)
+                if self._span is None:
                     return []
-                self._span = span
-                self._marks = (await store.replied(conn, self.campaign_id, self.hours),
-                               await store.opted_out_after(conn, self.campaign_id, self.hours))
             first, last = self._span
             rows = await store.recipient_outcomes(conn, self.campaign_id, after_id=max(after_id, first - 1),
                                                   upto_id=last, limit=limit, outcomes=self.outcomes)
-        replied, opted_out = self._marks
+            if not rows:
+                return []
+            ids = (rows[0].id - 1, rows[-1].id)
+            replied = await store.replied(conn, self.campaign_id, self.hours, ids)
+            opted_out = await store.opted_out_after(conn, self.campaign_id, self.hours, ids)
         return [ReportLine(r, outcome_of(r), r.id in replied, r.id in opted_out) for r in rows]
 
     async def pages(self, size: int = PAGE) -> AsyncIterator[list[ReportLine]]:

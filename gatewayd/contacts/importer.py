@@ -102,9 +102,10 @@ class ImportService:
         """The phone numbers of an uploaded CSV/TXT/XLSX (first sheet), which is not kept: a
         list to act on at once, such as a previous provider's STOP list."""
         tmp, _, kind = await self._spool(chunks)
-        if kind == "xlsx":  # openpyxl goes by the file name's extension
-            tmp = tmp.rename(tmp.with_name(tmp.name + ".xlsx"))
         try:
+            if kind == "xlsx":  # openpyxl goes by the file name's extension
+                tmp = tmp.rename(tmp.with_name(tmp.name + ".xlsx"))
+
             def read() -> NumberList:
                 rows = readers.iter_xlsx_rows(tmp, None) if kind == "xlsx" else \
                     readers.iter_text_rows(tmp, readers.text_format(tmp))

@@ -324,22 +324,26 @@ async def cancelable(conn: aiosqlite.Connection, campaign_id: int) -> list[tuple
 # Recipients who opted out by SMS within ?2 ("+N hours") after their campaign message was handed over.
 _OPTED_OUT_AFTER = (
     " FROM campaign_recipients r JOIN opt_out_events e ON e.number = r.number"
-    " WHERE r.campaign_id = ?1 AND r.state = 'submitted' AND e.action = 'out' AND e.source = 'sms'"
+    " WHERE {campaign} = ?1 AND r.state = 'submitted' AND e.action = 'out' AND e.source = 'sms'"
     " AND e.created_at >= r.submitted_at"
     " AND e.created_at <= strftime('%Y-%m-%dT%H:%M:%fZ', r.submitted_at, ?2)")
 
 
 async def optouts_caused(conn: aiosqlite.Connection, campaign_id: int, hours: int) -> int:
     """How many recipients opted out by SMS within `hours` after their campaign message."""
-    async with conn.execute("SELECT COUNT(DISTINCT r.id)" + _OPTED_OUT_AFTER,
+    async with conn.execute("SELECT COUNT(DISTINCT r.id)" + _OPTED_OUT_AFTER.format(campaign="r.campaign_id"),
                             (campaign_id, f"+{int(hours)} hours")) as cur:
         row = await cur.fetchone()
     return int(row[0]) if row else 0
 
 
-async def opted_out_after(conn: aiosqlite.Connection, campaign_id: int, hours: int) -> set[int]:
-    """Ids of those recipients (the report marks them)."""
-    async with conn.execute("SELECT DISTINCT r.id" + _OPTED_OUT_AFTER, (campaign_id, f"+{int(hours)} hours")) as cur:
+async def opted_out_after(conn: aiosqlite.Connection, campaign_id: int, hours: int,
+                          ids: tuple[int, int]) -> set[int]:
+    """Ids of those recipients among ids (first, last] (a report page marks them)."""
+    # "+r.campaign_id": walk the page's rowid range, not every recipient of the campaign.
+    sql = "SELECT DISTINCT r.id" + _OPTED_OUT_AFTER.format(campaign="+r.campaign_id") + " AND r.id > ?3 AND r.id <= ?4"
+    async with conn.execute(sql,
+                            (campaign_id, f"+{int(hours)} hours", *ids)) as cur:
         return {r[0] for r in await cur.fetchall()}
 
 
@@ -373,9 +377,10 @@ async def replies(conn: aiosqlite.Connection, campaign_id: int, hours: int) -> i
     return int(row[0]) if row else 0
 
 
-async def replied(conn: aiosqlite.Connection, campaign_id: int, hours: int) -> set[int]:
-    """Ids of those recipients (the report marks them)."""
-    async with conn.execute("SELECT DISTINCT r.id" + _REPLIED, (campaign_id, f"+{int(hours)} hours")) as cur:
+async def replied(conn: aiosqlite.Connection, campaign_id: int, hours: int, ids: tuple[int, int]) -> set[int]:
+    """Ids of those recipients among ids (first, last] (a report page marks them)."""
+    async with conn.execute("SELECT DISTINCT r.id" + _REPLIED + " AND r.id > ?3 AND r.id <= ?4",
+                            (campaign_id, f"+{int(hours)} hours", *ids)) as cur:
         return {r[0] for r in await cur.fetchall()}
 
 
