@@ -49,14 +49,28 @@ def sniff_kind(path: Path) -> str:
         raise FileProblem("the file is a ZIP archive but not an Excel workbook (.xlsx)")
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         # Excel saves a password-protected .xlsx as an OLE2 file too, holding an "EncryptedPackage"
-        # stream: its directory entry (UTF-16 name) sits near the start of the file.
-        if "EncryptedPackage".encode("utf-16-le") in head:
+        # stream: its name (UTF-16) is in the file's directory.
+        if "EncryptedPackage".encode("utf-16-le") in head + _ole_directory(path, head):
             raise FileProblem("the workbook is protected by a password: remove the password in Excel"
                               " (File > Info > Protect Workbook) and upload it again")
         raise FileProblem("legacy Excel 97-2003 (.xls) files are not supported: save it as .xlsx or CSV")
     if head.startswith(b"%PDF") or head.startswith(b"\x89PNG"):
         raise FileProblem("this is not a spreadsheet or text file (CSV, TXT or XLSX expected)")
     return "text"
+
+
+def _ole_directory(path: Path, header: bytes) -> bytes:
+    """The first directory sectors of an OLE2 compound file (where its stream names are): the
+    header gives the sector size (2**shift at offset 30) and the first directory sector (offset 48)."""
+    if len(header) < 52:
+        return b""
+    shift = int.from_bytes(header[30:32], "little")
+    first = int.from_bytes(header[48:52], "little")
+    if not 7 <= shift <= 16 or first >= 0xFFFFFFFA:  # not a sector size, or a special sector id
+        return b""
+    with path.open("rb") as fh:
+        fh.seek((first + 1) << shift)
+        return fh.read(8 << shift)
 
 
 def detect_encoding(sample: bytes) -> tuple[str, str]:

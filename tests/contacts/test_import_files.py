@@ -199,9 +199,23 @@ def workbook_with_damaged_sheet(rows: int) -> bytes:
     return out.getvalue()
 
 
+def ole2_with_directory_far_in(*names: str, at_sector: int) -> bytes:
+    """An OLE2 file whose directory sits past the first 64 KB (a big encrypted workbook): the
+    header's sector shift (9: 512-byte sectors) and first directory sector say where."""
+    header = bytearray(b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + b"\x00" * 504)
+    header[30:32] = (9).to_bytes(2, "little")
+    header[48:52] = at_sector.to_bytes(4, "little")
+    body = bytearray(b"\x01" * (at_sector * 512))  # sectors of (encrypted) data before the directory
+    entries = b"".join(name.encode("utf-16-le").ljust(128, b"\x00") for name in ("Root Entry", *names))
+    return bytes(header + body + entries.ljust(512, b"\x00"))
+
+
 async def test_password_protected_workbook_is_named_as_such(service: ImportService) -> None:
     with pytest.raises(InvalidInput, match="protected by a password"):
         await upload(service, ole2_with_streams("EncryptionInfo", "EncryptedPackage"), "clients.xlsx")
+    with pytest.raises(InvalidInput, match="protected by a password"):
+        await upload(service, ole2_with_directory_far_in("EncryptionInfo", "EncryptedPackage", at_sector=400),
+                     "gros-fichier.xlsx")
     with pytest.raises(InvalidInput, match=r"97-2003 \(\.xls\)"):
         await upload(service, ole2_with_streams("Workbook", "SummaryInformation"), "clients.xls")
 
