@@ -72,6 +72,23 @@ def _like(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
+def _sent_filters(where: list[str], args: list[object], *, state: str | None, to: str | None,
+                  to_prefix: str | None, text: str | None) -> None:
+    """The Sent page's filters as SQL conditions (recipient exact or prefix, state, words)."""
+    if to is not None:
+        where.append("to_number = ?")
+        args.append(to)
+    elif to_prefix is not None:
+        where.append("to_number >= ? AND to_number < ?")
+        args += [to_prefix, to_prefix + "\uffff"]
+    if state is not None:
+        where.append("state = ?")
+        args.append(state)
+    if text is not None:
+        where.append("text LIKE ? ESCAPE '\\'")
+        args.append(_like(text))
+
+
 async def search_sent(conn: aiosqlite.Connection, *, text: str | None = None, to: str | None = None,
                       to_prefix: str | None = None, state: str | None = None, before_id: int | None = None,
                       limit: int = 50, window: int = 50_000) -> SentPage:
@@ -81,31 +98,19 @@ async def search_sent(conn: aiosqlite.Connection, *, text: str | None = None, to
     index: the scan covers at most `window` ids below `before_id`, and the page tells where it
     stopped so the caller can offer to look further back."""
     top = before_id if before_id is not None else 2**62
-    where = ["id < ?"]
-    args: list[object] = [top]
-    if to is not None:
-        where.append("to_number = ?")
-        args.append(to)
-    if state is not None:
-        where.append("state = ?")
-        args.append(state)
     bounded = text is not None or (to_prefix is not None and to is None)
     floor = None
+    if bounded and before_id is None:
+        async with conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM messages") as cur:
+            row = await cur.fetchone()
+        top = int(row[0]) if row else 1
+    where: list[str] = ["id < ?"]
+    args: list[object] = [top]
     if bounded:
-        if before_id is None:
-            async with conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM messages") as cur:
-                row = await cur.fetchone()
-            top = int(row[0]) if row else 1
-            args[0] = top
         floor = max(0, top - window)
         where.append("id >= ?")
         args.append(floor)
-        if to_prefix is not None and to is None:
-            where.append("to_number >= ? AND to_number < ?")
-            args += [to_prefix, to_prefix + "\uffff"]
-        if text is not None:
-            where.append("text LIKE ? ESCAPE '\\'")
-            args.append(_like(text))
+    _sent_filters(where, args, state=state, to=to, to_prefix=to_prefix, text=text)
     sql = f"SELECT * FROM messages WHERE {' AND '.join(where)} ORDER BY id DESC LIMIT ?"
     args.append(limit)
     async with conn.execute(sql, args) as cur:
@@ -189,16 +194,7 @@ async def sent_in_period(conn: aiosqlite.Connection, *, since: datetime, until: 
     columns are read, as they are stored: an export is hundreds of thousands of rows."""
     where = ["id > ?", "created_at >= ?", "created_at < ?"]
     args: list[object] = [after_id, utc_iso(since), utc_iso(until)]
-    for clause, value in (("state = ?", state), ("to_number = ?", to)):
-        if value is not None:
-            where.append(clause)
-            args.append(value)
-    if to_prefix is not None and to is None:
-        where.append("to_number >= ? AND to_number < ?")
-        args += [to_prefix, to_prefix + "\uffff"]
-    if text is not None:
-        where.append("text LIKE ? ESCAPE '\\'")
-        args.append(_like(text))
+    _sent_filters(where, args, state=state, to=to, to_prefix=to_prefix, text=text)
     args.append(limit)
     sql = ("SELECT id, created_at, to_number, text, state, category, source, campaign_id, sent_line, segments,"
            f" sent_at, delivered_at, error FROM messages WHERE {' AND '.join(where)} ORDER BY id LIMIT ?")
