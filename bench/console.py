@@ -99,7 +99,7 @@ async def build_database(path: Path, total: int, *, seed: int = 7) -> dict[str, 
         batch.append((i, to, text, "transactional", state, 0, "api", None, "", 1, "GSM-7", i % 256, None, iso,
                       None, None, None, thread_id, None, None, iso, iso,
                       "network refused" if state == "failed" else None,
-                      iso if state not in ("queued",) else None))
+                      iso if state not in ("queued",) else None, None))
         if state in ("sent", "delivered", "unknown"):
             parts.append((i, 1, line, i % 256, at))
         if len(batch) >= 20_000:

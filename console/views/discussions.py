@@ -7,10 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aiohttp import web
-from gatewayd.console.forms import decode_cursor, encode_cursor, path_id, text
+from gatewayd.console.forms import actor, decode_cursor, encode_cursor, path_id, text
 from gatewayd.console.render import field_errors, fragment, redirect, render, t
 from gatewayd.console.routing import Pages
-from gatewayd.console.state import session_of
 
 from gatewayd import keys
 from gatewayd.clock import utc_iso
@@ -180,7 +179,7 @@ async def reply(request: web.Request) -> web.StreamResponse:
     try:
         if not body.strip():
             raise InvalidInput("text", t(request, "sms.text_required"))
-        await svc.reply(thread_id, body, session_of(request).user.name, source="reply")
+        await svc.reply(thread_id, body, actor(request), source="reply")
     except (InvalidInput, ServiceUnavailable) as exc:
         thread = await svc.thread(thread_id)
         items, _ = await svc.conversation(thread_id, limit=MESSAGES_PAGE)

@@ -24,8 +24,8 @@ from gatewayd.store import console_reads
 pages = Pages()
 PAGE = 1000
 MAX_DAYS = 366
-SENT_COLUMNS = ("id", "created_at", "to", "text", "state", "category", "source", "campaign", "line", "segments",
-                "sent_at", "delivered_at", "error")
+SENT_COLUMNS = ("id", "created_at", "to", "text", "state", "category", "source", "by", "campaign", "line",
+                "segments", "sent_at", "delivered_at", "error")
 RECEIVED_COLUMNS = ("id", "received_at", "from", "text", "line", "intent", "thread")
 
 
@@ -79,7 +79,7 @@ async def sent_export(request: web.Request) -> web.StreamResponse:
             if not page:
                 return
             yield [[m.id, when(m.created_at), m.to, m.text, states[m.state], categories[m.category], m.source,
-                    m.campaign_id, m.line, m.segments, when(m.sent_at), when(m.delivered_at),
+                    m.created_by, m.campaign_id, m.line, m.segments, when(m.sent_at), when(m.delivered_at),
                     reason(m.error) if m.error else None]
                    for m in page]
             if len(page) < PAGE:  # the walk reached the end: another query would scan the tail again

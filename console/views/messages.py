@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from gatewayd.console.forms import (
+    actor,
     checked,
     decode_cursor,
     encode_cursor,
@@ -119,7 +120,7 @@ async def send_sms(request: web.Request) -> web.StreamResponse:
         send_at = local_datetime(when, tz, "send_at") if checked(form, "schedule") else None
         recipients = await _recipients(request, values)
         rows = await request.app[keys.OUTBOUND].submit([
-            NewMessage(to=number, text=body, category=Category(category), send_at=send_at,
+            NewMessage(to=number, text=body, category=Category(category), send_at=send_at, created_by=actor(request),
                        line=line or None, priority=0, source="console") for number in recipients])
     except (InvalidInput, NotFound, Conflict) as exc:
         return await _form(request, values, field_errors(exc, request), 422)
@@ -205,7 +206,7 @@ async def sent_states(request: web.Request) -> web.Response:
 
 @pages.post("/sent/{id:\\d+}/resend", role="operator", name="message_resend")
 async def resend(request: web.Request) -> web.StreamResponse:
-    row = await request.app[keys.OUTBOUND].resend(path_id(request))
+    row = await request.app[keys.OUTBOUND].resend(path_id(request), by=actor(request))
     raise redirect(request, f"/sent/{row.id}", "resent")
 
 

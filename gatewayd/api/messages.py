@@ -72,6 +72,8 @@ class MessageOut(BaseModel):
     send_at: str | None = None
     sent_at: str | None = None
     delivered_at: str | None = None
+    created_by: str | None = Field(None, description="who asked: 'console <user>' or 'api key <name>'; "
+                                                     "null for campaign messages and automatic answers")
     parts: list[PartOut] | None = None
 
 
@@ -87,7 +89,7 @@ def message_json(m: MessageRow, detail: MessageDetail | None = None) -> dict[str
         "attempts": m.attempts, "created_at": utc_iso(m.created_at), "send_at": utc_iso(m.send_at),
         "expires_at": utc_iso(m.expires_at), "sent_at": utc_iso(m.sent_at), "delivered_at": utc_iso(m.delivered_at),
         "finished_at": utc_iso(m.finished_at), "campaign_id": m.campaign_id, "thread_id": m.thread_id,
-        "resend_of": m.resend_of,
+        "resend_of": m.resend_of, "created_by": m.created_by,
     }
     if m.error:
         out["error"] = m.error
@@ -182,8 +184,10 @@ async def send(request: web.Request) -> web.Response:
         raise InvalidInput("send_at", "more than a year ahead")
     await limits.reserve(key.id, len(numbers))
     ttl = timedelta(seconds=body.ttl) if body.ttl is not None else None
+    by = f"api key {key.name}"  # one string shared by every message of the request
     messages = [NewMessage(to=n, text=body.text, category=Category(body.category), send_at=body.send_at,
-                           line=body.modem, ttl=ttl, priority=0, source="api", api_key_id=key.id) for n in numbers]
+                           line=body.modem, ttl=ttl, priority=0, source="api", api_key_id=key.id,
+                           created_by=by) for n in numbers]
 
     try:
         if idem is None:
@@ -270,6 +274,6 @@ async def cancel_message(request: web.Request) -> web.Response:
           description="An `unknown` message may already have arrived: resending is a deliberate choice.",
           responses={202: MessageOut, 404: None, 409: None})
 async def resend_message(request: web.Request) -> web.Response:
-    await require_scope(request, "send")
-    row = await request.app[keys.OUTBOUND].resend(path_id(request))
+    key = await require_scope(request, "send")
+    row = await request.app[keys.OUTBOUND].resend(path_id(request), by=f"api key {key.name}")
     return web.json_response(message_json(row), status=202)

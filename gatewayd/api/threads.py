@@ -127,7 +127,7 @@ async def reply(request: web.Request) -> web.Response:
     """Queue a reply to the thread's number on the thread's line; 202 like POST /messages."""
     key = await require_scope(request, "send")
     body = await parse_body(request, ReplyBody)
-    row = await service(request).reply(path_id(request), body.text, f"api:{key.name}", source="reply")
+    row = await service(request).reply(path_id(request), body.text, f"api key {key.name}", source="reply")
     return web.json_response({"messages": [{"id": row.id, "to": row.to, "state": row.state}]}, status=202)
 
 

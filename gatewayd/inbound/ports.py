@@ -24,12 +24,13 @@ class Outbound(Protocol):
 MessageFactory = Callable[..., Any]
 
 
-def new_message(*, to: str, text: str, line: str | None, thread_id: int | None, source: str) -> Any:
+def new_message(*, to: str, text: str, line: str | None, thread_id: int | None, source: str,
+                created_by: str | None = None) -> Any:
     """A transactional outbound NewMessage (replies and automatic answers are conversation, not marketing)."""
     from gatewayd.outbound.model import Category, NewMessage  # outbound owns the message model
 
     return NewMessage(to=to, text=text, category=Category.TRANSACTIONAL, line=line, thread_id=thread_id,
-                      source=source)
+                      source=source, created_by=created_by)
 
 
 EventSink = Callable[[aiosqlite.Connection, str, dict[str, Any], datetime], Any]

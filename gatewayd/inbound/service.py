@@ -182,7 +182,8 @@ class InboundService:
             if not is_dialable(thread.number):
                 raise InvalidInput("thread_id", f"{thread.number!r} is a sender name or short code: it cannot be answered by SMS")
             rows = await self.outbound.submit(
-                [self.factory(to=thread.number, text=text, line=thread.line, thread_id=thread.id, source=source)],
+                [self.factory(to=thread.number, text=text, line=thread.line, thread_id=thread.id, source=source,
+                              created_by=user)],
                 conn=conn)
             await threads.touch_outbound(conn, thread.id, text=text, at=now)
             await threads.set_read(conn, thread.id, read=True)  # answering means it was read

@@ -68,6 +68,7 @@ class NewMessage:
     thread_id: int | None = None
     source: str = "api"
     api_key_id: int | None = None          # counted against that key's daily cap
+    created_by: str | None = None          # who asked: 'console <user>' | 'api key <name>'
 
 
 @dataclass(frozen=True, slots=True)

@@ -204,14 +204,14 @@ class OutboundService:
             tuples.append((mid, m.to, m.text, category, state, m.priority, m.source, m.line, m.line or "",
                            segments, encoding, mid & 0xFF, send_at_iso, due_iso, expires_iso, m.campaign_id,
                            m.campaign_recipient_id, m.thread_id, m.api_key_id, None, now_iso, now_iso, error,
-                           now_iso if blocked else None))
+                           now_iso if blocked else None, m.created_by))
             if states is not None:
                 states.append(state)
             if rows is not None:
                 rows.append(MessageRow(  # positional, in field order (cheaper than keywords)
                     mid, m.to, m.text, category, state, m.priority, m.source, m.line, None, segments, encoding,
                     mid & 0xFF, send_at, start, expires, 0, None, error, m.campaign_id, m.campaign_recipient_id,
-                    m.thread_id, m.api_key_id, None, now, now, None, None, now if blocked else None))
+                    m.thread_id, m.api_key_id, None, now, now, None, None, now if blocked else None, m.created_by))
             if len(tuples) >= INSERT_CHUNK:  # bounded memory for 10,000- or 200,000-message batches
                 await store.insert_messages(conn, tuples)
                 tuples = []
@@ -265,8 +265,9 @@ class OutboundService:
 
         return await self.group.run(work)
 
-    async def resend(self, message_id: int) -> MessageRow:
-        """A new message with the same recipient and text as an `unknown` or `failed` one.
+    async def resend(self, message_id: int, *, by: str | None = None) -> MessageRow:
+        """A new message with the same recipient and text as an `unknown` or `failed` one, asked
+        for by `by` ('console <user>', 'api key <name>').
 
         Deliberate only (a person or an API call): an `unknown` message may already have arrived."""
 
@@ -282,7 +283,7 @@ class OutboundService:
             new = NewMessage(to=old.to, text=old.text, category=Category(old.category), line=old.line,
                              priority=old.priority, campaign_id=old.campaign_id,
                              campaign_recipient_id=old.campaign_recipient_id, thread_id=old.thread_id,
-                             source=old.source, api_key_id=old.api_key_id)
+                             source=old.source, api_key_id=old.api_key_id, created_by=by)
             [row] = await self.insert(conn, [new])
             await store.link_resend(conn, row.id, message_id)
             fresh = await store.get(conn, row.id)

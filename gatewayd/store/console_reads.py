@@ -177,6 +177,7 @@ class ExportedMessage:
     state: str
     category: str
     source: str
+    created_by: str | None
     campaign_id: int | None
     line: str | None
     segments: int
@@ -196,7 +197,7 @@ async def sent_in_period(conn: aiosqlite.Connection, *, since: datetime, until: 
     args: list[object] = [after_id, utc_iso(since), utc_iso(until)]
     _sent_filters(where, args, state=state, to=to, to_prefix=to_prefix, text=text)
     args.append(limit)
-    sql = ("SELECT id, created_at, to_number, text, state, category, source, campaign_id, sent_line, segments,"
+    sql = ("SELECT id, created_at, to_number, text, state, category, source, created_by, campaign_id, sent_line, segments,"
            f" sent_at, delivered_at, error FROM messages WHERE {' AND '.join(where)} ORDER BY id LIMIT ?")
     async with conn.execute(sql, args) as cur:
         return [ExportedMessage(*r) for r in await cur.fetchall()]

@@ -16,7 +16,7 @@ from gatewayd.clock import parse_iso, utc_iso
 INSERT_COLUMNS = (
     "id", "to_number", "text", "category", "state", "priority", "source", "line", "line_key", "segments",
     "encoding", "concat_ref", "send_at", "due_at", "expires_at", "campaign_id", "campaign_recipient_id",
-    "thread_id", "api_key_id", "resend_of", "created_at", "updated_at", "error", "finished_at",
+    "thread_id", "api_key_id", "resend_of", "created_at", "updated_at", "error", "finished_at", "created_by",
 )
 _INSERT_SQL = (f"INSERT INTO messages ({', '.join(INSERT_COLUMNS)}) "
                f"VALUES ({', '.join('?' * len(INSERT_COLUMNS))})")
@@ -65,6 +65,7 @@ class MessageRow:
     sent_at: datetime | None
     delivered_at: datetime | None
     finished_at: datetime | None
+    created_by: str | None = None  # 'console <user>' | 'api key <name>'; None: campaign or automatic
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,6 +104,7 @@ def message_from_row(r: sqlite3.Row) -> MessageRow:
         campaign_recipient_id=r["campaign_recipient_id"], thread_id=r["thread_id"], api_key_id=r["api_key_id"],
         resend_of=r["resend_of"], created_at=_t(r["created_at"]), updated_at=_t(r["updated_at"]),  # type: ignore[arg-type]
         sent_at=_t(r["sent_at"]), delivered_at=_t(r["delivered_at"]), finished_at=_t(r["finished_at"]),
+        created_by=r["created_by"],
     )
 
 

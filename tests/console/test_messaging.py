@@ -43,6 +43,9 @@ async def test_new_sms_to_several_numbers_contacts_and_a_group(admin: Console) -
     rows = await admin.app[keys.OUTBOUND].list(limit=10)
     assert sorted(r.to for r in rows) == ["+33611111111", "+33622222222", "+33633333333"]   # each once
     assert {r.source for r in rows} == {"console"} and {r.state for r in rows} == {"queued"}
+    assert {r.created_by for r in rows} == {"console admin"}  # who asked, for the whole office to see
+    status, page = await admin.get(f"/sent/{rows[0].id}", headers={"Accept-Language": "fr"})
+    assert '<dd id="message-author">admin (console)</dd>' in page
 
 
 async def test_new_sms_names_the_bad_number_and_keeps_the_text(admin: Console) -> None:
@@ -107,6 +110,7 @@ async def test_discussion_shows_inbound_as_text_live_and_replies(admin: Console)
     assert status == 303
     [reply] = await admin.app[keys.OUTBOUND].list(limit=1, thread_id=thread.id)
     assert reply.to == "+33655555555" and reply.line == "line1" and reply.text == "Merci à vous"
+    assert reply.created_by == "console admin"
     data = await (await admin.client.get(f"/discussions/{thread.id}/live?after={data['after']}")).json()
     assert "Merci à vous" in data["html"]
     live = await (await admin.client.get("/discussions/live")).json()

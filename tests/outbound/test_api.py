@@ -48,6 +48,8 @@ async def test_recipients_are_normalised_and_deduplicated(tmp_path: Path) -> Non
         assert status == 202
         assert [m["to"] for m in body["messages"]] == ["+33612345678", "+33698765432"]
         assert all(m["state"] == "queued" for m in body["messages"])
+        stored = await gw.message(body["messages"][0]["id"])
+        assert stored["created_by"] == "api key test" and stored["source"] == "api"
 
 
 async def test_auth_and_scopes(tmp_path: Path) -> None:

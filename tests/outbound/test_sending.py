@@ -115,6 +115,7 @@ async def test_outcome_unknown_is_never_resent_automatically_but_can_be_resent(t
         assert resp.status == 202
         again = await resp.json()
         assert again["resend_of"] == message_id and again["id"] != message_id
+        assert again["created_by"] == "api key test"  # a deliberate resend says who asked
         await gw.wait_state(again["id"], "delivered")
         resp = await gw.client.post(f"/api/v1/messages/{message_id}/resend", headers=gw.auth)
         assert resp.status == 409 and "already resent" in (await resp.json())["detail"]
