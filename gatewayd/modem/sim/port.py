@@ -87,11 +87,16 @@ class PtyPort:
 
     async def drained(self, limit: float = 0.5) -> None:
         """Wait (at most `limit` s) until the host has read everything said so far: a modem's last
-        reply leaves the wire before a reset takes the port down, and the host sees it."""
+        reply leaves the wire before a reset takes the port down, and the host sees it.
+
+        The kernel moves written bytes to the host's side asynchronously, so one empty reading
+        can come before they arrive: the queue must read empty several times in a row."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + limit
-        while self.attached and loop.time() < deadline and (self._out or self._unread_by_host()):
-            await asyncio.sleep(0.002)
+        empty = 0
+        while self.attached and loop.time() < deadline and empty < 5:
+            empty = 0 if self._out or self._unread_by_host() else empty + 1
+            await asyncio.sleep(0.005)
 
     def _unread_by_host(self) -> int:
         """Bytes waiting in the slave's input queue (0 when it cannot be asked)."""
