@@ -225,6 +225,15 @@ async def test_stop_reply_appears_in_the_stop_list(tmp_path: Path) -> None:
         assert "06 12 00 00 02" in await page.inner_text("#optout-list")
         assert "by SMS" in await page.inner_text("#optout-history")
         await shot(page, "16-stop-list")
+        # A previous provider's list, pasted: the report says what happened to each line.
+        await page.click("#optout-list-add > summary")
+        await page.fill("input[name=list_note]", "Old provider's STOP list")
+        await page.fill("textarea[name=numbers]", f"06 98 76 54 32\n{SAYS_STOP}\nnot a number")
+        await page.click("#optout-list-form button[type=submit]")
+        report = await page.inner_text("#optout-list-report")
+        assert "1 numbers added to the STOP list; 1 were on it already." in report and "not a number" in report
+        assert "06 98 76 54 32" in await page.inner_text("#optout-list")
+        await shot(page, "16b-stop-list-added")
         [thread] = await thread_store.listing(box.app[keys.DB])
         await page.goto(box.url + f"/discussions/{thread.id}")
         assert "STOP" in await page.inner_text(".conversation")
