@@ -56,6 +56,15 @@ def translate(lang: str, key: str, **values: object) -> str:
     return text
 
 
+def translate_count(lang: str, key: str, count: int, **values: object) -> str:
+    """`key` for a number of things: `key.one` when the language says the singular for `count`
+    (French: 0 and 1; English: 1) and the catalogue has it. `count` is among the values."""
+    singular = count <= 1 if lang == "fr" else count == 1
+    if singular and f"{key}.one" in catalog(lang):
+        key = f"{key}.one"
+    return translate(lang, key, count=count, **values)
+
+
 @cache
 def service_localiser(lang: str) -> Localiser:
     """The service-message translator of one language (its pattern keys compiled once)."""

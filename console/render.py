@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
-from gatewayd.console.i18n import Formats, localise_service, translate
+from gatewayd.console.i18n import Formats, localise_service, translate, translate_count
 from gatewayd.console.routing import allows
 from gatewayd.console.state import FORMATS, LANG, PRE_CSRF, SESSION
 
@@ -101,6 +101,7 @@ def base_context(request: web.Request) -> dict[str, Any]:
     done = request.query.get("done")
     return {
         "_": lambda key, **values: translate(lang, key, **values),
+        "_n": lambda key, count, **values: translate_count(lang, key, count, **values),
         "lang": lang,
         "fmt": formats(request),
         "user": session.user if session else None,

@@ -231,7 +231,7 @@ async def test_stop_reply_appears_in_the_stop_list(tmp_path: Path) -> None:
         await page.fill("textarea[name=numbers]", f"06 98 76 54 32\n{SAYS_STOP}\nnot a number")
         await page.click("#optout-list-form button[type=submit]")
         report = await page.inner_text("#optout-list-report")
-        assert "1 numbers added to the STOP list; 1 were on it already." in report and "not a number" in report
+        assert "1 number added to the STOP list. 1 was on it already." in report and "not a number" in report
         assert "06 98 76 54 32" in await page.inner_text("#optout-list")
         await shot(page, "16b-stop-list-added")
         [thread] = await thread_store.listing(box.app[keys.DB])

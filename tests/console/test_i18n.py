@@ -96,3 +96,13 @@ def test_formats_follow_language_zone_and_region() -> None:
     assert fr.phone("+33612345678") == "06 12 34 56 78"
     assert fr.phone("+447911123456") == "+44 7911 123456"     # another country: international form
     assert fr.phone("INFO") == "INFO"
+
+
+def test_counted_messages_take_the_singular_each_language_uses() -> None:
+    # French says "0 numéro ajouté" and "1 numéro ajouté"; English "1 number" but "0 numbers".
+    assert i18n.translate_count("fr", "optouts.list_added", 0, n="0") == "0 numéro ajouté à la liste STOP."
+    assert i18n.translate_count("fr", "optouts.list_added", 2, n="2") == "2 numéros ajoutés à la liste STOP."
+    assert i18n.translate_count("en", "optouts.list_added", 1, n="1") == "1 number added to the STOP list."
+    assert i18n.translate_count("en", "optouts.list_added", 0, n="0") == "0 numbers added to the STOP list."
+    # A message without a singular form is used as it is.
+    assert i18n.translate_count("en", "nav.sent", 1) == i18n.translate("en", "nav.sent")
