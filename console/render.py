@@ -56,6 +56,11 @@ def t(request: web.Request, key: str, **values: object) -> str:
     return translate(request.get(LANG, "en"), key, **values)
 
 
+def tn(request: web.Request, key: str, count: int, **values: object) -> str:
+    """t() for a number of things (singular form where the language uses it; see translate_count)."""
+    return translate_count(request.get(LANG, "en"), key, count, **values)
+
+
 def url(request: web.Request, name: str, query: Mapping[str, Any] | None = None, /, **parts: Any) -> str:
     """The path of a named console route, with `query` appended (None values dropped)."""
     if "query" in parts:  # templates pass it by keyword; no route has a path part named "query"

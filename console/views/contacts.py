@@ -15,7 +15,7 @@ from gatewayd.console.forms import (
     path_id,
     text,
 )
-from gatewayd.console.render import field_errors, formats, redirect, render, t
+from gatewayd.console.render import field_errors, formats, redirect, render, tn
 from gatewayd.console.routing import Pages
 
 from gatewayd import keys
@@ -196,7 +196,7 @@ async def recipient_search(request: web.Request) -> web.Response:
         for g in await all_groups(request):
             if folded in g.name.casefold():
                 results.append({"kind": "group", "value": g.id, "label": g.name,
-                                "sub": t(request, "groups.members_count", count=fmt.integer(g.members))})
+                                "sub": tn(request, "groups.members_count", g.members, n=fmt.integer(g.members))})
                 if len(results) >= 12:
                     break
     return web.json_response({"results": results})

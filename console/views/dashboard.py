@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from gatewayd.console import charts
-from gatewayd.console.render import render, t
+from gatewayd.console.render import formats, render, t
 from gatewayd.console.routing import Pages
 
 from gatewayd import keys
@@ -29,7 +29,7 @@ def line_statuses(request: web.Request) -> list[LineStatus]:
 
 def line_alerts(lines: list[LineStatus]) -> list[tuple[str, dict[str, Any]]]:
     """(message key, values) for each line problem worth a banner."""
-    alerts: list[tuple[str, dict[str, Any]]] = []
+    alerts: list[tuple[str, dict[str, Any]]] = []  # (message key, its values; "number" picks singular or plural)
     for line in lines:
         if line.state.value in ("disconnected", "degraded"):
             alerts.append(("alert.line_down", {"line": line.name, "state": line.state.value}))
@@ -88,7 +88,7 @@ async def dashboard(request: web.Request) -> web.Response:
     if hasattr(keys, "OUTBOUND") and keys.OUTBOUND in request.app:
         data = await traffic(request)
         if data["unknown"]:
-            alerts.append(("alert.unknown", {"count": data["unknown"]}))
+            alerts.append(("alert.unknown", {"number": data["unknown"], "n": formats(request).integer(data["unknown"])}))
         labels = [(f"{t(request, 'day.' + DAY_KEYS[d.weekday()])} {d.day}", s, r) for d, s, r in data["days"]]
         chart = charts.bar_chart(labels)
         from gatewayd.console.views.lines import caps_used

@@ -244,3 +244,20 @@ async def test_export_streams_csv_with_formulas_neutralised(admin: Console) -> N
     assert "+33612345678;'=HYPERLINK(1);Éa" in body
     resp = await admin.client.get("/contacts/export?format=json")
     assert (await resp.json())["contacts"][0]["last_name"] == "=HYPERLINK(1)"
+
+
+async def test_the_unknown_alert_counts_in_french(admin: Console) -> None:
+    from gatewayd.outbound.model import NewMessage
+    from gatewayd.store import messages as message_store
+
+    rows = await admin.app[keys.OUTBOUND].submit([NewMessage(f"+3361100000{i}", "x", source="console")
+                                                  for i in range(2)])
+    fr = {"Accept-Language": "fr"}
+    async with admin.app[keys.DB].write() as conn:
+        await message_store.set_final(conn, [rows[0].id], "unknown", admin.clock.now())
+    _, page = await admin.get("/", headers=fr)
+    assert "1 message est à l&#39;état « inconnu »" in page
+    async with admin.app[keys.DB].write() as conn:
+        await message_store.set_final(conn, [rows[1].id], "unknown", admin.clock.now())
+    _, page = await admin.get("/", headers=fr)
+    assert "2 messages sont à l&#39;état « inconnu »" in page
