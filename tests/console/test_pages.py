@@ -261,3 +261,19 @@ async def test_the_unknown_alert_counts_in_french(admin: Console) -> None:
         await message_store.set_final(conn, [rows[1].id], "unknown", admin.clock.now())
     _, page = await admin.get("/", headers=fr)
     assert "2 messages sont à l&#39;état « inconnu »" in page
+
+
+async def test_recipient_type_ahead_finds_contacts_and_groups(admin: Console) -> None:
+    from gatewayd.contacts.service import ContactInput
+
+    contacts, groups = admin.app[keys.CONTACTS], admin.app[keys.GROUPS]
+    solo, duo = await groups.create("Équipe Lyon", "", None), await groups.create("Équipe Nice", "", None)
+    lea = await contacts.create(ContactInput("0611223344", first_name="Léa", last_name="Équipier"), "t")
+    hugo = await contacts.create(ContactInput("0622334455", first_name="Hugo"), "t")
+    await groups.change_members(solo.id, [lea.id], [])
+    await groups.change_members(duo.id, [lea.id, hugo.id], [])
+    resp = await admin.client.get("/recipients/search?q=équip", headers={"Accept-Language": "fr"})
+    results = (await resp.json())["results"]
+    assert [(r["kind"], r["label"], r["sub"]) for r in results] == [
+        ("contact", "Léa Équipier", "06 11 22 33 44"),
+        ("group", "Équipe Lyon", "1 membre"), ("group", "Équipe Nice", "2 membres")]
