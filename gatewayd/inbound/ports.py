@@ -43,7 +43,8 @@ async def enqueue_event(conn: aiosqlite.Connection, event_type: str, payload: di
 
 async def enqueue_events(conn: aiosqlite.Connection, events: Sequence[tuple[str, dict[str, Any]]],
                          now: datetime) -> None:
-    """Several events at once (a list of opt-outs): nothing is built when no endpoint listens."""
+    """Several events at once (a list of opt-outs), inside the caller's transaction; nothing is stored
+    (not even a round trip per event) when no endpoint listens."""
     try:
         from gatewayd.store import webhooks
     except ImportError:  # outbound's outbox not there yet: say so instead of pretending
