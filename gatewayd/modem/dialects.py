@@ -18,7 +18,9 @@ class Dialect:
     ready_markers: tuple[str, ...] = ("SMS Ready", "+QIND: SMS DONE", "SMS DONE")
     storage: tuple[str, ...] = ("SM", "ME", "MT")  # preferred message storage, first supported wins
     cnmi_mode2: bool = True                     # False: firmware rejects or mishandles mode 2
-    cnmi_ds: tuple[int, ...] = (1, 2)           # status-report routing, first supported wins
+    # Status-report routing, first supported wins: 2 (stored, +CDSI) survives a daemon restart,
+    # 1 (direct, +CDS) is lost when nobody reads the port.
+    cnmi_ds: tuple[int, ...] = (2, 1)
     iccid_commands: tuple[str, ...] = ("AT+CCID", "AT+ICCID", "AT+QCCID", "AT^ICCID?", "AT#CCID")
     hangup: str = "ATH"
     reset: str = "AT+CFUN=1,1"

@@ -21,6 +21,14 @@ from gatewayd.modem.timings import ModemTimings
 log = logging.getLogger(__name__)
 
 RECEIVED_STATS = frozenset({0, 1})      # received unread / read (PDU-mode <stat>)
+# Names in AT+CPMS=? that are not memories of their own: MT is SM and ME together, *_P the
+# "preferred" views of SIMCom, BM cell broadcast. Draining SM, ME and SR covers them.
+NOT_MEMORIES = frozenset({"MT", "BM", "TA"})
+
+
+def drainable(readable: list[str]) -> tuple[str, ...]:
+    """The memories of AT+CPMS=?'s first list that hold messages of their own, in order."""
+    return tuple(dict.fromkeys(m for m in readable if m not in NOT_MEMORIES and not m.endswith("_P")))
 
 
 @dataclass
@@ -45,6 +53,9 @@ class Inbox:
         self.clock = clock
         self.timings = timings
         self.memory = "SM"               # the memory chosen at init (mem1 = mem2 = mem3)
+        # Every memory the modem has (AT+CPMS=?): a sweep drains them all, since SMS and reports
+        # land elsewhere while we are away (a stick back from re-enumeration on ME, reports in SR).
+        self.memories: tuple[str, ...] = ("SM",)
         self.read_memory = "SM"          # current mem1 (switched for "SR" reports, then back)
         self.needs_cnma = False          # +CSMS service 1: every +CMT/+CDS must be acknowledged
         self.storage = StorageUse("SM")
@@ -101,22 +112,35 @@ class Inbox:
 
     # -- sweep -------------------------------------------------------------------------------------
     async def sweep(self) -> int:
-        """List the whole storage (AT+CMGL=4) and hand over every received message; the count."""
-        await self._select(self.memory)
-        resp = await self.session.command("AT+CMGL=4", timeout=self.timings.slow_command)
-        try:
-            entries = parse_cmgl(resp.lines)
-        except ReplyError as exc:
-            log.warning("%s: unusable +CMGL listing: %s", self.line, exc)
-            return 0
+        """List every memory (AT+CMGL=4 in each) and hand over every received message and
+        report, the line's own memory last and left selected; the count."""
         handled = 0
-        for stored in entries:
-            if stored.stat in RECEIVED_STATS:
-                handled += await self._handle(self.memory, stored)
+        others = [m for m in self.memories if m != self.memory]
+        for memory in others:
+            try:
+                handled += (await self._sweep_one(memory))[0]
+            except CommandError as exc:  # a memory listed but not readable now: the next sweep
+                log.info("%s: cannot list %s: %s", self.line, memory, exc)
+        count, entries = await self._sweep_one(self.memory)
+        handled += count
         await self.refresh_storage()
         if self.storage.full:
             await self._clear_non_received(entries)
         return handled
+
+    async def _sweep_one(self, memory: str) -> tuple[int, list[StoredPdu]]:
+        await self._select(memory)
+        resp = await self.session.command("AT+CMGL=4", timeout=self.timings.slow_command)
+        try:
+            entries = parse_cmgl(resp.lines)
+        except ReplyError as exc:
+            log.warning("%s: unusable +CMGL listing of %s: %s", self.line, memory, exc)
+            return 0, []
+        handled = 0
+        for stored in entries:
+            if stored.stat in RECEIVED_STATS:
+                handled += await self._handle(memory, stored)
+        return handled, entries
 
     async def refresh_storage(self) -> StorageUse:
         """Read AT+CPMS? into `storage` (used/total of the chosen memory)."""

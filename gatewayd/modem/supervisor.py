@@ -139,6 +139,8 @@ class LineSupervisor:
                 extra[key] = str(d.info[key])
         if d.cnmi:
             extra["cnmi"] = d.cnmi
+        if d.report_mode:
+            extra["reports"] = d.report_mode
         if storage:
             extra["storage"] = storage.memory
         for kind, reg in d.registrations.items():
