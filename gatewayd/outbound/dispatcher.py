@@ -16,7 +16,7 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -40,6 +40,13 @@ from gatewayd.store.db import Database, DiskFull
 log = logging.getLogger(__name__)
 
 REPORT_BATCH_S = 0.02   # a report may wait this long to share a transaction with a send's outcome
+
+
+def unreported_reason(hours: float) -> str:
+    """Why a `sent` message has no delivery report (its documented end when none ever comes)."""
+    span = f"{hours:g} h" if hours >= 1 else f"{hours * 3600:g} s"
+    return (f"no delivery report within {span}: delivery not confirmed (the report may have been lost, "
+            f"e.g. while the daemon was stopped on a line that gets reports only directly)")
 
 
 class Pool(Protocol):
@@ -287,6 +294,10 @@ class Dispatcher:
             self._retry_at = v.retry_at
 
     async def _housekeeping(self, conn: aiosqlite.Connection, now: datetime, events: Events) -> None:
+        hours = self.settings.outbound.report_timeout_hours
+        flagged = await store.flag_unreported(conn, now - timedelta(hours=hours), unreported_reason(hours), now)
+        if flagged:
+            log.info("%d sent message(s) got no delivery report within %g h", flagged, hours)
         await store.promote_due(conn, now)
         expired = await store.expire_due(conn, now)
         if expired:

@@ -270,6 +270,15 @@ async def expire_due(conn: aiosqlite.Connection, now: datetime) -> list[int]:
     return ids
 
 
+async def flag_unreported(conn: aiosqlite.Connection, sent_before: datetime, reason: str, now: datetime) -> int:
+    """`sent` messages without a reason that went out before `sent_before` get `reason` (they
+    stay `sent`: only a report can move them on); how many."""
+    cur = await conn.execute(
+        "UPDATE messages SET error = ?, updated_at = ? WHERE state = 'sent' AND error IS NULL AND sent_at < ?",
+        (reason, utc_iso(now), utc_iso(sent_before)))
+    return cur.rowcount
+
+
 async def next_due(conn: aiosqlite.Connection) -> datetime | None:
     """Earliest due_at among queued messages (the dispatcher sleeps until then at most)."""
     async with conn.execute("SELECT MIN(due_at) FROM messages WHERE state = 'queued'") as cur:
@@ -409,8 +418,8 @@ async def settle_after_report(conn: aiosqlite.Connection, message_id: int, state
     iso = utc_iso(now)
     if state == "delivered":
         cur = await conn.execute(
-            "UPDATE messages SET state = 'delivered', delivered_at = ?, updated_at = ? "
-            "WHERE id = ? AND state = 'sent'", (iso, iso, message_id))
+            "UPDATE messages SET state = 'delivered', delivered_at = ?, updated_at = ?, error = NULL, "
+            "error_code = NULL WHERE id = ? AND state = 'sent'", (iso, iso, message_id))
     else:
         cur = await conn.execute(
             "UPDATE messages SET state = 'failed', error = ?, updated_at = ? WHERE id = ? AND state = 'sent'",
