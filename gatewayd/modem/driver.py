@@ -126,10 +126,12 @@ class ModemDriver:
         memory = self.inbox.memory if self.inbox else "SM"
         memories = self.inbox.memories if self.inbox else ("SM",)
         committed = self.inbox.committed if self.inbox else {}
+        handed = self.inbox.handed if self.inbox else {}
         self.inbox = Inbox(self.name, session, self.sink, self.clock, self.timings)
         self.inbox.memory = self.inbox.read_memory = memory
         self.inbox.memories = memories
         self.inbox.committed = committed
+        self.inbox.handed = handed
         self.urcs = asyncio.Queue()
         self.ready_marker.clear()
         self.registrations.clear()

@@ -63,6 +63,7 @@ class Inbox:
         self.reports = 0
         # (memory, index) → PDU already committed whose delete failed: never hand it over twice.
         self.committed: dict[tuple[str, int], str] = {}
+        self.handed: dict[tuple[str, int], IncomingSms] = {}  # committed SMS whose slot is still taken
 
     # -- URC entry points ------------------------------------------------------------------------
     async def on_index(self, memory: str, index: int) -> None:
@@ -181,8 +182,10 @@ class Inbox:
             elif isinstance(decoded, pdu_codec.Submit):
                 return 0  # a stored outgoing message (not ours to hand over)
             else:
-                await self.sink.on_incoming_sms(self._sms(stored.pdu, decoded, reason))
+                sms = self._sms(stored.pdu, decoded, reason, slot=f"{memory}/{stored.index}")
+                await self.sink.on_incoming_sms(sms)
                 self.delivered += 1
+                self.handed[key] = sms
         except Exception as exc:
             log.warning("%s: %s/%d kept in modem storage, sink failed: %s", self.line, memory,
                         stored.index, exc)
@@ -198,7 +201,20 @@ class Inbox:
                 log.warning("%s: delete of %s/%d failed: %s", self.line, key[0], key[1], exc)
                 return 1
         self.committed.pop(key, None)
+        sms = self.handed.pop(key, None)
+        if sms is not None:
+            await self._freed(sms)
         return 1
+
+    async def _freed(self, sms: IncomingSms) -> None:
+        # The slot is free: what the modem stores there next is a new message, not a re-read.
+        freed = getattr(self.sink, "on_sms_deleted", None)
+        if freed is None:
+            return
+        try:
+            await freed(sms)
+        except Exception as exc:
+            log.warning("%s: could not record that %s was deleted: %s", self.line, sms.slot, exc)
 
     async def _clear_non_received(self, entries: list[StoredPdu]) -> None:
         # Still full after handing everything over: drop stored outgoing drafts (stat 2/3).
@@ -213,12 +229,12 @@ class Inbox:
         await self.session.command(f'AT+CPMS="{memory}"')
         self.read_memory = memory
 
-    def _sms(self, pdu_hex: str, decoded: object, reason: str | None) -> IncomingSms:
+    def _sms(self, pdu_hex: str, decoded: object, reason: str | None, *, slot: str | None = None) -> IncomingSms:
         if isinstance(decoded, pdu_codec.Deliver):
             return IncomingSms(self.line, decoded.sender, decoded.text, decoded.smsc_time,
-                               decoded.concat, pdu_hex, decoded.undecodable)
+                               decoded.concat, pdu_hex, decoded.undecodable, slot)
         why = reason or f"not an SMS-DELIVER ({type(decoded).__name__})"
-        return IncomingSms(self.line, "", "", None, None, pdu_hex, why)
+        return IncomingSms(self.line, "", "", None, None, pdu_hex, why, slot)
 
     def _report(self, rep: pdu_codec.StatusReportPdu) -> StatusReport:
         return StatusReport(self.line, rep.reference, rep.recipient, rep.status, rep.discharge_time,
