@@ -374,18 +374,19 @@ class Dispatcher:
         """Hand the job's missing parts to its line; post the outcome for the next pass."""
         m = job.message
         sent: list[tuple[int, int, datetime]] = []
+        committed: set[int] = set()
         error: SendError | None = None
         failed_seq: int | None = None
         assert self.pool is not None
         started = self.clock.monotonic()
         try:
-            parts = encode_submit(m.to, m.text, reference=m.concat_ref)
-            for part in parts:
-                if part.sequence in job.skip:
-                    continue
+            parts = [p for p in encode_submit(m.to, m.text, reference=m.concat_ref) if p.sequence not in job.skip]
+            for i, part in enumerate(parts):
                 failed_seq = part.sequence
                 reference = await self.pool.send_part(job.line, part)
                 sent.append((part.sequence, reference, self.clock.now()))
+                if i < len(parts) - 1 and await self._commit_part(job, *sent[-1]):
+                    committed.add(part.sequence)
             failed_seq = None
         except PduError as exc:
             error = PermanentSendError(f"cannot encode this message: {exc}")
@@ -401,8 +402,20 @@ class Dispatcher:
         book = self._book(job.line)
         book.busy = False
         book.spacing_until = self.clock.monotonic() + spacing(self.settings.outbound, self.rng)
-        self._outcomes.append(Outcome(job, tuple(sent), error, failed_seq))
+        self._outcomes.append(Outcome(job, tuple(sent), error, failed_seq, frozenset(committed)))
         self._wake.set()
+
+    async def _commit_part(self, job: Job, seq: int, reference: int, at: datetime) -> bool:
+        """Commit one part of a long message as soon as the modem accepted it (more parts to go),
+        so a crash before the last part leaves the record of what went out: a person can then
+        complete the missing parts with the same concatenation reference, or resend whole."""
+        try:
+            async with self.db.write() as conn:
+                await store.record_parts_sent(conn, [(job.message.id, seq, job.line, reference, at)])
+        except Exception:  # the outcome commits it with the rest; sending goes on
+            log.exception("message %d: part %d could not be committed on its own", job.message.id, seq)
+            return False
+        return True
 
     # ------------------------------------------------------------------ views
 

@@ -240,7 +240,27 @@ async def sending_to_unknown(conn: aiosqlite.Connection, now: datetime) -> list[
             "UPDATE messages SET state = 'unknown', updated_at = ?, finished_at = ?, "
             "error = 'the daemon stopped while this message was being handed to the modem; it may or may "
             "not have been sent' WHERE state = 'sending'", (iso, iso))
+        # A long message: say which parts are known to have gone out (committed one by one).
+        for message_id, segments, done in await conn.execute_fetchall(
+                "SELECT m.id, m.segments, group_concat(p.seq) FROM messages m JOIN message_parts p "
+                "ON p.message_id = m.id AND p.state != 'failed' WHERE m.id IN (%s) AND m.segments > 1 "
+                "GROUP BY m.id" % ",".join("?" * len(ids)), ids):
+            seqs = sorted(int(s) for s in str(done).split(","))
+            await conn.execute(
+                "UPDATE messages SET error = ? WHERE id = ?",
+                (f"the daemon stopped while this long message was being handed to the modem: part(s) "
+                 f"{', '.join(map(str, seqs))} of {segments} went out, the next one may or may not have; "
+                 f"complete the missing parts or resend it whole", message_id))
     return ids
+
+
+async def reopen_to_complete(conn: aiosqlite.Connection, message_id: int, line: str, now: datetime) -> bool:
+    """unknown -> queued on `line`, for the parts not recorded as sent (a person's decision)."""
+    iso = utc_iso(now)
+    cur = await conn.execute(
+        "UPDATE messages SET state = 'queued', line_key = ?, due_at = ?, updated_at = ?, finished_at = NULL, "
+        "error = NULL, error_code = NULL WHERE id = ? AND state = 'unknown'", (line, iso, iso, message_id))
+    return cur.rowcount == 1
 
 
 async def next_scheduled(conn: aiosqlite.Connection) -> datetime | None:
