@@ -91,6 +91,7 @@ class Dispatcher:
         self._housekept = float("-inf")
         self._has_endpoints = False
         self._reports_since = 0.0
+        self._waiting: set[str] = set()   # lines whose pinned messages carry a waiting reason
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -108,6 +109,7 @@ class Dispatcher:
             sent = await store.segments_sent_since(conn, day_start)
             self.ledger.unmatched = await store.count_unmatched(conn)
             self._has_endpoints = await webhook_store.any_subscriber(conn)
+            self._waiting = set(await store.pinned_lines(conn))  # reasons left by the last run: refreshed
         usage = rebuild(self._line_names(), [(ln, parse_iso(at)) for ln, at in sent], self.tz, now)  # type: ignore[misc]
         self.books = {name: LineBook(name, u) for name, u in usage.items()}
         self._task = asyncio.create_task(self._run(), name="outbound-dispatcher")
@@ -298,12 +300,32 @@ class Dispatcher:
         flagged = await store.flag_unreported(conn, now - timedelta(hours=hours), unreported_reason(hours), now)
         if flagged:
             log.info("%d sent message(s) got no delivery report within %g h", flagged, hours)
+        await self._waiting_reasons(conn, now)
         await store.promote_due(conn, now)
         expired = await store.expire_due(conn, now)
         if expired:
             for row in await store.get_many(conn, expired):
                 events.append(("message.failed", event_payload(row, "expired", now, error=row.error)))
         self._has_endpoints = await webhook_store.any_subscriber(conn)
+
+    async def _waiting_reasons(self, conn: aiosqlite.Connection, now: datetime) -> None:
+        """Messages pinned to a line that cannot send (down, not answering, removed) say so."""
+        if self.pool is None:
+            return
+        statuses = {s.name: s for s in self.pool.statuses()}
+        ready = set(self.pool.ready_lines())
+        for line in await store.pinned_lines(conn):
+            if line in ready:
+                if line in self._waiting:
+                    await store.set_waiting_reason(conn, line, None, now)
+                    self._waiting.discard(line)
+                continue
+            s = statuses.get(line)
+            why = ("is not configured" if s is None else
+                   f"is {s.state.value}" + (f" ({s.last_error or s.sim_mismatch})" if s.last_error or s.sim_mismatch
+                                            else ""))
+            await store.set_waiting_reason(conn, line, f"{store.WAITING_PREFIX}{line}: it {why}", now)
+            self._waiting.add(line)
 
     async def _claim(self, conn: aiosqlite.Connection, book: LineBook, now: datetime, events: Events) -> Job | None:
         """Commit the next message for `book` as `sending` (after the last-moment checks)."""

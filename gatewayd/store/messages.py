@@ -299,6 +299,31 @@ async def flag_unreported(conn: aiosqlite.Connection, sent_before: datetime, rea
     return cur.rowcount
 
 
+WAITING_PREFIX = "waiting for line "
+
+
+async def set_waiting_reason(conn: aiosqlite.Connection, line: str, reason: str | None, now: datetime) -> int:
+    """Queued messages pinned to `line` say why they wait (`reason` starts with WAITING_PREFIX), or
+    lose that reason (None) once the line can send again; how many changed."""
+    if reason is None:
+        cur = await conn.execute(
+            "UPDATE messages SET error = NULL, updated_at = ? WHERE state = 'queued' AND line_key = ? "
+            "AND error LIKE ?", (utc_iso(now), line, WAITING_PREFIX + "%"))
+    else:
+        cur = await conn.execute(
+            "UPDATE messages SET error = ?, updated_at = ? WHERE state = 'queued' AND line_key = ? "
+            "AND (error IS NULL OR error LIKE ? OR error LIKE 'will retry:%') AND error IS NOT ?",
+            (reason, utc_iso(now), line, WAITING_PREFIX + "%", reason))
+    return cur.rowcount
+
+
+async def pinned_lines(conn: aiosqlite.Connection) -> list[str]:
+    """Lines that queued messages are pinned to."""
+    rows = await conn.execute_fetchall(
+        "SELECT DISTINCT line_key FROM messages WHERE state = 'queued' AND line_key != ''")
+    return [r[0] for r in rows]
+
+
 async def next_due(conn: aiosqlite.Connection) -> datetime | None:
     """Earliest due_at among queued messages (the dispatcher sleeps until then at most)."""
     async with conn.execute("SELECT MIN(due_at) FROM messages WHERE state = 'queued'") as cur:
