@@ -18,6 +18,7 @@ from gatewayd.clock import Clock
 from gatewayd.modem import replies as rp
 from gatewayd.modem.at import Urc
 from gatewayd.modem.calls import CallTracker
+from gatewayd.modem import dialects
 from gatewayd.modem.dialects import GENERIC, Dialect, by_name, detect
 from gatewayd.modem.errors import (
     SIM_BUSY_CME,
@@ -44,7 +45,7 @@ from gatewayd.modem.ussd import UssdAnswer
 log = logging.getLogger(__name__)
 
 REGISTRATION_KINDS = ("+CREG", "+CGREG", "+CEREG")
-STORAGE_FULL = "storage-full"   # synthetic URC queued when +CPMS shows the storage full
+STORAGE_FULL = dialects.STORAGE_FULL   # also the synthetic URC queued when +CPMS shows it full
 # +CNMI <ds> → how status reports reach us: "stored" (+CDSI, kept in the modem until read, so
 # none is lost while the daemon is down), "direct" (+CDS only: lost when nobody listens), "none".
 REPORT_MODES = {"2": "stored", "1": "direct", "0": "none"}
@@ -456,16 +457,16 @@ class ModemDriver:
         if urc.name == "+CUSD":
             self._on_ussd(urc.line)
             return
-        if urc.name == "^RSSI":
-            value = urc.args
+        means = self.dialect.meaning(urc)
+        if means == dialects.SIGNAL:
+            value = urc.args.split(",")[0].strip()
             self.signal = int(value) if value.isdigit() and int(value) <= 31 else None
             return
-        if urc.name == "RDY":
+        if means == dialects.REBOOTED:
             self.boots += 1
             if self.initialising:
                 return  # init notices the count and starts over
-        elif urc.line in self.dialect.ready_markers or urc.name in ("SMS Ready", "SMS DONE") or \
-                urc.line == "+QIND: SMS DONE":
+        elif means == dialects.READY:
             self.ready_marker.set()
             return
         self.urcs.put_nowait(urc)
@@ -494,15 +495,16 @@ class ModemDriver:
                 number = None
             self.calls.clip(number, now, mono)
             await self._maybe_auto_hangup()
-        elif name in ("NO CARRIER", "^CEND", "BUSY", "NO ANSWER"):
-            await self._emit_call(self.calls.end(now))
-        elif name in ("^SMMEMFULL", STORAGE_FULL) or (
-                name in ("+CIEV", "+QIND") and "smsfull" in urc.line.lower()):
-            await self.inbox.on_storage_full()
-        elif name == "RDY":
-            raise ModemRebooted(f"{self.name}: the modem restarted")
         else:
-            log.debug("%s: URC %s ignored", self.name, urc.line)
+            means = STORAGE_FULL if name == STORAGE_FULL else self.dialect.meaning(urc)
+            if means == dialects.CALL_END:
+                await self._emit_call(self.calls.end(now))
+            elif means == STORAGE_FULL:
+                await self.inbox.on_storage_full()
+            elif means == dialects.REBOOTED:
+                raise ModemRebooted(f"{self.name}: the modem restarted")
+            else:
+                log.debug("%s: URC %s ignored", self.name, urc.line)
 
     async def tick(self) -> None:
         """End a call whose rings stopped (called when the call deadline passes)."""
