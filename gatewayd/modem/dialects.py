@@ -59,7 +59,9 @@ class Dialect:
     # Status-report routing, first supported wins: 2 (stored, +CDSI) survives a daemon restart,
     # 1 (direct, +CDS) is lost when nobody reads the port.
     cnmi_ds: tuple[int, ...] = (2, 1)
-    iccid_commands: tuple[str, ...] = ("AT+CCID", "AT+ICCID", "AT+QCCID", "AT^ICCID?", "AT#CCID")
+    # Tried in turn until one answers an ICCID (the generic profile tries every family's spelling:
+    # SIMCom A76xx answers only AT+CICCID, Telit AT#CCID, Huawei AT^ICCID?).
+    iccid_commands: tuple[str, ...] = ("AT+CCID", "AT+ICCID", "AT+QCCID", "AT+CICCID", "AT^ICCID?", "AT#CCID")
     hangup: str = "ATH"
     reset: str = "AT+CFUN=1,1"
     notes: str = ""
