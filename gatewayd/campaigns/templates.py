@@ -115,38 +115,6 @@ def render(template: CompiledTemplate, values: Mapping[str, str]) -> Rendered:
     return Rendered("".join(out), tuple(missing))
 
 
-def render_text(template: CompiledTemplate, values: Mapping[str, str]) -> str:
-    """render(template, values).text without collecting the missing names (the launch's hot path)."""
-    pieces = template.pieces
-    out = [pieces[0]]
-    lowered: dict[str, str] | None = None
-    for i, (name, piece) in enumerate(zip(template.names, pieces[1:], strict=True)):
-        value = values.get(name)
-        if value is None:
-            if lowered is None:
-                lowered = {k.lower(): v for k, v in values.items()}
-            value = lowered.get(name.lower())
-        if not value and template.defaults:
-            value = template.default_of(i)
-        if value:
-            out.append(str(value))
-        out.append(piece)
-    return "".join(out)
-
-
-def fixed_tail(template: CompiledTemplate, mention: str) -> str | None:
-    """What with_stop_mention does to every rendering of `template`, when the values cannot change
-    it (the text after the last variable is at least as long as the mention): '' leaves the text
-    as it is, else the text is right-stripped and this tail appended. None: it depends on values."""
-    mention = mention.strip()
-    if not mention:
-        return ""
-    last = template.pieces[-1].rstrip()
-    if template.names and len(last) < len(mention):
-        return None  # a value could end the text with the mention, or with part of it
-    return "" if last.endswith(mention) else f"\n{mention}"
-
-
 def with_stop_mention(text: str, mention: str) -> str:
     """The text with the opt-out mention appended on its own line (once, never doubled)."""
     mention = mention.strip()
