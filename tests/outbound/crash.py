@@ -95,6 +95,19 @@ async def crash_scenario(workdir: Path, *, messages: int, kills: int, lines: int
         net.close()
 
 
+def table(report: dict[str, Any]) -> str:
+    """The run's figures as a small table (printed by the full run, quoted in the issues' notes)."""
+    rows = [("messages", report["messages"]), ("kills", report["kills"]), ("lines", report["lines"]),
+            ("seconds", report["seconds"]), ("stored", report["stored"])]
+    rows += [(f"state {k}", v) for k, v in sorted(report["states"].items())]
+    rows += [("lost", len(report["lost"])), ("received twice", len(report["received_twice"])),
+             ("duplicate parts", report["duplicate_parts"]), ("not final", len(report["not_final"])),
+             ("unknown (received anyway)", f"{len(report['unknown'])} ({report['unknown_received']})"),
+             ("sent, no report, with the reason", report["sent_without_report"]),
+             ("sent without a reason", report["sent_without_reason"])]
+    return "\n".join(f"{name:<34} {value}" for name, value in rows)
+
+
 def check(report: dict[str, Any]) -> None:
     """The crash rules: none lost, none twice, all final, unknown only for sends in flight."""
     assert report["stored"] == report["messages"], report
