@@ -31,6 +31,14 @@ ENGLISH: dict[str, str] = {
     "optout.blocked_stop": "recipient opted out (STOP)",
     "optout.blocked_send": "recipient opted out (checked before sending)",
     "send_at.too_far": "more than a year ahead",
+    # Why a message stopped or waits (messages.error_key): `error` in the API is this English.
+    "send.expired": "time to live passed before it could be sent",
+    "send.unknown": "{reason}",
+    "send.failed": "{reason}",
+    "send.gave_up": "gave up after {attempts} attempts: {reason}",
+    "send.retry": "will retry: {reason}",
+    "report.failed": "delivery report: {meaning} (TP-ST {status})",
+    "report.part_failed": "delivery report: a part was not delivered",
     "category.unknown": "unknown category {category!r}",
 }
 
