@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
-from gatewayd.console.i18n import Formats, catalog, localise_service, translate, translate_count
+from gatewayd.console.i18n import Formats, catalog, localise_service, translate, translate_count, word_problem
 from gatewayd.console.routing import allows
 from gatewayd.console.state import FORMATS, LANG, PRE_CSRF, SESSION
 
@@ -166,11 +166,7 @@ def problem_text(request: web.Request | None, err: FieldError) -> str:
     """One service error in the page's language: a coded one from the catalogue's `problem.<code>`
     with its parameters (never its English), a legacy one through localise()."""
     if err.code is not None:
-        lang = request.get(LANG, "en") if request is not None else "en"
-        values = {k: v for k, v in err.params.items()}
-        if err.code == "line.unknown" and values.get("known") == "none":
-            values["known"] = translate(lang, "problem.none")
-        return translate(lang, f"problem.{err.code}", **values)
+        return word_problem(request.get(LANG, "en") if request is not None else "en", err.code, err.params)
     return localise(request, err.message)
 
 

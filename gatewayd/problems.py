@@ -39,6 +39,28 @@ ENGLISH: dict[str, str] = {
     "send.retry": "will retry: {reason}",
     "report.failed": "delivery report: {meaning} (TP-ST {status})",
     "report.part_failed": "delivery report: a part was not delivered",
+    # Messages, threads, opt-outs, auto-replies and campaigns (the console's wording came from the
+    # same sentences, so its translations carried over).
+    "message.not_found": "no message {id}",
+    "message.cannot_cancel": "message {id} is {state}; only queued or scheduled messages can be canceled",
+    "message.cannot_resend": "message {id} is {state}; only unknown or failed messages can be resent",
+    "message.already_resent": "message {id} was already resent as message {new}",
+    "thread.not_found": "no thread {id}",
+    "thread.not_dialable": "{number} is a sender name or short code: it cannot be answered by SMS",
+    "autoreply.not_found": "no auto-reply rule {id}",
+    "optout.not_opted_out": "{number} is not opted out",
+    "campaign.not_found": "campaign {id} does not exist",
+    "campaign.name_required": "a campaign needs a name",
+    "campaign.default_template_required": "a default template is required (used for any language)",
+    "campaign.languages": "languages are default, fr and en",
+    "campaign.refresh_not_launched": "campaign {id} is {state}: only a launched campaign is refreshed",
+    "category.choice": "marketing or transactional",
+    "campaign.cannot_canceled": "campaign {id} is {state} and cannot be canceled",
+    "campaign.cannot_launched": "campaign {id} is {state} and cannot be launched",
+    "campaign.cannot_paused": "campaign {id} is {state} and cannot be paused",
+    "campaign.cannot_resumed": "campaign {id} is {state} and cannot be resumed",
+    "campaign.cannot_scheduled": "campaign {id} is {state} and cannot be scheduled",
+    "campaign.cannot_deleted": "campaign {id} is {state} and cannot be deleted (only drafts can be; cancel it instead)",
     "category.unknown": "unknown category {category!r}",
 }
 

@@ -30,7 +30,7 @@ from gatewayd.inbound.receive import Received, flush_stale, receive_part
 from gatewayd.inbound.shapes import message_json
 from gatewayd.inbound.stop_words import Intent, KeywordMatcher
 from gatewayd.modem.events import CallEvent, IncomingSms
-from gatewayd.outbound.compose import LineDirectory
+from gatewayd.outbound.compose import Composer, LineDirectory
 from gatewayd.phone import mask
 from gatewayd.store import autoreplies, inbound, optouts, threads
 from gatewayd.store.db import Database
@@ -44,8 +44,10 @@ class InboundService:
     """Inbound SMS, threads, opt-outs by SMS, auto-replies and the call log."""
 
     def __init__(self, db: Database, settings: Settings, clock: Clock, outbound: Outbound | None, *,
-                 lines: LineDirectory | None = None, flush_interval: float | None = None) -> None:
-        """`lines`: the pool's view of the lines (default: the configured ones, for tests without a pool)."""
+                 lines: LineDirectory | None = None, composer: Composer | None = None,
+                 flush_interval: float | None = None) -> None:
+        """`lines`: the pool's view of the lines (default: the configured ones, for tests without a pool);
+        `composer`: outbound's composition (measures auto-reply texts as they will be sent)."""
         from gatewayd.modem.pool import FixedLines
 
         self.db = db
@@ -59,7 +61,8 @@ class InboundService:
         self.lines: LineDirectory = lines if lines is not None else FixedLines.configured(settings)
         self.responder = AutoResponder(outbound, settings.inbound, self.lines)
         self.optouts = OptOutService(db, clock, settings.optout, outbound, self.responder, region)
-        self.rules = RuleBook(db, clock, self.matcher, settings.sending, self.lines)
+        self.rules = RuleBook(db, clock, self.matcher, settings.sending, self.lines,
+                              composer if composer is not None else Composer(settings, self.lines))
         self.calls = CallLog(db, clock, settings.inbound, self.responder, region)
         self.timeout = timedelta(minutes=settings.inbound.reassembly_timeout_minutes)
         self.flush_interval = flush_interval or min(60.0, self.timeout.total_seconds() / 4)
@@ -159,13 +162,13 @@ class InboundService:
     async def thread(self, thread_id: int) -> Thread:
         found = await threads.get(self.db, thread_id)
         if found is None:
-            raise NotFound(f"no thread {thread_id}")
+            raise NotFound(code="thread.not_found", id=thread_id)
         return found
 
     async def mark(self, thread_id: int, *, read: bool) -> Thread:
         async with self.db.write() as conn:
             if not await threads.set_read(conn, thread_id, read=read):
-                raise NotFound(f"no thread {thread_id}")
+                raise NotFound(code="thread.not_found", id=thread_id)
         return await self.thread(thread_id)
 
     async def reply(self, thread_id: int, text: str, user: str | None, *, source: str = "reply") -> Any:
@@ -178,9 +181,9 @@ class InboundService:
         async with self.db.write() as conn:
             thread = await threads.get_in(conn, thread_id)
             if thread is None:
-                raise NotFound(f"no thread {thread_id}")
+                raise NotFound(code="thread.not_found", id=thread_id)
             if not is_dialable(thread.number):
-                raise InvalidInput("thread_id", f"{thread.number!r} is a sender name or short code: it cannot be answered by SMS")
+                raise InvalidInput("thread_id", code="thread.not_dialable", number=thread.number)
             # The line the conversation came in on, while the pool still has it (else any line).
             line = thread.line if thread.line in self.lines.names() else None
             rows = await self.outbound.submit_draft(
