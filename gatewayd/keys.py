@@ -10,6 +10,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from gatewayd.campaigns.runner import CampaignRunner
     from gatewayd.campaigns.service import CampaignService
+    from gatewayd.campaigns.template_service import TemplateService
     from gatewayd.metrics import SendLatency
     from gatewayd.retention import Retention
     from gatewayd.contacts.importer import ImportService
@@ -51,6 +52,7 @@ GROUPS: web.AppKey[GroupService] = web.AppKey("groups")
 IMPORTS: web.AppKey[ImportService] = web.AppKey("imports")
 CAMPAIGNS: web.AppKey[CampaignService] = web.AppKey("campaigns")
 CAMPAIGN_RUNNER: web.AppKey[CampaignRunner] = web.AppKey("campaign_runner")
+TEMPLATES: web.AppKey[TemplateService] = web.AppKey("templates")
 # Inbound SMS, threads, opt-outs, auto-replies and calls (gatewayd.inbound.component).
 INBOUND: web.AppKey[InboundService] = web.AppKey("inbound")
 

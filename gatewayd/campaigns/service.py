@@ -293,5 +293,5 @@ def check_template_text(text: str, known: Sequence[str]) -> list[str]:
     try:
         compiled = compile_template(text)
     except TemplateSyntaxError as exc:
-        raise InvalidInput("text", str(exc)) from None
+        raise InvalidInput("text", code=exc.code, **exc.params) from None
     return list(unknown_variables(compiled, known))
