@@ -56,7 +56,7 @@ class InboundService:
         self.responder = AutoResponder(outbound, settings.inbound, message_factory)
         self.optouts = OptOutService(db, clock, settings.optout, outbound, self.responder, region)
         configured = [m.name for m in settings.modems]
-        configured += [f"line{i}" for i in range(1, settings.simulator.lines + 1)]  # `run --simulate` names
+        configured += settings.simulated_line_names()
         self.rules = RuleBook(db, clock, self.matcher, settings.sending, lambda: configured)
         self.calls = CallLog(db, clock, settings.inbound, self.responder, region)
         self.timeout = timedelta(minutes=settings.inbound.reassembly_timeout_minutes)

@@ -75,3 +75,15 @@ def test_udev_rules_parse_and_every_goto_has_its_label() -> None:
     assert gotos and gotos <= labels
     text = RULES.read_text()
     assert 'ENV{ID_MM_DEVICE_IGNORE}="1"' in text and 'SYMLINK+="gatewayd/' in text
+
+
+def test_udev_rules_keep_modemmanager_off_every_port_of_the_modem_not_only_serial() -> None:
+    # QMI/MBIM control ports are usbmisc (cdc-wdm), their data side net/wwan: ModemManager grabs
+    # the modem through any of them, so the ignore flags must be set before the rules narrow to tty.
+    lines = [line.strip() for line in RULES.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    first_filter = next(line for line in lines if line.startswith("SUBSYSTEM!="))
+    for subsystem in ("usb", "tty", "usbmisc", "net", "wwan"):
+        assert subsystem in first_filter.split('"')[1].split("|")
+    ignore = lines.index('ENV{ID_MM_DEVICE_IGNORE}="1"')
+    narrow = lines.index('SUBSYSTEM!="tty", GOTO="gatewayd_end"')
+    assert ignore < narrow
