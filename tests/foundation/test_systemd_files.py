@@ -33,6 +33,53 @@ def test_unit_declares_notify_watchdog_and_an_unprivileged_user() -> None:
     assert service["ExecStart"].split()[1:] == ["run", "--config", "/etc/gatewayd/gatewayd.toml"]
     # Stopping must leave systemd room: the daemon promises to stop within 5 s.
     assert int(service["TimeoutStopSec"]) > 5
+    # Exit status 2 is a bad configuration (cli.py): restarting cannot fix it.
+    assert service["RestartPreventExitStatus"].split() == ["2"]
+    # A Pi without a real-time clock boots in the past: start once the clock is synchronised.
+    assert "time-sync.target" in _unit()["Unit"]["After"].split()
+
+
+def test_unit_lets_the_daemon_reach_usb_and_gpio_uart_modems_only() -> None:
+    allowed = [line.split("=", 1)[1].split() for line in UNIT.read_text().splitlines()
+               if line.startswith("DeviceAllow=")]
+    assert sorted(device for device, _mode in allowed) == ["char-ttyACM", "char-ttyAMA", "char-ttyS", "char-ttyUSB"]
+    assert "DevicePolicy=closed" in UNIT.read_text().splitlines()
+
+
+def _with_existing_exec(unit: Path, tmp_path: Path) -> Path:
+    # verify/security check that ExecStart exists: point it at this environment's gatewayd script.
+    script = Path(sys.executable).parent / "gatewayd"
+    assert script.exists(), "gatewayd is not installed in this environment"
+    copy = tmp_path / unit.name
+    copy.write_text(unit.read_text().replace("/opt/gatewayd/venv/bin/gatewayd", str(script)))
+    return copy
+
+
+_SCORE = re.compile(r"Overall exposure level for gatewayd\.service: (\d+\.\d)")
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None,
+                    reason="systemd-analyze not installed (Debian package 'systemd')")
+def test_unit_hardening_scores_2_or_lower_in_systemd_analyze_security(tmp_path: Path) -> None:
+    unit = _with_existing_exec(UNIT, tmp_path)
+    result = subprocess.run(["systemd-analyze", "security", "--offline=true", "--no-pager", str(unit)],
+                            capture_output=True, text=True, timeout=60)
+    match = _SCORE.search(result.stdout + result.stderr)
+    assert match, result.stdout + result.stderr
+    assert float(match.group(1)) <= 2.0, result.stdout
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None,
+                    reason="systemd-analyze not installed (Debian package 'systemd')")
+def test_backup_timer_and_service_pass_systemd_analyze_verify(tmp_path: Path) -> None:
+    service = _with_existing_exec(ROOT / "systemd" / "gatewayd-backup.service", tmp_path)
+    timer = tmp_path / "gatewayd-backup.timer"
+    timer.write_text((ROOT / "systemd" / "gatewayd-backup.timer").read_text())
+    result = subprocess.run(["systemd-analyze", "verify", str(timer), str(service)], capture_output=True,
+                            text=True, timeout=60)
+    ours = [line for line in result.stderr.splitlines() if "gatewayd-backup" in line]
+    assert ours == [], result.stderr
+    assert "--keep" in service.read_text()
 
 
 @pytest.mark.skipif(shutil.which("systemd-analyze") is None,
