@@ -141,6 +141,8 @@ class LineSupervisor:
             extra["cnmi"] = d.cnmi
         if storage:
             extra["storage"] = storage.memory
+        if d.inbox and d.inbox.full_reports:
+            extra["storage_full_reports"] = str(d.inbox.full_reports)
         for kind, reg in d.registrations.items():
             extra[kind.lstrip("+").lower()] = str(reg.stat)
         return LineStatus(
