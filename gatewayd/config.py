@@ -317,7 +317,7 @@ class EmailSettings(Section):
     security: Literal["none", "starttls", "tls"] = "none"
     username: str = ""
     # A file holding the password (read once at start), so the main file can stay readable.
-    password_file: Path | None = None
+    password_file: str = ""
     sender: str = Field("gatewayd@localhost", min_length=3, max_length=254)
     # Seconds to wait for the server at each step.
     timeout_seconds: float = Field(30.0, gt=0, le=600)
@@ -338,9 +338,9 @@ class EmailSettings(Section):
 
     @model_validator(mode="after")
     def _read_password(self) -> EmailSettings:
-        if self.password_file is not None and str(self.password_file):
+        if self.password_file:
             try:
-                secret = self.password_file.read_text("utf-8").strip("\r\n")
+                secret = Path(self.password_file).read_text("utf-8").strip("\r\n")
             except OSError as exc:
                 raise ValueError(f"password_file {self.password_file}: {exc.strerror}") from None
             object.__setattr__(self, "_password", secret)  # frozen model: set once, here

@@ -52,3 +52,23 @@ CREATE TABLE balance_checks (
     error       TEXT
 );
 CREATE INDEX balance_checks_line ON balance_checks (line, id);
+
+-- The out-of-hours answer is one more kind of automatic SMS, counted by the same limits
+-- (SQLite cannot change a CHECK constraint: the table is rebuilt with its rows).
+CREATE TABLE auto_sends_new (
+    id         INTEGER PRIMARY KEY,
+    number     TEXT NOT NULL,
+    kind       TEXT NOT NULL CHECK (kind IN ('auto-reply', 'optout-confirm', 'optin-confirm', 'missed-call',
+                                             'out-of-hours')),
+    line       TEXT,
+    message_id INTEGER,                         -- outbound message queued (NULL when held back)
+    inbound_id INTEGER,
+    call_id    INTEGER,
+    rule_id    INTEGER,
+    held_back  TEXT,                            -- why it was not sent (cap reached…), NULL when queued
+    created_at TEXT NOT NULL
+);
+INSERT INTO auto_sends_new SELECT * FROM auto_sends;
+DROP TABLE auto_sends;
+ALTER TABLE auto_sends_new RENAME TO auto_sends;
+CREATE INDEX auto_sends_number ON auto_sends (number, kind, created_at);
