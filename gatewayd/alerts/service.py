@@ -199,12 +199,13 @@ class AlertService:
         self._after_commit()
         return alert_id
 
-    async def resolve(self, alert: store.Alert) -> None:
+    async def resolve(self, alert: store.Alert, params: dict[str, Any] | None = None) -> None:
+        """Close an incident with its recovery message (`params`: the facts now, e.g. the new balance)."""
         now = self.clock.now()
         async with self.db.write() as conn:
             if not await store.resolve(conn, alert.id, now):
                 return
-            await self._notify(conn, alert.id, alert.kind, alert.params, "resolved", now)
+            await self._notify(conn, alert.id, alert.kind, {**alert.params, **(params or {})}, "resolved", now)
         log.warning("RECOVERED %s %s", alert.kind, alert.subject)
         self._after_commit()
 
@@ -222,7 +223,7 @@ class AlertService:
             return
         for alert in await store.open_alerts(self.db):
             if alert.kind == kind and alert.subject == subject:
-                await self.resolve(alert)
+                await self.resolve(alert, params)
 
     # ------------------------------------------------------------------ delivery
 
