@@ -76,6 +76,7 @@ class AlertService:
         self._task: asyncio.Task[None] | None = None
         self._pending: set[asyncio.Task[None]] = set()
         self.ticks = 0
+        self.unread = 0   # alerts nobody acknowledged (the console's badge), refreshed at each check
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -130,6 +131,7 @@ class AlertService:
         if write_error is None:
             await self._reconcile(conditions, now)
             await self._campaigns(now)
+        self.unread, _ = await self.unacknowledged(limit=0)
         self.ticks += 1
 
     async def _reconcile(self, conditions: list[Condition], now: datetime) -> None:
@@ -289,4 +291,7 @@ class AlertService:
             return 0, []
 
     async def acknowledge(self, by: str, alert_id: int | None = None) -> int:
-        return await store.acknowledge(self.db, by=by, now=self.clock.now(), alert_id=alert_id)
+        """A user saw one alert (or all of them): it leaves the badge and the banner."""
+        changed = await store.acknowledge(self.db, by=by, now=self.clock.now(), alert_id=alert_id)
+        self.unread, _ = await self.unacknowledged(limit=0)
+        return changed
