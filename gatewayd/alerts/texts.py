@@ -62,11 +62,13 @@ _REASONS = {
 }
 
 _PREFIX = {
-    "fr": {"opened": "ALERTE", "reminder": "RAPPEL", "resolved": "RÉTABLI"},
-    "en": {"opened": "ALERT", "reminder": "REMINDER", "resolved": "RECOVERED"},
+    "fr": {"opened": "ALERTE", "reminder": "RAPPEL", "resolved": "RÉTABLI", "info": "INFO"},
+    "en": {"opened": "ALERT", "reminder": "REMINDER", "resolved": "RECOVERED", "info": "INFO"},
 }
 
 KINDS = tuple(_TEXTS)
+# Facts, not trouble: no recovery follows, and the subject does not cry "alert".
+INFO_KINDS = frozenset({"campaign_completed"})
 
 
 @dataclass(frozen=True)
@@ -89,4 +91,5 @@ def describe(kind: str, params: dict[str, Any], language: str, phase: str = "ope
     if "reason" in params and kind == "line_down":
         values["reason"] = _REASONS[lang].get(str(params["reason"]), params["reason"])
     text = (resolved if phase == "resolved" and resolved else opened).format_map(values)
-    return Wording(f"[{box}] {_PREFIX[lang][phase]}: {text}"[:180], text)
+    label = "info" if kind in INFO_KINDS and phase == "opened" else phase
+    return Wording(f"[{box}] {_PREFIX[lang][label]}: {text}"[:180], text)
