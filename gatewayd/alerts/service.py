@@ -244,7 +244,10 @@ class AlertService:
             await webhook_store.enqueue_events(conn, [(event, data)], now)
 
     async def _queue_sms(self, conn: aiosqlite.Connection, text: str) -> None:
-        from gatewayd.outbound.model import Category, NewMessage
+        """One transactional SMS per admin number through outbound's composition step (the same
+        rules as every other entry point), committed with the alert; any line that can send takes it."""
+        from gatewayd.outbound.compose import Draft
+        from gatewayd.outbound.model import Category
         from gatewayd.phone import normalise
 
         region = self.settings.sending.default_region
@@ -252,9 +255,9 @@ class AlertService:
             # A savepoint: a number the queue refuses must not cost the alert its other channels.
             await conn.execute("SAVEPOINT alert_sms")
             try:
-                message = NewMessage(to=normalise(number, region), text=text, category=Category.TRANSACTIONAL,
-                                     source="alert", ttl=timedelta(hours=24))
-                await self.outbound.submit([message], conn=conn)  # type: ignore[union-attr]
+                draft = Draft(recipients=(normalise(number, region),), text=text, category=Category.TRANSACTIONAL,
+                              source="alert", ttl=timedelta(hours=24), created_by="alerts")
+                await self.outbound.submit_draft(draft, conn=conn)  # type: ignore[union-attr]
                 await conn.execute("RELEASE alert_sms")
             except Exception as exc:  # noqa: BLE001 - logged; the e-mail and the webhook still go
                 await conn.execute("ROLLBACK TO alert_sms")

@@ -46,15 +46,23 @@ async def enqueue(conn: aiosqlite.Connection, *, purpose: str, recipients: Seque
 
 
 async def due(db: Database, now: datetime, *, limit: int) -> list[Email]:
+    """The oldest pending messages, in the order they were queued, up to the first one not due
+    yet: an alert's e-mail never arrives after its recovery's because a retry jittered."""
     async with db.read() as conn, conn.execute(
-            "SELECT * FROM email_outbox WHERE state = 'pending' AND next_at <= ? ORDER BY next_at, id LIMIT ?",
-            (utc_iso(now), limit)) as cur:
-        return [_row(r) for r in await cur.fetchall()]
+            "SELECT * FROM email_outbox WHERE state = 'pending' ORDER BY id LIMIT ?", (limit,)) as cur:
+        rows = [_row(r) for r in await cur.fetchall()]
+    out = []
+    for row in rows:
+        if row.next_at > now:
+            break
+        out.append(row)
+    return out
 
 
 async def next_due_at(db: Database) -> datetime | None:
+    """When the oldest pending message is due (the others wait behind it)."""
     async with db.read() as conn, conn.execute(
-            "SELECT MIN(next_at) FROM email_outbox WHERE state = 'pending'") as cur:
+            "SELECT next_at FROM email_outbox WHERE state = 'pending' ORDER BY id LIMIT 1") as cur:
         row = await cur.fetchone()
     return parse_iso(row[0]) if row and row[0] else None
 

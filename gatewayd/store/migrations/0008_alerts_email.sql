@@ -14,7 +14,7 @@ CREATE TABLE email_outbox (
     next_at     TEXT NOT NULL,                 -- when the next attempt is due
     sent_at     TEXT
 );
-CREATE INDEX email_outbox_due ON email_outbox (next_at) WHERE state = 'pending';
+CREATE INDEX email_outbox_pending ON email_outbox (id) WHERE state = 'pending';
 
 -- One row per incident (a line down, a campaign auto-paused…): opened once, reminded, resolved.
 -- At most one open incident per kind and subject: the unique index makes a second alert for the
