@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import time
 from collections.abc import Iterable
 
 from gatewayd.alerts.rules import lines_that_can_send
@@ -44,10 +45,22 @@ def line_reasons(statuses: Iterable[LineStatus]) -> list[str]:
     return [f"no line can send ({detail})"]
 
 
+# The last probe per database, reused for a second: /readyz needs no key, and a client calling it
+# in a loop must not queue writes in front of the ones that matter.
+_recent: dict[int, tuple[float, str | None]] = {}
+PROBE_REUSE_S = 1.0
+
+
 async def readiness(db: Database, statuses: Iterable[LineStatus]) -> list[str]:
     """Every reason the box is not ready; empty when it is."""
     reasons = line_reasons(statuses)
-    write_error = await probe_write(db)
+    now = time.monotonic()
+    last = _recent.get(id(db))
+    if last is not None and now - last[0] < PROBE_REUSE_S and db.write_failure is None:
+        write_error = last[1]
+    else:
+        write_error = await probe_write(db)
+        _recent[id(db)] = (time.monotonic(), write_error)
     if write_error is not None:
         reasons.append(f"the database cannot be written: {write_error}")
     return reasons

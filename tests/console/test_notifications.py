@@ -58,3 +58,27 @@ async def test_alerts_show_as_banner_and_badge_until_acknowledged(console_factor
     assert status == 200 and "Tout marquer comme vu" not in page
     status, _, _ = await console.post("/notifications/acknowledge", {"id": "1"})
     assert status == 403
+
+
+async def test_an_open_incident_is_reminded_once_per_period_then_resolved(console_factory: ConsoleFactory) -> None:
+    console = await console_factory(email={"host": "127.0.0.1", "port": 9}, site={"language": "en"},
+                                    alerts={"email": ["it@example.test"], "reminder_minutes": 60})
+    service, db, clock = console.app[keys.ALERTS], console.app[keys.DB], console.clock
+    await service.stop()  # the test drives the checks itself, on its own clock
+
+    async def subjects() -> list[str]:
+        async with db.read() as conn, conn.execute("SELECT subject FROM email_outbox ORDER BY id") as cur:
+            return [r[0] for r in await cur.fetchall()]
+
+    params = {"line": "line1", "amount": "1.00", "threshold": "5.00"}
+    await service.set_condition("balance_low", "line1", params, True)
+    await service.set_condition("balance_low", "line1", params, True)  # the same incident: nothing new
+    clock.advance(59 * 60)
+    await service.tick()
+    assert [s.split(":")[0] for s in await subjects()] == ["[gatewayd] ALERT"]
+    clock.advance(2 * 60)
+    await service.tick()
+    await service.tick()
+    assert [s.split(":")[0] for s in await subjects()] == ["[gatewayd] ALERT", "[gatewayd] REMINDER"]
+    await service.set_condition("balance_low", "line1", {**params, "amount": "20.00"}, False)
+    assert (await subjects())[-1] == "[gatewayd] RECOVERED: The balance of line line1 is back up: €20.00."
