@@ -59,9 +59,15 @@ class Tracker:
 
     def _line(self, s: LineStatus, now: datetime) -> list[Condition]:
         out = []
-        down = s.state not in _CONNECTED
-        unregistered = not down and not s.registered
-        for kind, bad, params in (("line_down", down, {"reason": s.state.value}),
+        can_send = s.state is LineState.READY and s.sim_mismatch is None
+        # Off the network with nothing else wrong is its own incident; any other reason a line
+        # cannot send (unplugged, not answering, another SIM, a failed start) is "down".
+        unregistered = (s.state in _CONNECTED and not s.registered and s.last_error is None
+                        and s.sim_mismatch is None)
+        down = not can_send and not unregistered
+        # The state's own word (translated) while the port is not up; else what the modem layer says.
+        reason = s.state.value if s.state not in _CONNECTED else (s.sim_mismatch or s.last_error or s.state.value)
+        for kind, bad, params in (("line_down", down, {"reason": reason}),
                                   ("registration_lost", unregistered, {})):
             key = (kind, s.name)
             if not bad:

@@ -158,3 +158,15 @@ def test_email_password_comes_from_its_file(tmp_path) -> None:  # type: ignore[n
     with pytest.raises(ValueError, match="give the password in password_file"):
         EmailSettings(host="x", username="box")
 
+
+
+def test_a_line_not_answering_or_on_another_sim_is_down_with_its_reason() -> None:
+    tracker = Tracker(down_after=0, disk_low_bytes=0)
+    hung = LineStatus("line1", "/dev/x", LineState.DEGRADED, registered=True, last_error="not answering: AT timeout")
+    (cond,) = tracker.evaluate(Snapshot(T0, (hung,)))
+    assert (cond.kind, cond.params["reason"]) == ("line_down", "not answering: AT timeout")
+    swapped = LineStatus("line2", "/dev/y", LineState.READY, registered=True, sim_mismatch="SIM changed")
+    (cond,) = tracker.evaluate(Snapshot(T0, (swapped,)))
+    assert (cond.kind, cond.params["reason"]) == ("line_down", "SIM changed")
+    assert describe("line_down", {"line": "line1", "seconds": 60, "reason": "not answering: AT timeout"},
+                    "en").text == "Line line1 has not been able to send for 60 s (not answering: AT timeout)."
