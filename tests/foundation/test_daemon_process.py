@@ -191,6 +191,11 @@ def test_simulated_lines_run_beside_a_configuration_whose_line_is_called_line1(t
             except OSError:
                 time.sleep(0.2)
         assert health["modems"]["total"] == 2
+        # The simulated line takes the first free name; the configured line1 keeps its own.
+        token = _cli(tmp_path, port, "apikey", "create", "t", "--config", str(tmp_path / "gatewayd.toml")
+                     ).stdout.strip().splitlines()[-1]
+        status, body = _get(f"http://127.0.0.1:{port}/api/v1/modems", token)
+        assert status == 200 and sorted(m["name"] for m in body["modems"]) == ["line1", "line2"]
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)
