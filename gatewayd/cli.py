@@ -78,6 +78,10 @@ def build_parser() -> argparse.ArgumentParser:
     with_config(backup)
     backup.add_argument("--keep", type=int, metavar="N",
                         help="PATH is a directory: write a dated copy into it and keep the N newest")
+
+    restore = sub.add_parser("restore", help="replace the database with a backup copy (daemon stopped)")
+    restore.add_argument("path", type=Path, help="a copy written by `gatewayd backup`")
+    with_config(restore)
     return parser
 
 
@@ -166,6 +170,18 @@ def cmd_backup(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_restore(args: argparse.Namespace) -> int:
+    from gatewayd.store.restore import restore_database
+
+    settings = _settings(args)
+    result = restore_database(args.path.absolute(), settings.storage.database)
+    print(f"restored {args.path} (schema version {result.schema_version}) into {settings.storage.database}")
+    if result.previous is not None:
+        print(f"the replaced database is kept in {result.previous}")
+    print("start the daemon (systemctl start gatewayd): it applies any newer migrations")
+    return 0
+
+
 def cmd_modem_probe(args: argparse.Namespace) -> int:
     try:
         from gatewayd.modem.probe import format_probe, probe_port
@@ -186,6 +202,7 @@ COMMANDS: dict[tuple[str, str | None], Callable[[argparse.Namespace], int]] = {
     ("user", "add"): cmd_user_add,
     ("apikey", "create"): cmd_apikey_create,
     ("backup", None): cmd_backup,
+    ("restore", None): cmd_restore,
     ("modem", "probe"): cmd_modem_probe,
 }
 

@@ -12,6 +12,7 @@ from aiohttp import web
 from gatewayd import __version__
 from gatewayd.app import build_app
 from gatewayd.config import Settings
+from gatewayd.store.daemon_lock import DaemonLock
 from gatewayd.store.db import DatabaseError
 from gatewayd.systemd import notify
 
@@ -26,6 +27,21 @@ class StartupError(Exception):
 
 async def serve(settings: Settings, *, announce: bool = True) -> None:
     """Run until SIGTERM/SIGINT, then stop every component within the shutdown budget."""
+    lock = DaemonLock(settings.storage.database)
+    try:
+        locked = lock.acquire()
+    except OSError as exc:
+        raise StartupError(f"cannot lock {lock.path}: {exc.strerror}") from None
+    if not locked:
+        pid = lock.holder()
+        raise StartupError(f"another gatewayd{f' (pid {pid})' if pid else ''} is running on {settings.storage.database}")
+    try:
+        await _serve(settings, announce=announce)
+    finally:
+        lock.release()
+
+
+async def _serve(settings: Settings, *, announce: bool) -> None:
     app = build_app(settings)
     runner = web.AppRunner(app, handle_signals=False, access_log=logging.getLogger("aiohttp.access"),
                            shutdown_timeout=1.0)

@@ -144,6 +144,13 @@ def test_cli_user_apikey_and_backup_work_while_the_daemon_runs(daemon: Daemon, t
         assert token not in str(conn.execute("SELECT * FROM api_keys").fetchall())
 
 
+def test_a_second_daemon_on_the_same_database_is_refused(daemon: Daemon) -> None:
+    daemon.start()
+    daemon.messages_until("READY=1")
+    second = _cli(daemon.home, _free_port(), "run", "--simulate", "1")
+    assert second.returncode == 1 and "another gatewayd" in second.stderr and str(daemon.proc.pid) in second.stderr
+
+
 def test_bad_config_exits_2_with_one_line_naming_the_key(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text('[http]\nport = "eighty"\n')
@@ -155,7 +162,7 @@ def test_bad_config_exits_2_with_one_line_naming_the_key(tmp_path: Path) -> None
 def test_usage_errors_exit_2_and_every_command_has_help(tmp_path: Path) -> None:
     assert _cli(tmp_path, 0, "frobnicate").returncode == 2
     assert _cli(tmp_path, 0, "apikey", "create", "x", "--scope", "root").returncode == 2
-    for command in (["run"], ["user", "add"], ["apikey", "create"], ["backup"], ["modem", "probe"]):
+    for command in (["run"], ["user", "add"], ["apikey", "create"], ["backup"], ["restore"], ["modem", "probe"]):
         result = _cli(tmp_path, 0, *command, "--help")
         assert result.returncode == 0 and "usage:" in result.stdout
 
