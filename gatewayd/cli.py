@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from gatewayd import __version__
 from gatewayd.clock import SystemClock
+from gatewayd import config
 from gatewayd.config import ConfigError, Settings, load_settings
 from gatewayd.errors import ProblemError
 from gatewayd.logging_setup import setup_logging
@@ -89,11 +90,13 @@ def _settings(args: argparse.Namespace, simulate: int | None = None) -> Settings
     path = getattr(args, "config", None)
     if path is None and simulate is None:
         # Admin commands on a demo box (no /etc config) act on the embedded default database.
-        from gatewayd.config import DEFAULT_CONFIG_PATH
-
-        if not DEFAULT_CONFIG_PATH.exists():
+        if not config.DEFAULT_CONFIG_PATH.exists():
             return load_settings(None, simulate=0)
     return load_settings(path, simulate=simulate)
+
+
+def _demo_database(args: argparse.Namespace) -> bool:
+    return getattr(args, "config", None) is None and not config.DEFAULT_CONFIG_PATH.exists()
 
 
 async def _with_db(settings: Settings, action: Callable[[Database], Awaitable[T]]) -> T:
@@ -148,7 +151,10 @@ def cmd_apikey_create(args: argparse.Namespace) -> int:
     settings = _settings(args)
     scopes = set(args.scope or ["send", "read"])
     key = asyncio.run(_with_db(settings, lambda db: create_key(db, SystemClock(), args.name, scopes)))
-    print(f"API key {key.name!r} (id {key.id}) with scopes: {' '.join(sorted(key.scopes))}")
+    print(f"API key {key.name!r} (id {key.id}) with scopes: {' '.join(sorted(key.scopes))}, "
+          f"stored in {settings.storage.database}")
+    if _demo_database(args):
+        print(f"(no {config.DEFAULT_CONFIG_PATH} and no --config: this is the demo database of `gatewayd run --simulate`)")
     print("Store it now: it is shown only once.")
     print(key.token)
     return 0

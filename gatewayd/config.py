@@ -7,14 +7,16 @@ environment for configuration. Every setting is documented in config/gatewayd.ex
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from datetime import time
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from gatewayd.inbound import stop_words as keywords
 
@@ -406,10 +408,31 @@ def load_settings(path: Path | None = None, *, simulate: int | None = None) -> S
             data.setdefault("simulator", {})
             if isinstance(data["simulator"], dict):
                 data["simulator"]["lines"] = simulate
+    check_environment(os.environ)
     try:
         return Settings(**data)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from None
+    except SettingsError as exc:
+        # A JSON-valued variable (GATEWAYD_MODEMS='[{...}]') that does not parse.
+        field = re.search(r'field "([a-z_]+)"', str(exc))
+        name = f"GATEWAYD_{field.group(1).upper()}" if field else "a GATEWAYD_ variable"
+        cause = f": {exc.__cause__}" if exc.__cause__ else ""
+        raise ConfigError(f"config error: environment variable {name} is not valid JSON{cause}") from None
+
+
+def check_environment(environ: Mapping[str, str]) -> None:
+    """A GATEWAYD_<SECTION>__<KEY> variable whose section does not exist is refused, as an unknown
+    key in the file is: a typo such as GATEWAYD_HTPP__PORT would otherwise be silently ignored.
+    (Variables without `__`, such as GATEWAYD_HOME, are not settings.)"""
+    sections = set(Settings.model_fields)
+    for name in sorted(environ):
+        if not name.startswith("GATEWAYD_") or "__" not in name:
+            continue
+        section = name[len("GATEWAYD_"):].split("__", 1)[0].lower()
+        if section not in sections:
+            raise ConfigError(f"config error: environment variable {name}: there is no section [{section}]"
+                              f" (sections: {', '.join(sorted(sections))})")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:

@@ -6,6 +6,7 @@ import asyncio
 import contextlib
 import logging
 import signal
+import socket
 
 from aiohttp import web
 
@@ -41,13 +42,33 @@ async def serve(settings: Settings, *, announce: bool = True) -> None:
         lock.release()
 
 
+def _bind(host: str, port: int) -> socket.socket:
+    """The HTTP socket, bound before anything else starts: a port already taken is reported at
+    once, before modems are opened (and reset) for nothing."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM,
+                                                             flags=socket.AI_PASSIVE)[0]
+        sock = socket.socket(family, kind, proto)
+    except OSError as exc:
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as exc:
+        sock.close()
+        raise StartupError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    return sock
+
+
 async def _serve(settings: Settings, *, announce: bool) -> None:
+    sock = _bind(settings.http.host, settings.http.port)
     app = build_app(settings)
     runner = web.AppRunner(app, handle_signals=False, access_log=logging.getLogger("aiohttp.access"),
                            shutdown_timeout=1.0)
     try:
         await runner.setup()
     except BaseException as exc:
+        sock.close()
         # Components started before the failure (the database's worker thread, simulated lines)
         # must stop, or the interpreter waits for them for ever instead of exiting.
         with contextlib.suppress(Exception):
@@ -55,10 +76,11 @@ async def _serve(settings: Settings, *, announce: bool) -> None:
         if isinstance(exc, DatabaseError):
             raise StartupError(str(exc)) from None
         raise
-    site = web.TCPSite(runner, settings.http.host, settings.http.port)
+    site = web.SockSite(runner, sock)
     try:
         await site.start()
     except OSError as exc:
+        sock.close()
         await runner.cleanup()
         raise StartupError(f"cannot listen on {settings.http.host}:{settings.http.port}: {exc.strerror}") from None
 

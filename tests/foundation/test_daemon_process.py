@@ -173,6 +173,8 @@ def test_a_port_in_use_fails_with_a_reason(tmp_path: Path) -> None:
         taken.listen()
         result = _cli(tmp_path, taken.getsockname()[1], "run", "--simulate", "1")
     assert result.returncode == 1 and "cannot listen" in result.stderr
+    # Checked before anything starts: no modem was opened (the simulator makes its links in sim/).
+    assert not (tmp_path / "sim").exists() and "line1" not in result.stderr
 
 
 def _config_with_line1(tmp_path: Path) -> Path:
