@@ -74,13 +74,44 @@ class SendingSettings(Section):
         return value
 
 
+def read_secret_path(name: str) -> Path | None:
+    """Where a `*_file` secret lives: an absolute path as it is; a bare name is a systemd credential
+    (`LoadCredential=NAME:/etc/gatewayd/NAME`) in $CREDENTIALS_DIRECTORY, None outside the service."""
+    if name.startswith("/"):
+        return Path(name)
+    if "/" in name or name in (".", ".."):
+        raise ValueError(f"{name!r} is neither an absolute path nor a credential name")
+    directory = os.environ.get("CREDENTIALS_DIRECTORY")
+    return Path(directory) / name if directory else None
+
+
 class ModemSettings(Section):
     name: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
     port: str
     baudrate: int = Field(115200, ge=1200, le=4_000_000)
     pin: str | None = Field(None, pattern=r"^[0-9]{4,8}$")
+    # The PIN kept out of this file: an absolute path, or the name of a systemd credential
+    # (LoadCredential=) read from $CREDENTIALS_DIRECTORY.
+    pin_file: str | None = None
     dialect: Literal["auto", "generic", "sim800", "sim7600", "ec25", "e3372", "sierra", "telit"] = "auto"
     auto_hangup: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pin_from_file(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not data.get("pin_file"):
+            return data
+        if data.get("pin"):
+            raise ValueError("give pin or pin_file, not both")
+        path = read_secret_path(str(data["pin_file"]))
+        if path is None:
+            # A credential exists only inside the service; admin commands run outside it need no PIN.
+            return data
+        try:
+            secret = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(f"pin_file: cannot read {path}: {exc.strerror}") from None
+        return {**data, "pin": secret}
 
     @field_validator("port")
     @classmethod
@@ -460,7 +491,9 @@ def describe_validation_error(exc: ValidationError) -> str:
         problem = "required key is missing"
     else:
         problem = first["msg"].removeprefix("Value error, ")
-        if "input" in first and first["type"] not in ("value_error",) and not isinstance(first["input"], dict):
+        secret = bool(first["loc"]) and str(first["loc"][-1]) in ("pin", "password")  # never echoed
+        if "input" in first and first["type"] not in ("value_error",) and not isinstance(first["input"], dict) \
+                and not secret:
             problem += f" (got {first['input']!r})"
     more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
     return f"config error: {key}: {problem}{more}"

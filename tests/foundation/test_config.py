@@ -151,3 +151,33 @@ def test_run_with_bad_config_exits_2_with_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "http.port" in lines[0]
+
+
+def test_a_pin_comes_from_a_file_or_a_systemd_credential(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pin = tmp_path / "line1.pin"
+    pin.write_text("4321\n")
+    modem = '[[modems]]\nname = "line1"\nport = "/dev/ttyUSB2"\n'
+    settings = load_settings(write(tmp_path, modem + f'pin_file = "{pin}"\n'))
+    assert settings.modems[0].pin == "4321"
+    # A credential name: found in the directory systemd hands the service (LoadCredential=).
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    (credentials / "line1-pin").write_text("9876")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(credentials))
+    assert load_settings(write(tmp_path, modem + 'pin_file = "line1-pin"\n')).modems[0].pin == "9876"
+    # Outside the service (admin commands) the credential is absent and not needed.
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY")
+    assert load_settings(write(tmp_path, modem + 'pin_file = "line1-pin"\n')).modems[0].pin is None
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    ('pin = "1234"\npin_file = "/x"\n', "pin or pin_file, not both"),
+    ('pin_file = "/nonexistent/line1.pin"\n', "cannot read /nonexistent/line1.pin"),
+    ('pin_file = "../line1.pin"\n', "neither an absolute path nor a credential name"),
+    ('pin = "12ab9"\n', "modems.0.pin: "),
+])
+def test_a_bad_pin_file_is_one_line(tmp_path: Path, extra: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, '[[modems]]\nname = "line1"\nport = "/dev/ttyUSB2"\n' + extra))
+    assert expected in str(info.value) and "\n" not in str(info.value)
+    assert "12ab9" not in str(info.value)  # a PIN, even a wrong one, is never echoed
