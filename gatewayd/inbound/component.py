@@ -17,15 +17,17 @@ async def inbound_ctx(app: web.Application) -> AsyncIterator[None]:
     """Register the SMS and call handlers on the modem router; flush stale long messages."""
     live = app[keys.LIVE_SETTINGS]
     service = app[keys.INBOUND] = InboundService(app[keys.DB], live.settings, app[keys.CLOCK], app[keys.OUTBOUND],
-                                                 lines=app[keys.POOL])
+                                                 lines=app[keys.POOL], composer=app[keys.OUTBOUND].composer)
     live.subscribe(service.use_settings)
     router = app[keys.MODEM_EVENTS]
     router.incoming_sms = service.handle_sms
+    router.sms_deleted = service.handle_deleted
     router.call = service.handle_call
     await service.start()
     yield
     # Unregistered first: an SMS arriving during shutdown stays on the modem (read again next start).
     router.incoming_sms = None
+    router.sms_deleted = None
     router.call = None
     await service.stop()
 

@@ -30,7 +30,7 @@ from gatewayd.outbound.model import (
 )
 from gatewayd.store import messages as store
 from gatewayd.store import optouts
-from gatewayd.problems import english
+from gatewayd.problems import Problem, english
 from gatewayd.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -207,7 +207,8 @@ class OutboundService:
         opted = await optouts.opted_out_among(conn, sorted(watched)) if watched else set()
         default_ttl = timedelta(hours=self.settings.outbound.default_ttl_hours)
         first_id = await store.next_id(conn)
-        blocked_text = english("optout.blocked", {})
+        blocked_key = "optout.blocked"
+        blocked_text = english(blocked_key, {})
         # Most messages are due now with the default TTL: their times are computed once, and the
         # others share one string per distinct time (aware datetimes are slow to hash and format).
         default_expires = now + default_ttl
@@ -239,14 +240,15 @@ class OutboundService:
             tuples.append((mid, m.to, m.text, category, state, m.priority, m.source, m.line, m.line or "",
                            segments, encoding, mid & 0xFF, send_at_iso, due_iso, expires_iso, m.campaign_id,
                            m.campaign_recipient_id, m.thread_id, m.api_key_id, None, now_iso, now_iso, error,
-                           now_iso if blocked else None, m.created_by))
+                           now_iso if blocked else None, m.created_by, blocked_key if blocked else None))
             if states is not None:
                 states.append(state)
             if rows is not None:
                 rows.append(MessageRow(  # positional, in field order (cheaper than keywords)
                     mid, m.to, m.text, category, state, m.priority, m.source, m.line, None, segments, encoding,
                     mid & 0xFF, send_at, start, expires, 0, None, error, m.campaign_id, m.campaign_recipient_id,
-                    m.thread_id, m.api_key_id, None, now, now, None, None, now if blocked else None, m.created_by))
+                    m.thread_id, m.api_key_id, None, now, now, None, None, now if blocked else None, m.created_by,
+                    blocked_key if blocked else None))
             if len(tuples) >= INSERT_CHUNK:  # bounded memory for 10,000- or 200,000-message batches
                 await store.insert_messages(conn, tuples)
                 tuples = []
@@ -292,8 +294,8 @@ class OutboundService:
             if not await store.cancel(conn, message_id, self.clock.now()):
                 row = await store.get(conn, message_id)
                 if row is None:
-                    raise NotFound(f"no message {message_id}")
-                raise Conflict(f"message {message_id} is {row.state}; only queued or scheduled messages can be canceled")
+                    raise NotFound(code="message.not_found", id=message_id)
+                raise Conflict(code="message.cannot_cancel", id=message_id, state=row.state)
             row = await store.get(conn, message_id)
             assert row is not None
             return row
@@ -309,12 +311,12 @@ class OutboundService:
         async def work(conn: aiosqlite.Connection) -> MessageRow:
             old = await store.get(conn, message_id)
             if old is None:
-                raise NotFound(f"no message {message_id}")
+                raise NotFound(code="message.not_found", id=message_id)
             if old.state not in ("unknown", "failed"):
-                raise Conflict(f"message {message_id} is {old.state}; only unknown or failed messages can be resent")
+                raise Conflict(code="message.cannot_resend", id=message_id, state=old.state)
             existing = await store.resend_of(conn, message_id)
             if existing is not None:
-                raise Conflict(f"message {message_id} was already resent as message {existing}")
+                raise Conflict(code="message.already_resent", id=message_id, new=existing)
             # The old text was composed already (mention, look-alikes): it goes through the same
             # rules again literally, which leave it as it is but still apply the segment cap and
             # the line check, and insert() the opt-out list.
@@ -332,6 +334,36 @@ class OutboundService:
 
         return await self.transaction(work)
 
+    async def complete(self, message_id: int, *, by: str | None = None) -> MessageRow:
+        """Send the missing parts of an `unknown` long message, asked for by `by`: the parts on
+        record as sent are not sent again, the others go out on the same line with the same
+        concatenation reference, so the phone joins them to those it has (the part that was in
+        flight at the crash may arrive twice; phones keep one copy of a part number).
+
+        Deliberate only, like resend: 409 unless the message is `unknown` with some parts on record."""
+
+        async def work(conn: aiosqlite.Connection) -> MessageRow:
+            m = await store.get(conn, message_id)
+            if m is None:
+                raise NotFound(f"no message {message_id}")
+            if m.state != "unknown":
+                raise Conflict(f"message {message_id} is {m.state}; only an unknown long message can be completed")
+            done = await store.sent_seqs(conn, message_id)
+            if not done or m.sent_line is None:
+                raise Conflict(f"message {message_id} has no part on record as sent: resend it whole instead")
+            if len(done) >= m.segments:
+                raise Conflict(f"every part of message {message_id} is on record as sent: nothing to complete")
+            if await store.resend_of(conn, message_id) is not None:
+                raise Conflict(f"message {message_id} was already resent whole")
+            await store.reopen_to_complete(conn, message_id, m.sent_line, self.clock.now())
+            log.info("message %d: %s asked to complete parts %s of %d on %s", message_id, by or "?",
+                     sorted(set(range(1, m.segments + 1)) - done), m.segments, m.sent_line)
+            fresh = await store.get(conn, message_id)
+            assert fresh is not None
+            return fresh
+
+        return await self.transaction(work)
+
     async def block_pending_to(self, conn: aiosqlite.Connection, numbers: Sequence[str]) -> int:
         """Inside the caller's STOP transaction: pending messages to `numbers` become blocked
         (marketing only, or every category when settings.optout.scope is 'all'); a STOP
@@ -341,7 +373,7 @@ class OutboundService:
         ids = await store.pending_to(conn, numbers, marketing_only=self.settings.optout.scope != "all",
                                      except_sources=sorted(OPTOUT_EXEMPT_SOURCES))
         if ids:
-            await store.set_final(conn, ids, "blocked", self.clock.now(), error="recipient opted out (STOP)")
+            await store.set_final(conn, ids, "blocked", self.clock.now(), reason=Problem("optout.blocked_stop"))
         return len(ids)
 
     # ------------------------------------------------------------------ read
@@ -350,7 +382,7 @@ class OutboundService:
         async with self.db.read() as conn:
             row = await store.get(conn, message_id)
             if row is None:
-                raise NotFound(f"no message {message_id}")
+                raise NotFound(code="message.not_found", id=message_id)
             parts = await store.parts(conn, message_id)
         return MessageDetail(row, tuple(parts))
 
