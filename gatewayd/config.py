@@ -7,14 +7,16 @@ environment for configuration. Every setting is documented in config/gatewayd.ex
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from datetime import time
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from gatewayd.inbound import stop_words as keywords
 
@@ -72,13 +74,44 @@ class SendingSettings(Section):
         return value
 
 
+def read_secret_path(name: str) -> Path | None:
+    """Where a `*_file` secret lives: an absolute path as it is; a bare name is a systemd credential
+    (`LoadCredential=NAME:/etc/gatewayd/NAME`) in $CREDENTIALS_DIRECTORY, None outside the service."""
+    if name.startswith("/"):
+        return Path(name)
+    if "/" in name or name in (".", ".."):
+        raise ValueError(f"{name!r} is neither an absolute path nor a credential name")
+    directory = os.environ.get("CREDENTIALS_DIRECTORY")
+    return Path(directory) / name if directory else None
+
+
 class ModemSettings(Section):
     name: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
     port: str
     baudrate: int = Field(115200, ge=1200, le=4_000_000)
     pin: str | None = Field(None, pattern=r"^[0-9]{4,8}$")
+    # The PIN kept out of this file: an absolute path, or the name of a systemd credential
+    # (LoadCredential=) read from $CREDENTIALS_DIRECTORY.
+    pin_file: str | None = None
     dialect: Literal["auto", "generic", "sim800", "sim7600", "ec25", "e3372", "sierra", "telit"] = "auto"
     auto_hangup: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pin_from_file(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not data.get("pin_file"):
+            return data
+        if data.get("pin"):
+            raise ValueError("give pin or pin_file, not both")
+        path = read_secret_path(str(data["pin_file"]))
+        if path is None:
+            # A credential exists only inside the service; admin commands run outside it need no PIN.
+            return data
+        try:
+            secret = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(f"pin_file: cannot read {path}: {exc.strerror}") from None
+        return {**data, "pin": secret}
 
     @field_validator("port")
     @classmethod
@@ -553,10 +586,31 @@ def load_settings(path: Path | None = None, *, simulate: int | None = None) -> S
             data.setdefault("simulator", {})
             if isinstance(data["simulator"], dict):
                 data["simulator"]["lines"] = simulate
+    check_environment(os.environ)
     try:
         return Settings(**data)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from None
+    except SettingsError as exc:
+        # A JSON-valued variable (GATEWAYD_MODEMS='[{...}]') that does not parse.
+        field = re.search(r'field "([a-z_]+)"', str(exc))
+        name = f"GATEWAYD_{field.group(1).upper()}" if field else "a GATEWAYD_ variable"
+        cause = f": {exc.__cause__}" if exc.__cause__ else ""
+        raise ConfigError(f"config error: environment variable {name} is not valid JSON{cause}") from None
+
+
+def check_environment(environ: Mapping[str, str]) -> None:
+    """A GATEWAYD_<SECTION>__<KEY> variable whose section does not exist is refused, as an unknown
+    key in the file is: a typo such as GATEWAYD_HTPP__PORT would otherwise be silently ignored.
+    (Variables without `__`, such as GATEWAYD_HOME, are not settings.)"""
+    sections = set(Settings.model_fields)
+    for name in sorted(environ):
+        if not name.startswith("GATEWAYD_") or "__" not in name:
+            continue
+        section = name[len("GATEWAYD_"):].split("__", 1)[0].lower()
+        if section not in sections:
+            raise ConfigError(f"config error: environment variable {name}: there is no section [{section}]"
+                              f" (sections: {', '.join(sorted(sections))})")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -584,7 +638,9 @@ def describe_validation_error(exc: ValidationError) -> str:
         problem = "required key is missing"
     else:
         problem = first["msg"].removeprefix("Value error, ")
-        if "input" in first and first["type"] not in ("value_error",) and not isinstance(first["input"], dict):
+        secret = bool(first["loc"]) and str(first["loc"][-1]) in ("pin", "password")  # never echoed
+        if "input" in first and first["type"] not in ("value_error",) and not isinstance(first["input"], dict) \
+                and not secret:
             problem += f" (got {first['input']!r})"
     more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
     return f"config error: {key}: {problem}{more}"
