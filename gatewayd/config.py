@@ -366,7 +366,7 @@ class EmailSettings(Section):
         return self._password
 
 
-def _addresses(values: list[str]) -> list[str]:
+def parse_addresses(values: list[str]) -> list[str]:
     out = []
     for value in values:
         v = value.strip()
@@ -395,7 +395,7 @@ class AlertSettings(Section):
     @field_validator("email")
     @classmethod
     def _emails(cls, values: list[str]) -> list[str]:
-        return _addresses(values)
+        return parse_addresses(values)
 
 
 class ForwardingSettings(Section):
@@ -408,7 +408,7 @@ class ForwardingSettings(Section):
     @field_validator("email")
     @classmethod
     def _emails(cls, values: list[str]) -> list[str]:
-        return _addresses(values)
+        return parse_addresses(values)
 
 
 class SimCheckSettings(Section):
