@@ -399,7 +399,7 @@ class EmailSettings(Section):
         return self._password
 
 
-def _addresses(values: list[str]) -> list[str]:
+def parse_addresses(values: list[str]) -> list[str]:
     out = []
     for value in values:
         v = value.strip()
@@ -428,7 +428,7 @@ class AlertSettings(Section):
     @field_validator("email")
     @classmethod
     def _emails(cls, values: list[str]) -> list[str]:
-        return _addresses(values)
+        return parse_addresses(values)
 
 
 class ForwardingSettings(Section):
@@ -441,7 +441,7 @@ class ForwardingSettings(Section):
     @field_validator("email")
     @classmethod
     def _emails(cls, values: list[str]) -> list[str]:
-        return _addresses(values)
+        return parse_addresses(values)
 
 
 class SimCheckSettings(Section):
