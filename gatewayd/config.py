@@ -39,6 +39,14 @@ class HttpSettings(Section):
     port: int = Field(8080, ge=1, le=65535)
     # Largest request body accepted (JSON and uploads); imports have their own limit below it.
     max_body_bytes: int = Field(12 * 1024 * 1024, ge=1024)
+    # Open connections at most (also held under half the process's open-file limit, raised at start to
+    # its hard limit), and per client address, so no single host can use up the descriptors.
+    max_connections: int = Field(1000, ge=8, le=100_000)
+    max_connections_per_address: int = Field(64, ge=1, le=100_000)
+    # A connection must send complete request headers within this many seconds of opening...
+    header_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    # ...and is closed after this many seconds without a request between two requests (keep-alive).
+    idle_timeout_seconds: float = Field(30.0, gt=0, le=3600)
 
 
 class SiteSettings(Section):
