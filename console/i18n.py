@@ -41,7 +41,7 @@ def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-def translate(lang: str, key: str, **values: object) -> str:
+def translate(lang: str, key: str, /, **values: object) -> str:
     """The message `key` in `lang` with its placeholders filled; English, then the key, as fallbacks."""
     text = catalog(lang).get(key)
     if text is None:
@@ -56,7 +56,7 @@ def translate(lang: str, key: str, **values: object) -> str:
     return text
 
 
-def translate_count(lang: str, key: str, count: int, **values: object) -> str:
+def translate_count(lang: str, key: str, count: int, /, **values: object) -> str:
     """`key` for a number of things: `key.one` when the language says the singular for `count`
     (French: 0 and 1; English: 1) and the catalogue has it. `count` is among the values."""
     singular = count <= 1 if lang == "fr" else count == 1

@@ -52,7 +52,7 @@ def formats(request: web.Request) -> Formats:
     return cached
 
 
-def t(request: web.Request, key: str, **values: object) -> str:
+def t(request: web.Request, key: str, /, **values: object) -> str:
     return translate(request.get(LANG, "en"), key, **values)
 
 
@@ -105,8 +105,8 @@ def base_context(request: web.Request) -> dict[str, Any]:
     lang = request.get(LANG, "en")
     done = request.query.get("done")
     return {
-        "_": lambda key, **values: translate(lang, key, **values),
-        "_n": lambda key, count, **values: translate_count(lang, key, count, **values),
+        "_": lambda key, /, **values: translate(lang, key, **values),
+        "_n": lambda key, count, /, **values: translate_count(lang, key, count, **values),
         "lang": lang,
         "fmt": formats(request),
         "user": session.user if session else None,

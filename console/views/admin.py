@@ -20,7 +20,7 @@ from gatewayd.console.views.account import password_problem, policy_text
 from gatewayd import diagnostics, keys
 from gatewayd.accounts import users as accounts
 from gatewayd.accounts.apikeys import SCOPES, create_key
-from gatewayd.accounts.passwords import hash_password
+from gatewayd.accounts.passwords import hash_password_async
 from gatewayd.errors import (
     Conflict,
     InvalidInput,
@@ -121,7 +121,7 @@ async def reset_password(request: web.Request) -> web.StreamResponse:
     problem = password_problem(request, password, confirm)
     if problem:
         return await _users_page(request, {f"password-{user.id}": problem}, {"name": "", "role": "operator"}, 422)
-    await user_store.set_password(request.app[keys.DB], user.id, hash_password(password))
+    await user_store.set_password(request.app[keys.DB], user.id, await hash_password_async(password))
     await session_store.delete_for_user(request.app[keys.DB], user.id,
                                         except_id=session_of(request).id if user.id == session_of(request).user.id
                                         else None)

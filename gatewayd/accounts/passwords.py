@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
+import weakref
+
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
@@ -25,6 +28,30 @@ def policy_problems(password: str) -> list[str]:
     if not any(not c.isalnum() and not c.isspace() for c in password):
         problems.append("a special character")
     return problems
+
+
+# Each hash takes ~64 MiB and tens of milliseconds of CPU: run them in worker threads (the event loop
+# keeps answering) and at most two at a time (a burst of sign-ins cannot take gigabytes).
+HASHES_AT_ONCE = 2
+_hashing: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+
+
+def _slots() -> asyncio.Semaphore:
+    loop = asyncio.get_running_loop()
+    slots = _hashing.get(loop)
+    if slots is None:
+        slots = _hashing[loop] = asyncio.Semaphore(HASHES_AT_ONCE)
+    return slots
+
+
+async def hash_password_async(password: str) -> str:
+    async with _slots():
+        return await asyncio.to_thread(hash_password, password)
+
+
+async def verify_password_async(password_hash: str, password: str) -> bool:
+    async with _slots():
+        return await asyncio.to_thread(verify_password, password_hash, password)
 
 
 def hash_password(password: str) -> str:

@@ -15,6 +15,8 @@ from gatewayd.contacts.service import ContactService, GroupService
 
 log = logging.getLogger(__name__)
 
+UPLOAD_EXPIRY_JOB = "imports-expiry"
+
 
 async def campaigns_ctx(app: web.Application) -> AsyncIterator[None]:
     """Services over the store; the runner starts only once outbound is there to send through."""
@@ -27,6 +29,11 @@ async def campaigns_ctx(app: web.Application) -> AsyncIterator[None]:
     live.subscribe(service.use_settings)
     if keys.SCHEDULER in app:
         service.scheduler = app[keys.SCHEDULER]
+        # Uploads left waiting are deleted once expired: at start, then every hour (or more often
+        # when they expire sooner).
+        every = min(3600.0, settings.imports.expire_hours * 3600 / 4)
+        app[keys.SCHEDULER].run_at(UPLOAD_EXPIRY_JOB + "-start", clock.now(), imports.scheduled_purge)
+        app[keys.SCHEDULER].every(UPLOAD_EXPIRY_JOB, every, imports.scheduled_purge)
     runner = None
     outbound = app.get(keys.OUTBOUND) if hasattr(keys, "OUTBOUND") else None
     if outbound is not None:
@@ -36,6 +43,9 @@ async def campaigns_ctx(app: web.Application) -> AsyncIterator[None]:
     else:
         log.warning("outbound service not available: campaigns can be prepared but will not send")
     yield
+    if keys.SCHEDULER in app:
+        app[keys.SCHEDULER].cancel(UPLOAD_EXPIRY_JOB)
+        app[keys.SCHEDULER].cancel(UPLOAD_EXPIRY_JOB + "-start")
     if runner is not None:
         await runner.stop()
 
