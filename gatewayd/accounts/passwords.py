@@ -31,8 +31,8 @@ def policy_problems(password: str) -> list[str]:
 
 
 # Each hash takes ~64 MiB and tens of milliseconds of CPU: run them in worker threads (the event loop
-# keeps answering) and at most two at a time (a burst of sign-ins cannot take gigabytes).
-HASHES_AT_ONCE = 2
+# keeps answering) one at a time: a burst of sign-ins cannot take gigabytes, and a core stays free.
+HASHES_AT_ONCE = 1
 _hashing: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
 
 
