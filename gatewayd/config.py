@@ -124,6 +124,8 @@ class InboundSettings(Section):
     autoreply_max: int = Field(3, ge=1, le=1000)
     # ...per this many minutes, so two machines can never answer each other forever.
     autoreply_window_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
+    # Automatic SMS to all numbers together per hour, at most (anyone can text or ring the box).
+    autoreply_max_per_hour: int = Field(100, ge=1, le=100_000)
     # SMS sent to someone whose call rang unanswered (empty: none)...
     missed_call_text: str = Field("", max_length=480)
     # ...at most once per number per this many hours.

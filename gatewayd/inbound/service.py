@@ -53,7 +53,9 @@ class InboundService:
         self.region = region
         self.matcher = KeywordMatcher.build(settings.optout.stop_words, settings.optout.start_words,
                                             settings.optout.ignore_words)
-        self.responder = AutoResponder(outbound, settings.inbound, message_factory)
+        # Automatic SMS: the API's allowed destinations, or only the box's own country.
+        self.responder = AutoResponder(outbound, settings.inbound, message_factory,
+                                       settings.api.allowed_destinations or [region])
         self.optouts = OptOutService(db, clock, settings.optout, outbound, self.responder, region)
         configured = [m.name for m in settings.modems]
         configured += [f"line{i}" for i in range(1, settings.simulator.lines + 1)]  # `run --simulate` names
