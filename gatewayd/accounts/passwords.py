@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import weakref
+import os
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
@@ -30,28 +34,67 @@ def policy_problems(password: str) -> list[str]:
     return problems
 
 
-# Each hash takes ~64 MiB and tens of milliseconds of CPU: run them in worker threads (the event loop
-# keeps answering) one at a time: a burst of sign-ins cannot take gigabytes, and a core stays free.
-HASHES_AT_ONCE = 1
-_hashing: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, asyncio.Semaphore] = weakref.WeakKeyDictionary()
+# Each hash takes ~64 MiB and tens of milliseconds of CPU on every core (argon2 lanes). They run
+# one at a time in one worker thread of lowered priority: a burst of sign-ins cannot take gigabytes,
+# and the event loop (HTTP, modems) gets the CPU first, whatever the rate of attempts.
+HASHING_NICENESS = 4
+T = TypeVar("T")
 
 
-def _slots() -> asyncio.Semaphore:
-    loop = asyncio.get_running_loop()
-    slots = _hashing.get(loop)
-    if slots is None:
-        slots = _hashing[loop] = asyncio.Semaphore(HASHES_AT_ONCE)
-    return slots
+class _HashingThread:
+    """One daemon thread (started on first use) running hashes in order for any event loop."""
+
+    def __init__(self) -> None:
+        self._queue: queue.SimpleQueue[tuple[asyncio.AbstractEventLoop, asyncio.Future[Any], Callable[..., Any],
+                                             tuple[Any, ...]]] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+
+    def run(self, fn: Callable[..., T], *args: Any) -> asyncio.Future[T]:
+        with self._lock:
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._work, name="password-hash", daemon=True)
+                self._thread.start()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[T] = loop.create_future()
+        self._queue.put((loop, future, fn, args))
+        return future
+
+    def _work(self) -> None:
+        try:  # on Linux the "process" priority of a thread id is that thread's (argon2's lanes inherit it)
+            os.setpriority(os.PRIO_PROCESS, threading.get_native_id(), HASHING_NICENESS)
+        except (AttributeError, OSError):
+            pass
+        while True:
+            loop, future, fn, args = self._queue.get()
+            try:
+                outcome: tuple[Any, BaseException | None] = (fn(*args), None)
+            except BaseException as exc:  # handed to the awaiting coroutine
+                outcome = (None, exc)
+            try:
+                loop.call_soon_threadsafe(_settle, future, *outcome)
+            except RuntimeError:
+                pass  # that loop is closed: nobody waits any more
+
+
+def _settle(future: asyncio.Future[Any], result: Any, error: BaseException | None) -> None:
+    if future.cancelled():
+        return
+    if error is not None:
+        future.set_exception(error)
+    else:
+        future.set_result(result)
+
+
+_hashing = _HashingThread()
 
 
 async def hash_password_async(password: str) -> str:
-    async with _slots():
-        return await asyncio.to_thread(hash_password, password)
+    return await _hashing.run(hash_password, password)
 
 
 async def verify_password_async(password_hash: str, password: str) -> bool:
-    async with _slots():
-        return await asyncio.to_thread(verify_password, password_hash, password)
+    return await _hashing.run(verify_password, password_hash, password)
 
 
 def hash_password(password: str) -> str:
