@@ -11,8 +11,9 @@
 
 Each phase starts its own `python -m gatewayd run --simulate 0` and reports the daemon's peak RSS
 (VmHWM), the /healthz median, p95 and maximum (a failed probe counts as its 2 s timeout) and what
-the attack got back. Targets: /healthz p95 < 100 ms, peak RSS < 200 MB. Run it on a checkout before
-issue 14 (same script) to get the "before" column. Only 127.0.0.1 is ever contacted.
+the attack got back. Targets: /healthz p95 < 100 ms, peak RSS < 200 MB. For the "before" column, give
+--code DIR with an older checkout (`git archive <commit> | tar -x -C DIR`): the same attacks run
+against its daemon. Only 127.0.0.1 is ever contacted.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from hostile.kit import (HealthProbe, HostileDaemon, half_open_flood, json_reque
 from hostile.test_bombs import GzipBombReceiver, _sign_in_storm, shared_strings_bomb  # noqa: E402
 
 PHASES = ("idle", "flood", "xlsx", "gzip", "logins")
+CODE: str | None = None  # --code: another checkout's gatewayd (e.g. before issue 14)
 
 
 def _figures(d: HostileDaemon, probe: HealthProbe, **extra: Any) -> dict[str, Any]:
@@ -54,7 +56,7 @@ def _key(d: HostileDaemon, *scopes: str) -> str:
 
 
 def idle(work: Path) -> dict[str, Any]:
-    d = HostileDaemon(work)
+    d = HostileDaemon(work, pythonpath=CODE)
     d.start()
     try:
         with HealthProbe(d.url) as probe:
@@ -65,7 +67,7 @@ def idle(work: Path) -> dict[str, Any]:
 
 
 def flood(work: Path) -> dict[str, Any]:
-    d = HostileDaemon(work, nofile=1024)
+    d = HostileDaemon(work, nofile=1024, pythonpath=CODE)
     d.start()
     sockets = []
     try:
@@ -86,7 +88,7 @@ def flood(work: Path) -> dict[str, Any]:
 def xlsx(work: Path) -> dict[str, Any]:
     bomb = work / "bomb.xlsx"
     shared_strings_bomb(bomb, 16_000_000)
-    d = HostileDaemon(work)
+    d = HostileDaemon(work, pythonpath=CODE)
     d.start()
     try:
         auth = {"Authorization": f"Bearer {_key(d, 'send', 'read')}"}
@@ -115,7 +117,7 @@ def xlsx(work: Path) -> dict[str, Any]:
 
 def gzip(work: Path) -> dict[str, Any]:
     receiver = GzipBombReceiver()
-    d = HostileDaemon(work)
+    d = HostileDaemon(work, pythonpath=CODE)
     d.start()
     try:
         auth = {"Authorization": f"Bearer {_key(d, 'admin')}"}
@@ -140,7 +142,7 @@ def gzip(work: Path) -> dict[str, Any]:
 
 def logins(work: Path) -> dict[str, Any]:
     d = HostileDaemon(work, env={"GATEWAYD_CONSOLE__LOGIN_MAX_PER_USER": "1000",
-                                 "GATEWAYD_CONSOLE__LOGIN_MAX_PER_ADDRESS": "10000"})
+                                 "GATEWAYD_CONSOLE__LOGIN_MAX_PER_ADDRESS": "10000"}, pythonpath=CODE)
     d.cli("user", "add", "admin", "--role", "admin", "--password-stdin", stdin="Correct-Horse-9\n")
     d.start()
     stop = threading.Event()
@@ -164,7 +166,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("phases", nargs="*", help=f"some of {', '.join(PHASES)} (default: all)")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--code", help="run the daemon from this checkout (e.g. `git archive <commit>` unpacked)")
     args = parser.parse_args()
+    global CODE
+    CODE = args.code
     unknown = set(args.phases) - set(PHASES)
     if unknown:
         parser.error(f"unknown phase(s): {', '.join(sorted(unknown))}")

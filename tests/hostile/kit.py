@@ -44,8 +44,12 @@ class HostileDaemon:
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAYD_", "NOTIFY_", "WATCHDOG_"))}
         self.env.update(GATEWAYD_HOME=str(home), GATEWAYD_HTTP__PORT=str(self.port), PYTHONUNBUFFERED="1",
                         GATEWAYD_QUIET_HOURS__ENABLED="false", **(env or {}))
+        self.python = [sys.executable, "-m", "gatewayd"]
         if pythonpath:
-            self.env["PYTHONPATH"] = pythonpath
+            # Another checkout's code: the editable install's import hook would win over PYTHONPATH.
+            self.python = [sys.executable, "-c", "import runpy, sys; sys.meta_path[:] = [f for f in sys.meta_path"
+                           " if 'editable' not in getattr(f, '__module__', '')]; sys.path.insert(0, sys.argv.pop(1));"
+                           " runpy.run_module('gatewayd', run_name='__main__')", pythonpath]
         self.proc: subprocess.Popen[bytes] | None = None
 
     def _limits(self) -> None:
@@ -54,12 +58,12 @@ class HostileDaemon:
             resource.setrlimit(resource.RLIMIT_NOFILE, (self.nofile, self.nofile))
 
     def cli(self, *args: str, stdin: str | None = None) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "gatewayd", *args], env=self.env, input=stdin,
+        return subprocess.run([*self.python, *args], env=self.env, input=stdin,
                               capture_output=True, text=True, timeout=60)
 
     def start(self, timeout: float = 60.0) -> None:
         with self.log_path.open("ab") as log:
-            self.proc = subprocess.Popen([sys.executable, "-m", "gatewayd", "run", "--simulate", "0"],
+            self.proc = subprocess.Popen([*self.python, "run", "--simulate", "0"],
                                          env=self.env, stdout=log, stderr=subprocess.STDOUT,
                                          preexec_fn=self._limits)
         deadline = time.monotonic() + timeout
