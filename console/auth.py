@@ -145,7 +145,9 @@ async def login(request: web.Request, name: str, password: str) -> LoginResult:
     now = clock.now()
     rule = _rule(request).throttle
     address = client_address(request)
-    name = name.strip()[:64]
+    name = name.strip()
+    if len(name) > 64:  # no user has such a name: never cut it down to one that exists
+        name, password = name[:64] + "…", ""
     wait = rule.wait(now=now, address=address,
                      user_failures=await store.user_failures_by_address(db, name, now - rule.window),
                      address_failures=await store.failures_since(db, address=address, since=now - rule.window))

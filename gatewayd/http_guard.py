@@ -34,14 +34,17 @@ class GuardLimits:
     max_connections: int
     max_per_address: int
     header_timeout: float
+    backlog: int = 128
 
     @classmethod
     def for_descriptors(cls, nofile: int, *, max_connections: int, max_per_address: int,
                         header_timeout: float) -> GuardLimits:
-        """Connections take at most half the descriptors: the rest stay for the database, the modems,
-        webhook deliveries, uploads and the watchdog, whatever the LAN does."""
-        total = max(8, min(max_connections, nofile // 2))
-        return cls(total, max(1, min(max_per_address, total)), header_timeout)
+        """Connections and the accept backlog together take at most half the descriptors: the rest stay
+        for the database, the modems, webhook deliveries, uploads and the watchdog, whatever the LAN
+        does. (asyncio accepts up to `backlog` sockets in one go before any of them is looked at.)"""
+        backlog = max(8, min(128, nofile // 16))
+        total = max(8, min(max_connections, nofile // 2 - backlog))
+        return cls(total, max(1, min(max_per_address, total)), header_timeout, backlog)
 
 
 @dataclass(eq=False)
@@ -192,4 +195,4 @@ class GuardedSite(web.TCPSite):
         server = self._runner.server
         assert server is not None
         self._server = await asyncio.get_running_loop().create_server(
-            self.guard.wrap(server), self._host, self._port, backlog=self._backlog, reuse_address=True)
+            self.guard.wrap(server), self._host, self._port, backlog=self.guard.limits.backlog, reuse_address=True)

@@ -29,6 +29,23 @@ class MaskingFormatter(logging.Formatter):
         return text
 
 
+class MalformedRequestFilter(logging.Filter):
+    """aiohttp logs a malformed request (bad header, bad method…) at ERROR with a 10-line traceback:
+    a client's mistake, or a scanner's. One INFO line saying what was wrong is enough."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "aiohttp.server" and record.exc_info and record.exc_info[1] is not None:
+            from aiohttp.http_exceptions import HttpProcessingError
+
+            exc = record.exc_info[1]
+            if isinstance(exc, HttpProcessingError):
+                record.msg, record.args = "malformed HTTP request refused: %s", (str(exc).splitlines()[0][:200],)
+                record.levelno, record.levelname = logging.INFO, "INFO"
+                record.exc_info = record.exc_text = None
+                return logging.getLogger().isEnabledFor(logging.INFO)
+        return True
+
+
 class RepeatFilter(logging.Filter):
     """Lets the same line (logger, level, message template) through at most `burst` times per
     `window` seconds, then says how many were left out. A flood of identical errors (a full
@@ -65,6 +82,7 @@ def setup_logging(level: str = "INFO", *, stream: object = None) -> None:
     with_time = hasattr(out, "isatty") and out.isatty()  # type: ignore[union-attr]
     fmt = ("%(asctime)s " if with_time else "") + "%(levelname)s %(name)s: %(message)s"
     handler.setFormatter(MaskingFormatter(fmt))
+    handler.addFilter(MalformedRequestFilter())
     handler.addFilter(RepeatFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]

@@ -51,7 +51,7 @@ async def setup_form(request: web.Request) -> web.Response:
 @pages.post("/setup", role=None)
 async def setup_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    name, password, confirm = text(form, "name", 64).strip(), text(form, "password", 256), text(form, "confirm", 256)
+    name, password, confirm = text(form, "name", 200).strip(), text(form, "password", 256), text(form, "confirm", 256)
     errors: dict[str, str] = {}
     if not name:
         errors["name"] = t(request, "setup.name_required")
@@ -87,7 +87,7 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 @pages.post("/login", role=None)
 async def login_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    name, password = text(form, "name", 64), text(form, "password", 256)
+    name, password = text(form, "name", 200), text(form, "password", 256)
     target = safe_next(text(form, "next", 500))
     result = await auth.login(request, name, password)
     if result.user is not None:

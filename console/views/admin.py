@@ -69,7 +69,7 @@ async def users(request: web.Request) -> web.Response:
 @pages.post("/settings/users", role="admin")
 async def add_user(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    values = {"name": text(form, "name", 64).strip(), "role": text(form, "role", 10)}
+    values = {"name": text(form, "name", 200).strip(), "role": text(form, "role", 10)}
     password, confirm = text(form, "password", 256), text(form, "confirm", 256)
     problem = password_problem(request, password, confirm)
     if problem:
@@ -145,7 +145,7 @@ async def create_api_key(request: web.Request) -> web.Response:
     """Create a key and show it on this one response only (it is stored hashed)."""
     form = await request.post()
     try:
-        key = await create_key(request.app[keys.DB], request.app[keys.CLOCK], text(form, "name", 64),
+        key = await create_key(request.app[keys.DB], request.app[keys.CLOCK], text(form, "name", 200),
                                set(texts(form, "scopes", 10)))
     except InvalidInput as exc:
         return await _keys_page(request, field_errors(exc, request), status=422)

@@ -31,7 +31,34 @@ def policy_problems(password: str) -> list[str]:
         problems.append("a digit")
     if not any(not c.isalnum() and not c.isspace() for c in password):
         problems.append("a special character")
+    if password and is_common(password):
+        problems.append("a less common password (not a well-known word with digits or symbols around it,"
+                        " such as Passw0rd! or Azerty123!)")
     return problems
+
+
+# The words behind the passwords guessed first (leaked-password lists, French and English): a
+# password that is one of them once case, look-alike digits and what surrounds it are taken away
+# ("Passw0rd!", "Azerty2024?", "@dmin123") falls to the first guesses whatever the character rules.
+COMMON_WORDS = frozenset("""
+password passwd passw pass motdepasse mdp azerty azertyuiop qwerty qwertyuiop qwertz admin administrator
+administrateur root user utilisateur test guest welcome bienvenue bonjour salut soleil letmein monkey dragon
+iloveyou jetaime football baseball master shadow sunshine princess chocolat loulou doudou marseille paris
+secret changeme default gateway gatewayd sms abc abcd abcdef abcdefg abcdefgh login superman batman
+starwars pokemon hello coucou maison amour trustno freedom whatever summer winter spring autumn ete hiver
+printemps automne juillet aout septembre octobre novembre decembre janvier fevrier mars avril mai juin
+""".split())
+_LOOK_ALIKES = str.maketrans({"0": "o", "1": "i", "3": "e", "4": "a", "5": "s", "7": "t", "@": "a", "$": "s"})
+
+
+def is_common(password: str) -> bool:
+    """Whether `password` is a common word dressed up with case, look-alikes and digits or symbols."""
+    core = password.strip().lower()
+    core = core.strip("".join(c for c in set(core) if not c.isalpha() and c not in "@$013457"))
+    core = core.lstrip("0123456789").rstrip("0123456789!?.*#%&+-_=")
+    core = core.translate(_LOOK_ALIKES)
+    core = "".join(c for c in core if c.isalpha())
+    return core in COMMON_WORDS or (len(set(core)) <= 2 and len(core) < 6)
 
 
 # Each hash takes ~64 MiB and tens of milliseconds of CPU on every core (argon2 lanes). They run

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import unicodedata
+
 from gatewayd.accounts.passwords import hash_password, hash_password_async, policy_problems, verify_password_async
 from gatewayd.clock import Clock
 from gatewayd.errors import Conflict, InvalidInput
@@ -16,6 +18,10 @@ def check_new_user(name: str, password: str, role: str) -> None:
     """Raise InvalidInput naming the field when a new user's name, password or role is unusable."""
     if not name or len(name) > 64 or not name.isprintable() or name.strip() != name:
         raise InvalidInput("name", "1 to 64 printable characters, no leading or trailing space")
+    if unicodedata.normalize("NFKC", name) != name or any(
+            c.isalpha() and not unicodedata.name(c, "").startswith("LATIN") for c in name):
+        # 'аdmin' with a Cyrillic 'а' looks like 'admin' in every list and log.
+        raise InvalidInput("name", "letters of the Latin alphabet only (accents allowed): no look-alike letters")
     if role not in ROLES:
         raise InvalidInput("role", f"must be one of {', '.join(ROLES)}")
     problems = policy_problems(password)

@@ -36,7 +36,7 @@ def daemon(tmp_path: Path) -> Iterator[HostileDaemon]:
 def test_a_half_open_connection_flood_never_stops_healthz(daemon: HostileDaemon) -> None:
     log_before = daemon.log_bytes()
     # 300 from one host (held to 32 by the per-address cap), then 10 hosts × 30 (300 more: past the
-    # cap of 128 that 256 descriptors allow, so the oldest half-open ones make room for newcomers).
+    # cap of 112 that 256 descriptors allow, so the oldest half-open ones make room for newcomers).
     attackers = half_open_flood(daemon.port, ["127.0.0.2"], 300)
     attackers += half_open_flood(daemon.port, [f"127.0.0.{i}" for i in range(3, 13)], 30)
     try:
@@ -118,3 +118,14 @@ def test_the_watchdog_ping_needs_no_new_descriptor(tmp_path: Path) -> None:
     finally:
         listener.close()
         os.unlink(path)
+
+
+def test_a_malformed_request_is_one_log_line_not_a_traceback(daemon: HostileDaemon) -> None:
+    before = daemon.log_bytes()
+    with socket.create_connection(("127.0.0.1", daemon.port), timeout=5) as sock:
+        sock.sendall(b"GET / HTTP/1.1\r\nHost: gw\r\nBad Header Name: x\r\n\r\n")
+        assert b" 400 " in sock.recv(100).split(b"\r\n")[0]
+    wait_for(lambda: "malformed HTTP request refused" in daemon.log_path.read_text(errors="replace")[before:], 10,
+             "the one-line notice")
+    log = daemon.log_path.read_text(errors="replace")[before:]
+    assert "Traceback" not in log and "ERROR" not in log, log
