@@ -98,8 +98,11 @@ def xlsx(work: Path) -> dict[str, Any]:
             status, row = json_request(f"{d.url}/api/v1/imports?filename=bomb.xlsx", "POST", data=bomb.read_bytes(),
                                        headers=auth)
             started = time.monotonic()
-            status, answer = json_request(f"{d.url}/api/v1/imports/{row['id']}/analyse", "POST", headers=auth,
-                                          timeout=60)
+            try:
+                status, answer = json_request(f"{d.url}/api/v1/imports/{row['id']}/analyse", "POST", headers=auth,
+                                              timeout=60)
+            except OSError:
+                return  # no answer within 60 s
             result.update(status=status, seconds=round(time.monotonic() - started, 1),
                           detail=str(answer.get("detail") if isinstance(answer, dict) else answer)[:120])
 
