@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import re
 import sys
 import time
@@ -27,6 +28,35 @@ class MaskingFormatter(logging.Formatter):
         if record.levelno >= logging.INFO:
             text = _NUMBER.sub(_mask_match, text)
         return text
+
+
+# syslog priorities journald reads from a `<N>` line prefix (sd-daemon(3)).
+_PRIORITY = ((logging.CRITICAL, 2), (logging.ERROR, 3), (logging.WARNING, 4), (logging.INFO, 6))
+
+
+def journal_priority(levelno: int) -> int:
+    return next((priority for level, priority in _PRIORITY if levelno >= level), 7)
+
+
+class JournalFormatter(MaskingFormatter):
+    """Prefixes every line with its syslog priority, so `journalctl -p err` and the colours work.
+    Each line of a traceback becomes its own journal entry, hence a prefix on each."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        prefix = f"<{journal_priority(record.levelno)}>"
+        return "\n".join(prefix + line for line in super().format(record).split("\n"))
+
+
+def writes_to_journal(stream: object) -> bool:
+    """True when `stream` is the journal's own socket: systemd says which in JOURNAL_STREAM
+    (`<device>:<inode>`); a redirected or piped stderr under systemd must not get the prefixes."""
+    expected = os.environ.get("JOURNAL_STREAM", "")
+    try:
+        device, inode = (int(part) for part in expected.split(":"))
+        st = os.fstat(stream.fileno())  # type: ignore[attr-defined]
+    except (ValueError, OSError, AttributeError):
+        return False
+    return (st.st_dev, st.st_ino) == (device, inode)
 
 
 class MalformedRequestFilter(logging.Filter):
@@ -81,7 +111,7 @@ def setup_logging(level: str = "INFO", *, stream: object = None) -> None:
     handler = logging.StreamHandler(out)  # type: ignore[arg-type]
     with_time = hasattr(out, "isatty") and out.isatty()  # type: ignore[union-attr]
     fmt = ("%(asctime)s " if with_time else "") + "%(levelname)s %(name)s: %(message)s"
-    handler.setFormatter(MaskingFormatter(fmt))
+    handler.setFormatter(JournalFormatter(fmt) if writes_to_journal(out) else MaskingFormatter(fmt))
     handler.addFilter(MalformedRequestFilter())
     handler.addFilter(RepeatFilter())
     root = logging.getLogger()

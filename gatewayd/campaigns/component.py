@@ -25,29 +25,21 @@ async def campaigns_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.GROUPS] = GroupService(db, clock)
     imports = app[keys.IMPORTS] = ImportService(db, settings, clock)
     live = app[keys.LIVE_SETTINGS]
-    service = app[keys.CAMPAIGNS] = CampaignService(db, live.settings, clock, imports)
+    service = app[keys.CAMPAIGNS] = CampaignService(db, live.settings, clock, imports, lines=app[keys.POOL],
+                                                    scheduler=app[keys.SCHEDULER], composer=app[keys.OUTBOUND].composer)
     live.subscribe(service.use_settings)
-    if keys.SCHEDULER in app:
-        service.scheduler = app[keys.SCHEDULER]
-        # Uploads left waiting are deleted once expired: at start, then every hour (or more often
-        # when they expire sooner).
-        every = min(3600.0, settings.imports.expire_hours * 3600 / 4)
-        app[keys.SCHEDULER].run_at(UPLOAD_EXPIRY_JOB + "-start", clock.now(), imports.scheduled_purge)
-        app[keys.SCHEDULER].every(UPLOAD_EXPIRY_JOB, every, imports.scheduled_purge)
-    runner = None
-    outbound = app.get(keys.OUTBOUND) if hasattr(keys, "OUTBOUND") else None
-    if outbound is not None:
-        runner = app[keys.CAMPAIGN_RUNNER] = CampaignRunner(service, outbound)
-        await service.restore_schedule()
-        await runner.start()
-    else:
-        log.warning("outbound service not available: campaigns can be prepared but will not send")
+    # Uploads left waiting are deleted once expired: at start, then every hour (or more often when
+    # they expire sooner).
+    scheduler = app[keys.SCHEDULER]
+    scheduler.run_at(UPLOAD_EXPIRY_JOB + "-start", clock.now(), imports.scheduled_purge)
+    scheduler.every(UPLOAD_EXPIRY_JOB, min(3600.0, settings.imports.expire_hours * 3600 / 4), imports.scheduled_purge)
+    runner = app[keys.CAMPAIGN_RUNNER] = CampaignRunner(service, app[keys.OUTBOUND])
+    await service.restore_schedule()
+    await runner.start()
     yield
-    if keys.SCHEDULER in app:
-        app[keys.SCHEDULER].cancel(UPLOAD_EXPIRY_JOB)
-        app[keys.SCHEDULER].cancel(UPLOAD_EXPIRY_JOB + "-start")
-    if runner is not None:
-        await runner.stop()
+    scheduler.cancel(UPLOAD_EXPIRY_JOB)
+    scheduler.cancel(UPLOAD_EXPIRY_JOB + "-start")
+    await runner.stop()
 
 
 def add_routes(app: web.Application) -> None:

@@ -40,7 +40,8 @@ async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
         from gatewayd.modem.sim import start_simulated_lines
 
         simulated = await start_simulated_lines(settings.simulator.lines, data_dir=settings.storage.database.parent,
-                                                latency=settings.simulator.latency_ms / 1000.0)
+                                                latency=settings.simulator.latency_ms / 1000.0,
+                                                names=settings.simulated_line_names())
         modems += [ModemSettings(**entry) for _, entry in simulated]
     timings = app[keys.MODEM_TIMINGS] if keys.MODEM_TIMINGS in app else ModemTimings.from_settings(settings.modem)
     # Modem timeouts are real I/O time, whatever clock drives the business rules.
@@ -61,16 +62,14 @@ async def outbound_ctx(app: web.Application) -> AsyncIterator[None]:
     db, live, clock = app[keys.DB], app[keys.LIVE_SETTINGS], app[keys.CLOCK]
     settings = live.settings
     options = app[keys.OUTBOUND_OPTIONS] if keys.OUTBOUND_OPTIONS in app else {}
-    pool = app[keys.POOL] if keys.POOL in app else None
-    service = OutboundService(db, settings, clock)
+    pool = app[keys.POOL]
     seed = options.get("seed")
     dispatcher = Dispatcher(db, settings, clock, pool, fallback=float(options.get("fallback", 1.0)),
                             stop_grace=float(options.get("stop_grace", 2.0)),
                             rng=random.Random(seed) if seed is not None else None)
-    service.on_new_work = dispatcher.wake
+    service = OutboundService(db, settings, clock, lines=pool, on_new_work=dispatcher.wake)
     live.subscribe(dispatcher.use_settings)
-    if pool is not None:
-        service.line_names = lambda: [s.name for s in pool.statuses()]
+    live.subscribe(service.use_settings)
     router = app[keys.MODEM_EVENTS]
     router.status_report = dispatcher.on_status_report
     router.line_status.append(dispatcher.on_line_status)
