@@ -92,8 +92,8 @@ class RepeatFilter(logging.Filter):
         now = self.clock()
         start, count = self._seen.get(key, (now, 0))
         if now - start >= self.window:
-            if count > self.burst:
-                record.msg = f"{record.msg} [{count - self.burst} more like this in the last {now - start:.0f} s]"
+            if count > self.burst + 1:  # the lines muted after the one saying so
+                record.msg = f"{record.msg} [{count - self.burst - 1} more like this in the last {now - start:.0f} s]"
             start, count = now, 0
         count += 1
         if key not in self._seen and len(self._seen) >= self.max_keys:
