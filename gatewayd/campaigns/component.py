@@ -10,6 +10,7 @@ from aiohttp import web
 from gatewayd import keys
 from gatewayd.campaigns.runner import CampaignRunner
 from gatewayd.campaigns.service import CampaignService
+from gatewayd.campaigns.template_service import TemplateService
 from gatewayd.contacts.importer import ImportService
 from gatewayd.contacts.service import ContactService, GroupService
 
@@ -28,6 +29,7 @@ async def campaigns_ctx(app: web.Application) -> AsyncIterator[None]:
     service = app[keys.CAMPAIGNS] = CampaignService(db, live.settings, clock, imports, lines=app[keys.POOL],
                                                     scheduler=app[keys.SCHEDULER], composer=app[keys.OUTBOUND].composer)
     live.subscribe(service.use_settings)
+    app[keys.TEMPLATES] = TemplateService(db, clock, app[keys.POOL])
     # Uploads left waiting are deleted once expired: at start, then every hour (or more often when
     # they expire sooner).
     scheduler = app[keys.SCHEDULER]

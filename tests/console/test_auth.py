@@ -152,7 +152,7 @@ async def test_every_console_route_declares_its_access(admin: Console) -> None:
     checked = 0
     for route in admin.app.router.routes():
         path = route.resource.canonical if route.resource else ""
-        if path.startswith(("/api/", "/healthz", "/metrics", "/static")):
+        if path.startswith(("/api/", "/healthz", "/readyz", "/metrics", "/static")):
             continue
         assert access_of(route.handler) is not None, path
         checked += 1
