@@ -26,7 +26,9 @@ def _notify_socket(address: str) -> socket.socket:
     if _socket is None or _socket_address != address:
         if _socket is not None:
             _socket.close()
-        _socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+        # Non-blocking: when the manager does not read (its queue full), a ping is dropped rather
+        # than the event loop frozen.
+        _socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK)
         _socket_address = address
     return _socket
 
@@ -42,6 +44,9 @@ def notify(message: str) -> bool:
         # sendto, not connect: the socket stays usable if systemd re-creates its notify socket.
         _notify_socket(address).sendto(message.encode(), address)
         return True
+    except BlockingIOError:
+        log.debug("sd_notify to %s dropped: its queue is full", address.lstrip("\0"))
+        return False
     except OSError as exc:
         log.warning("sd_notify to %s failed: %s", address.lstrip("\0"), exc)
         return False
