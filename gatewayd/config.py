@@ -41,6 +41,14 @@ class HttpSettings(Section):
     port: int = Field(8080, ge=1, le=65535)
     # Largest request body accepted (JSON and uploads); imports have their own limit below it.
     max_body_bytes: int = Field(12 * 1024 * 1024, ge=1024)
+    # Open connections at most (also held under half the process's open-file limit, raised at start to
+    # its hard limit), and per client address, so no single host can use up the descriptors.
+    max_connections: int = Field(1000, ge=8, le=100_000)
+    max_connections_per_address: int = Field(64, ge=1, le=100_000)
+    # A connection must send complete request headers within this many seconds of opening...
+    header_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    # ...and is closed after this many seconds without a request between two requests (keep-alive).
+    idle_timeout_seconds: float = Field(30.0, gt=0, le=3600)
 
 
 class SiteSettings(Section):
@@ -151,6 +159,8 @@ class InboundSettings(Section):
     autoreply_max: int = Field(3, ge=1, le=1000)
     # ...per this many minutes, so two machines can never answer each other forever.
     autoreply_window_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
+    # Automatic SMS to all numbers together per hour, at most (anyone can text or ring the box).
+    autoreply_max_per_hour: int = Field(100, ge=1, le=100_000)
     # SMS sent to someone whose call rang unanswered (empty: none)...
     missed_call_text: str = Field("", max_length=480)
     # ...at most once per number per this many hours.
@@ -164,6 +174,17 @@ class ImportSettings(Section):
     max_sheets: int = Field(1, ge=1, le=100)
     # Where uploaded files wait between analysis and commit; empty = "imports" beside the database.
     directory: Path | None = None
+    # Uploads neither imported nor read by a live campaign are deleted this many hours after upload.
+    expire_hours: float = Field(24.0, gt=0, le=24 * 90)
+    # Bytes of uploads one user or API key may keep waiting on disk at once.
+    per_user_bytes: int = Field(50 * 1024 * 1024, ge=1024)
+    # Workbooks (.xlsx) are read with bounded memory: past any of these the file is refused, naming
+    # the limit. Cells read (rows × columns), distinct shared strings, columns of one row, and bytes
+    # of the workbook once decompressed.
+    xlsx_max_cells: int = Field(5_000_000, ge=1000)
+    xlsx_max_shared_strings: int = Field(1_000_000, ge=100)
+    xlsx_max_columns: int = Field(1000, ge=10, le=16384)
+    xlsx_max_unzipped_bytes: int = Field(200 * 1024 * 1024, ge=1024 * 1024)
 
 
 class CampaignSettings(Section):
@@ -212,10 +233,28 @@ class ConsoleSettings(Section):
     secure_cookies: bool = False
     # Failed sign-ins counted over this window...
     login_window_minutes: int = Field(15, ge=1, le=24 * 60)
-    # ...at most this many per user name (then wait)...
+    # ...at most this many per user name from one address (then that address waits for that user)...
     login_max_per_user: int = Field(5, ge=1, le=1000)
-    # ...and this many per client address.
+    # ...this many per client address over all user names, and this many per user name over all
+    # addresses; neither of these two applies to addresses of trusted_networks.
     login_max_per_address: int = Field(20, ge=1, le=10_000)
+    login_max_per_user_untrusted: int = Field(50, ge=1, le=100_000)
+    # Networks (CIDR, e.g. "192.168.1.0/24") whose users are never held back by others' failures.
+    trusted_networks: list[str] = []
+    # Reverse proxies (CIDR) whose X-Forwarded-For header names the real client address.
+    trusted_proxies: list[str] = []
+
+    @field_validator("trusted_networks", "trusted_proxies")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        import ipaddress
+
+        for value in values:
+            try:
+                ipaddress.ip_network(value.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a network such as 192.168.1.0/24 or 10.0.0.5") from None
+        return [v.strip() for v in values]
     # How often open pages ask for news (new messages, progress), in seconds.
     poll_seconds: float = Field(3.0, ge=0.2, le=300)
 

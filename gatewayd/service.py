@@ -14,8 +14,10 @@ from gatewayd import __version__
 from gatewayd.app import build_app
 from gatewayd.config import Settings
 from gatewayd.store.daemon_lock import DaemonLock
+from gatewayd.http_guard import ConnectionGuard, GuardedSite, GuardLimits
+from gatewayd.resources import preload_phone_metadata, raise_open_files_limit
 from gatewayd.store.db import DatabaseError
-from gatewayd.systemd import notify
+from gatewayd.systemd import notify, open_notify_socket
 
 log = logging.getLogger(__name__)
 
@@ -61,10 +63,19 @@ def _bind(host: str, port: int) -> socket.socket:
 
 
 async def _serve(settings: Settings, *, announce: bool) -> None:
-    sock = _bind(settings.http.host, settings.http.port)
+    http = settings.http
+    nofile = raise_open_files_limit()
+    open_notify_socket()  # before anything can run short of descriptors
+    preload_phone_metadata()
+    guard = ConnectionGuard(GuardLimits.for_descriptors(
+        nofile, max_connections=http.max_connections, max_per_address=http.max_connections_per_address,
+        header_timeout=http.header_timeout_seconds))
+    log.info("open-file limit %d: at most %d connections (%d per address)", nofile,
+             guard.limits.max_connections, guard.limits.max_per_address)
+    sock = _bind(http.host, http.port)
     app = build_app(settings)
     runner = web.AppRunner(app, handle_signals=False, access_log=logging.getLogger("aiohttp.access"),
-                           shutdown_timeout=1.0)
+                           shutdown_timeout=1.0, keepalive_timeout=http.idle_timeout_seconds)
     try:
         await runner.setup()
     except BaseException as exc:
@@ -76,7 +87,7 @@ async def _serve(settings: Settings, *, announce: bool) -> None:
         if isinstance(exc, DatabaseError):
             raise StartupError(str(exc)) from None
         raise
-    site = web.SockSite(runner, sock)
+    site = GuardedSite(runner, sock, guard)
     try:
         await site.start()
     except OSError as exc:

@@ -59,7 +59,7 @@ def decode_cursor(request: web.Request, arity: int) -> list[Any] | None:
         if any(isinstance(v, int) and abs(v) > 2**63 - 1 for v in data):  # forged: SQLite could not bind it
             raise ValueError
         return data[1:]
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidInput("cursor", "not a cursor returned by this API") from None
 
 

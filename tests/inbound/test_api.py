@@ -105,9 +105,11 @@ async def test_threads_list_search_read_unread_reply_and_both_directions(
     assert [(m["direction"], m["text"]) for m in convo["messages"]] == [("out", "Pas de souci"), ("in", "Encore moi")]
     older = await get(app_client, f"/api/v1/threads/{alice['id']}/messages?limit=2&cursor={convo['next_cursor']}", read)
     assert [m["text"] for m in older["messages"]] == ["Bonjour, je serai en retard"] and older["next_cursor"] is None
-    resp = await app_client.post(f"/api/v1/threads/{alice['id']}/unread", headers=read)
+    # Marking changes what others see: a read-only key may not (issue 14).
+    assert (await app_client.post(f"/api/v1/threads/{alice['id']}/unread", headers=read)).status == 403
+    resp = await app_client.post(f"/api/v1/threads/{alice['id']}/unread", headers=send)
     assert (await resp.json())["unread"] == 1
-    resp = await app_client.post(f"/api/v1/threads/{alice['id']}/read", headers=read)
+    resp = await app_client.post(f"/api/v1/threads/{alice['id']}/read", headers=send)
     assert (await resp.json())["unread"] == 0
     unread_only = await get(app_client, "/api/v1/threads?unread=true", read)
     assert [t["number"] for t in unread_only["threads"]] == ["MaBanque", BOB]
