@@ -22,6 +22,8 @@ from gatewayd.api import health
 from gatewayd.api.problem import problem_middleware
 from gatewayd.campaigns.component import add_routes as add_campaign_routes
 from gatewayd.campaigns.component import campaigns_ctx
+from gatewayd.compat.component import add_routes as add_compat_routes
+from gatewayd.compat.component import compat_ctx
 from gatewayd.clock import Clock, SystemClock
 from gatewayd.config import Settings
 from gatewayd.console.app import setup_console
@@ -75,6 +77,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     app.cleanup_ctx.append(pool_ctx)  # interim wiring by outbound (keeps a pool pre-set in keys.POOL)
     app.cleanup_ctx.append(outbound_ctx)  # ledger service + dispatcher; status reports registered here
     app.cleanup_ctx.append(webhooks_ctx)
+    app.cleanup_ctx.append(compat_ctx)  # after webhooks: gives the sender the other APIs' envelopes
     app.cleanup_ctx.append(inbound_ctx)  # after outbound: STOP blocks through keys.OUTBOUND
     app.cleanup_ctx.append(campaigns_ctx)  # after outbound: its runner submits through keys.OUTBOUND
     app.cleanup_ctx.append(metrics.metrics_ctx)  # after outbound: hooks the dispatcher's send timings
@@ -88,5 +91,6 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     add_campaign_routes(app)
     add_inbound_routes(app)
     add_outbound_routes(app)
+    add_compat_routes(app)
     setup_console(app)  # last: its middleware and pages wrap everything registered above
     return app
