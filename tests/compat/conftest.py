@@ -6,18 +6,32 @@ from __future__ import annotations
 import asyncio
 import functools
 import json
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
+import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from tests.outbound.conftest import Gateway
 
 T = TypeVar("T")
+
+
+@pytest.fixture(autouse=True)
+def _apprise_pools() -> Iterator[None]:
+    """Apprise keeps module-level worker pools alive between notifications: end them with the test."""
+    yield
+    from apprise import apprise as hub
+
+    for name in ("_shared_executor", "_coordinator_executor"):
+        pool = getattr(hub, name, None)
+        if pool is not None:
+            pool.shutdown(wait=True)
+            setattr(hub, name, None)
 
 
 def base_url(gw: Gateway) -> str:
