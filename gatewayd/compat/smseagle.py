@@ -179,7 +179,7 @@ async def _send(request: web.Request, key: ApiKeyRow, params: dict[str, Any], ta
         composed = await sending.validate(app, draft)
         items = [{"phone_number": m.to, "status": "ok", "test": 1} for m in composed.messages]
         return items if extended or len(items) > 1 else {k: v for k, v in items[0].items() if k != "phone_number"}
-    accepted = await sending.submit(app, key, draft)
+    accepted = await sending.submit(app, key, draft, once=_once(request, {"method": target, **params}))
     items = []
     for mid, to, state in accepted.messages:
         item: dict[str, Any] = {"message_id": str(mid), "phone_number": to, "status": "ok"}
@@ -189,6 +189,17 @@ async def _send(request: web.Request, key: ApiKeyRow, params: dict[str, Any], ta
     if extended or len(items) > 1:
         return items
     return {k: v for k, v in items[0].items() if k != "phone_number"}
+
+
+def _once(request: web.Request, what: dict[str, Any]) -> sending.Once | None:
+    """SMSEagle has no idempotency key: an `Idempotency-Key` header (as /api/v1 takes) makes a send
+    idempotent here too (the access token is left out of what the key must match)."""
+    idem = request.headers.get("Idempotency-Key")
+    if idem is None:
+        return None
+    if not 1 <= len(idem) <= 255 or not idem.isprintable():
+        raise InvalidInput("Idempotency-Key", "1 to 255 printable characters")
+    return sending.Once(f"smseagle:{idem}", {k: v for k, v in what.items() if k != "access_token"})
 
 
 def _blocked_text(state: str) -> str:
@@ -327,7 +338,8 @@ class V2Send(BaseModel):
 @routes.post("/api/v2/messages/sms")
 @describe("Send SMS (SMSEagle API v2 shape)", tag="smseagle", scope="send", body=V2Send,
           responses={200: {"type": "array", "items": {"type": "object"}}, 401: None, 403: None, 422: None, 429: None},
-          headers={"access-token": "a gatewayd API key with the send scope (or Authorization: Bearer)"})
+          headers={"access-token": "a gatewayd API key with the send scope (or Authorization: Bearer)",
+                   "Idempotency-Key": "same key and body within 24 h: the same answer, nothing sent twice"})
 async def v2_send(request: web.Request) -> web.Response:
     """[{"status": "queued", "message", "number", "id"}] per recipient, as SMSEagle answers."""
     app = request.app
@@ -376,7 +388,7 @@ async def v2_send(request: web.Request) -> web.Response:
         composed = await sending.validate(app, draft)
         return web.json_response([{"status": "test_ok", "message": m.text, "number": m.to}
                                   for m in composed.messages])
-    accepted = await sending.submit(app, key, draft)
+    accepted = await sending.submit(app, key, draft, once=_once(request, {"method": "v2", **data}))
     out = []
     for mid, to, state in accepted.messages:
         item: dict[str, Any] = {"status": "queued", "message": body.text, "number": to, "id": mid}
