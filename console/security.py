@@ -28,7 +28,7 @@ HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
 }
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-NOT_CONSOLE = ("/api/", "/healthz", "/metrics", "/jsonrpc/", "/3rdparty/")  # the last two: gatewayd.compat
+NOT_CONSOLE = ("/api/", "/healthz", "/metrics", "/jsonrpc/", "/3rdparty/", "/http_api/", "/index.php/")  # the last two: gatewayd.compat
 
 
 def is_console_path(path: str) -> bool:

@@ -1,4 +1,5 @@
-"""SMSEagle's HTTP APIs: JSON-RPC (POST /jsonrpc/sms) and API v2 (POST /api/v2/messages/sms).
+"""SMSEagle's HTTP APIs: JSON-RPC (POST /jsonrpc/sms), API v2 (POST /api/v2/messages/sms) and the
+plain HTTP API (GET /http_api/send_sms), each also under /index.php/ as SMSEagle serves them.
 
 What LibreNMS, Apprise (`smseagle://`), Zabbix and Nagios scripts send to an SMSEagle box. The
 access token is a gatewayd API key (scope `send` to send, `read` for the reads). Mapping:
@@ -294,6 +295,7 @@ def _error(text: str, exc: ProblemError | None = None) -> web.Response:
 
 
 @routes.post("/jsonrpc/sms")
+@routes.post("/index.php/jsonrpc/sms")
 async def jsonrpc(request: web.Request) -> web.Response:
     """One SMSEagle JSON-RPC call: {"method": "...", "params": {"access_token": ..., ...}}."""
     require_enabled(request.app, SECTION)
@@ -316,6 +318,39 @@ async def jsonrpc(request: web.Request) -> web.Response:
         return _error(exc.detail, exc)
 
 
+# ------------------------------------------------------------------ HTTP API (GET), as LibreNMS sends
+
+HTTP_TARGETS = {"send_sms": "to", "send_togroup": "groupname", "send_tocontact": "contactname"}
+
+
+@routes.route("*", "/http_api/{method}")
+@routes.route("*", "/index.php/http_api/{method}")
+async def http_api(request: web.Request) -> web.Response:
+    """SMSEagle's oldest API: GET (or form POST) /http_api/send_sms?access_token=&to=&message=,
+    answered in plain text: one `OK; ID=[id]` line per recipient, or `Error: ...`."""
+    require_enabled(request.app, SECTION)
+    target = HTTP_TARGETS.get(request.match_info["method"])
+    if target is None or request.method not in ("GET", "POST"):
+        raise web.HTTPNotFound(text=f"supported: {', '.join('/http_api/' + m for m in HTTP_TARGETS)}")
+    params: dict[str, Any] = dict(request.query)
+    if request.method == "POST" and request.content_type in ("application/x-www-form-urlencoded",
+                                                             "multipart/form-data"):
+        params.update({k: v for k, v in (await request.post()).items() if isinstance(v, str)})
+    try:
+        token = params.get("access_token")
+        if not token:
+            raise Unauthorized("Invalid login or password: send access_token (a gatewayd API key)")
+        key = await authenticate_token(request, token)
+        params["responsetype"] = "extended"
+        result = await _send(request, key, params, target)
+    except ProblemError as exc:
+        return web.Response(text=f"Error: {exc.detail}\n", status=200)
+    lines = [f"OK; ID=[{item['message_id']}]" if item["status"] == "ok" and "message_id" in item
+             else ("OK" if item["status"] == "ok" else f"Error: {item.get('error_text', 'not sent')}")
+             for item in result]
+    return web.Response(text="\n".join(lines) + "\n")
+
+
 # ------------------------------------------------------------------ API v2
 
 class V2Send(BaseModel):
@@ -335,6 +370,7 @@ class V2Send(BaseModel):
                                                    "after that, the message expires")
 
 
+@routes.post("/index.php/api/v2/messages/sms")
 @routes.post("/api/v2/messages/sms")
 @describe("Send SMS (SMSEagle API v2 shape)", tag="smseagle", scope="send", body=V2Send,
           responses={200: {"type": "array", "items": {"type": "object"}}, 401: None, 403: None, 422: None, 429: None},

@@ -120,3 +120,18 @@ async def test_switched_off_surface_answers_404(tmp_path: Path) -> None:
         resp = await gw.client.post("/jsonrpc/sms", json={"method": "sms.send_sms", "params": {}})
         assert resp.status == 404
         assert await gw.states() == {}
+
+
+async def test_http_api_get_as_librenms_sends_it(tmp_path: Path) -> None:
+    """LibreNMS's SMSEagle transport: GET /http_api/send_sms?access_token=&to=a,b&message=, success
+    when the body starts with OK."""
+    async with gateway(tmp_path) as gw:
+        resp = await gw.client.get("/index.php/http_api/send_sms", params={
+            "access_token": gw.token, "to": "+33612345678,0687654321", "message": "Device down: sw1"})
+        text = await resp.text()
+        assert resp.status == 200 and text.startswith("OK"), text
+        ids = [int(line.removeprefix("OK; ID=[").removesuffix("]")) for line in text.splitlines()]
+        assert [(await gw.message(i))["to"] for i in ids] == ["+33612345678", "+33687654321"]
+        resp = await gw.client.get("/http_api/send_sms", params={"access_token": "wrong", "to": "1", "message": "x"})
+        assert (await resp.text()).startswith("Error: ")
+        assert len(await gw.states()) == 2
