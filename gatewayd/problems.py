@@ -32,7 +32,7 @@ ENGLISH: dict[str, str] = {
     "optout.blocked_send": "recipient opted out (checked before sending)",
     "send_at.too_far": "more than a year ahead",
     "category.unknown": "unknown category {category!r}",
-    "flash.unsupported": "line {line} cannot send flash (class 0) SMS; send it as a normal SMS",
+    "flash.unsupported": "no line of this gateway can send flash (class 0) SMS; send it as a normal SMS",
     "group.not_found": "no group named {name!r}",
     "group.empty": "group {name!r} has no members",
     "contact.not_found": "no contact named {name!r}",

@@ -189,7 +189,7 @@ class Composer:
         self.check_line(line, draft.name_of("line"))
         if draft.flash:
             # The PDU encoder writes no message class: a flash SMS would arrive as a normal one.
-            raise InvalidInput(draft.name_of("flash"), code="flash.unsupported", line=line or "any")
+            raise InvalidInput(draft.name_of("flash"), code="flash.unsupported")
         if not text.strip():
             raise InvalidInput(draft.name_of("text"), code="text.required")
         if has_lone_surrogate(text):
