@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
-from gatewayd.console.i18n import Formats, localise_service, translate, translate_count
+from gatewayd.console.i18n import Formats, catalog, localise_service, translate, translate_count
 from gatewayd.console.routing import allows
 from gatewayd.console.state import FORMATS, LANG, PRE_CSRF, SESSION
 
@@ -121,6 +121,8 @@ def base_context(request: web.Request) -> dict[str, Any]:
         "done": translate(lang, f"done.{done}") if done in DONE_KEYS else None,
         # A service's English message (import reasons, repairs) in the page's language.
         "service": lambda message: localise_service(lang, message),
+        # Why a message is blocked, failed or waits, from its stable code (see message_error).
+        "message_error": lambda m: message_error(request, m),
         "poll_ms": int(request.app[keys.SETTINGS].console.poll_seconds * 1000),
         "version": __version__,
     }
@@ -170,6 +172,20 @@ def problem_text(request: web.Request | None, err: FieldError) -> str:
             values["known"] = translate(lang, "problem.none")
         return translate(lang, f"problem.{err.code}", **values)
     return localise(request, err.message)
+
+
+def message_error(request: web.Request | None, m: Any) -> str:
+    """Why a message is blocked, failed, expired or waits (anything with `error` and `reason`), in the
+    page's language: its coded reason from the catalogue, or the stored text of an older row."""
+    reason = getattr(m, "reason", None)
+    if reason is None:
+        return str(m.error or "")
+    params = dict(reason.params)
+    if reason.code == "report.failed":
+        lang = request.get(LANG, "en") if request is not None else "en"
+        params["meaning"] = translate(lang, f"tpst.{params.get('status')}") \
+            if f"tpst.{params.get('status')}" in catalog(lang) else params.get("meaning", "")
+    return problem_text(request, FieldError("", m.error or "", reason.code, params))
 
 
 def field_errors(exc: ProblemError, request: web.Request | None = None) -> dict[str, str]:

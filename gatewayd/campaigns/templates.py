@@ -105,7 +105,11 @@ def render(template: CompiledTemplate, values: Mapping[str, str]) -> Rendered:
                 lowered = {k.lower(): v for k, v in values.items()}
             value = lowered.get(name.lower())
         if not value:
-            value = template.default_of(i)
+            default = template.default_of(i)
+            if default is not None:  # `{name|}`: an empty default is a deliberate choice
+                out.append(default)
+                out.append(piece)
+                continue
         if not value:
             if name not in missing:
                 missing.append(name)

@@ -30,7 +30,7 @@ from gatewayd.outbound.model import (
 )
 from gatewayd.store import messages as store
 from gatewayd.store import optouts
-from gatewayd.problems import english
+from gatewayd.problems import Problem, english
 from gatewayd.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -207,7 +207,8 @@ class OutboundService:
         opted = await optouts.opted_out_among(conn, sorted(watched)) if watched else set()
         default_ttl = timedelta(hours=self.settings.outbound.default_ttl_hours)
         first_id = await store.next_id(conn)
-        blocked_text = english("optout.blocked", {})
+        blocked_key = "optout.blocked"
+        blocked_text = english(blocked_key, {})
         # Most messages are due now with the default TTL: their times are computed once, and the
         # others share one string per distinct time (aware datetimes are slow to hash and format).
         default_expires = now + default_ttl
@@ -239,14 +240,15 @@ class OutboundService:
             tuples.append((mid, m.to, m.text, category, state, m.priority, m.source, m.line, m.line or "",
                            segments, encoding, mid & 0xFF, send_at_iso, due_iso, expires_iso, m.campaign_id,
                            m.campaign_recipient_id, m.thread_id, m.api_key_id, None, now_iso, now_iso, error,
-                           now_iso if blocked else None, m.created_by))
+                           now_iso if blocked else None, m.created_by, blocked_key if blocked else None))
             if states is not None:
                 states.append(state)
             if rows is not None:
                 rows.append(MessageRow(  # positional, in field order (cheaper than keywords)
                     mid, m.to, m.text, category, state, m.priority, m.source, m.line, None, segments, encoding,
                     mid & 0xFF, send_at, start, expires, 0, None, error, m.campaign_id, m.campaign_recipient_id,
-                    m.thread_id, m.api_key_id, None, now, now, None, None, now if blocked else None, m.created_by))
+                    m.thread_id, m.api_key_id, None, now, now, None, None, now if blocked else None, m.created_by,
+                    blocked_key if blocked else None))
             if len(tuples) >= INSERT_CHUNK:  # bounded memory for 10,000- or 200,000-message batches
                 await store.insert_messages(conn, tuples)
                 tuples = []
@@ -346,7 +348,7 @@ class OutboundService:
         ids = await store.pending_to(conn, numbers, marketing_only=self.settings.optout.scope != "all",
                                      except_sources=sorted(OPTOUT_EXEMPT_SOURCES))
         if ids:
-            await store.set_final(conn, ids, "blocked", self.clock.now(), error="recipient opted out (STOP)")
+            await store.set_final(conn, ids, "blocked", self.clock.now(), reason=Problem("optout.blocked_stop"))
         return len(ids)
 
     # ------------------------------------------------------------------ read
