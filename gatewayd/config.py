@@ -218,6 +218,9 @@ class OutboundSettings(Section):
     line_cooldown_seconds: float = Field(30.0, ge=0, le=3600)
     # Typical seconds per SMS on a real modem (campaign duration estimates only).
     seconds_per_message: float = Field(6.0, gt=0, le=600)
+    # A `sent` message with no final delivery report this many hours after it went out stays `sent`
+    # with the reason "no delivery report…" (a report that arrives later still settles it).
+    report_timeout_hours: float = Field(48.0, gt=0, le=24 * 30)
 
     @model_validator(mode="after")
     def _ordered(self) -> OutboundSettings:

@@ -253,7 +253,27 @@ async def sending_to_unknown(conn: aiosqlite.Connection, now: datetime) -> list[
             "UPDATE messages SET state = 'unknown', updated_at = ?, finished_at = ?, "
             "error = 'the daemon stopped while this message was being handed to the modem; it may or may "
             "not have been sent' WHERE state = 'sending'", (iso, iso))
+        # A long message: say which parts are known to have gone out (committed one by one).
+        for message_id, segments, done in await conn.execute_fetchall(
+                "SELECT m.id, m.segments, group_concat(p.seq) FROM messages m JOIN message_parts p "
+                "ON p.message_id = m.id AND p.state != 'failed' WHERE m.id IN (%s) AND m.segments > 1 "
+                "GROUP BY m.id" % ",".join("?" * len(ids)), ids):
+            seqs = sorted(int(s) for s in str(done).split(","))
+            await conn.execute(
+                "UPDATE messages SET error = ? WHERE id = ?",
+                (f"the daemon stopped while this long message was being handed to the modem: part(s) "
+                 f"{', '.join(map(str, seqs))} of {segments} went out, the next one may or may not have; "
+                 f"complete the missing parts or resend it whole", message_id))
     return ids
+
+
+async def reopen_to_complete(conn: aiosqlite.Connection, message_id: int, line: str, now: datetime) -> bool:
+    """unknown -> queued on `line`, for the parts not recorded as sent (a person's decision)."""
+    iso = utc_iso(now)
+    cur = await conn.execute(
+        "UPDATE messages SET state = 'queued', line_key = ?, due_at = ?, updated_at = ?, finished_at = NULL, "
+        "error = NULL, error_code = NULL WHERE id = ? AND state = 'unknown'", (line, iso, iso, message_id))
+    return cur.rowcount == 1
 
 
 async def next_scheduled(conn: aiosqlite.Connection) -> datetime | None:
@@ -281,6 +301,40 @@ async def expire_due(conn: aiosqlite.Connection, now: datetime) -> list[int]:
     if ids:
         await set_final(conn, ids, "expired", now, error="time to live passed before it could be sent")
     return ids
+
+
+async def flag_unreported(conn: aiosqlite.Connection, sent_before: datetime, reason: str, now: datetime) -> int:
+    """`sent` messages without a reason that went out before `sent_before` get `reason` (they
+    stay `sent`: only a report can move them on); how many."""
+    cur = await conn.execute(
+        "UPDATE messages SET error = ?, updated_at = ? WHERE state = 'sent' AND error IS NULL AND sent_at < ?",
+        (reason, utc_iso(now), utc_iso(sent_before)))
+    return cur.rowcount
+
+
+WAITING_PREFIX = "waiting for line "
+
+
+async def set_waiting_reason(conn: aiosqlite.Connection, line: str, reason: str | None, now: datetime) -> int:
+    """Queued messages pinned to `line` say why they wait (`reason` starts with WAITING_PREFIX), or
+    lose that reason (None) once the line can send again; how many changed."""
+    if reason is None:
+        cur = await conn.execute(
+            "UPDATE messages SET error = NULL, updated_at = ? WHERE state = 'queued' AND line_key = ? "
+            "AND error LIKE ?", (utc_iso(now), line, WAITING_PREFIX + "%"))
+    else:
+        cur = await conn.execute(
+            "UPDATE messages SET error = ?, updated_at = ? WHERE state = 'queued' AND line_key = ? "
+            "AND (error IS NULL OR error LIKE ? OR error LIKE 'will retry:%') AND error IS NOT ?",
+            (reason, utc_iso(now), line, WAITING_PREFIX + "%", reason))
+    return cur.rowcount
+
+
+async def pinned_lines(conn: aiosqlite.Connection) -> list[str]:
+    """Lines that queued messages are pinned to."""
+    rows = await conn.execute_fetchall(
+        "SELECT DISTINCT line_key FROM messages WHERE state = 'queued' AND line_key != ''")
+    return [r[0] for r in rows]
 
 
 async def next_due(conn: aiosqlite.Connection) -> datetime | None:
@@ -435,8 +489,8 @@ async def settle_after_report(conn: aiosqlite.Connection, message_id: int, state
     iso = utc_iso(now)
     if state == "delivered":
         cur = await conn.execute(
-            "UPDATE messages SET state = 'delivered', delivered_at = ?, updated_at = ? "
-            "WHERE id = ? AND state = 'sent'", (iso, iso, message_id))
+            "UPDATE messages SET state = 'delivered', delivered_at = ?, updated_at = ?, error = NULL, "
+            "error_code = NULL WHERE id = ? AND state = 'sent'", (iso, iso, message_id))
     else:
         text, key, params = _reason(reason, None)
         cur = await conn.execute(
