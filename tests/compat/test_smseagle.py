@@ -55,7 +55,8 @@ async def test_apprise_sends_to_numbers_groups_and_contacts(tmp_path: Path) -> N
         texts = {r.recipient: r.text for r in gw.network.received}
         assert texts == {n: "Disk full on srv1 é" for n in ("+33612345678", "+33687654321", "+33611111111")}
         # The ledger says who asked, and the SMSEagle reads see the same messages.
-        sent = await rpc(gw, "sms.read_sms", folder="sentitems")
+        sent = await until_result(lambda: rpc(gw, "sms.read_sms", folder="sentitems"),
+                                  lambda r: len(r.get("messages", [])) == 3)  # the ledger commits `sent` last
         assert {m["DestinationNumber"] for m in sent["messages"]} == set(texts)
         mid = int(sent["messages"][0]["ID"])
         assert (await gw.message(mid))["created_by"] == "api key test (SMSEagle)"
