@@ -23,7 +23,7 @@ from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from gatewayd import keys
 from gatewayd.api.auth import authenticate_token, check_scope
@@ -83,6 +83,8 @@ def _text(params: dict[str, Any], name: str, required: bool = True) -> str:
         if required:
             raise InvalidInput(name, code="text.required")
         return ""
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)  # a number written without quotes
     if not isinstance(value, str):
         raise InvalidInput(name, "must be a string")
     return value
@@ -359,7 +361,7 @@ class V2Send(BaseModel):
     contacts: list[RowId] = Field([], max_length=1000, description="contact ids (console › Contacts)")
     groups: list[RowId] = Field([], max_length=100, description="group ids (console › Groups)")
     text: str = Field(max_length=10_000)
-    date: datetime | None = Field(None, description="send at (RFC 3339); default now")
+    date: AwareDatetime | None = Field(None, description="send at (RFC 3339 with its offset); default now")
     encoding: Literal["standard", "unicode"] | None = Field(
         None, description="unicode keeps every character; standard uses GSM-7 look-alikes")
     priority: int = Field(0, ge=0, le=9, description="above 0: ahead of normal traffic")
