@@ -379,6 +379,18 @@ class Settings(BaseSettings):
             seen.add(modem.name)
         return modems
 
+    def simulated_line_names(self) -> list[str]:
+        """The names `run --simulate N` gives its lines: line1, line2… skipping those [[modems]] use
+        (an installed box's configuration names its real line `line1` too)."""
+        taken = {modem.name for modem in self.modems}
+        names: list[str] = []
+        number = 0
+        while len(names) < self.simulator.lines:
+            number += 1
+            if f"line{number}" not in taken:
+                names.append(f"line{number}")
+        return names
+
     @classmethod
     def settings_customise_sources(
         cls,

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 
 import aiosqlite
 
-from gatewayd.clock import Clock, parse_iso
+from gatewayd.clock import RELEASE_FLOOR, Clock, ClockSanity, parse_iso
 from gatewayd.config import Settings
 from gatewayd.modem.errors import OutcomeUnknownError, PermanentSendError, SendError
 from gatewayd.modem.events import LineStatus, StatusReport
@@ -93,6 +93,9 @@ class Dispatcher:
         self._has_endpoints = False
         self._reports_since = 0.0
         self._waiting: set[str] = set()   # lines whose pinned messages carry a waiting reason
+        # Until start() reads the newest recorded time, only the release floor is known.
+        self.clock_sanity = ClockSanity(RELEASE_FLOOR)
+        self._untrusted_logged = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -111,6 +114,8 @@ class Dispatcher:
             self.ledger.unmatched = await store.count_unmatched(conn)
             self._has_endpoints = await webhook_store.any_subscriber(conn)
             self._waiting = set(await store.pinned_lines(conn))  # reasons left by the last run: refreshed
+            newest = await store.newest_recorded_time(conn)
+        self.clock_sanity = ClockSanity(newest or RELEASE_FLOOR)
         usage = rebuild(self._line_names(), [(ln, parse_iso(at)) for ln, at in sent], self.tz, now)  # type: ignore[misc]
         self.books = {name: LineBook(name, u) for name, u in usage.items()}
         self._task = asyncio.create_task(self._run(), name="outbound-dispatcher")
@@ -296,17 +301,32 @@ class Dispatcher:
         if v.retry_at is not None and (self._retry_at is None or v.retry_at < self._retry_at):
             self._retry_at = v.retry_at
 
+    def _clock_trusted(self, now: datetime) -> bool:
+        """Schedules, expiry and quiet hours wait for a sane clock (see ClockSanity); immediate
+        transactional messages do not."""
+        if self.clock_sanity.trusted(now):
+            if self._untrusted_logged:
+                log.warning("the clock now reads %s: schedules and marketing quiet hours apply again", now)
+                self._untrusted_logged = False
+            return True
+        if not self._untrusted_logged:
+            log.warning("the clock reads %s, before %s: holding scheduled and marketing messages until it is "
+                        "set (NTP)", now, self.clock_sanity.floor)
+            self._untrusted_logged = True
+        return False
+
     async def _housekeeping(self, conn: aiosqlite.Connection, now: datetime, events: Events) -> None:
         hours = self.settings.outbound.report_timeout_hours
         flagged = await store.flag_unreported(conn, now - timedelta(hours=hours), unreported_reason(hours), now)
         if flagged:
             log.info("%d sent message(s) got no delivery report within %g h", flagged, hours)
         await self._waiting_reasons(conn, now)
-        await store.promote_due(conn, now)
-        expired = await store.expire_due(conn, now)
-        if expired:
-            for row in await store.get_many(conn, expired):
-                events.append(("message.failed", event_payload(row, "expired", now, error=row.error)))
+        if self._clock_trusted(now):
+            await store.promote_due(conn, now)
+            expired = await store.expire_due(conn, now)
+            if expired:
+                for row in await store.get_many(conn, expired):
+                    events.append(("message.failed", event_payload(row, "expired", now, error=row.error)))
         self._has_endpoints = await webhook_store.any_subscriber(conn)
 
     async def _waiting_reasons(self, conn: aiosqlite.Connection, now: datetime) -> None:
@@ -332,7 +352,7 @@ class Dispatcher:
         """Commit the next message for `book` as `sending` (after the last-moment checks)."""
         if self._stopping:
             return None
-        marketing = self.quiet.allowed(now)
+        marketing = self._clock_trusted(now) and self.quiet.allowed(now)
         room = book.usage.room(now, self.caps)
         scope_all = self.settings.optout.scope == "all"
         bad: list[int] = []

@@ -282,6 +282,20 @@ async def next_scheduled(conn: aiosqlite.Connection) -> datetime | None:
     return parse_iso(r[0]) if r and r[0] else None
 
 
+async def newest_recorded_time(conn: aiosqlite.Connection) -> datetime | None:
+    """The latest time the ledger has seen: the newest message's creation or inbound SMS's arrival.
+
+    Both read one end of an index (the rowid, inbound_received): no scan however large the tables."""
+    async with conn.execute("SELECT created_at FROM messages ORDER BY id DESC LIMIT 1") as cur:
+        row = await cur.fetchone()
+    times = [parse_iso(row[0])] if row else []
+    async with conn.execute("SELECT max(received_at) FROM inbound_messages") as cur:
+        row = await cur.fetchone()
+    if row and row[0]:
+        times.append(parse_iso(row[0]))
+    return max((t for t in times if t is not None), default=None)
+
+
 async def promote_due(conn: aiosqlite.Connection, now: datetime) -> int:
     """scheduled -> queued for every message whose send_at has come."""
     iso = utc_iso(now)
