@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from gatewayd.inbound import stop_words as keywords
@@ -337,6 +337,145 @@ class RetentionSettings(Section):
     start_delay_minutes: float = Field(10.0, ge=0, le=24 * 60)
 
 
+class EmailSettings(Section):
+    """Outgoing SMTP (alerts, forwarded SMS). host empty = no e-mail at all."""
+
+    host: str = ""
+    port: int = Field(25, ge=1, le=65535)
+    security: Literal["none", "starttls", "tls"] = "none"
+    username: str = ""
+    # A file holding the password (read once at start), so the main file can stay readable.
+    password_file: str = ""
+    sender: str = Field("gatewayd@localhost", min_length=3, max_length=254)
+    # Seconds to wait for the server at each step.
+    timeout_seconds: float = Field(30.0, gt=0, le=600)
+    # A message that could not be handed over waits retry_base_seconds, doubling up to retry_cap_seconds...
+    retry_base_seconds: float = Field(30.0, gt=0, le=86400)
+    retry_cap_seconds: float = Field(1800.0, gt=0, le=86400)
+    # ...and is given up when it is this old.
+    max_age_hours: float = Field(72.0, gt=0, le=24 * 30)
+    _password: str = PrivateAttr("")
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        value = value.strip()
+        if "@" not in value or any(c.isspace() or c in "<>," for c in value):
+            raise ValueError(f"{value!r} is not an e-mail address")
+        return value
+
+    @model_validator(mode="after")
+    def _read_password(self) -> EmailSettings:
+        if self.password_file:
+            try:
+                secret = Path(self.password_file).read_text("utf-8").strip("\r\n")
+            except OSError as exc:
+                raise ValueError(f"password_file {self.password_file}: {exc.strerror}") from None
+            object.__setattr__(self, "_password", secret)  # frozen model: set once, here
+        if self.username and not self._password:
+            raise ValueError("username is set: give the password in password_file")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+    @property
+    def password(self) -> str:
+        return self._password
+
+
+def _addresses(values: list[str]) -> list[str]:
+    out = []
+    for value in values:
+        v = value.strip()
+        local, _, domain = v.partition("@")
+        if not local or not domain or any(c.isspace() or c in "<>,;" for c in v):
+            raise ValueError(f"{value!r} is not an e-mail address")
+        out.append(v)
+    return out
+
+
+class AlertSettings(Section):
+    """Who is told when the box is in trouble, and how often."""
+
+    email: list[str] = []
+    # Numbers that get alerts by SMS (through a line that can send).
+    sms: list[str] = []
+    # A line that cannot send (unplugged, not answering, off the network) for this long is "down".
+    line_down_after_seconds: float = Field(60.0, ge=0, le=86400)
+    # An incident still open after this many minutes is said again (0: never).
+    reminder_minutes: float = Field(240.0, ge=0, le=7 * 24 * 60)
+    # Free space under the database below this many megabytes is "disk low".
+    disk_low_mb: int = Field(200, ge=0, le=10_000_000)
+    # How often the conditions are checked, in seconds (line events also trigger a check).
+    check_seconds: float = Field(10.0, gt=0, le=3600)
+
+    @field_validator("email")
+    @classmethod
+    def _emails(cls, values: list[str]) -> list[str]:
+        return _addresses(values)
+
+
+class ForwardingSettings(Section):
+    """Every inbound SMS (or those of the chosen lines) by e-mail."""
+
+    email: list[str] = []
+    # Line names whose SMS are forwarded; empty = every line.
+    lines: list[str] = []
+
+    @field_validator("email")
+    @classmethod
+    def _emails(cls, values: list[str]) -> list[str]:
+        return _addresses(values)
+
+
+class SimCheckSettings(Section):
+    """Prepaid SIM care for one line: balance by USSD on a schedule, optional keep-alive."""
+
+    line: str = Field(min_length=1, max_length=32)
+    # USSD code asking the balance (*100# at Orange, #123# at SFR/Free...), empty = no check.
+    balance_code: str = Field("", max_length=40, pattern=r"^[0-9*#+]*$")
+    # When to check: a crontab line (minute hour day month weekday), box time zone.
+    balance_schedule: str = "0 9 * * *"
+    # A balance below this many euros raises the low-balance alert (0: never).
+    low_balance: float = Field(0.0, ge=0, le=100_000)
+    # Keep-alive for SIMs that expire without activity: a USSD code sent on keepalive_schedule.
+    keepalive_code: str = Field("", max_length=40, pattern=r"^[0-9*#+]*$")
+    keepalive_schedule: str = "0 10 1 * *"
+
+    @field_validator("balance_schedule", "keepalive_schedule")
+    @classmethod
+    def _crontab(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a crontab schedule (minute hour day month weekday): {exc}") from None
+        return value
+
+
+class OutOfHoursSettings(Section):
+    """An automatic answer to SMS received outside office hours and on public holidays (the
+    holidays of [quiet_hours] country/subdivision), at most once per sender per closed period."""
+
+    enabled: bool = False
+    text: str = Field("", max_length=480)
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = ["mon", "tue", "wed", "thu", "fri"]
+    open_from: time = time(9, 0)
+    open_until: time = time(18, 0)
+    holidays: bool = True
+
+    @model_validator(mode="after")
+    def _usable(self) -> OutOfHoursSettings:
+        if self.enabled and not self.text.strip():
+            raise ValueError("text is empty: write the answer, or set enabled = false")
+        if self.open_until <= self.open_from:
+            raise ValueError("open_until must be later than open_from (same day)")
+        return self
+
+
 class LoggingSettings(Section):
     level: Literal["TRACE", "DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
@@ -367,6 +506,11 @@ class Settings(BaseSettings):
     simulator: SimulatorSettings = SimulatorSettings()
     modem: ModemTimingSettings = ModemTimingSettings()
     retention: RetentionSettings = RetentionSettings()
+    email: EmailSettings = EmailSettings()
+    alerts: AlertSettings = AlertSettings()
+    forwarding: ForwardingSettings = ForwardingSettings()
+    sim_checks: list[SimCheckSettings] = []
+    out_of_hours: OutOfHoursSettings = OutOfHoursSettings()
     logging: LoggingSettings = LoggingSettings()
 
     @field_validator("modems")

@@ -44,6 +44,7 @@ SECTIONS = (
     ("settings.quiet_hours", "settings_quiet_hours"),
     ("settings.stop_words", "settings_stop_words"),
     ("settings.auto_replies", "settings_auto_replies"),
+    ("settings.email", "settings_email"),
     ("settings.maintenance", "settings_maintenance"),
 )
 

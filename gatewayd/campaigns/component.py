@@ -10,6 +10,7 @@ from aiohttp import web
 from gatewayd import keys
 from gatewayd.campaigns.runner import CampaignRunner
 from gatewayd.campaigns.service import CampaignService
+from gatewayd.campaigns.template_service import TemplateService
 from gatewayd.contacts.importer import ImportService
 from gatewayd.contacts.service import ContactService, GroupService
 
@@ -26,6 +27,7 @@ async def campaigns_ctx(app: web.Application) -> AsyncIterator[None]:
     service = app[keys.CAMPAIGNS] = CampaignService(db, live.settings, clock, imports, lines=app[keys.POOL],
                                                     scheduler=app[keys.SCHEDULER], composer=app[keys.OUTBOUND].composer)
     live.subscribe(service.use_settings)
+    app[keys.TEMPLATES] = TemplateService(db, clock, app[keys.POOL])
     runner = app[keys.CAMPAIGN_RUNNER] = CampaignRunner(service, app[keys.OUTBOUND])
     await service.restore_schedule()
     await runner.start()

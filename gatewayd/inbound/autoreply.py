@@ -17,12 +17,12 @@ import aiosqlite
 
 from gatewayd.clock import Clock
 from gatewayd.config import InboundSettings, SendingSettings
-from gatewayd.errors import Conflict, InvalidInput, NotFound
+from gatewayd.errors import Conflict, InvalidInput, NotFound, ProblemError
 from gatewayd.inbound.parts import is_dialable
 from gatewayd.inbound.ports import Outbound, conversation_draft
 from gatewayd.inbound.stop_words import Intent, KeywordMatcher
 from gatewayd.modem.segments import count_segments
-from gatewayd.outbound.compose import LineDirectory
+from gatewayd.outbound.compose import Composer, LineDirectory
 from gatewayd.phone import mask
 from gatewayd.store import autoreplies
 from gatewayd.store.autoreplies import DuplicateRule, Rule
@@ -73,7 +73,8 @@ class AutoResponder:
                 except Exception as exc:  # noqa: BLE001 — recorded and logged; the inbound commit goes on
                     await conn.execute("ROLLBACK TO auto_answer")
                     await conn.execute("RELEASE auto_answer")
-                    held = f"not queued: {exc}"
+                    code = exc.code if isinstance(exc, ProblemError) else None  # the stable reason, when given
+                    held = f"not queued: {code}: {exc}" if code else f"not queued: {exc}"
                     log.warning("%s to %s not queued: %s", kind, mask(number), exc)
         if held is not None and not held.startswith(("already answered", "not a dialable")):
             log.warning("%s to %s held back: %s", kind, mask(number), held)
@@ -107,12 +108,13 @@ class RuleBook:
     """Keyword → reply rules: validation, storage, and the lookup for an inbound text."""
 
     def __init__(self, db: Database, clock: Clock, matcher: KeywordMatcher, sending: SendingSettings,
-                 lines: LineDirectory) -> None:
+                 lines: LineDirectory, composer: Composer) -> None:
         self.db = db
         self.clock = clock
         self.matcher = matcher
         self.sending = sending
         self.lines = lines  # the pool's view of the lines
+        self.composer = composer  # outbound's: the reply is measured as it will be sent
 
     def key(self, keyword: str) -> str:
         """The folded keyword as stored and compared; 422 naming `keyword` when unusable."""
@@ -131,9 +133,11 @@ class RuleBook:
     def _check(self, reply: str, line: str | None) -> None:
         if not reply.strip():
             raise InvalidInput("reply", "must not be empty")
-        info = count_segments(reply)
-        if info.segments > self.sending.max_segments:
-            raise InvalidInput("reply", f"{info.segments} SMS segments, at most {self.sending.max_segments}")
+        done = self.composer.preview(reply, category="transactional")
+        if done.segments > self.composer.settings.sending.max_segments:
+            info = count_segments(done.text)
+            raise InvalidInput("reply", code="text.too_long", segments=info.segments, encoding=info.encoding,
+                               units=info.units, max=self.composer.settings.sending.max_segments)
         if line is not None and line not in self.lines.names():
             raise InvalidInput("modem", code="line.unknown", line=line, known=", ".join(self.lines.names()) or "none")
 
@@ -155,17 +159,17 @@ class RuleBook:
         except DuplicateRule:
             raise Conflict(f"a rule for {keyword.strip()!r} already exists on {line or 'every modem'}") from None
         if rule is None:
-            raise NotFound(f"no auto-reply rule {rule_id}")
+            raise NotFound(code="autoreply.not_found", id=rule_id)
         return rule
 
     async def delete(self, rule_id: int) -> None:
         if not await autoreplies.delete_rule(self.db, rule_id):
-            raise NotFound(f"no auto-reply rule {rule_id}")
+            raise NotFound(code="autoreply.not_found", id=rule_id)
 
     async def get(self, rule_id: int) -> Rule:
         rule = await autoreplies.get_rule(self.db, rule_id)
         if rule is None:
-            raise NotFound(f"no auto-reply rule {rule_id}")
+            raise NotFound(code="autoreply.not_found", id=rule_id)
         return rule
 
     async def all(self) -> list[Rule]:

@@ -168,6 +168,8 @@ class LineSupervisor:
             extra["reports"] = d.report_mode
         if storage:
             extra["storage"] = storage.memory
+        if d.inbox and d.inbox.full_reports:
+            extra["storage_full_reports"] = str(d.inbox.full_reports)
         for kind, reg in d.registrations.items():
             extra[kind.lstrip("+").lower()] = str(reg.stat)
         return LineStatus(

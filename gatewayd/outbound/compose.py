@@ -180,12 +180,15 @@ class Composer:
         settings = self.settings
         line = draft.line
         text = draft.text
+        transliterate = draft.transliterate
         if draft.template_id is not None:
             template = await template_store.get_in(conn, draft.template_id)
             if template is None:
                 raise InvalidInput(draft.name_of("template"), code="template.not_found", id=draft.template_id)
             text = template.text
             line = line or template.line
+            if transliterate is None:
+                transliterate = template.transliterate
         self.check_line(line, draft.name_of("line"))
         if draft.flash:
             # The PDU encoder writes no message class: a flash SMS would arrive as a normal one.
@@ -204,13 +207,13 @@ class Composer:
             try:
                 compiled = compile_template(text)
             except TemplateSyntaxError as exc:
-                raise InvalidInput(draft.name_of("text"), code="template.syntax", reason=str(exc)) from None
+                raise InvalidInput(draft.name_of("text"), code=exc.code, **exc.params) from None
             if not compiled.names:
                 compiled = None  # nothing to fill: same as literal
         wanted = [r.number for r in recipients if r.lookup]
         contacts = await contact_store.by_mobiles(conn, wanted) if wanted and (
             compiled is not None or draft.category is Category.MARKETING) else {}
-        translit = settings.sending.transliterate if draft.transliterate is None else draft.transliterate
+        translit = settings.sending.transliterate if transliterate is None else transliterate
         marketing = draft.category is Category.MARKETING
         site = settings.site.language
         max_segments = settings.sending.max_segments

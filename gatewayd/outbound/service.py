@@ -299,8 +299,8 @@ class OutboundService:
             if not await store.cancel(conn, message_id, self.clock.now()):
                 row = await store.get(conn, message_id)
                 if row is None:
-                    raise NotFound(f"no message {message_id}")
-                raise Conflict(f"message {message_id} is {row.state}; only queued or scheduled messages can be canceled")
+                    raise NotFound(code="message.not_found", id=message_id)
+                raise Conflict(code="message.cannot_cancel", id=message_id, state=row.state)
             row = await store.get(conn, message_id)
             assert row is not None
             return row
@@ -316,12 +316,12 @@ class OutboundService:
         async def work(conn: aiosqlite.Connection) -> MessageRow:
             old = await store.get(conn, message_id)
             if old is None:
-                raise NotFound(f"no message {message_id}")
+                raise NotFound(code="message.not_found", id=message_id)
             if old.state not in ("unknown", "failed"):
-                raise Conflict(f"message {message_id} is {old.state}; only unknown or failed messages can be resent")
+                raise Conflict(code="message.cannot_resend", id=message_id, state=old.state)
             existing = await store.resend_of(conn, message_id)
             if existing is not None:
-                raise Conflict(f"message {message_id} was already resent as message {existing}")
+                raise Conflict(code="message.already_resent", id=message_id, new=existing)
             # The old text was composed already (mention, look-alikes): it goes through the same
             # rules again literally, which leave it as it is but still apply the segment cap and
             # the line check, and insert() the opt-out list.
@@ -387,7 +387,7 @@ class OutboundService:
         async with self.db.read() as conn:
             row = await store.get(conn, message_id)
             if row is None:
-                raise NotFound(f"no message {message_id}")
+                raise NotFound(code="message.not_found", id=message_id)
             parts = await store.parts(conn, message_id)
         return MessageDetail(row, tuple(parts))
 

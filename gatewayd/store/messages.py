@@ -77,7 +77,7 @@ class MessageRow:
     @property
     def reason(self) -> Problem | None:
         """The error as a Problem the console can word in its language (None: only `error`'s text)."""
-        return Problem(self.error_key, "", self.error_params or {}) if self.error_key else None
+        return Problem(self.error_key, "", self.error_params or {}) if self.error_key and self.error else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -250,8 +250,8 @@ async def sending_to_unknown(conn: aiosqlite.Connection, now: datetime) -> list[
     if ids:
         iso = utc_iso(now)
         await conn.execute(
-            "UPDATE messages SET state = 'unknown', updated_at = ?, finished_at = ?, "
-            "error = 'the daemon stopped while this message was being handed to the modem; it may or may "
+            "UPDATE messages SET state = 'unknown', updated_at = ?, finished_at = ?, error_key = NULL, "
+            "error_params = NULL, error = 'the daemon stopped while this message was being handed to the modem; it may or may "
             "not have been sent' WHERE state = 'sending'", (iso, iso))
         # A long message: say which parts are known to have gone out (committed one by one).
         for message_id, segments, done in await conn.execute_fetchall(
@@ -260,7 +260,7 @@ async def sending_to_unknown(conn: aiosqlite.Connection, now: datetime) -> list[
                 "GROUP BY m.id" % ",".join("?" * len(ids)), ids):
             seqs = sorted(int(s) for s in str(done).split(","))
             await conn.execute(
-                "UPDATE messages SET error = ? WHERE id = ?",
+                "UPDATE messages SET error = ?, error_key = NULL, error_params = NULL WHERE id = ?",
                 (f"the daemon stopped while this long message was being handed to the modem: part(s) "
                  f"{', '.join(map(str, seqs))} of {segments} went out, the next one may or may not have; "
                  f"complete the missing parts or resend it whole", message_id))
@@ -272,7 +272,8 @@ async def reopen_to_complete(conn: aiosqlite.Connection, message_id: int, line: 
     iso = utc_iso(now)
     cur = await conn.execute(
         "UPDATE messages SET state = 'queued', line_key = ?, due_at = ?, updated_at = ?, finished_at = NULL, "
-        "error = NULL, error_code = NULL WHERE id = ? AND state = 'unknown'", (line, iso, iso, message_id))
+        "error = NULL, error_code = NULL, error_key = NULL, error_params = NULL WHERE id = ? AND state = 'unknown'",
+        (line, iso, iso, message_id))
     return cur.rowcount == 1
 
 
@@ -313,7 +314,7 @@ async def expire_due(conn: aiosqlite.Connection, now: datetime) -> list[int]:
     ) as cur:
         ids = [r[0] for r in await cur.fetchall()]
     if ids:
-        await set_final(conn, ids, "expired", now, error="time to live passed before it could be sent")
+        await set_final(conn, ids, "expired", now, reason=Problem("send.expired"))
     return ids
 
 
@@ -321,7 +322,8 @@ async def flag_unreported(conn: aiosqlite.Connection, sent_before: datetime, rea
     """`sent` messages without a reason that went out before `sent_before` get `reason` (they
     stay `sent`: only a report can move them on); how many."""
     cur = await conn.execute(
-        "UPDATE messages SET error = ?, updated_at = ? WHERE state = 'sent' AND error IS NULL AND sent_at < ?",
+        "UPDATE messages SET error = ?, error_key = NULL, error_params = NULL, updated_at = ?"
+        " WHERE state = 'sent' AND error IS NULL AND sent_at < ?",
         (reason, utc_iso(now), utc_iso(sent_before)))
     return cur.rowcount
 
@@ -334,12 +336,13 @@ async def set_waiting_reason(conn: aiosqlite.Connection, line: str, reason: str 
     lose that reason (None) once the line can send again; how many changed."""
     if reason is None:
         cur = await conn.execute(
-            "UPDATE messages SET error = NULL, updated_at = ? WHERE state = 'queued' AND line_key = ? "
-            "AND error LIKE ?", (utc_iso(now), line, WAITING_PREFIX + "%"))
+            "UPDATE messages SET error = NULL, error_key = NULL, error_params = NULL, updated_at = ?"
+            " WHERE state = 'queued' AND line_key = ? AND error LIKE ?", (utc_iso(now), line, WAITING_PREFIX + "%"))
     else:
         cur = await conn.execute(
-            "UPDATE messages SET error = ?, updated_at = ? WHERE state = 'queued' AND line_key = ? "
-            "AND (error IS NULL OR error LIKE ? OR error LIKE 'will retry:%') AND error IS NOT ?",
+            "UPDATE messages SET error = ?, error_key = NULL, error_params = NULL, updated_at = ?"
+            " WHERE state = 'queued' AND line_key = ? AND (error IS NULL OR error LIKE ? OR error LIKE 'will retry:%')"
+            " AND error IS NOT ?",
             (reason, utc_iso(now), line, WAITING_PREFIX + "%", reason))
     return cur.rowcount
 
@@ -408,7 +411,7 @@ async def mark_sent(conn: aiosqlite.Connection, message_id: int, now: datetime) 
     iso = utc_iso(now)
     await conn.execute(
         "UPDATE messages SET state = 'sent', sent_at = ?, updated_at = ?, finished_at = ?, error = NULL, "
-        "error_code = NULL WHERE id = ? AND state = 'sending'", (iso, iso, iso, message_id))
+        "error_code = NULL, error_key = NULL, error_params = NULL WHERE id = ? AND state = 'sending'", (iso, iso, iso, message_id))
 
 
 def _reason(reason: Problem | None, error: str | None) -> tuple[str | None, str | None, str | None]:
@@ -504,7 +507,7 @@ async def settle_after_report(conn: aiosqlite.Connection, message_id: int, state
     if state == "delivered":
         cur = await conn.execute(
             "UPDATE messages SET state = 'delivered', delivered_at = ?, updated_at = ?, error = NULL, "
-            "error_code = NULL WHERE id = ? AND state = 'sent'", (iso, iso, message_id))
+            "error_code = NULL, error_key = NULL, error_params = NULL WHERE id = ? AND state = 'sent'", (iso, iso, message_id))
     else:
         text, key, params = _reason(reason, None)
         cur = await conn.execute(

@@ -16,7 +16,9 @@ from gatewayd.clock import parse_iso, utc_iso
 from gatewayd.store.db import Database
 
 EVENT_TYPES = ("message.sent", "message.delivered", "message.failed", "message.unknown", "inbound.received",
-               "optout.created", "optout.removed", "call.received")
+               "optout.created", "optout.removed", "call.received",
+               # Alerts (gatewayd.alerts): the box in trouble, and back.
+               "line.down", "line.up", "campaign.paused", "campaign.completed", "balance.low", "storage.full")
 
 # An event is stored only when at least one enabled endpoint wants it, and fans out at once.
 _EVENT_SQL = (

@@ -273,13 +273,16 @@ class ConsoleResend(ApiResend):
 
 class Campaign(EntryPoint):
     name = "campaign"
-    takes = frozenset({"marketing", "personalise", "line"})
+    takes = frozenset({"marketing", "personalise", "line", "transliterate"})  # the switch is its template's
 
     def sections(self, ask: Ask) -> dict[str, Any]:
         return {"campaigns": {"tick_seconds": 0.05}}
 
     async def send(self, gw: Gateway, ask: Ask) -> Outcome:
-        status, tpl = await _api(gw, "POST", "/api/v1/templates", {"title": "t", "text": ask.text})
+        template: dict[str, Any] = {"title": "t", "text": ask.text}
+        if ask.transliterate is not None:
+            template["transliterate"] = ask.transliterate
+        status, tpl = await _api(gw, "POST", "/api/v1/templates", template)
         if status == 422:
             return _api_outcome(status, tpl)
         assert status == 201, tpl
