@@ -22,8 +22,13 @@ def notify(message: str) -> bool:
     try:
         with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
             sock.connect(address)
-            sock.sendall(message.encode())
+            # Never wait: this runs on the event loop, and a reader that stalls (its queue holds
+            # ~10 datagrams) would otherwise freeze the whole daemon. A dropped ping is retried.
+            sock.send(message.encode(), socket.MSG_DONTWAIT)
         return True
+    except BlockingIOError:
+        log.debug("sd_notify to %s: its queue is full, %r dropped", address, message)
+        return False
     except OSError as exc:
         log.warning("sd_notify to %s failed: %s", address, exc)
         return False
