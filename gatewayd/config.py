@@ -371,6 +371,25 @@ class WebhookSettings(Section):
     max_age_hours: float = Field(24.0, gt=0, le=24 * 30)
 
 
+class SmsEagleSettings(Section):
+    # SMSEagle's JSON-RPC (POST /jsonrpc/sms) and API v2 (/api/v2/messages/sms) for LibreNMS, Apprise, Zabbix...
+    enabled: bool = True
+    # What their sends are: "transactional", or "marketing" (STOP mention, quiet hours, any opt-out blocks).
+    category: Literal["transactional", "marketing"] = "transactional"
+
+
+class AndroidGatewaySettings(Section):
+    # SMS Gateway for Android's third-party API under /3rdparty/v1 (its Python and JavaScript clients).
+    enabled: bool = True
+    # What its sends are: "transactional", or "marketing" (STOP mention, quiet hours, any opt-out blocks).
+    category: Literal["transactional", "marketing"] = "transactional"
+    # The deviceId this gateway answers with (that API's clients may show or filter on it).
+    device_id: str = Field("gatewayd", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    # Key of the X-Signature HMAC on its webhooks, as the app's Settings > Webhooks > Signing Key (empty:
+    # each registration gets a random key; an admin reads it by rotating it: PATCH /api/v1/webhooks/{id}).
+    webhook_signing_key: str = Field("", max_length=256)
+
+
 class SimulatorSettings(Section):
     # Simulated modems started in-process on pseudo-terminals (gatewayd run --simulate N).
     lines: int = Field(0, ge=0, le=16)
@@ -550,6 +569,8 @@ class Settings(BaseSettings):
     quiet_hours: QuietHoursSettings = QuietHoursSettings()
     api: ApiSettings = ApiSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    smseagle: SmsEagleSettings = SmsEagleSettings()
+    android_gateway: AndroidGatewaySettings = AndroidGatewaySettings()
     inbound: InboundSettings = InboundSettings()
     imports: ImportSettings = ImportSettings()
     campaigns: CampaignSettings = CampaignSettings()

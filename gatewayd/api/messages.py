@@ -112,18 +112,19 @@ def _allowed(number: str, allowed: list[str]) -> bool:
     return in_destinations(number, allowed)
 
 
-def recipients(raw: str | list[str], region: str, allowed: list[str], limit: int) -> list[str]:
-    """E.164 recipients in request order without duplicates; 422 naming every bad entry."""
+def recipients(raw: str | list[str], region: str, allowed: list[str], limit: int, *, name: str = "to") -> list[str]:
+    """E.164 recipients in request order without duplicates; 422 naming every bad entry (`name`:
+    the client's name of the field)."""
     single = isinstance(raw, str)
     items = [raw] if isinstance(raw, str) else raw
     if not items:
-        raise InvalidInput("to", "at least one recipient is needed")
+        raise InvalidInput(name, "at least one recipient is needed")
     if len(items) > limit:
-        raise InvalidInput("to", f"{len(items)} recipients; at most {limit} per request")
+        raise InvalidInput(name, f"{len(items)} recipients; at most {limit} per request")
     out: dict[str, None] = {}
     errors: list[FieldError] = []
     for i, item in enumerate(items):
-        field = "to" if single else f"to[{i}]"
+        field = name if single else f"{name}[{i}]"
         try:
             number = normalise(item, region)
         except InvalidNumber as exc:

@@ -25,6 +25,7 @@ import hmac
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 import aiohttp
@@ -39,6 +40,10 @@ log = logging.getLogger(__name__)
 
 SIGNATURE_VERSION = "v1"
 ANSWER_BYTES = 64 * 1024  # of a receiver's answer body, at most
+
+# Another API's envelope for an endpoint registered through it (gatewayd.compat): the body and
+# headers of one attempt at `now`, from the stored event.
+Envelope = Callable[["store.DueDelivery", datetime], Awaitable[tuple[bytes, dict[str, str]]]]
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -84,6 +89,7 @@ class WebhookSender:
         self._turn = 0
         self.delivered = 0
         self.failed_attempts = 0
+        self.envelopes: dict[str, Envelope] = {}  # endpoint format -> its envelope (gatewayd's otherwise)
 
     async def start(self) -> None:
         timeout = aiohttp.ClientTimeout(total=self.settings.timeout_seconds)
@@ -161,15 +167,19 @@ class WebhookSender:
 
     async def _deliver(self, d: store.DueDelivery) -> None:
         assert self._session is not None
-        body = envelope(d)
         now = self.clock.now()
-        stamp = int(now.timestamp())
-        headers = {"Content-Type": "application/json", "X-Gatewayd-Event": d.event_type,
-                   "X-Gatewayd-Delivery": str(d.id), "X-Gatewayd-Timestamp": str(stamp),
-                   "X-Gatewayd-Signature": sign(d.secret, stamp, body)}
         started = time.monotonic()
         status: int | None = None
         error: str | None = None
+        other = self.envelopes.get(d.format)
+        if other is not None:
+            body, headers = await other(d, now)
+        else:
+            body = envelope(d)
+            stamp = int(now.timestamp())
+            headers = {"Content-Type": "application/json", "X-Gatewayd-Event": d.event_type,
+                       "X-Gatewayd-Delivery": str(d.id), "X-Gatewayd-Timestamp": str(stamp),
+                       "X-Gatewayd-Signature": sign(d.secret, stamp, body)}
         try:
             async with self._session.post(d.url, data=body, headers=headers, allow_redirects=False) as resp:
                 status = resp.status
