@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 
 from aiohttp import web
@@ -24,6 +23,7 @@ from gatewayd import keys
 from gatewayd.api.body import validation_problem
 from gatewayd.api.webhooks import EndpointBody
 from gatewayd.errors import Conflict, InvalidInput, NotFound
+from gatewayd.outbound.webhooks import new_secret
 from gatewayd.store import webhooks as hook_store
 
 pages = Pages()
@@ -63,7 +63,7 @@ async def add_webhook(request: web.Request) -> web.Response:
         body = EndpointBody.model_validate(values)
     except ValidationError as exc:
         return await _hooks_page(request, field_errors(validation_problem(exc), request), values=values, status=422)
-    endpoint = await hook_store.create_endpoint(request.app[keys.DB], url=body.url, secret=secrets.token_urlsafe(32),
+    endpoint = await hook_store.create_endpoint(request.app[keys.DB], url=body.url, secret=new_secret(),
                                                 events=body.events, description=body.description,
                                                 now=request.app[keys.CLOCK].now())
     _endpoints_changed(request.app)

@@ -1,11 +1,10 @@
 """/api/v1/webhooks (admin scope): endpoints that receive signed event POSTs, and their delivery log.
 
-Signing and headers: gatewayd.outbound.webhooks (X-Gatewayd-Signature = v1=HMAC-SHA256 of
-"<X-Gatewayd-Timestamp>.<raw body>" with the endpoint's secret, shown once at creation)."""
+Signing and headers: gatewayd.outbound.webhooks (Standard Webhooks: webhook-signature = v1,<base64
+HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">, secret whsec_…, shown once at creation)."""
 
 from __future__ import annotations
 
-import secrets
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +18,7 @@ from gatewayd.api.contacts import next_cursor, page_args, path_id
 from gatewayd.api.openapi import describe
 from gatewayd.clock import utc_iso
 from gatewayd.errors import NotFound
+from gatewayd.outbound.webhooks import new_secret
 from gatewayd.store import webhooks as store
 
 routes = web.RouteTableDef()
@@ -117,7 +117,7 @@ async def list_endpoints(request: web.Request) -> web.Response:
 async def create_endpoint(request: web.Request) -> web.Response:
     await require_scope(request, "admin")
     body = await parse_body(request, EndpointBody)
-    endpoint = await store.create_endpoint(request.app[keys.DB], url=body.url, secret=secrets.token_urlsafe(32),
+    endpoint = await store.create_endpoint(request.app[keys.DB], url=body.url, secret=new_secret(),
                                            events=body.events, description=body.description,
                                            now=request.app[keys.CLOCK].now())
     endpoints_changed(request.app)
@@ -140,7 +140,7 @@ async def get_endpoint(request: web.Request) -> web.Response:
 async def patch_endpoint(request: web.Request) -> web.Response:
     await require_scope(request, "admin")
     body = await parse_body(request, EndpointPatch)
-    secret = secrets.token_urlsafe(32) if body.rotate_secret else None
+    secret = new_secret() if body.rotate_secret else None
     endpoint = await store.update_endpoint(request.app[keys.DB], path_id(request), request.app[keys.CLOCK].now(),
                                            url=body.url, events=body.events, description=body.description,
                                            enabled=body.enabled, secret=secret)
@@ -175,7 +175,7 @@ async def deliveries(request: web.Request) -> web.Response:
     out = []
     for d in page:
         tries = await store.attempts(db, d.id)
-        out.append({"id": d.id, "event_id": d.event_id, "event": d.event_type, "state": d.state,
+        out.append({"id": d.id, "event_id": d.event_id, "webhook_id": d.event_uid, "event": d.event_type, "state": d.state,
                     "attempts": d.attempts, "next_at": utc_iso(d.next_at) if d.state == "pending" else None,
                     "last_status": d.last_status, "last_error": d.last_error, "created_at": utc_iso(d.created_at),
                     "finished_at": utc_iso(d.finished_at),

@@ -358,7 +358,7 @@ class AndroidEnvelope:
             else:
                 payload.update(failedAt=data["at"], reason=data.get("error") or data.get("state", "failed"))
         body = json.dumps({"deviceId": app[keys.SETTINGS].android_gateway.device_id,
-                           "event": EVENT_NAMES.get(d.event_type, d.event_type), "id": str(d.event_id),
+                           "event": EVENT_NAMES.get(d.event_type, d.event_type), "id": d.event_uid or str(d.event_id),
                            "payload": payload, "webhookId": d.external_id},
                           ensure_ascii=False, separators=(",", ":")).encode()
         stamp = str(int(now.timestamp()))

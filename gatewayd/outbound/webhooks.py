@@ -1,16 +1,18 @@
 """Webhook sender: delivers the persisted outbox (gatewayd.store.webhooks) to the endpoints.
 
-Every request is a POST of JSON
-    {"id": <event id>, "type": "message.sent", "created_at": "<RFC 3339>", "data": {...}}
+Requests follow the Standard Webhooks specification (https://www.standardwebhooks.com/), so a
+receiver can use its ready-made verifiers. Every request is a POST of JSON
+    {"id": "evt_…", "type": "message.sent", "timestamp": "<RFC 3339>", "created_at": "<same>", "data": {...}}
 with these headers:
     Content-Type: application/json
-    X-Gatewayd-Event: message.sent
-    X-Gatewayd-Delivery: <delivery id>      same on every retry of this event to this endpoint
-    X-Gatewayd-Timestamp: <unix seconds>    when this attempt was signed
-    X-Gatewayd-Signature: v1=<hex>          HMAC-SHA256(secret, "<timestamp>.<raw body>")
-A receiver recomputes the HMAC over the timestamp, a dot and the raw body bytes with the endpoint's
-secret, compares in constant time, and rejects timestamps far from its clock (replays). Delivery is
-at least once: deduplicate on X-Gatewayd-Delivery. Any 2xx answer counts as delivered; anything
+    webhook-id: evt_<32 hex>         the event's id: the same on every retry, never reused
+    webhook-timestamp: <unix seconds> when this attempt was signed
+    webhook-signature: v1,<base64>    HMAC-SHA256(key, "<webhook-id>.<webhook-timestamp>.<raw body>")
+The key is the endpoint's secret `whsec_<base64>` base64-decoded. An endpoint created before
+secrets took that form keeps its secret: its key is the secret's UTF-8 bytes, and it also gets the
+former X-Gatewayd-* headers unchanged (X-Gatewayd-Signature: v1=<hex HMAC of "<timestamp>.<body>">),
+so its receiver keeps working until the secret is rotated (a rotation gives a whsec_ secret).
+Delivery is at least once: deduplicate on webhook-id. Any 2xx answer counts as delivered; anything
 else is retried with exponential backoff until the event is `max_age_hours` old.
 
 It runs as its own task with bounded concurrency (overall and per endpoint) and a timeout per
@@ -20,10 +22,13 @@ request, so a slow or dead endpoint never slows sending: the dispatcher only wri
 from __future__ import annotations
 
 import asyncio
+import base64
+import binascii
 import hashlib
 import hmac
 import logging
 import random
+import secrets
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
@@ -46,27 +51,65 @@ ANSWER_BYTES = 64 * 1024  # of a receiver's answer body, at most
 Envelope = Callable[["store.DueDelivery", datetime], Awaitable[tuple[bytes, dict[str, str]]]]
 
 
-def sign(secret: str, timestamp: int, body: bytes) -> str:
-    """The X-Gatewayd-Signature value for `body` signed at `timestamp`."""
-    mac = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
-    return f"{SIGNATURE_VERSION}={mac}"
+SECRET_PREFIX = "whsec_"
 
 
-def verify(secret: str, timestamp: str, body: bytes, signature: str, *, now: float, tolerance: float = 300) -> bool:
-    """What a receiver does: constant-time check of the signature and of the timestamp's age."""
+def new_secret() -> str:
+    """A signing secret as the specification writes it: whsec_ and 32 random bytes in base64."""
+    return SECRET_PREFIX + base64.b64encode(secrets.token_bytes(32)).decode()
+
+
+def signing_key(secret: str) -> bytes:
+    """The HMAC key of a secret: whsec_'s base64 decoded; an older (pre-whsec_) secret's own bytes."""
+    if secret.startswith(SECRET_PREFIX):
+        try:
+            return base64.b64decode(secret[len(SECRET_PREFIX):], validate=True)
+        except binascii.Error:
+            pass
+    return secret.encode()
+
+
+def sign(secret: str, event_id: str, timestamp: int, body: bytes) -> str:
+    """The webhook-signature value for `body` of event `event_id` signed at `timestamp`."""
+    signed = f"{event_id}.{timestamp}.".encode() + body
+    mac = hmac.new(signing_key(secret), signed, hashlib.sha256).digest()
+    return f"{SIGNATURE_VERSION},{base64.b64encode(mac).decode()}"
+
+
+def verify(secret: str, event_id: str, timestamp: str, body: bytes, signature: str, *, now: float,
+           tolerance: float = 300) -> bool:
+    """What a receiver does: the timestamp's age, then any of the space-separated signatures, in constant time."""
     try:
         ts = int(timestamp)
     except ValueError:
         return False
     if abs(now - ts) > tolerance:
         return False
-    return hmac.compare_digest(sign(secret, ts, body), signature)
+    expected = sign(secret, event_id, ts, body)
+    return any(hmac.compare_digest(expected, candidate) for candidate in signature.split())
+
+
+def legacy_sign(secret: str, timestamp: int, body: bytes) -> str:
+    """X-Gatewayd-Signature, still sent to endpoints whose secret predates whsec_ (see the module's doc)."""
+    mac = hmac.new(secret.encode(), str(timestamp).encode() + b"." + body, hashlib.sha256).hexdigest()
+    return f"{SIGNATURE_VERSION}={mac}"
+
+
+def headers_for(d: store.DueDelivery, body: bytes, stamp: int) -> dict[str, str]:
+    """The headers of one attempt of `d` signed at `stamp` (unix seconds)."""
+    headers = {"Content-Type": "application/json", "webhook-id": d.event_uid, "webhook-timestamp": str(stamp),
+               "webhook-signature": sign(d.secret, d.event_uid, stamp, body)}
+    if not d.secret.startswith(SECRET_PREFIX):
+        headers.update({"X-Gatewayd-Event": d.event_type, "X-Gatewayd-Delivery": str(d.id),
+                        "X-Gatewayd-Timestamp": str(stamp), "X-Gatewayd-Signature": legacy_sign(d.secret, stamp, body)})
+    return headers
 
 
 def envelope(delivery: store.DueDelivery) -> bytes:
     """The request body (the stored payload is embedded as is, never re-encoded)."""
-    head = (f'{{"id":{delivery.event_id},"type":"{delivery.event_type}",'
-            f'"created_at":"{utc_iso(delivery.event_created_at)}","data":')
+    at = utc_iso(delivery.event_created_at)
+    head = (f'{{"id":"{delivery.event_uid}","type":"{delivery.event_type}",'
+            f'"timestamp":"{at}","created_at":"{at}","data":')
     return (head + delivery.payload + "}").encode()
 
 
@@ -176,10 +219,7 @@ class WebhookSender:
             body, headers = await other(d, now)
         else:
             body = envelope(d)
-            stamp = int(now.timestamp())
-            headers = {"Content-Type": "application/json", "X-Gatewayd-Event": d.event_type,
-                       "X-Gatewayd-Delivery": str(d.id), "X-Gatewayd-Timestamp": str(stamp),
-                       "X-Gatewayd-Signature": sign(d.secret, stamp, body)}
+            headers = headers_for(d, body, int(now.timestamp()))
         try:
             async with self._session.post(d.url, data=body, headers=headers, allow_redirects=False) as resp:
                 status = resp.status

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,7 +23,7 @@ EVENT_TYPES = ("message.sent", "message.delivered", "message.failed", "message.u
 
 # An event is stored only when at least one enabled endpoint wants it, and fans out at once.
 _EVENT_SQL = (
-    "INSERT INTO webhook_events (type, payload, created_at) SELECT ?1, ?2, ?3 WHERE EXISTS ("
+    "INSERT INTO webhook_events (type, payload, created_at, uid) SELECT ?1, ?2, ?3, ?4 WHERE EXISTS ("
     "SELECT 1 FROM webhook_endpoints WHERE enabled = 1 AND (events = '*' OR instr(' ' || events || ' ', ' ' || ?1 || ' ') > 0))"
 )
 _FANOUT_SQL = (
@@ -62,6 +63,7 @@ class DueDelivery:
     attempts: int
     format: str = "gatewayd"
     external_id: str | None = None
+    event_uid: str = ""  # the event's `webhook-id`, the same on every retry
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class DeliveryRow:
     last_error: str | None
     created_at: datetime
     finished_at: datetime | None
+    event_uid: str | None = None  # the event's webhook-id
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,11 @@ def _endpoint(r: sqlite3.Row) -> Endpoint:
 # ------------------------------------------------------------------ the outbox (any writer)
 
 
+def new_event_uid() -> str:
+    """An event's `webhook-id`: random, so never reused (a rowid can come back after a purge or a restore)."""
+    return "evt_" + uuid.uuid4().hex
+
+
 async def enqueue_event(conn: aiosqlite.Connection, event_type: str, payload: dict[str, Any], now: datetime) -> None:
     """Queue `event_type` for every enabled endpoint subscribed to it (no-op when none is)."""
     await enqueue_events(conn, [(event_type, payload)], now)
@@ -111,7 +119,7 @@ async def enqueue_events(conn: aiosqlite.Connection, events: Sequence[tuple[str,
     iso = utc_iso(now)
     for event_type, payload in events:
         body = json.dumps(payload, ensure_ascii=False, separators=(",", ":"))
-        cur = await conn.execute(_EVENT_SQL, (event_type, body, iso))
+        cur = await conn.execute(_EVENT_SQL, (event_type, body, iso, new_event_uid()))
         if cur.rowcount == 1 and cur.lastrowid:
             await conn.execute(_FANOUT_SQL, (event_type, iso, cur.lastrowid))
 
@@ -205,14 +213,14 @@ async def due_deliveries(db: Database, endpoint_id: int, now: datetime, *, limit
     skip = f" AND d.id NOT IN ({','.join('?' * len(exclude))})" if exclude else ""
     async with db.read() as conn, conn.execute(
         "SELECT d.id, d.event_id, e.type, e.payload, e.created_at, d.endpoint_id, p.url, p.secret, d.attempts, "
-        "p.format, p.external_id "
+        "p.format, p.external_id, e.uid "
         "FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id "
         "JOIN webhook_endpoints p ON p.id = d.endpoint_id "
         f"WHERE d.state = 'pending' AND d.endpoint_id = ? AND d.next_at <= ?{skip} ORDER BY d.next_at, d.id LIMIT ?",
         (endpoint_id, utc_iso(now), *exclude, limit),
     ) as cur:
         rows = await cur.fetchall()
-    return [DueDelivery(r[0], r[1], r[2], r[3], parse_iso(r[4]), r[5], r[6], r[7], r[8], r[9], r[10])  # type: ignore[arg-type]
+    return [DueDelivery(r[0], r[1], r[2], r[3], parse_iso(r[4]), r[5], r[6], r[7], r[8], r[9], r[10], r[11])  # type: ignore[arg-type]
             for r in rows]
 
 
@@ -248,7 +256,7 @@ async def record_attempt(db: Database, delivery_id: int, *, attempt: int, at: da
 async def deliveries(db: Database, *, endpoint_id: int | None = None, limit: int = 100,
                      before_id: int | None = None) -> list[DeliveryRow]:
     """The delivery log, newest first (keyset pagination on id)."""
-    sql = ("SELECT d.*, e.type FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id "
+    sql = ("SELECT d.*, e.type, e.uid FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id "
            "WHERE d.id < ?")
     args: list[object] = [before_id or 2**62]
     if endpoint_id is not None:
@@ -260,7 +268,8 @@ async def deliveries(db: Database, *, endpoint_id: int | None = None, limit: int
         rows = await cur.fetchall()
     return [DeliveryRow(r["id"], r["event_id"], r["type"], r["endpoint_id"], r["state"], r["attempts"],
                         parse_iso(r["next_at"]), r["last_status"], r["last_error"],  # type: ignore[arg-type]
-                        parse_iso(r["created_at"]), parse_iso(r["finished_at"])) for r in rows]  # type: ignore[arg-type]
+                        parse_iso(r["created_at"]), parse_iso(r["finished_at"]), r["uid"])  # type: ignore[arg-type]
+            for r in rows]
 
 
 async def attempts(db: Database, delivery_id: int) -> list[AttemptRow]:

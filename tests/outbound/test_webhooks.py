@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
+import hmac
 import json
 import re
 import time
@@ -12,10 +15,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import pytest
+import standardwebhooks
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 
-from gatewayd.outbound.webhooks import verify
+from gatewayd import keys
+from gatewayd.outbound.webhooks import new_secret, verify
+from gatewayd.store import webhooks as webhook_store
 
 from .conftest import Gateway, gateway, until
 
@@ -78,31 +85,87 @@ async def add_endpoint(gw: Gateway, url: str, events: list[str] | None = None) -
     return await resp.json()  # type: ignore[no-any-return]
 
 
-async def test_events_are_signed_over_timestamp_and_body(tmp_path: Path) -> None:
+async def test_events_follow_standard_webhooks_and_its_reference_verifier_accepts_them(tmp_path: Path) -> None:
     async with receiver() as rec, gateway(tmp_path, sections=FAST_HOOKS) as gw:
         endpoint = await add_endpoint(gw, rec.url, ["message.sent", "message.delivered"])
         secret = endpoint["secret"]
-        assert len(secret) >= 32
+        assert secret.startswith("whsec_") and len(base64.b64decode(secret[6:])) == 32
         _, body = await gw.post({"to": "+33612345678", **OK})
         message_id = body["messages"][0]["id"]
         await until(lambda: len(rec.events()) >= 2, 10, "two events")
         types = [e["type"] for e in rec.events()]
         assert types == ["message.sent", "message.delivered"]
         genuine = readme_receiver_check()
+        reference = standardwebhooks.Webhook(secret)
         for r in rec.requests:
             h = r["headers"]
-            assert h["X-Gatewayd-Event"] == r["body"]["type"] and h["X-Gatewayd-Delivery"].isdigit()
-            assert verify(secret, h["X-Gatewayd-Timestamp"], r["raw"], h["X-Gatewayd-Signature"], now=time.time())
-            assert not verify("wrong secret", h["X-Gatewayd-Timestamp"], r["raw"], h["X-Gatewayd-Signature"],
-                              now=time.time())
-            assert not verify(secret, h["X-Gatewayd-Timestamp"], r["raw"] + b" ", h["X-Gatewayd-Signature"],
-                              now=time.time())
+            # The specification's own verifier, as a receiver would use it.
+            assert reference.verify(r["raw"], h) == r["body"]
+            with pytest.raises(standardwebhooks.WebhookVerificationError):
+                reference.verify(r["raw"] + b" ", h)
+            with pytest.raises(standardwebhooks.WebhookVerificationError):
+                standardwebhooks.Webhook(new_secret()).verify(r["raw"], h)
+            assert re.fullmatch(r"v1,[A-Za-z0-9+/]{43}=", h["webhook-signature"])
+            assert h["webhook-id"] == r["body"]["id"] and re.fullmatch(r"evt_[0-9a-f]{32}", h["webhook-id"])
+            assert verify(secret, h["webhook-id"], h["webhook-timestamp"], r["raw"], h["webhook-signature"],
+                          now=time.time())
+            assert not verify(secret, h["webhook-id"], str(int(time.time()) - 3600), r["raw"],
+                              h["webhook-signature"], now=time.time())
             assert genuine(secret, h, r["raw"]) and not genuine(secret, h, r["raw"] + b" ")
+            assert "X-Gatewayd-Signature" not in h  # only endpoints with an older secret get those
             assert r["body"]["data"]["id"] == message_id and r["body"]["data"]["to"] == "+33612345678"
+        assert len({r["headers"]["webhook-id"] for r in rec.requests}) == 2
         assert rec.events()[1]["data"]["state"] == "delivered"
         # Listing never shows the secret again.
         resp = await gw.client.get("/api/v1/webhooks", headers=gw.auth)
         assert "secret" not in (await resp.json())["webhooks"][0]
+
+
+async def test_an_endpoint_with_an_older_secret_keeps_working(tmp_path: Path) -> None:
+    """Endpoints created before whsec_ secrets keep their secret and their X-Gatewayd-* headers."""
+    old = "r4nd0m-Old_Secret-from-token_urlsafe-32bytes"
+    async with receiver() as rec, gateway(tmp_path, sections=FAST_HOOKS) as gw:
+        endpoint = await add_endpoint(gw, rec.url, ["message.sent"])
+        await webhook_store.update_endpoint(gw.app[keys.DB], endpoint["id"], gw.app[keys.CLOCK].now(), secret=old)
+        await gw.post({"to": "+33612345678", **OK})
+        await until(lambda: len(rec.events()) == 1, 10, "one event")
+        [r] = rec.requests
+        h = r["headers"]
+        # What receivers written for the former scheme check, unchanged:
+        ts = h["X-Gatewayd-Timestamp"]
+        mac = hmac.new(old.encode(), ts.encode() + b"." + r["raw"], hashlib.sha256).hexdigest()
+        assert h["X-Gatewayd-Signature"] == "v1=" + mac and h["X-Gatewayd-Event"] == "message.sent"
+        # ...and the standard headers, keyed with the secret's own bytes.
+        key = "whsec_" + base64.b64encode(old.encode()).decode()
+        assert standardwebhooks.Webhook(key).verify(r["raw"], h) == r["body"]
+        # Rotating gives a whsec_ secret, and the older headers stop.
+        resp = await gw.client.patch(f"/api/v1/webhooks/{endpoint['id']}", json={"rotate_secret": True},
+                                     headers=gw.auth)
+        rotated = (await resp.json())["secret"]
+        assert rotated.startswith("whsec_")
+        await gw.post({"to": "+33698765432", **OK})
+        await until(lambda: len(rec.events()) == 2, 10, "second event")
+        h2 = rec.requests[1]["headers"]
+        assert "X-Gatewayd-Signature" not in h2
+        assert standardwebhooks.Webhook(rotated).verify(rec.requests[1]["raw"], h2)
+
+
+async def test_event_ids_are_never_reused_after_the_log_is_purged(tmp_path: Path) -> None:
+    async with receiver() as rec, gateway(tmp_path, sections=FAST_HOOKS) as gw:
+        endpoint = await add_endpoint(gw, rec.url, ["message.sent"])
+        await gw.post({"to": "+33612345678", **OK})
+        await until(lambda: len(rec.events()) == 1, 10, "first event")
+        for _ in range(100):  # the attempt is recorded after the answer: wait for it
+            log = await webhook_store.deliveries(gw.app[keys.DB], endpoint_id=endpoint["id"])
+            if [d.state for d in log] == ["delivered"]:
+                break
+            await asyncio.sleep(0.05)
+        async with gw.app[keys.DB].write() as conn:  # what retention does to old events
+            await conn.execute("DELETE FROM webhook_events")
+        await gw.post({"to": "+33698765432", **OK})
+        await until(lambda: len(rec.events()) == 2, 10, "second event")
+        first, second = (r["headers"]["webhook-id"] for r in rec.requests)
+        assert first != second and rec.events()[0]["id"] != rec.events()[1]["id"]
 
 
 async def test_failed_deliveries_are_retried_with_a_log(tmp_path: Path) -> None:
@@ -112,12 +175,13 @@ async def test_failed_deliveries_are_retried_with_a_log(tmp_path: Path) -> None:
         _, body = await gw.post({"to": "+33612345678", **OK})
         await until(lambda: len(rec.events("message.failed")) == 1, 10, "delivered after retries")
         assert len(rec.requests) == 3
-        delivery_ids = {r["headers"]["X-Gatewayd-Delivery"] for r in rec.requests}
+        delivery_ids = {r["headers"]["webhook-id"] for r in rec.requests}
         assert len(delivery_ids) == 1  # the same delivery id on every retry: receivers can deduplicate
         await asyncio.sleep(0.1)
         resp = await gw.client.get(f"/api/v1/webhooks/{endpoint['id']}/deliveries", headers=gw.auth)
         [delivery] = (await resp.json())["deliveries"]
         assert delivery["state"] == "delivered" and delivery["attempts"] == 3
+        assert delivery["webhook_id"] == rec.requests[0]["headers"]["webhook-id"]
         assert [a["status"] for a in delivery["log"]] == [500, 500, 204]
         assert rec.events()[0]["data"]["error_code"] == 1
 
