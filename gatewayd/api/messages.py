@@ -47,6 +47,9 @@ class SendBody(BaseModel):
     send_at: AwareDatetime | None = Field(None, description="RFC 3339 time to send at (default: now)")
     modem: str | None = Field(None, max_length=32, description="Line to send on (default: the dispatcher chooses)")
     ttl: int | None = Field(None, ge=60, le=30 * 86400, description="Seconds after which an unsent message expires")
+    client_ref: str | None = Field(None, min_length=1, max_length=128,
+                                   description="Your own reference for this send: stored with each message, "
+                                               "returned with it and echoed in every webhook event about it")
 
 
 class Accepted(BaseModel):
@@ -81,6 +84,7 @@ class MessageOut(BaseModel):
     delivered_at: str | None = None
     created_by: str | None = Field(None, description="who asked: 'console <user>' or 'api key <name>'; "
                                                      "null for campaign messages and automatic answers")
+    client_ref: str | None = Field(None, description="the client_ref given when it was sent")
     parts: list[PartOut] | None = None
 
 
@@ -96,7 +100,7 @@ def message_json(m: MessageRow, detail: MessageDetail | None = None) -> dict[str
         "attempts": m.attempts, "created_at": utc_iso(m.created_at), "send_at": utc_iso(m.send_at),
         "expires_at": utc_iso(m.expires_at), "sent_at": utc_iso(m.sent_at), "delivered_at": utc_iso(m.delivered_at),
         "finished_at": utc_iso(m.finished_at), "campaign_id": m.campaign_id, "thread_id": m.thread_id,
-        "resend_of": m.resend_of, "created_by": m.created_by,
+        "resend_of": m.resend_of, "created_by": m.created_by, "client_ref": m.client_ref,
     }
     if m.error:
         out["error"] = m.error
@@ -184,7 +188,7 @@ async def send(request: web.Request) -> web.Response:
                   category=Category(body.category), line=body.modem, send_at=body.send_at,
                   ttl=timedelta(seconds=body.ttl) if body.ttl is not None else None, variables=body.variables,
                   transliterate=body.transliterate, source="api", api_key_id=key.id,
-                  created_by=f"api key {key.name}", field_names=API_FIELDS)
+                  created_by=f"api key {key.name}", client_ref=body.client_ref, field_names=API_FIELDS)
     messages = (await outbound.compose(draft)).messages
     del draft
     await limits.reserve(key.id, len(numbers))

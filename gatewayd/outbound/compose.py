@@ -90,6 +90,7 @@ class Draft:
     priority: int = 0
     flash: bool = False                # class 0 ("flash") SMS: refused, no line can send one
     created_by: str | None = None
+    client_ref: str | None = None      # the client's own reference, echoed in every webhook event
     api_key_id: int | None = None
     thread_id: int | None = None
     campaign_id: int | None = None
@@ -255,7 +256,8 @@ class Composer:
                 to=r.number, text=done.text, category=draft.category, send_at=draft.send_at, line=line,
                 ttl=draft.ttl, priority=draft.priority, campaign_id=draft.campaign_id,
                 campaign_recipient_id=ids[i] if ids is not None else None, thread_id=draft.thread_id,
-                source=draft.source, api_key_id=draft.api_key_id, created_by=draft.created_by))
+                source=draft.source, api_key_id=draft.api_key_id, created_by=draft.created_by,
+                client_ref=draft.client_ref))
         if problems:
             raise InvalidInput(problems=problems[:MAX_PROBLEMS])
         return Composed(messages, {f.text: f for f in texts.values()})

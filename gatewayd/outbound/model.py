@@ -69,6 +69,7 @@ class NewMessage:
     source: str = "api"
     api_key_id: int | None = None          # counted against that key's daily cap
     created_by: str | None = None          # who asked: 'console <user>' | 'api key <name>'
+    client_ref: str | None = None          # the client's own reference, echoed in webhook events
 
 
 @dataclass(frozen=True, slots=True)

@@ -71,7 +71,7 @@ def event_payload(m: MessageRow, state: str, now: datetime, *, line: str | None 
         data["error"] = error
     if code is not None:
         data["error_code"] = code
-    for key in ("campaign_id", "thread_id"):
+    for key in ("campaign_id", "thread_id", "client_ref"):
         value = getattr(m, key)
         if value is not None:
             data[key] = value

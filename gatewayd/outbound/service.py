@@ -240,7 +240,8 @@ class OutboundService:
             tuples.append((mid, m.to, m.text, category, state, m.priority, m.source, m.line, m.line or "",
                            segments, encoding, mid & 0xFF, send_at_iso, due_iso, expires_iso, m.campaign_id,
                            m.campaign_recipient_id, m.thread_id, m.api_key_id, None, now_iso, now_iso, error,
-                           now_iso if blocked else None, m.created_by, blocked_key if blocked else None))
+                           now_iso if blocked else None, m.created_by, blocked_key if blocked else None,
+                           m.client_ref))
             if states is not None:
                 states.append(state)
             if rows is not None:
@@ -248,7 +249,7 @@ class OutboundService:
                     mid, m.to, m.text, category, state, m.priority, m.source, m.line, None, segments, encoding,
                     mid & 0xFF, send_at, start, expires, 0, None, error, m.campaign_id, m.campaign_recipient_id,
                     m.thread_id, m.api_key_id, None, now, now, None, None, now if blocked else None, m.created_by,
-                    blocked_key if blocked else None))
+                    blocked_key if blocked else None, None, m.client_ref))
             if len(tuples) >= INSERT_CHUNK:  # bounded memory for 10,000- or 200,000-message batches
                 await store.insert_messages(conn, tuples)
                 tuples = []
@@ -330,7 +331,7 @@ class OutboundService:
                 priority=old.priority, campaign_id=old.campaign_id,
                 campaign_recipient_ids=(old.campaign_recipient_id,) if old.campaign_recipient_id else None,
                 thread_id=old.thread_id, source=old.source, api_key_id=old.api_key_id, created_by=by,
-                transliterate=False))
+                client_ref=old.client_ref, transliterate=False))
             [row] = await self.insert(conn, composed.messages)
             await store.link_resend(conn, row.id, message_id)
             fresh = await store.get(conn, row.id)

@@ -20,7 +20,7 @@ INSERT_COLUMNS = (
     "id", "to_number", "text", "category", "state", "priority", "source", "line", "line_key", "segments",
     "encoding", "concat_ref", "send_at", "due_at", "expires_at", "campaign_id", "campaign_recipient_id",
     "thread_id", "api_key_id", "resend_of", "created_at", "updated_at", "error", "finished_at", "created_by",
-    "error_key",
+    "error_key", "client_ref",
 )
 _INSERT_SQL = (f"INSERT INTO messages ({', '.join(INSERT_COLUMNS)}) "
                f"VALUES ({', '.join('?' * len(INSERT_COLUMNS))})")
@@ -73,6 +73,7 @@ class MessageRow:
     # `error` as a stable code and its parameters (gatewayd.problems); None on older rows.
     error_key: str | None = None
     error_params: Mapping[str, Any] | None = None
+    client_ref: str | None = None  # the client's own reference on a send, echoed in its webhook events
 
     @property
     def reason(self) -> Problem | None:
@@ -117,7 +118,7 @@ def message_from_row(r: sqlite3.Row) -> MessageRow:
         resend_of=r["resend_of"], created_at=_t(r["created_at"]), updated_at=_t(r["updated_at"]),  # type: ignore[arg-type]
         sent_at=_t(r["sent_at"]), delivered_at=_t(r["delivered_at"]), finished_at=_t(r["finished_at"]),
         created_by=r["created_by"], error_key=r["error_key"],
-        error_params=json.loads(r["error_params"]) if r["error_params"] else None,
+        error_params=json.loads(r["error_params"]) if r["error_params"] else None, client_ref=r["client_ref"],
     )
 
 

@@ -8,6 +8,7 @@ import hashlib
 import hmac
 import json
 import re
+import subprocess
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -68,6 +69,20 @@ async def receiver(**kwargs: Any) -> AsyncIterator[Receiver]:
         await server.close()
 
 
+def readme_javascript_receiver(secret: str, headers: dict[str, str], body: bytes) -> bool:
+    """Runs README.md's JavaScript `genuine()` under node on one request."""
+    readme = (Path(__file__).parents[2] / "README.md").read_text()
+    section = readme[readme.index("### Webhooks"):]
+    code = re.search(r"```javascript\n(.*?)```", section, re.S)
+    assert code, "README's webhook section has no JavaScript example"
+    lowered = {k.lower(): v for k, v in headers.items()}  # as Node's http module gives them
+    call = (f"process.exit(genuine({json.dumps(secret)}, {json.dumps(lowered)}, "
+            f"Buffer.from({json.dumps(base64.b64encode(body).decode())}, 'base64')) ? 0 : 1);")
+    done = subprocess.run(["node", "-e", code.group(1) + call], capture_output=True, timeout=30, check=False)
+    assert done.returncode in (0, 1), done.stderr.decode()
+    return done.returncode == 0
+
+
 def readme_receiver_check() -> Any:
     """The `genuine()` function README.md gives API developers (so the documentation cannot rot)."""
     readme = (Path(__file__).parents[2] / "README.md").read_text()
@@ -112,6 +127,8 @@ async def test_events_follow_standard_webhooks_and_its_reference_verifier_accept
             assert not verify(secret, h["webhook-id"], str(int(time.time()) - 3600), r["raw"],
                               h["webhook-signature"], now=time.time())
             assert genuine(secret, h, r["raw"]) and not genuine(secret, h, r["raw"] + b" ")
+            assert readme_javascript_receiver(secret, h, r["raw"])
+            assert not readme_javascript_receiver(secret, h, r["raw"] + b" ")
             assert "X-Gatewayd-Signature" not in h  # only endpoints with an older secret get those
             assert r["body"]["data"]["id"] == message_id and r["body"]["data"]["to"] == "+33612345678"
         assert len({r["headers"]["webhook-id"] for r in rec.requests}) == 2
@@ -223,3 +240,24 @@ async def test_endpoint_validation(tmp_path: Path) -> None:
             assert resp.status == 422 and (await resp.json())["errors"][0]["field"] == field
         resp = await gw.client.delete("/api/v1/webhooks/77", headers=gw.auth)
         assert resp.status == 404
+
+
+async def test_client_ref_is_echoed_in_every_event_of_its_message(tmp_path: Path) -> None:
+    async with receiver() as rec, gateway(tmp_path, sections=FAST_HOOKS) as gw:
+        await add_endpoint(gw, rec.url, ["message.sent", "message.delivered", "message.failed"])
+        status, body = await gw.post({"to": ["+33612345678", "+33698765432"], "client_ref": "order-42/é", **OK})
+        assert status == 202, body
+        await until(lambda: len(rec.events()) >= 4, 10, "sent and delivered for both")
+        assert sorted(e["type"] for e in rec.events()) == ["message.delivered"] * 2 + ["message.sent"] * 2
+        assert {e["data"]["client_ref"] for e in rec.events()} == {"order-42/é"}
+        assert (await gw.message(body["messages"][0]["id"]))["client_ref"] == "order-42/é"
+        # A failure carries it too; a send without one has none.
+        gw.modems[0].fail_next(1)
+        _, failed = await gw.post({"to": "+33611111111", "client_ref": "order-43", **OK})
+        await until(lambda: bool(rec.events("message.failed")), 10, "the failure")
+        assert rec.events("message.failed")[0]["data"]["client_ref"] == "order-43"
+        _, plain = await gw.post({"to": "+33622222222", **OK})
+        await until(lambda: any(e["data"]["id"] == plain["messages"][0]["id"] for e in rec.events()), 10, "plain")
+        assert all("client_ref" not in e["data"] for e in rec.events() if e["data"]["id"] == plain["messages"][0]["id"])
+        status, problem = await gw.post({"to": "+33612345678", "client_ref": "x" * 129, **OK})
+        assert status == 422 and problem["errors"][0]["field"] == "client_ref"
