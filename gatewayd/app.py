@@ -14,6 +14,7 @@ from aiohttp import web
 
 from gatewayd import keys, metrics
 from gatewayd.accounts.apikeys import KeyVerifier
+from gatewayd.api import apikeys as apikeys_api
 from gatewayd.api import diagnostics as diagnostics_api
 from gatewayd.api import settings as settings_api
 from gatewayd.diagnostics import diagnostics_ctx
@@ -47,7 +48,7 @@ async def store_ctx(app: web.Application) -> AsyncIterator[None]:
     db = Database(settings.storage.database, busy_timeout_ms=settings.storage.busy_timeout_ms)
     await db.open()
     app[keys.DB] = db
-    app[keys.API_KEYS] = KeyVerifier(db)
+    app[keys.API_KEYS] = KeyVerifier(db, clock=app[keys.CLOCK])
     live = app[keys.LIVE_SETTINGS] = LiveSettings(db, settings, app[keys.CLOCK])
     await live.load()  # before the parts that use the settings start
     yield
@@ -92,6 +93,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     app.add_routes(metrics.routes)
     app.add_routes(diagnostics_api.routes)
     app.add_routes(settings_api.routes)
+    app.add_routes(apikeys_api.routes)
     add_campaign_routes(app)
     add_inbound_routes(app)
     add_outbound_routes(app)

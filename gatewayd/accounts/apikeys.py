@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import logging
 import secrets
 import time
 from dataclasses import dataclass
 from datetime import datetime
 
-from gatewayd.clock import Clock
+from gatewayd.clock import Clock, SystemClock
 from gatewayd.errors import InvalidInput
 from gatewayd.store import apikeys as key_store
 from gatewayd.store.apikeys import ApiKeyRow
 from gatewayd.store.db import Database
 
 SCOPES = ("send", "read", "admin")
+USE_RECORD_SECONDS = 60.0  # last_used_at is written at most once a minute per key
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -73,18 +77,25 @@ class KeyVerifier:
     An ERP posting hundreds of single messages a second would otherwise cost a database read per
     request. A key revoked through revoke() is forgotten at once; only a revocation written by
     another process waits for the ttl. Failed tokens are never remembered (each costs a read).
-    Entries are keyed by the token's hash, so the cache holds no secrets."""
+    Entries are keyed by the token's hash, so the cache holds no secrets.
 
-    def __init__(self, db: Database, *, ttl: float = 5.0, max_entries: int = 1024) -> None:
+    Each key's last use is recorded (api_keys.last_used_at) at most once every
+    USE_RECORD_SECONDS, so a busy client costs one write a minute, not one per request."""
+
+    def __init__(self, db: Database, *, ttl: float = 5.0, max_entries: int = 1024,
+                 clock: Clock | None = None) -> None:
         self.db = db
         self.ttl = ttl
         self.max_entries = max_entries
+        self.clock = clock or SystemClock()
         self._verified: dict[str, tuple[ApiKeyRow, float]] = {}
+        self._recorded: dict[int, float] = {}  # key id -> clock.monotonic() of its last write
 
     async def verify(self, token: str) -> ApiKeyRow | None:
         digest = _hash(token)
         hit = self._verified.get(digest)
         if hit is not None and hit[1] > time.monotonic():
+            await self._record_use(hit[0])
             return hit[0]
         row = await verify_token(self.db, token)
         if row is None:
@@ -93,7 +104,21 @@ class KeyVerifier:
         if len(self._verified) >= self.max_entries:
             self._verified.clear()
         self._verified[digest] = (row, time.monotonic() + self.ttl)
+        await self._record_use(row)
         return row
+
+    async def _record_use(self, row: ApiKeyRow) -> None:
+        mono = self.clock.monotonic()
+        last = self._recorded.get(row.id)
+        if last is not None and mono - last < USE_RECORD_SECONDS:
+            return
+        if len(self._recorded) >= self.max_entries:
+            self._recorded.clear()
+        self._recorded[row.id] = mono
+        try:
+            await key_store.touch(self.db, row.id, self.clock.now())
+        except Exception:  # a full disk must not refuse requests: the use is only bookkeeping
+            log.warning("could not record the use of API key %d", row.id, exc_info=True)
 
     async def revoke(self, key_id: int, now: datetime) -> bool:
         """Revoke key `key_id`; requests carrying it fail from now on."""

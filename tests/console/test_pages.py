@@ -216,9 +216,13 @@ async def test_api_key_is_shown_once_and_works(admin: Console) -> None:
     assert token
     status, body = await admin.get("/settings/api-keys")
     assert token.group(1) not in body and "erp" in body
+    never_used = body.count(">—</td>")
     resp = await admin.client.get("/api/v1/contacts", headers={"Authorization": f"Bearer {token.group(1)}"})
     assert resp.status == 200
     key = (await key_store.list_all(admin.app[keys.DB]))[0]
+    assert key.last_used_at is not None
+    status, body = await admin.get("/settings/api-keys")
+    assert body.count(">—</td>") == never_used - 1  # the Last used column shows when, not "—"
     status, _, _ = await admin.post(f"/settings/api-keys/{key.id}/revoke")
     assert status == 303
     resp = await admin.client.get("/api/v1/contacts", headers={"Authorization": f"Bearer {token.group(1)}"})

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+from datetime import datetime, timedelta
+
 from gatewayd.accounts.apikeys import KeyVerifier, create_key
-from gatewayd.clock import SystemClock
+from gatewayd.clock import FakeClock, SystemClock
 from gatewayd.store import apikeys as key_store
 from gatewayd.store.db import Database
 
@@ -50,3 +52,25 @@ async def test_the_memory_holds_hashes_not_keys_and_stays_bounded(db: Database) 
     remembered = verifier._verified  # noqa: SLF001 (what the process holds is the point here)
     assert 1 <= len(remembered) <= 3
     assert not any(token in digest or digest in token for digest in remembered for token in tokens)
+
+
+async def test_a_keys_use_is_recorded_at_most_once_a_minute(db: Database) -> None:
+    clock = FakeClock()
+    key = await create_key(db, clock, "erp", {"send"})
+    verifier = KeyVerifier(db, ttl=0, clock=clock)
+
+    async def last_used() -> datetime | None:
+        [row] = await key_store.list_all(db)
+        return row.last_used_at
+
+    assert await last_used() is None
+    first = clock.now()
+    assert await verifier.verify(key.token) is not None
+    assert await last_used() == first
+    clock.advance(59)
+    assert await verifier.verify(key.token) is not None
+    assert await last_used() == first            # within the minute: no write
+    assert await verifier.verify("gw_nope_" + "x" * 32) is None
+    clock.advance(2)
+    assert await verifier.verify(key.token) is not None
+    assert await last_used() == first + timedelta(seconds=61)

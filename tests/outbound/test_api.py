@@ -171,3 +171,12 @@ async def test_modems_show_state_identity_queue_and_caps(tmp_path: Path) -> None
             assert m["imsi"] == f"20801123456{i:04d}" and m["signal"] is not None and m["queue_depth"] == 0
         assert sum(m["caps"]["day"]["used"] for m in out["modems"]) == 1
         assert by_name["line1"]["caps"]["day"]["limit"] == 1000 and out["unassigned_queue"] == 0
+
+
+async def test_the_keys_list_shows_when_each_key_was_last_used(tmp_path: Path) -> None:
+    async with gateway(tmp_path) as gw:
+        status, body = await gw.get("/api/v1/keys")  # this request is a use of the key
+        assert status == 200, body
+        [key] = body["keys"]
+        assert key["last_used_at"] is not None and "secret" not in str(key).lower()
+        assert key["scopes"] and key["revoked_at"] is None and body["next_cursor"] is None
