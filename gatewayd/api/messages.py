@@ -159,7 +159,7 @@ async def send(request: web.Request) -> web.Response:
     key = await require_scope(request, "send")
     app = request.app
     settings, limits, outbound = app[keys.SETTINGS], app[keys.API_LIMITS], app[keys.OUTBOUND]
-    limits.check_rate(key.id)
+    limits.check_rate(key.id, into=request)
     data = await read_json(request)
     if not isinstance(data, dict):
         raise InvalidInput("body", "must be a JSON object")

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from gatewayd import keys
 from gatewayd.api.ratelimit import KeyLimits
+from gatewayd.api.ratelimit import add_headers as add_rate_headers
 from gatewayd.clock import SystemClock
 from gatewayd.config import ModemSettings
 from gatewayd.outbound.dispatcher import Dispatcher
@@ -99,3 +100,4 @@ def add_routes(app: web.Application) -> None:
 
     for module in (messages, modems, webhooks, openapi):
         app.add_routes(module.routes)
+    app.on_response_prepare.append(add_rate_headers)

@@ -109,14 +109,21 @@ async def test_daily_cap_answers_429_until_midnight(tmp_path: Path) -> None:
 
 async def test_request_rate_limit(tmp_path: Path) -> None:
     async with gateway(tmp_path, sections={"api": {"requests_per_minute": 12, "recipients_per_day": 0}}) as gw:
-        seen = []
+        seen, headers = [], []
         for i in range(4):
             resp = await gw.client.post("/api/v1/messages", json={"to": f"+3361234567{i}", **OK}, headers=gw.auth)
             seen.append(resp.status)
+            headers.append({k: int(resp.headers[k]) for k in ("RateLimit-Limit", "RateLimit-Remaining",
+                                                                "RateLimit-Reset")})
             if resp.status == 429:
                 assert int(resp.headers["Retry-After"]) >= 1
                 assert "12 requests per minute" in (await resp.json())["detail"]
         assert seen == [202, 202, 429, 429]  # 12 per minute = a burst of 2, then one every 5 s
+        assert [h["RateLimit-Limit"] for h in headers] == [2, 2, 2, 2]
+        assert [h["RateLimit-Remaining"] for h in headers] == [1, 0, 0, 0]
+        assert 1 <= headers[0]["RateLimit-Reset"] <= 5 and 5 <= headers[3]["RateLimit-Reset"] <= 10
+        resp = await gw.client.get("/api/v1/messages", headers=gw.auth)
+        assert "RateLimit-Limit" not in resp.headers  # reading is not rate-limited
         assert len(await gw.states()) == 2
 
 
