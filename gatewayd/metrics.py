@@ -61,11 +61,23 @@ class GatewayCollector(Collector):
         yield CounterMetricFamily("gatewayd_send_retries", "Transient send failures that led to a retry",
                                   value=s.retries)
 
-        parts = CounterMetricFamily("gatewayd_parts", "SMS parts handed to a line, by their current state",
+        parts = CounterMetricFamily("gatewayd_parts", "SMS parts handed to a line (state=sent), and of those "
+                                    "how many were reported delivered or failed (only goes up)",
                                     labels=["line", "state"])
         for row in s.parts_by_line:
             parts.add_metric([row.line, row.state], row.count)
         yield parts
+        failures = CounterMetricFamily("gatewayd_message_failures", "Messages failed, by cause (stable error code)",
+                                       labels=["cause"])
+        for cause, count in sorted(s.failures_by_cause.items()):
+            failures.add_metric([cause], count)
+        yield failures
+        hook_failures = CounterMetricFamily("gatewayd_webhook_failures", "Webhook attempts that failed, by kind "
+                                            "(no_answer: no HTTP answer; http_error: a non-2xx answer)",
+                                            labels=["kind"])
+        for kind in ("no_answer", "http_error"):
+            hook_failures.add_metric([kind], s.webhook_failures.get(kind, 0))
+        yield hook_failures
 
         yield CounterMetricFamily("gatewayd_inbound_messages", "Inbound SMS received", value=s.inbound)
         yield GaugeMetricFamily("gatewayd_opt_outs", "Numbers opted out now", value=s.opt_outs_current)
@@ -103,6 +115,10 @@ class GatewayCollector(Collector):
                                        labels=["line"])
         signal = GaugeMetricFamily("gatewayd_line_signal_rssi", "Signal strength, +CSQ RSSI 0-31",
                                    labels=["line"])
+        dbm = GaugeMetricFamily("gatewayd_line_signal_dbm", "Signal strength in dBm (from +CSQ: -113 + 2 x RSSI)",
+                                labels=["line"])
+        reconnects = CounterMetricFamily("gatewayd_line_reconnects", "Times the line's port was reopened "
+                                         "since the daemon started", labels=["line"])
         used = GaugeMetricFamily("gatewayd_line_storage_used", "SMS slots in use on the SIM/modem",
                                  labels=["line"])
         total = GaugeMetricFamily("gatewayd_line_storage_total", "SMS slots on the SIM/modem", labels=["line"])
@@ -113,11 +129,18 @@ class GatewayCollector(Collector):
             # Unknown values are left out rather than reported as 0, which would read as "no signal".
             if line.signal is not None:
                 signal.add_metric([line.name], line.signal)
+                dbm.add_metric([line.name], rssi_dbm(line.signal))
+            reconnects.add_metric([line.name], line.reconnects)
             if line.storage_used is not None:
                 used.add_metric([line.name], line.storage_used)
             if line.storage_total is not None:
                 total.add_metric([line.name], line.storage_total)
-        yield from (state, registered, signal, used, total)
+        yield from (state, registered, signal, dbm, reconnects, used, total)
+
+
+def rssi_dbm(rssi: int) -> int:
+    """+CSQ RSSI (0-31, 3GPP TS 27.007) in dBm: 0 is -113 dBm or less, 31 is -51 dBm or more."""
+    return -113 + 2 * max(0, min(31, rssi))
 
 
 class SendLatency:

@@ -94,6 +94,7 @@ class LineStatus:
     sim_mismatch: str | None = None        # set when another SIM appears on a configured port
     storage_used: int | None = None
     storage_total: int | None = None
+    reconnects: int = 0                    # port reopenings since the daemon started
     last_error: str | None = None
     since: datetime | None = None
     extra: dict[str, str] = field(default_factory=dict)

@@ -181,7 +181,7 @@ class LineSupervisor:
             firmware=d.info.get("firmware"), imei=d.info.get("imei"), imsi=d.info.get("imsi"),
             iccid=d.info.get("iccid"), sim_mismatch=self.sim_mismatch,
             storage_used=storage.used if storage else None,
-            storage_total=storage.total if storage else None,
+            storage_total=storage.total if storage else None, reconnects=self.reconnects,
             last_error=self.unresponsive or self.last_error, since=self.since, extra=extra,
         )
 

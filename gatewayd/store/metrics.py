@@ -1,12 +1,13 @@
 """Read-only counts for GET /metrics, gathered on one reader connection at scrape time.
 
-Each query is either an index-only count or a GROUP BY over an index, so a scrape stays cheap on
-a database of a million messages (message bodies are never read).
+Each query is either an index-only count, a GROUP BY over an index, or a read of `counters`
+(kept by triggers, migration 0012), so a scrape stays cheap on a database of a million messages
+(message bodies are never read, message_parts never scanned).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiosqlite
 
@@ -35,6 +36,8 @@ class MetricsSnapshot:
     calls: int
     webhook_backlog: int             # deliveries still pending
     webhook_deliveries: dict[str, int]
+    failures_by_cause: dict[str, int] = field(default_factory=dict)  # message failures by error code
+    webhook_failures: dict[str, int] = field(default_factory=dict)   # failed attempts: no_answer | http_error
 
 
 async def _scalar(conn: aiosqlite.Connection, sql: str) -> int:
@@ -50,16 +53,16 @@ async def _pairs(conn: aiosqlite.Connection, sql: str) -> dict[str, int]:
 async def snapshot(conn: aiosqlite.Connection) -> MetricsSnapshot:
     """Current counts from the reader connection (committed data only)."""
     by_state = await _pairs(conn, "SELECT state, COUNT(*) FROM messages GROUP BY state")
-    parts = tuple(
-        LineSends(str(r[0]), str(r[1]), int(r[2]))
-        for r in await conn.execute_fetchall(
-            "SELECT line, state, COUNT(*) FROM message_parts GROUP BY line, state ORDER BY line, state")
-    )
+    counters: dict[str, dict[str, int]] = {}
+    for name, label, value in await conn.execute_fetchall("SELECT name, label, value FROM counters ORDER BY name, label"):
+        counters.setdefault(str(name), {})[str(label)] = int(value)
+    parts = tuple(LineSends(line, state, counters.get(f"parts_{state}", {}).get(line, 0))
+                  for line in sorted(counters.get("parts_sent", {})) for state in ("sent", "delivered", "failed"))
     return MetricsSnapshot(
         messages_by_state=by_state,
         queue_depth=by_state.get("queued", 0),
         scheduled=by_state.get("scheduled", 0),
-        retries=await _scalar(conn, "SELECT SUM(attempts) FROM messages WHERE attempts > 0"),
+        retries=sum(counters.get("send_retries", {}).values()),
         parts_by_line=parts,
         inbound=await _scalar(conn, "SELECT COUNT(*) FROM inbound_messages"),
         opt_outs_current=await _scalar(conn, "SELECT COUNT(*) FROM opt_outs_current"),
@@ -67,4 +70,6 @@ async def snapshot(conn: aiosqlite.Connection) -> MetricsSnapshot:
         calls=await _scalar(conn, "SELECT COUNT(*) FROM calls"),
         webhook_backlog=await _scalar(conn, "SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending'"),
         webhook_deliveries=await _pairs(conn, "SELECT state, COUNT(*) FROM webhook_deliveries GROUP BY state"),
+        failures_by_cause=counters.get("message_failures", {}),
+        webhook_failures=counters.get("webhook_failures", {}),
     )

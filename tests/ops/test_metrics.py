@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -53,6 +55,11 @@ async def test_metrics_follow_a_submitted_message(tmp_path: Path) -> None:
         assert value(after, "gatewayd_scheduled_messages") == 1
         assert value(after, "gatewayd_queue_depth") == 0
         assert value(after, "gatewayd_parts_total", line="line1", state="delivered") == 1
+        # A counter: the part delivered is still counted as sent.
+        assert value(after, "gatewayd_parts_total", line="line1", state="sent") == 1
+        rssi = value(after, "gatewayd_line_signal_rssi", line="line1")
+        assert value(after, "gatewayd_line_signal_dbm", line="line1") == -113 + 2 * rssi
+        assert value(after, "gatewayd_line_reconnects_total", line="line1") == 0
         assert value(after, "gatewayd_send_retries_total") == 0
         assert value(after, "gatewayd_send_latency_seconds_count", line="line1") == 1
         assert value(after, "gatewayd_send_latency_seconds_bucket", line="line1", le="+Inf") == 1
@@ -78,3 +85,30 @@ async def test_metrics_count_opt_outs_and_are_documented(tmp_path: Path) -> None
         doc = await (await gw.client.get("/api/v1/openapi.json")).json()
         op = doc["paths"]["/metrics"]["get"]
         assert "x-undocumented" not in op and op["security"] == []
+
+
+async def test_failures_are_counted_by_cause_and_webhook_failures_by_kind(tmp_path: Path) -> None:
+    async with gateway(tmp_path, lines=1, sections={"webhooks": {"retry_base_seconds": 0.05,
+                                                                  "retry_cap_seconds": 0.1}}) as gw:
+        resp = await gw.client.post("/api/v1/webhooks", json={"url": "http://127.0.0.1:9/dead", "events": ["*"]},
+                                    headers=gw.auth)
+        assert resp.status == 201
+        gw.modems[0].fail_next(1)
+        status, body = await gw.post({"to": "+33612345678", "text": "Bonjour", "category": "transactional"})
+        assert status == 202, body
+        failed = await gw.wait_state(body["messages"][0]["id"], "failed")
+        for _ in range(200):  # the dead endpoint's attempts: wait until two were recorded
+            samples = await scrape(gw)
+            if value(samples, "gatewayd_webhook_failures_total", kind="no_answer") >= 2:
+                break
+            await asyncio.sleep(0.05)
+        assert value(samples, "gatewayd_webhook_failures_total", kind="no_answer") >= 2
+        assert value(samples, "gatewayd_webhook_failures_total", kind="http_error") == 0
+        causes = {dict(labels)["cause"]: v for (name, labels), v in samples.items()
+                  if name == "gatewayd_message_failures_total"}
+        assert sum(causes.values()) == 1 and failed["state"] == "failed", causes
+        # Counters never go down: purging the failed message leaves them.
+        async with gw.app[keys.DB].write() as conn:
+            await conn.execute("DELETE FROM messages")
+        again = await scrape(gw)
+        assert sum(v for (name, _), v in again.items() if name == "gatewayd_message_failures_total") == 1
