@@ -31,6 +31,11 @@
     if (msg && !window.confirm(msg)) { ev.preventDefault(); }
   });
 
+  /* A page size choice applies at once (the list's filters are in the same form) */
+  $all("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () { if (select.form) { select.form.submit(); } });
+  });
+
   /* Live SMS counter: <textarea data-counter="#out"> and <output data-template=... data-ucs2=... data-max=...> */
   function bindCounter(area) {
     var out = $(area.getAttribute("data-counter"));

@@ -9,12 +9,14 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from gatewayd.console.forms import (
+    PAGE_SIZES,
     actor,
     checked,
     decode_cursor,
     encode_cursor,
     ints,
     local_datetime,
+    page_size,
     month_to_date,
     path_id,
     text,
@@ -165,18 +167,19 @@ async def sent(request: web.Request) -> web.Response:
     q, state = f.q, f.state
     cursor = decode_cursor(request)
     before = int(cursor[0]) if cursor and cursor[0].isdigit() else None
+    size = page_size(request, PAGE)
     async with request.app[keys.DB].read() as conn:
         page = await console_reads.search_sent(conn, text=f.text, to=f.to, to_prefix=f.to_prefix, state=state,
-                                               before_id=before, limit=PAGE)
-    if len(page.rows) == PAGE:
+                                               before_id=before, limit=size)
+    if len(page.rows) == size:
         next_after = encode_cursor(page.rows[-1].id)
     elif page.scanned_to:
         next_after = encode_cursor(page.scanned_to)
     else:
         next_after = None
     return await render(request, "messages/sent.html", {
-        "rows": page.rows, "q": q, "state": state, "states": STATES, "next_after": next_after,
-        "paged": before is not None, "searched_back_to": page.scanned_to if len(page.rows) < PAGE else None,
+        "rows": page.rows, "q": q, "state": state, "states": STATES, "next_after": next_after, "size": size,
+        "paged": before is not None, "searched_back_to": page.scanned_to if len(page.rows) < size else None,
         "export_period": month_to_date(formats(request).today)})
 
 
@@ -197,7 +200,7 @@ async def message_live(request: web.Request) -> web.Response:
 @pages.get("/sent/states", name="sent_states", json=True)
 async def sent_states(request: web.Request) -> web.Response:
     """Current states of the messages a Sent page shows (it polls them)."""
-    ids = [int(i) for i in request.query.get("ids", "").split(",")[:PAGE] if i.isdigit()]
+    ids = [int(i) for i in request.query.get("ids", "").split(",")[:PAGE_SIZES[-1]] if i.isdigit()]
     async with request.app[keys.DB].read() as conn:
         states = await console_reads.states_of(conn, ids)
     return web.json_response({"states": {str(k): {"state": v, "label": t(request, f"state.{v}")}

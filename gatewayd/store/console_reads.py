@@ -137,6 +137,23 @@ async def inbound_newest(conn: aiosqlite.Connection, *, before_id: int | None = 
         return [inbound_message(r) for r in await cur.fetchall()]
 
 
+async def inbound_from_numbers(conn: aiosqlite.Connection, prefixes: Sequence[str], *, before_id: int | None = None,
+                               limit: int = 50) -> list[InboundMessage]:
+    """Received messages newest first from senders whose number starts with one of `prefixes`
+    (a whole number is its own prefix): the threads' (number, line) index finds the senders, each
+    thread's (thread_id, id) index their messages."""
+    if not prefixes:
+        return []
+    ranges = " OR ".join("(number >= ? AND number < ?)" for _ in prefixes)
+    args: list[object] = [bound for p in prefixes for bound in (p, p + "\uffff")]
+    args += [before_id or 2**62, limit]
+    async with conn.execute(
+        f"SELECT * FROM inbound_messages WHERE thread_id IN (SELECT id FROM threads WHERE {ranges})"
+        " AND id < ? ORDER BY id DESC LIMIT ?", args,
+    ) as cur:
+        return [inbound_message(r) for r in await cur.fetchall()]
+
+
 async def inbound_after(conn: aiosqlite.Connection, thread_id: int, after_id: int) -> list[InboundMessage]:
     """A thread's messages received after `after_id`, oldest first (what a live page appends)."""
     async with conn.execute(
