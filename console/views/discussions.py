@@ -156,13 +156,13 @@ async def discussion_live(request: web.Request) -> web.Response:
     """Messages of the thread after the page's newest ones (both directions), as bubbles to append."""
     svc = request.app[keys.INBOUND]
     thread_id = path_id(request)
-    await svc.thread(thread_id)
+    thread = await svc.thread(thread_id)
     raw = request.query.get("after", "0.0")
     in_after, _, out_after = raw.partition(".")
     previous = (int(in_after) if in_after.isdigit() else 0, int(out_after) if out_after.isdigit() else 0)
     async with request.app[keys.DB].read() as conn:
         ins = await console_reads.inbound_after(conn, thread_id, previous[0])
-        outs = await console_reads.outbound_after(conn, thread_id, previous[1])
+        outs = await console_reads.outbound_after(conn, thread, previous[1])
     bubbles = sorted([from_inbound(m) for m in ins] + [from_outbound(m) for m in outs], key=lambda b: (b.at, b.id))
     if ins:
         await svc.mark(thread_id, read=True)   # the conversation is open: what arrives is read

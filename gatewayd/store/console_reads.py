@@ -17,7 +17,8 @@ import aiosqlite
 from gatewayd.clock import utc_iso
 from gatewayd.store.inbound import InboundMessage
 from gatewayd.store.inbound import _message as inbound_message
-from gatewayd.store.messages import MessageRow, message_from_row
+from gatewayd.store.messages import MessageRow, message_from_row, of_conversation_after
+from gatewayd.store.threads import Thread
 
 
 async def part_lines(conn: aiosqlite.Connection) -> list[str]:
@@ -162,11 +163,10 @@ async def inbound_after(conn: aiosqlite.Connection, thread_id: int, after_id: in
         return [inbound_message(r) for r in await cur.fetchall()]
 
 
-async def outbound_after(conn: aiosqlite.Connection, thread_id: int, after_id: int) -> list[MessageRow]:
-    async with conn.execute(
-        "SELECT * FROM messages WHERE thread_id = ? AND id > ? ORDER BY id LIMIT 100", (thread_id, after_id)
-    ) as cur:
-        return [message_from_row(r) for r in await cur.fetchall()]
+async def outbound_after(conn: aiosqlite.Connection, thread: Thread, after_id: int) -> list[MessageRow]:
+    """Messages of the thread's conversation sent after `after_id`, oldest first."""
+    return await of_conversation_after(conn, number=thread.number, line=thread.line, thread_id=thread.id,
+                                       after_id=after_id)
 
 
 async def states_of(conn: aiosqlite.Connection, ids: Sequence[int]) -> dict[int, str]:
