@@ -126,9 +126,20 @@ def base_context(request: web.Request) -> dict[str, Any]:
     }
 
 
+async def unread_badge(request: web.Request) -> int:
+    """Unread received messages over all conversations (menu badge, page title); 0 without the
+    inbound service. One sum over the partial index of unread threads."""
+    if not hasattr(keys, "INBOUND") or keys.INBOUND not in request.app:
+        return 0
+    from gatewayd.store import threads
+
+    return await threads.unread_total(request.app[keys.DB])
+
+
 async def render(request: web.Request, template: str, context: Mapping[str, Any] | None = None, *,
                  status: int = 200) -> web.Response:
     ctx = base_context(request)
+    ctx["unread_total"] = await unread_badge(request) if ctx["user"] else 0
     if context:
         ctx.update(context)
     response = aiohttp_jinja2.render_template(template, request, ctx, status=status)

@@ -112,6 +112,27 @@
   $all("[data-poll]").forEach(poll);
   $all(".conversation").forEach(function (c) { c.scrollTop = c.scrollHeight; });
 
+  /* Unread badge: the menu's count, the dashboard tile and the page title follow new messages */
+  var unreadUrl = body.getAttribute("data-unread-url");
+  if (unreadUrl) {
+    var baseTitle = document.title.replace(/^\(\d+\) /, "");
+    setInterval(function () {
+      if (document.hidden) { return; }
+      fetch(unreadUrl, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data) { return; }
+          var n = data.unread || 0;
+          $all("[data-unread]").forEach(function (el) {
+            el.textContent = data.label && el.hasAttribute("data-unread-figure") ? data.label : String(n);
+            if (!el.hasAttribute("data-unread-figure")) { el.hidden = n === 0; }
+          });
+          document.title = (n ? "(" + n + ") " : "") + baseTitle;
+        })
+        .catch(function () {});
+    }, pollMs);
+  }
+
   /* Live states: any [data-states-url] element whose [data-message-id] children hold a .state badge
      (Sent rows, conversation bubbles) has the badges of unfinished messages refreshed. */
   $all("[data-states-url]").forEach(function (box) {

@@ -85,7 +85,9 @@ def _posted_values(form: Any, fields: list[str]) -> dict[str, Any]:
 
 @pages.get("/contacts/new", role="operator", name="contact_new")
 async def new_contact(request: web.Request) -> web.Response:
-    return await _form_page(request, None, _values(None), {})
+    values = _values(None)
+    values["mobile"] = request.query.get("mobile", "")[:40]   # "add as a contact" from a conversation
+    return await _form_page(request, None, values, {})
 
 
 @pages.post("/contacts/new", role="operator")

@@ -60,6 +60,54 @@ async def state_count(conn: aiosqlite.Connection, state: str) -> int:
     return int(row[0]) if row else 0
 
 
+# Tables whose ids follow their creation time (rows are only ever appended, stamped with the clock).
+_STAMPED = {"messages": "created_at", "opt_out_events": "created_at"}
+
+
+async def first_id_since(conn: aiosqlite.Connection, table: str, since: datetime) -> int | None:
+    """The first id of `table` created at or after `since`, by a binary search on the rowid (the
+    creation time has no index: it would tax every insert); ~20 point reads on millions of rows."""
+    column = _STAMPED[table]
+    stamp = utc_iso(since)
+    async with conn.execute(f"SELECT MIN(id), MAX(id) FROM {table}") as cur:
+        row = await cur.fetchone()
+    if not row or row[0] is None:
+        return None
+    lo, hi = int(row[0]), int(row[1]) + 1
+    while lo < hi:  # smallest m whose first row at or above it is recent enough
+        mid = (lo + hi) // 2
+        async with conn.execute(f"SELECT {column} FROM {table} WHERE id >= ? ORDER BY id LIMIT 1", (mid,)) as cur:
+            found = await cur.fetchone()
+        if found is not None and found[0] >= stamp:
+            hi = mid
+        else:
+            lo = mid + 1
+    async with conn.execute(f"SELECT id FROM {table} WHERE id >= ? ORDER BY id LIMIT 1", (lo,)) as cur:
+        first = await cur.fetchone()
+    return int(first[0]) if first else None
+
+
+async def failed_since_id(conn: aiosqlite.Connection, first_id: int) -> int:
+    """Messages from `first_id` on that failed (a range of the (state, id) index)."""
+    async with conn.execute("SELECT COUNT(*) FROM messages WHERE state = 'failed' AND id >= ?", (first_id,)) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def opt_outs_since_id(conn: aiosqlite.Connection, first_id: int) -> int:
+    """Numbers that opted out in events from `first_id` on."""
+    async with conn.execute(
+        "SELECT COUNT(DISTINCT number) FROM opt_out_events WHERE id >= ? AND action = 'out'", (first_id,)
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def latest_sent(conn: aiosqlite.Connection, limit: int = 5) -> list[MessageRow]:
+    async with conn.execute("SELECT * FROM messages ORDER BY id DESC LIMIT ?", (limit,)) as cur:
+        return [message_from_row(r) for r in await cur.fetchall()]
+
+
 @dataclass(frozen=True)
 class SentPage:
     """One page of a sent-message search, and the id the scan reached (continue below it)."""

@@ -1,0 +1,78 @@
+"""The desk's conversation page and dashboard, read as HTML over the real app (the browser walk is
+in test_desk_browser.py)."""
+
+from __future__ import annotations
+
+import re
+
+from gatewayd import keys
+from gatewayd.contacts.service import ContactInput
+from gatewayd.modem.events import IncomingSms
+from gatewayd.outbound.model import Category, NewMessage
+from gatewayd.store import threads as thread_store
+
+from .conftest import Console
+
+FR = {"Accept-Language": "fr"}
+
+
+async def inbound(console: Console, sender: str, text: str) -> None:
+    console.clock.advance(1)
+    when = console.clock.now()
+    await console.app[keys.INBOUND].handle_sms(IncomingSms("line1", sender, text, when, None, f"raw-{sender}-{text}"))
+
+
+async def test_a_conversation_shows_the_campaign_sms_the_contact_and_the_stop_banner(admin: Console) -> None:
+    ana = await admin.app[keys.CONTACTS].create(ContactInput("0612340101", first_name="Ana", last_name="Lopez"), "t")
+    await admin.app[keys.OUTBOUND].submit([NewMessage(to="+33612340101", text="Soldes -20 % ce week-end",
+                                                      category=Category.MARKETING, source="campaign")])
+    await inbound(admin, "+33612340101", "C'est valable en magasin ?")
+    await inbound(admin, "+33612340101", "STOP")
+    [thread] = await thread_store.listing(admin.app[keys.DB])
+    status, body = await admin.get(f"/discussions/{thread.id}", headers=FR)
+    assert status == 200
+    assert body.index("Soldes -20 % ce week-end") < body.index("valable en magasin")   # what they answer, first
+    assert "<h1>Ana Lopez" in body and f'href="/contacts/{ana.id}" id="contact-link"' in body
+    assert 'id="stop-banner"' in body and "STOP" in body
+    await inbound(admin, "+33698765432", "Bonjour")
+    [other] = [t for t in await thread_store.listing(admin.app[keys.DB]) if t.number == "+33698765432"]
+    status, body = await admin.get(f"/discussions/{other.id}", headers=FR)
+    assert 'id="stop-banner"' not in body and 'href="/contacts/new?mobile=%2B33698765432"' in body
+
+
+async def test_unread_count_in_the_menu_title_dashboard_and_its_live_figure(admin: Console) -> None:
+    status, body = await admin.get("/sent", headers=FR)
+    assert re.search(r'<span class="badge" data-unread[^>]* hidden>0</span>', body)
+    assert "<title>Envoyés" in body
+    await inbound(admin, "+33612340101", "Un")
+    await inbound(admin, "+33612340101", "Deux")
+    await inbound(admin, "+33698765432", "Trois")
+    status, body = await admin.get("/sent", headers=FR)
+    assert re.search(r'<span class="badge" data-unread[^>]*>3</span>', body) and "<title>(3) Envoyés" in body
+    status, body = await admin.get("/", headers=FR)
+    assert re.search(r'id="tile-unread"[^>]*><span class="figure" data-unread data-unread-figure>3</span>', body)
+    data = await (await admin.client.get("/discussions/unread.json")).json()
+    assert data == {"unread": 3, "label": "3"}
+
+
+async def test_dashboard_has_the_latest_messages_failures_and_stop_of_the_day(admin: Console) -> None:
+    outbound = admin.app[keys.OUTBOUND]
+    rows = await outbound.submit([NewMessage(to=f"+3361100000{i}", text=f"Rappel rendez-vous {i}", source="api")
+                                  for i in range(7)])
+    async with admin.app[keys.DB].write() as conn:   # two fail today (as the dispatcher records it)
+        await conn.execute("UPDATE messages SET state = 'failed' WHERE id IN (?, ?)", (rows[0].id, rows[1].id))
+    await inbound(admin, "+33612340101", "STOP")
+    await inbound(admin, "+33698765432", "Je confirme <b>demain</b>")
+    status, body = await admin.get("/", headers=FR)
+    assert re.search(r'id="tile-failed"[^>]*><span class="figure">2</span>', body)
+    assert re.search(r'id="tile-stop"[^>]*><span class="figure">1</span>', body)
+    latest_sent = body[body.index('id="latest-sent"'):body.index('id="latest-received"')]
+    assert "Rappel rendez-vous 6" in latest_sent and "Rappel rendez-vous 1" not in latest_sent   # the 5 newest
+    latest_received = body[body.index('id="latest-received"'):]
+    assert "Je confirme &lt;b&gt;demain&lt;/b&gt;" in latest_received
+    assert re.search(r'id="tile-lines"[^>]*><span class="figure">0 / 0</span>', body)
+    admin.clock.advance(86_400)           # the next day starts at zero
+    await admin.login("admin")
+    status, body = await admin.get("/", headers=FR)
+    assert re.search(r'id="tile-failed"[^>]*><span class="figure">0</span>', body)
+    assert re.search(r'id="tile-stop"[^>]*><span class="figure">0</span>', body)
