@@ -131,6 +131,17 @@ async def send_sms(request: web.Request) -> web.StreamResponse:
     raise redirect(request, "/sent", "scheduled" if send_at else "sent")
 
 
+def waiting_text(request: web.Request, row: Any) -> str | None:
+    """Why a scheduled or queued message has not gone out, as the outbound service sees it, in
+    the page's language (None for other states)."""
+    wait = request.app[keys.OUTBOUND].why_waiting(row)
+    if wait is None:
+        return None
+    fmt = formats(request)
+    key = "wait.no_line_named" if wait.reason == "no_line" and wait.line else f"wait.{wait.reason}"
+    return t(request, key, until=fmt.moment(wait.until) if wait.until else "…", line=wait.line or "")
+
+
 @dataclass(frozen=True)
 class SentFilters:
     """The Sent page's search box and state, as the store filters them."""
@@ -179,6 +190,7 @@ async def sent(request: web.Request) -> web.Response:
         next_after = None
     return await render(request, "messages/sent.html", {
         "rows": page.rows, "q": q, "state": state, "states": STATES, "next_after": next_after, "size": size,
+        "waiting": {m.id: waiting_text(request, m) for m in page.rows if m.state in ("queued", "scheduled")},
         "paged": before is not None, "searched_back_to": page.scanned_to if len(page.rows) < size else None,
         "export_period": month_to_date(formats(request).today)})
 
@@ -186,13 +198,15 @@ async def sent(request: web.Request) -> web.Response:
 @pages.get("/sent/{id:\\d+}", name="message")
 async def message(request: web.Request) -> web.Response:
     detail = await request.app[keys.OUTBOUND].get(path_id(request))
-    return await render(request, "messages/detail.html", {"m": detail.message, "parts": detail.parts})
+    return await render(request, "messages/detail.html", {"m": detail.message, "parts": detail.parts,
+                                                           "waiting": waiting_text(request, detail.message)})
 
 
 @pages.get("/sent/{id:\\d+}/live", name="message_live", json=True)
 async def message_live(request: web.Request) -> web.Response:
     detail = await request.app[keys.OUTBOUND].get(path_id(request))
-    html = fragment(request, "messages/_detail_live.html", {"m": detail.message, "parts": detail.parts})
+    html = fragment(request, "messages/_detail_live.html", {"m": detail.message, "parts": detail.parts,
+                                                            "waiting": waiting_text(request, detail.message)})
     done = detail.message.state in ("delivered", "failed", "expired", "blocked", "canceled", "unknown")
     return web.json_response({"html": html, "done": done})
 

@@ -68,6 +68,7 @@ async def outbound_ctx(app: web.Application) -> AsyncIterator[None]:
                             stop_grace=float(options.get("stop_grace", 2.0)),
                             rng=random.Random(seed) if seed is not None else None)
     service.on_new_work = dispatcher.wake
+    service.explain_wait = dispatcher.why_waiting
     live.subscribe(dispatcher.use_settings)
     if pool is not None:
         service.line_names = lambda: [s.name for s in pool.statuses()]

@@ -4,14 +4,17 @@ in test_desk_browser.py)."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime
 
 from gatewayd import keys
+from gatewayd.accounts.apikeys import create_key
+from gatewayd.clock import SystemClock
 from gatewayd.contacts.service import ContactInput
 from gatewayd.modem.events import IncomingSms
 from gatewayd.outbound.model import Category, NewMessage
 from gatewayd.store import threads as thread_store
 
-from .conftest import Console
+from .conftest import Console, ConsoleFactory, add_user
 
 FR = {"Accept-Language": "fr"}
 
@@ -76,3 +79,22 @@ async def test_dashboard_has_the_latest_messages_failures_and_stop_of_the_day(ad
     status, body = await admin.get("/", headers=FR)
     assert re.search(r'id="tile-failed"[^>]*><span class="figure">0</span>', body)
     assert re.search(r'id="tile-stop"[^>]*><span class="figure">0</span>', body)
+
+
+async def test_the_api_and_the_console_say_why_a_message_waits(console_factory: ConsoleFactory) -> None:
+    console = await console_factory(quiet_hours={"enabled": True, "send_from": "09:00", "send_until": "20:00"})
+    console.clock.set(datetime(2026, 1, 11, 11, 0, tzinfo=UTC))          # a Sunday, 12:00 in Paris
+    app = console.app
+    [m] = await app[keys.OUTBOUND].submit([NewMessage(to="+33612340101", text="Soldes", category=Category.MARKETING,
+                                                      source="campaign")])
+    key = await create_key(app[keys.DB], SystemClock(), "t", {"read"})
+    resp = await console.client.get(f"/api/v1/messages/{m.id}", headers={"Authorization": f"Bearer {key.token}"})
+    body = await resp.json()
+    assert body["state"] == "queued"
+    assert body["waiting"] == {"reason": "quiet_hours", "until": "2026-01-12T08:00:00.000Z", "modem": None}
+    await add_user(console, "admin", "admin")
+    await console.login("admin")
+    status, page = await console.get(f"/sent/{m.id}", headers=FR)
+    assert status == 200 and "Attend la plage d’envoi marketing (lundi 12 janvier à 09:00)" in page
+    status, page = await console.get("/sent", headers={"Accept-Language": "en"})
+    assert "Waits for the marketing window (Monday 12 January at 09:00)" in page
