@@ -58,7 +58,7 @@ class PartOut(BaseModel):
 
 
 class WaitingOut(BaseModel):
-    reason: str = Field(description="scheduled | retry | quiet_hours (the marketing window) | no_line | line_cap"
+    reason: str = Field(description="scheduled | campaign_paused | retry | quiet_hours (the marketing window) | no_line | line_cap"
                                     " | spacing | cooldown | queue (others are ahead)")
     until: str | None = Field(None, description="when the wait ends, when known (RFC 3339)")
     modem: str | None = Field(None, description="the line concerned, if one")

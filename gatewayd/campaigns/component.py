@@ -31,6 +31,7 @@ async def campaigns_ctx(app: web.Application) -> AsyncIterator[None]:
     outbound = app.get(keys.OUTBOUND) if hasattr(keys, "OUTBOUND") else None
     if outbound is not None:
         runner = app[keys.CAMPAIGN_RUNNER] = CampaignRunner(service, outbound)
+        service.on_release = lambda: outbound.on_new_work() if outbound.on_new_work is not None else None
         await service.restore_schedule()
         await runner.start()
     else:

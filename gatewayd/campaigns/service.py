@@ -26,6 +26,7 @@ from gatewayd.errors import Conflict, InvalidInput, NotFound
 from gatewayd.store import campaigns as store
 from gatewayd.store import contacts as contact_store
 from gatewayd.store import imports as import_store
+from gatewayd.store import messages as message_store
 from gatewayd.store import optouts
 from gatewayd.store import templates as template_store
 from gatewayd.store.campaigns import Campaign
@@ -66,6 +67,7 @@ class CampaignService:
         self.scheduler: CampaignScheduler | None = None
         self.on_change: Callable[[], None] = lambda: None   # the runner's wake-up
         self.cancel_outstanding: Callable[[int], Any] | None = None  # set by the runner
+        self.on_release: Callable[[], None] | None = None   # held messages may go: the dispatcher's wake-up
 
     def use_settings(self, settings: Settings) -> None:
         """Settings changed in the console (quiet hours show in the next preview)."""
@@ -238,9 +240,9 @@ class CampaignService:
             if not await store.transition(conn, campaign_id, ("running",), "paused", now, paused_at=now,
                                           pause_reason=reason):
                 await self._state_conflict(conn, campaign_id, "paused")
-        if self.cancel_outstanding is not None:
-            await self.cancel_outstanding(campaign_id)
-        log.info("campaign %d paused%s", campaign_id, f": {reason}" if reason else "")
+            # Same transaction: the queued messages are held, not canceled and re-created on resume.
+            held = await message_store.hold_campaign(conn, campaign_id, now)
+        log.info("campaign %d paused (%d queued messages held)%s", campaign_id, held, f": {reason}" if reason else "")
         return await self.get(campaign_id)
 
     async def resume(self, campaign_id: int) -> Campaign:
@@ -249,7 +251,10 @@ class CampaignService:
             if not await store.transition(conn, campaign_id, ("paused",), "running", now, paused_at=None,
                                           pause_reason=None, resumed_at=now):
                 await self._state_conflict(conn, campaign_id, "resumed")
+            await message_store.release_campaign(conn, campaign_id, now)
         self.on_change()
+        if self.on_release is not None:
+            self.on_release()
         return await self.get(campaign_id)
 
     async def cancel(self, campaign_id: int) -> Campaign:

@@ -28,7 +28,7 @@ class LineView:
 class Wait:
     """The reason, and when it ends when that is known.
 
-    reason: scheduled | retry | quiet_hours | no_line | line_cap | spacing | cooldown | queue"""
+    reason: scheduled | campaign_paused | retry | quiet_hours | no_line | line_cap | spacing | cooldown | queue"""
 
     reason: str
     until: datetime | None = None
@@ -49,6 +49,8 @@ def why_waiting(m: Any, *, now: datetime, quiet: QuietHours, lines: list[LineVie
         return Wait("scheduled", m.send_at or m.due_at)
     if m.state != "queued":
         return None
+    if m.due_at.year == 9999:   # store.messages.HELD_UNTIL: its campaign is paused
+        return Wait("campaign_paused")
     if m.due_at > now:
         return Wait("retry" if m.attempts else "scheduled", m.due_at)
     if m.category == "marketing" and not quiet.allowed(now):

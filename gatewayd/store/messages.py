@@ -511,3 +511,29 @@ async def of_conversation_after(conn: aiosqlite.Connection, *, number: str, line
         (number, thread_id, line, after_id, limit),
     ) as cur:
         return [message_from_row(r) for r in await cur.fetchall()]
+
+
+# A paused campaign holds its queued messages where they are: their due time moves to this far
+# date, so no claim picks them (the queue index ranges on due_at), and comes back on resume. No
+# state change and no new rows: the message keeps its id, its place in reports and its history.
+HELD_UNTIL = "9999-12-31T00:00:00.000Z"
+
+
+async def hold_campaign(conn: aiosqlite.Connection, campaign_id: int, now: datetime) -> int:
+    """Hold the campaign's queued messages (none is claimed until released); how many."""
+    cur = await conn.execute(
+        "UPDATE messages SET due_at = ?, updated_at = ? WHERE campaign_id = ? AND state = 'queued' AND due_at != ?",
+        (HELD_UNTIL, utc_iso(now), campaign_id, HELD_UNTIL))
+    return cur.rowcount
+
+
+async def release_campaign(conn: aiosqlite.Connection, campaign_id: int, now: datetime) -> int:
+    """Let the campaign's held messages go again, in their original order (ids); how many."""
+    cur = await conn.execute(
+        "UPDATE messages SET due_at = ?, updated_at = ? WHERE campaign_id = ? AND state = 'queued' AND due_at = ?",
+        (utc_iso(now), utc_iso(now), campaign_id, HELD_UNTIL))
+    return cur.rowcount
+
+
+def is_held(m: MessageRow) -> bool:
+    return m.due_at.year == 9999
