@@ -40,6 +40,8 @@ NAV = (
 DONE_KEYS = frozenset({
     "saved", "deleted", "created", "sent", "scheduled", "canceled", "resent", "paused", "resumed",
     "refreshed", "added", "removed", "password_changed", "signed_out", "imported", "revoked",
+    "campaign_scheduled", "campaign_launched", "campaign_canceled", "campaign_paused", "campaign_resumed",
+    "campaign_saved",
 })
 
 

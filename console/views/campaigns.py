@@ -26,7 +26,7 @@ from gatewayd.campaigns.audience import AudienceSpec
 from gatewayd.campaigns.preview import preview
 from gatewayd.campaigns.report import CampaignReport, ReportLine, parse_outcomes
 from gatewayd.campaigns.service import NewCampaign, check_template_text
-from gatewayd.campaigns.stats import campaign_stats
+from gatewayd.campaigns.stats import campaign_stats, tag_stats
 from gatewayd.csv_export import csv_stream
 from gatewayd.downloads import send_download
 from gatewayd.errors import Conflict, InvalidInput, PayloadTooLarge
@@ -46,15 +46,17 @@ async def campaign_list(request: web.Request) -> web.Response:
     state = request.query.get("state") or None
     if state not in (None, *STATES):
         state = None
+    tag = request.query.get("tag", "").strip()[:64] or None
     after = cursor_int(request)
-    page = await store.list_page(request.app[keys.DB], after_id=after, limit=PAGE, state=state)
+    page = await store.list_page(request.app[keys.DB], after_id=after, limit=PAGE, state=state, tag=tag)
+    by_tag = await tag_stats(request.app[keys.CAMPAIGNS], tag) if tag else None
     return await render(request, "campaigns/list.html", {
-        "campaigns": page, "state": state, "states": STATES,
+        "campaigns": page, "state": state, "states": STATES, "tag": tag, "by_tag": by_tag,
         "next_after": encode_cursor(page[-1].id) if len(page) == PAGE else None, "paged": after is not None})
 
 
 async def _wizard(request: web.Request, values: dict[str, Any], errors: dict[str, str],
-                  status: int = 200) -> web.Response:
+                  status: int = 200, editing: Any | None = None) -> web.Response:
     db = request.app[keys.DB]
     contacts = []
     for cid in values["contacts"][:200]:
@@ -62,7 +64,7 @@ async def _wizard(request: web.Request, values: dict[str, Any], errors: dict[str
         if contact is not None:
             contacts.append(contact)
     return await render(request, "campaigns/new.html", {
-        "values": values, "errors": errors, "picked_contacts": contacts,
+        "values": values, "errors": errors, "picked_contacts": contacts, "editing": editing,
         "templates": await template_store.list_page(db, limit=500),
         "groups": await group_store.list_page(db, limit=500),
         "lines": [m.name for m in request.app[keys.SETTINGS].modems],
@@ -92,17 +94,46 @@ async def new_campaign(request: web.Request) -> web.Response:
     return await _wizard(request, _values(None), {})
 
 
+def _campaign_values(c: Any) -> dict[str, Any]:
+    """A draft's own values in the wizard's shape (editing it)."""
+    spec = AudienceSpec.from_json(c.audience)
+    return {"name": c.name, "tag": c.tag, "category": c.category, "line": c.line or "",
+            "template_default": c.templates.get("default"), "template_fr": c.templates.get("fr"),
+            "template_en": c.templates.get("en"), "new_text": "", "groups": list(spec.group_ids),
+            "contacts": list(spec.contact_ids), "numbers": "\n".join(spec.numbers), "file": spec.file_import_id}
+
+
+@pages.get("/campaigns/{id:\\d+}/edit", role="operator", name="campaign_edit")
+async def edit_campaign(request: web.Request) -> web.Response:
+    campaign = await request.app[keys.CAMPAIGNS].get(path_id(request))
+    if campaign.state != "draft":
+        raise redirect(request, f"/campaigns/{campaign.id}")
+    return await _wizard(request, _campaign_values(campaign), {}, editing=campaign)
+
+
+@pages.post("/campaigns/{id:\\d+}/edit", role="operator", multipart=True)
+async def update_campaign(request: web.Request) -> web.StreamResponse:
+    return await _save_campaign(request, await request.app[keys.CAMPAIGNS].get(path_id(request)))
+
+
 @pages.post("/campaigns/new", role="operator", multipart=True)
 async def create_campaign(request: web.Request) -> web.StreamResponse:
+    return await _save_campaign(request, None)
+
+
+async def _save_campaign(request: web.Request, editing: Any | None) -> web.StreamResponse:
     app = request.app
     try:
         upload = await read_upload(request, required=False)
     except (InvalidInput, PayloadTooLarge) as exc:
-        return await _wizard(request, _values(None), field_errors(exc, request), exc.status)
+        return await _wizard(request, _campaign_values(editing) if editing else _values(None),
+                             field_errors(exc, request), exc.status, editing=editing)
     form = upload.fields
     values = _values(form)  # type: ignore[arg-type]
     try:
-        file_id = None
+        # Editing keeps the draft's file unless another one is uploaded (or it is removed).
+        file_id = AudienceSpec.from_json(editing.audience).file_import_id \
+            if editing is not None and text(form, "keep_file", 5) == "on" else None
         if upload.chunks is not None and upload.filename:
             row = await app[keys.IMPORTS].save_upload(upload.chunks, filename=upload.filename, purpose="campaign",
                                                       created_by=actor(request))
@@ -113,11 +144,14 @@ async def create_campaign(request: web.Request) -> web.StreamResponse:
         spec = AudienceSpec(tuple(values["groups"]), tuple(values["contacts"]), numbers, file_id)
         if spec.is_empty():
             raise InvalidInput("audience", t(request, "campaigns.no_audience"))
-        campaign, _unknown = await app[keys.CAMPAIGNS].create(NewCampaign(
-            name=values["name"], templates=templates, audience=spec, tag=values["tag"], category=values["category"],
-            line=values["line"] or None, created_by=actor(request)))
+        new = NewCampaign(name=values["name"], templates=templates, audience=spec, tag=values["tag"],
+                          category=values["category"], line=values["line"] or None, created_by=actor(request))
+        if editing is None:
+            campaign, _unknown = await app[keys.CAMPAIGNS].create(new)
+        else:
+            campaign, _unknown = await app[keys.CAMPAIGNS].update(editing.id, new)
     except (InvalidInput, Conflict, PayloadTooLarge) as exc:
-        return await _wizard(request, values, field_errors(exc, request), 422)
+        return await _wizard(request, values, field_errors(exc, request), 422, editing=editing)
     raise redirect(request, f"/campaigns/{campaign.id}/preview")
 
 
@@ -149,7 +183,7 @@ async def show_preview(request: web.Request) -> web.Response:
     data = await preview(service, campaign.id)
     templates = {tid: await template_store.get(request.app[keys.DB], tid) for tid in campaign.templates.values()}
     return await render(request, "campaigns/preview.html", {"c": campaign, "p": data, "templates": templates,
-                                                            "errors": {}})
+                                                            "errors": {}, "when": "", "send_at": ""})
 
 
 @pages.post("/campaigns/{id:\\d+}/schedule", role="operator", name="campaign_schedule")
@@ -169,14 +203,20 @@ async def schedule(request: web.Request) -> web.StreamResponse:
         campaign = await service.get(campaign_id)
         data = await preview(service, campaign.id)
         templates = {tid: await template_store.get(request.app[keys.DB], tid) for tid in campaign.templates.values()}
-        return await render(request, "campaigns/preview.html", {"c": campaign, "p": data, "templates": templates,
-                                                                "errors": field_errors(exc, request)}, status=exc.status)
-    raise redirect(request, f"/campaigns/{campaign.id}", "scheduled")
+        return await render(request, "campaigns/preview.html", {
+            "c": campaign, "p": data, "templates": templates, "errors": field_errors(exc, request),
+            "when": text(form, "when", 10), "send_at": text(form, "send_at", 30)}, status=exc.status)
+    raise redirect(request, f"/campaigns/{campaign.id}",
+                   "campaign_scheduled" if campaign.state == "scheduled" else "campaign_launched")
 
 
 async def _detail_context(request: web.Request, campaign_id: int) -> dict[str, Any]:
     service = request.app[keys.CAMPAIGNS]
-    return {"c": await service.get(campaign_id), "s": await campaign_stats(service, campaign_id),
+    campaign = await service.get(campaign_id)
+    # Before launch nobody is a recipient yet: the figures are the preview's (what a launch would
+    # send now), not zeros and a progress of 100 %.
+    planned = await preview(service, campaign_id) if campaign.state in ("draft", "scheduled") else None
+    return {"c": campaign, "s": await campaign_stats(service, campaign_id), "planned": planned,
             "attribution_hours": service.settings.campaigns.attribution_hours}
 
 
@@ -189,6 +229,8 @@ async def detail(request: web.Request) -> web.Response:
 async def progress(request: web.Request) -> web.Response:
     """The live part of the detail page, rendered by the server (escaped) for the poller."""
     ctx = await _detail_context(request, path_id(request))
+    if ctx["planned"] is not None:   # not launched: the page keeps its preview figures (no preview per poll)
+        return web.json_response({"html": "", "done": False})
     html = fragment(request, "campaigns/_progress.html", ctx)
     return web.json_response({"html": html, "done": ctx["c"].state in ("completed", "canceled")})
 
@@ -243,6 +285,7 @@ def _action(name: str, done: str) -> Any:
     return act
 
 
-for _name, _done in (("pause", "paused"), ("resume", "resumed"), ("cancel", "canceled"), ("refresh", "refreshed"),
+for _name, _done in (("pause", "campaign_paused"), ("resume", "campaign_resumed"), ("cancel", "campaign_canceled"),
+                     ("refresh", "refreshed"),
                      ("delete", "deleted")):
     pages.post(f"/campaigns/{{id:\\d+}}/{_name}", role="operator", name=f"campaign_{_name}")(_action(_name, _done))

@@ -140,6 +140,35 @@ async def create_campaign(request: web.Request) -> web.Response:
     return web.json_response(campaign_json(campaign, unknown_variables=unknown), status=201)
 
 
+@routes.put("/api/v1/campaigns/{id}")
+@describe(
+    "Change a draft campaign (the same body as its creation); 409 once scheduled or launched",
+    tag="campaigns",
+    scope="send",
+    body=CampaignBody,
+    responses={200: CAMPAIGN_SCHEMA, 404: None, 409: None, 422: None},
+)
+async def update_campaign(request: web.Request) -> web.Response:
+    key = await require_scope(request, "send")
+    body = await parse_body(request, CampaignBody)
+    spec = AudienceSpec(
+        tuple(body.audience.groups), tuple(body.audience.contacts), tuple(body.audience.numbers), body.audience.file
+    )
+    campaign, unknown = await request.app[keys.CAMPAIGNS].update(
+        path_id(request),
+        NewCampaign(
+            name=body.name,
+            templates={str(k): v for k, v in body.templates.items()},
+            audience=spec,
+            tag=body.tag,
+            category=body.category,
+            line=body.line,
+            created_by=actor(key),
+        ),
+    )
+    return web.json_response(campaign_json(campaign, unknown_variables=unknown))
+
+
 @routes.get("/api/v1/campaigns/{id}")
 @describe("One campaign", tag="campaigns", scope="read", responses={200: CAMPAIGN_SCHEMA, 404: None})
 async def get_campaign(request: web.Request) -> web.Response:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import aiosqlite
@@ -33,6 +33,8 @@ from gatewayd.store.campaigns import Campaign
 from gatewayd.store.db import Database
 
 log = logging.getLogger(__name__)
+# A time this close behind the clock is "now" (a form filled in for the current minute).
+PAST_TOLERANCE = timedelta(minutes=1)
 
 LANGUAGES = ("default", "fr", "en")
 
@@ -106,6 +108,13 @@ class CampaignService:
 
     async def create(self, new: NewCampaign) -> tuple[Campaign, dict[str, list[str]]]:
         """A draft campaign and the unknown variables of its templates (reported, not refused)."""
+        return await self._save(None, new)
+
+    async def update(self, campaign_id: int, new: NewCampaign) -> tuple[Campaign, dict[str, list[str]]]:
+        """Change a draft (everything but its author); 409 once it is scheduled or launched."""
+        return await self._save(campaign_id, new)
+
+    async def _save(self, campaign_id: int | None, new: NewCampaign) -> tuple[Campaign, dict[str, list[str]]]:
         if not new.name.strip():
             raise InvalidInput("name", "a campaign needs a name")
         if new.category not in ("marketing", "transactional"):
@@ -122,10 +131,13 @@ class CampaignService:
                 if await template_store.get_in(conn, tid) is None:
                     raise InvalidInput(f"templates.{lang}", f"template {tid} does not exist")
             await aud.validate(conn, new.audience)
-            campaign_id = await store.insert(
-                conn, name=new.name.strip()[:200], tag=new.tag.strip()[:64], category=new.category, line=new.line,
-                audience=new.audience.to_json(), stop_mention=mention, templates=new.templates,
-                created_by=new.created_by, now=self.clock.now())
+            fields = {"name": new.name.strip()[:200], "tag": new.tag.strip()[:64], "category": new.category,
+                      "line": new.line, "audience": new.audience.to_json(), "stop_mention": mention,
+                      "templates": new.templates, "now": self.clock.now()}
+            if campaign_id is None:
+                campaign_id = await store.insert(conn, created_by=new.created_by, **fields)
+            elif not await store.update_draft(conn, campaign_id, **fields):
+                await self._state_conflict(conn, campaign_id, "changed (only a draft can be)")
             campaign = await store.get_in(conn, campaign_id)
             assert campaign is not None
             unknown = await self.unknown_variables(conn, campaign)
@@ -143,8 +155,11 @@ class CampaignService:
         raise Conflict(f"campaign {campaign_id} is {campaign.state} and cannot be {action}")
 
     async def schedule(self, campaign_id: int, at: datetime | None = None) -> Campaign:
-        """Send now (at None or past) or at `at`; the job survives restarts through the database."""
+        """Send now (at None) or at `at`, which must be to come (a time already past is refused
+        rather than sent at once: it is a typing mistake); the job survives restarts."""
         now = self.clock.now()
+        if at is not None and at < now - PAST_TOLERANCE:
+            raise InvalidInput("send_at", "this time is in the past: choose a time to come, or send now")
         when = at if at is not None and at > now else now
         async with self.db.write() as conn:
             if not await store.transition(conn, campaign_id, ("draft",), "scheduled", now, scheduled_at=when):

@@ -77,6 +77,24 @@ async def insert(conn: aiosqlite.Connection, *, name: str, tag: str, category: s
     return campaign_id
 
 
+async def update_draft(conn: aiosqlite.Connection, campaign_id: int, *, name: str, tag: str, category: str,
+                       line: str | None, audience: dict[str, Any], stop_mention: str, templates: dict[str, int],
+                       now: datetime) -> bool:
+    """Replace what a draft says (name, tag, category, line, audience, templates); False when the
+    campaign is no longer a draft (launched or scheduled meanwhile) or does not exist."""
+    cur = await conn.execute(
+        "UPDATE campaigns SET name = ?, tag = ?, category = ?, line = ?, audience = ?, stop_mention = ?,"
+        " updated_at = ? WHERE id = ? AND state = 'draft'",
+        (name, tag, category, line, json.dumps(audience, ensure_ascii=False), stop_mention, utc_iso(now),
+         campaign_id))
+    if cur.rowcount != 1:
+        return False
+    await conn.execute("DELETE FROM campaign_templates WHERE campaign_id = ?", (campaign_id,))
+    await conn.executemany("INSERT INTO campaign_templates (campaign_id, language, template_id) VALUES (?, ?, ?)",
+                           [(campaign_id, lang, tid) for lang, tid in templates.items()])
+    return True
+
+
 async def get_in(conn: aiosqlite.Connection, campaign_id: int) -> Campaign | None:
     async with conn.execute("SELECT * FROM campaigns WHERE id = ?", (campaign_id,)) as cur:
         r = await cur.fetchone()
