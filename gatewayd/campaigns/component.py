@@ -23,22 +23,17 @@ async def campaigns_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.GROUPS] = GroupService(db, clock)
     imports = app[keys.IMPORTS] = ImportService(db, settings, clock)
     live = app[keys.LIVE_SETTINGS]
-    service = app[keys.CAMPAIGNS] = CampaignService(db, live.settings, clock, imports)
+    service = app[keys.CAMPAIGNS] = CampaignService(db, live.settings, clock, imports, lines=app[keys.POOL],
+                                                    scheduler=app[keys.SCHEDULER], composer=app[keys.OUTBOUND].composer)
     live.subscribe(service.use_settings)
-    if keys.SCHEDULER in app:
-        service.scheduler = app[keys.SCHEDULER]
-    runner = None
-    outbound = app.get(keys.OUTBOUND) if hasattr(keys, "OUTBOUND") else None
-    if outbound is not None:
-        runner = app[keys.CAMPAIGN_RUNNER] = CampaignRunner(service, outbound)
-        service.on_release = lambda: outbound.on_new_work() if outbound.on_new_work is not None else None
-        await service.restore_schedule()
-        await runner.start()
-    else:
-        log.warning("outbound service not available: campaigns can be prepared but will not send")
+    outbound = app[keys.OUTBOUND]
+    runner = app[keys.CAMPAIGN_RUNNER] = CampaignRunner(service, outbound)
+    # Resuming releases held messages: the dispatcher looks at the queue at once.
+    service.on_release = lambda: outbound.on_new_work() if outbound.on_new_work is not None else None
+    await service.restore_schedule()
+    await runner.start()
     yield
-    if runner is not None:
-        await runner.stop()
+    await runner.stop()
 
 
 def add_routes(app: web.Application) -> None:
