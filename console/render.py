@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
-from gatewayd.console.i18n import Formats, localise_service, translate, translate_count
+from gatewayd.console.i18n import Formats, catalog, localise_service, translate, translate_count
 from gatewayd.console.routing import allows
 from gatewayd.console.state import FORMATS, LANG, PRE_CSRF, SESSION
 
@@ -102,6 +102,16 @@ def csrf_token(request: web.Request) -> str:
     return session.csrf_token if session is not None else request.get(PRE_CSRF, "")
 
 
+def author(lang: str, by: str | None) -> str:
+    if not by:
+        return ""
+    if by.startswith("console "):
+        return translate(lang, "sent.by_console", user=by[8:])
+    if by.startswith("api key "):
+        return translate(lang, "sent.by_api", key=by[8:])
+    return by
+
+
 def base_context(request: web.Request) -> dict[str, Any]:
     session: SessionRow | None = request.get(SESSION)
     lang = request.get(LANG, "en")
@@ -123,6 +133,11 @@ def base_context(request: web.Request) -> dict[str, Any]:
         "done": translate(lang, f"done.{done}") if done in DONE_KEYS else None,
         # A service's English message (import reasons, repairs) in the page's language.
         "service": lambda message: localise_service(lang, message),
+        # A technical name shown to people (a line's detail, a contact field): its catalogue label
+        # "<prefix>.<name>" when there is one, else the name itself (custom fields are named by users).
+        "label": lambda prefix, name: catalog(lang).get(f"{prefix}.{name}", name),
+        # Who did it, as the audit fields record it ('console <user>', 'api key <name>'), in words.
+        "author": lambda by: author(lang, by),
         "poll_ms": int(request.app[keys.SETTINGS].console.poll_seconds * 1000),
         "version": __version__,
     }

@@ -31,6 +31,7 @@ from gatewayd.inbound.parts import number_prefixes
 from gatewayd.modem.segments import count_segments
 from gatewayd.outbound.compose import Draft
 from gatewayd.outbound.model import Category
+from gatewayd.outbound.reports import describe_status
 from gatewayd.phone import InvalidNumber, normalise
 from gatewayd.store import console_reads
 from gatewayd.store import groups as group_store
@@ -231,14 +232,16 @@ async def sent(request: web.Request) -> web.Response:
 async def message(request: web.Request) -> web.Response:
     detail = await request.app[keys.OUTBOUND].get(path_id(request))
     return await render(request, "messages/detail.html", {"m": detail.message, "parts": detail.parts,
-                                                           "waiting": waiting_text(request, detail.message)})
+                                                           "waiting": waiting_text(request, detail.message),
+                                                           "report_text": describe_status})
 
 
 @pages.get("/sent/{id:\\d+}/live", name="message_live", json=True)
 async def message_live(request: web.Request) -> web.Response:
     detail = await request.app[keys.OUTBOUND].get(path_id(request))
     html = fragment(request, "messages/_detail_live.html", {"m": detail.message, "parts": detail.parts,
-                                                            "waiting": waiting_text(request, detail.message)})
+                                                            "waiting": waiting_text(request, detail.message),
+                                                            "report_text": describe_status})
     done = detail.message.state in ("delivered", "failed", "expired", "blocked", "canceled", "unknown")
     return web.json_response({"html": html, "done": done})
 

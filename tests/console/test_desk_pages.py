@@ -98,3 +98,16 @@ async def test_the_api_and_the_console_say_why_a_message_waits(console_factory: 
     assert status == 200 and "Attend la plage d’envoi marketing (lundi 12 janvier à 09:00)" in page
     status, page = await console.get("/sent", headers={"Accept-Language": "en"})
     assert "Waits for the marketing window (Monday 12 January at 09:00)" in page
+
+
+async def test_technical_words_are_french_on_the_pages_office_users_read(admin: Console) -> None:
+    [m] = await admin.app[keys.OUTBOUND].submit([NewMessage(to="+33612340101", text="Rendez-vous", source="api")])
+    async with admin.app[keys.DB].write() as conn:   # a report said the network gave up
+        await conn.execute("UPDATE messages SET state = 'failed', error = ? WHERE id = ?",
+                           ("delivery report: validity period expired (TP-ST 0x46)", m.id))
+    status, body = await admin.get(f"/sent/{m.id}", headers=FR)
+    assert "accusé de réception : durée de validité expirée (TP-ST 0x46)" in body
+    assert "validity period" not in body
+    status, body = await admin.get("/groups/new", headers=FR)
+    assert '<option value="last_name">Nom</option>' in body or '<option value="last_name" selected>Nom</option>' in body
+    assert ">last_name<" not in body and ">first_name<" not in body
