@@ -160,7 +160,7 @@ async def test_the_desk_in_french_on_a_desktop_and_in_english_on_a_phone(tmp_pat
             # The line page in words, not modem keys.
             await page.goto(box.url + "/lines/line1")
             facts = await page.inner_text("dl.facts")
-            assert "famille de modem" in facts and "dialect" not in facts
+            assert "Famille de modem" in facts and "dialect" not in facts
             await shot(page, "desk-fr-desktop-line")
 
         async with browser_page(box, locale="en-GB", width=390, height=844) as phone:
