@@ -32,6 +32,9 @@ ENGLISH: dict[str, str] = {
     "optout.blocked_send": "recipient opted out (checked before sending)",
     "send_at.too_far": "more than a year ahead",
     "category.unknown": "unknown category {category!r}",
+    "campaign.text_problems": "{count} recipients have a text problem ({empty} with an empty variable, {ucs2}"
+                              " switching to UCS-2, {too_long} over {max} segments): give the variables a default"
+                              " value or exclude them (POST /api/v1/campaigns/{id}/text-checks) before launching",
 }
 
 

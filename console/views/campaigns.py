@@ -23,6 +23,7 @@ from gatewayd.console.views.imports import read_upload
 
 from gatewayd import keys
 from gatewayd.campaigns.audience import AudienceSpec
+from gatewayd.campaigns.checks import TextDecision
 from gatewayd.campaigns.preview import preview
 from gatewayd.campaigns.report import CampaignReport, ReportLine, parse_outcomes
 from gatewayd.campaigns.service import NewCampaign, check_template_text
@@ -183,7 +184,19 @@ async def show_preview(request: web.Request) -> web.Response:
     data = await preview(service, campaign.id)
     templates = {tid: await template_store.get(request.app[keys.DB], tid) for tid in campaign.templates.values()}
     return await render(request, "campaigns/preview.html", {"c": campaign, "p": data, "templates": templates,
-                                                            "errors": {}, "when": "", "send_at": ""})
+                                                            "errors": {}, "when": "", "send_at": "",
+                                                            "max_segments": service.settings.sending.max_segments})
+
+
+@pages.post("/campaigns/{id:\\d+}/text-checks", role="operator", name="campaign_text_checks")
+async def text_checks(request: web.Request) -> web.StreamResponse:
+    """The launcher's decision on recipients whose text has a problem (defaults, exclusion)."""
+    form = await request.post()
+    defaults = {str(k)[8:][:64]: text(form, str(k), 500).strip() for k in form
+                if str(k).startswith("default.") and text(form, str(k), 500).strip()}
+    await request.app[keys.CAMPAIGNS].decide_texts(path_id(request),
+                                                   TextDecision(defaults, text(form, "exclude", 5) == "on"))
+    raise redirect(request, f"/campaigns/{path_id(request)}/preview", "saved")
 
 
 @pages.post("/campaigns/{id:\\d+}/schedule", role="operator", name="campaign_schedule")
@@ -205,7 +218,8 @@ async def schedule(request: web.Request) -> web.StreamResponse:
         templates = {tid: await template_store.get(request.app[keys.DB], tid) for tid in campaign.templates.values()}
         return await render(request, "campaigns/preview.html", {
             "c": campaign, "p": data, "templates": templates, "errors": field_errors(exc, request),
-            "when": text(form, "when", 10), "send_at": text(form, "send_at", 30)}, status=exc.status)
+            "when": text(form, "when", 10), "send_at": text(form, "send_at", 30),
+            "max_segments": service.settings.sending.max_segments}, status=exc.status)
     raise redirect(request, f"/campaigns/{campaign.id}",
                    "campaign_scheduled" if campaign.state == "scheduled" else "campaign_launched")
 

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 import aiosqlite
 
 from gatewayd.campaigns import audience as aud
+from gatewayd.campaigns.checks import TextDecision
 from gatewayd.campaigns.rendering import load_texts
 from gatewayd.campaigns.templates import TemplateSyntaxError, compile_template, unknown_variables
 from gatewayd.clock import Clock
@@ -171,6 +172,7 @@ class CampaignService:
         now = self.clock.now()
         if at is not None and at < now - PAST_TOLERANCE:
             raise InvalidInput("send_at", "this time is in the past: choose a time to come, or send now")
+        await self._texts_decided(campaign_id)
         when = at if at is not None and at > now else now
         async with self.db.write() as conn:
             if not await store.transition(conn, campaign_id, ("draft",), "scheduled", now, scheduled_at=when):
@@ -179,6 +181,30 @@ class CampaignService:
             return await self.launch(campaign_id)
         if self.scheduler is not None:
             self.scheduler.run_at(f"campaign:{campaign_id}", when, self.launch_quietly, campaign_id)
+        return await self.get(campaign_id)
+
+    async def _texts_decided(self, campaign_id: int) -> None:
+        """409 while some recipients' own text has a problem nobody decided about (the whole
+        audience is checked, as the preview shows it)."""
+        from gatewayd.campaigns.preview import preview
+
+        checks = (await preview(self, campaign_id))["text_checks"]
+        if checks["blocking"]:
+            kinds = checks["by_kind"]
+            raise Conflict(code="campaign.text_problems", field="text_checks", id=campaign_id,
+                           count=checks["recipients"], empty=kinds["empty_variable"], ucs2=kinds["ucs2"],
+                           too_long=kinds["too_long"], max=self.settings.sending.max_segments)
+
+    async def decide_texts(self, campaign_id: int, decision: TextDecision) -> Campaign:
+        """Record what to do with recipients whose text has a problem: default values for the
+        variables, and whether to leave out those whose text still has one (drafts only)."""
+        for name, value in decision.defaults.items():
+            if not name.strip() or len(name) > 64 or len(value) > 500:
+                raise InvalidInput(f"defaults.{name[:64]}", "a variable name (1-64 characters) and a value of at"
+                                                            " most 500 characters")
+        async with self.db.write() as conn:
+            if not await store.set_text_checks(conn, campaign_id, decision.to_json(), self.clock.now()):
+                await self._state_conflict(conn, campaign_id, "changed (only a draft can be)")
         return await self.get(campaign_id)
 
     async def launch_quietly(self, campaign_id: int) -> None:

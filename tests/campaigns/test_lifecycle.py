@@ -198,7 +198,17 @@ async def test_a_text_outbound_refuses_pauses_the_campaign(world: World) -> None
                                        now=world.clock.now())
     campaign, _ = await world.service.create(NewCampaign(
         name="Huge", templates={"default": huge}, audience=AudienceSpec(group_ids=(group_id,))))
-    await world.service.schedule(campaign.id)
+    # The whole-audience check refuses the launch before anything is queued, naming the problem.
+    with pytest.raises(Conflict) as refused:
+        await world.service.schedule(campaign.id)
+    assert refused.value.code == "campaign.text_problems"
+    assert refused.value.problems[0].params["too_long"] == 2 and refused.value.problems[0].params["count"] == 2
+    assert (await world.service.get(campaign.id)).state == "draft"
+    # Should the audience change after a launch, outbound still refuses the text and the runner pauses.
+    async with world.db.write() as conn:
+        await store.transition(conn, campaign.id, ("draft",), "scheduled", world.clock.now(),
+                               scheduled_at=world.clock.now())
+    await world.service.launch(campaign.id)
     await world.runner.tick()
     paused = await world.service.get(campaign.id)
     assert paused.state == "paused" and "segments" in (paused.pause_reason or "")

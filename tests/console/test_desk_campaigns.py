@@ -26,9 +26,9 @@ async def _wizard(admin: Console, path: str, **fields: str) -> str:
     return resp.headers["Location"]
 
 
-async def _draft(admin: Console, name: str = "Promo", tag: str = "noel") -> int:
+async def _draft(admin: Console, name: str = "Promo", tag: str = "noel", text: str = "Bonjour, -10 % ce week-end") -> int:
     location = await _wizard(admin, "/campaigns/new", name=name, tag=tag, category="marketing",
-                             new_text="Bonjour {first_name}", numbers="06 12 34 56 78\n0698765432")
+                             new_text=text, numbers="06 12 34 56 78\n0698765432")
     return int(location.split("/")[2])
 
 
@@ -96,3 +96,21 @@ async def test_a_tag_shows_the_statistics_of_its_campaigns(admin: Console) -> No
     assert 'id="tag-stats"' in body and "Promo 1" in body and "Promo 2" in body and "Autre" not in body
     stats = body[body.index('id="tag-stats"'):body.index("</section>", body.index('id="tag-stats"'))]
     assert re.search(r'<span class="figure">2</span><span class="caption">Campagnes', stats)
+
+
+async def test_the_preview_checks_every_recipient_and_the_launch_waits_for_a_decision(admin: Console) -> None:
+    cid = await _draft(admin, text="Bonjour {first_name}, -20 % au magasin de {ville}")
+    status, body = await admin.get(f"/campaigns/{cid}/preview", headers=FR)
+    assert 'id="checks-found"' in body and "2 destinataires ont un texte à problème" in body
+    assert "variable vide : first_name" in body and "variable vide : ville" in body
+    status, body, _ = await admin.post(f"/campaigns/{cid}/schedule", {"when": "now", "confirm": "on"}, headers=FR)
+    assert status == 409 and "donnez une valeur par défaut aux variables" in body
+    assert (await admin.app[keys.CAMPAIGNS].get(cid)).state == "draft"
+    status, _, resp = await admin.post(f"/campaigns/{cid}/text-checks",
+                                       {"default.first_name": "cher client", "default.ville": "Lyon"})
+    assert status == 303
+    status, body = await admin.get(f"/campaigns/{cid}/preview", headers=FR)
+    assert 'id="checks-ok"' in body and "Bonjour cher client, -20 % au magasin de Lyon" in body
+    assert 'value="cher client"' in body                      # the decision can be changed until launch
+    status, _, _ = await admin.post(f"/campaigns/{cid}/schedule", {"when": "now", "confirm": "on"})
+    assert status == 303 and (await admin.app[keys.CAMPAIGNS].get(cid)).state == "running"
