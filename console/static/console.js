@@ -229,7 +229,14 @@
         var li = document.createElement("li");
         li.setAttribute("role", "option");
         li.textContent = item.label + (item.sub ? " \u2014 " + item.sub : "");
-        li.addEventListener("mousedown", function (ev) { ev.preventDefault(); add(items[i]); });
+        if (item.disabled) {
+          // An empty group cannot be chosen: shown greyed, with the reason as its title.
+          li.className = "disabled"; li.setAttribute("aria-disabled", "true");
+          if (item.why) { li.title = item.why; }
+          li.addEventListener("mousedown", function (ev) { ev.preventDefault(); });
+        } else {
+          li.addEventListener("mousedown", function (ev) { ev.preventDefault(); add(items[i]); });
+        }
         list.appendChild(li);
       });
       list.classList.toggle("hidden", found.length === 0);
@@ -252,7 +259,7 @@
         active = (active + (ev.key === "ArrowDown" ? 1 : lis.length - 1)) % lis.length;
         lis.forEach(function (li, i) { li.setAttribute("aria-selected", i === active ? "true" : "false"); });
       } else if (ev.key === "Enter") {
-        if (active >= 0 && items[active]) { ev.preventDefault(); add(items[active]); }
+        if (active >= 0 && items[active]) { ev.preventDefault(); if (!items[active].disabled) { add(items[active]); } }
         else if (box.hasAttribute("data-free") && input.value.trim()) {
           ev.preventDefault();
           add({ kind: box.getAttribute("data-free"), value: input.value.trim(), label: input.value.trim() });

@@ -76,7 +76,8 @@ async def new_sms(request: web.Request) -> web.Response:
     numbers = [n[:40] for n in request.query.getall("to", [])][:10]
     return await _form(request, {"text": "", "numbers": numbers, "contacts": contacts, "groups": [],
                                  "category": "transactional", "send_at": "", "line": "", "template": "",
-                                 "transliterate": request.app[keys.SETTINGS].sending.transliterate}, {})
+                                 "transliterate": request.app[keys.SETTINGS].sending.transliterate,
+                                 "confirm": None}, {})
 
 
 async def _recipients(request: web.Request, values: dict[str, Any]) -> list[str]:
@@ -92,13 +93,17 @@ async def _recipients(request: web.Request, values: dict[str, Any]) -> list[str]
     for cid in values["contacts"]:
         found.setdefault((await request.app[keys.CONTACTS].get(cid)).mobile)
     for gid in values["groups"]:
-        await request.app[keys.GROUPS].get(gid)
+        group = await request.app[keys.GROUPS].get(gid)
+        members = 0
         async with request.app[keys.DB].read() as conn:
             async for batch in group_store.member_batches(conn, gid, size=1000):
+                members += len(batch)
                 for c in batch:
                     found.setdefault(c.mobile)
                 if len(found) > MAX_RECIPIENTS:
                     break
+        if not members:
+            raise InvalidInput("groups", t(request, "sms.empty_group", name=group.name))
     if not found:
         raise InvalidInput("recipients", t(request, "sms.no_recipient"))
     if len(found) > MAX_RECIPIENTS:
@@ -117,7 +122,8 @@ async def send_sms(request: web.Request) -> web.StreamResponse:
     template = text(form, "template", 12)
     values: dict[str, Any] = {"text": body, "numbers": numbers, "contacts": ints(form, "contact"),
                               "groups": ints(form, "group"), "category": category, "send_at": when, "line": line,
-                              "template": template, "transliterate": checked(form, "transliterate")}
+                              "template": template, "transliterate": checked(form, "transliterate"),
+                              "confirm": None}
     tz = ZoneInfo(request.app[keys.SETTINGS].site.timezone)
     try:
         if not body.strip():
@@ -126,10 +132,20 @@ async def send_sms(request: web.Request) -> web.StreamResponse:
         recipients = await _recipients(request, values)
         # Started from a template: its {variables} are filled for each recipient (the text as
         # edited here; the template's line unless one is chosen). Otherwise the text is literal.
-        rows = await request.app[keys.OUTBOUND].submit_draft(Draft(
+        draft = Draft(
             recipients=recipients, text=body, personalise=template.isdigit(), category=Category(category),
             send_at=send_at, line=line or None, transliterate=values["transliterate"], source="console",
-            created_by=actor(request)))
+            created_by=actor(request))
+        if values["groups"]:
+            # A group may be many people: say how many and how many SMS before anything leaves,
+            # as the composition counts them (mention, look-alikes, personalised texts).
+            composed = await request.app[keys.OUTBOUND].compose(draft)
+            figures = f"{len(composed.messages)}:{composed.segments}"
+            if text(form, "confirmed", 40) != figures:
+                values["confirm"] = {"recipients": len(composed.messages), "segments": composed.segments,
+                                     "token": figures}
+                return await _form(request, values, {})
+        rows = await request.app[keys.OUTBOUND].submit_draft(draft)
     except (InvalidInput, NotFound, Conflict) as exc:
         return await _form(request, values, field_errors(exc, request), 422)
     if len(rows) == 1:
