@@ -24,6 +24,9 @@ from gatewayd.console.views.imports import read_upload
 from gatewayd import keys
 from gatewayd.campaigns.audience import AudienceSpec
 from gatewayd.campaigns.checks import TextDecision
+from gatewayd.outbound.compose import Draft, Recipient
+from gatewayd.outbound.model import Category
+from gatewayd.phone import InvalidNumber, normalise
 from gatewayd.campaigns.preview import preview
 from gatewayd.campaigns.report import CampaignReport, ReportLine, parse_outcomes
 from gatewayd.campaigns.service import NewCampaign, check_template_text
@@ -184,7 +187,7 @@ async def show_preview(request: web.Request) -> web.Response:
     data = await preview(service, campaign.id)
     templates = {tid: await template_store.get(request.app[keys.DB], tid) for tid in campaign.templates.values()}
     return await render(request, "campaigns/preview.html", {"c": campaign, "p": data, "templates": templates,
-                                                            "errors": {}, "when": "", "send_at": "",
+                                                            "errors": {}, "when": "", "send_at": "", "test_number": "",
                                                             "max_segments": service.settings.sending.max_segments})
 
 
@@ -197,6 +200,31 @@ async def text_checks(request: web.Request) -> web.StreamResponse:
     await request.app[keys.CAMPAIGNS].decide_texts(path_id(request),
                                                    TextDecision(defaults, text(form, "exclude", 5) == "on"))
     raise redirect(request, f"/campaigns/{path_id(request)}/preview", "saved")
+
+
+@pages.post("/campaigns/{id:\\d+}/test", role="operator", name="campaign_test")
+async def send_test(request: web.Request) -> web.StreamResponse:
+    """Send the first recipient's text to a number of the user's (their own phone), through
+    outbound's composition like the campaign's messages (STOP mention, look-alikes)."""
+    service = request.app[keys.CAMPAIGNS]
+    campaign_id = path_id(request)
+    form = await request.post()
+    raw = text(form, "test_number", 40)
+    try:
+        number = normalise(raw, request.app[keys.SETTINGS].sending.default_region)
+    except InvalidNumber as exc:
+        campaign = await service.get(campaign_id)
+        data = await preview(service, campaign_id)
+        return await render(request, "campaigns/preview.html", {
+            "c": campaign, "p": data, "templates": {}, "when": "", "send_at": "", "test_number": raw,
+            "errors": {"test_number": t(request, "sms.bad_number", number=raw, reason=localise(request, str(exc)))},
+            "max_segments": service.settings.sending.max_segments}, status=422)
+    sample, language, line = await service.sample_text(campaign_id)
+    campaign = await service.get(campaign_id)
+    await request.app[keys.OUTBOUND].submit_draft(Draft(
+        recipients=[Recipient(number, language=language, lookup=False)], text=sample,
+        category=Category(campaign.category), line=line, source="console", created_by=actor(request)))
+    raise redirect(request, f"/campaigns/{campaign_id}/preview", "test_sent")
 
 
 @pages.post("/campaigns/{id:\\d+}/schedule", role="operator", name="campaign_schedule")
@@ -218,7 +246,7 @@ async def schedule(request: web.Request) -> web.StreamResponse:
         templates = {tid: await template_store.get(request.app[keys.DB], tid) for tid in campaign.templates.values()}
         return await render(request, "campaigns/preview.html", {
             "c": campaign, "p": data, "templates": templates, "errors": field_errors(exc, request),
-            "when": text(form, "when", 10), "send_at": text(form, "send_at", 30),
+            "when": text(form, "when", 10), "send_at": text(form, "send_at", 30), "test_number": "",
             "max_segments": service.settings.sending.max_segments}, status=exc.status)
     raise redirect(request, f"/campaigns/{campaign.id}",
                    "campaign_scheduled" if campaign.state == "scheduled" else "campaign_launched")

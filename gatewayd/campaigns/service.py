@@ -207,6 +207,25 @@ class CampaignService:
                 await self._state_conflict(conn, campaign_id, "changed (only a draft can be)")
         return await self.get(campaign_id)
 
+    async def sample_text(self, campaign_id: int) -> tuple[str, str | None, str | None]:
+        """(text, language, line) of the campaign's first recipient, personalised with the chosen
+        defaults but before outbound's composition: what "send a test to myself" sends."""
+        from gatewayd.campaigns.checks import with_defaults
+        from gatewayd.campaigns.templates import render
+
+        campaign = await self.get(campaign_id)
+        decision = TextDecision.of(campaign.audience)
+        spec = aud.AudienceSpec.from_json(campaign.audience)
+        async with self.db.read() as conn:
+            texts = await load_texts(conn, campaign)
+            async for batch in aud.drafts(conn, spec, region=self.settings.sending.default_region,
+                                          imports=self.imports):
+                for d in batch:
+                    if d.invalid is None:
+                        compiled = texts.by_language[texts.template_for(d.language)]
+                        return render(compiled, with_defaults(d.values, decision.defaults)).text, d.language, texts.line
+        raise Conflict(f"campaign {campaign_id} has nobody to take a sample text from")
+
     async def launch_quietly(self, campaign_id: int) -> None:
         """Scheduler entry point: launch, logging instead of raising (nobody waits for the answer)."""
         try:

@@ -114,3 +114,18 @@ async def test_the_preview_checks_every_recipient_and_the_launch_waits_for_a_dec
     assert 'value="cher client"' in body                      # the decision can be changed until launch
     status, _, _ = await admin.post(f"/campaigns/{cid}/schedule", {"when": "now", "confirm": "on"})
     assert status == 303 and (await admin.app[keys.CAMPAIGNS].get(cid)).state == "running"
+
+
+async def test_send_a_test_to_myself(admin: Console) -> None:
+    cid = await _draft(admin, text="Bonjour {first_name}, -20 % ce week-end")
+    await admin.post(f"/campaigns/{cid}/text-checks", {"default.first_name": "Léa"})
+    status, body = await admin.get(f"/campaigns/{cid}/preview", headers=FR)
+    assert 'id="test-form"' in body
+    status, body, _ = await admin.post(f"/campaigns/{cid}/test", {"test_number": "06 12"}, headers=FR)
+    assert status == 422 and "« 06 12 »" in body
+    status, _, resp = await admin.post(f"/campaigns/{cid}/test", {"test_number": "07 81 23 45 67"})
+    assert status == 303 and resp.headers["Location"].endswith("done=test_sent")
+    [sent] = await admin.app[keys.OUTBOUND].list(limit=5)
+    assert sent.to == "+33781234567" and sent.text.startswith("Bonjour Léa, -20 % ce week-end")
+    assert "STOP" in sent.text and sent.created_by == "console admin"      # as the campaign would send it
+    assert (await admin.app[keys.CAMPAIGNS].get(cid)).state == "draft"    # the campaign itself is untouched
