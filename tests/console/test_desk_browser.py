@@ -191,3 +191,81 @@ async def test_the_desk_in_french_on_a_desktop_and_in_english_on_a_phone(tmp_pat
 async def _thread_of(box: Box, number: str):  # type: ignore[no-untyped-def]
     found = [t for t in await thread_store.listing(box.app[keys.DB]) if t.number == number]
     return found[0] if found else None
+
+
+async def test_checks_before_sending_in_english_on_a_desktop_and_french_on_a_phone(tmp_path: Path) -> None:
+    from gatewayd.contacts.service import ContactInput
+
+    async with running_box(tmp_path) as box:
+        contacts, groups = box.app[keys.CONTACTS], box.app[keys.GROUPS]
+        team = await groups.create("Clients Lyon", "", None)
+        await groups.create("Empty group", "", None)
+        members = [await contacts.create(ContactInput(n, first_name=f), "t")
+                   for n, f in (("0612000001", "Anne"), ("0655000171", "Łukasz"), ("0655000172", ""))]
+        await groups.change_members(team.id, [m.id for m in members], [])
+        tid = await template_store.insert(box.app[keys.DB], title="Promo", line=None,
+                                          text="Hello {first_name}, -20% this weekend", now=box.app[keys.CLOCK].now())
+        campaign, _ = await box.app[keys.CAMPAIGNS].create(NewCampaign(
+            name="Weekend", templates={"default": tid}, category="transactional",
+            audience=AudienceSpec(group_ids=(team.id,))))
+        async with browser_page(box, locale="en-GB") as page:
+            await create_admin(page, box)
+            # New SMS to a group: the empty group is greyed out, the figures are confirmed first.
+            await page.goto(box.url + "/sms/new")
+            await page.fill("#recipient-input", "group")
+            await page.locator("ul.suggestions li.disabled").wait_for()
+            assert "Empty group" in await page.inner_text("ul.suggestions li.disabled")
+            await page.fill("#recipient-input", "Clients")
+            await page.locator("ul.suggestions li:not(.disabled)").first.click()
+            await page.fill("#sms-text", "Closed on Monday.")
+            await page.click("#send-button")
+            await page.locator("#sms-confirm").wait_for()
+            assert "3 recipients: 3 SMS in all" in await page.inner_text("#sms-confirm")
+            assert await box.app[keys.OUTBOUND].list(limit=5) == []
+            await shot(page, "desk-en-desktop-new-sms-confirm")
+            await page.click("#send-button")
+            await page.wait_for_url("**/sent?done=sent")
+
+            # The campaign's preview checks everyone; the launch waits for a decision.
+            await page.goto(box.url + f"/campaigns/{campaign.id}/preview")
+            found = await page.inner_text("#checks-found")
+            assert "2 recipients have a text problem" in found
+            listing = await page.inner_text("#checks-list")
+            assert "empty variable: first_name" in listing and "switches to UCS-2 (characters Ł)" in listing
+            await shot(page, "desk-en-desktop-campaign-checks")
+            await page.check("#schedule-form input[name=confirm]")
+            await page.click("#schedule-form button[type=submit]")
+            assert "give the variables a default value" in await page.inner_text("main")
+            await page.fill("input[name='default.first_name']", "dear customer")
+            await page.check("#checks-form input[name=exclude]")
+            await page.click("#checks-form button[type=submit]")
+            await page.wait_for_url("**/preview?done=saved")
+            assert await page.inner_text("#preview-recipients") == "2"        # the figures follow the decision
+            await page.fill("input[name=test_number]", "06 55 00 01 79")
+            await page.click("#test-form button[type=submit]")
+            await page.wait_for_url("**done=test_sent")
+            await box.until(lambda: box.network.received_by("+33655000179"), 20, "the test reaches my phone")
+            await page.check("#schedule-form input[name=confirm]")
+            await page.click("#schedule-form button[type=submit]")
+            await page.wait_for_url("**done=campaign_launched")
+            def got(number: str, start: str) -> bool:
+                return any(r.text.startswith(start) for r in box.network.received_by(number))
+
+            await box.until(lambda: got("+33612000001", "Hello Anne, -20% this weekend"), 20, "Anne's SMS")
+            await box.until(lambda: got("+33655000172", "Hello dear customer, -20%"), 20, "the defaulted customer")
+            assert not got("+33655000171", "Hello")                                # Łukasz was left out
+            await shot(page, "desk-en-desktop-campaign-launched")
+
+        async with browser_page(box, locale="fr-FR", width=390, height=844) as phone:
+            await sign_in(phone, box)
+            await phone.goto(box.url + "/account")
+            await phone.click(".lang-switch button[value=fr]")
+            await phone.wait_for_load_state()
+            await phone.goto(box.url + f"/campaigns/{campaign.id}/preview")
+            width = await phone.evaluate("() => document.documentElement.scrollWidth")
+            assert width <= 400, f"the preview scrolls sideways on a phone ({width}px)"
+            assert "1 destinataire a un texte à problème : il est écarté." in await phone.inner_text("#checks-found")
+            await shot(phone, "desk-fr-phone-campaign-checks")
+            await phone.goto(box.url + "/sms/new")
+            await shot(phone, "desk-fr-phone-new-sms")
+        no_script_errors(box)
