@@ -172,6 +172,10 @@ class _TimedOutbound:
         self.inner = inner
         self.seconds = 0.0
 
+    async def compose(self, draft: Any, *, conn: Any = None) -> Any:
+        """Rendering (personalisation, STOP mention): the runner's share, not timed as outbound's."""
+        return await self.inner.compose(draft, conn=conn)
+
     async def enqueue(self, messages: Any, *, conn: Any) -> Any:
         start = time.perf_counter()
         try:

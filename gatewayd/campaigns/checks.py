@@ -68,13 +68,15 @@ class TextCheck:
         self.max_segments = max_segments
         self.decision = decision
         # The encoding of each template's own words: only a switch caused by a recipient is flagged.
-        self.own_encoding = {lang: composer.preview(render(compiled, {}).text, category=category).encoding
+        self.own_encoding = {lang: composer.preview(render(compiled, {}).text, category=category,
+                                                    transliterate=texts.transliterate.get(lang)).encoding
                              for lang, compiled in texts.by_language.items()}
 
     def check(self, values: Mapping[str, str], language: str | None) -> Checked:
         template = self.texts.template_for(language)
         rendered = render(self.texts.by_language[template], with_defaults(values, self.decision.defaults))
-        done = self.composer.preview(rendered.text, category=self.category, language=language)
+        done = self.composer.preview(rendered.text, category=self.category, language=language,
+                                     transliterate=self.texts.transliterate.get(template))
         problems: list[tuple[str, str]] = [("empty_variable", name) for name in rendered.missing]
         if done.encoding == "UCS-2" and self.own_encoding[template] != "UCS-2":
             problems.append(("ucs2", " ".join(count_segments(done.text).ucs2_forcing)))

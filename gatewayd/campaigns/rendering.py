@@ -21,6 +21,7 @@ class CampaignTexts:
     mention: str
     line: str | None  # the default template's line when the campaign names none
     sources: Mapping[str, str]  # the template texts as written, per language (what the runner composes)
+    transliterate: Mapping[str, bool | None]  # each template's switch (None: the site default)
 
     def template_for(self, language: str | None) -> str:
         """'fr' / 'en' when the campaign has a template for that language, else 'default'."""
@@ -31,6 +32,7 @@ async def load_texts(conn: aiosqlite.Connection, campaign: Campaign) -> Campaign
     """Compile the campaign's templates; LookupError when one was deleted meanwhile."""
     compiled: dict[str, CompiledTemplate] = {}
     sources: dict[str, str] = {}
+    switches: dict[str, bool | None] = {}
     line = campaign.line
     for language, template_id in campaign.templates.items():
         template = await template_store.get_in(conn, template_id)
@@ -38,6 +40,7 @@ async def load_texts(conn: aiosqlite.Connection, campaign: Campaign) -> Campaign
             raise LookupError(f"template {template_id} ({language}) no longer exists")
         compiled[language] = compile_template(template.text)
         sources[language] = template.text
+        switches[language] = template.transliterate
         if language == "default" and line is None:
             line = template.line
-    return CampaignTexts(compiled, dict(campaign.templates), campaign.stop_mention, line, sources)
+    return CampaignTexts(compiled, dict(campaign.templates), campaign.stop_mention, line, sources, switches)
