@@ -205,8 +205,8 @@ def message_error(request: web.Request | None, m: Any) -> str:
     """Why a message is blocked, failed, expired or waits (anything with `error` and `reason`), in the
     page's language: its coded reason from the catalogue, or the stored text of an older row."""
     reason = getattr(m, "reason", None)
-    if reason is None:
-        return str(m.error or "")
+    if reason is None:  # a row stored before reasons had codes: its English text, localised when known
+        return localise_service(request.get(LANG, "en") if request is not None else "en", str(m.error or ""))
     params = dict(reason.params)
     if reason.code == "report.failed":
         lang = request.get(LANG, "en") if request is not None else "en"

@@ -60,6 +60,7 @@ ENGLISH: dict[str, str] = {
     "campaign.refresh_not_launched": "campaign {id} is {state}: only a launched campaign is refreshed",
     "category.choice": "marketing or transactional",
     "campaign.cannot_canceled": "campaign {id} is {state} and cannot be canceled",
+    "campaign.cannot_changed": "campaign {id} is {state} and cannot be changed (only a draft can be)",
     "campaign.cannot_launched": "campaign {id} is {state} and cannot be launched",
     "campaign.cannot_paused": "campaign {id} is {state} and cannot be paused",
     "campaign.cannot_resumed": "campaign {id} is {state} and cannot be resumed",

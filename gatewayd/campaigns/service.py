@@ -149,7 +149,7 @@ class CampaignService:
             if campaign_id is None:
                 campaign_id = await store.insert(conn, created_by=new.created_by, **fields)
             elif not await store.update_draft(conn, campaign_id, **fields):
-                await self._state_conflict(conn, campaign_id, "changed (only a draft can be)")
+                await self._state_conflict(conn, campaign_id, "changed")
             campaign = await store.get_in(conn, campaign_id)
             assert campaign is not None
             unknown = await self.unknown_variables(conn, campaign)
@@ -204,7 +204,7 @@ class CampaignService:
                                                             " most 500 characters")
         async with self.db.write() as conn:
             if not await store.set_text_checks(conn, campaign_id, decision.to_json(), self.clock.now()):
-                await self._state_conflict(conn, campaign_id, "changed (only a draft can be)")
+                await self._state_conflict(conn, campaign_id, "changed")
         return await self.get(campaign_id)
 
     async def sample_text(self, campaign_id: int) -> tuple[str, str | None, str | None]:
