@@ -84,7 +84,7 @@ IMPORT_SCHEMA: dict[str, Any] = {
         "purpose": {"enum": ["contacts", "campaign"]},
         "filename": _STR,
         "size": _INT,
-        "format": {"enum": ["csv", "txt", "xlsx"]},
+        "format": {"enum": ["csv", "txt", "xlsx", "xls"]},
         "state": {"enum": ["uploaded", "analysed", "committed", "failed"]},
         "analysis": {"type": ["object", "null"]},
         "report": {"type": ["object", "null"]},

@@ -43,6 +43,8 @@ class AnalyseBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sheet: str | None = Field(None, max_length=100)
     has_header: bool | None = None
+    # The file's line holding the header (0: the file has none); found among the first rows when absent.
+    header_line: int | None = Field(None, ge=0, le=1_000_000)
     mapping: list[str] | None = Field(None, max_length=200)
 
 
@@ -89,7 +91,7 @@ async def _body_chunks(request: web.Request) -> tuple[AsyncIterator[bytes], str]
 
 @routes.post("/api/v1/imports")
 @describe(
-    "Upload a CSV, TXT or XLSX file (multipart 'file' part, or the raw body)",
+    "Upload a CSV, TXT, XLS or XLSX file (multipart 'file' part, or the raw body)",
     tag="imports",
     scope="send",
     responses={201: IMPORT_SCHEMA, 413: None, 422: None},
@@ -146,6 +148,7 @@ async def analyse(request: web.Request) -> web.Response:
         path_id(request),
         sheet=body.sheet,
         has_header=body.has_header,
+        header_line=body.header_line,
         mapping=tuple(body.mapping) if body.mapping is not None else None,
     )
     return web.json_response({"import_id": path_id(request), "analysis": report})

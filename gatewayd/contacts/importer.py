@@ -20,6 +20,7 @@ from typing import Any
 from gatewayd.clock import Clock, utc_iso
 from gatewayd.config import Settings
 from gatewayd.contacts import analysis as an
+from gatewayd.contacts import layout
 from gatewayd.contacts import readers
 from gatewayd.contacts.number_list import NumberList, collect_numbers
 from gatewayd.contacts import rows as rowkit
@@ -60,6 +61,15 @@ class CommitOptions:
 class _Source:
     rows: Iterator[tuple[int, list[str]]]
     info: dict[str, Any] = field(default_factory=dict)
+
+
+def _rows_of(path: Path, kind: str) -> Iterator[tuple[int, list[str]]]:
+    """The first sheet's rows of a workbook, or a text file's records."""
+    if kind == "xlsx":
+        return readers.iter_xlsx_rows(path, None)
+    if kind == "xls":
+        return readers.iter_xls_rows(path, None)
+    return readers.iter_text_rows(path, readers.text_format(path))
 
 
 class ImportService:
@@ -107,9 +117,7 @@ class ImportService:
                 tmp = tmp.rename(tmp.with_name(tmp.name + ".xlsx"))
 
             def read() -> NumberList:
-                rows = readers.iter_xlsx_rows(tmp, None) if kind == "xlsx" else \
-                    readers.iter_text_rows(tmp, readers.text_format(tmp))
-                return collect_numbers(rows, self.region)
+                return collect_numbers(_rows_of(tmp, kind), self.region)
             return await asyncio.to_thread(read)
         except readers.FileProblem as exc:
             raise InvalidInput("file", str(exc)) from None
@@ -120,7 +128,7 @@ class ImportService:
                           created_by: str | None) -> ImportRow:
         """Stream an upload to disk (refused past imports.max_bytes) and record it."""
         tmp, size, kind = await self._spool(chunks)
-        fmt = "xlsx" if kind == "xlsx" else ("txt" if filename.lower().endswith(".txt") else "csv")
+        fmt = kind if kind in ("xlsx", "xls") else ("txt" if filename.lower().endswith(".txt") else "csv")
         import_id = await import_store.insert(self.db, purpose=purpose, filename=filename[:200], path="",
                                               size=size, fmt=fmt, created_by=created_by, now=self.clock.now())
         final = self.directory / f"{import_id}.{fmt}"
@@ -146,13 +154,14 @@ class ImportService:
         if not path.exists():
             raise Conflict(f"the file of import {row.id} is no longer on disk; upload it again")
         try:
-            if row.format == "xlsx":
-                sheets = readers.xlsx_sheets(path)
+            if row.format in ("xlsx", "xls"):
+                xls = row.format == "xls"
+                sheets = readers.xls_sheets(path) if xls else readers.xlsx_sheets(path)
                 if sheet is None and len(sheets) > self.settings.imports.max_sheets:
                     raise InvalidInput("sheet", f"the workbook has {len(sheets)} sheets ({', '.join(sheets)});"
                                        " keep only one or say which to read")
-                return _Source(readers.iter_xlsx_rows(path, sheet),
-                               {"format": "xlsx", "sheets": sheets, "sheet": sheet or sheets[0]})
+                rows = readers.iter_xls_rows(path, sheet) if xls else readers.iter_xlsx_rows(path, sheet)
+                return _Source(rows, {"format": row.format, "sheets": sheets, "sheet": sheet or sheets[0]})
             fmt = readers.text_format(path)
             return _Source(readers.iter_text_rows(path, fmt),
                            {"format": row.format, "encoding": fmt.encoding_label,
@@ -161,8 +170,11 @@ class ImportService:
             raise InvalidInput("file", str(exc)) from None
 
     async def analyse(self, import_id: int, *, sheet: str | None = None, has_header: bool | None = None,
-                      mapping: tuple[str, ...] | None = None) -> dict[str, Any]:
-        """Step 1: report on the file and propose a mapping; writes no contact."""
+                      mapping: tuple[str, ...] | None = None, header_line: int | None = None) -> dict[str, Any]:
+        """Step 1: report on the file and propose a mapping; writes no contact.
+
+        header_line: the file's line holding the header (0: no header); by default it is found
+        among the first rows, title and blank rows above it being skipped."""
         row = await self.get(import_id)
         source = await asyncio.to_thread(self._open, row, sheet)
         try:
@@ -173,31 +185,37 @@ class ImportService:
             head.pop(0)  # blank lines above the header
         if not head:
             raise InvalidInput("file", "the file has no rows")
-        header = an.looks_like_header(head[0][1], self.region) if has_header is None else has_header
-        width = max(rowkit.width(cells) for _, cells in head)
-        if header:
-            headers = [c.strip() for c in head[0][1][:rowkit.width(head[0][1])]]
+        index = self._header_index(head, has_header, header_line)
+        header = index is not None
+        skipped = [line for line, cells in head[:index or 0] if any(c.strip() for c in cells)]
+        data_head = head[index + 1:] if index is not None else head
+        width = max((rowkit.width(cells) for _, cells in data_head), default=0)
+        if index is not None:
+            header_cells = head[index][1]
+            headers = [c.strip() for c in header_cells[:rowkit.width(header_cells)]]
             width = max(width, len(headers))
             headers += [""] * (width - len(headers))
-            data_head = head[1:]
         else:
             headers = [f"column {i + 1}" for i in range(width)]
-            data_head = head
         existing_fields: list[str] = []
         if row.purpose == "contacts":
             async with self.db.read() as conn:
                 existing_fields = await contact_store.field_names(conn)
         # Recipient files map columns to template variables, not to the 20 custom fields.
         limit = an.MAX_CUSTOM_FIELDS if row.purpose == "contacts" else 100
-        proposal = an.propose_mapping(headers if header else [""] * width, existing_fields, limit)
-        if not header and "mobile" not in proposal.mapping:
-            proposal = an.Proposal(rowkit.guess_mobile_column(data_head, width, self.region), ())
+        if header:
+            proposal = an.propose_mapping(headers, existing_fields, limit)
+        else:
+            proposal = an.Proposal(self._guess_roles(data_head, width, existing_fields, limit), ())
         chosen = tuple(mapping) if mapping is not None else proposal.mapping
         problems = an.validate_mapping(chosen, width)
         if mapping is not None and problems:
             raise InvalidInput("mapping", "; ".join(problems))
         report: dict[str, Any] = {
-            **source.info, "header_line": head[0][0] if header else None, "headers": headers, "columns": width,
+            **source.info, "header_line": head[index][0] if index is not None else None,
+            "skipped_lines": skipped, "headers": headers, "columns": width,
+            "first_rows": [{"line": line, "cells": [c[:60] for c in cells[:width]]}
+                           for line, cells in head[:layout.HEADER_SEARCH_ROWS] if any(c.strip() for c in cells)],
             "proposed_mapping": list(proposal.mapping), "mapping": list(chosen),
             "columns_beyond_limit": list(proposal.beyond_limit), "max_custom_fields": an.MAX_CUSTOM_FIELDS,
             "existing_custom_fields": existing_fields,
@@ -210,6 +228,40 @@ class ImportService:
         report.update(await self._classify(row, chain(data_head, source.rows), chosen))
         await import_store.set_analysis(self.db, import_id, report)
         return report
+
+    def _header_index(self, head: list[tuple[int, list[str]]], has_header: bool | None,
+                      header_line: int | None) -> int | None:
+        """Index in `head` of the header row (None: no header), as asked or as found."""
+        if header_line is not None:
+            if header_line == 0:
+                return None
+            for i, (line, cells) in enumerate(head):
+                if line == header_line:
+                    if not any(c.strip() for c in cells):
+                        raise InvalidInput("header_line", f"line {header_line} is empty")
+                    return i
+            raise InvalidInput("header_line", f"line {header_line} is not among the first {HEAD_ROWS} rows of the file")
+        if has_header is False:
+            return None
+        found = layout.find_header([cells for _, cells in head], self.region)
+        if found is None and has_header:
+            return 0
+        return found
+
+    def _guess_roles(self, rows: list[tuple[int, list[str]]], width: int, existing_fields: list[str],
+                     limit: int) -> tuple[str, ...]:
+        """Roles from the cells of a headerless file; a date column becomes a field only while fields remain."""
+        guessed = list(layout.guess_roles([cells for _, cells in rows], width, self.region))
+        if "mobile" not in guessed:
+            return rowkit.guess_mobile_column(rows, width, self.region)
+        known = {f.lower() for f in existing_fields}
+        room = limit - len(known)
+        for i, target in enumerate(guessed):
+            if target.startswith("field:") and target[6:].lower() not in known:
+                if room <= 0:
+                    guessed[i] = "ignore"
+                room -= 1
+        return tuple(guessed)
 
     async def _classify(self, row: ImportRow, rows: Iterator[tuple[int, list[str]]],
                         mapping: tuple[str, ...]) -> dict[str, Any]:
@@ -265,7 +317,10 @@ class ImportService:
         if analysis is None or mapping is None or "valid" not in analysis or \
                 tuple(mapping).index("mobile") != analysis.get("spooled_mobile_column") or \
                 len(mapping) != analysis["columns"] or not self.spool_path(import_id).exists():
-            analysis = await self.analyse(import_id, sheet=(analysis or {}).get("sheet"), mapping=mapping)
+            # The same header row as the analysis the user saw (0: the file had none).
+            header_line = (analysis.get("header_line") or 0) if analysis and "header_line" in analysis else None
+            analysis = await self.analyse(import_id, sheet=(analysis or {}).get("sheet"), mapping=mapping,
+                                          header_line=header_line)
             mapping = tuple(analysis["mapping"])
         problems = an.validate_mapping(mapping, analysis["columns"])
         if problems:
