@@ -14,7 +14,10 @@ from gatewayd.api.body import RowId, parse_body
 from gatewayd.api.contacts import IMPORT_SCHEMA, actor, next_cursor, page_args, page_schema, path_id
 from gatewayd.api.openapi import describe
 from gatewayd.clock import utc_iso
+from gatewayd.contacts import samples
 from gatewayd.contacts.importer import Certification, CommitOptions
+from gatewayd.csv_export import csv_stream
+from gatewayd.downloads import send_download
 from gatewayd.errors import InvalidInput
 from gatewayd.store import imports as import_store
 from gatewayd.store.imports import ImportRow
@@ -124,6 +127,25 @@ async def list_imports(request: web.Request) -> web.Response:
     )
 
 
+@routes.get("/api/v1/imports/sample")
+@describe(
+    "A sample file to fill in: model 1 (numbers alone) or 2 (numbers, names and fields), CSV or XLSX",
+    tag="imports",
+    scope="read",
+    responses={200: None, 422: None},
+    query={"model": "1 or 2", "format": "csv or xlsx"},
+)
+async def sample(request: web.Request) -> web.Response:
+    await require_scope(request, "read")
+    try:
+        content, name, ctype = samples.sample_file(int(request.query.get("model", "2") or 0),
+                                                   request.query.get("format", "csv"))
+    except ValueError as exc:
+        raise InvalidInput("model", str(exc)) from None
+    return web.Response(body=content, headers={"Content-Type": ctype,
+                                               "Content-Disposition": f'attachment; filename="{name}"'})
+
+
 @routes.get("/api/v1/imports/{id}")
 @describe(
     "One import with its analysis and report", tag="imports", scope="read", responses={200: IMPORT_SCHEMA, 404: None}
@@ -152,6 +174,20 @@ async def analyse(request: web.Request) -> web.Response:
         mapping=tuple(body.mapping) if body.mapping is not None else None,
     )
     return web.json_response({"import_id": path_id(request), "analysis": report})
+
+
+@routes.get("/api/v1/imports/{id}/rejects.csv")
+@describe(
+    "The analysed file's rejected lines (invalid numbers, duplicates) with their reason, as CSV",
+    tag="imports",
+    scope="read",
+    responses={200: None, 404: None, 409: None},
+)
+async def rejects_csv(request: web.Request) -> web.StreamResponse:
+    await require_scope(request, "read")
+    header, batches = await request.app[keys.IMPORTS].rejected_rows(path_id(request))
+    return await send_download(request, csv_stream(header, batches), "text/csv; charset=utf-8",
+                               f"import-{path_id(request)}-rejected.csv")
 
 
 @routes.post("/api/v1/imports/{id}/commit")

@@ -20,7 +20,7 @@ from typing import Any
 from gatewayd.clock import Clock, utc_iso
 from gatewayd.config import Settings
 from gatewayd.contacts import analysis as an
-from gatewayd.contacts import layout
+from gatewayd.contacts import layout, merge
 from gatewayd.contacts import readers
 from gatewayd.contacts.number_list import NumberList, collect_numbers
 from gatewayd.contacts import rows as rowkit
@@ -266,34 +266,72 @@ class ImportService:
     async def _classify(self, row: ImportRow, rows: Iterator[tuple[int, list[str]]],
                         mapping: tuple[str, ...]) -> dict[str, Any]:
         analyzer = an.Analyzer(mapping, self.region)
-        existing = opted = 0
+        existing = opted = changed = 0
         opted_lines: list[dict[str, Any]] = []
+        change_lines: list[dict[str, Any]] = []
+        async with self.db.read() as conn:
+            names = {f.lower(): f for f in await contact_store.field_names(conn)}
+        builder = rowkit.RowBuilder(mapping, names, "", "", "", self.clock.now())
         spool = self.spool_path(row.id)
+        rejects = self.rejects_path(row.id)
         tmp = spool.with_suffix(".spool.tmp")
-        with tmp.open("w", encoding="utf-8") as out:
+        tmp_rejects = rejects.with_suffix(".rejects.tmp")
+        with tmp.open("w", encoding="utf-8") as out, tmp_rejects.open("w", encoding="utf-8") as out_rejects:
             while True:
                 try:
                     records = await asyncio.to_thread(rowkit.classify_chunk, rows, analyzer, CHUNK_ROWS)
                 except readers.FileProblem as exc:
                     tmp.unlink(missing_ok=True)
+                    tmp_rejects.unlink(missing_ok=True)
                     raise InvalidInput("file", str(exc)) from None
-                if not records:
+                if analyzer.rejected:
+                    rowkit.write_spool_chunk(out_rejects, analyzer.rejected)
+                    analyzer.rejected.clear()
+                elif not records:
                     break
+                if not records:
+                    continue
                 numbers = [r[1] for r in records]
                 async with self.db.read() as conn:
-                    in_base = await contact_store.existing_mobiles(conn, numbers)
+                    in_base = await contact_store.by_mobiles(conn, numbers) if row.purpose == "contacts" else \
+                        dict.fromkeys(await contact_store.existing_mobiles(conn, numbers))
                     out_now = await optouts.opted_out_among(conn, numbers)
                 existing += len(in_base)
                 opted += len(out_now)
                 for rec in records:
                     if rec[1] in out_now and len(opted_lines) < an.REPORT_LIMIT:
                         opted_lines.append({"line": rec[0], "number": rec[1]})
+                    stored = in_base.get(rec[1])
+                    if stored is not None and (diff := merge.changes(stored, builder.build(rec[1], rec[2]))):
+                        changed += 1
+                        if len(change_lines) < an.REPORT_LIMIT:
+                            change_lines.append({"line": rec[0], "number": rec[1], "changes": diff})
                 rowkit.write_spool_chunk(out, records)
         tmp.replace(spool)
+        tmp_rejects.replace(rejects)
         counts = analyzer.report()
         counts.update({"already_in_base": existing, "opted_out": {"count": opted, "lines": opted_lines},
-                       "spooled_mobile_column": mapping.index("mobile")})
+                       "spooled_mobile_column": mapping.index("mobile"),
+                       "would_update": {"count": changed, "unchanged": existing - changed, "lines": change_lines}})
         return counts
+
+    def rejects_path(self, import_id: int) -> Path:
+        return self.directory / f"{import_id}.rejects"
+
+    async def rejected_rows(self, import_id: int) -> tuple[list[str], AsyncIterator[list[list[Any]]]]:
+        """The analysed file's rejected rows, for a CSV: (header, batches of [line, reason, *cells])."""
+        row = await self.get(import_id)
+        path = self.rejects_path(import_id)
+        if row.analysis is None or "valid" not in row.analysis or not path.exists():
+            raise Conflict(f"import {import_id} has no analysis listing its rejected lines; analyse it first")
+        headers = list(row.analysis.get("headers", []))
+
+        async def batches() -> AsyncIterator[list[list[Any]]]:
+            it = rowkit.read_spool(path)
+            while (records := await asyncio.to_thread(next, it, None)) is not None:
+                yield [[line, reason, *cells] for line, reason, cells in records]
+
+        return ["line", "reason", *headers], batches()
 
     # --- step 2 -----------------------------------------------------------------------------------
 
@@ -328,8 +366,9 @@ class ImportService:
         new_fields = [m[6:] for m in mapping if m.startswith("field:")]
         now = self.clock.now()
         optin_source = f"import #{import_id} ({row.filename})"
-        report: dict[str, Any] = {"created": 0, "updated": 0, "skipped_existing": 0, "skipped_opted_out": 0,
-                                  "kept_opted_out": 0, "groups": [], "optin": {
+        report: dict[str, Any] = {"created": 0, "updated": 0, "unchanged": 0, "skipped_existing": 0,
+                                  "skipped_opted_out": 0, "kept_opted_out": 0, "groups": [], "groups_created": [],
+                                  "optin": {
                                       "statement": statement, "by": options.certification.actor,
                                       "at": utc_iso(now)}}
         async with self.db.write() as conn:
@@ -362,10 +401,15 @@ class ImportService:
                 builder = rowkit.RowBuilder(mapping, names, optin_source, statement, options.certification.actor, now)
                 for records in rowkit.read_spool(self.spool_path(import_id)):
                     batch = [builder.build(number, cells) for _line, number, cells in records]
+                    named: dict[str, list[str]] = {}  # a 'groups' column: group name -> numbers
+                    if builder.groups_col is not None:
+                        for _line, number, cells in records:
+                            for name in builder.group_names(cells):
+                                named.setdefault(name, []).append(number)
                     if pending is not None:
                         await pending
                     pending = asyncio.create_task(
-                        self._write_chunk(conn, batch, group_ids, options, report, now))
+                        self._write_chunk(conn, batch, group_ids, options, report, now, named, optin_source))
                 if pending is not None:
                     await pending
             except BaseException:
@@ -382,7 +426,8 @@ class ImportService:
 
     @staticmethod
     async def _write_chunk(conn: Any, batch: list[tuple[Any, ...]], group_ids: list[int],
-                           options: CommitOptions, report: dict[str, Any], now: Any) -> None:
+                           options: CommitOptions, report: dict[str, Any], now: Any,
+                           named: dict[str, list[str]], optin_source: str) -> None:
         blocked = await optouts.opted_out_among(conn, [row[0] for row in batch])
         if blocked:
             if options.keep_opted_out_contacts:
@@ -391,13 +436,33 @@ class ImportService:
                 # Never (re)subscribed by an import: opted-out numbers are left out entirely.
                 report["skipped_opted_out"] += len(blocked)
                 batch = [row for row in batch if row[0] not in blocked]
+        members = [row[0] for row in batch]
+        stored = await contact_store.by_mobiles(conn, members)
+        if stored and options.update_existing:
+            # A contact the row would not change is left alone (its updated_at too).
+            unchanged = {row[0] for row in batch if row[0] in stored and not merge.changes(stored[row[0]], row)}
+            report["unchanged"] += len(unchanged)
+            batch = [row for row in batch if row[0] not in unchanged]
         inserted, updated = await contact_store.upsert_rows(conn, batch, update_existing=options.update_existing,
                                                             now=now)
         report["created"] += inserted
         report["updated"] += updated
         report["skipped_existing"] += len(batch) - inserted - updated
         if group_ids:
-            await group_store.add_members_by_mobile(conn, group_ids, [row[0] for row in batch], now)
+            await group_store.add_members_by_mobile(conn, group_ids, members, now)
+        if named:
+            found = await group_store.by_names(conn, list(named))
+            for name, numbers in named.items():
+                gid = found.get(name.lower())
+                if gid is None:
+                    gid = await group_store.insert(conn, name=name, description=optin_source, rule=None, now=now)
+                    report["groups_created"].append(name)
+                else:
+                    group = await group_store.get_in(conn, gid)
+                    if group is None or group.rule is not None:
+                        continue  # a rule-based group's members follow its rule
+                allowed = set(members)
+                await group_store.add_members_by_mobile(conn, [gid], [n for n in numbers if n in allowed], now)
 
     def _discard_files(self, import_id: int, upload: Path) -> None:
         for path in (upload, self.spool_path(import_id)):

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gatewayd.csv_export import unneutralise
+
 log = logging.getLogger(__name__)
 
 SAMPLE_BYTES = 64 * 1024
@@ -174,7 +176,8 @@ def iter_text_rows(path: Path, fmt: TextFormat) -> Iterator[tuple[int, list[str]
         start = 1
         try:
             for row in reader:
-                yield start, row
+                # Our own exports guard formula-like cells with an apostrophe ('+33…): read them back bare.
+                yield start, [unneutralise(c) if c[:1] == "'" else c for c in row]
                 start = reader.line_num + 1
         except UnicodeDecodeError as exc:
             raise _undecodable(path, fmt, exc) from None

@@ -16,7 +16,7 @@ _MODEL_2 = (
     ("Mobile", "Nom", "Prénom", "E-mail", "Langue", "Date RDV", "Ville"),
     ("06 12 34 56 78", "Dupont", "Hélène", "helene.dupont@example.fr", "fr", "12/01/2027 14h30", "Marseille"),
     ("07 98 76 54 32", "Martin", "Zoé", "", "fr", "13/01/2027 09h00", "Aix-en-Provence"),
-    ("+44 7700 900123", "Smith", "John", "john@example.co.uk", "en", "14/01/2027 16h15", "London"),
+    ("+44 7911 123456", "Smith", "John", "john@example.co.uk", "en", "14/01/2027 16h15", "London"),
 )
 
 

@@ -145,6 +145,12 @@ async def by_names(conn: aiosqlite.Connection, names: Sequence[str]) -> dict[str
     return out
 
 
+async def names_by_id(conn: aiosqlite.Connection) -> dict[int, str]:
+    """Every static group's name by id (exports name groups; a box has tens of them, not thousands)."""
+    async with conn.execute("SELECT id, name FROM contact_groups WHERE rule IS NULL") as cur:
+        return {r[0]: r[1] for r in await cur.fetchall()}
+
+
 async def list_page(db: Database, *, after_id: int = 0, limit: int = 100) -> list[Group]:
     async with db.read() as conn:
         async with conn.execute("SELECT * FROM contact_groups WHERE id > ? ORDER BY id LIMIT ?",
