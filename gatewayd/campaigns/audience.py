@@ -100,6 +100,28 @@ async def validate(conn: aiosqlite.Connection, spec: AudienceSpec) -> None:
             raise InvalidInput("audience.file", f"import {spec.file_import_id} has not been analysed")
 
 
+async def size_bound(conn: aiosqlite.Connection, spec: AudienceSpec) -> int:
+    """At most how many recipients the audience has: its parts added up (a number in two parts counts
+    twice), cheap enough to check before anything is materialised."""
+    total = len(spec.contact_ids) + len(spec.numbers)
+    for gid in spec.group_ids:
+        group = await group_store.get_in(conn, gid)
+        total += group.members if group is not None else 0
+    if spec.file_import_id is not None:
+        row = await import_store.get_in(conn, spec.file_import_id)
+        if row is not None and row.analysis is not None:
+            total += int(row.analysis.get("valid", 0))
+    return total
+
+
+def cap_problem(size: int, cap: int) -> str | None:
+    """The message refusing an audience over the campaign cap, or None."""
+    if size <= cap:
+        return None
+    return (f"the audience has {size} recipients, more than the {cap} a campaign may have"
+            " (campaigns.max_recipients): split it into several campaigns")
+
+
 def file_variables(mapping: list[str]) -> list[str]:
     return [m[6:] for m in mapping if m.startswith("field:")] + [
         m for m in mapping if m in ("first_name", "last_name", "email")]

@@ -103,6 +103,8 @@ async def preview(service: CampaignService, campaign_id: int) -> dict[str, Any]:
                                 "duplicate": totals["duplicate"]},
                    "by_template": dict(per_template), "already_materialised": already},
         "unknown_variables": unknown,
+        "max_recipients": settings.campaigns.max_recipients,
+        "over_cap": aud.cap_problem(totals["recipients"], settings.campaigns.max_recipients),
         "missing_variables": dict(missing),
         "estimated_duration": {"seconds": round(estimate.seconds), "text": estimate.text,
                                "sending_hours_per_day": estimate.sending_hours_per_day,

@@ -120,6 +120,7 @@ class CampaignService:
                 if await template_store.get_in(conn, tid) is None:
                     raise InvalidInput(f"templates.{lang}", f"template {tid} does not exist")
             await aud.validate(conn, new.audience)
+            await self._check_cap(conn, new.audience)
             campaign_id = await store.insert(
                 conn, name=new.name.strip()[:200], tag=new.tag.strip()[:64], category=new.category, line=new.line,
                 audience=new.audience.to_json(), stop_mention=mention, templates=new.templates,
@@ -128,6 +129,11 @@ class CampaignService:
             assert campaign is not None
             unknown = await self.unknown_variables(conn, campaign)
         return campaign, unknown
+
+    async def _check_cap(self, conn: aiosqlite.Connection, spec: aud.AudienceSpec) -> None:
+        problem = aud.cap_problem(await aud.size_bound(conn, spec), self.settings.campaigns.max_recipients)
+        if problem:
+            raise InvalidInput("audience", problem)
 
     async def delete(self, campaign_id: int) -> None:
         async with self.db.write() as conn:
@@ -145,6 +151,9 @@ class CampaignService:
         now = self.clock.now()
         when = at if at is not None and at > now else now
         async with self.db.write() as conn:
+            campaign = await store.get_in(conn, campaign_id)
+            if campaign is not None and campaign.state == "draft":  # groups may have grown since the draft
+                await self._check_cap(conn, aud.AudienceSpec.from_json(campaign.audience))
             if not await store.transition(conn, campaign_id, ("draft",), "scheduled", now, scheduled_at=when):
                 await self._state_conflict(conn, campaign_id, "scheduled")
         if when <= now:
