@@ -67,7 +67,7 @@ class CommitBody(BaseModel):
     opted_out: Literal["skip", "keep_contact"] = "skip"
 
 
-async def _body_chunks(request: web.Request) -> tuple[AsyncIterator[bytes], str]:
+async def body_chunks(request: web.Request) -> tuple[AsyncIterator[bytes], str]:
     """The uploaded bytes as a stream: a multipart 'file' part, or the raw body (?filename=)."""
     if request.content_type.startswith("multipart/"):
         reader = await request.multipart()
@@ -105,7 +105,7 @@ async def upload(request: web.Request) -> web.Response:
     purpose = request.query.get("purpose", "contacts")
     if purpose not in ("contacts", "campaign"):
         raise InvalidInput("purpose", "contacts or campaign")
-    chunks, filename = await _body_chunks(request)
+    chunks, filename = await body_chunks(request)
     row = await request.app[keys.IMPORTS].save_upload(chunks, filename=filename, purpose=purpose, created_by=actor(key))
     return web.json_response(import_json(row), status=201)
 

@@ -235,3 +235,31 @@ async def test_sample_files_download_and_import_as_they_are(app_client: TestClie
         assert analysis["mapping"] == mapping and analysis["valid"] == 3 and analysis["invalid"]["count"] == 0
     r = await app_client.get("/api/v1/imports/sample?model=3", headers=h)
     assert r.status == 422 and (await r.json())["errors"][0]["field"] == "model"
+
+
+async def test_group_hygiene_replace_members_by_file_and_delete_their_contacts(
+        app_client: TestClient, api_key: Callable[..., Awaitable[str]]) -> None:
+    h = await _auth(api_key)
+    gid = (await (await app_client.post("/api/v1/groups", headers=h, json={"name": "Adhérents"})).json())["id"]
+    ids = []
+    for i in range(4):
+        r = await app_client.post("/api/v1/contacts", headers=h, json={"mobile": f"061234567{i}",
+                                                                       "groups": [gid] if i < 2 else []})
+        ids.append((await r.json())["id"])
+    # This season's list: contacts 1 and 2 (0 leaves the group), one number nobody has, one bad line.
+    data = "Mobile\r\n0612345671\r\n+33612345672\r\n0699999999\r\nnot a number\r\n0612345671\r\n".encode()
+    r = await app_client.put(f"/api/v1/groups/{gid}/members/file?filename=saison.csv", data=data, headers=h)
+    assert r.status == 200, await r.text()
+    result = await r.json()
+    assert (result["members"], result["previous_members"], result["not_in_base"]) == (2, 2, 1)
+    assert (result["invalid"], result["duplicates"]) == (1, 1)
+    members = await (await app_client.get(f"/api/v1/contacts?group={gid}", headers=h)).json()
+    assert sorted(c["id"] for c in members["contacts"]) == ids[1:3]
+
+    r = await app_client.post(f"/api/v1/groups/{gid}/delete-contacts", headers=h)
+    assert r.status == 200 and (await r.json())["deleted"] == 2
+    left = await (await app_client.get("/api/v1/contacts", headers=h)).json()
+    assert sorted(c["id"] for c in left["contacts"]) == [ids[0], ids[3]]
+    group = await (await app_client.get(f"/api/v1/groups/{gid}", headers=h)).json()
+    assert group["members"] == 0 and group["name"] == "Adhérents"
+    assert (await app_client.post("/api/v1/groups/999/delete-contacts", headers=h)).status == 404
