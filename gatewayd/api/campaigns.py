@@ -42,6 +42,24 @@ class AudienceBody(BaseModel):
     file: RowId | None = None  # an analysed import uploaded with purpose=campaign (or contacts)
 
 
+class VariableBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    source: str | None = Field(None, max_length=60)   # a file column (its field name) or a contact field
+    default: str = Field("", max_length=200)           # when the recipient has no value
+
+
+Variables = dict[str, VariableBody]
+
+
+def variables_data(body: Variables | None) -> dict[str, dict[str, str | None]]:
+    return {name[:40]: {"source": v.source or None, "default": v.default} for name, v in (body or {}).items()}
+
+
+class VariablesBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    variables: Variables = Field(max_length=100)
+
+
 class CampaignBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
@@ -50,6 +68,8 @@ class CampaignBody(BaseModel):
     templates: dict[Literal["default", "fr", "en"], RowId]
     line: str | None = Field(None, max_length=32)
     audience: AudienceBody
+    # Template variable -> the column giving its value and a default ({"prenom": {"source": "first_name"}}).
+    variables: Variables | None = Field(None, max_length=100)
 
 
 class ScheduleBody(BaseModel):
@@ -124,7 +144,8 @@ async def create_campaign(request: web.Request) -> web.Response:
     key = await require_scope(request, "send")
     body = await parse_body(request, CampaignBody)
     spec = AudienceSpec(
-        tuple(body.audience.groups), tuple(body.audience.contacts), tuple(body.audience.numbers), body.audience.file
+        tuple(body.audience.groups), tuple(body.audience.contacts), tuple(body.audience.numbers), body.audience.file,
+        variables_data(body.variables),
     )
     campaign, unknown = await request.app[keys.CAMPAIGNS].create(
         NewCampaign(
@@ -319,3 +340,36 @@ async def tags(request: web.Request) -> web.Response:
 async def stats_by_tag(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     return web.json_response(await tag_stats(request.app[keys.CAMPAIGNS], request.match_info["tag"]))
+
+
+VARIABLES_SCHEMA = {"type": "object", "properties": {
+    "variables": {"type": "array", "items": {"type": "string"}},
+    "sources": {"type": "array", "items": {"type": "object"}},
+    "proposed": {"type": "object"}, "mapping": {"type": "object"}, "unknown_variables": {"type": "object"}}}
+
+
+@routes.get("/api/v1/campaigns/{id}/variables")
+@describe(
+    "The variables ↔ columns step: template variables, recipient columns, a proposal and the kept mapping",
+    tag="campaigns",
+    scope="read",
+    responses={200: VARIABLES_SCHEMA, 404: None},
+)
+async def get_variables(request: web.Request) -> web.Response:
+    await require_scope(request, "read")
+    return web.json_response(await request.app[keys.CAMPAIGNS].variables_step(path_id(request)))
+
+
+@routes.put("/api/v1/campaigns/{id}/variables")
+@describe(
+    "Map the templates' variables to columns, with default values (draft or scheduled campaigns)",
+    tag="campaigns",
+    scope="send",
+    body=VariablesBody,
+    responses={200: VARIABLES_SCHEMA, 404: None, 409: None, 422: None},
+)
+async def put_variables(request: web.Request) -> web.Response:
+    await require_scope(request, "send")
+    body = await parse_body(request, VariablesBody)
+    step = await request.app[keys.CAMPAIGNS].set_variables(path_id(request), variables_data(body.variables))
+    return web.json_response(step)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
@@ -28,15 +29,20 @@ class AudienceSpec:
     contact_ids: tuple[int, ...] = ()
     numbers: tuple[str, ...] = ()
     file_import_id: int | None = None
+    # Template variable -> {"source": a recipient value's key, "default": text} (campaigns/variables.py).
+    variables: Mapping[str, Mapping[str, str | None]] = field(default_factory=dict, hash=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        return {"groups": list(self.group_ids), "contacts": list(self.contact_ids), "numbers": list(self.numbers),
-                "file": self.file_import_id}
+        out: dict[str, Any] = {"groups": list(self.group_ids), "contacts": list(self.contact_ids),
+                               "numbers": list(self.numbers), "file": self.file_import_id}
+        if self.variables:
+            out["variables"] = {k: dict(v) for k, v in self.variables.items()}
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AudienceSpec:
         return cls(tuple(data.get("groups", ())), tuple(data.get("contacts", ())), tuple(data.get("numbers", ())),
-                   data.get("file"))
+                   data.get("file"), data.get("variables") or {})
 
     def is_empty(self) -> bool:
         return not (self.group_ids or self.contact_ids or self.numbers or self.file_import_id)

@@ -18,6 +18,8 @@ from gatewayd.store import campaigns as store
 from gatewayd.store import imports as import_store
 from gatewayd.store import optouts
 
+MISSING_LISTED = 50
+
 
 def line_caps(settings: Settings, line: str | None, category: str) -> tuple[list[LineCap], float, float]:
     """(caps of the lines that will send, sending hours per day, seconds per segment) from the
@@ -49,6 +51,7 @@ async def preview(service: CampaignService, campaign_id: int) -> dict[str, Any]:
     totals: Counter[str] = Counter()
     per_template: Counter[str] = Counter()
     missing: Counter[str] = Counter()
+    lacking: list[dict[str, Any]] = []  # the first recipients left without a value, by name
     spec = aud.AudienceSpec.from_json(campaign.audience)
     async with service.db.read() as conn:
         texts = await load_texts(conn, campaign)
@@ -75,6 +78,9 @@ async def preview(service: CampaignService, campaign_id: int) -> dict[str, Any]:
                 per_template[texts.template_for(d.language)] += 1
                 for name in rendered.missing:
                     missing[name] += 1
+                if rendered.missing and len(lacking) < MISSING_LISTED:
+                    lacking.append({"number": d.number, "contact_id": d.contact_id, "source": d.source,
+                                    "missing_variables": list(rendered.missing)})
                 if len(samples) < first_n:
                     info = count_segments(rendered.text)
                     samples.append({"number": d.number, "contact_id": d.contact_id, "source": d.source,
@@ -106,6 +112,7 @@ async def preview(service: CampaignService, campaign_id: int) -> dict[str, Any]:
         "max_recipients": settings.campaigns.max_recipients,
         "over_cap": aud.cap_problem(totals["recipients"], settings.campaigns.max_recipients),
         "missing_variables": dict(missing),
+        "recipients_missing_values": lacking,
         "estimated_duration": {"seconds": round(estimate.seconds), "text": estimate.text,
                                "sending_hours_per_day": estimate.sending_hours_per_day,
                                "messages_per_day": round(estimate.messages_per_day),

@@ -18,7 +18,8 @@ import aiosqlite
 
 from gatewayd.campaigns import audience as aud
 from gatewayd.campaigns.rendering import load_texts
-from gatewayd.campaigns.templates import TemplateSyntaxError, compile_template, unknown_variables
+from gatewayd.campaigns import variables
+from gatewayd.campaigns.templates import BUILTIN_VARIABLES, TemplateSyntaxError, compile_template, unknown_variables
 from gatewayd.clock import Clock
 from gatewayd.config import Settings
 from gatewayd.contacts.importer import ImportService
@@ -80,13 +81,70 @@ class CampaignService:
         return campaign
 
     async def known_variables(self, conn: aiosqlite.Connection, spec: aud.AudienceSpec) -> list[str]:
-        """Variables a recipient of this audience may have: contact fields and the file's columns."""
-        names = list(await contact_store.field_names(conn))
+        """Variables a recipient of this audience may have: contact fields, the file's columns, and the
+        variables the campaign maps to one of those or fills with a default."""
+        names = [s.key for s in await self.sources(conn, spec)]
+        names += [v for v, entry in spec.variables.items() if entry.get("source") or entry.get("default")]
+        return names
+
+    async def sources(self, conn: aiosqlite.Connection, spec: aud.AudienceSpec) -> list[variables.Source]:
+        """The values recipients of this audience have, with the names the user knows them by."""
+        out = [variables.Source(k, k) for k in BUILTIN_VARIABLES]
+        out += [variables.Source(f, f) for f in await contact_store.field_names(conn)]
         if spec.file_import_id is not None:
             row = await import_store.get_in(conn, spec.file_import_id)
             if row is not None and row.analysis is not None:
-                names += aud.file_variables(row.analysis["mapping"])
-        return names
+                headers = row.analysis.get("headers", [])
+                for i, target in enumerate(row.analysis["mapping"]):
+                    key = target[6:] if target.startswith("field:") else target
+                    if key in aud.file_variables(row.analysis["mapping"]):
+                        label = headers[i] if i < len(headers) and headers[i] else key
+                        out = [s for s in out if s.key.lower() != key.lower()] + [variables.Source(key, label)]
+        return out
+
+    async def template_variables(self, conn: aiosqlite.Connection, templates: dict[str, int]) -> list[str]:
+        found: list[str] = []
+        for tid in templates.values():
+            template = await template_store.get_in(conn, tid)
+            if template is not None:
+                found += compile_template(template.text).variables
+        return list(dict.fromkeys(found))
+
+    async def variables_step(self, campaign_id: int) -> dict[str, Any]:
+        """The mapping step: the templates' variables, the recipients' columns, a proposal and the
+        mapping kept on the campaign."""
+        campaign = await self.get(campaign_id)
+        spec = aud.AudienceSpec.from_json(campaign.audience)
+        async with self.db.read() as conn:
+            names = await self.template_variables(conn, campaign.templates)
+            sources = await self.sources(conn, spec)
+            unknown = await self.unknown_variables(conn, campaign)
+        return {"campaign_id": campaign_id, "variables": names,
+                "sources": [{"key": s.key, "label": s.label} for s in sources],
+                "proposed": variables.propose(names, sources),
+                "mapping": {k: dict(v) for k, v in spec.variables.items()}, "unknown_variables": unknown}
+
+    async def set_variables(self, campaign_id: int, mapping: dict[str, dict[str, str | None]]) -> dict[str, Any]:
+        """Keep the variables ↔ columns mapping on a campaign not launched yet."""
+        async with self.db.write() as conn:
+            campaign = await store.get_in(conn, campaign_id)
+            if campaign is None:
+                raise NotFound(f"campaign {campaign_id} does not exist")
+            spec = aud.AudienceSpec.from_json(campaign.audience)
+            await self._check_variables(conn, campaign.templates, spec, mapping)
+            audience = {**campaign.audience, "variables": mapping}
+            if not await store.set_audience(conn, campaign_id, audience, self.clock.now(), ("draft", "scheduled")):
+                raise Conflict(f"campaign {campaign_id} is {campaign.state}: its variables can no longer change")
+        return await self.variables_step(campaign_id)
+
+    async def _check_variables(self, conn: aiosqlite.Connection, templates: dict[str, int], spec: aud.AudienceSpec,
+                               mapping: Any) -> None:
+        names = await self.template_variables(conn, templates)
+        keys = [s.key for s in await self.sources(conn, spec)]
+        problems = variables.check(mapping, names, keys)
+        if problems:
+            field, detail = problems[0]
+            raise InvalidInput(field, detail)
 
     async def unknown_variables(self, conn: aiosqlite.Connection, campaign: Campaign) -> dict[str, list[str]]:
         """Per language, the template variables no recipient of this campaign can have."""
@@ -121,6 +179,7 @@ class CampaignService:
                     raise InvalidInput(f"templates.{lang}", f"template {tid} does not exist")
             await aud.validate(conn, new.audience)
             await self._check_cap(conn, new.audience)
+            await self._check_variables(conn, new.templates, new.audience, new.audience.variables)
             campaign_id = await store.insert(
                 conn, name=new.name.strip()[:200], tag=new.tag.strip()[:64], category=new.category, line=new.line,
                 audience=new.audience.to_json(), stop_mention=mention, templates=new.templates,
@@ -154,6 +213,11 @@ class CampaignService:
             campaign = await store.get_in(conn, campaign_id)
             if campaign is not None and campaign.state == "draft":  # groups may have grown since the draft
                 await self._check_cap(conn, aud.AudienceSpec.from_json(campaign.audience))
+                unknown = await self.unknown_variables(conn, campaign)
+                if unknown:
+                    names = ", ".join(dict.fromkeys(f"{{{v}}}" for vs in unknown.values() for v in vs))
+                    raise InvalidInput("variables", f"no column, contact field or default gives {names}: map"
+                                       " each variable to a column or give it a default value")
             if not await store.transition(conn, campaign_id, ("draft",), "scheduled", now, scheduled_at=when):
                 await self._state_conflict(conn, campaign_id, "scheduled")
         if when <= now:

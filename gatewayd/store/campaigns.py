@@ -77,6 +77,15 @@ async def insert(conn: aiosqlite.Connection, *, name: str, tag: str, category: s
     return campaign_id
 
 
+async def set_audience(conn: aiosqlite.Connection, campaign_id: int, audience: dict[str, Any], now: datetime,
+                       states: Sequence[str]) -> bool:
+    """Replace the audience JSON (with its variable mapping) while the campaign is in one of `states`."""
+    cur = await conn.execute(
+        f"UPDATE campaigns SET audience = ?, updated_at = ? WHERE id = ? AND state IN ({','.join('?' * len(states))})",
+        (json.dumps(audience, ensure_ascii=False), utc_iso(now), campaign_id, *states))
+    return cur.rowcount == 1
+
+
 async def get_in(conn: aiosqlite.Connection, campaign_id: int) -> Campaign | None:
     async with conn.execute("SELECT * FROM campaigns WHERE id = ?", (campaign_id,)) as cur:
         r = await cur.fetchone()
