@@ -142,14 +142,36 @@ async def _templates(request: web.Request, values: dict[str, Any]) -> dict[str, 
     return out
 
 
-@pages.get("/campaigns/{id:\\d+}/preview", name="campaign_preview")
-async def show_preview(request: web.Request) -> web.Response:
+async def _preview_page(request: web.Request, campaign_id: int, errors: dict[str, str],
+                        status: int = 200) -> web.Response:
     service = request.app[keys.CAMPAIGNS]
-    campaign = await service.get(path_id(request))
+    campaign = await service.get(campaign_id)
     data = await preview(service, campaign.id)
+    step = await service.variables_step(campaign.id)
     templates = {tid: await template_store.get(request.app[keys.DB], tid) for tid in campaign.templates.values()}
     return await render(request, "campaigns/preview.html", {"c": campaign, "p": data, "templates": templates,
-                                                            "errors": {}})
+                                                            "v": step, "errors": errors}, status=status)
+
+
+@pages.get("/campaigns/{id:\\d+}/preview", name="campaign_preview")
+async def show_preview(request: web.Request) -> web.Response:
+    return await _preview_page(request, path_id(request), {})
+
+
+@pages.post("/campaigns/{id:\\d+}/variables", role="operator", name="campaign_variables")
+async def set_variables(request: web.Request) -> web.StreamResponse:
+    """The mapping step: each template variable takes a column (or contact field) and a default value."""
+    service = request.app[keys.CAMPAIGNS]
+    campaign_id = path_id(request)
+    form = await request.post()
+    step = await service.variables_step(campaign_id)
+    mapping = {name: {"source": text(form, f"source.{name}", 60) or None, "default": text(form, f"default.{name}", 200)}
+               for name in step["variables"]}
+    try:
+        await service.set_variables(campaign_id, mapping)
+    except (InvalidInput, Conflict) as exc:
+        return await _preview_page(request, campaign_id, field_errors(exc, request), exc.status)
+    raise redirect(request, f"/campaigns/{campaign_id}/preview", "saved")
 
 
 @pages.post("/campaigns/{id:\\d+}/schedule", role="operator", name="campaign_schedule")
@@ -166,11 +188,7 @@ async def schedule(request: web.Request) -> web.StreamResponse:
             raise InvalidInput("send_at", t(request, "campaigns.send_at_required"))
         campaign = await service.schedule(campaign_id, when)
     except (InvalidInput, Conflict) as exc:
-        campaign = await service.get(campaign_id)
-        data = await preview(service, campaign.id)
-        templates = {tid: await template_store.get(request.app[keys.DB], tid) for tid in campaign.templates.values()}
-        return await render(request, "campaigns/preview.html", {"c": campaign, "p": data, "templates": templates,
-                                                                "errors": field_errors(exc, request)}, status=exc.status)
+        return await _preview_page(request, campaign_id, field_errors(exc, request), exc.status)
     raise redirect(request, f"/campaigns/{campaign.id}", "scheduled")
 
 
