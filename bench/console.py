@@ -224,6 +224,9 @@ class _NoPool:
     def ready_lines(self) -> list[str]:
         return []
 
+    def names(self) -> list[str]:
+        return ["line1", "line2"]
+
 
 async def _user_count(app: Any) -> int:
     from gatewayd import keys

@@ -160,11 +160,23 @@ def localise(request: web.Request | None, message: str) -> str:
     return localise_service(request.get(LANG, "en"), message)
 
 
+def problem_text(request: web.Request | None, err: FieldError) -> str:
+    """One service error in the page's language: a coded one from the catalogue's `problem.<code>`
+    with its parameters (never its English), a legacy one through localise()."""
+    if err.code is not None:
+        lang = request.get(LANG, "en") if request is not None else "en"
+        values = {k: v for k, v in err.params.items()}
+        if err.code == "line.unknown" and values.get("known") == "none":
+            values["known"] = translate(lang, "problem.none")
+        return translate(lang, f"problem.{err.code}", **values)
+    return localise(request, err.message)
+
+
 def field_errors(exc: ProblemError, request: web.Request | None = None) -> dict[str, str]:
     """Service errors keyed by field, for showing next to the inputs (first message per field)."""
     out: dict[str, str] = {}
     for err in exc.errors or [FieldError("", exc.detail)]:
-        out.setdefault(err.field, localise(request, err.message))
+        out.setdefault(err.field, problem_text(request, err))
     return out
 
 

@@ -58,6 +58,8 @@ class SiteSettings(Section):
 class SendingSettings(Section):
     default_region: str = Field("FR", min_length=2, max_length=2)
     max_segments: int = Field(10, ge=1, le=255)
+    # Site default of the per-send option: GSM-7 look-alikes for characters outside GSM-7.
+    transliterate: bool = False
 
     @field_validator("default_region")
     @classmethod
@@ -132,8 +134,10 @@ class ImportSettings(Section):
 
 
 class CampaignSettings(Section):
-    # Appended to every marketing text; "{number}" is replaced by stop_number.
+    # Appended to every marketing text (French readers); "{number}" is replaced by stop_number.
     stop_mention: str = Field("Répondez STOP pour vous désabonner", min_length=1, max_length=80)
+    # The same for English readers.
+    stop_mention_en: str = Field("Reply STOP to unsubscribe", min_length=1, max_length=80)
     # The number people reply STOP to, as shown in the mention (usually the SIM's own number).
     stop_number: str = ""
     # Messages of one campaign handed to the outbound queue and not yet finished, at most.
@@ -158,13 +162,15 @@ class CampaignSettings(Section):
 
     @model_validator(mode="after")
     def _number_given(self) -> CampaignSettings:
-        if "{number}" in self.stop_mention and not self.stop_number:
-            raise ValueError("stop_mention uses {number}: set stop_number to the number people reply STOP to")
+        for name in ("stop_mention", "stop_mention_en"):
+            if "{number}" in getattr(self, name) and not self.stop_number:
+                raise ValueError(f"{name} uses {{number}}: set stop_number to the number people reply STOP to")
         return self
 
-    def mention(self) -> str:
-        """The opt-out mention as it is appended to marketing texts."""
-        return self.stop_mention.replace("{number}", self.stop_number).strip()
+    def mention(self, language: str = "fr") -> str:
+        """The opt-out mention appended to marketing texts for a reader of `language` (fr/en)."""
+        text = self.stop_mention_en if language == "en" else self.stop_mention
+        return text.replace("{number}", self.stop_number).strip()
 
 
 class ConsoleSettings(Section):

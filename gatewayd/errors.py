@@ -2,28 +2,57 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field as _field
+from typing import Any
+
+from gatewayd.problems import Problem
 
 
 @dataclass(frozen=True)
 class FieldError:
-    """One offending input field (dotted path, e.g. `to[3]` or `modems.0.port`)."""
+    """One offending input field (dotted path, e.g. `to[3]` or `modems.0.port`).
+
+    `code` and `params` are set when a service raised it with a stable code (gatewayd.problems):
+    the console renders those, never `message` (which is the English for the API)."""
 
     field: str
     message: str
+    code: str | None = None
+    params: Mapping[str, Any] = _field(default_factory=dict)
 
 
 class ProblemError(Exception):
-    """Base of every error that should reach a client as problem JSON."""
+    """Base of every error that should reach a client as problem JSON.
+
+    Two ways to raise one: `ProblemError(code="optout.blocked", field="to", number=n)` (a stable
+    code and its parameters, rendered in English for the API and from the catalogue in the
+    console), or `problems=[Problem(...), ...]` for several at once. The legacy form
+    `ProblemError("English detail")` is kept for errors not yet given a code."""
 
     status = 500
     title = "Internal error"
     type_slug = "internal"
 
-    def __init__(self, detail: str, errors: list[FieldError] | None = None) -> None:
+    def __init__(self, detail: str | None = None, errors: list[FieldError] | None = None, *,
+                 code: str | None = None, field: str = "", problems: Sequence[Problem] = (),
+                 **params: Any) -> None:
+        found = ([Problem(code, field, params)] if code is not None else []) + list(problems)
+        if found:
+            coded = [FieldError(p.field, p.english(), p.code, p.params) for p in found]
+            errors = coded + list(errors or [])
+            if detail is None:
+                detail = "; ".join(f"{p.field}: {p.english()}" if p.field else p.english() for p in found)
+        detail = detail or self.title
         super().__init__(detail)
         self.detail = detail
         self.errors = errors or []
+        self.problems: tuple[Problem, ...] = tuple(found)
+
+    @property
+    def code(self) -> str | None:
+        """The first problem's code (None for a legacy English-only error)."""
+        return self.problems[0].code if self.problems else None
 
 
 class InvalidInput(ProblemError):
@@ -31,8 +60,12 @@ class InvalidInput(ProblemError):
     title = "Invalid input"
     type_slug = "invalid-input"
 
-    def __init__(self, field: str, detail: str, more: list[FieldError] | None = None) -> None:
-        super().__init__(f"{field}: {detail}", [FieldError(field, detail), *(more or [])])
+    def __init__(self, field: str = "", detail: str | None = None, more: list[FieldError] | None = None, *,
+                 code: str | None = None, problems: Sequence[Problem] = (), **params: Any) -> None:
+        if code is not None or problems:
+            super().__init__(None, more, code=code, field=field, problems=problems, **params)
+        else:
+            super().__init__(f"{field}: {detail}", [FieldError(field, detail or ""), *(more or [])])
 
 
 class BadRequest(ProblemError):

@@ -56,9 +56,43 @@
       out.setAttribute("data-segments", String(info.segments));
       out.setAttribute("data-encoding", info.encoding);
     };
-    area.addEventListener("input", update);
-    document.addEventListener("change", update);
-    update();
+    // data-preview: the server's count replaces the local one (the STOP mention in the reader's
+    // language, the GSM-7 look-alikes and what they save are the service's rules, not copied here).
+    var previewUrl = area.getAttribute("data-preview");
+    var timer = null, asked = 0;
+    var preview = function () {
+      var form = area.form;
+      var q = new URLSearchParams();
+      q.set("text", area.value);
+      var cat = form && form.querySelector("input[name=category]:checked");
+      if (cat) { q.set("category", cat.value); }
+      var tr = form && form.querySelector("input[name=transliterate]");
+      if (tr) { q.set("transliterate", tr.checked ? "1" : "0"); }
+      var mine = ++asked;
+      fetch(previewUrl + "?" + q.toString(), { credentials: "same-origin", headers: { "Accept": "application/json" } })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data || mine !== asked) { return; }
+          out.textContent = data.line;
+          data.notes.forEach(function (note) {
+            var span = document.createElement("span");
+            span.className = "ucs2";
+            span.textContent = " \u00B7 " + note;
+            out.appendChild(span);
+          });
+          out.classList.toggle("over", data.over);
+          out.setAttribute("data-segments", String(data.segments));
+          out.setAttribute("data-encoding", data.encoding);
+        })
+        .catch(function () { /* the local count stays */ });
+    };
+    var both = function () {
+      update();
+      if (previewUrl && area.value) { clearTimeout(timer); timer = setTimeout(preview, 200); }
+    };
+    area.addEventListener("input", both);
+    document.addEventListener("change", both);
+    both();
   }
   $all("textarea[data-counter]").forEach(bindCounter);
 

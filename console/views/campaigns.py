@@ -65,7 +65,7 @@ async def _wizard(request: web.Request, values: dict[str, Any], errors: dict[str
         "values": values, "errors": errors, "picked_contacts": contacts,
         "templates": await template_store.list_page(db, limit=500),
         "groups": await group_store.list_page(db, limit=500),
-        "lines": [m.name for m in request.app[keys.SETTINGS].modems],
+        "lines": request.app[keys.POOL].names(),
         "max_segments": request.app[keys.SETTINGS].sending.max_segments,
         "mention": request.app[keys.SETTINGS].campaigns.mention()}, status=status)
 

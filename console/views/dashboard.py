@@ -55,7 +55,7 @@ async def traffic(request: web.Request) -> dict[str, Any]:
     settings = request.app[keys.SETTINGS]
     tz = ZoneInfo(settings.site.timezone)
     bounds = day_starts(request.app[keys.CLOCK].now(), tz)
-    names = {s.name for s in line_statuses(request)} | {m.name for m in settings.modems}
+    names = set(request.app[keys.POOL].names())
     days = []
     async with request.app[keys.DB].read() as conn:
         lines = sorted(names | set(await console_reads.part_lines(conn)))

@@ -20,16 +20,19 @@ from gatewayd.console.forms import (
     text,
     texts,
 )
-from gatewayd.console.render import field_errors, formats, fragment, localise, redirect, render, t
+from gatewayd.console.render import field_errors, formats, fragment, localise, redirect, render, t, tn
 from gatewayd.console.routing import Pages
 
 from gatewayd import keys
 from gatewayd.errors import Conflict, InvalidInput, NotFound
 from gatewayd.inbound.parts import number_prefixes
-from gatewayd.outbound.model import Category, NewMessage
+from gatewayd.modem.segments import count_segments
+from gatewayd.outbound.compose import Draft
+from gatewayd.outbound.model import Category
 from gatewayd.phone import InvalidNumber, normalise
 from gatewayd.store import console_reads
 from gatewayd.store import groups as group_store
+from gatewayd.store import templates as template_store
 
 pages = Pages()
 PAGE = 50
@@ -57,15 +60,11 @@ async def _form(request: web.Request, values: dict[str, Any], errors: dict[str, 
             continue
         picked.append({"kind": "group", "value": g.id, "label": g.name})
     picked += [{"kind": "number", "value": n, "label": n} for n in values.get("numbers", [])[:1000]]
-    templates: list[Any] = []
-    if hasattr(keys, "CAMPAIGNS"):
-        from gatewayd.store import templates as template_store
-
-        templates = await template_store.list_page(app[keys.DB], limit=200)
+    templates = await template_store.list_page(app[keys.DB], limit=200)
+    settings = app[keys.SETTINGS]
     return await render(request, "messages/new.html", {
         "values": values, "errors": errors, "picked": picked, "templates": templates,
-        "lines": [s.name for s in app[keys.MODEM_STATUS]()] if keys.MODEM_STATUS in app else [],
-        "max_segments": app[keys.SETTINGS].sending.max_segments}, status=status)
+        "lines": app[keys.POOL].names(), "max_segments": settings.sending.max_segments}, status=status)
 
 
 @pages.get("/sms/new", role="operator", name="new_sms")
@@ -73,7 +72,8 @@ async def new_sms(request: web.Request) -> web.Response:
     contacts = [int(c) for c in request.query.getall("contact", []) if c.isdigit()]
     numbers = [n[:40] for n in request.query.getall("to", [])][:10]
     return await _form(request, {"text": "", "numbers": numbers, "contacts": contacts, "groups": [],
-                                 "category": "transactional", "send_at": "", "line": ""}, {})
+                                 "category": "transactional", "send_at": "", "line": "", "template": "",
+                                 "transliterate": request.app[keys.SETTINGS].sending.transliterate}, {})
 
 
 async def _recipients(request: web.Request, values: dict[str, Any]) -> list[str]:
@@ -111,22 +111,54 @@ async def send_sms(request: web.Request) -> web.StreamResponse:
     # Numbers typed but not yet turned into chips count too.
     numbers = texts(form, "number", 40) + [n.strip() for n in text(form, "number_input", 2000).replace(";", ",")
                                            .split(",") if n.strip()]
+    template = text(form, "template", 12)
     values: dict[str, Any] = {"text": body, "numbers": numbers, "contacts": ints(form, "contact"),
-                              "groups": ints(form, "group"), "category": category, "send_at": when, "line": line}
+                              "groups": ints(form, "group"), "category": category, "send_at": when, "line": line,
+                              "template": template, "transliterate": checked(form, "transliterate")}
     tz = ZoneInfo(request.app[keys.SETTINGS].site.timezone)
     try:
         if not body.strip():
             raise InvalidInput("text", t(request, "sms.text_required"))
         send_at = local_datetime(when, tz, "send_at") if checked(form, "schedule") else None
         recipients = await _recipients(request, values)
-        rows = await request.app[keys.OUTBOUND].submit([
-            NewMessage(to=number, text=body, category=Category(category), send_at=send_at, created_by=actor(request),
-                       line=line or None, priority=0, source="console") for number in recipients])
+        # Started from a template: its {variables} are filled for each recipient (the text as
+        # edited here; the template's line unless one is chosen). Otherwise the text is literal.
+        rows = await request.app[keys.OUTBOUND].submit_draft(Draft(
+            recipients=recipients, text=body, personalise=template.isdigit(), category=Category(category),
+            send_at=send_at, line=line or None, transliterate=values["transliterate"], source="console",
+            created_by=actor(request)))
     except (InvalidInput, NotFound, Conflict) as exc:
         return await _form(request, values, field_errors(exc, request), 422)
     if len(rows) == 1:
         raise redirect(request, f"/sent/{rows[0].id}", "scheduled" if send_at else "sent")
     raise redirect(request, "/sent", "scheduled" if send_at else "sent")
+
+
+@pages.get("/sms/preview", role="operator", name="sms_preview", json=True)
+async def sms_preview(request: web.Request) -> web.Response:
+    """The counter of New SMS and of the other forms, from the service's own rules: the STOP mention
+    (marketing, in the site's language), the GSM-7 look-alikes and what they save."""
+    q = request.query
+    settings = request.app[keys.SETTINGS]
+    category = "marketing" if q.get("category") == "marketing" else "transactional"
+    transliterate = q.get("transliterate") in ("on", "1", "true") if "transliterate" in q else None
+    done = request.app[keys.OUTBOUND].composer.preview(q.get("text", "")[:10_000], category=category,
+                                                        transliterate=transliterate)
+    info = count_segments(done.text)
+    notes = []
+    if done.mention:
+        notes.append(t(request, "counter.mention", mention=done.mention))
+    if done.replaced:
+        changes = ", ".join(f"{a}→{b}" for a, b, _ in done.replaced)
+        notes.append(tn(request, "counter.transliterated", done.segments_saved, changes=changes,
+                        saved=done.segments_saved))
+    if info.ucs2_forcing:
+        notes.append(t(request, "counter.ucs2", chars=" ".join(info.ucs2_forcing)))
+    line = t(request, "counter.template", encoding=info.encoding, characters=info.characters,
+             segments=info.segments, remaining=info.remaining)
+    return web.json_response({"line": line, "notes": notes, "segments": info.segments, "encoding": info.encoding,
+                              "over": info.segments > settings.sending.max_segments,
+                              "mention": done.mention, "saved": done.segments_saved, "text": done.text})
 
 
 @dataclass(frozen=True)

@@ -93,7 +93,7 @@ async def _rules_page(request: web.Request, errors: dict[str, str], values: dict
     return await render(request, "settings/auto_replies.html", {
         "rules": await request.app[keys.INBOUND].rules.all(), "errors": errors,
         "values": values or {"keyword": "", "reply": "", "line": ""},
-        "lines": [m.name for m in request.app[keys.SETTINGS].modems],
+        "lines": request.app[keys.POOL].names(),
         "max_segments": request.app[keys.SETTINGS].sending.max_segments,
         "inbound": request.app[keys.SETTINGS].inbound}, status=status)
 

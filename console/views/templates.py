@@ -28,9 +28,9 @@ async def _check(request: web.Request, title: str, line: str | None, body: str) 
         raise InvalidInput("title", t(request, "templates.title_required"))
     if not body.strip():
         raise InvalidInput("text", t(request, "templates.text_required"))
-    names = [m.name for m in request.app[keys.SETTINGS].modems]
+    names = request.app[keys.POOL].names()
     if line is not None and line not in names:
-        raise InvalidInput("line", f"unknown line {line!r}")
+        raise InvalidInput("line", code="line.unknown", line=line, known=", ".join(names) or "none")
     async with request.app[keys.DB].read() as conn:
         known = await contact_store.field_names(conn)
     return check_template_text(body, known)
@@ -51,7 +51,7 @@ async def _form(request: web.Request, template: Template | None, values: dict[st
         fields = await contact_store.field_names(conn)
     return await render(request, "templates/form.html", {
         "template": template, "values": values, "errors": errors, "unknown": unknown or [],
-        "lines": [m.name for m in request.app[keys.SETTINGS].modems], "variables": ["first_name", "last_name",
+        "lines": request.app[keys.POOL].names(), "variables": ["first_name", "last_name",
                                                                                     "email", "mobile", *fields],
         "max_segments": request.app[keys.SETTINGS].sending.max_segments}, status=status)
 

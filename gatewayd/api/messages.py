@@ -22,8 +22,8 @@ from gatewayd.api.contacts import next_cursor, page_args, path_id
 from gatewayd.api.openapi import describe
 from gatewayd.clock import utc_iso
 from gatewayd.errors import Conflict, FieldError, InvalidInput
-from gatewayd.modem.segments import count_segments
-from gatewayd.outbound.model import Category, MessageDetail, MessageRow, MessageState, NewMessage, Receipt
+from gatewayd.outbound.compose import Draft
+from gatewayd.outbound.model import Category, MessageDetail, MessageRow, MessageState, Receipt
 from gatewayd.phone import InvalidNumber, normalise
 
 routes = web.RouteTableDef()
@@ -34,7 +34,15 @@ class SendBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     to: str | list[str] = Field(description="One number, or a list (deduplicated); national numbers use "
                                             "[sending] default_region")
-    text: str = Field(description="The SMS text (GSM-7 or Unicode; long texts are split into segments)")
+    text: str | None = Field(None, description="The SMS text (GSM-7 or Unicode; long texts are split into "
+                                                "segments). Sent literally unless `variables` or `template` is given")
+    template: int | None = Field(None, ge=1, description="A template's id: its text (and line) instead of `text`; "
+                                                        "switches personalisation on")
+    variables: dict[str, str] | None = Field(
+        None, max_length=100, description="Values for {name} in the text, the same for every recipient; switches "
+                                          "personalisation on (the recipient's contact record fills the rest)")
+    transliterate: bool | None = Field(None, description="Replace characters outside GSM-7 by look-alikes "
+                                                         "(default: the site's [sending] transliterate)")
     category: Literal["transactional", "marketing"] = Field(
         description="marketing waits for the quiet-hours window and is blocked by any opt-out")
     send_at: AwareDatetime | None = Field(None, description="RFC 3339 time to send at (default: now)")
@@ -135,15 +143,8 @@ def recipients(raw: str | list[str], region: str, allowed: list[str], limit: int
     return list(out)
 
 
-def _check_text(text: str, max_segments: int) -> None:
-    if not text.strip():
-        raise InvalidInput("text", "must not be empty")
-    if any(0xD800 <= ord(ch) <= 0xDFFF for ch in text):
-        raise InvalidInput("text", "holds a lone UTF-16 surrogate (not a character)")
-    info = count_segments(text)
-    if info.segments > max_segments:
-        raise InvalidInput("text", f"needs {info.segments} segments ({info.encoding}, {info.units} units); "
-                                   f"at most {max_segments} are allowed")
+# The API's names for the fields of a Draft (problems name the field the client sent).
+API_FIELDS = {"line": "modem"}
 
 
 @routes.post("/api/v1/messages")
@@ -176,18 +177,19 @@ async def send(request: web.Request) -> web.Response:
     numbers = recipients(body.to, settings.sending.default_region, settings.api.allowed_destinations,
                          settings.api.max_recipients)
     del data  # the raw recipients (request_hash is taken): not held through the insert
-    _check_text(body.text, settings.sending.max_segments)
-    if body.modem is not None and body.modem not in outbound.line_names():
-        raise InvalidInput("modem", f"no line named {body.modem!r} (known: {', '.join(outbound.line_names()) or 'none'})")
+    if body.text is None and body.template is None:
+        raise InvalidInput("text", code="text.required")
     now = app[keys.CLOCK].now()
     if body.send_at is not None and body.send_at > now + timedelta(days=365):
-        raise InvalidInput("send_at", "more than a year ahead")
+        raise InvalidInput("send_at", code="send_at.too_far")
+    draft = Draft(recipients=numbers, text=body.text or "", template_id=body.template,
+                  category=Category(body.category), line=body.modem, send_at=body.send_at,
+                  ttl=timedelta(seconds=body.ttl) if body.ttl is not None else None, variables=body.variables,
+                  transliterate=body.transliterate, source="api", api_key_id=key.id,
+                  created_by=f"api key {key.name}", field_names=API_FIELDS)
+    messages = (await outbound.compose(draft)).messages
+    del draft
     await limits.reserve(key.id, len(numbers))
-    ttl = timedelta(seconds=body.ttl) if body.ttl is not None else None
-    by = f"api key {key.name}"  # one string shared by every message of the request
-    messages = [NewMessage(to=n, text=body.text, category=Category(body.category), send_at=body.send_at,
-                           line=body.modem, ttl=ttl, priority=0, source="api", api_key_id=key.id,
-                           created_by=by) for n in numbers]
 
     try:
         if idem is None:

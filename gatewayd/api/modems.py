@@ -16,7 +16,7 @@ from gatewayd.api.openapi import describe
 from gatewayd.clock import utc_iso
 from gatewayd.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
 from gatewayd.modem.errors import LineUnavailableError, UssdError
-from gatewayd.modem.events import LineState, LineStatus
+from gatewayd.modem.events import LineStatus
 from gatewayd.modem.ussd import UssdAnswer, check_code
 from gatewayd.store import messages as message_store
 
@@ -42,10 +42,7 @@ class ModemList(BaseModel):
 
 
 def _statuses(app: web.Application) -> list[LineStatus]:
-    if keys.MODEM_STATUS in app:
-        return app[keys.MODEM_STATUS]()
-    settings = app[keys.SETTINGS]
-    return [LineStatus(name=m.name, port=m.port, state=LineState.DISCONNECTED) for m in settings.modems]
+    return app[keys.POOL].statuses()
 
 
 @routes.get("/api/v1/modems")
@@ -103,10 +100,9 @@ async def ask_ussd(app: web.Application, line: str, code: str, *, who: str) -> U
         code = check_code(code)
     except ValueError as exc:
         raise InvalidInput("code", str(exc)) from None
-    if line not in {m.name for m in app[keys.SETTINGS].modems}:
-        raise NotFound(f"no line named {line!r}")
-    if keys.POOL not in app:
-        raise ServiceUnavailable("no modem pool runs in this process")
+    names = app[keys.POOL].names()
+    if line not in names:
+        raise NotFound(code="line.unknown", field="line", line=line, known=", ".join(names) or "none")
     log.info("line %s: USSD %s asked by %s", line, code, who)
     try:
         return await app[keys.POOL].ussd(line, code)

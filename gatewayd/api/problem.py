@@ -29,9 +29,20 @@ def problem_response(status: int, title: str, detail: str, *, type_slug: str,
     if instance:
         body["instance"] = instance
     if errors:
-        body["errors"] = [{"field": e.field, "message": e.message} for e in errors]
+        body["errors"] = [_error_json(e) for e in errors]
     return web.Response(status=status, text=json.dumps(body, ensure_ascii=False),
                         content_type="application/problem+json", headers=headers)
+
+
+def _error_json(e: FieldError) -> dict[str, object]:
+    """One entry of "errors": the field and its English message, plus the stable code and its
+    parameters when the service gave one (clients may switch on the code)."""
+    out: dict[str, object] = {"field": e.field, "message": e.message}
+    if e.code is not None:
+        out["code"] = e.code
+        out["params"] = {k: v if isinstance(v, (str, int, float, bool)) or v is None else str(v)
+                         for k, v in e.params.items()}
+    return out
 
 
 _HTTP_SLUGS = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",

@@ -51,9 +51,9 @@ def template_json(t: Template, unknown: list[str] | None = None) -> dict[str, An
 
 
 async def _checked(request: web.Request, body: TemplateBody) -> list[str]:
-    names = [m.name for m in request.app[keys.SETTINGS].modems]
-    if body.line is not None and names and body.line not in names:
-        raise InvalidInput("line", f"unknown line {body.line!r} (lines: {', '.join(names)})")
+    names = request.app[keys.POOL].names()
+    if body.line is not None and body.line not in names:
+        raise InvalidInput("line", code="line.unknown", line=body.line, known=", ".join(names) or "none")
     async with request.app[keys.DB].read() as conn:
         known = await contact_store.field_names(conn)
     return check_template_text(body.text, known)

@@ -23,21 +23,14 @@ async def campaigns_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.GROUPS] = GroupService(db, clock)
     imports = app[keys.IMPORTS] = ImportService(db, settings, clock)
     live = app[keys.LIVE_SETTINGS]
-    service = app[keys.CAMPAIGNS] = CampaignService(db, live.settings, clock, imports)
+    service = app[keys.CAMPAIGNS] = CampaignService(db, live.settings, clock, imports, lines=app[keys.POOL],
+                                                    scheduler=app[keys.SCHEDULER], composer=app[keys.OUTBOUND].composer)
     live.subscribe(service.use_settings)
-    if keys.SCHEDULER in app:
-        service.scheduler = app[keys.SCHEDULER]
-    runner = None
-    outbound = app.get(keys.OUTBOUND) if hasattr(keys, "OUTBOUND") else None
-    if outbound is not None:
-        runner = app[keys.CAMPAIGN_RUNNER] = CampaignRunner(service, outbound)
-        await service.restore_schedule()
-        await runner.start()
-    else:
-        log.warning("outbound service not available: campaigns can be prepared but will not send")
+    runner = app[keys.CAMPAIGN_RUNNER] = CampaignRunner(service, app[keys.OUTBOUND])
+    await service.restore_schedule()
+    await runner.start()
     yield
-    if runner is not None:
-        await runner.stop()
+    await runner.stop()
 
 
 def add_routes(app: web.Application) -> None:

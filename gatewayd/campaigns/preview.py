@@ -9,8 +9,9 @@ from collections import Counter
 from typing import Any
 
 from gatewayd.campaigns import audience as aud
-from gatewayd.campaigns.estimate import LineCap, estimate_duration, fast_segments
+from gatewayd.campaigns.estimate import LineCap, estimate_duration
 from gatewayd.campaigns.rendering import load_texts
+from gatewayd.campaigns.templates import render
 from gatewayd.campaigns.service import CampaignService
 from gatewayd.config import Settings
 from gatewayd.modem.segments import count_segments
@@ -21,12 +22,13 @@ from gatewayd.store import optouts
 MISSING_LISTED = 50
 
 
-def line_caps(settings: Settings, line: str | None, category: str) -> tuple[list[LineCap], float, float]:
+def line_caps(settings: Settings, line: str | None, category: str,
+              lines: list[str]) -> tuple[list[LineCap], float, float]:
     """(caps of the lines that will send, sending hours per day, seconds per segment) from the
     outbound settings: per-line caps (segments per minute/hour/day), spacing, quiet hours
     (marketing only: the weekly window and its days, averaged over the week)."""
     out = settings.outbound
-    names = [m.name for m in settings.modems if line is None or m.name == line] or [line or "pool"]
+    names = [name for name in lines if line is None or name == line] or [line or "pool"]
     hourly = [c for c in (out.per_line_per_hour, out.per_line_per_minute * 60 if out.per_line_per_minute else None)
               if c is not None]
     caps = [LineCap(n, min(hourly) if hourly else None, out.per_line_per_day) for n in names]
@@ -53,6 +55,7 @@ async def preview(service: CampaignService, campaign_id: int) -> dict[str, Any]:
     missing: Counter[str] = Counter()
     lacking: list[dict[str, Any]] = []  # the first recipients left without a value, by name
     spec = aud.AudienceSpec.from_json(campaign.audience)
+    composer = service.composer
     async with service.db.read() as conn:
         texts = await load_texts(conn, campaign)
         unknown = await service.unknown_variables(conn, campaign)
@@ -73,7 +76,7 @@ async def preview(service: CampaignService, campaign_id: int) -> dict[str, Any]:
                 if d.number in blocked:
                     totals["opted_out"] += 1
                     continue
-                rendered = texts.render(d.language, d.values)
+                rendered = render(texts.by_language[texts.template_for(d.language)], texts.values_of(d.values))
                 totals["recipients"] += 1
                 per_template[texts.template_for(d.language)] += 1
                 for name in rendered.missing:
@@ -81,23 +84,26 @@ async def preview(service: CampaignService, campaign_id: int) -> dict[str, Any]:
                 if rendered.missing and len(lacking) < MISSING_LISTED:
                     lacking.append({"number": d.number, "contact_id": d.contact_id, "source": d.source,
                                     "missing_variables": list(rendered.missing)})
+                # What outbound's composition will send: the STOP mention in the reader's
+                # language, the site's GSM-7 look-alikes (the same function, not a copy).
+                done = composer.preview(rendered.text, category=campaign.category, language=d.language)
                 if len(samples) < first_n:
-                    info = count_segments(rendered.text)
+                    info = count_segments(done.text)
                     samples.append({"number": d.number, "contact_id": d.contact_id, "source": d.source,
-                                    "template": texts.template_for(d.language), "text": rendered.text,
+                                    "template": texts.template_for(d.language), "text": done.text,
                                     "encoding": info.encoding, "ucs2_characters": list(info.ucs2_forcing),
                                     "characters": info.characters, "segments": info.segments,
-                                    "missing_variables": list(rendered.missing)})
-                    totals["segments"] += info.segments
-                else:
-                    totals["segments"] += fast_segments(rendered.text)
+                                    "missing_variables": list(rendered.missing),
+                                    "transliterated": [f"{a}→{b}" for a, b, _ in done.replaced],
+                                    "segments_saved": done.segments_saved})
+                totals["segments"] += done.segments
         if spec.file_import_id is not None:
             row = await import_store.get_in(conn, spec.file_import_id)
             if row is not None and row.analysis is not None:
                 totals["invalid"] += row.analysis.get("invalid", {}).get("count", 0)
                 totals["duplicate"] += row.analysis.get("duplicates_in_file", {}).get("count", 0)
         already = await store.recipient_counts(conn, campaign_id)
-    caps, hours, seconds = line_caps(settings, texts.line, campaign.category)
+    caps, hours, seconds = line_caps(settings, texts.line, campaign.category, service.lines.names())
     # Caps and modem speed count segments: a two-part SMS costs two.
     estimate = estimate_duration(totals["segments"], caps, sending_hours_per_day=hours, seconds_per_message=seconds)
     return {

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from gatewayd.campaigns.rendering import CampaignTexts, load_texts
 from gatewayd.campaigns.service import CampaignService
 from gatewayd.errors import ProblemError
+from gatewayd.outbound.compose import Composed, Draft, Recipient
 from gatewayd.outbound.model import Category, NewMessage
 from gatewayd.store import campaigns as store
 from gatewayd.store import messages as message_store
@@ -35,6 +36,8 @@ class Outbound(Protocol):
     """The part of gatewayd.outbound.service.OutboundService the runner uses."""
 
     async def enqueue(self, messages: Sequence[Any], *, conn: aiosqlite.Connection) -> Sequence[int]: ...
+
+    async def compose(self, draft: Draft, *, conn: aiosqlite.Connection | None = None) -> Composed: ...
 
 
 def failure_rate(states: dict[str, int]) -> tuple[int, float]:
@@ -145,12 +148,23 @@ class CampaignRunner:
                     log.info("campaign %d completed", campaign_id)
                 return 0
             texts = await self._texts(conn, campaign)
-            text = texts.text_renderer()
             category, line = Category(campaign.category), texts.line
-            # Bulk priority 10: single API/console messages go first.
-            messages = [NewMessage(to=r.number, text=text(r.language, r.values), category=category, line=line,
-                                   priority=10, campaign_id=campaign_id, campaign_recipient_id=r.id,
-                                   source="campaign") for r in batch]
+            # One draft per template (a campaign may have one per language); outbound's composition
+            # personalises each recipient from its values (contact and file row, joined at launch)
+            # and adds the STOP mention in its language. Bulk priority 10: single messages go first.
+            groups: dict[str, list[store.PendingRecipient]] = {}
+            for r in batch:
+                groups.setdefault(texts.template_for(r.language), []).append(r)
+            composed: dict[int, NewMessage] = {}
+            for language, members in groups.items():
+                draft = Draft(recipients=[Recipient(r.number, texts.values_of(r.values), r.language, lookup=False)
+                                          for r in members],
+                              text=texts.sources[language], personalise=True, category=category, line=line,
+                              priority=10, campaign_id=campaign_id, campaign_recipient_ids=[r.id for r in members],
+                              source="campaign")
+                for r, m in zip(members, (await self.outbound.compose(draft, conn=conn)).messages, strict=True):
+                    composed[r.id] = m
+            messages = [composed[r.id] for r in batch]
             ids = await self.outbound.enqueue(messages, conn=conn)
             del messages  # the texts are in the ledger now; keep the working set to one batch
             await store.mark_submitted(conn, list(zip((r.id for r in batch), ids, strict=True)), now)

@@ -30,6 +30,7 @@ from gatewayd.store import imports as import_store
 from gatewayd.store import optouts
 from gatewayd.store import templates as template_store
 from gatewayd.store.campaigns import Campaign
+from gatewayd.outbound.compose import Composer, LineDirectory
 from gatewayd.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -59,12 +60,21 @@ class NewCampaign:
 class CampaignService:
     """The one entry point for campaigns (API and console call it; the runner sends)."""
 
-    def __init__(self, db: Database, settings: Settings, clock: Clock, imports: ImportService) -> None:
+    def __init__(self, db: Database, settings: Settings, clock: Clock, imports: ImportService, *,
+                 lines: LineDirectory | None = None, scheduler: CampaignScheduler | None = None,
+                 composer: Composer | None = None) -> None:
+        """`lines`: the pool's view of the lines (default: the configured ones, for tests without a
+        pool); `scheduler`: launches scheduled campaigns (None: only launch_due() does)."""
+        from gatewayd.modem.pool import FixedLines
+
         self.db = db
         self.settings = settings
         self.clock = clock
         self.imports = imports
-        self.scheduler: CampaignScheduler | None = None
+        self.lines: LineDirectory = lines if lines is not None else FixedLines.configured(settings)
+        self.scheduler = scheduler
+        # Outbound's composition: previews show what it will send (mention, look-alikes).
+        self.composer = composer if composer is not None else Composer(settings, self.lines)
         self.on_change: Callable[[], None] = lambda: None   # the runner's wake-up
         self.cancel_outstanding: Callable[[int], Any] | None = None  # set by the runner
 
@@ -156,9 +166,9 @@ class CampaignService:
     # --- writing ----------------------------------------------------------------------------------
 
     def _line_ok(self, line: str | None) -> None:
-        names = [m.name for m in self.settings.modems]
-        if line is not None and names and line not in names:
-            raise InvalidInput("line", f"unknown line {line!r} (lines: {', '.join(names)})")
+        names = self.lines.names()
+        if line is not None and line not in names:
+            raise InvalidInput("line", code="line.unknown", line=line, known=", ".join(names) or "none")
 
     async def create(self, new: NewCampaign) -> tuple[Campaign, dict[str, list[str]]]:
         """A draft campaign and the unknown variables of its templates (reported, not refused)."""
@@ -172,7 +182,8 @@ class CampaignService:
             if lang not in LANGUAGES:
                 raise InvalidInput(f"templates.{lang}", "languages are default, fr and en")
         self._line_ok(new.line)
-        mention = self.settings.campaigns.mention() if new.category == "marketing" else ""
+        # Shown with the campaign; each message gets the mention of its reader's language when composed.
+        mention = self.settings.campaigns.mention(self.settings.site.language) if new.category == "marketing" else ""
         async with self.db.write() as conn:
             for lang, tid in new.templates.items():
                 if await template_store.get_in(conn, tid) is None:

@@ -3,6 +3,8 @@
 Nothing from a template or a contact is ever evaluated: `{first_name}` is looked up in a dict of
 strings and pasted in; there are no attributes, indexes, filters or format specs. `{{` and `}}`
 stand for literal braces. A value that itself contains `{…}` is pasted as it is, never re-read.
+`{first_name|Madame, Monsieur}` gives a default: the text after `|` stands in when the recipient
+has no value (an empty value counts as none).
 """
 
 from __future__ import annotations
@@ -25,6 +27,10 @@ class CompiledTemplate:
 
     pieces: tuple[str, ...]
     names: tuple[str, ...]
+    defaults: tuple[str | None, ...] = ()  # per variable occurrence: its `|default`, or None
+
+    def default_of(self, i: int) -> str | None:
+        return self.defaults[i] if i < len(self.defaults) else None
 
     @property
     def variables(self) -> tuple[str, ...]:
@@ -35,13 +41,14 @@ class CompiledTemplate:
 @dataclass(frozen=True)
 class Rendered:
     text: str
-    missing: tuple[str, ...]  # variables with no value for this recipient (rendered as empty)
+    missing: tuple[str, ...]  # variables with no value and no default for this recipient (rendered as empty)
 
 
 def compile_template(text: str) -> CompiledTemplate:
     """Parse `text`; TemplateSyntaxError for a lone brace or a bad variable name."""
     pieces: list[str] = []
     names: list[str] = []
+    defaults: list[str | None] = []
     buf: list[str] = []
     i, n = 0, len(text)
     while i < n:
@@ -54,13 +61,16 @@ def compile_template(text: str) -> CompiledTemplate:
             end = text.find("}", i + 1)
             if end < 0:
                 raise TemplateSyntaxError(f"'{{' at position {i + 1} is never closed (write {{{{ for a brace)")
-            name = text[i + 1:end].strip()
-            if not _NAME.fullmatch(name):
+            inner = text[i + 1:end]
+            name, bar, default = inner.partition("|")
+            name = name.strip()
+            if not _NAME.fullmatch(name) or "{" in inner:
                 raise TemplateSyntaxError(
-                    f"{{{text[i + 1:end]}}} at position {i + 1} is not a variable name (letters, digits, _)")
+                    f"{{{inner}}} at position {i + 1} is not a variable name (letters, digits, _)")
             pieces.append("".join(buf))
             buf = []
             names.append(name)
+            defaults.append(default.strip() if bar else None)
             i = end + 1
         elif ch == "}":
             if text.startswith("}}", i):
@@ -72,7 +82,8 @@ def compile_template(text: str) -> CompiledTemplate:
             buf.append(ch)
             i += 1
     pieces.append("".join(buf))
-    return CompiledTemplate(tuple(pieces), tuple(names))
+    return CompiledTemplate(tuple(pieces), tuple(names), tuple(defaults) if any(d is not None for d in defaults)
+                            else ())
 
 
 def unknown_variables(template: CompiledTemplate, known: Iterable[str]) -> tuple[str, ...]:
@@ -82,16 +93,19 @@ def unknown_variables(template: CompiledTemplate, known: Iterable[str]) -> tuple
 
 
 def render(template: CompiledTemplate, values: Mapping[str, str]) -> Rendered:
-    """Substitute values (exact name, else case-insensitive); a missing or empty one renders as ''."""
+    """Substitute values (exact name, else case-insensitive); a missing or empty one renders as its
+    `|default`, else as '' (and is listed in `missing`)."""
     out = [template.pieces[0]]
     missing: list[str] = []
     lowered: dict[str, str] | None = None
-    for name, piece in zip(template.names, template.pieces[1:], strict=True):
+    for i, (name, piece) in enumerate(zip(template.names, template.pieces[1:], strict=True)):
         value = values.get(name)
         if value is None:
             if lowered is None:
                 lowered = {k.lower(): v for k, v in values.items()}
             value = lowered.get(name.lower())
+        if not value:
+            value = template.default_of(i)
         if not value:
             if name not in missing:
                 missing.append(name)
@@ -99,36 +113,6 @@ def render(template: CompiledTemplate, values: Mapping[str, str]) -> Rendered:
         out.append(str(value))
         out.append(piece)
     return Rendered("".join(out), tuple(missing))
-
-
-def render_text(template: CompiledTemplate, values: Mapping[str, str]) -> str:
-    """render(template, values).text without collecting the missing names (the launch's hot path)."""
-    pieces = template.pieces
-    out = [pieces[0]]
-    lowered: dict[str, str] | None = None
-    for name, piece in zip(template.names, pieces[1:], strict=True):
-        value = values.get(name)
-        if value is None:
-            if lowered is None:
-                lowered = {k.lower(): v for k, v in values.items()}
-            value = lowered.get(name.lower())
-        if value:
-            out.append(str(value))
-        out.append(piece)
-    return "".join(out)
-
-
-def fixed_tail(template: CompiledTemplate, mention: str) -> str | None:
-    """What with_stop_mention does to every rendering of `template`, when the values cannot change
-    it (the text after the last variable is at least as long as the mention): '' leaves the text
-    as it is, else the text is right-stripped and this tail appended. None: it depends on values."""
-    mention = mention.strip()
-    if not mention:
-        return ""
-    last = template.pieces[-1].rstrip()
-    if template.names and len(last) < len(mention):
-        return None  # a value could end the text with the mention, or with part of it
-    return "" if last.endswith(mention) else f"\n{mention}"
 
 
 def with_stop_mention(text: str, mention: str) -> str:

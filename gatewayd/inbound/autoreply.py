@@ -10,7 +10,6 @@ A decision held back by a limit is recorded with its reason (auditable, and the 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -20,9 +19,10 @@ from gatewayd.clock import Clock
 from gatewayd.config import InboundSettings, SendingSettings
 from gatewayd.errors import Conflict, InvalidInput, NotFound
 from gatewayd.inbound.parts import is_dialable
-from gatewayd.inbound.ports import MessageFactory, Outbound
+from gatewayd.inbound.ports import Outbound, conversation_draft
 from gatewayd.inbound.stop_words import Intent, KeywordMatcher
 from gatewayd.modem.segments import count_segments
+from gatewayd.outbound.compose import LineDirectory
 from gatewayd.phone import mask
 from gatewayd.store import autoreplies
 from gatewayd.store.autoreplies import DuplicateRule, Rule
@@ -44,10 +44,10 @@ class Decision:
 class AutoResponder:
     """Queues automatic SMS inside the caller's transaction, within the per-number limits."""
 
-    def __init__(self, outbound: Outbound | None, settings: InboundSettings, factory: MessageFactory) -> None:
+    def __init__(self, outbound: Outbound | None, settings: InboundSettings, lines: LineDirectory) -> None:
         self.outbound = outbound
         self.settings = settings
-        self.factory = factory
+        self.lines = lines
 
     async def answer(self, conn: aiosqlite.Connection, *, kind: str, number: str, line: str | None, text: str,
                      now: datetime, every: timedelta | None = None, thread_id: int | None = None,
@@ -63,8 +63,10 @@ class AutoResponder:
                 # A savepoint: a refused submit must never undo the inbound message it answers.
                 await conn.execute("SAVEPOINT auto_answer")
                 try:
-                    rows = await self.outbound.submit(
-                        [self.factory(to=number, text=text, line=line, thread_id=thread_id, source=_source(kind))],
+                    # Answered on the line the SMS or call came in on, while the pool has it.
+                    on = line if line in self.lines.names() else None
+                    rows = await self.outbound.submit_draft(
+                        conversation_draft(to=number, text=text, line=on, thread_id=thread_id, source=_source(kind)),
                         conn=conn)
                     message_id = int(rows[0].id)
                     await conn.execute("RELEASE auto_answer")
@@ -105,13 +107,12 @@ class RuleBook:
     """Keyword → reply rules: validation, storage, and the lookup for an inbound text."""
 
     def __init__(self, db: Database, clock: Clock, matcher: KeywordMatcher, sending: SendingSettings,
-                 line_names: Callable[[], Iterable[str]] | None = None) -> None:
+                 lines: LineDirectory) -> None:
         self.db = db
         self.clock = clock
         self.matcher = matcher
         self.sending = sending
-        # The lines that exist (the pool's, once wired); None accepts any name.
-        self.line_names = line_names
+        self.lines = lines  # the pool's view of the lines
 
     def key(self, keyword: str) -> str:
         """The folded keyword as stored and compared; 422 naming `keyword` when unusable."""
@@ -133,8 +134,8 @@ class RuleBook:
         info = count_segments(reply)
         if info.segments > self.sending.max_segments:
             raise InvalidInput("reply", f"{info.segments} SMS segments, at most {self.sending.max_segments}")
-        if line is not None and self.line_names is not None and line not in set(self.line_names()):
-            raise InvalidInput("modem", f"no modem named {line!r}")
+        if line is not None and line not in self.lines.names():
+            raise InvalidInput("modem", code="line.unknown", line=line, known=", ".join(self.lines.names()) or "none")
 
     async def create(self, *, keyword: str, reply: str, line: str | None = None, enabled: bool = True) -> Rule:
         key = self.key(keyword)

@@ -15,15 +15,10 @@ log = logging.getLogger(__name__)
 
 async def inbound_ctx(app: web.Application) -> AsyncIterator[None]:
     """Register the SMS and call handlers on the modem router; flush stale long messages."""
-    outbound = app.get(keys.OUTBOUND) if hasattr(keys, "OUTBOUND") else None
-    if outbound is None:
-        log.warning("outbound service not available: STOP blocks nothing pending and no reply can be queued")
     live = app[keys.LIVE_SETTINGS]
-    service = app[keys.INBOUND] = InboundService(app[keys.DB], live.settings, app[keys.CLOCK], outbound)
+    service = app[keys.INBOUND] = InboundService(app[keys.DB], live.settings, app[keys.CLOCK], app[keys.OUTBOUND],
+                                                 lines=app[keys.POOL])
     live.subscribe(service.use_settings)
-    if keys.POOL in app:
-        pool = app[keys.POOL]
-        service.rules.line_names = lambda: [s.name for s in pool.statuses()]
     router = app[keys.MODEM_EVENTS]
     router.incoming_sms = service.handle_sms
     router.call = service.handle_call

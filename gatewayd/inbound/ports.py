@@ -15,22 +15,20 @@ log = logging.getLogger(__name__)
 class Outbound(Protocol):
     """The part of gatewayd.outbound.service.OutboundService inbound uses (see SERVICES.md)."""
 
-    async def submit(self, messages: list[Any], *, conn: aiosqlite.Connection | None = None) -> list[Any]: ...
+    async def submit_draft(self, draft: Any, *, conn: aiosqlite.Connection | None = None) -> list[Any]: ...
 
     async def block_pending_to(self, conn: aiosqlite.Connection, numbers: Sequence[str]) -> int: ...
 
 
-# Builds an outbound NewMessage: (to, text, line, thread_id, source) → NewMessage.
-MessageFactory = Callable[..., Any]
+def conversation_draft(*, to: str, text: str, line: str | None, thread_id: int | None, source: str,
+                       created_by: str | None = None) -> Any:
+    """The outbound Draft of a reply or an automatic answer: transactional (conversation, not
+    marketing), its text literal; outbound's composition applies the other rules to it as to any SMS."""
+    from gatewayd.outbound.compose import Draft  # outbound owns the message model
+    from gatewayd.outbound.model import Category
 
-
-def new_message(*, to: str, text: str, line: str | None, thread_id: int | None, source: str,
-                created_by: str | None = None) -> Any:
-    """A transactional outbound NewMessage (replies and automatic answers are conversation, not marketing)."""
-    from gatewayd.outbound.model import Category, NewMessage  # outbound owns the message model
-
-    return NewMessage(to=to, text=text, category=Category.TRANSACTIONAL, line=line, thread_id=thread_id,
-                      source=source, created_by=created_by)
+    return Draft(recipients=(to,), text=text, category=Category.TRANSACTIONAL, line=line, thread_id=thread_id,
+                 source=source, created_by=created_by)
 
 
 EventSink = Callable[[aiosqlite.Connection, str, dict[str, Any], datetime], Any]

@@ -25,11 +25,12 @@ from gatewayd.inbound.autoreply import AutoResponder, RuleBook
 from gatewayd.inbound.calls import CallLog
 from gatewayd.inbound.optouts import OptOutService
 from gatewayd.inbound.parts import is_dialable, normalise_sender
-from gatewayd.inbound.ports import MessageFactory, Outbound, enqueue_event, new_message
+from gatewayd.inbound.ports import Outbound, conversation_draft, enqueue_event
 from gatewayd.inbound.receive import Received, flush_stale, receive_part
 from gatewayd.inbound.shapes import message_json
 from gatewayd.inbound.stop_words import Intent, KeywordMatcher
 from gatewayd.modem.events import CallEvent, IncomingSms
+from gatewayd.outbound.compose import LineDirectory
 from gatewayd.phone import mask
 from gatewayd.store import autoreplies, inbound, optouts, threads
 from gatewayd.store.db import Database
@@ -43,21 +44,22 @@ class InboundService:
     """Inbound SMS, threads, opt-outs by SMS, auto-replies and the call log."""
 
     def __init__(self, db: Database, settings: Settings, clock: Clock, outbound: Outbound | None, *,
-                 message_factory: MessageFactory = new_message, flush_interval: float | None = None) -> None:
+                 lines: LineDirectory | None = None, flush_interval: float | None = None) -> None:
+        """`lines`: the pool's view of the lines (default: the configured ones, for tests without a pool)."""
+        from gatewayd.modem.pool import FixedLines
+
         self.db = db
         self.settings = settings
         self.clock = clock
         self.outbound = outbound
-        self.factory = message_factory
         region = settings.sending.default_region
         self.region = region
         self.matcher = KeywordMatcher.build(settings.optout.stop_words, settings.optout.start_words,
                                             settings.optout.ignore_words)
-        self.responder = AutoResponder(outbound, settings.inbound, message_factory)
+        self.lines: LineDirectory = lines if lines is not None else FixedLines.configured(settings)
+        self.responder = AutoResponder(outbound, settings.inbound, self.lines)
         self.optouts = OptOutService(db, clock, settings.optout, outbound, self.responder, region)
-        configured = [m.name for m in settings.modems]
-        configured += [f"line{i}" for i in range(1, settings.simulator.lines + 1)]  # `run --simulate` names
-        self.rules = RuleBook(db, clock, self.matcher, settings.sending, lambda: configured)
+        self.rules = RuleBook(db, clock, self.matcher, settings.sending, self.lines)
         self.calls = CallLog(db, clock, settings.inbound, self.responder, region)
         self.timeout = timedelta(minutes=settings.inbound.reassembly_timeout_minutes)
         self.flush_interval = flush_interval or min(60.0, self.timeout.total_seconds() / 4)
@@ -70,11 +72,9 @@ class InboundService:
             settings.optout.stop_words, settings.optout.start_words, settings.optout.ignore_words)
         self.optouts.settings = settings.optout
 
-    def use_outbound(self, outbound: Outbound, factory: MessageFactory | None = None) -> None:
-        """Attach the outbound queue (when it starts after inbound, or a test's own)."""
+    def use_outbound(self, outbound: Outbound) -> None:
+        """Attach a test's own outbound queue."""
         self.outbound = self.responder.outbound = self.optouts.outbound = outbound
-        if factory is not None:
-            self.factory = self.responder.factory = factory
 
     # -- lifecycle --------------------------------------------------------------------------------
     async def start(self) -> None:
@@ -181,9 +181,11 @@ class InboundService:
                 raise NotFound(f"no thread {thread_id}")
             if not is_dialable(thread.number):
                 raise InvalidInput("thread_id", f"{thread.number!r} is a sender name or short code: it cannot be answered by SMS")
-            rows = await self.outbound.submit(
-                [self.factory(to=thread.number, text=text, line=thread.line, thread_id=thread.id, source=source,
-                              created_by=user)],
+            # The line the conversation came in on, while the pool still has it (else any line).
+            line = thread.line if thread.line in self.lines.names() else None
+            rows = await self.outbound.submit_draft(
+                conversation_draft(to=thread.number, text=text, line=line, thread_id=thread.id, source=source,
+                                   created_by=user),
                 conn=conn)
             await threads.touch_outbound(conn, thread.id, text=text, at=now)
             await threads.set_read(conn, thread.id, read=True)  # answering means it was read
@@ -195,5 +197,5 @@ class InboundService:
                            ) -> tuple[list[timeline.Item], timeline.Position | None]:
         """A page of the thread's messages in both directions, newest first (404 for no thread)."""
         await self.thread(thread_id)
-        reader = self.outbound if hasattr(self.outbound, "list") else None
+        reader = self.outbound
         return await timeline.page(self.db, reader, thread_id, limit=limit, position=position)  # type: ignore[arg-type]

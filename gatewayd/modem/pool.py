@@ -9,6 +9,8 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from gatewayd.clock import Clock, SystemClock
 from gatewayd.modem.driver import LineSettings, SimIdentity
@@ -20,7 +22,24 @@ from gatewayd.modem.supervisor import LineSupervisor
 from gatewayd.modem.timings import ModemTimings
 from gatewayd.modem.ussd import UssdAnswer
 
+if TYPE_CHECKING:
+    from gatewayd.config import Settings
+
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class FixedLines:
+    """A fixed list of line names, for tools and tests that run services without a pool."""
+
+    fixed: tuple[str, ...]
+
+    @classmethod
+    def configured(cls, settings: Settings) -> FixedLines:
+        return cls(tuple(m.name for m in settings.modems))
+
+    def names(self) -> list[str]:
+        return list(self.fixed)
 
 # Called when a line is bound to a SIM for the first time (or rebound by an operator): persist it.
 SimBound = Callable[[str, SimIdentity], None]
@@ -52,6 +71,11 @@ class ModemPool:
     async def stop(self) -> None:
         """Stop all lines in parallel; a transaction in flight gets `timings.stop_grace`."""
         await asyncio.gather(*(line.stop() for line in self._lines.values()), return_exceptions=True)
+
+    def names(self) -> list[str]:
+        """Every line of the pool, configured or simulated: the one list of lines the daemon has
+        (USSD, templates, campaigns, inbound rules, the console's forms and the API read it)."""
+        return list(self._lines)
 
     def statuses(self) -> list[LineStatus]:
         return [line.status() for line in self._lines.values()]

@@ -61,16 +61,14 @@ async def outbound_ctx(app: web.Application) -> AsyncIterator[None]:
     db, live, clock = app[keys.DB], app[keys.LIVE_SETTINGS], app[keys.CLOCK]
     settings = live.settings
     options = app[keys.OUTBOUND_OPTIONS] if keys.OUTBOUND_OPTIONS in app else {}
-    pool = app[keys.POOL] if keys.POOL in app else None
-    service = OutboundService(db, settings, clock)
+    pool = app[keys.POOL]
     seed = options.get("seed")
     dispatcher = Dispatcher(db, settings, clock, pool, fallback=float(options.get("fallback", 1.0)),
                             stop_grace=float(options.get("stop_grace", 2.0)),
                             rng=random.Random(seed) if seed is not None else None)
-    service.on_new_work = dispatcher.wake
+    service = OutboundService(db, settings, clock, lines=pool, on_new_work=dispatcher.wake)
     live.subscribe(dispatcher.use_settings)
-    if pool is not None:
-        service.line_names = lambda: [s.name for s in pool.statuses()]
+    live.subscribe(service.use_settings)
     router = app[keys.MODEM_EVENTS]
     router.status_report = dispatcher.on_status_report
     router.line_status.append(dispatcher.on_line_status)

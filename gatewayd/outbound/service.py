@@ -1,4 +1,8 @@
-"""OutboundService: the one way into the send ledger (submit, cancel, resend, read, block).
+"""OutboundService: the one way into the send ledger (compose, submit, cancel, resend, read, block).
+
+Entry points hand a `Draft` to `compose()` / `submit_draft()` / `accept_draft()` (see
+gatewayd.outbound.compose for the rules that applies); the lower-level submit()/enqueue() take
+messages that were composed already.
 
 A submitted message is committed before submit() returns. Concurrent submits share one
 transaction (group commit), so many API clients cost one fsync, not one each; a caller that
@@ -19,12 +23,14 @@ from gatewayd.clock import Clock, utc_iso
 from gatewayd.config import Settings
 from gatewayd.errors import Conflict, InvalidInput, NotFound
 from gatewayd.modem.segments import has_lone_surrogate, segments_of
+from gatewayd.outbound.compose import Composed, Composer, Draft, LineDirectory
 from gatewayd.outbound.groupcommit import GroupCommit
 from gatewayd.outbound.model import (
     OPTOUT_EXEMPT_SOURCES, SOURCES, Category, MessageDetail, MessageRow, NewMessage, Receipt, optout_applies,
 )
 from gatewayd.store import messages as store
 from gatewayd.store import optouts
+from gatewayd.problems import english
 from gatewayd.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -42,15 +48,44 @@ _CATEGORIES: dict[object, str] = {**{c: c.value for c in Category}, **{c.value: 
 class OutboundService:
     """Submit and manage outbound messages; the dispatcher sends what this commits."""
 
-    def __init__(self, db: Database, settings: Settings, clock: Clock) -> None:
+    def __init__(self, db: Database, settings: Settings, clock: Clock, *, lines: LineDirectory | None = None,
+                 on_new_work: Callable[[], None] | None = None) -> None:
+        """`lines`: the pool's view of the lines (default: the configured ones, for tools and tests
+        without a pool); `on_new_work`: the dispatcher's wake-up, called after commits."""
+        from gatewayd.modem.pool import FixedLines
+
         self.db = db
         self.settings = settings
         self.clock = clock
         self.group = GroupCommit(db)
-        # Set by the dispatcher: called after new work may have been committed.
-        self.on_new_work: Callable[[], None] | None = None
-        # Set by the pool wiring: names of the lines that exist (for validating `line`).
-        self.line_names: Callable[[], list[str]] = lambda: [m.name for m in settings.modems]
+        self.on_new_work = on_new_work
+        self.lines: LineDirectory = lines if lines is not None else FixedLines.configured(settings)
+        self.composer = Composer(settings, self.lines)
+
+    def use_settings(self, settings: Settings) -> None:
+        """Settings changed in the console."""
+        self.settings = settings
+        self.composer.use_settings(settings)
+
+    # ------------------------------------------------------------------ compose
+
+    async def compose(self, draft: Draft, *, conn: aiosqlite.Connection | None = None) -> Composed:
+        """The draft's messages with every rule applied, nothing written; InvalidInput listing the
+        problems (stable codes) otherwise."""
+        if conn is not None:
+            return await self.composer.compose(conn, draft)
+        async with self.db.read() as reader:
+            return await self.composer.compose(reader, draft)
+
+    async def submit_draft(self, draft: Draft, *, conn: aiosqlite.Connection | None = None) -> list[MessageRow]:
+        """compose() then submit(): the committed rows in recipient order."""
+        composed = await self.compose(draft, conn=conn)
+        return await self.submit(composed.messages, conn=conn)
+
+    async def accept_draft(self, draft: Draft) -> Receipt:
+        """compose() then accept() (ids and states only: the API's bulk path)."""
+        composed = await self.compose(draft)
+        return await self.accept(composed.messages)
 
     # ------------------------------------------------------------------ submit
 
@@ -172,7 +207,7 @@ class OutboundService:
         opted = await optouts.opted_out_among(conn, sorted(watched)) if watched else set()
         default_ttl = timedelta(hours=self.settings.outbound.default_ttl_hours)
         first_id = await store.next_id(conn)
-        blocked_text = "recipient opted out (checked when queued)"
+        blocked_text = english("optout.blocked", {})
         # Most messages are due now with the default TTL: their times are computed once, and the
         # others share one string per distinct time (aware datetimes are slow to hash and format).
         default_expires = now + default_ttl
@@ -280,11 +315,16 @@ class OutboundService:
             existing = await store.resend_of(conn, message_id)
             if existing is not None:
                 raise Conflict(f"message {message_id} was already resent as message {existing}")
-            new = NewMessage(to=old.to, text=old.text, category=Category(old.category), line=old.line,
-                             priority=old.priority, campaign_id=old.campaign_id,
-                             campaign_recipient_id=old.campaign_recipient_id, thread_id=old.thread_id,
-                             source=old.source, api_key_id=old.api_key_id, created_by=by)
-            [row] = await self.insert(conn, [new])
+            # The old text was composed already (mention, look-alikes): it goes through the same
+            # rules again literally, which leave it as it is but still apply the segment cap and
+            # the line check, and insert() the opt-out list.
+            composed = await self.composer.compose(conn, Draft(
+                recipients=(old.to,), text=old.text, category=Category(old.category), line=old.line,
+                priority=old.priority, campaign_id=old.campaign_id,
+                campaign_recipient_ids=(old.campaign_recipient_id,) if old.campaign_recipient_id else None,
+                thread_id=old.thread_id, source=old.source, api_key_id=old.api_key_id, created_by=by,
+                transliterate=False))
+            [row] = await self.insert(conn, composed.messages)
             await store.link_resend(conn, row.id, message_id)
             fresh = await store.get(conn, row.id)
             assert fresh is not None

@@ -61,10 +61,9 @@ async def open_world(settings: Settings, clock: FakeClock) -> World:
     db = Database(settings.storage.database)
     await db.open()
     imports = ImportService(db, settings, clock)
-    service = CampaignService(db, settings, clock, imports)
     scheduler = Scheduler(clock)
     scheduler.start()
-    service.scheduler = scheduler
+    service = CampaignService(db, settings, clock, imports, scheduler=scheduler)
     runner = CampaignRunner(service, OutboundService(db, settings, clock))
     return World(db, settings, clock, imports, service, runner, Dispatch(db, clock), scheduler)
 
@@ -80,7 +79,8 @@ def campaign_settings(tmp_path: Path) -> Settings:
     return Settings(storage={"database": str(tmp_path / "gatewayd.db")}, http={"host": "127.0.0.1"},
                     quiet_hours={"enabled": False},
                     campaigns={"window": 3, "failure_min_finished": 4, "failure_threshold": 0.5,
-                               "stop_mention": "STOP au {number}", "stop_number": "06 00 00 00 00"})
+                               "stop_mention": "STOP au {number}", "stop_mention_en": "STOP to {number}",
+                               "stop_number": "06 00 00 00 00"})
 
 
 @pytest.fixture

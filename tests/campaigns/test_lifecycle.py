@@ -71,7 +71,7 @@ async def test_scheduled_campaign_runs_when_the_injected_clock_reaches_it(world:
     assert (await world.service.get(cid)).state == "completed"
     assert Counter(m["to_number"] for m in messages) == Counter({f"+336{10000000 + i:08d}": 1 for i in range(5)})
     texts = {m["to_number"]: m["text"] for m in messages}
-    assert texts["+33610000000"] == "Hello P0\nSTOP au 06 00 00 00 00"      # English template
+    assert texts["+33610000000"] == "Hello P0\nSTOP to 06 00 00 00 00"      # English template and mention
     assert texts["+33610000004"] == "Bonjour P4\nSTOP au 06 00 00 00 00"    # default, with the mention
     assert all(m["category"] == "marketing" for m in messages)
 

@@ -61,19 +61,3 @@ def test_duration_says_days_for_200k() -> None:
     assert est.text.endswith("days") and 30 < est.seconds / 86400 < 35
     short = estimate_duration(100, [LineCap("l1", None, None)], sending_hours_per_day=12, seconds_per_message=6)
     assert short.text == "about 10 min"
-
-
-@given(template=st.sampled_from(["Bonjour {first_name}, -20% à {ville} !", "{first_name}", "Promo {x}  ",
-                                 "Hello {first_name}\nSTOP au 36111", "Fixed text", "{x} STOP au 36111 {y}",
-                                 "{x}{{y}} fin de texte bien longue"]),
-       mention=st.sampled_from(["", "STOP au 36111", "  STOP  ", "ab"]),
-       values=st.dictionaries(st.sampled_from(["first_name", "FIRST_NAME", "ville", "x", "y"]),
-                              st.sampled_from(["", "Zoé", " ", "STOP au 36111", "x STOP au 36111  ", "ab", "{x}"])),
-       language=st.sampled_from([None, "en", "fr", "de", "default"]))
-def test_launch_renderer_gives_the_same_text_as_render(template: str, mention: str, values: dict[str, str],
-                                                        language: str | None) -> None:
-    from gatewayd.campaigns.rendering import CampaignTexts
-
-    compiled = compile_template(template)
-    texts = CampaignTexts({"default": compiled, "en": compile_template("Hi {first_name}")}, {}, mention, None)
-    assert texts.text_renderer()(language, values) == texts.render(language, values).text

@@ -14,6 +14,7 @@ from gatewayd.errors import Conflict, InvalidInput, NotFound
 from gatewayd.inbound.service import InboundService
 from gatewayd.modem.events import CallEvent
 from gatewayd.outbound.model import Category, MessageRow, NewMessage
+from gatewayd.modem.pool import FixedLines
 from gatewayd.outbound.service import OutboundService
 from gatewayd.store import autoreplies, calls, inbound, optouts, threads
 from gatewayd.store.db import Database
@@ -57,8 +58,9 @@ async def build(settings_factory: Callable[..., Any], db: Database, clock: FakeC
 
     async def make(**sections: Any) -> tuple[InboundService, Ledger]:
         settings = settings_factory(**sections)
-        outbound = OutboundService(db, settings, clock)
-        service = InboundService(db, settings, clock, outbound)
+        lines = FixedLines(("line1", "line2"))  # the pool's view, as the composition root passes it
+        outbound = OutboundService(db, settings, clock, lines=lines)
+        service = InboundService(db, settings, clock, outbound, lines=lines)
         made.append(service)
         return service, Ledger(outbound, clock)
 
@@ -211,7 +213,7 @@ async def test_rules_validation(build: Build) -> None:
         await service.rules.create(keyword="  !! ", reply="x")
     with pytest.raises(InvalidInput, match="segments"):
         await service.rules.create(keyword="LONG", reply="é" * 2000)
-    with pytest.raises(InvalidInput, match="no modem named 'line9'"):
+    with pytest.raises(InvalidInput, match="no line named 'line9'"):
         await service.rules.create(keyword="INFO", reply="x", line="line9")
     await service.rules.create(keyword="INFO", reply="x")
     with pytest.raises(Conflict):
