@@ -60,6 +60,19 @@ class VariablesBody(BaseModel):
     variables: Variables = Field(max_length=100)
 
 
+class TimingBody(BaseModel):
+    """A reminder per recipient (send time from a date column) or a recurring campaign."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["reminder", "recurring"]
+    column: str | None = Field(None, max_length=100)         # reminder: the column holding each date
+    days_before: int | None = Field(None, ge=0, le=90)       # reminder: "the day before" = 1, with `at`
+    at: str | None = Field(None, max_length=5)                # HH:MM
+    minutes_before: int | None = Field(None, ge=0, le=43200)  # reminder: "2 hours before" = 120
+    days_of_week: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field([], max_length=7)
+    day_of_month: int | None = Field(None, ge=1, le=28)       # recurring: every month on this day
+
+
 class CampaignBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
@@ -70,6 +83,7 @@ class CampaignBody(BaseModel):
     audience: AudienceBody
     # Template variable -> the column giving its value and a default ({"prenom": {"source": "first_name"}}).
     variables: Variables | None = Field(None, max_length=100)
+    timing: TimingBody | None = None
 
 
 class ScheduleBody(BaseModel):
@@ -101,8 +115,17 @@ def campaign_json(c: Campaign, **extra: Any) -> dict[str, Any]:
         "created_by": c.created_by,
         "created_at": utc_iso(c.created_at),
         "updated_at": utc_iso(c.updated_at),
+        "timing": c.timing,
+        "timing_report": c.timing_report,
+        "parent_id": c.parent_id,
         **extra,
     }
+
+
+async def with_next_sends(request: web.Request, c: Campaign, **extra: Any) -> web.Response:
+    """A campaign's JSON with its next send times (reminders due, occurrences of a recurring one)."""
+    nexts = await request.app[keys.CAMPAIGNS].next_sends(c)
+    return web.json_response(campaign_json(c, next_send_at=[utc_iso(t) for t in nexts], **extra))
 
 
 @routes.get("/api/v1/campaigns")
@@ -156,6 +179,7 @@ async def create_campaign(request: web.Request) -> web.Response:
             category=body.category,
             line=body.line,
             created_by=actor(key),
+            timing=body.timing.model_dump(exclude_none=True) if body.timing else None,
         )
     )
     return web.json_response(campaign_json(campaign, unknown_variables=unknown), status=201)
@@ -165,7 +189,7 @@ async def create_campaign(request: web.Request) -> web.Response:
 @describe("One campaign", tag="campaigns", scope="read", responses={200: CAMPAIGN_SCHEMA, 404: None})
 async def get_campaign(request: web.Request) -> web.Response:
     await require_scope(request, "read")
-    return web.json_response(campaign_json(await request.app[keys.CAMPAIGNS].get(path_id(request))))
+    return await with_next_sends(request, await request.app[keys.CAMPAIGNS].get(path_id(request)))
 
 
 @routes.delete("/api/v1/campaigns/{id}")
@@ -201,7 +225,7 @@ async def schedule(request: web.Request) -> web.Response:
     body = await parse_body(request, ScheduleBody) if request.can_read_body else ScheduleBody.model_validate({})
     when: datetime | None = body.send_at
     campaign = await request.app[keys.CAMPAIGNS].schedule(path_id(request), when)
-    return web.json_response(campaign_json(campaign))
+    return await with_next_sends(request, campaign)
 
 
 @routes.post("/api/v1/campaigns/{id}/pause")

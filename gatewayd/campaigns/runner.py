@@ -140,8 +140,12 @@ class CampaignRunner:
             campaign = await store.get_in(conn, campaign_id)
             if campaign is None or campaign.state != "running":
                 return 0  # paused or canceled meanwhile
-            batch = await store.pending(conn, campaign_id, limit)
+            # A reminder campaign hands each recipient over when its own send time has come.
+            reminders = bool(campaign.timing) and campaign.timing.get("kind") == "reminder"  # type: ignore[union-attr]
+            batch = await store.pending(conn, campaign_id, limit, due_by=now if reminders else None)
             if not batch:
+                if reminders and await store.pending_count(conn, campaign_id):
+                    return 0  # later reminders wait in the campaign
                 states = await store.message_states(conn, campaign_id)
                 if not any(states.get(s, 0) for s in OUTSTANDING):
                     await store.transition(conn, campaign_id, ("running",), "completed", now, finished_at=now)

@@ -8,25 +8,29 @@ same transaction that moves the campaign to running; UNIQUE(campaign, number) ke
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 from typing import Any, Protocol
 
 import aiosqlite
 
 from gatewayd.campaigns import audience as aud
 from gatewayd.campaigns.rendering import load_texts
-from gatewayd.campaigns import variables
+from gatewayd.campaigns import timing, variables
 from gatewayd.campaigns.templates import BUILTIN_VARIABLES, TemplateSyntaxError, compile_template, unknown_variables
 from gatewayd.clock import Clock
 from gatewayd.config import Settings
+from gatewayd.contacts.analysis import fold
 from gatewayd.contacts.importer import ImportService
 from gatewayd.errors import Conflict, InvalidInput, NotFound
 from gatewayd.store import campaigns as store
 from gatewayd.store import contacts as contact_store
 from gatewayd.store import imports as import_store
+from gatewayd.outbound.quiet_hours import QuietHours
 from gatewayd.store import optouts
 from gatewayd.store import templates as template_store
 from gatewayd.store.campaigns import Campaign
@@ -55,6 +59,7 @@ class NewCampaign:
     category: str = "marketing"
     line: str | None = None
     created_by: str | None = None
+    timing: dict[str, Any] | None = None  # a reminder per recipient, or a recurring campaign (timing.py)
 
 
 class CampaignService:
@@ -191,14 +196,48 @@ class CampaignService:
             await aud.validate(conn, new.audience)
             await self._check_cap(conn, new.audience)
             await self._check_variables(conn, new.templates, new.audience, new.audience.variables)
+            rule = await self._check_timing(conn, new.timing, new.audience)
             campaign_id = await store.insert(
                 conn, name=new.name.strip()[:200], tag=new.tag.strip()[:64], category=new.category, line=new.line,
                 audience=new.audience.to_json(), stop_mention=mention, templates=new.templates,
-                created_by=new.created_by, now=self.clock.now())
+                created_by=new.created_by, now=self.clock.now(), timing=rule.to_json() if rule else None)
             campaign = await store.get_in(conn, campaign_id)
             assert campaign is not None
             unknown = await self.unknown_variables(conn, campaign)
         return campaign, unknown
+
+    async def _check_timing(self, conn: aiosqlite.Connection, data: dict[str, Any] | None,
+                            spec: aud.AudienceSpec) -> timing.Timing | None:
+        try:
+            rule = timing.parse(data)
+        except timing.TimingProblem as exc:
+            raise InvalidInput(exc.field, str(exc)) from None
+        if isinstance(rule, timing.Reminder):
+            wanted = fold(rule.column)
+            found = [s for s in await self.sources(conn, spec) if wanted in (fold(s.key), fold(s.label))]
+            if not found:
+                raise InvalidInput("timing.column", f"no column or contact field named {rule.column!r}")
+            rule = dataclasses.replace(rule, column=found[0].key)  # the header as the user wrote it, or the key
+        return rule
+
+    def _tz(self) -> ZoneInfo:
+        return ZoneInfo(self.settings.site.timezone)
+
+    async def next_sends(self, campaign: Campaign, count: int = 3) -> list[datetime]:
+        """When the campaign sends next: its reminders' earliest due times, a recurring campaign's next
+        occurrences, or its scheduled time."""
+        rule = timing.parse(campaign.timing) if campaign.timing else None
+        if isinstance(rule, timing.Recurring):
+            if campaign.state != "scheduled" or campaign.scheduled_at is None:
+                return []
+            return [campaign.scheduled_at, *timing.next_occurrences(rule, self._tz(), campaign.scheduled_at,
+                                                                      count - 1)]
+        if isinstance(rule, timing.Reminder) and campaign.state in ("running", "paused"):
+            async with self.db.read() as conn:
+                return await store.next_send_times(conn, campaign.id, count)
+        if campaign.state == "scheduled" and campaign.scheduled_at is not None:
+            return [campaign.scheduled_at]
+        return []
 
     async def _check_cap(self, conn: aiosqlite.Connection, spec: aud.AudienceSpec) -> None:
         problem = aud.cap_problem(await aud.size_bound(conn, spec), self.settings.campaigns.max_recipients)
@@ -229,6 +268,9 @@ class CampaignService:
                     names = ", ".join(dict.fromkeys(f"{{{v}}}" for vs in unknown.values() for v in vs))
                     raise InvalidInput("variables", f"no column, contact field or default gives {names}: map"
                                        " each variable to a column or give it a default value")
+            rule = timing.parse(campaign.timing) if campaign is not None and campaign.timing else None
+            if isinstance(rule, timing.Recurring):  # the first occurrence after `at` (or now)
+                when = timing.next_occurrences(rule, self._tz(), when - timedelta(seconds=1), 1)[0]
             if not await store.transition(conn, campaign_id, ("draft",), "scheduled", now, scheduled_at=when):
                 await self._state_conflict(conn, campaign_id, "scheduled")
         if when <= now:
@@ -238,9 +280,14 @@ class CampaignService:
         return await self.get(campaign_id)
 
     async def launch_quietly(self, campaign_id: int) -> None:
-        """Scheduler entry point: launch, logging instead of raising (nobody waits for the answer)."""
+        """Scheduler entry point: launch (a recurring campaign: its occurrence), logging instead of raising
+        (nobody waits for the answer)."""
         try:
-            await self.launch(campaign_id)
+            campaign = await self.get(campaign_id)
+            if campaign.timing and campaign.timing.get("kind") == "recurring":
+                await self.fire_occurrence(campaign_id)
+            else:
+                await self.launch(campaign_id)
         except Conflict as exc:
             log.info("campaign %d not launched: %s", campaign_id, exc.detail)
         except Exception:
@@ -281,6 +328,9 @@ class CampaignService:
         added = offered = 0
         spec = aud.AudienceSpec.from_json(campaign.audience)
         check = campaign.category == "marketing" or self.settings.optout.scope == "all"
+        rule = timing.parse(campaign.timing) if campaign.timing else None
+        if isinstance(rule, timing.Reminder):
+            return await self._materialise_reminders(conn, campaign, spec, rule, check, now)
         for gid in spec.group_ids:
             candidates, inserted = await store.add_group_recipients(conn, campaign.id, gid, exclude_opted_out=check,
                                                                     now=now)
@@ -299,6 +349,38 @@ class CampaignService:
                     for d in batch]
             offered += len(rows)
             added += await store.add_recipients(conn, campaign.id, rows, now)
+        return added, offered - added
+
+    async def _materialise_reminders(self, conn: aiosqlite.Connection, campaign: Campaign, spec: aud.AudienceSpec,
+                                     rule: timing.Reminder, check: bool, now: datetime) -> tuple[int, int]:
+        """Every recipient with its own send time from its date; skipped ones (no date, past, too late
+        once quiet hours apply) are counted and listed in the campaign's timing report."""
+        quiet = QuietHours.from_settings(self.settings.quiet_hours, self.settings.site.timezone)
+        tz = self._tz()
+        report: dict[str, Any] = dict(campaign.timing_report or {"skipped": {}, "lines": []})
+        added = offered = 0
+        async for batch in aud.drafts(conn, spec, region=self.settings.sending.default_region, imports=self.imports):
+            valid = [d.number for d in batch if d.invalid is None]
+            blocked = await optouts.opted_out_among(conn, valid) if check else set()
+            rows = []
+            for d in batch:
+                if d.invalid is not None:
+                    rows.append(d.row("excluded", "invalid"))
+                    continue
+                if d.number in blocked:
+                    rows.append(d.row("excluded", "opted_out"))
+                    continue
+                planned = timing.plan_reminder(rule, d.values, tz=tz, quiet=quiet, now=now)
+                if planned.send_at is None:
+                    reason = planned.skipped or "no_date"
+                    report["skipped"][reason] = report["skipped"].get(reason, 0) + 1
+                    if len(report["lines"]) < timing.SKIP_LISTED:
+                        report["lines"].append({"number": d.number, "date": planned.date, "reason": reason})
+                    continue
+                rows.append((*d.row("pending", None), planned.send_at))
+            offered += len(rows)
+            added += await store.add_recipients(conn, campaign.id, rows, now)
+        await store.set_timing_report(conn, campaign.id, report)
         return added, offered - added
 
     async def refresh(self, campaign_id: int) -> dict[str, Any]:
@@ -347,6 +429,31 @@ class CampaignService:
         if self.cancel_outstanding is not None:
             await self.cancel_outstanding(campaign_id)
         return await self.get(campaign_id)
+
+    async def fire_occurrence(self, parent_id: int) -> int | None:
+        """A recurring campaign's occurrence: a campaign of its own (same templates, audience, variables)
+        created and moved to scheduled in the transaction that moves the parent to its next occurrence,
+        so a crash can neither lose nor repeat one; then it is launched. Returns its id."""
+        now = self.clock.now()
+        async with self.db.write() as conn:
+            parent = await store.get_in(conn, parent_id)
+            rule = timing.parse(parent.timing) if parent is not None and parent.timing else None
+            if parent is None or parent.state != "scheduled" or not isinstance(rule, timing.Recurring) or \
+                    parent.scheduled_at is None or parent.scheduled_at > now:
+                return None
+            following = timing.next_occurrences(rule, self._tz(), max(now, parent.scheduled_at), 1)[0]
+            local = parent.scheduled_at.astimezone(self._tz())
+            child = await store.insert(
+                conn, name=f"{parent.name} — {local:%Y-%m-%d %H:%M}"[:200], tag=parent.tag, category=parent.category,
+                line=parent.line, audience=parent.audience, stop_mention=parent.stop_mention,
+                templates=parent.templates, created_by=parent.created_by, now=now, parent_id=parent_id)
+            await store.transition(conn, child, ("draft",), "scheduled", now, scheduled_at=now)
+            await store.set_scheduled_at(conn, parent_id, following, now)
+        if self.scheduler is not None:
+            self.scheduler.run_at(f"campaign:{parent_id}", following, self.launch_quietly, parent_id)
+        log.info("recurring campaign %d: occurrence %d launched, next at %s", parent_id, child, following)
+        await self.launch_quietly(child)
+        return child
 
     async def restore_schedule(self) -> int:
         """At start: future scheduled campaigns get their job back; past ones launch now."""
