@@ -72,3 +72,27 @@ async def test_campaign_variables_step_maps_columns_and_defaults(admin: Console)
     assert "Bonjour Hélène, RDV le 12/01/2027 14h30" in body and "Bonjour cher client, RDV le 13/01/2027" in body
     status, body, _ = await admin.post(f"/campaigns/{campaign_id}/variables", {"source.prenom": "nope"})
     assert status == 422
+
+
+async def test_reminder_campaign_from_the_wizard_shows_next_sends_and_skipped(admin: Console) -> None:
+    await admin.get("/campaigns/new")
+    data = "Mobile;Date RDV\r\n0612345678;14/01/2099 14h30\r\n0612345679;02/01/2000 10h00\r\n".encode()
+    location = await _upload(admin, "/campaigns/new", "rdv.csv", data, name="Rappels", category="transactional",
+                             new_text="Rappel : RDV le {date_rdv}", timing_kind="reminder", timing_column="Date RDV",
+                             timing_offset="days", timing_days="1", timing_at="10:00")
+    campaign_id = int(location.split("/")[2])
+    campaign = await admin.app[keys.CAMPAIGNS].get(campaign_id)
+    assert campaign.timing is not None and campaign.timing["column"] == "date_rdv"
+    status, _, _ = await admin.post(f"/campaigns/{campaign_id}/schedule", {"when": "now", "confirm": "on"})
+    assert status == 303
+    status, body = await admin.get(f"/campaigns/{campaign_id}")
+    assert status == 200 and 'id="next-sends"' in body and "2099" in body
+    assert 'id="skipped-reminders"' in body and "02/01/2000 10h00" in body
+    # A wrong column is named on the wizard's page.
+    form = FormData()
+    for name, value in (("_csrf", admin.csrf), ("name", "x"), ("new_text", "Rappel"), ("timing_kind", "reminder"),
+                        ("timing_column", "naissance"), ("timing_offset", "minutes"), ("timing_hours", "2")):
+        form.add_field(name, value)
+    form.add_field("file", data, filename="rdv.csv", content_type="text/csv")
+    resp = await admin.client.post("/campaigns/new", data=form, allow_redirects=False)
+    assert resp.status == 422 and "naissance" in await resp.text()
