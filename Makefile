@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench deb clean
 
 # Runs the daemon on the embedded default: two simulated modems, data under ./var, console on
 # http://127.0.0.1:8080/.
@@ -21,6 +21,11 @@ test: $(VENV)/.test
 bench: $(VENV)/.test
 	$(BIN)/python -m bench
 
+# The Debian package dist/gatewayd_<version>_<arch>.deb for the machine it is built on (needs
+# dpkg-dev and python3-venv; see packaging/deb/build).
+deb:
+	packaging/deb/build
+
 $(VENV)/.venv:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
@@ -35,4 +40,4 @@ $(VENV)/.test: $(VENV)/.venv pyproject.toml setup.py
 	touch $@ $(VENV)/.demo
 
 clean:
-	rm -rf $(VENV) build *.egg-info
+	rm -rf $(VENV) build dist *.egg-info

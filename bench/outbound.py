@@ -4,6 +4,9 @@
 
   dispatch — drain 2,000 single-part messages through one zero-latency simulated line, every state
              change durable (sending, sent + TP-MR, delivery reports)         target ≥ 200 SMS/s
+  dispatch3 — 600 three-part messages through the same line: every part but the last committed on
+             its own as the modem accepts it (issue 15), so a crash between parts leaves their record
+                                                                            measured, no target
   lines4   — 4 simulated lines at 1 s network latency                        target ≥ 3.9 SMS/s
   ingest   — single-message POSTs from 32 concurrent clients to a daemon subprocess (group commit)
                                                                             target ≥ 1,000 accepted/s
@@ -143,6 +146,23 @@ async def phase_dispatch(workdir: Path, count: int = 2000) -> dict[str, Any]:
             "received": received, "duplicate_parts": duplicates, "states": r["states"],
             "dispatcher_transactions": r["transactions"], "target": ">= 200 SMS/s",
             "ok": rate >= 200 and received == count and duplicates == 0}
+
+
+LONG = "Rappel {i:06d} : votre rendez-vous est confirmé pour demain matin, merci de vous présenter à l'accueil " \
+       "dix minutes avant l'heure avec votre carte et votre convocation. Pour annuler, répondez ANNULER " \
+       "au plus tard la veille avant midi. Pour toute question, appelez le standard aux heures d'ouverture, " \
+       "du lundi au vendredi de 8 h à 18 h, ou écrivez-nous depuis votre espace personnel en ligne."
+
+
+async def phase_dispatch3(workdir: Path, count: int = 600) -> dict[str, Any]:
+    sim = SimProcess(1, 0.0, workdir)
+    async with sim as ports:
+        r = await _run_app(workdir, ports, count, LONG, 180)
+        received, duplicates = await sim.count()
+    return {"messages": count, "parts": 3 * count, "seconds": round(r["seconds"], 2),
+            "sms_per_s": round(count / r["seconds"], 1), "parts_per_s": round(3 * count / r["seconds"], 1),
+            "received": received, "duplicate_parts": duplicates, "states": r["states"],
+            "target": "measured", "ok": received == count and duplicates == 0}
 
 
 async def phase_lines4(workdir: Path, count: int = 80) -> dict[str, Any]:
@@ -287,6 +307,7 @@ async def phase_crash(workdir: Path) -> dict[str, Any]:
 
 def _row(name: str, r: dict[str, Any]) -> str:
     figure = {"dispatch": lambda: f"{r['sms_per_s']} SMS/s ({r['messages']} in {r['seconds']} s)",
+              "dispatch3": lambda: f"{r['sms_per_s']} SMS/s, {r['parts_per_s']} parts/s ({r['messages']} in {r['seconds']} s)",
               "lines4": lambda: f"{r['sms_per_s']} SMS/s ({r['messages']} in {r['seconds']} s)",
               "ingest": lambda: f"{r['accepted_per_s']} accepted/s (p50 {r['p50_ms']} ms, p99 {r['p99_ms']} ms)",
               "bulk": lambda: f"{r['best_s']} s best, runs {r['seconds']}",
@@ -300,10 +321,11 @@ async def main(names: list[str], json_path: Path | None) -> int:
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory(prefix="gatewayd-bench-") as tmp:
         work = Path(tmp)
-        for name in ("dispatch", "lines4"):
+        phases = {"dispatch": phase_dispatch, "dispatch3": phase_dispatch3, "lines4": phase_lines4}
+        for name, phase in phases.items():
             if name in names:
                 (work / name).mkdir()
-                results[name] = await (phase_dispatch if name == "dispatch" else phase_lines4)(work / name)
+                results[name] = await phase(work / name)
         daemon_names = [n for n in names if n in ("ingest", "bulk", "rss")]
         if daemon_names:
             (work / "daemon").mkdir()
@@ -312,7 +334,7 @@ async def main(names: list[str], json_path: Path | None) -> int:
             (work / "crash").mkdir()
             results["crash"] = await phase_crash(work / "crash")
     print(f"{'phase':<9} {'measured':<62} {'target':<26} result")
-    for name in ("dispatch", "lines4", "ingest", "bulk", "rss", "crash"):
+    for name in ("dispatch", "dispatch3", "lines4", "ingest", "bulk", "rss", "crash"):
         if name in results:
             print(_row(name, results[name]))
     text = json.dumps(results, indent=2)
@@ -327,7 +349,7 @@ if __name__ == "__main__":
         asyncio.run(simhost(int(sys.argv[2]), float(sys.argv[3]), Path(sys.argv[4])))
         sys.exit(0)
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("phases", nargs="*", default=["dispatch", "lines4", "ingest", "bulk", "rss"])
+    parser.add_argument("phases", nargs="*", default=["dispatch", "dispatch3", "lines4", "ingest", "bulk", "rss"])
     parser.add_argument("--json", type=Path, default=None)
     args = parser.parse_args()
     sys.exit(asyncio.run(main(args.phases, args.json)))

@@ -38,7 +38,7 @@ NAV = (
 
 # Messages a redirect may announce with ?done=<key> (only these keys, so nothing else is shown).
 DONE_KEYS = frozenset({
-    "saved", "deleted", "created", "sent", "scheduled", "canceled", "resent", "paused", "resumed",
+    "saved", "deleted", "created", "sent", "scheduled", "canceled", "resent", "completing", "paused", "resumed",
     "refreshed", "added", "removed", "password_changed", "signed_out", "imported", "revoked",
 })
 

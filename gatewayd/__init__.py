@@ -1,3 +1,3 @@
 """gatewayd: an edge SMS gateway daemon for USB SIM modems."""
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"

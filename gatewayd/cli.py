@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     backup = sub.add_parser("backup", help="write a consistent copy of the database (safe while running)")
     backup.add_argument("path", type=Path)
     with_config(backup)
+    backup.add_argument("--keep", type=int, metavar="N",
+                        help="PATH is a directory: write a dated copy into it and keep the N newest")
     return parser
 
 
@@ -149,12 +151,17 @@ def cmd_apikey_create(args: argparse.Namespace) -> int:
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
-    from gatewayd.store.backup import backup_database
+    from gatewayd.store.backup import backup_database, rotated_backup
 
     settings = _settings(args)
     if not settings.storage.database.exists():
         raise Failure(f"no database at {settings.storage.database}")
-    result = backup_database(settings.storage.database, args.path)
+    if args.keep is not None:
+        if args.keep < 1:
+            raise UsageError("--keep: must be at least 1")
+        result = rotated_backup(settings.storage.database, args.path, args.keep)
+    else:
+        result = backup_database(settings.storage.database, args.path)
     print(f"backup written to {result.path} ({result.size_bytes} bytes, schema version {result.schema_version})")
     return 0
 

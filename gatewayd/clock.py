@@ -49,6 +49,29 @@ class FakeClock:
         self._mono += seconds
 
 
+# Earlier than any gatewayd release: a wall clock before it has never been set (1970 at boot).
+RELEASE_FLOOR = datetime(2025, 1, 1, tzinfo=timezone.utc)
+
+
+class ClockSanity:
+    """Whether the wall clock can be trusted for decisions made from the time of day or the date.
+
+    A Raspberry Pi has no real-time clock: it boots in 1970, or at the time fake-hwclock saved
+    before the last shutdown, until NTP corrects it. Deciding quiet hours or due schedules from such a
+    clock sends marketing at night. The clock is trusted once it has passed both the release floor
+    and the newest time already recorded (it cannot really be earlier than what happened before),
+    and from then on: an NTP step forward is normal, a step back after that is not our concern."""
+
+    def __init__(self, floor: datetime) -> None:
+        self.floor = max(floor, RELEASE_FLOOR)
+        self._trusted = False
+
+    def trusted(self, now: datetime) -> bool:
+        if not self._trusted and now >= self.floor:
+            self._trusted = True
+        return self._trusted
+
+
 def utc_iso(when: datetime | None) -> str | None:
     """RFC 3339 text in UTC with a 'Z', as stored in SQLite and shown by the API."""
     if when is None:

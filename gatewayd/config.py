@@ -221,6 +221,9 @@ class OutboundSettings(Section):
     line_cooldown_seconds: float = Field(30.0, ge=0, le=3600)
     # Typical seconds per SMS on a real modem (campaign duration estimates only).
     seconds_per_message: float = Field(6.0, gt=0, le=600)
+    # A `sent` message with no final delivery report this many hours after it went out stays `sent`
+    # with the reason "no delivery report…" (a report that arrives later still settles it).
+    report_timeout_hours: float = Field(48.0, gt=0, le=24 * 30)
 
     @model_validator(mode="after")
     def _ordered(self) -> OutboundSettings:
@@ -357,6 +360,18 @@ class Settings(BaseSettings):
                 raise ValueError(f"duplicate modem name {modem.name!r}")
             seen.add(modem.name)
         return modems
+
+    def simulated_line_names(self) -> list[str]:
+        """The names `run --simulate N` gives its lines: line1, line2… skipping those [[modems]] use
+        (an installed box's configuration names its real line `line1` too)."""
+        taken = {modem.name for modem in self.modems}
+        names: list[str] = []
+        number = 0
+        while len(names) < self.simulator.lines:
+            number += 1
+            if f"line{number}" not in taken:
+                names.append(f"line{number}")
+        return names
 
     @classmethod
     def settings_customise_sources(

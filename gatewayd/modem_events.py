@@ -20,6 +20,7 @@ class ModemEventRouter:
     def __init__(self) -> None:
         self.incoming_sms: Callable[[IncomingSms], Awaitable[None]] | None = None
         self.status_report: Callable[[StatusReport], Awaitable[None]] | None = None
+        self.sms_deleted: Callable[[IncomingSms], Awaitable[None]] | None = None
         self.call: Callable[[CallEvent], Awaitable[None]] | None = None
         self.line_status: list[Callable[[LineStatus], Awaitable[None]]] = []
 
@@ -28,6 +29,10 @@ class ModemEventRouter:
             # Raising keeps the SMS on the SIM: it is read again by the next sweep.
             raise NoHandler("no inbound handler registered")
         await self.incoming_sms(sms)
+
+    async def on_sms_deleted(self, sms: IncomingSms) -> None:
+        if self.sms_deleted is not None:
+            await self.sms_deleted(sms)
 
     async def on_status_report(self, report: StatusReport) -> None:
         if self.status_report is None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import signal
 
@@ -30,8 +31,14 @@ async def serve(settings: Settings, *, announce: bool = True) -> None:
                            shutdown_timeout=1.0)
     try:
         await runner.setup()
-    except DatabaseError as exc:
-        raise StartupError(str(exc)) from None
+    except BaseException as exc:
+        # Components started before the failure (the database's worker thread, simulated lines)
+        # must stop, or the interpreter waits for them for ever instead of exiting.
+        with contextlib.suppress(Exception):
+            await app.cleanup()
+        if isinstance(exc, DatabaseError):
+            raise StartupError(str(exc)) from None
+        raise
     site = web.TCPSite(runner, settings.http.host, settings.http.port)
     try:
         await site.start()

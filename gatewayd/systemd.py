@@ -6,7 +6,8 @@ import asyncio
 import logging
 import os
 import socket
-from collections.abc import Awaitable, Callable
+import contextlib
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 log = logging.getLogger(__name__)
 
@@ -52,3 +53,29 @@ async def watchdog_loop(interval: float, healthy: Callable[[], Awaitable[bool]])
             notify("WATCHDOG=1")
         else:
             log.error("health check failed: not feeding the systemd watchdog")
+
+
+@contextlib.asynccontextmanager
+async def start_timeout_extended(status: str, *, period: float = 10.0) -> AsyncIterator[None]:
+    """While the block runs, keep pushing systemd's start timeout forward (EXTEND_TIMEOUT_USEC).
+
+    An integrity check or a migration of a large database on an SD card can outlast the default
+    90 s start timeout; without this systemd would kill the daemon mid-migration and retry.
+    Outside systemd nothing is sent."""
+    if not os.environ.get("NOTIFY_SOCKET"):
+        yield
+        return
+
+    async def keep_extending() -> None:
+        while True:
+            # Each message sets the deadline to now + the value: two periods leave room for a late one.
+            notify(f"EXTEND_TIMEOUT_USEC={int(period * 2 * 1_000_000)}\nSTATUS={status}")
+            await asyncio.sleep(period)
+
+    task = asyncio.create_task(keep_extending())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

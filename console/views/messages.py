@@ -242,6 +242,12 @@ async def resend(request: web.Request) -> web.StreamResponse:
     raise redirect(request, f"/sent/{row.id}", "resent")
 
 
+@pages.post("/sent/{id:\\d+}/complete", role="operator", name="message_complete")
+async def complete(request: web.Request) -> web.StreamResponse:
+    row = await request.app[keys.OUTBOUND].complete(path_id(request), by=actor(request))
+    raise redirect(request, f"/sent/{row.id}", "completing")
+
+
 @pages.post("/sent/{id:\\d+}/cancel", role="operator", name="message_cancel")
 async def cancel(request: web.Request) -> web.StreamResponse:
     row = await request.app[keys.OUTBOUND].cancel(path_id(request))

@@ -271,6 +271,19 @@ async def cancel_message(request: web.Request) -> web.Response:
     return web.json_response(message_json(await request.app[keys.OUTBOUND].cancel(path_id(request))))
 
 
+@routes.post("/api/v1/messages/{id}/complete")
+@describe("Send the missing parts of an unknown long message", tag="messages", scope="send",
+          description="For a long message left `unknown` by a stop between its parts: the parts on record "
+                      "as sent (see `parts`) are not sent again; the others go out on the same line with "
+                      "the same concatenation reference, so the phone joins them. The part that was in "
+                      "flight at the stop may arrive twice. To send everything again, use resend.",
+          responses={202: MessageOut, 404: None, 409: None})
+async def complete_message(request: web.Request) -> web.Response:
+    key = await require_scope(request, "send")
+    row = await request.app[keys.OUTBOUND].complete(path_id(request), by=f"api key {key.name}")
+    return web.json_response(message_json(row), status=202)
+
+
 @routes.post("/api/v1/messages/{id}/resend")
 @describe("Resend an unknown or failed message (as a new message)", tag="messages", scope="send",
           description="An `unknown` message may already have arrived: resending is a deliberate choice.",

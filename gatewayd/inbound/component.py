@@ -21,11 +21,13 @@ async def inbound_ctx(app: web.Application) -> AsyncIterator[None]:
     live.subscribe(service.use_settings)
     router = app[keys.MODEM_EVENTS]
     router.incoming_sms = service.handle_sms
+    router.sms_deleted = service.handle_deleted
     router.call = service.handle_call
     await service.start()
     yield
     # Unregistered first: an SMS arriving during shutdown stays on the modem (read again next start).
     router.incoming_sms = None
+    router.sms_deleted = None
     router.call = None
     await service.stop()
 

@@ -41,14 +41,19 @@ def is_dialable(number: str) -> bool:
 
 
 def dedup_key(*, line: str, sender: str, smsc_time: datetime | None, concat: tuple[int, int, int] | None,
-              text: str, pdu: str) -> str:
-    """Identity of one received part: the same part read twice gets the same key.
+              text: str, pdu: str, slot: str | None = None) -> str:
+    """Identity of one received part: the same stored part read twice gets the same key.
 
-    Sender + SMSC timestamp + concatenation ref/total/part (+ text and line, which cannot differ
-    for a re-read and only separate genuinely different messages). Without an SMSC timestamp
-    (undecodable PDU) the raw PDU itself is the identity: those exact bytes were already kept."""
-    if smsc_time is None:
-        basis: list[object] = ["raw", line, pdu.strip().upper()]
+    A part read from modem storage is identified by its slot and its exact bytes: only a re-read of
+    that very slot (committed, then the daemon stopped before deleting it) is a duplicate. Two SMS
+    alike to the byte (an alarm panel sending twice in one second) sit in two slots, or in one slot
+    one after the other once the first was deleted (store.inbound.release_key), so both are kept.
+    A part delivered directly (no slot) falls back to its content: sender + SMSC timestamp +
+    concatenation ref/total/part + text, or the raw PDU when it has no timestamp (undecodable)."""
+    if slot is not None:
+        basis: list[object] = ["slot", line, slot, pdu.strip().upper()]
+    elif smsc_time is None:
+        basis = ["raw", line, pdu.strip().upper()]
     else:
         basis = ["v1", line, sender, utc_iso(smsc_time), *(concat or (None, None, None)), text]
     return hashlib.sha256(json.dumps(basis, ensure_ascii=False).encode()).hexdigest()

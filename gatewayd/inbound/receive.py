@@ -38,7 +38,7 @@ async def receive_part(conn: aiosqlite.Connection, sms: IncomingSms, *, sender: 
     """Store `sms` (sender already normalised) and assemble what can be assembled."""
     concat = (sms.concat.reference, sms.concat.total, sms.concat.sequence) if sms.concat else None
     key = dedup_key(line=sms.line, sender=sender, smsc_time=sms.smsc_time, concat=concat, text=sms.text,
-                    pdu=sms.pdu_hex)
+                    pdu=sms.pdu_hex, slot=sms.slot)
     part_id = await inbound.add_part(conn, line=sms.line, sender=sender, smsc_time=sms.smsc_time, concat=concat,
                                      text=sms.text, pdu=sms.pdu_hex, undecodable=sms.undecodable, dedup_key=key,
                                      now=now)
@@ -54,6 +54,17 @@ async def receive_part(conn: aiosqlite.Connection, sms: IncomingSms, *, sender: 
                                 now=now)
         return Received(new_messages=(message,), part_id=part_id)
     return await _long_part(conn, sms, sender=sender, part_id=part_id, concat=concat, now=now)
+
+
+async def release_slot(conn: aiosqlite.Connection, sms: IncomingSms, *, sender: str) -> bool:
+    """`sms` was deleted from its modem slot: its key stops matching, so the next message stored
+    there is kept even if it is the same bytes. False when nothing was keyed on that slot."""
+    if sms.slot is None:
+        return False
+    concat = (sms.concat.reference, sms.concat.total, sms.concat.sequence) if sms.concat else None
+    key = dedup_key(line=sms.line, sender=sender, smsc_time=sms.smsc_time, concat=concat, text=sms.text,
+                    pdu=sms.pdu_hex, slot=sms.slot)
+    return await inbound.release_key(conn, key)
 
 
 async def _long_part(conn: aiosqlite.Connection, sms: IncomingSms, *, sender: str, part_id: int,

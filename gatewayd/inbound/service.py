@@ -26,7 +26,7 @@ from gatewayd.inbound.calls import CallLog
 from gatewayd.inbound.optouts import OptOutService
 from gatewayd.inbound.parts import is_dialable, normalise_sender
 from gatewayd.inbound.ports import Outbound, conversation_draft, enqueue_event
-from gatewayd.inbound.receive import Received, flush_stale, receive_part
+from gatewayd.inbound.receive import Received, flush_stale, receive_part, release_slot
 from gatewayd.inbound.shapes import message_json
 from gatewayd.inbound.stop_words import Intent, KeywordMatcher
 from gatewayd.modem.events import CallEvent, IncomingSms
@@ -109,6 +109,12 @@ class InboundService:
             if received.completed is not None:
                 await enqueue_event(conn, "inbound.received", message_json(received.completed), now)
         self._log(sms, sender, received)
+
+    async def handle_deleted(self, sms: IncomingSms) -> None:
+        """The part handed over as `sms` left its modem slot: the next one stored there is new."""
+        sender = normalise_sender(sms.sender, self.region) if sms.sender else ""
+        async with self.db.write() as conn:
+            await release_slot(conn, sms, sender=sender)
 
     async def handle_call(self, event: CallEvent) -> None:
         await self.calls.handle_call(event)

@@ -1,10 +1,45 @@
-"""Modem families as small deltas over one generic AT profile (no `if manufacturer ==` elsewhere)."""
+"""Modem families as small deltas over one generic AT profile (no `if manufacturer ==` elsewhere).
+
+What an unsolicited code *means* to the driver is a table too: the generic entries (3GPP codes)
+plus the dialect's own (`urc_meanings`), so a new family is a new `Dialect` value and its
+transcripts, nothing in driver.py.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from gatewayd.modem.at import UrcSpec
+from gatewayd.modem.at import Urc, UrcSpec
+
+# What the driver does with a URC (beyond the 3GPP codes it handles itself: +CMTI, +CMT, +CDSI,
+# +CDS, RING, +CRING, +CLIP, +CUSD and the registration codes).
+SIGNAL = "signal"              # the argument is an RSSI 0–31 (like +CSQ's first field)
+READY = "ready"                # the SMS service is ready (stop waiting out "SIM busy")
+CALL_END = "call-end"          # the incoming call ended
+STORAGE_FULL = "storage-full"  # the message storage is full: sweep it now
+REBOOTED = "rebooted"          # the modem restarted: its settings are gone
+
+
+@dataclass(frozen=True)
+class UrcMeaning:
+    """One row of the URC table: the URC called `name` (as the parser registry names it), when its
+    line contains `contains` (case-insensitive; empty: always), means `means`."""
+
+    name: str
+    means: str
+    contains: str = ""
+
+    def matches(self, urc: Urc) -> bool:
+        return urc.name == self.name and self.contains.lower() in urc.line.lower()
+
+
+GENERIC_MEANINGS: tuple[UrcMeaning, ...] = (
+    UrcMeaning("RDY", REBOOTED),
+    UrcMeaning("NO CARRIER", CALL_END),
+    UrcMeaning("BUSY", CALL_END),
+    UrcMeaning("NO ANSWER", CALL_END),
+    UrcMeaning("+CIEV", STORAGE_FULL, "smsfull"),   # 27.007 indicator "smsfull"
+)
 
 
 @dataclass(frozen=True)
@@ -13,17 +48,33 @@ class Dialect:
 
     name: str
     match: tuple[str, ...] = ()                 # lowercase fragments of "manufacturer model"
-    extra_urcs: tuple[UrcSpec, ...] = ()
+    extra_urcs: tuple[UrcSpec, ...] = ()       # parser registry: lines that are URCs, not answers
+    urc_meanings: tuple[UrcMeaning, ...] = ()   # what some of them mean (after GENERIC_MEANINGS)
     init: tuple[str, ...] = ()                  # best-effort extra commands after the generic init
+    # Whole lines that say the SMS service is ready. The generic profile knows the common ones, as
+    # it is also the profile in use before `auto` has identified the modem.
     ready_markers: tuple[str, ...] = ("SMS Ready", "+QIND: SMS DONE", "SMS DONE")
     storage: tuple[str, ...] = ("SM", "ME", "MT")  # preferred message storage, first supported wins
     cnmi_mode2: bool = True                     # False: firmware rejects or mishandles mode 2
-    cnmi_ds: tuple[int, ...] = (1, 2)           # status-report routing, first supported wins
-    iccid_commands: tuple[str, ...] = ("AT+CCID", "AT+ICCID", "AT+QCCID", "AT^ICCID?", "AT#CCID")
+    # Status-report routing, first supported wins: 2 (stored, +CDSI) survives a daemon restart,
+    # 1 (direct, +CDS) is lost when nobody reads the port.
+    cnmi_ds: tuple[int, ...] = (2, 1)
+    # Tried in turn until one answers an ICCID (the generic profile tries every family's spelling:
+    # SIMCom A76xx answers only AT+CICCID, Telit AT#CCID, Huawei AT^ICCID?).
+    iccid_commands: tuple[str, ...] = ("AT+CCID", "AT+ICCID", "AT+QCCID", "AT+CICCID", "AT^ICCID?", "AT#CCID")
     hangup: str = "ATH"
     reset: str = "AT+CFUN=1,1"
     notes: str = ""
     extra: dict[str, str] = field(default_factory=dict)
+
+    def meaning(self, urc: Urc) -> str | None:
+        """What `urc` means to the driver (READY, SIGNAL…), or None: the dialect's rows first."""
+        if urc.line in self.ready_markers:
+            return READY
+        for row in (*self.urc_meanings, *GENERIC_MEANINGS):
+            if row.matches(urc):
+                return row.means
+        return None
 
 
 GENERIC = Dialect("generic", notes="3GPP TS 27.005/27.007 only")
@@ -50,6 +101,7 @@ SIM7600 = Dialect(
 EC25 = Dialect(
     "ec25", match=("quectel", "ec25", "ec21", "eg25", "em06", "bg96"),
     extra_urcs=(UrcSpec("+QIURC:", "+QIURC"), UrcSpec("POWERED DOWN", "POWERED DOWN")),
+    urc_meanings=(UrcMeaning("+QIND", STORAGE_FULL, '"smsfull"'),),
     init=('AT+QURCCFG="urcport","usbat"',),     # URCs on the AT port, not the modem port
     ready_markers=("+QIND: SMS DONE",),
     storage=("ME", "SM", "MT"),
@@ -65,6 +117,8 @@ E3372 = Dialect(
                 UrcSpec("^RSSILVL:", "^RSSILVL"), UrcSpec("^HRSSILVL:", "^HRSSILVL"),
                 UrcSpec("^LTERSRP:", "^LTERSRP"), UrcSpec("^ACTIVEBAND:", "^ACTIVEBAND"),
                 UrcSpec("^CERSSI:", "^CERSSI")),
+    urc_meanings=(UrcMeaning("^RSSI", SIGNAL), UrcMeaning("^CEND", CALL_END),
+                  UrcMeaning("^SMMEMFULL", STORAGE_FULL)),
     init=("AT^CURC=0",),                        # silence ^RSSI/^HCSQ periodic reports where allowed
     ready_markers=(),
     cnmi_mode2=False,                           # stick firmware rejects mode 2

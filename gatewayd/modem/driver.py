@@ -18,6 +18,7 @@ from gatewayd.clock import Clock
 from gatewayd.modem import replies as rp
 from gatewayd.modem.at import Urc
 from gatewayd.modem.calls import CallTracker
+from gatewayd.modem import dialects
 from gatewayd.modem.dialects import GENERIC, Dialect, by_name, detect
 from gatewayd.modem.errors import (
     SIM_BUSY_CME,
@@ -34,7 +35,7 @@ from gatewayd.modem.errors import (
     send_error_from,
 )
 from gatewayd.modem.events import CallEvent, ModemEventSink
-from gatewayd.modem.inbox import Inbox
+from gatewayd.modem.inbox import Inbox, drainable
 from gatewayd.modem.pdu import SubmitPart
 from gatewayd.modem.session import AtSession, PromptTimeout, Response, SubmitTimeout
 from gatewayd.modem.timings import ModemTimings
@@ -44,7 +45,10 @@ from gatewayd.modem.ussd import UssdAnswer
 log = logging.getLogger(__name__)
 
 REGISTRATION_KINDS = ("+CREG", "+CGREG", "+CEREG")
-STORAGE_FULL = "storage-full"   # synthetic URC queued when +CPMS shows the storage full
+STORAGE_FULL = dialects.STORAGE_FULL   # also the synthetic URC queued when +CPMS shows it full
+# +CNMI <ds> → how status reports reach us: "stored" (+CDSI, kept in the modem until read, so
+# none is lost while the daemon is down), "direct" (+CDS only: lost when nobody listens), "none".
+REPORT_MODES = {"2": "stored", "1": "direct", "0": "none"}
 
 
 class LineSettings(Protocol):
@@ -101,6 +105,7 @@ class ModemDriver:
         self.registrations: dict[str, rp.Registration] = {}
         self.unsupported: set[str] = set()
         self.cnmi: str | None = None
+        self.report_mode: str | None = None  # REPORT_MODES value once +CNMI is set
         self.operator: str | None = None
         self.on_change: Callable[[], None] = lambda: None   # registration/signal changed
         self.busy_retries = 0                # "SIM busy / not ready" answers waited out
@@ -120,10 +125,14 @@ class ModemDriver:
         session = AtSession(self.name, self.timings, registry=registry, on_urc=self.on_urc)
         self.session = session
         memory = self.inbox.memory if self.inbox else "SM"
+        memories = self.inbox.memories if self.inbox else ("SM",)
         committed = self.inbox.committed if self.inbox else {}
+        handed = self.inbox.handed if self.inbox else {}
         self.inbox = Inbox(self.name, session, self.sink, self.clock, self.timings)
         self.inbox.memory = self.inbox.read_memory = memory
+        self.inbox.memories = memories
         self.inbox.committed = committed
+        self.inbox.handed = handed
         self.urcs = asyncio.Queue()
         self.ready_marker.clear()
         self.registrations.clear()
@@ -272,18 +281,25 @@ class ModemDriver:
         self.info["iccid"] = None
 
     async def _setup_storage(self) -> None:
+        """Learn every memory (the sweep that follows init drains them all), then select ours.
+
+        Whatever the modem had selected is not trusted: a stick back from a USB re-enumeration
+        stores on its default memory (ME) until told otherwise."""
         assert self.inbox is not None
         test = await self._try("AT+CPMS=?")
         memory = "SM"
+        memories: tuple[str, ...] = ("SM",)
         if test and test.first("+CPMS:"):
             try:
                 lists = rp.parse_cpms_test(test.first("+CPMS:") or "")
                 usable = [m for m in lists[0] if m in lists[-1]]  # readable and receiving
                 memory = next((m for m in self.dialect.storage if m in usable), usable[0] if usable else "SM")
+                memories = drainable(lists[0]) or (memory,)
             except rp.ReplyError as exc:
                 log.warning("%s: %s", self.name, exc)
         resp = await self._until_ready(f'AT+CPMS="{memory}","{memory}","{memory}"')
         self.inbox.memory = self.inbox.read_memory = memory
+        self.inbox.memories = memories if memory in memories else (*memories, memory)
         line = resp.first("+CPMS:")
         if line:
             first = rp.parse_cpms(line)[0]
@@ -304,7 +320,12 @@ class ModemDriver:
         for args in dict.fromkeys(candidates):
             if await self._try(f"AT+CNMI={args}") is not None:
                 self.cnmi = args
+                self.report_mode = REPORT_MODES.get(args.split(",")[3], "none")
+                if self.report_mode != "stored":
+                    log.info("%s: this modem hands delivery reports over only directly (+CNMI ds=%s): "
+                             "those arriving while the daemon is down are lost", self.name, args.split(",")[3])
                 return
+        self.report_mode = "none"
         log.warning("%s: no +CNMI setting accepted: relying on storage sweeps", self.name)
 
     async def _try(self, command: str) -> Response | None:
@@ -436,16 +457,16 @@ class ModemDriver:
         if urc.name == "+CUSD":
             self._on_ussd(urc.line)
             return
-        if urc.name == "^RSSI":
-            value = urc.args
+        means = self.dialect.meaning(urc)
+        if means == dialects.SIGNAL:
+            value = urc.args.split(",")[0].strip()
             self.signal = int(value) if value.isdigit() and int(value) <= 31 else None
             return
-        if urc.name == "RDY":
+        if means == dialects.REBOOTED:
             self.boots += 1
             if self.initialising:
                 return  # init notices the count and starts over
-        elif urc.line in self.dialect.ready_markers or urc.name in ("SMS Ready", "SMS DONE") or \
-                urc.line == "+QIND: SMS DONE":
+        elif means == dialects.READY:
             self.ready_marker.set()
             return
         self.urcs.put_nowait(urc)
@@ -474,15 +495,16 @@ class ModemDriver:
                 number = None
             self.calls.clip(number, now, mono)
             await self._maybe_auto_hangup()
-        elif name in ("NO CARRIER", "^CEND", "BUSY", "NO ANSWER"):
-            await self._emit_call(self.calls.end(now))
-        elif name in ("^SMMEMFULL", STORAGE_FULL) or (
-                name in ("+CIEV", "+QIND") and "smsfull" in urc.line.lower()):
-            await self.inbox.on_storage_full()
-        elif name == "RDY":
-            raise ModemRebooted(f"{self.name}: the modem restarted")
         else:
-            log.debug("%s: URC %s ignored", self.name, urc.line)
+            means = STORAGE_FULL if name == STORAGE_FULL else self.dialect.meaning(urc)
+            if means == dialects.CALL_END:
+                await self._emit_call(self.calls.end(now))
+            elif means == STORAGE_FULL:
+                await self.inbox.on_storage_full()
+            elif means == dialects.REBOOTED:
+                raise ModemRebooted(f"{self.name}: the modem restarted")
+            else:
+                log.debug("%s: URC %s ignored", self.name, urc.line)
 
     async def tick(self) -> None:
         """End a call whose rings stopped (called when the call deadline passes)."""

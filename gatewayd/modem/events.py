@@ -38,6 +38,7 @@ class IncomingSms:
     concat: Concat | None
     pdu_hex: str                  # raw TPDU (with SMSC prefix) as read, kept for audit and re-decoding
     undecodable: str | None = None  # reason when the PDU could not be decoded
+    slot: str | None = None       # "ME/3": where it was stored in the modem (None: delivered directly)
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,10 @@ class ModemEventSink(Protocol):
     storage only after `on_incoming_sms` has returned (i.e. the message is committed)."""
 
     async def on_incoming_sms(self, sms: IncomingSms) -> None: ...
+
+    async def on_sms_deleted(self, sms: IncomingSms) -> None:
+        """The stored SMS handed over as `sms` is gone from its slot: a later message in the same
+        slot, even byte for byte the same (twins from one sender in one second), is a new one."""
 
     async def on_status_report(self, report: StatusReport) -> None: ...
 

@@ -21,6 +21,14 @@ from gatewayd.modem.timings import ModemTimings
 log = logging.getLogger(__name__)
 
 RECEIVED_STATS = frozenset({0, 1})      # received unread / read (PDU-mode <stat>)
+# Names in AT+CPMS=? that are not memories of their own: MT is SM and ME together, *_P the
+# "preferred" views of SIMCom, BM cell broadcast. Draining SM, ME and SR covers them.
+NOT_MEMORIES = frozenset({"MT", "BM", "TA"})
+
+
+def drainable(readable: list[str]) -> tuple[str, ...]:
+    """The memories of AT+CPMS=?'s first list that hold messages of their own, in order."""
+    return tuple(dict.fromkeys(m for m in readable if m not in NOT_MEMORIES and not m.endswith("_P")))
 
 
 @dataclass
@@ -45,6 +53,9 @@ class Inbox:
         self.clock = clock
         self.timings = timings
         self.memory = "SM"               # the memory chosen at init (mem1 = mem2 = mem3)
+        # Every memory the modem has (AT+CPMS=?): a sweep drains them all, since SMS and reports
+        # land elsewhere while we are away (a stick back from re-enumeration on ME, reports in SR).
+        self.memories: tuple[str, ...] = ("SM",)
         self.read_memory = "SM"          # current mem1 (switched for "SR" reports, then back)
         self.needs_cnma = False          # +CSMS service 1: every +CMT/+CDS must be acknowledged
         self.storage = StorageUse("SM")
@@ -52,6 +63,7 @@ class Inbox:
         self.reports = 0
         # (memory, index) → PDU already committed whose delete failed: never hand it over twice.
         self.committed: dict[tuple[str, int], str] = {}
+        self.handed: dict[tuple[str, int], IncomingSms] = {}  # committed SMS whose slot is still taken
 
     # -- URC entry points ------------------------------------------------------------------------
     async def on_index(self, memory: str, index: int) -> None:
@@ -101,22 +113,35 @@ class Inbox:
 
     # -- sweep -------------------------------------------------------------------------------------
     async def sweep(self) -> int:
-        """List the whole storage (AT+CMGL=4) and hand over every received message; the count."""
-        await self._select(self.memory)
-        resp = await self.session.command("AT+CMGL=4", timeout=self.timings.slow_command)
-        try:
-            entries = parse_cmgl(resp.lines)
-        except ReplyError as exc:
-            log.warning("%s: unusable +CMGL listing: %s", self.line, exc)
-            return 0
+        """List every memory (AT+CMGL=4 in each) and hand over every received message and
+        report, the line's own memory last and left selected; the count."""
         handled = 0
-        for stored in entries:
-            if stored.stat in RECEIVED_STATS:
-                handled += await self._handle(self.memory, stored)
+        others = [m for m in self.memories if m != self.memory]
+        for memory in others:
+            try:
+                handled += (await self._sweep_one(memory))[0]
+            except CommandError as exc:  # a memory listed but not readable now: the next sweep
+                log.info("%s: cannot list %s: %s", self.line, memory, exc)
+        count, entries = await self._sweep_one(self.memory)
+        handled += count
         await self.refresh_storage()
         if self.storage.full:
             await self._clear_non_received(entries)
         return handled
+
+    async def _sweep_one(self, memory: str) -> tuple[int, list[StoredPdu]]:
+        await self._select(memory)
+        resp = await self.session.command("AT+CMGL=4", timeout=self.timings.slow_command)
+        try:
+            entries = parse_cmgl(resp.lines)
+        except ReplyError as exc:
+            log.warning("%s: unusable +CMGL listing of %s: %s", self.line, memory, exc)
+            return 0, []
+        handled = 0
+        for stored in entries:
+            if stored.stat in RECEIVED_STATS:
+                handled += await self._handle(memory, stored)
+        return handled, entries
 
     async def refresh_storage(self) -> StorageUse:
         """Read AT+CPMS? into `storage` (used/total of the chosen memory)."""
@@ -157,8 +182,10 @@ class Inbox:
             elif isinstance(decoded, pdu_codec.Submit):
                 return 0  # a stored outgoing message (not ours to hand over)
             else:
-                await self.sink.on_incoming_sms(self._sms(stored.pdu, decoded, reason))
+                sms = self._sms(stored.pdu, decoded, reason, slot=f"{memory}/{stored.index}")
+                await self.sink.on_incoming_sms(sms)
                 self.delivered += 1
+                self.handed[key] = sms
         except Exception as exc:
             log.warning("%s: %s/%d kept in modem storage, sink failed: %s", self.line, memory,
                         stored.index, exc)
@@ -174,7 +201,20 @@ class Inbox:
                 log.warning("%s: delete of %s/%d failed: %s", self.line, key[0], key[1], exc)
                 return 1
         self.committed.pop(key, None)
+        sms = self.handed.pop(key, None)
+        if sms is not None:
+            await self._freed(sms)
         return 1
+
+    async def _freed(self, sms: IncomingSms) -> None:
+        # The slot is free: what the modem stores there next is a new message, not a re-read.
+        freed = getattr(self.sink, "on_sms_deleted", None)
+        if freed is None:
+            return
+        try:
+            await freed(sms)
+        except Exception as exc:
+            log.warning("%s: could not record that %s was deleted: %s", self.line, sms.slot, exc)
 
     async def _clear_non_received(self, entries: list[StoredPdu]) -> None:
         # Still full after handing everything over: drop stored outgoing drafts (stat 2/3).
@@ -189,12 +229,12 @@ class Inbox:
         await self.session.command(f'AT+CPMS="{memory}"')
         self.read_memory = memory
 
-    def _sms(self, pdu_hex: str, decoded: object, reason: str | None) -> IncomingSms:
+    def _sms(self, pdu_hex: str, decoded: object, reason: str | None, *, slot: str | None = None) -> IncomingSms:
         if isinstance(decoded, pdu_codec.Deliver):
             return IncomingSms(self.line, decoded.sender, decoded.text, decoded.smsc_time,
-                               decoded.concat, pdu_hex, decoded.undecodable)
+                               decoded.concat, pdu_hex, decoded.undecodable, slot)
         why = reason or f"not an SMS-DELIVER ({type(decoded).__name__})"
-        return IncomingSms(self.line, "", "", None, None, pdu_hex, why)
+        return IncomingSms(self.line, "", "", None, None, pdu_hex, why, slot)
 
     def _report(self, rep: pdu_codec.StatusReportPdu) -> StatusReport:
         return StatusReport(self.line, rep.reference, rep.recipient, rep.status, rep.discharge_time,

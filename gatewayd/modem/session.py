@@ -2,9 +2,10 @@
 
 The listener for a command's answer is registered before the command is written, so an answer
 that arrives in the same read as the echo is never missed. URCs go to `on_urc` (called from the
-reader, must not block). After any timeout the session is "out of step": the next caller first
-resynchronises (ESC, then AT probes until an OK followed by silence) so a late answer to an old
-command is never taken for the answer to a new one.
+reader, must not block). After any exit other than a final result (a timeout, a cancellation of
+the caller, a closed port) the command is abandoned and the session is "out of step": the next
+caller first resynchronises (ESC, then AT probes until an OK followed by silence) so a late answer
+to an old command is never taken for the answer to a new one.
 """
 
 from __future__ import annotations
@@ -191,8 +192,10 @@ class AtSession(asyncio.Protocol):
                                         "port closed after the PDU was written") from None
                 return self._finish(pending, final, check=True)
             finally:
+                # Cancelled (or the port went) before a final result: the modem may still be
+                # at the prompt or about to answer; the next caller resynchronises first.
                 if self._pending is pending:
-                    self._abandon(resync=False)
+                    self._abandon()
 
     async def quiesce(self, grace: float) -> bool:
         """Stop taking commands; wait up to `grace` for the one in flight. True if it finished."""
@@ -256,9 +259,11 @@ class AtSession(asyncio.Protocol):
         except asyncio.TimeoutError:
             self._abandon()
             raise CommandTimeout(command, timeout) from None
-        finally:
-            if self._pending is pending and pending.done.done():
-                self._pending = None
+        except BaseException:
+            # Cancelled by the caller (or the port closed): the answer will still come, late.
+            if self._pending is pending:
+                self._abandon()
+            raise
         return self._finish(pending, final, check=check)
 
     def _finish(self, pending: _Pending, final: FinalResult, *, check: bool) -> Response:

@@ -20,8 +20,11 @@ from gatewayd.modem.errors import (
     CommandTimeout,
     LineUnavailableError,
     ModemError,
+    OutcomeUnknownError,
     PinError,
     PortClosedError,
+    SendError,
+    TransientSendError,
 )
 from gatewayd.modem.events import LineState, LineStatus, ModemEventSink
 from gatewayd.modem.pdu import SubmitPart
@@ -40,6 +43,13 @@ class _Hung(Exception):
 
 class _Reopen(Exception):
     """Recovery needs the port closed and opened again."""
+
+
+def _no_answer(exc: SendError) -> bool:
+    """The modem itself did not answer (as opposed to the network refusing with a code)."""
+    if isinstance(exc, (LineUnavailableError, OutcomeUnknownError)):
+        return True
+    return isinstance(exc, TransientSendError) and exc.code is None
 
 
 def backoff_delay(attempt: int, timings: ModemTimings, rng: random.Random | None = None) -> float:
@@ -65,6 +75,10 @@ class LineSupervisor:
         self.since = clock.now()
         self.last_error: str | None = None
         self.sim_mismatch: str | None = None
+        # Set when a command of ours got no answer (a send timed out): the line shows degraded
+        # with this reason at once, and the health probe runs now instead of at its next turn.
+        self.unresponsive: str | None = None
+        self._probe_now = asyncio.Event()
         self.recoveries = 0
         self.reconnects = 0
         self._task: asyncio.Task[None] | None = None
@@ -107,7 +121,18 @@ class LineSupervisor:
         if not self.can_send:
             why = self.sim_mismatch or self.last_error or self.state.value
             raise LineUnavailableError(f"line {self.name} cannot send now: {why}")
-        return await self.driver.send(part)
+        try:
+            return await self.driver.send(part)
+        except SendError as exc:
+            if _no_answer(exc):
+                self._not_answering(exc.reason)
+            raise
+
+    def _not_answering(self, reason: str) -> None:
+        self.unresponsive = f"not answering: {reason}"
+        log.warning("%s: %s", self.name, self.unresponsive)
+        self._set_state(LineState.DEGRADED)
+        self._probe_now.set()
 
     async def hang_up(self) -> None:
         if self.driver.session is None or not self.driver.session.is_open:
@@ -139,6 +164,8 @@ class LineSupervisor:
                 extra[key] = str(d.info[key])
         if d.cnmi:
             extra["cnmi"] = d.cnmi
+        if d.report_mode:
+            extra["reports"] = d.report_mode
         if storage:
             extra["storage"] = storage.memory
         for kind, reg in d.registrations.items():
@@ -151,7 +178,7 @@ class LineSupervisor:
             iccid=d.info.get("iccid"), sim_mismatch=self.sim_mismatch,
             storage_used=storage.used if storage else None,
             storage_total=storage.total if storage else None,
-            last_error=self.last_error, since=self.since, extra=extra,
+            last_error=self.unresponsive or self.last_error, since=self.since, extra=extra,
         )
 
     # -- the line's task -------------------------------------------------------------------------
@@ -243,7 +270,7 @@ class LineSupervisor:
         self.sim_mismatch = self.check_identity(self.name, self.driver.identity())
         if self.sim_mismatch:
             log.error("%s: %s; the line will not send", self.name, self.sim_mismatch)
-        self.last_error = None
+        self.last_error = self.unresponsive = None
         self._set_state(self._serving_state())
 
     async def _serve(self) -> None:
@@ -285,7 +312,7 @@ class LineSupervisor:
             await session.resync()
             log.info("%s: answering again after resync", self.name)
             await self.driver.initialise()
-            self.last_error = None
+            self.last_error = self.unresponsive = None
             self._set_state(self._serving_state())
             return
         except (CommandTimeout, CommandError) as exc:
@@ -349,13 +376,20 @@ class LineSupervisor:
 
     async def _health_loop(self) -> None:
         while True:
-            await asyncio.sleep(self.timings.health_interval)
+            try:
+                await asyncio.wait_for(self._probe_now.wait(), self.timings.health_interval)
+            except asyncio.TimeoutError:
+                pass
+            self._probe_now.clear()
             try:
                 await self.driver.health_check()
             except CommandTimeout as exc:
                 raise _Hung(str(exc)) from None
             except CommandError as exc:
                 log.warning("%s: health probe: %s", self.name, exc)
+            if self.unresponsive:
+                log.info("%s: answering again", self.name)
+                self.unresponsive = None
             inbox = self.driver.inbox
             if inbox is not None and inbox.storage.full:
                 self.driver.urcs.put_nowait(Urc(STORAGE_FULL, "(+CPMS shows the storage full)"))
@@ -368,7 +402,7 @@ class LineSupervisor:
             self._set_state(self._serving_state())
 
     def _serving_state(self) -> LineState:
-        if self.sim_mismatch or not self.driver.registered or self.last_error:
+        if self.sim_mismatch or not self.driver.registered or self.last_error or self.unresponsive:
             return LineState.DEGRADED
         return LineState.READY
 

@@ -16,13 +16,13 @@ import asyncio
 import logging
 import random
 from collections.abc import Callable
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
 import aiosqlite
 
-from gatewayd.clock import Clock, parse_iso
+from gatewayd.clock import RELEASE_FLOOR, Clock, ClockSanity, parse_iso
 from gatewayd.config import Settings
 from gatewayd.modem.errors import OutcomeUnknownError, PermanentSendError, SendError
 from gatewayd.modem.events import LineStatus, StatusReport
@@ -40,6 +40,13 @@ from gatewayd.store.db import Database, DiskFull
 log = logging.getLogger(__name__)
 
 REPORT_BATCH_S = 0.02   # a report may wait this long to share a transaction with a send's outcome
+
+
+def unreported_reason(hours: float) -> str:
+    """Why a `sent` message has no delivery report (its documented end when none ever comes)."""
+    span = f"{hours:g} h" if hours >= 1 else f"{hours * 3600:g} s"
+    return (f"no delivery report within {span}: delivery not confirmed (the report may have been lost, "
+            f"e.g. while the daemon was stopped on a line that gets reports only directly)")
 
 
 class Pool(Protocol):
@@ -84,6 +91,10 @@ class Dispatcher:
         self._housekept = float("-inf")
         self._has_endpoints = False
         self._reports_since = 0.0
+        self._waiting: set[str] = set()   # lines whose pinned messages carry a waiting reason
+        # Until start() reads the newest recorded time, only the release floor is known.
+        self.clock_sanity = ClockSanity(RELEASE_FLOOR)
+        self._untrusted_logged = False
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -101,6 +112,9 @@ class Dispatcher:
             sent = await store.segments_sent_since(conn, day_start)
             self.ledger.unmatched = await store.count_unmatched(conn)
             self._has_endpoints = await webhook_store.any_subscriber(conn)
+            self._waiting = set(await store.pinned_lines(conn))  # reasons left by the last run: refreshed
+            newest = await store.newest_recorded_time(conn)
+        self.clock_sanity = ClockSanity(newest or RELEASE_FLOOR)
         usage = rebuild(self._line_names(), [(ln, parse_iso(at)) for ln, at in sent], self.tz, now)  # type: ignore[misc]
         self.books = {name: LineBook(name, u) for name, u in usage.items()}
         self._task = asyncio.create_task(self._run(), name="outbound-dispatcher")
@@ -286,19 +300,58 @@ class Dispatcher:
         if v.retry_at is not None and (self._retry_at is None or v.retry_at < self._retry_at):
             self._retry_at = v.retry_at
 
+    def _clock_trusted(self, now: datetime) -> bool:
+        """Schedules, expiry and quiet hours wait for a sane clock (see ClockSanity); immediate
+        transactional messages do not."""
+        if self.clock_sanity.trusted(now):
+            if self._untrusted_logged:
+                log.warning("the clock now reads %s: schedules and marketing quiet hours apply again", now)
+                self._untrusted_logged = False
+            return True
+        if not self._untrusted_logged:
+            log.warning("the clock reads %s, before %s: holding scheduled and marketing messages until it is "
+                        "set (NTP)", now, self.clock_sanity.floor)
+            self._untrusted_logged = True
+        return False
+
     async def _housekeeping(self, conn: aiosqlite.Connection, now: datetime, events: Events) -> None:
-        await store.promote_due(conn, now)
-        expired = await store.expire_due(conn, now)
-        if expired:
-            for row in await store.get_many(conn, expired):
-                events.append(("message.failed", event_payload(row, "expired", now, error=row.error)))
+        hours = self.settings.outbound.report_timeout_hours
+        flagged = await store.flag_unreported(conn, now - timedelta(hours=hours), unreported_reason(hours), now)
+        if flagged:
+            log.info("%d sent message(s) got no delivery report within %g h", flagged, hours)
+        await self._waiting_reasons(conn, now)
+        if self._clock_trusted(now):
+            await store.promote_due(conn, now)
+            expired = await store.expire_due(conn, now)
+            if expired:
+                for row in await store.get_many(conn, expired):
+                    events.append(("message.failed", event_payload(row, "expired", now, error=row.error)))
         self._has_endpoints = await webhook_store.any_subscriber(conn)
+
+    async def _waiting_reasons(self, conn: aiosqlite.Connection, now: datetime) -> None:
+        """Messages pinned to a line that cannot send (down, not answering, removed) say so."""
+        if self.pool is None:
+            return
+        statuses = {s.name: s for s in self.pool.statuses()}
+        ready = set(self.pool.ready_lines())
+        for line in await store.pinned_lines(conn):
+            if line in ready:
+                if line in self._waiting:
+                    await store.set_waiting_reason(conn, line, None, now)
+                    self._waiting.discard(line)
+                continue
+            s = statuses.get(line)
+            why = ("is not configured" if s is None else
+                   f"is {s.state.value}" + (f" ({s.last_error or s.sim_mismatch})" if s.last_error or s.sim_mismatch
+                                            else ""))
+            await store.set_waiting_reason(conn, line, f"{store.WAITING_PREFIX}{line}: it {why}", now)
+            self._waiting.add(line)
 
     async def _claim(self, conn: aiosqlite.Connection, book: LineBook, now: datetime, events: Events) -> Job | None:
         """Commit the next message for `book` as `sending` (after the last-moment checks)."""
         if self._stopping:
             return None
-        marketing = self.quiet.allowed(now)
+        marketing = self._clock_trusted(now) and self.quiet.allowed(now)
         room = book.usage.room(now, self.caps)
         scope_all = self.settings.optout.scope == "all"
         bad: list[int] = []
@@ -363,18 +416,19 @@ class Dispatcher:
         """Hand the job's missing parts to its line; post the outcome for the next pass."""
         m = job.message
         sent: list[tuple[int, int, datetime]] = []
+        committed: set[int] = set()
         error: SendError | None = None
         failed_seq: int | None = None
         assert self.pool is not None
         started = self.clock.monotonic()
         try:
-            parts = encode_submit(m.to, m.text, reference=m.concat_ref)
-            for part in parts:
-                if part.sequence in job.skip:
-                    continue
+            parts = [p for p in encode_submit(m.to, m.text, reference=m.concat_ref) if p.sequence not in job.skip]
+            for i, part in enumerate(parts):
                 failed_seq = part.sequence
                 reference = await self.pool.send_part(job.line, part)
                 sent.append((part.sequence, reference, self.clock.now()))
+                if i < len(parts) - 1 and await self._commit_part(job, *sent[-1]):
+                    committed.add(part.sequence)
             failed_seq = None
         except PduError as exc:
             error = PermanentSendError(f"cannot encode this message: {exc}")
@@ -390,8 +444,20 @@ class Dispatcher:
         book = self._book(job.line)
         book.busy = False
         book.spacing_until = self.clock.monotonic() + spacing(self.settings.outbound, self.rng)
-        self._outcomes.append(Outcome(job, tuple(sent), error, failed_seq))
+        self._outcomes.append(Outcome(job, tuple(sent), error, failed_seq, frozenset(committed)))
         self._wake.set()
+
+    async def _commit_part(self, job: Job, seq: int, reference: int, at: datetime) -> bool:
+        """Commit one part of a long message as soon as the modem accepted it (more parts to go),
+        so a crash before the last part leaves the record of what went out: a person can then
+        complete the missing parts with the same concatenation reference, or resend whole."""
+        try:
+            async with self.db.write() as conn:
+                await store.record_parts_sent(conn, [(job.message.id, seq, job.line, reference, at)])
+        except Exception:  # the outcome commits it with the rest; sending goes on
+            log.exception("message %d: part %d could not be committed on its own", job.message.id, seq)
+            return False
+        return True
 
     # ------------------------------------------------------------------ views
 

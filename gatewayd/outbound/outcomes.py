@@ -47,6 +47,7 @@ class Outcome:
     sent: tuple[tuple[int, int, datetime], ...] = ()
     error: SendError | None = None
     failed_seq: int | None = None
+    committed: frozenset[int] = frozenset()   # parts of `sent` already committed one by one
 
 
 @dataclass
@@ -88,8 +89,10 @@ class Ledger:
     async def apply_outcome(self, conn: aiosqlite.Connection, o: Outcome, now: datetime, events: Events) -> Verdict:
         m, line, err = o.job.message, o.job.line, o.error
         v = Verdict(segments_sent=len(o.sent))
-        if o.sent:
-            await store.record_parts_sent(conn, [(m.id, seq, line, mr, at) for seq, mr, at in o.sent])
+        # A part committed on its own may already have its report: never overwrite that row.
+        fresh = [(m.id, seq, line, mr, at) for seq, mr, at in o.sent if seq not in o.committed]
+        if fresh:
+            await store.record_parts_sent(conn, fresh)
         if err is None:
             await store.mark_sent(conn, m.id, now)
             events.append(("message.sent", event_payload(m, "sent", now, line=line)))

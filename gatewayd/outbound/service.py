@@ -332,6 +332,36 @@ class OutboundService:
 
         return await self.transaction(work)
 
+    async def complete(self, message_id: int, *, by: str | None = None) -> MessageRow:
+        """Send the missing parts of an `unknown` long message, asked for by `by`: the parts on
+        record as sent are not sent again, the others go out on the same line with the same
+        concatenation reference, so the phone joins them to those it has (the part that was in
+        flight at the crash may arrive twice; phones keep one copy of a part number).
+
+        Deliberate only, like resend: 409 unless the message is `unknown` with some parts on record."""
+
+        async def work(conn: aiosqlite.Connection) -> MessageRow:
+            m = await store.get(conn, message_id)
+            if m is None:
+                raise NotFound(f"no message {message_id}")
+            if m.state != "unknown":
+                raise Conflict(f"message {message_id} is {m.state}; only an unknown long message can be completed")
+            done = await store.sent_seqs(conn, message_id)
+            if not done or m.sent_line is None:
+                raise Conflict(f"message {message_id} has no part on record as sent: resend it whole instead")
+            if len(done) >= m.segments:
+                raise Conflict(f"every part of message {message_id} is on record as sent: nothing to complete")
+            if await store.resend_of(conn, message_id) is not None:
+                raise Conflict(f"message {message_id} was already resent whole")
+            await store.reopen_to_complete(conn, message_id, m.sent_line, self.clock.now())
+            log.info("message %d: %s asked to complete parts %s of %d on %s", message_id, by or "?",
+                     sorted(set(range(1, m.segments + 1)) - done), m.segments, m.sent_line)
+            fresh = await store.get(conn, message_id)
+            assert fresh is not None
+            return fresh
+
+        return await self.transaction(work)
+
     async def block_pending_to(self, conn: aiosqlite.Connection, numbers: Sequence[str]) -> int:
         """Inside the caller's STOP transaction: pending messages to `numbers` become blocked
         (marketing only, or every category when settings.optout.scope is 'all'); a STOP

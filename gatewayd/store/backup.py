@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import re
+from datetime import datetime, timezone
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
@@ -33,6 +36,11 @@ def backup_database(source: Path, destination: Path, *, pages_per_step: int = -1
         destination = destination / "gatewayd-backup.db"
     tmp = destination.with_name(f".{destination.name}.partial")
     try:
+        # A copy holds every number and text: owner-only from its first byte, whatever the umask
+        # (SQLite gives its journal the database file's mode).
+        with contextlib.suppress(FileNotFoundError):
+            tmp.unlink()
+        os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
         src = sqlite3.connect(f"file:{source}?mode=ro", uri=True, timeout=10)
         try:
             dst = sqlite3.connect(tmp)
@@ -56,3 +64,22 @@ def backup_database(source: Path, destination: Path, *, pages_per_step: int = -1
         if tmp.exists():
             tmp.unlink()
     return BackupResult(destination, destination.stat().st_size, version)
+
+
+ROTATED_NAME = re.compile(r"^gatewayd-\d{8}T\d{6}Z\.db$")
+
+
+def rotated_backup(source: Path, directory: Path, keep: int, *, now: datetime | None = None) -> BackupResult:
+    """Write `gatewayd-<UTC time>.db` into `directory`, then delete all but the `keep` newest such copies.
+
+    Only files named like ours are ever deleted, and only after the new copy passed its check."""
+    if keep < 1:
+        raise BackupError("--keep must be at least 1")
+    if not directory.is_dir():
+        raise BackupError(f"{directory} is not a directory (--keep writes dated copies into one)")
+    stamp = (now or datetime.now(timezone.utc)).astimezone(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+    result = backup_database(source, directory / f"gatewayd-{stamp}.db")
+    copies = sorted(p for p in directory.iterdir() if ROTATED_NAME.match(p.name))
+    for old in copies[:-keep]:
+        old.unlink(missing_ok=True)
+    return result

@@ -15,11 +15,14 @@ import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import datetime, timezone
 from pathlib import Path
 
 import aiosqlite
 
-from gatewayd.store.migrations import migrate
+from gatewayd.store.backup import BackupError, backup_database
+from gatewayd.store.migrations import available, current_version, migrate
+from gatewayd.systemd import start_timeout_extended
 
 log = logging.getLogger(__name__)
 
@@ -74,8 +77,10 @@ class Database:
         try:
             self._writer = await self._connect()
             await self._writer.execute("PRAGMA journal_mode=WAL")
-            await self._check_integrity(self._writer)
-            applied = await migrate(self._writer)
+            async with start_timeout_extended(f"checking and migrating {self.path}"):
+                await self._check_integrity(self._writer)
+                await self._copy_before_migrating(self._writer)
+                applied = await migrate(self._writer)
             if applied:
                 log.info("database %s migrated to version %d", self.path, applied[-1])
             self._reader = await self._connect()
@@ -102,6 +107,23 @@ class Database:
             await conn.close()
             raise
         return conn
+
+    async def _copy_before_migrating(self, conn: aiosqlite.Connection) -> None:
+        """A database about to be migrated is first copied to backups/ next to it, so an upgrade
+        that goes wrong can be undone with `gatewayd restore`."""
+        version = await current_version(conn)
+        latest = available()[-1].version
+        if version == 0 or version >= latest:
+            return  # a new database has nothing to lose; a newer one is refused by migrate()
+        directory = self.path.parent / "backups"
+        stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%SZ")
+        destination = directory / f"gatewayd-before-v{latest}-{stamp}.db"
+        try:
+            directory.mkdir(mode=0o700, exist_ok=True)
+            result = await asyncio.to_thread(backup_database, self.path, destination)
+        except (OSError, BackupError) as exc:
+            raise DatabaseError(f"cannot copy {self.path} before migrating it to version {latest}: {exc}") from None
+        log.info("database %s (schema %d) copied to %s before migrating", self.path, version, result.path)
 
     async def _check_integrity(self, conn: aiosqlite.Connection) -> None:
         async with conn.execute("PRAGMA integrity_check") as cur:

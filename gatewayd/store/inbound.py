@@ -73,6 +73,17 @@ async def add_part(conn: aiosqlite.Connection, *, line: str, sender: str, smsc_t
     return int(cur.lastrowid) if cur.rowcount == 1 and cur.lastrowid else None
 
 
+async def release_key(conn: aiosqlite.Connection, dedup_key: str) -> bool:
+    """Retire `dedup_key`: the part keeps a unique key that nothing matches again; False when no
+    part holds it."""
+    async with conn.execute("SELECT id FROM inbound_parts WHERE dedup_key = ?", (dedup_key,)) as cur:
+        row = await cur.fetchone()
+    if row is None:
+        return False
+    await conn.execute("UPDATE inbound_parts SET dedup_key = ? WHERE id = ?", (f"released:{row[0]}:{dedup_key}", row[0]))
+    return True
+
+
 async def part_by_key(conn: aiosqlite.Connection, dedup_key: str) -> Part | None:
     async with conn.execute("SELECT * FROM inbound_parts WHERE dedup_key = ?", (dedup_key,)) as cur:
         row = await cur.fetchone()

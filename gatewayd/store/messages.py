@@ -240,13 +240,47 @@ async def sending_to_unknown(conn: aiosqlite.Connection, now: datetime) -> list[
             "UPDATE messages SET state = 'unknown', updated_at = ?, finished_at = ?, "
             "error = 'the daemon stopped while this message was being handed to the modem; it may or may "
             "not have been sent' WHERE state = 'sending'", (iso, iso))
+        # A long message: say which parts are known to have gone out (committed one by one).
+        for message_id, segments, done in await conn.execute_fetchall(
+                "SELECT m.id, m.segments, group_concat(p.seq) FROM messages m JOIN message_parts p "
+                "ON p.message_id = m.id AND p.state != 'failed' WHERE m.id IN (%s) AND m.segments > 1 "
+                "GROUP BY m.id" % ",".join("?" * len(ids)), ids):
+            seqs = sorted(int(s) for s in str(done).split(","))
+            await conn.execute(
+                "UPDATE messages SET error = ? WHERE id = ?",
+                (f"the daemon stopped while this long message was being handed to the modem: part(s) "
+                 f"{', '.join(map(str, seqs))} of {segments} went out, the next one may or may not have; "
+                 f"complete the missing parts or resend it whole", message_id))
     return ids
+
+
+async def reopen_to_complete(conn: aiosqlite.Connection, message_id: int, line: str, now: datetime) -> bool:
+    """unknown -> queued on `line`, for the parts not recorded as sent (a person's decision)."""
+    iso = utc_iso(now)
+    cur = await conn.execute(
+        "UPDATE messages SET state = 'queued', line_key = ?, due_at = ?, updated_at = ?, finished_at = NULL, "
+        "error = NULL, error_code = NULL WHERE id = ? AND state = 'unknown'", (line, iso, iso, message_id))
+    return cur.rowcount == 1
 
 
 async def next_scheduled(conn: aiosqlite.Connection) -> datetime | None:
     async with conn.execute("SELECT MIN(send_at) FROM messages WHERE state = 'scheduled'") as cur:
         r = await cur.fetchone()
     return parse_iso(r[0]) if r and r[0] else None
+
+
+async def newest_recorded_time(conn: aiosqlite.Connection) -> datetime | None:
+    """The latest time the ledger has seen: the newest message's creation or inbound SMS's arrival.
+
+    Both read one end of an index (the rowid, inbound_received): no scan however large the tables."""
+    async with conn.execute("SELECT created_at FROM messages ORDER BY id DESC LIMIT 1") as cur:
+        row = await cur.fetchone()
+    times = [parse_iso(row[0])] if row else []
+    async with conn.execute("SELECT max(received_at) FROM inbound_messages") as cur:
+        row = await cur.fetchone()
+    if row and row[0]:
+        times.append(parse_iso(row[0]))
+    return max((t for t in times if t is not None), default=None)
 
 
 async def promote_due(conn: aiosqlite.Connection, now: datetime) -> int:
@@ -268,6 +302,40 @@ async def expire_due(conn: aiosqlite.Connection, now: datetime) -> list[int]:
     if ids:
         await set_final(conn, ids, "expired", now, error="time to live passed before it could be sent")
     return ids
+
+
+async def flag_unreported(conn: aiosqlite.Connection, sent_before: datetime, reason: str, now: datetime) -> int:
+    """`sent` messages without a reason that went out before `sent_before` get `reason` (they
+    stay `sent`: only a report can move them on); how many."""
+    cur = await conn.execute(
+        "UPDATE messages SET error = ?, updated_at = ? WHERE state = 'sent' AND error IS NULL AND sent_at < ?",
+        (reason, utc_iso(now), utc_iso(sent_before)))
+    return cur.rowcount
+
+
+WAITING_PREFIX = "waiting for line "
+
+
+async def set_waiting_reason(conn: aiosqlite.Connection, line: str, reason: str | None, now: datetime) -> int:
+    """Queued messages pinned to `line` say why they wait (`reason` starts with WAITING_PREFIX), or
+    lose that reason (None) once the line can send again; how many changed."""
+    if reason is None:
+        cur = await conn.execute(
+            "UPDATE messages SET error = NULL, updated_at = ? WHERE state = 'queued' AND line_key = ? "
+            "AND error LIKE ?", (utc_iso(now), line, WAITING_PREFIX + "%"))
+    else:
+        cur = await conn.execute(
+            "UPDATE messages SET error = ?, updated_at = ? WHERE state = 'queued' AND line_key = ? "
+            "AND (error IS NULL OR error LIKE ? OR error LIKE 'will retry:%') AND error IS NOT ?",
+            (reason, utc_iso(now), line, WAITING_PREFIX + "%", reason))
+    return cur.rowcount
+
+
+async def pinned_lines(conn: aiosqlite.Connection) -> list[str]:
+    """Lines that queued messages are pinned to."""
+    rows = await conn.execute_fetchall(
+        "SELECT DISTINCT line_key FROM messages WHERE state = 'queued' AND line_key != ''")
+    return [r[0] for r in rows]
 
 
 async def next_due(conn: aiosqlite.Connection) -> datetime | None:
@@ -409,8 +477,8 @@ async def settle_after_report(conn: aiosqlite.Connection, message_id: int, state
     iso = utc_iso(now)
     if state == "delivered":
         cur = await conn.execute(
-            "UPDATE messages SET state = 'delivered', delivered_at = ?, updated_at = ? "
-            "WHERE id = ? AND state = 'sent'", (iso, iso, message_id))
+            "UPDATE messages SET state = 'delivered', delivered_at = ?, updated_at = ?, error = NULL, "
+            "error_code = NULL WHERE id = ? AND state = 'sent'", (iso, iso, message_id))
     else:
         cur = await conn.execute(
             "UPDATE messages SET state = 'failed', error = ?, updated_at = ? WHERE id = ? AND state = 'sent'",

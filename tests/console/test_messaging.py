@@ -109,7 +109,9 @@ async def test_discussion_shows_inbound_as_text_live_and_replies(admin: Console)
     status, _, _ = await admin.post(f"/discussions/{thread.id}/reply", {"text": "Merci à vous"})
     assert status == 303
     [reply] = await admin.app[keys.OUTBOUND].list(limit=1, thread_id=thread.id)
-    assert reply.to == "+33655555555" and reply.line == "line1" and reply.text == "Merci à vous"
+    # This console runs without modems: the pool has no line1, so any line will answer (the matrix in
+    # tests/outbound/test_send_matrix.py checks the reply goes out on the thread's line when it exists).
+    assert reply.to == "+33655555555" and reply.line is None and reply.text == "Merci à vous"
     assert reply.created_by == "console admin"
     data = await (await admin.client.get(f"/discussions/{thread.id}/live?after={data['after']}")).json()
     assert "Merci à vous" in data["html"]

@@ -6,7 +6,7 @@ import re
 
 from aiohttp import FormData
 
-from gatewayd import keys
+from gatewayd import __version__, keys
 from gatewayd.store import apikeys as key_store
 from gatewayd.store import contacts as contact_store
 from gatewayd.store import users as user_store
@@ -25,6 +25,8 @@ async def test_every_page_renders_for_an_admin(admin: Console) -> None:
         status, body = await admin.get(path)
         assert status == 200, (path, body[:500])
         assert "<main" in body
+        # The running version in every page's footer, for support requests.
+        assert f'<span data-version>{__version__}</span>' in body, path
 
 
 async def test_contact_create_validation_edit_search_delete(admin: Console) -> None:

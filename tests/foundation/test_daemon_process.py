@@ -166,3 +166,40 @@ def test_a_port_in_use_fails_with_a_reason(tmp_path: Path) -> None:
         taken.listen()
         result = _cli(tmp_path, taken.getsockname()[1], "run", "--simulate", "1")
     assert result.returncode == 1 and "cannot listen" in result.stderr
+
+
+def _config_with_line1(tmp_path: Path) -> Path:
+    # What the Debian package installs: the example's real line is called line1 too.
+    config = tmp_path / "gatewayd.toml"
+    config.write_text(f'[storage]\ndatabase = "{tmp_path / "gatewayd.db"}"\n[http]\nhost = "127.0.0.1"\n'
+                      f'[[modems]]\nname = "line1"\nport = "{tmp_path / "no-such-port"}"\n')
+    return config
+
+
+def test_simulated_lines_run_beside_a_configuration_whose_line_is_called_line1(tmp_path: Path) -> None:
+    port = _free_port()
+    proc = subprocess.Popen([sys.executable, "-m", "gatewayd", "run", "--config", str(_config_with_line1(tmp_path)),
+                             "--simulate", "1"], env=_env(tmp_path, port), stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + START_TIMEOUT_S
+        health: dict = {}
+        while time.monotonic() < deadline and not health:
+            assert proc.poll() is None, proc.communicate()[1][-2000:]
+            try:
+                health = _get(f"http://127.0.0.1:{port}/healthz")[1]
+            except OSError:
+                time.sleep(0.2)
+        assert health["modems"]["total"] == 2
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=30)
+
+
+def test_a_component_that_fails_at_start_ends_the_process_instead_of_hanging(tmp_path: Path) -> None:
+    # The simulator keeps its links in <data dir>/sim: a file there makes it fail after the
+    # database (and its worker thread) is already open.
+    (tmp_path / "sim").write_text("in the way")
+    result = subprocess.run([sys.executable, "-m", "gatewayd", "run", "--simulate", "1"],
+                            env=_env(tmp_path, _free_port()), capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "sim" in result.stderr

@@ -103,3 +103,51 @@ def _sqlite_threads() -> list[str]:
     for thread in workers:
         thread.join(timeout=5)
     return [t.name for t in workers if t.is_alive()]
+
+
+async def _database_at(path: Path, version: int) -> None:
+    async with aiosqlite.connect(path, isolation_level=None) as conn:
+        await migrate(conn, target=version)
+        await conn.execute("INSERT INTO users (name, password_hash, role, created_at)"
+                           " VALUES ('ann', 'x', 'admin', '2026-01-01T00:00:00Z')")
+
+
+async def test_a_database_is_copied_before_it_is_migrated(tmp_path: Path) -> None:
+    path = tmp_path / "gatewayd.db"
+    await _database_at(path, 1)
+    db = Database(path)
+    await db.open()
+    await db.close()
+    latest = available()[-1].version
+    copies = list((tmp_path / "backups").glob(f"gatewayd-before-v{latest}-*.db"))
+    assert len(copies) == 1 and (copies[0].stat().st_mode & 0o777) == 0o600
+    with sqlite3.connect(copies[0]) as conn:
+        assert conn.execute("PRAGMA user_version").fetchone()[0] == 1
+        assert conn.execute("SELECT name FROM users").fetchall() == [("ann",)]
+    # Opening the migrated database again copies nothing more; a new database is never copied.
+    db = Database(path)
+    await db.open()
+    await db.close()
+    fresh = Database(tmp_path / "new" / "gatewayd.db")
+    await fresh.open()
+    await fresh.close()
+    assert len(list((tmp_path / "backups").iterdir())) == 1
+    assert not (tmp_path / "new" / "backups").exists()
+
+
+async def test_systemd_start_timeout_is_extended_while_the_database_is_checked(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import socket
+
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(str(tmp_path / "notify.sock"))
+    listener.settimeout(5)
+    monkeypatch.setenv("NOTIFY_SOCKET", str(tmp_path / "notify.sock"))
+    await _database_at(tmp_path / "gatewayd.db", 1)
+    db = Database(tmp_path / "gatewayd.db")
+    await db.open()
+    await db.close()
+    message = listener.recv(4096).decode()
+    listener.close()
+    assert message.startswith("EXTEND_TIMEOUT_USEC=") and int(message.split("\n")[0].split("=")[1]) >= 10_000_000
+    assert "STATUS=checking and migrating" in message

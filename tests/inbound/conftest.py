@@ -16,12 +16,13 @@ T0 = datetime(2026, 3, 2, 10, 0, tzinfo=timezone.utc)
 
 def sms(text: str, *, sender: str = "+33612345678", line: str = "line1", at: datetime | None = T0,
         seconds: float = 0, concat: tuple[int, int, int] | None = None, pdu: str | None = None,
-        undecodable: str | None = None) -> IncomingSms:
-    """One part as the driver hands it over (`concat` = (reference, total, sequence))."""
+        undecodable: str | None = None, slot: str | None = None) -> IncomingSms:
+    """One part as the driver hands it over (`concat` = (reference, total, sequence)); `slot`
+    "SM/3" when read from modem storage, None when delivered directly."""
     when = at + timedelta(seconds=seconds) if at is not None else None
     part = Concat(*concat) if concat else None
     raw = pdu or ("07913366003000F0" + text.encode().hex().upper() + f"{seconds:08.0f}")
-    return IncomingSms(line, sender, text, when, part, raw, undecodable)
+    return IncomingSms(line, sender, text, when, part, raw, undecodable, slot)
 
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from pathlib import Path
 
-from gatewayd.inbound.receive import flush_stale, receive_part
+from gatewayd.inbound.receive import flush_stale, receive_part, release_slot
 from gatewayd.store import inbound, threads
 from gatewayd.store.db import Database
 
@@ -39,6 +39,27 @@ async def test_same_part_read_twice_is_stored_once(db: Database) -> None:
     assert await count(db, "inbound_messages") == 1 and await count(db, "inbound_parts") == 1
     thread = await threads.get(db, first.new_messages[0].thread_id)  # type: ignore[arg-type]
     assert thread is not None and thread.unread == 1
+
+
+async def test_twins_in_one_second_are_both_kept_but_a_slot_read_twice_is_not(db: Database) -> None:
+    # An alarm panel sends the same text twice in one second: same sender, time and bytes.
+    first = await put(db, sms("ALARME ZONE 2", slot="SM/1"))
+    twin = await put(db, sms("ALARME ZONE 2", slot="SM/2"))
+    assert not first.duplicate and not twin.duplicate
+    # The first one read again from its slot (committed, then the daemon stopped before deleting it).
+    again = await put(db, sms("ALARME ZONE 2", slot="SM/1"), now=T0 + timedelta(minutes=1))
+    assert again.duplicate
+    assert await count(db, "inbound_messages") == 2
+
+
+async def test_a_twin_stored_in_the_slot_the_first_one_left_is_kept(db: Database) -> None:
+    first = sms("ALARME ZONE 2", slot="SM/1")
+    await put(db, first)
+    async with db.write() as conn:
+        assert await release_slot(conn, first, sender=first.sender)  # deleted from the modem
+    twin = await put(db, sms("ALARME ZONE 2", slot="SM/1"))
+    assert not twin.duplicate
+    assert await count(db, "inbound_messages") == 2
 
 
 async def test_identical_text_at_different_smsc_times_is_kept_twice(db: Database) -> None:

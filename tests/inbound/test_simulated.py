@@ -89,20 +89,24 @@ async def until_messages(gw: Box, count: int, timeout: float = 10.0) -> None:
         await asyncio.sleep(0.05)
 
 
-async def test_duplicate_delivery_and_garbage_pdu_are_stored_once_and_deleted(tmp_path: Path) -> None:
+async def test_twin_sms_in_one_second_and_a_garbage_pdu_are_all_stored_and_deleted(tmp_path: Path) -> None:
     net = SimNetwork()
     async with simulated_modems(tmp_path, net) as modems, box(tmp_path, modems) as gw:
         modem = modems[0]
         pdus = await modem.deliver_sms(OTHER, "Rendez-vous confirmé")
         await until_messages(gw, 1)
-        await modem.deliver_pdus(pdus)  # the network hands the very same message over again
-        await modem.deliver_pdus(["07913366003000F0040B913336899801F100FF"])  # truncated: no text at all
+        # The same sender sends the same text again in the same second: byte for byte the same
+        # SMS (it lands in the slot the first one left), and an alarm panel's pair lands at once.
+        await modem.deliver_pdus(pdus)
         await until_messages(gw, 2)
+        await modem.deliver_pdus(pdus + pdus)
+        await modem.deliver_pdus(["07913366003000F0040B913336899801F100FF"])  # truncated: no text at all
+        await until_messages(gw, 5)
         await until(lambda: stored(modem) == 0, 10, "modem storage emptied")
         await asyncio.sleep(0.3)
         messages = await gw.inbound()
-        assert [m["text"] for m in messages] == ["Rendez-vous confirmé", ""]
-        garbage = messages[1]
+        assert [m["text"] for m in messages] == ["Rendez-vous confirmé"] * 4 + [""]
+        garbage = messages[4]
         assert "truncated" in garbage["undecodable"] and garbage["thread_id"] is None and garbage["from"] == ""
         detail = await gw.get(f"/api/v1/inbound/{garbage['id']}")
         assert detail["raw_parts"][0]["pdu"].upper().endswith("040B913336899801F100FF")

@@ -75,6 +75,7 @@ async def test_cms_errors_map_to_transient_and_permanent(tmp_path: Path) -> None
             await pool.send_part("line1", part)
         assert unknown.value.code == 500 and unknown.value.max_retries == 2
         assert net.received == []
+        await until(lambda: pool.ready_lines() == ["line1"], 5, "line answering again")
         await pool.send_part("line1", part)
         assert len(await net.wait_received(1, timeout=5)) == 1
         assert pool.ready_lines() == ["line1"]
@@ -88,9 +89,11 @@ async def test_timeout_after_ctrl_z_is_outcome_unknown_then_resync(tmp_path: Pat
         modem.swallow_next_result(sent=True)
         with pytest.raises(OutcomeUnknownError):
             await pool.send_part("line1", part)
-        await net.wait_received(1, timeout=5)  # it did go out: resending would duplicate it
         session = pool.supervisor("line1").driver.session
         assert session is not None and session.needs_resync
+        await net.wait_received(1, timeout=5)  # it did go out: resending would duplicate it
+        # No answer: the line shows degraded until the probe that follows at once gets one.
+        await until(lambda: pool.ready_lines() == ["line1"], 5, "line answering again")
         second = encode_submit("+33612345678", "ensuite", reference=3)[0]
         await pool.send_part("line1", second)
         assert [r.text for r in await net.wait_received(2, timeout=5)] == ["peut-etre", "ensuite"]
@@ -105,6 +108,7 @@ async def test_no_prompt_is_transient_and_nothing_sent(tmp_path: Path) -> None:
         with pytest.raises(TransientSendError, match="prompt"):
             await pool.send_part("line1", part)
         assert net.received == []
+        await until(lambda: pool.ready_lines() == ["line1"], 5, "line answering again")
         await pool.send_part("line1", part)
         assert len(await net.wait_received(1, timeout=5)) == 1
 

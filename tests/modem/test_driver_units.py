@@ -61,3 +61,46 @@ def test_dialects_are_small_deltas() -> None:
 
     names = set(get_args(ModemSettings.model_fields["dialect"].annotation)) - {"auto"}
     assert names == set(DIALECTS)
+
+
+def test_what_a_urc_means_is_the_dialect_table() -> None:
+    from gatewayd.modem import dialects as d
+    from gatewayd.modem.at import Urc
+
+    assert by_name("e3372").meaning(Urc("^RSSI", "^RSSI: 18")) == d.SIGNAL
+    assert by_name("e3372").meaning(Urc("^SMMEMFULL", '^SMMEMFULL: "SM"')) == d.STORAGE_FULL
+    assert by_name("e3372").meaning(Urc("^CEND", "^CEND:1,0,104,16")) == d.CALL_END
+    assert by_name("ec25").meaning(Urc("+QIND", '+QIND: "smsfull","SM"')) == d.STORAGE_FULL
+    assert by_name("ec25").meaning(Urc("+QIND", "+QIND: SMS DONE")) == d.READY
+    assert by_name("ec25").meaning(Urc("+QIND", '+QIND: "csq",20,99')) is None
+    assert GENERIC.meaning(Urc("^SMMEMFULL", '^SMMEMFULL: "SM"')) is None  # not a 3GPP code
+    assert GENERIC.meaning(Urc("+CIEV", '+CIEV: "smsfull",1')) == d.STORAGE_FULL
+    assert GENERIC.meaning(Urc("RDY", "RDY")) == d.REBOOTED
+
+
+async def test_a_new_family_is_a_new_dialect_value_and_nothing_else() -> None:
+    import asyncio
+
+    from gatewayd.clock import SystemClock
+    from gatewayd.config import ModemSettings
+    from gatewayd.modem import dialects as d
+    from gatewayd.modem.at import Urc, UrcSpec
+    from gatewayd.modem.driver import ModemDriver
+    from gatewayd.modem.timings import FAST_TEST_TIMINGS
+
+    from .linekit import RecordingSink
+
+    acme = d.Dialect("acme", extra_urcs=(UrcSpec("%SIGQ:", "%SIGQ"), UrcSpec("%MEMF", "%MEMF")),
+                     urc_meanings=(d.UrcMeaning("%SIGQ", d.SIGNAL), d.UrcMeaning("%MEMF", d.STORAGE_FULL)),
+                     ready_markers=("%SMSRDY",))
+    driver = ModemDriver(ModemSettings(name="line1", port="/dev/null"), RecordingSink(), clock=SystemClock(),
+                         timings=FAST_TEST_TIMINGS)
+    driver.dialect = acme
+    driver.on_urc(Urc("%SIGQ", "%SIGQ: 23"))
+    assert driver.signal == 23
+    driver.on_urc(Urc("%SMSRDY", "%SMSRDY"))
+    assert driver.ready_marker.is_set()
+    driver.on_urc(Urc("%MEMF", "%MEMF"))
+    queued = driver.urcs.get_nowait()
+    assert acme.meaning(queued) == d.STORAGE_FULL
+    await asyncio.sleep(0)

@@ -142,3 +142,64 @@ async def test_open_missing_port_names_it() -> None:
     session = AtSession("t", FAST_TEST_TIMINGS)
     with pytest.raises(PortClosedError, match="/nonexistent/tty"):
         await session.open("/nonexistent/tty", 115200)
+
+
+class SlowModem:
+    """A modem that answers one command at a time, in order, some of them late (like a real one
+    busy with a network query): whatever was asked before is answered before what is asked next."""
+
+    def __init__(self, delays: dict[str, float], answers: dict[str, bytes]) -> None:
+        self.delays = delays
+        self.answers = answers
+        self.peer: FakePeer | None = None
+        self._free_at = 0.0
+
+    def __call__(self, line: str) -> bytes | None:
+        loop = asyncio.get_running_loop()
+        if line == "\x1b":
+            return None
+        answer = self.answers.get(line.rstrip("\r"), b"\r\nOK\r\n" if line == "AT\r" else b"\r\nERROR\r\n")
+        at = max(loop.time(), self._free_at) + self.delays.get(line.rstrip("\r"), 0.0)
+        self._free_at = at
+        assert self.peer is not None
+        loop.call_at(at, self.peer.push, answer)
+        return None
+
+
+async def test_a_cancelled_command_never_lends_its_late_answer_to_the_next(pair) -> None:  # type: ignore[no-untyped-def]
+    modem = SlowModem({"AT+COPS?": 0.3}, {"AT+COPS?": b'\r\n+COPS: 0,0,"Orange F",7\r\n\r\nOK\r\n',
+                                          "AT+CPMS?": b'\r\n+CPMS: "SM",1,30,"SM",1,30,"SM",1,30\r\n\r\nOK\r\n'})
+    peer, session, _ = await pair(modem)
+    modem.peer = peer
+    await session.command("AT")
+    task = asyncio.create_task(session.command("AT+COPS?"))
+    await asyncio.sleep(0.05)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert session.needs_resync  # the cancelled command's answer is still to come
+    resp = await session.command("AT+CPMS?")
+    assert resp.lines == ('+CPMS: "SM",1,30,"SM",1,30,"SM",1,30',), resp.lines
+    assert not session.busy
+
+
+async def test_a_cancelled_pdu_submission_marks_the_session_for_resync(pair) -> None:  # type: ignore[no-untyped-def]
+    modem = SlowModem({"00AABBCC\x1a": 0.3}, {"AT+CMGS=5": b"\r\n> ", "00AABBCC\x1a": b"\r\n+CMGS: 12\r\n\r\nOK\r\n",
+                                              "AT+CSQ": b"\r\n+CSQ: 20,99\r\n\r\nOK\r\n"})
+    peer, session, _ = await pair(modem)
+    modem.peer = peer
+    await session.command("AT")
+    task = asyncio.create_task(session.submit_pdu(5, "00AABBCC"))
+    await until_received(peer, "00AABBCC\x1a")
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    assert session.needs_resync
+    resp = await session.command("AT+CSQ")
+    assert resp.lines == ("+CSQ: 20,99",), resp.lines
+
+
+async def until_received(peer: FakePeer, text: str, timeout: float = 3.0) -> None:
+    async with asyncio.timeout(timeout):
+        while text not in peer.received:
+            await asyncio.sleep(0.01)

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from gatewayd.modem.driver import SimIdentity
-from gatewayd.modem.errors import LineUnavailableError, OutcomeUnknownError
+from gatewayd.modem.errors import LineUnavailableError, OutcomeUnknownError, TransientSendError
 from gatewayd.modem.events import LineState
 from gatewayd.modem.pdu import encode_submit
 from gatewayd.modem.pool import ModemPool
@@ -168,3 +168,19 @@ async def test_stop_leaves_no_tasks_and_lets_a_send_finish(tmp_path: Path) -> No
             await pool.send_part("line2", encode_submit("+33612345678", "x", reference=1)[0])
     left = [t for t in asyncio.all_tasks() if t.get_name().startswith("modem-line")]
     assert left == []
+
+
+async def test_a_send_that_gets_no_answer_shows_the_line_degraded_at_once_with_the_reason(tmp_path: Path) -> None:
+    # Health probes far apart (as in production, 30 s): the failed send itself must tell.
+    timings = replace(FAST_TEST_TIMINGS, health_interval=30.0)
+    async with simulated_pool(tmp_path, "sim800", timings=timings) as (pool, modems, _sink, _):
+        modems[0].hang()
+        with pytest.raises((LineUnavailableError, TransientSendError)):  # no prompt: nothing sent
+            await pool.send_part("line1", encode_submit("+33612345678", "x", reference=1)[0])
+        await until(is_state(pool, "line1", LineState.DEGRADED), 3, "degraded right after the failed send")
+        status = pool.status("line1")
+        assert status.last_error is not None and "not answering" in status.last_error
+        assert pool.ready_lines() == []
+        modems[0].unhang()
+        await until(is_state(pool, "line1", LineState.READY), 15, "ready again once it answers")
+        assert pool.status("line1").last_error is None

@@ -69,6 +69,19 @@ class Gateway:
                 raise AssertionError(f"message {message_id} is {body['state']}, not {states}: {body}")
             await asyncio.sleep(0.02)
 
+    async def wait_until(self, message_id: int, predicate: Callable[[dict[str, Any]], bool],
+                         timeout: float = 10.0) -> dict[str, Any]:
+        """Poll the API until `predicate(message)` holds."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout
+        while True:
+            body = await self.message(message_id)
+            if predicate(body):
+                return body
+            if loop.time() > deadline:
+                raise AssertionError(f"message {message_id} never matched: {body}")
+            await asyncio.sleep(0.05)
+
     async def states(self) -> dict[int, str]:
         async with self.app[keys.DB].read() as conn:
             rows = await message_store.list_page(conn, limit=100_000)

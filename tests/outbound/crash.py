@@ -30,7 +30,9 @@ async def crash_scenario(workdir: Path, *, messages: int, kills: int, lines: int
                        imei=f"86506702100{i:04d}", imsi=f"20801765432{i:04d}", iccid=f"893301765432109{i:04d}",
                        msisdn=f"+3363997{i:04d}") for i in range(1, lines + 1)]
     daemon = Daemon(workdir, modems=[{"name": m.name, "port": str(m.link)} for m in modems],
-                    sections={"outbound": {"retry_base_seconds": 0.5, "retry_cap_seconds": 2.0}})
+                    sections={"outbound": {"retry_base_seconds": 0.5, "retry_cap_seconds": 2.0,
+                                           # reports lost while the daemon was down: said after 3 s
+                                           "report_timeout_hours": 3 / 3600}})
     started = time.monotonic()
     try:
         for m in modems:
@@ -62,6 +64,10 @@ async def crash_scenario(workdir: Path, *, messages: int, kills: int, lines: int
                 if loop.time() > deadline:
                     raise AssertionError(f"not drained: {Counter(r['state'] for r in rows)}")
                 await asyncio.sleep(0.2)
+            # Then every `sent` message either gets its report or, past the deadline, its reason.
+            while any(r["state"] == "sent" and not r.get("error") for r in rows) and loop.time() < deadline:
+                await asyncio.sleep(0.5)
+                rows = await all_messages(session, daemon.url, token)
         daemon.stop()
         await asyncio.sleep(0.3)  # late reports/answers of the simulator settle
         got = Counter(r.recipient for r in net.received)
@@ -78,6 +84,8 @@ async def crash_scenario(workdir: Path, *, messages: int, kills: int, lines: int
             "unknown": sorted(r["to"] for r in rows if r["state"] == "unknown"),
             "unknown_received": sum(1 for r in rows if r["state"] == "unknown" and got[r["to"]]),
             "not_final": sorted(r["to"] for r in rows if r["state"] not in FINAL),
+            "sent_without_reason": sum(1 for r in rows if r["state"] == "sent" and not r.get("error")),
+            "sent_without_report": sum(1 for r in rows if r["state"] == "sent" and r.get("error")),
             "duplicate_parts": len(net.duplicate_parts),
         }
     finally:
@@ -87,12 +95,27 @@ async def crash_scenario(workdir: Path, *, messages: int, kills: int, lines: int
         net.close()
 
 
+def table(report: dict[str, Any]) -> str:
+    """The run's figures as a small table (printed by the full run, quoted in the issues' notes)."""
+    rows = [("messages", report["messages"]), ("kills", report["kills"]), ("lines", report["lines"]),
+            ("seconds", report["seconds"]), ("stored", report["stored"])]
+    rows += [(f"state {k}", v) for k, v in sorted(report["states"].items())]
+    rows += [("lost", len(report["lost"])), ("received twice", len(report["received_twice"])),
+             ("duplicate parts", report["duplicate_parts"]), ("not final", len(report["not_final"])),
+             ("unknown (received anyway)", f"{len(report['unknown'])} ({report['unknown_received']})"),
+             ("sent, no report, with the reason", report["sent_without_report"]),
+             ("sent without a reason", report["sent_without_reason"])]
+    return "\n".join(f"{name:<34} {value}" for name, value in rows)
+
+
 def check(report: dict[str, Any]) -> None:
     """The crash rules: none lost, none twice, all final, unknown only for sends in flight."""
     assert report["stored"] == report["messages"], report
     assert report["received_twice"] == [] and report["duplicate_parts"] == 0, report
     assert report["received_unknown_to_us"] == [], report
     assert report["not_final"] == [] and report["lost"] == [], report
+    # A message the network never reported on says so; none stays `sent` without a word.
+    assert report["sent_without_reason"] == 0, report
     # A message nobody received must be one we admit we cannot know about.
     assert set(report["not_received"]) <= set(report["unknown"]), report
     assert len(report["unknown"]) <= report["lines"] * report["kills"], report

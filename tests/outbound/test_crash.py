@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .crash import check, crash_scenario
+from .crash import check, crash_scenario, table
 
 
 @pytest.mark.timeout(120)
@@ -26,4 +26,5 @@ async def test_kill_9_mid_way_loses_nothing_and_sends_nothing_twice(tmp_path: Pa
 async def test_kill_9_full_run(tmp_path: Path) -> None:
     report = await crash_scenario(tmp_path, messages=2000, kills=10, lines=1, latency=(0.05, 0.2), seed=5,
                                   drain_timeout=600)
+    print("\n" + table(report))  # shown with -s: the figures the closing note quotes
     check(report)

@@ -238,3 +238,34 @@ async def test_bulk_insert_stores_exactly_what_submit_returns_and_a_bad_message_
             assert await message_store.get_many(conn, [r.id for r in again]) == again
     finally:
         await db.close()
+
+
+async def test_marketing_waits_while_the_clock_is_behind_what_was_already_recorded(tmp_path: Path) -> None:
+    # A Pi without RTC reboots at the time fake-hwclock saved, here an hour before the last message:
+    # 09:00 on a Monday is inside the marketing window, but the clock cannot be believed yet.
+    clock = FakeClock(MONDAY_0800 + timedelta(hours=3))
+    async with gateway(tmp_path, clock=clock, sections=QUIET) as gw:
+        _, first = await gw.post({"to": "+33687654321", "text": "reçu", "category": "transactional"})
+        await gw.wait_state(first["messages"][0]["id"], "delivered")
+    clock.set(MONDAY_0800 + timedelta(hours=2))
+    async with gateway(tmp_path, clock=clock, sections=QUIET) as gw:
+        _, promo = await gw.post({"to": "+33612345678", "text": "soldes", "category": "marketing"})
+        _, receipt = await gw.post({"to": "+33611111111", "text": "code 1234", "category": "transactional"})
+        await gw.wait_state(receipt["messages"][0]["id"], "delivered")  # immediate sends do not wait
+        await settle(gw)
+        assert (await gw.message(promo["messages"][0]["id"]))["state"] == "queued"
+        clock.set(MONDAY_0800 + timedelta(hours=3, minutes=1))  # NTP sets the clock
+        await settle(gw)
+        await gw.wait_state(promo["messages"][0]["id"], "delivered")
+
+
+def test_clock_sanity_refuses_1970_and_the_past_then_trusts_for_good() -> None:
+    from gatewayd.clock import RELEASE_FLOOR, ClockSanity
+
+    recorded = datetime(2026, 12, 7, 9, 0, tzinfo=timezone.utc)
+    sanity = ClockSanity(recorded)
+    assert not sanity.trusted(datetime(1970, 1, 1, tzinfo=timezone.utc))
+    assert not sanity.trusted(recorded - timedelta(minutes=1))
+    assert sanity.trusted(recorded)
+    assert sanity.trusted(recorded - timedelta(minutes=5))  # once set, a later small step back is not a boot
+    assert ClockSanity(datetime(2000, 1, 1, tzinfo=timezone.utc)).floor == RELEASE_FLOOR

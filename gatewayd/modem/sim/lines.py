@@ -59,8 +59,9 @@ async def start_simulated_lines(
     latency: float | tuple[float, float] = 0.0,
     timings: SimTimings | None = None,
     pins: Sequence[str | None] | None = None,
+    names: Sequence[str] | None = None,
 ) -> list[tuple[SimModem, dict[str, Any]]]:
-    """Start `n` modems named line1..lineN with stable links under data_dir/sim/; returns each
+    """Start `n` modems named line1..lineN (or `names`) with stable links under data_dir/sim/; returns each
     modem with the `[[modems]]` entry (name, port, baudrate, dialect, pin) that reaches it.
 
     Profiles cycle through `profiles` (default: every family); without `network` the demo network
@@ -76,7 +77,8 @@ async def start_simulated_lines(
         for i in range(1, n + 1):
             profile = names[(i - 1) % len(names)]
             pin = pins[i - 1] if pins and i - 1 < len(pins) else None
-            modem = SimModem(net, name=f"line{i}", profile=profile, link=links / f"line{i}",
+            name = names[i - 1] if names else f"line{i}"
+            modem = SimModem(net, name=name, profile=profile, link=links / name,
                              latency=latency, timings=timings, seed=i, pin=pin, **identity(i))
             await modem.start()
             entry: dict[str, Any] = {"name": modem.name, "port": modem.port, "baudrate": 115200, "dialect": profile}

@@ -43,6 +43,9 @@ class Profile:
     ussd_reply: str = "after_ok"           # "after_ok" | "before_ok" (the +CUSD line comes inside the reply)
     ussd_packed_hex: bool = False          # USSD text as 7-bit GSM packed in hex (Huawei), not plain
     default_cnmi: tuple[int, int, int, int, int] = (0, 0, 0, 0, 0)
+    # +CPMS after power-up or USB re-enumeration, before the host selects anything (Huawei sticks
+    # come back on ME: what arrives before the host re-selects lands there).
+    default_storage: str = "SM"
 
 
 _QUALCOMM_CNMI = "+CNMI: (0,1),(0-3),(0,2),(0-2),(0,1)"
@@ -136,6 +139,7 @@ PROFILES: dict[str, Profile] = {
         memfull_urc='^SMMEMFULL: "SM"',
         usb_reset=True,
         ussd_packed_hex=True,
+        default_storage="ME",
     ),
     "generic": Profile(
         name="generic",

@@ -99,7 +99,8 @@ class ModemState:
         self.clip, self.curc = False, True
         self.cnmi = self.profile.default_cnmi
         self.creg_n = self.cgreg_n = self.cereg_n = 0
-        self.cpms = ("SM", "SM", "SM")
+        default = self.profile.default_storage
+        self.cpms = (default, default, default)
         self.cfun = 1
         self.awaiting_ack = 0
         if self.sim_state != "SIM PUK":

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 from gatewayd.modem.sim.device import SimDevice
 from gatewayd.modem.sim.pdus import encode_deliver, tpdu_length
-from gatewayd.modem.sim.state import REC_READ, StoredSms
+from gatewayd.modem.sim.state import REC_READ, REC_UNREAD, StoredSms
 
 
 @dataclass(frozen=True)
@@ -36,6 +36,17 @@ class SimModem(SimDevice):
         """Hand over ready-made SMS-DELIVER PDUs (hex with SMSC prefix), e.g. odd encodings."""
         self.network.deliver_pdus(self.name, pdus)
         await asyncio.sleep(0)
+
+    def store_received(self, sender: str, text: str, memory: str | None = None) -> int:
+        """An SMS that reached `memory` (default: the receive memory now selected) without any
+        indication, as while the host was away or before it chose the storage; its index."""
+        mem = self.state.storage(memory or self.state.cpms[2])
+        assert mem is not None
+        pdu = encode_deliver(sender, text, scts=self.network.clock.now())[0]
+        index = mem.store(StoredSms(REC_UNREAD, pdu, tpdu_length(pdu)))
+        if index is None:
+            raise RuntimeError(f"{mem.name} is full")
+        return index
 
     async def status_report(self, reference: int, recipient: str, status: int = 0) -> str:
         """The SC reports on the part sent with TP-MR `reference`; returns the PDU."""
