@@ -173,3 +173,25 @@ async def test_headerless_columns_get_roles_from_their_cells(service: ImportServ
     assert report["header_line"] is None
     assert report["mapping"] == ["last_name", "first_name", "mobile", "email", "language", "field:date", "ignore"]
     assert report["valid"] == 3
+
+
+async def test_migration_keeps_imports_and_lets_them_be_xls(tmp_path: Path) -> None:
+    """The imports table is rebuilt to accept 'xls': rows uploaded before the upgrade stay."""
+    import aiosqlite
+
+    from gatewayd.store.migrations import available, migrate
+
+    before = next(m.version for m in available() if m.name.endswith("_imports_xls.sql")) - 1
+    path = tmp_path / "old.db"
+    async with aiosqlite.connect(path, isolation_level=None) as conn:
+        await migrate(conn, target=before)
+        await conn.execute("INSERT INTO imports (purpose, filename, path, size, format, state, created_at)"
+                           " VALUES ('contacts', 'clients.xlsx', '/x', 10, 'xlsx', 'uploaded', '2026-01-01T00:00:00Z')")
+        with pytest.raises(Exception, match="CHECK"):
+            await conn.execute("INSERT INTO imports (purpose, filename, path, size, format, state, created_at)"
+                               " VALUES ('contacts', 'a.xls', '/y', 10, 'xls', 'uploaded', '2026-01-01T00:00:00Z')")
+        await migrate(conn)
+        await conn.execute("INSERT INTO imports (purpose, filename, path, size, format, state, created_at)"
+                           " VALUES ('contacts', 'a.xls', '/y', 10, 'xls', 'uploaded', '2026-01-01T00:00:00Z')")
+        async with conn.execute("SELECT id, filename, format FROM imports ORDER BY id") as cur:
+            assert [tuple(r) for r in await cur.fetchall()] == [(1, "clients.xlsx", "xlsx"), (2, "a.xls", "xls")]
