@@ -437,17 +437,12 @@ class ImportService:
                 report["skipped_opted_out"] += len(blocked)
                 batch = [row for row in batch if row[0] not in blocked]
         members = [row[0] for row in batch]
-        stored = await contact_store.by_mobiles(conn, members)
-        if stored and options.update_existing:
-            # A contact the row would not change is left alone (its updated_at too).
-            unchanged = {row[0] for row in batch if row[0] in stored and not merge.changes(stored[row[0]], row)}
-            report["unchanged"] += len(unchanged)
-            batch = [row for row in batch if row[0] not in unchanged]
         inserted, updated = await contact_store.upsert_rows(conn, batch, update_existing=options.update_existing,
                                                             now=now)
         report["created"] += inserted
         report["updated"] += updated
-        report["skipped_existing"] += len(batch) - inserted - updated
+        # Existing contacts the file would not change are left alone (their updated_at too).
+        report["unchanged" if options.update_existing else "skipped_existing"] += len(batch) - inserted - updated
         if group_ids:
             await group_store.add_members_by_mobile(conn, group_ids, members, now)
         if named:
