@@ -61,3 +61,20 @@ async def test_xls_import_in_french_and_variables_step_in_english(tmp_path: Path
             assert "Hello dear customer, see you on 13/01/2027" in bubbles
             await shot(page, "19-preview-after-mapping-en")
             no_script_errors(box)
+
+
+async def test_a_line_gets_a_label_and_shows_its_sims_number(tmp_path: Path) -> None:
+    async with running_box(tmp_path) as box, browser_page(box, locale="fr-FR") as page:
+        await create_admin(page, box)
+        await page.goto(box.url + "/lines/line1")
+        number = await page.inner_text("#line-number")
+        assert "lu sur la SIM" in number
+        await page.fill("#identity-form input[name=label]", "Accueil")
+        await page.click("#identity-form button[type=submit]")
+        await page.wait_for_url("**/lines/line1?done=saved")
+        assert (await page.inner_text("h1")).startswith("Accueil")
+        await page.goto(box.url + "/lines")
+        row = await page.inner_text("table.lines tbody tr")
+        assert "Accueil" in row and "(line1)" in row and number.split(" (")[0] in row
+        await shot(page, "19-lines-identity-fr")
+        no_script_errors(box)
