@@ -263,11 +263,8 @@ class CampaignService:
             campaign = await store.get_in(conn, campaign_id)
             if campaign is not None and campaign.state == "draft":  # groups may have grown since the draft
                 await self._check_cap(conn, aud.AudienceSpec.from_json(campaign.audience))
-                unknown = await self.unknown_variables(conn, campaign)
-                if unknown:
-                    names = ", ".join(dict.fromkeys(f"{{{v}}}" for vs in unknown.values() for v in vs))
-                    raise InvalidInput("variables", f"no column, contact field or default gives {names}: map"
-                                       " each variable to a column or give it a default value")
+                # A variable nothing fills is outbound's composition to refuse (the runner pauses the
+                # campaign naming it and the recipient); the preview and the variables step show it first.
             rule = timing.parse(campaign.timing) if campaign is not None and campaign.timing else None
             if isinstance(rule, timing.Recurring):  # the first occurrence after `at` (or now)
                 when = timing.next_occurrences(rule, self._tz(), when - timedelta(seconds=1), 1)[0]

@@ -1,5 +1,5 @@
 """Template variables mapped to a file's columns: the proposal from French/English synonyms, defaults,
-recipients without a value listed, and a campaign whose variables nothing fills refused at scheduling."""
+and recipients without a value listed."""
 
 from __future__ import annotations
 
@@ -45,11 +45,10 @@ async def test_mapping_step_through_the_api(app_client: TestClient, api_key: Cal
         "audience": {"file": upload["id"]}})
     campaign = await r.json()
     assert campaign["unknown_variables"] == {"default": ["prenom", "rdv"]}
-    # Nothing fills {prenom} and {rdv}: scheduling is refused, naming them.
-    r = await app_client.post(f"/api/v1/campaigns/{campaign['id']}/schedule", headers=h)
-    assert r.status == 422
-    problem = (await r.json())["errors"][0]
-    assert problem["field"] == "variables" and "{prenom}, {rdv}" in problem["message"]
+    # Nothing fills {prenom} and {rdv} yet: the preview says so for every recipient.
+    before = await (await app_client.post(f"/api/v1/campaigns/{campaign['id']}/preview", headers=h)).json()
+    assert before["unknown_variables"] == {"default": ["prenom", "rdv"]}
+    assert before["missing_variables"] == {"prenom": 3, "rdv": 3}
 
     step = await (await app_client.get(f"/api/v1/campaigns/{campaign['id']}/variables", headers=h)).json()
     assert step["variables"] == ["prenom", "rdv"]
