@@ -41,7 +41,7 @@ def placeholders(text: str) -> set[str]:
     return {name for _, name, _, _ in string.Formatter().parse(text) if name}
 
 
-def translate(lang: str, key: str, **values: object) -> str:
+def translate(lang: str, key: str, /, **values: object) -> str:
     """The message `key` in `lang` with its placeholders filled; English, then the key, as fallbacks."""
     text = catalog(lang).get(key)
     if text is None:
@@ -56,7 +56,19 @@ def translate(lang: str, key: str, **values: object) -> str:
     return text
 
 
-def translate_count(lang: str, key: str, count: int, **values: object) -> str:
+def word_problem(lang: str, code: str, params: Mapping[str, object]) -> str:
+    """A service's problem (stable code and parameters, gatewayd.problems) in `lang`, from the
+    catalogue's `problem.<code>`; a parameter named `state` is shown by its label."""
+    values = dict(params)
+    if code == "line.unknown" and values.get("known") == "none":
+        values["known"] = translate(lang, "problem.none")
+    state = values.get("state")
+    if isinstance(state, str) and f"state.{state}" in catalog(lang):
+        values["state"] = translate(lang, f"state.{state}")
+    return translate(lang, f"problem.{code}", **values)
+
+
+def translate_count(lang: str, key: str, count: int, /, **values: object) -> str:
     """`key` for a number of things: `key.one` when the language says the singular for `count`
     (French: 0 and 1; English: 1) and the catalogue has it. `count` is among the values."""
     singular = count <= 1 if lang == "fr" else count == 1

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
-from gatewayd.console.i18n import Formats, localise_service, translate, translate_count
+from gatewayd.console.i18n import Formats, catalog, localise_service, translate, translate_count, word_problem
 from gatewayd.console.routing import allows
 from gatewayd.console.state import FORMATS, LANG, PRE_CSRF, SESSION
 
@@ -33,6 +33,7 @@ NAV = (
     ("nav.optouts", "optouts", "viewer"),
     ("nav.calls", "calls", "viewer"),
     ("nav.lines", "lines", "viewer"),
+    ("nav.notifications", "notifications", "viewer"),
     ("nav.settings", "settings", "admin"),
 )
 
@@ -52,11 +53,11 @@ def formats(request: web.Request) -> Formats:
     return cached
 
 
-def t(request: web.Request, key: str, **values: object) -> str:
+def t(request: web.Request, key: str, /, **values: object) -> str:
     return translate(request.get(LANG, "en"), key, **values)
 
 
-def tn(request: web.Request, key: str, count: int, **values: object) -> str:
+def tn(request: web.Request, key: str, count: int, /, **values: object) -> str:
     """t() for a number of things (singular form where the language uses it; see translate_count)."""
     return translate_count(request.get(LANG, "en"), key, count, **values)
 
@@ -105,8 +106,8 @@ def base_context(request: web.Request) -> dict[str, Any]:
     lang = request.get(LANG, "en")
     done = request.query.get("done")
     return {
-        "_": lambda key, **values: translate(lang, key, **values),
-        "_n": lambda key, count, **values: translate_count(lang, key, count, **values),
+        "_": lambda key, /, **values: translate(lang, key, **values),  # positional: a value may be named key
+        "_n": lambda key, count, /, **values: translate_count(lang, key, count, **values),
         "lang": lang,
         "fmt": formats(request),
         "user": session.user if session else None,
@@ -121,8 +122,12 @@ def base_context(request: web.Request) -> dict[str, Any]:
         "done": translate(lang, f"done.{done}") if done in DONE_KEYS else None,
         # A service's English message (import reasons, repairs) in the page's language.
         "service": lambda message: localise_service(lang, message),
+        # Why a message is blocked, failed or waits, from its stable code (see message_error).
+        "message_error": lambda m: message_error(request, m),
         "poll_ms": int(request.app[keys.SETTINGS].console.poll_seconds * 1000),
         "version": __version__,
+        # Unread alerts (the notifications badge and banner), counted by the alert service's checks.
+        "alerts_unread": request.app[keys.ALERTS].unread if session and keys.ALERTS in request.app else 0,
     }
 
 
@@ -164,12 +169,22 @@ def problem_text(request: web.Request | None, err: FieldError) -> str:
     """One service error in the page's language: a coded one from the catalogue's `problem.<code>`
     with its parameters (never its English), a legacy one through localise()."""
     if err.code is not None:
-        lang = request.get(LANG, "en") if request is not None else "en"
-        values = {k: v for k, v in err.params.items()}
-        if err.code == "line.unknown" and values.get("known") == "none":
-            values["known"] = translate(lang, "problem.none")
-        return translate(lang, f"problem.{err.code}", **values)
+        return word_problem(request.get(LANG, "en") if request is not None else "en", err.code, err.params)
     return localise(request, err.message)
+
+
+def message_error(request: web.Request | None, m: Any) -> str:
+    """Why a message is blocked, failed, expired or waits (anything with `error` and `reason`), in the
+    page's language: its coded reason from the catalogue, or the stored text of an older row."""
+    reason = getattr(m, "reason", None)
+    if reason is None:
+        return str(m.error or "")
+    params = dict(reason.params)
+    if reason.code == "report.failed":
+        lang = request.get(LANG, "en") if request is not None else "en"
+        params["meaning"] = translate(lang, f"tpst.{params.get('status')}") \
+            if f"tpst.{params.get('status')}" in catalog(lang) else params.get("meaning", "")
+    return problem_text(request, FieldError("", m.error or "", reason.code, params))
 
 
 def field_errors(exc: ProblemError, request: web.Request | None = None) -> dict[str, str]:

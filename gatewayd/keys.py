@@ -10,6 +10,7 @@ from aiohttp import web
 if TYPE_CHECKING:
     from gatewayd.campaigns.runner import CampaignRunner
     from gatewayd.campaigns.service import CampaignService
+    from gatewayd.campaigns.template_service import TemplateService
     from gatewayd.metrics import SendLatency
     from gatewayd.retention import Retention
     from gatewayd.contacts.importer import ImportService
@@ -30,6 +31,10 @@ if TYPE_CHECKING:
     from gatewayd.outbound.dispatcher import Dispatcher
     from gatewayd.outbound.service import OutboundService
     from gatewayd.outbound.webhooks import WebhookSender
+    from gatewayd.alerts.forwarding import Forwarder
+    from gatewayd.alerts.service import AlertService
+    from gatewayd.alerts.sim_care import SimCare
+    from gatewayd.email.sender import EmailSender
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
@@ -51,6 +56,7 @@ GROUPS: web.AppKey[GroupService] = web.AppKey("groups")
 IMPORTS: web.AppKey[ImportService] = web.AppKey("imports")
 CAMPAIGNS: web.AppKey[CampaignService] = web.AppKey("campaigns")
 CAMPAIGN_RUNNER: web.AppKey[CampaignRunner] = web.AppKey("campaign_runner")
+TEMPLATES: web.AppKey[TemplateService] = web.AppKey("templates")
 # Inbound SMS, threads, opt-outs, auto-replies and calls (gatewayd.inbound.component).
 INBOUND: web.AppKey[InboundService] = web.AppKey("inbound")
 
@@ -71,3 +77,8 @@ SEND_LATENCY: web.AppKey[SendLatency] = web.AppKey("send_latency")
 RETENTION: web.AppKey[Retention] = web.AppKey("retention")
 # Recent WARNING+ log records and the start time, for the diagnostics bundle (gatewayd.diagnostics).
 DIAGNOSTICS: web.AppKey[DiagnosticsState] = web.AppKey("diagnostics")
+# The box speaks up (gatewayd.alerts.component): outgoing e-mail, alerts, SMS forwarding, SIM care.
+EMAIL: web.AppKey[EmailSender] = web.AppKey("email")
+ALERTS: web.AppKey[AlertService] = web.AppKey("alerts")
+FORWARDER: web.AppKey[Forwarder] = web.AppKey("forwarder")
+SIM_CARE: web.AppKey[SimCare] = web.AppKey("sim_care")

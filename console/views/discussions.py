@@ -12,6 +12,7 @@ from gatewayd.console.render import field_errors, fragment, redirect, render, t
 from gatewayd.console.routing import Pages
 
 from gatewayd import keys
+from gatewayd.problems import Problem
 from gatewayd.clock import utc_iso
 from gatewayd.errors import InvalidInput, ServiceUnavailable
 from gatewayd.inbound.parts import is_dialable, number_prefixes
@@ -40,6 +41,7 @@ class Bubble:
     missing_parts: tuple[int, ...] = ()
     undecodable: str | None = None
     intent: str | None = None
+    reason: Problem | None = None  # `error` as a stable code (the page words it)
 
 
 def from_inbound(m: InboundMessage) -> Bubble:
@@ -48,7 +50,7 @@ def from_inbound(m: InboundMessage) -> Bubble:
 
 
 def from_outbound(m: MessageRow) -> Bubble:
-    return Bubble("out", m.id, m.created_at, m.text, state=m.state, error=m.error, source=m.source)
+    return Bubble("out", m.id, m.created_at, m.text, state=m.state, error=m.error, source=m.source, reason=m.reason)
 
 
 def from_item(item: Item) -> Bubble:
@@ -75,7 +77,7 @@ async def _thread_list(request: web.Request, *, q: str, unread: bool,
 
 async def _names(request: web.Request, numbers: list[str]) -> dict[str, str]:
     """Contact names for the numbers shown (when contacts exist in this build)."""
-    if not hasattr(keys, "CONTACTS") or not numbers:
+    if not numbers:
         return {}
     from gatewayd.store import contacts as contact_store
 

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 from gatewayd.console.forms import month_to_date
 from gatewayd.console.i18n import Formats
-from gatewayd.console.render import formats, localise, t
+from gatewayd.console.render import formats, localise, message_error, t
 from gatewayd.console.routing import Pages
 from gatewayd.console.views.messages import STATES, sent_filters
 
@@ -59,14 +59,15 @@ async def sent_export(request: web.Request) -> web.StreamResponse:
     db, when = request.app[keys.DB], fmt.stamp
     states = {s: t(request, f"state.{s}") for s in STATES}
     categories = {c: t(request, f"category.{c}") for c in ("transactional", "marketing")}
-    reasons: dict[str, str] = {}  # a failure's reason repeats across thousands of messages
+    reasons: dict[object, str] = {}  # a failure's reason repeats across thousands of messages
 
-    def reason(error: str) -> str:
-        found = reasons.get(error)
+    def reason(m: Any) -> str:
+        key = (m.error_key, repr(m.error_params), m.error) if m.error_key else m.error
+        found = reasons.get(key)
         if found is None:
-            found = localise(request, error)
+            found = message_error(request, m) if m.error_key else localise(request, m.error)
             if len(reasons) < 1000:
-                reasons[error] = found
+                reasons[key] = found
         return found
 
     async def rows() -> AsyncIterator[list[list[Any]]]:
@@ -80,7 +81,7 @@ async def sent_export(request: web.Request) -> web.StreamResponse:
                 return
             yield [[m.id, when(m.created_at), m.to, m.text, states[m.state], categories[m.category], m.source,
                     m.created_by, m.campaign_id, m.line, m.segments, when(m.sent_at), when(m.delivered_at),
-                    reason(m.error) if m.error else None]
+                    reason(m) if m.error else None]
                    for m in page]
             if len(page) < PAGE:  # the walk reached the end: another query would scan the tail again
                 return

@@ -2,17 +2,16 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from aiohttp import web
-from gatewayd.console.forms import cursor_int, encode_cursor, path_id, text
+from gatewayd.console.forms import checked, cursor_int, encode_cursor, path_id, text
 from gatewayd.console.render import field_errors, redirect, render, t
 from gatewayd.console.routing import Pages
 
 from gatewayd import keys
-from gatewayd.campaigns.service import check_template_text
-from gatewayd.errors import InvalidInput, NotFound
+from gatewayd.campaigns.template_service import TemplateInput
+from gatewayd.errors import Conflict, InvalidInput
 from gatewayd.modem.segments import count_segments
 from gatewayd.store import contacts as contact_store
 from gatewayd.store import templates as store
@@ -20,20 +19,6 @@ from gatewayd.store.templates import Template
 
 pages = Pages()
 PAGE = 50
-
-
-async def _check(request: web.Request, title: str, line: str | None, body: str) -> list[str]:
-    """Validate like the API does; the unknown variables are returned (shown, not refused)."""
-    if not title.strip():
-        raise InvalidInput("title", t(request, "templates.title_required"))
-    if not body.strip():
-        raise InvalidInput("text", t(request, "templates.text_required"))
-    names = request.app[keys.POOL].names()
-    if line is not None and line not in names:
-        raise InvalidInput("line", code="line.unknown", line=line, known=", ".join(names) or "none")
-    async with request.app[keys.DB].read() as conn:
-        known = await contact_store.field_names(conn)
-    return check_template_text(body, known)
 
 
 @pages.get("/templates", name="templates")
@@ -57,63 +42,64 @@ async def _form(request: web.Request, template: Template | None, values: dict[st
 
 
 def _posted(form: Any) -> dict[str, Any]:
-    return {"title": text(form, "title", 200), "line": text(form, "line", 32) or None, "text": text(form, "text", 5000)}
+    return {"title": text(form, "title", 200), "line": text(form, "line", 32) or None, "text": text(form, "text", 5000),
+            "transliterate": checked(form, "transliterate")}
+
+
+def _input(values: dict[str, Any]) -> TemplateInput:
+    return TemplateInput(values["title"], values["text"], values["line"], values["transliterate"])
+
+
+def _values(template: Template, site_default: bool) -> dict[str, Any]:
+    switch = site_default if template.transliterate is None else template.transliterate
+    return {"title": template.title, "line": template.line, "text": template.text, "transliterate": switch}
 
 
 @pages.get("/templates/new", role="operator", name="template_new")
 async def new_template(request: web.Request) -> web.Response:
-    return await _form(request, None, {"title": "", "line": None, "text": ""}, {})
+    return await _form(request, None, {"title": "", "line": None, "text": "",
+                                       "transliterate": request.app[keys.SETTINGS].sending.transliterate}, {})
 
 
 @pages.post("/templates/new", role="operator")
 async def create_template(request: web.Request) -> web.StreamResponse:
     values = _posted(await request.post())
     try:
-        unknown = await _check(request, values["title"], values["line"], values["text"])
+        template, unknown = await request.app[keys.TEMPLATES].create(_input(values))
     except InvalidInput as exc:
         return await _form(request, None, values, field_errors(exc, request), status=422)
-    tid = await store.insert(request.app[keys.DB], title=values["title"].strip(), line=values["line"],
-                             text=values["text"], now=request.app[keys.CLOCK].now())
     if unknown:
-        template = await store.get(request.app[keys.DB], tid)
         return await _form(request, template, values, {}, unknown)
     raise redirect(request, "/templates", "created")
 
 
-async def _get(request: web.Request) -> Template:
-    template = await store.get(request.app[keys.DB], path_id(request))
-    if template is None:
-        raise NotFound("no such template")
-    return template
-
-
 @pages.get("/templates/{id:\\d+}", name="template")
 async def edit_template(request: web.Request) -> web.Response:
-    template = await _get(request)
-    return await _form(request, template, {"title": template.title, "line": template.line, "text": template.text}, {})
+    template = await request.app[keys.TEMPLATES].get(path_id(request))
+    return await _form(request, template, _values(template, request.app[keys.SETTINGS].sending.transliterate), {})
 
 
 @pages.post("/templates/{id:\\d+}", role="operator")
 async def update_template(request: web.Request) -> web.StreamResponse:
-    template = await _get(request)
+    service = request.app[keys.TEMPLATES]
+    template = await service.get(path_id(request))
     values = _posted(await request.post())
     try:
-        unknown = await _check(request, values["title"], values["line"], values["text"])
+        template, unknown = await service.update(template.id, _input(values))
     except InvalidInput as exc:
         return await _form(request, template, values, field_errors(exc, request), status=422)
-    await store.update(request.app[keys.DB], template.id, title=values["title"].strip(), line=values["line"],
-                       text=values["text"], now=request.app[keys.CLOCK].now())
     if unknown:
-        return await _form(request, await _get(request), values, {}, unknown)
+        return await _form(request, template, values, {}, unknown)
     raise redirect(request, "/templates", "saved")
 
 
 @pages.post("/templates/{id:\\d+}/delete", role="operator", name="template_delete")
 async def delete_template(request: web.Request) -> web.StreamResponse:
-    template = await _get(request)
+    service = request.app[keys.TEMPLATES]
+    template = await service.get(path_id(request))
     try:
-        await store.delete(request.app[keys.DB], template.id)
-    except sqlite3.IntegrityError:
-        return await _form(request, template, {"title": template.title, "line": template.line, "text": template.text},
+        await service.delete(template.id)
+    except Conflict:
+        return await _form(request, template, _values(template, request.app[keys.SETTINGS].sending.transliterate),
                            {"": t(request, "templates.in_use")}, status=409)
     raise redirect(request, "/templates", "deleted")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from aiohttp import web
@@ -13,12 +12,10 @@ from gatewayd.api.auth import require_scope
 from gatewayd.api.body import parse_body
 from gatewayd.api.contacts import TEMPLATE_SCHEMA, next_cursor, page_args, page_schema, path_id
 from gatewayd.api.openapi import describe
-from gatewayd.campaigns.service import check_template_text
+from gatewayd.campaigns.template_service import TemplateInput
 from gatewayd.campaigns.templates import compile_template
 from gatewayd.clock import utc_iso
-from gatewayd.errors import Conflict, InvalidInput, NotFound
 from gatewayd.modem.segments import count_segments
-from gatewayd.store import contacts as contact_store
 from gatewayd.store import templates as store
 from gatewayd.store.templates import Template
 
@@ -30,6 +27,11 @@ class TemplateBody(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     line: str | None = Field(None, max_length=32)
     text: str = Field(min_length=1, max_length=5000)
+    transliterate: bool | None = Field(None, description="GSM-7 look-alikes when this template is sent "
+                                                         "(null: the site's [sending] transliterate)")
+
+    def to_input(self) -> TemplateInput:
+        return TemplateInput(self.title, self.text, self.line, self.transliterate)
 
 
 def template_json(t: Template, unknown: list[str] | None = None) -> dict[str, Any]:
@@ -39,6 +41,7 @@ def template_json(t: Template, unknown: list[str] | None = None) -> dict[str, An
         "title": t.title,
         "line": t.line,
         "text": t.text,
+        "transliterate": t.transliterate,
         "variables": list(compile_template(t.text).variables),
         "encoding": info.encoding,
         "segments": info.segments,
@@ -48,15 +51,6 @@ def template_json(t: Template, unknown: list[str] | None = None) -> dict[str, An
     if unknown is not None:
         out["unknown_variables"] = unknown
     return out
-
-
-async def _checked(request: web.Request, body: TemplateBody) -> list[str]:
-    names = request.app[keys.POOL].names()
-    if body.line is not None and body.line not in names:
-        raise InvalidInput("line", code="line.unknown", line=body.line, known=", ".join(names) or "none")
-    async with request.app[keys.DB].read() as conn:
-        known = await contact_store.field_names(conn)
-    return check_template_text(body.text, known)
 
 
 @routes.get("/api/v1/templates")
@@ -87,13 +81,7 @@ async def list_templates(request: web.Request) -> web.Response:
 async def create_template(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     body = await parse_body(request, TemplateBody)
-    unknown = await _checked(request, body)
-    app = request.app
-    tid = await store.insert(
-        app[keys.DB], title=body.title.strip(), line=body.line, text=body.text, now=app[keys.CLOCK].now()
-    )
-    template = await store.get(app[keys.DB], tid)
-    assert template is not None
+    template, unknown = await request.app[keys.TEMPLATES].create(body.to_input())
     return web.json_response(template_json(template, unknown), status=201)
 
 
@@ -101,10 +89,7 @@ async def create_template(request: web.Request) -> web.Response:
 @describe("One template", tag="templates", scope="read", responses={200: TEMPLATE_SCHEMA, 404: None})
 async def get_template(request: web.Request) -> web.Response:
     await require_scope(request, "read")
-    template = await store.get(request.app[keys.DB], path_id(request))
-    if template is None:
-        raise NotFound(f"template {request.match_info['id']} does not exist")
-    return web.json_response(template_json(template))
+    return web.json_response(template_json(await request.app[keys.TEMPLATES].get(path_id(request))))
 
 
 @routes.put("/api/v1/templates/{id}")
@@ -118,15 +103,7 @@ async def get_template(request: web.Request) -> web.Response:
 async def update_template(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     body = await parse_body(request, TemplateBody)
-    unknown = await _checked(request, body)
-    app = request.app
-    tid = path_id(request)
-    if not await store.update(
-        app[keys.DB], tid, title=body.title.strip(), line=body.line, text=body.text, now=app[keys.CLOCK].now()
-    ):
-        raise NotFound(f"template {tid} does not exist")
-    template = await store.get(app[keys.DB], tid)
-    assert template is not None
+    template, unknown = await request.app[keys.TEMPLATES].update(path_id(request), body.to_input())
     return web.json_response(template_json(template, unknown))
 
 
@@ -136,11 +113,5 @@ async def update_template(request: web.Request) -> web.Response:
 )
 async def delete_template(request: web.Request) -> web.Response:
     await require_scope(request, "send")
-    tid = path_id(request)
-    try:
-        deleted = await store.delete(request.app[keys.DB], tid)
-    except sqlite3.IntegrityError:
-        raise Conflict(f"template {tid} is used by a campaign") from None
-    if not deleted:
-        raise NotFound(f"template {tid} does not exist")
+    await request.app[keys.TEMPLATES].delete(path_id(request))
     return web.Response(status=204)

@@ -86,7 +86,8 @@ async def preview(service: CampaignService, campaign_id: int) -> dict[str, Any]:
                                     "missing_variables": list(rendered.missing)})
                 # What outbound's composition will send: the STOP mention in the reader's
                 # language, the site's GSM-7 look-alikes (the same function, not a copy).
-                done = composer.preview(rendered.text, category=campaign.category, language=d.language)
+                done = composer.preview(rendered.text, category=campaign.category, language=d.language,
+                                        transliterate=texts.transliterate[texts.template_for(d.language)])
                 if len(samples) < first_n:
                     info = count_segments(done.text)
                     samples.append({"number": d.number, "contact_id": d.contact_id, "source": d.source,

@@ -22,6 +22,7 @@ class CampaignTexts:
     mention: str
     line: str | None  # the default template's line when the campaign names none
     sources: Mapping[str, str]  # the template texts as written, per language (what the runner composes)
+    transliterate: Mapping[str, bool | None]  # each template's switch (None: the site default)
     resolver: Resolver = field(default_factory=lambda: Resolver({}))  # variables <- columns, defaults
 
     def values_of(self, values: Mapping[str, str]) -> Mapping[str, str]:
@@ -37,6 +38,7 @@ async def load_texts(conn: aiosqlite.Connection, campaign: Campaign) -> Campaign
     """Compile the campaign's templates; LookupError when one was deleted meanwhile."""
     compiled: dict[str, CompiledTemplate] = {}
     sources: dict[str, str] = {}
+    switches: dict[str, bool | None] = {}
     line = campaign.line
     for language, template_id in campaign.templates.items():
         template = await template_store.get_in(conn, template_id)
@@ -44,7 +46,8 @@ async def load_texts(conn: aiosqlite.Connection, campaign: Campaign) -> Campaign
             raise LookupError(f"template {template_id} ({language}) no longer exists")
         compiled[language] = compile_template(template.text)
         sources[language] = template.text
+        switches[language] = template.transliterate
         if language == "default" and line is None:
             line = template.line
-    return CampaignTexts(compiled, dict(campaign.templates), campaign.stop_mention, line, sources,
+    return CampaignTexts(compiled, dict(campaign.templates), campaign.stop_mention, line, sources, switches,
                          Resolver(campaign.audience.get("variables") or {}))

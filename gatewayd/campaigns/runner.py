@@ -164,6 +164,7 @@ class CampaignRunner:
                 draft = Draft(recipients=[Recipient(r.number, texts.values_of(r.values), r.language, lookup=False)
                                           for r in members],
                               text=texts.sources[language], personalise=True, category=category, line=line,
+                              transliterate=texts.transliterate[language],
                               priority=10, campaign_id=campaign_id, campaign_recipient_ids=[r.id for r in members],
                               source="campaign")
                 for r, m in zip(members, (await self.outbound.compose(draft, conn=conn)).messages, strict=True):

@@ -92,7 +92,7 @@ class CampaignService:
     async def get(self, campaign_id: int) -> Campaign:
         campaign = await store.get(self.db, campaign_id)
         if campaign is None:
-            raise NotFound(f"campaign {campaign_id} does not exist")
+            raise NotFound(code="campaign.not_found", id=campaign_id)
         return campaign
 
     async def known_variables(self, conn: aiosqlite.Connection, spec: aud.AudienceSpec) -> list[str]:
@@ -178,21 +178,21 @@ class CampaignService:
     async def create(self, new: NewCampaign) -> tuple[Campaign, dict[str, list[str]]]:
         """A draft campaign and the unknown variables of its templates (reported, not refused)."""
         if not new.name.strip():
-            raise InvalidInput("name", "a campaign needs a name")
+            raise InvalidInput("name", code="campaign.name_required")
         if new.category not in ("marketing", "transactional"):
-            raise InvalidInput("category", "marketing or transactional")
+            raise InvalidInput("category", code="category.choice")
         if "default" not in new.templates:
-            raise InvalidInput("templates.default", "a default template is required (used for any language)")
+            raise InvalidInput("templates.default", code="campaign.default_template_required")
         for lang in new.templates:
             if lang not in LANGUAGES:
-                raise InvalidInput(f"templates.{lang}", "languages are default, fr and en")
+                raise InvalidInput(f"templates.{lang}", code="campaign.languages")
         self._line_ok(new.line)
         # Shown with the campaign; each message gets the mention of its reader's language when composed.
         mention = self.settings.campaigns.mention(self.settings.site.language) if new.category == "marketing" else ""
         async with self.db.write() as conn:
             for lang, tid in new.templates.items():
                 if await template_store.get_in(conn, tid) is None:
-                    raise InvalidInput(f"templates.{lang}", f"template {tid} does not exist")
+                    raise InvalidInput(f"templates.{lang}", code="template.not_found", id=tid)
             await aud.validate(conn, new.audience)
             await self._check_cap(conn, new.audience)
             await self._check_variables(conn, new.templates, new.audience, new.audience.variables)
@@ -247,13 +247,13 @@ class CampaignService:
     async def delete(self, campaign_id: int) -> None:
         async with self.db.write() as conn:
             if not await store.delete(conn, campaign_id):
-                await self._state_conflict(conn, campaign_id, "deleted (only drafts can be; cancel it instead)")
+                await self._state_conflict(conn, campaign_id, "deleted")
 
     async def _state_conflict(self, conn: aiosqlite.Connection, campaign_id: int, action: str) -> None:
         campaign = await store.get_in(conn, campaign_id)
         if campaign is None:
-            raise NotFound(f"campaign {campaign_id} does not exist")
-        raise Conflict(f"campaign {campaign_id} is {campaign.state} and cannot be {action}")
+            raise NotFound(code="campaign.not_found", id=campaign_id)
+        raise Conflict(code=f"campaign.cannot_{action}", id=campaign_id, state=campaign.state)
 
     async def schedule(self, campaign_id: int, at: datetime | None = None) -> Campaign:
         """Send now (at None or past) or at `at`; the job survives restarts through the database."""
@@ -386,9 +386,9 @@ class CampaignService:
         async with self.db.write() as conn:
             campaign = await store.get_in(conn, campaign_id)
             if campaign is None:
-                raise NotFound(f"campaign {campaign_id} does not exist")
+                raise NotFound(code="campaign.not_found", id=campaign_id)
             if campaign.state not in ("running", "paused", "completed"):
-                raise Conflict(f"campaign {campaign_id} is {campaign.state}: only a launched campaign is refreshed")
+                raise Conflict(code="campaign.refresh_not_launched", id=campaign_id, state=campaign.state)
             added, _ = await self._materialise(conn, campaign, now)
             if added and campaign.state == "completed":
                 await store.transition(conn, campaign_id, ("completed",), "running", now, finished_at=None)
@@ -470,5 +470,5 @@ def check_template_text(text: str, known: Sequence[str]) -> list[str]:
     try:
         compiled = compile_template(text)
     except TemplateSyntaxError as exc:
-        raise InvalidInput("text", str(exc)) from None
+        raise InvalidInput("text", code=exc.code, **exc.params) from None
     return list(unknown_variables(compiled, known))

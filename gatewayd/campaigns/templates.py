@@ -18,7 +18,15 @@ _NAME = re.compile(r"[^\W\d]\w{0,39}")
 
 
 class TemplateSyntaxError(ValueError):
-    """The text is not a valid template; str() names the position and the problem."""
+    """The text is not a valid template: a stable `code` (gatewayd.problems) and its `params`;
+    str() is the English (position and problem)."""
+
+    def __init__(self, code: str, **params: object) -> None:
+        from gatewayd.problems import english
+
+        super().__init__(english(code, params))
+        self.code = code
+        self.params = params
 
 
 @dataclass(frozen=True)
@@ -60,13 +68,12 @@ def compile_template(text: str) -> CompiledTemplate:
                 continue
             end = text.find("}", i + 1)
             if end < 0:
-                raise TemplateSyntaxError(f"'{{' at position {i + 1} is never closed (write {{{{ for a brace)")
+                raise TemplateSyntaxError("template.unclosed", position=i + 1)
             inner = text[i + 1:end]
             name, bar, default = inner.partition("|")
             name = name.strip()
             if not _NAME.fullmatch(name) or "{" in inner:
-                raise TemplateSyntaxError(
-                    f"{{{inner}}} at position {i + 1} is not a variable name (letters, digits, _)")
+                raise TemplateSyntaxError("template.bad_name", name=inner, position=i + 1)
             pieces.append("".join(buf))
             buf = []
             names.append(name)
@@ -77,7 +84,7 @@ def compile_template(text: str) -> CompiledTemplate:
                 buf.append("}")
                 i += 2
                 continue
-            raise TemplateSyntaxError(f"'}}' at position {i + 1} has no opening brace (write }}}} for a brace)")
+            raise TemplateSyntaxError("template.unopened", position=i + 1)
         else:
             buf.append(ch)
             i += 1
@@ -105,7 +112,11 @@ def render(template: CompiledTemplate, values: Mapping[str, str]) -> Rendered:
                 lowered = {k.lower(): v for k, v in values.items()}
             value = lowered.get(name.lower())
         if not value:
-            value = template.default_of(i)
+            default = template.default_of(i)
+            if default is not None:  # `{name|}`: an empty default is a deliberate choice
+                out.append(default)
+                out.append(piece)
+                continue
         if not value:
             if name not in missing:
                 missing.append(name)

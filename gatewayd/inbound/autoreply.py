@@ -1,9 +1,14 @@
 """Automatic answers: keyword rules (INFO, HORAIRES), STOP/START confirmations, missed-call texts.
 
-Every automatic SMS goes through `AutoResponder.answer`, which enforces two limits:
+Every automatic SMS goes through `AutoResponder.answer`, which enforces its rules:
+- only to a number that can be a mobile line, of the allowed destinations ([api]
+  allowed_destinations, or the box's own country when that list is empty): anyone can text or ring
+  the box, and an answer to a premium-rate, shared-cost, satellite or foreign number costs money
+  or feeds a fraud;
 - its own interval per kind (a STOP confirmation at most once per number per 24 h…);
 - a cap over all kinds per number and window, so two machines that answer each other (another
-  gateway's auto-reply, an operator robot) stop after a few messages instead of forever.
+  gateway's auto-reply, an operator robot) stop after a few messages instead of forever;
+- a cap over all numbers per hour, so many numbers texting at once cannot drain the SIM.
 A decision held back by a limit is recorded with its reason (auditable, and the loop is visible).
 """
 
@@ -17,13 +22,13 @@ import aiosqlite
 
 from gatewayd.clock import Clock
 from gatewayd.config import InboundSettings, SendingSettings
-from gatewayd.errors import Conflict, InvalidInput, NotFound
+from gatewayd.errors import Conflict, InvalidInput, NotFound, ProblemError
 from gatewayd.inbound.parts import is_dialable
 from gatewayd.inbound.ports import Outbound, conversation_draft
 from gatewayd.inbound.stop_words import Intent, KeywordMatcher
 from gatewayd.modem.segments import count_segments
-from gatewayd.outbound.compose import LineDirectory
-from gatewayd.phone import mask
+from gatewayd.outbound.compose import Composer, LineDirectory
+from gatewayd.phone import could_be_mobile, in_destinations, mask
 from gatewayd.store import autoreplies
 from gatewayd.store.autoreplies import DuplicateRule, Rule
 from gatewayd.store.db import Database
@@ -44,10 +49,12 @@ class Decision:
 class AutoResponder:
     """Queues automatic SMS inside the caller's transaction, within the per-number limits."""
 
-    def __init__(self, outbound: Outbound | None, settings: InboundSettings, lines: LineDirectory) -> None:
+    def __init__(self, outbound: Outbound | None, settings: InboundSettings, lines: LineDirectory,
+                 destinations: list[str]) -> None:
         self.outbound = outbound
         self.settings = settings
         self.lines = lines
+        self.destinations = destinations  # regions or calling codes; never empty
 
     async def answer(self, conn: aiosqlite.Connection, *, kind: str, number: str, line: str | None, text: str,
                      now: datetime, every: timedelta | None = None, thread_id: int | None = None,
@@ -73,7 +80,8 @@ class AutoResponder:
                 except Exception as exc:  # noqa: BLE001 — recorded and logged; the inbound commit goes on
                     await conn.execute("ROLLBACK TO auto_answer")
                     await conn.execute("RELEASE auto_answer")
-                    held = f"not queued: {exc}"
+                    code = exc.code if isinstance(exc, ProblemError) else None  # the stable reason, when given
+                    held = f"not queued: {code}: {exc}" if code else f"not queued: {exc}"
                     log.warning("%s to %s not queued: %s", kind, mask(number), exc)
         if held is not None and not held.startswith(("already answered", "not a dialable")):
             log.warning("%s to %s held back: %s", kind, mask(number), held)
@@ -85,12 +93,19 @@ class AutoResponder:
                      every: timedelta | None) -> str | None:
         if not is_dialable(number):
             return "not a dialable number"
+        if not could_be_mobile(number):
+            return "not a mobile number (no automatic SMS to premium-rate, shared-cost, VoIP or fixed lines)"
+        if not in_destinations(number, self.destinations):
+            return "destination not in this gateway's allowed countries (api.allowed_destinations)"
         if every is not None and await autoreplies.sent_since(conn, number=number, since=now - every, kinds=(kind,)):
             return f"already answered within {_span(every)}"
         window = timedelta(minutes=self.settings.autoreply_window_minutes)
         sent = await autoreplies.sent_since(conn, number=number, since=now - window)
         if sent >= self.settings.autoreply_max:
             return f"cap reached: {sent} automatic SMS to this number within {_span(window)} (loop protection)"
+        everyone = await autoreplies.sent_to_anyone_since(conn, since=now - timedelta(hours=1))
+        if everyone >= self.settings.autoreply_max_per_hour:
+            return f"hourly cap reached: {everyone} automatic SMS within the last hour (inbound.autoreply_max_per_hour)"
         return None
 
 
@@ -107,12 +122,13 @@ class RuleBook:
     """Keyword → reply rules: validation, storage, and the lookup for an inbound text."""
 
     def __init__(self, db: Database, clock: Clock, matcher: KeywordMatcher, sending: SendingSettings,
-                 lines: LineDirectory) -> None:
+                 lines: LineDirectory, composer: Composer) -> None:
         self.db = db
         self.clock = clock
         self.matcher = matcher
         self.sending = sending
         self.lines = lines  # the pool's view of the lines
+        self.composer = composer  # outbound's: the reply is measured as it will be sent
 
     def key(self, keyword: str) -> str:
         """The folded keyword as stored and compared; 422 naming `keyword` when unusable."""
@@ -131,9 +147,11 @@ class RuleBook:
     def _check(self, reply: str, line: str | None) -> None:
         if not reply.strip():
             raise InvalidInput("reply", "must not be empty")
-        info = count_segments(reply)
-        if info.segments > self.sending.max_segments:
-            raise InvalidInput("reply", f"{info.segments} SMS segments, at most {self.sending.max_segments}")
+        done = self.composer.preview(reply, category="transactional")
+        if done.segments > self.composer.settings.sending.max_segments:
+            info = count_segments(done.text)
+            raise InvalidInput("reply", code="text.too_long", segments=info.segments, encoding=info.encoding,
+                               units=info.units, max=self.composer.settings.sending.max_segments)
         if line is not None and line not in self.lines.names():
             raise InvalidInput("modem", code="line.unknown", line=line, known=", ".join(self.lines.names()) or "none")
 
@@ -155,17 +173,17 @@ class RuleBook:
         except DuplicateRule:
             raise Conflict(f"a rule for {keyword.strip()!r} already exists on {line or 'every modem'}") from None
         if rule is None:
-            raise NotFound(f"no auto-reply rule {rule_id}")
+            raise NotFound(code="autoreply.not_found", id=rule_id)
         return rule
 
     async def delete(self, rule_id: int) -> None:
         if not await autoreplies.delete_rule(self.db, rule_id):
-            raise NotFound(f"no auto-reply rule {rule_id}")
+            raise NotFound(code="autoreply.not_found", id=rule_id)
 
     async def get(self, rule_id: int) -> Rule:
         rule = await autoreplies.get_rule(self.db, rule_id)
         if rule is None:
-            raise NotFound(f"no auto-reply rule {rule_id}")
+            raise NotFound(code="autoreply.not_found", id=rule_id)
         return rule
 
     async def all(self) -> list[Rule]:

@@ -17,7 +17,7 @@ async def inbound_ctx(app: web.Application) -> AsyncIterator[None]:
     """Register the SMS and call handlers on the modem router; flush stale long messages."""
     live = app[keys.LIVE_SETTINGS]
     service = app[keys.INBOUND] = InboundService(app[keys.DB], live.settings, app[keys.CLOCK], app[keys.OUTBOUND],
-                                                 lines=app[keys.POOL])
+                                                 lines=app[keys.POOL], composer=app[keys.OUTBOUND].composer)
     live.subscribe(service.use_settings)
     router = app[keys.MODEM_EVENTS]
     router.incoming_sms = service.handle_sms

@@ -114,7 +114,7 @@ class OptOutService:
         number = self._number(raw_number)
         async with self.db.write() as conn:
             if not await optouts.is_opted_out(conn, number):
-                raise NotFound(f"{number} is not opted out")
+                raise NotFound(code="optout.not_opted_out", field="number", number=number)
             return await self._in(conn, number, source=self._source(source), now=self.clock.now(),
                                   actor=actor, note=note)
 

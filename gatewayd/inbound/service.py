@@ -22,6 +22,7 @@ from gatewayd.config import Settings
 from gatewayd.errors import InvalidInput, NotFound, ServiceUnavailable
 from gatewayd.inbound import timeline
 from gatewayd.inbound.autoreply import AutoResponder, RuleBook
+from gatewayd.inbound.out_of_hours import OfficeHours
 from gatewayd.inbound.calls import CallLog
 from gatewayd.inbound.optouts import OptOutService
 from gatewayd.inbound.parts import is_dialable, normalise_sender
@@ -30,7 +31,7 @@ from gatewayd.inbound.receive import Received, flush_stale, receive_part, releas
 from gatewayd.inbound.shapes import message_json
 from gatewayd.inbound.stop_words import Intent, KeywordMatcher
 from gatewayd.modem.events import CallEvent, IncomingSms
-from gatewayd.outbound.compose import LineDirectory
+from gatewayd.outbound.compose import Composer, LineDirectory
 from gatewayd.phone import mask
 from gatewayd.store import autoreplies, inbound, optouts, threads
 from gatewayd.store.db import Database
@@ -44,8 +45,10 @@ class InboundService:
     """Inbound SMS, threads, opt-outs by SMS, auto-replies and the call log."""
 
     def __init__(self, db: Database, settings: Settings, clock: Clock, outbound: Outbound | None, *,
-                 lines: LineDirectory | None = None, flush_interval: float | None = None) -> None:
-        """`lines`: the pool's view of the lines (default: the configured ones, for tests without a pool)."""
+                 lines: LineDirectory | None = None, composer: Composer | None = None,
+                 flush_interval: float | None = None) -> None:
+        """`lines`: the pool's view of the lines (default: the configured ones, for tests without a pool);
+        `composer`: outbound's composition (measures auto-reply texts as they will be sent)."""
         from gatewayd.modem.pool import FixedLines
 
         self.db = db
@@ -57,13 +60,19 @@ class InboundService:
         self.matcher = KeywordMatcher.build(settings.optout.stop_words, settings.optout.start_words,
                                             settings.optout.ignore_words)
         self.lines: LineDirectory = lines if lines is not None else FixedLines.configured(settings)
-        self.responder = AutoResponder(outbound, settings.inbound, self.lines)
+        # Automatic SMS: the API's allowed destinations, or only the box's own country.
+        self.responder = AutoResponder(outbound, settings.inbound, self.lines,
+                                       settings.api.allowed_destinations or [region])
         self.optouts = OptOutService(db, clock, settings.optout, outbound, self.responder, region)
-        self.rules = RuleBook(db, clock, self.matcher, settings.sending, self.lines)
+        self.rules = RuleBook(db, clock, self.matcher, settings.sending, self.lines,
+                              composer if composer is not None else Composer(settings, self.lines))
         self.calls = CallLog(db, clock, settings.inbound, self.responder, region)
         self.timeout = timedelta(minutes=settings.inbound.reassembly_timeout_minutes)
         self.flush_interval = flush_interval or min(60.0, self.timeout.total_seconds() / 4)
         self._task: asyncio.Task[None] | None = None
+        self._office: OfficeHours | None = None
+        # The box's own number (what marketing tells people to answer): never answered automatically.
+        self._own_numbers = {n for n in (settings.campaigns.stop_number,) if n.startswith("+")}
 
     def use_settings(self, settings: Settings) -> None:
         """STOP/START keywords or their replies changed in the console: the next SMS is read with them."""
@@ -144,12 +153,29 @@ class InboundService:
     async def _auto_reply(self, conn: aiosqlite.Connection, message: InboundMessage, now: datetime) -> None:
         rule = await self.rules.for_text(conn, message.text, message.line)
         if rule is None:
+            await self._out_of_hours(conn, message, now)
             return
         await inbound.set_intent(conn, message.id, "auto-reply")
         await autoreplies.count_hit(conn, rule.id)
         await self.responder.answer(conn, kind="auto-reply", number=message.sender, line=message.line,
                                     text=rule.reply, now=now, thread_id=message.thread_id, inbound_id=message.id,
                                     rule_id=rule.id)
+
+    async def _out_of_hours(self, conn: aiosqlite.Connection, message: InboundMessage, now: datetime) -> None:
+        """Outside office hours, the [out_of_hours] text once per sender per closed period (never
+        to a short code or sender name: `_react` only answers dialable numbers; never to our own
+        number; within the auto-answer caps of the responder)."""
+        ooh = self.settings.out_of_hours
+        if not ooh.enabled or message.parts_missing:
+            return
+        if self._office is None:
+            self._office = OfficeHours.from_settings(ooh, self.settings.quiet_hours, self.settings.site.timezone)
+        since = self._office.closed_since(now)
+        if since is None or message.sender in self._own_numbers:
+            return
+        await self.responder.answer(conn, kind="out-of-hours", number=message.sender, line=message.line,
+                                    text=ooh.text, now=now, every=now - since, thread_id=message.thread_id,
+                                    inbound_id=message.id)
 
     @staticmethod
     def _log(sms: IncomingSms, sender: str, received: Received) -> None:
@@ -165,13 +191,13 @@ class InboundService:
     async def thread(self, thread_id: int) -> Thread:
         found = await threads.get(self.db, thread_id)
         if found is None:
-            raise NotFound(f"no thread {thread_id}")
+            raise NotFound(code="thread.not_found", id=thread_id)
         return found
 
     async def mark(self, thread_id: int, *, read: bool) -> Thread:
         async with self.db.write() as conn:
             if not await threads.set_read(conn, thread_id, read=read):
-                raise NotFound(f"no thread {thread_id}")
+                raise NotFound(code="thread.not_found", id=thread_id)
         return await self.thread(thread_id)
 
     async def reply(self, thread_id: int, text: str, user: str | None, *, source: str = "reply") -> Any:
@@ -184,9 +210,9 @@ class InboundService:
         async with self.db.write() as conn:
             thread = await threads.get_in(conn, thread_id)
             if thread is None:
-                raise NotFound(f"no thread {thread_id}")
+                raise NotFound(code="thread.not_found", id=thread_id)
             if not is_dialable(thread.number):
-                raise InvalidInput("thread_id", f"{thread.number!r} is a sender name or short code: it cannot be answered by SMS")
+                raise InvalidInput("thread_id", code="thread.not_dialable", number=thread.number)
             # The line the conversation came in on, while the pool still has it (else any line).
             line = thread.line if thread.line in self.lines.names() else None
             rows = await self.outbound.submit_draft(

@@ -31,6 +31,7 @@ from gatewayd.outbound.lines import Caps, LineBook, LineUsage, least_loaded, reb
 from gatewayd.outbound.model import optout_applies
 from gatewayd.outbound.outcomes import Events, Job, Ledger, Outcome, event_payload
 from gatewayd.outbound.quiet_hours import QuietHours
+from gatewayd.problems import Problem
 from gatewayd.outbound.retry import RetryPolicy
 from gatewayd.store import messages as store
 from gatewayd.store import optouts
@@ -361,13 +362,12 @@ class Dispatcher:
                 return None
             try:
                 if m.expires_at is not None and m.expires_at <= now:
-                    reason = "time to live passed before it could be sent"
-                    await store.set_final(conn, [m.id], "expired", now, error=reason)
-                    events.append(("message.failed", event_payload(m, "expired", now, error=reason)))
+                    reason = Problem("send.expired")
+                    await store.set_final(conn, [m.id], "expired", now, reason=reason)
+                    events.append(("message.failed", event_payload(m, "expired", now, error=reason.english())))
                     continue
                 if optout_applies(m.category, m.source, scope_all=scope_all) and await optouts.is_opted_out(conn, m.to):
-                    await store.set_final(conn, [m.id], "blocked", now,
-                                          error="recipient opted out (checked before sending)")
+                    await store.set_final(conn, [m.id], "blocked", now, reason=Problem("optout.blocked_send"))
                     continue
                 await store.mark_sending(conn, m.id, book.name, now)
                 skip = await store.sent_seqs(conn, m.id) if m.sent_line is not None else set()

@@ -22,6 +22,7 @@ from gatewayd.modem.events import StatusReport
 from gatewayd.outbound.model import MessageRow
 from gatewayd.outbound.reports import describe_status, fold, is_delivered, is_final
 from gatewayd.outbound.retry import RetryPolicy
+from gatewayd.problems import Problem
 from gatewayd.store import messages as store
 
 log = logging.getLogger(__name__)
@@ -104,12 +105,14 @@ class Ledger:
         if o.sent:
             v.rematched = await self._rematch(conn, line, [mr for _, mr, _ in o.sent], o.job.claimed_at, now, events)
         if isinstance(err, OutcomeUnknownError):
-            await store.set_final(conn, [m.id], "unknown", now, error=err.reason, code=err.code)
+            await store.set_final(conn, [m.id], "unknown", now, code=err.code,
+                                  reason=Problem("send.unknown", "", {"reason": err.reason}))
             events.append(("message.unknown", event_payload(m, "unknown", now, line=line, error=err.reason)))
         elif isinstance(err, PermanentSendError):
             if o.failed_seq is not None:
                 await store.record_part_failed(conn, m.id, o.failed_seq, line, err.code, err.reason, now)
-            await store.set_final(conn, [m.id], "failed", now, error=err.reason, code=err.code)
+            await store.set_final(conn, [m.id], "failed", now, code=err.code,
+                                  reason=Problem("send.failed", "", {"reason": err.reason}))
             events.append(("message.failed", event_payload(m, "failed", now, line=line, error=err.reason,
                                                            code=err.code)))
         else:
@@ -126,16 +129,18 @@ class Ledger:
         failures = m.attempts + (0 if isinstance(err, LineUnavailableError) else 1)
         table_limit = None if line_trouble else getattr(err, "max_retries", None)
         if failures and self.retry.give_up(failures, table_limit):
-            reason = f"gave up after {failures} attempt{'s' if failures > 1 else ''}: {err.reason}"
-            await store.set_final(conn, [m.id], "failed", now, error=reason, code=err.code, attempts=failures)
-            events.append(("message.failed", event_payload(m, "failed", now, line=line, error=reason, code=err.code)))
+            reason = Problem("send.gave_up", "", {"attempts": failures, "reason": err.reason})
+            await store.set_final(conn, [m.id], "failed", now, code=err.code, attempts=failures, reason=reason)
+            events.append(("message.failed", event_payload(m, "failed", now, line=line, error=reason.english(),
+                                                           code=err.code)))
             return
         delay = 0.0 if line_trouble else self.retry.delay(failures, self.rng)
         due = now + timedelta(seconds=delay)
         # Parts already out pin the message to this line: the phone joins parts from one sender only.
         pinned = bool(o.sent or o.job.skip)
         await store.requeue(conn, m.id, due_at=due, attempts=failures, line_key=line if pinned else (m.line or ""),
-                            now=now, error=f"will retry: {err.reason}", code=err.code)
+                            now=now, error=None, code=err.code,
+                            reason=Problem("send.retry", "", {"reason": err.reason}))
         v.retry_at = due
 
     # ------------------------------------------------------------------ status reports
@@ -168,10 +173,11 @@ class Ledger:
             if await store.settle_after_report(conn, message_id, "delivered", now):
                 events.append(("message.delivered", event_payload(m, "delivered", now)))
         elif verdict == "failed":
-            reason = "delivery report: " + (describe_status(last_status) + f" (TP-ST 0x{last_status:02X})"
-                                            if last_status is not None else "a part was not delivered")
-            if await store.settle_after_report(conn, message_id, "failed", now, error=reason):
-                events.append(("message.failed", event_payload(m, "failed", now, error=reason)))
+            reason = (Problem("report.failed", "", {"meaning": describe_status(last_status),
+                                                    "status": f"0x{last_status:02X}"})
+                      if last_status is not None else Problem("report.part_failed"))
+            if await store.settle_after_report(conn, message_id, "failed", now, reason=reason):
+                events.append(("message.failed", event_payload(m, "failed", now, error=reason.english())))
 
     async def _rematch(self, conn: aiosqlite.Connection, line: str, references: list[int], since: datetime,
                        now: datetime, events: Events) -> int:

@@ -30,7 +30,7 @@ from gatewayd.outbound.model import (
 )
 from gatewayd.store import messages as store
 from gatewayd.store import optouts
-from gatewayd.problems import english
+from gatewayd.problems import Problem, english
 from gatewayd.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -207,7 +207,8 @@ class OutboundService:
         opted = await optouts.opted_out_among(conn, sorted(watched)) if watched else set()
         default_ttl = timedelta(hours=self.settings.outbound.default_ttl_hours)
         first_id = await store.next_id(conn)
-        blocked_text = english("optout.blocked", {})
+        blocked_key = "optout.blocked"
+        blocked_text = english(blocked_key, {})
         # Most messages are due now with the default TTL: their times are computed once, and the
         # others share one string per distinct time (aware datetimes are slow to hash and format).
         default_expires = now + default_ttl
@@ -239,14 +240,15 @@ class OutboundService:
             tuples.append((mid, m.to, m.text, category, state, m.priority, m.source, m.line, m.line or "",
                            segments, encoding, mid & 0xFF, send_at_iso, due_iso, expires_iso, m.campaign_id,
                            m.campaign_recipient_id, m.thread_id, m.api_key_id, None, now_iso, now_iso, error,
-                           now_iso if blocked else None, m.created_by))
+                           now_iso if blocked else None, m.created_by, blocked_key if blocked else None))
             if states is not None:
                 states.append(state)
             if rows is not None:
                 rows.append(MessageRow(  # positional, in field order (cheaper than keywords)
                     mid, m.to, m.text, category, state, m.priority, m.source, m.line, None, segments, encoding,
                     mid & 0xFF, send_at, start, expires, 0, None, error, m.campaign_id, m.campaign_recipient_id,
-                    m.thread_id, m.api_key_id, None, now, now, None, None, now if blocked else None, m.created_by))
+                    m.thread_id, m.api_key_id, None, now, now, None, None, now if blocked else None, m.created_by,
+                    blocked_key if blocked else None))
             if len(tuples) >= INSERT_CHUNK:  # bounded memory for 10,000- or 200,000-message batches
                 await store.insert_messages(conn, tuples)
                 tuples = []
@@ -263,16 +265,21 @@ class OutboundService:
 
     async def submit_once(self, messages: list[NewMessage], *, api_key_id: int, key: str, request_hash: str,
                           answer: Callable[[Receipt], str], status: int = 202,
+                          also: Callable[[aiosqlite.Connection, Receipt], Awaitable[None]] | None = None,
                           ) -> tuple[store.IdempotentAnswer, bool]:
         """Submit unless this (key id, Idempotency-Key) was already answered; the answer and
-        whether it is a replay. The messages and the stored answer commit together."""
+        whether it is a replay. The messages and the stored answer commit together (with what
+        `also` writes: an adapter's own name for the batch)."""
 
         async def work(conn: aiosqlite.Connection) -> tuple[store.IdempotentAnswer, bool]:
             now = self.clock.now()
             earlier = await store.idempotency_get(conn, api_key_id, key, now - IDEMPOTENCY_TTL)
             if earlier is not None:
                 return earlier, True
-            body = answer(await self.receipt(conn, messages))
+            receipt = await self.receipt(conn, messages)
+            if also is not None:
+                await also(conn, receipt)
+            body = answer(receipt)
             await store.idempotency_put(conn, api_key_id, key, request_hash, status, body, now)
             return store.IdempotentAnswer(request_hash, status, body), False
 
@@ -292,8 +299,8 @@ class OutboundService:
             if not await store.cancel(conn, message_id, self.clock.now()):
                 row = await store.get(conn, message_id)
                 if row is None:
-                    raise NotFound(f"no message {message_id}")
-                raise Conflict(f"message {message_id} is {row.state}; only queued or scheduled messages can be canceled")
+                    raise NotFound(code="message.not_found", id=message_id)
+                raise Conflict(code="message.cannot_cancel", id=message_id, state=row.state)
             row = await store.get(conn, message_id)
             assert row is not None
             return row
@@ -309,12 +316,12 @@ class OutboundService:
         async def work(conn: aiosqlite.Connection) -> MessageRow:
             old = await store.get(conn, message_id)
             if old is None:
-                raise NotFound(f"no message {message_id}")
+                raise NotFound(code="message.not_found", id=message_id)
             if old.state not in ("unknown", "failed"):
-                raise Conflict(f"message {message_id} is {old.state}; only unknown or failed messages can be resent")
+                raise Conflict(code="message.cannot_resend", id=message_id, state=old.state)
             existing = await store.resend_of(conn, message_id)
             if existing is not None:
-                raise Conflict(f"message {message_id} was already resent as message {existing}")
+                raise Conflict(code="message.already_resent", id=message_id, new=existing)
             # The old text was composed already (mention, look-alikes): it goes through the same
             # rules again literally, which leave it as it is but still apply the segment cap and
             # the line check, and insert() the opt-out list.
@@ -371,7 +378,7 @@ class OutboundService:
         ids = await store.pending_to(conn, numbers, marketing_only=self.settings.optout.scope != "all",
                                      except_sources=sorted(OPTOUT_EXEMPT_SOURCES))
         if ids:
-            await store.set_final(conn, ids, "blocked", self.clock.now(), error="recipient opted out (STOP)")
+            await store.set_final(conn, ids, "blocked", self.clock.now(), reason=Problem("optout.blocked_stop"))
         return len(ids)
 
     # ------------------------------------------------------------------ read
@@ -380,7 +387,7 @@ class OutboundService:
         async with self.db.read() as conn:
             row = await store.get(conn, message_id)
             if row is None:
-                raise NotFound(f"no message {message_id}")
+                raise NotFound(code="message.not_found", id=message_id)
             parts = await store.parts(conn, message_id)
         return MessageDetail(row, tuple(parts))
 

@@ -8,6 +8,8 @@ next page continues from there (the page says how far back it looked).
 
 from __future__ import annotations
 
+import json
+
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,6 +19,7 @@ import aiosqlite
 from gatewayd.clock import utc_iso
 from gatewayd.store.inbound import InboundMessage
 from gatewayd.store.inbound import _message as inbound_message
+from gatewayd.problems import Problem
 from gatewayd.store.messages import MessageRow, message_from_row
 
 
@@ -184,6 +187,16 @@ class ExportedMessage:
     sent_at: str | None
     delivered_at: str | None
     error: str | None
+    error_key: str | None = None
+    error_params_json: str | None = None
+
+    @property
+    def error_params(self) -> dict[str, object] | None:
+        return json.loads(self.error_params_json) if self.error_params_json else None
+
+    @property
+    def reason(self) -> Problem | None:
+        return Problem(self.error_key, "", self.error_params or {}) if self.error_key else None
 
 
 async def sent_in_period(conn: aiosqlite.Connection, *, since: datetime, until: datetime, after_id: int,
@@ -198,7 +211,7 @@ async def sent_in_period(conn: aiosqlite.Connection, *, since: datetime, until: 
     _sent_filters(where, args, state=state, to=to, to_prefix=to_prefix, text=text)
     args.append(limit)
     sql = ("SELECT id, created_at, to_number, text, state, category, source, created_by, campaign_id, sent_line, segments,"
-           f" sent_at, delivered_at, error FROM messages WHERE {' AND '.join(where)} ORDER BY id LIMIT ?")
+           f" sent_at, delivered_at, error, error_key, error_params FROM messages WHERE {' AND '.join(where)} ORDER BY id LIMIT ?")
     async with conn.execute(sql, args) as cur:
         return [ExportedMessage(*r) for r in await cur.fetchall()]
 

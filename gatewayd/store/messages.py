@@ -3,20 +3,24 @@ connection, so state changes commit together with what caused them)."""
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import aiosqlite
 
 from gatewayd.clock import parse_iso, utc_iso
+from gatewayd.problems import Problem
 
 # Column order of the tuples given to insert_messages().
 INSERT_COLUMNS = (
     "id", "to_number", "text", "category", "state", "priority", "source", "line", "line_key", "segments",
     "encoding", "concat_ref", "send_at", "due_at", "expires_at", "campaign_id", "campaign_recipient_id",
     "thread_id", "api_key_id", "resend_of", "created_at", "updated_at", "error", "finished_at", "created_by",
+    "error_key",
 )
 _INSERT_SQL = (f"INSERT INTO messages ({', '.join(INSERT_COLUMNS)}) "
                f"VALUES ({', '.join('?' * len(INSERT_COLUMNS))})")
@@ -66,6 +70,14 @@ class MessageRow:
     delivered_at: datetime | None
     finished_at: datetime | None
     created_by: str | None = None  # 'console <user>' | 'api key <name>'; None: campaign or automatic
+    # `error` as a stable code and its parameters (gatewayd.problems); None on older rows.
+    error_key: str | None = None
+    error_params: Mapping[str, Any] | None = None
+
+    @property
+    def reason(self) -> Problem | None:
+        """The error as a Problem the console can word in its language (None: only `error`'s text)."""
+        return Problem(self.error_key, "", self.error_params or {}) if self.error_key and self.error else None
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +116,8 @@ def message_from_row(r: sqlite3.Row) -> MessageRow:
         campaign_recipient_id=r["campaign_recipient_id"], thread_id=r["thread_id"], api_key_id=r["api_key_id"],
         resend_of=r["resend_of"], created_at=_t(r["created_at"]), updated_at=_t(r["updated_at"]),  # type: ignore[arg-type]
         sent_at=_t(r["sent_at"]), delivered_at=_t(r["delivered_at"]), finished_at=_t(r["finished_at"]),
-        created_by=r["created_by"],
+        created_by=r["created_by"], error_key=r["error_key"],
+        error_params=json.loads(r["error_params"]) if r["error_params"] else None,
     )
 
 
@@ -237,8 +250,8 @@ async def sending_to_unknown(conn: aiosqlite.Connection, now: datetime) -> list[
     if ids:
         iso = utc_iso(now)
         await conn.execute(
-            "UPDATE messages SET state = 'unknown', updated_at = ?, finished_at = ?, "
-            "error = 'the daemon stopped while this message was being handed to the modem; it may or may "
+            "UPDATE messages SET state = 'unknown', updated_at = ?, finished_at = ?, error_key = NULL, "
+            "error_params = NULL, error = 'the daemon stopped while this message was being handed to the modem; it may or may "
             "not have been sent' WHERE state = 'sending'", (iso, iso))
         # A long message: say which parts are known to have gone out (committed one by one).
         for message_id, segments, done in await conn.execute_fetchall(
@@ -247,7 +260,7 @@ async def sending_to_unknown(conn: aiosqlite.Connection, now: datetime) -> list[
                 "GROUP BY m.id" % ",".join("?" * len(ids)), ids):
             seqs = sorted(int(s) for s in str(done).split(","))
             await conn.execute(
-                "UPDATE messages SET error = ? WHERE id = ?",
+                "UPDATE messages SET error = ?, error_key = NULL, error_params = NULL WHERE id = ?",
                 (f"the daemon stopped while this long message was being handed to the modem: part(s) "
                  f"{', '.join(map(str, seqs))} of {segments} went out, the next one may or may not have; "
                  f"complete the missing parts or resend it whole", message_id))
@@ -259,7 +272,8 @@ async def reopen_to_complete(conn: aiosqlite.Connection, message_id: int, line: 
     iso = utc_iso(now)
     cur = await conn.execute(
         "UPDATE messages SET state = 'queued', line_key = ?, due_at = ?, updated_at = ?, finished_at = NULL, "
-        "error = NULL, error_code = NULL WHERE id = ? AND state = 'unknown'", (line, iso, iso, message_id))
+        "error = NULL, error_code = NULL, error_key = NULL, error_params = NULL WHERE id = ? AND state = 'unknown'",
+        (line, iso, iso, message_id))
     return cur.rowcount == 1
 
 
@@ -300,7 +314,7 @@ async def expire_due(conn: aiosqlite.Connection, now: datetime) -> list[int]:
     ) as cur:
         ids = [r[0] for r in await cur.fetchall()]
     if ids:
-        await set_final(conn, ids, "expired", now, error="time to live passed before it could be sent")
+        await set_final(conn, ids, "expired", now, reason=Problem("send.expired"))
     return ids
 
 
@@ -308,7 +322,8 @@ async def flag_unreported(conn: aiosqlite.Connection, sent_before: datetime, rea
     """`sent` messages without a reason that went out before `sent_before` get `reason` (they
     stay `sent`: only a report can move them on); how many."""
     cur = await conn.execute(
-        "UPDATE messages SET error = ?, updated_at = ? WHERE state = 'sent' AND error IS NULL AND sent_at < ?",
+        "UPDATE messages SET error = ?, error_key = NULL, error_params = NULL, updated_at = ?"
+        " WHERE state = 'sent' AND error IS NULL AND sent_at < ?",
         (reason, utc_iso(now), utc_iso(sent_before)))
     return cur.rowcount
 
@@ -321,12 +336,13 @@ async def set_waiting_reason(conn: aiosqlite.Connection, line: str, reason: str 
     lose that reason (None) once the line can send again; how many changed."""
     if reason is None:
         cur = await conn.execute(
-            "UPDATE messages SET error = NULL, updated_at = ? WHERE state = 'queued' AND line_key = ? "
-            "AND error LIKE ?", (utc_iso(now), line, WAITING_PREFIX + "%"))
+            "UPDATE messages SET error = NULL, error_key = NULL, error_params = NULL, updated_at = ?"
+            " WHERE state = 'queued' AND line_key = ? AND error LIKE ?", (utc_iso(now), line, WAITING_PREFIX + "%"))
     else:
         cur = await conn.execute(
-            "UPDATE messages SET error = ?, updated_at = ? WHERE state = 'queued' AND line_key = ? "
-            "AND (error IS NULL OR error LIKE ? OR error LIKE 'will retry:%') AND error IS NOT ?",
+            "UPDATE messages SET error = ?, error_key = NULL, error_params = NULL, updated_at = ?"
+            " WHERE state = 'queued' AND line_key = ? AND (error IS NULL OR error LIKE ? OR error LIKE 'will retry:%')"
+            " AND error IS NOT ?",
             (reason, utc_iso(now), line, WAITING_PREFIX + "%", reason))
     return cur.rowcount
 
@@ -395,26 +411,39 @@ async def mark_sent(conn: aiosqlite.Connection, message_id: int, now: datetime) 
     iso = utc_iso(now)
     await conn.execute(
         "UPDATE messages SET state = 'sent', sent_at = ?, updated_at = ?, finished_at = ?, error = NULL, "
-        "error_code = NULL WHERE id = ? AND state = 'sending'", (iso, iso, iso, message_id))
+        "error_code = NULL, error_key = NULL, error_params = NULL WHERE id = ? AND state = 'sending'", (iso, iso, iso, message_id))
+
+
+def _reason(reason: Problem | None, error: str | None) -> tuple[str | None, str | None, str | None]:
+    """(error, error_key, error_params) columns: the English text from the code unless given."""
+    if reason is None:
+        return error, None, None
+    params = json.dumps(dict(reason.params), ensure_ascii=False) if reason.params else None
+    return error if error is not None else reason.english(), reason.code, params
 
 
 async def set_final(conn: aiosqlite.Connection, ids: Sequence[int], state: str, now: datetime, *,
-                    error: str | None = None, code: int | None = None, attempts: int | None = None) -> None:
-    """Move messages to a final state (failed, expired, blocked, unknown) with the reason."""
+                    error: str | None = None, code: int | None = None, attempts: int | None = None,
+                    reason: Problem | None = None) -> None:
+    """Move messages to a final state (failed, expired, blocked, unknown) with the reason (a coded
+    `reason`, whose English becomes `error`, or a bare `error` text)."""
     iso = utc_iso(now)
+    text, key, params = _reason(reason, error)
     await conn.executemany(
         "UPDATE messages SET state = ?, updated_at = ?, finished_at = ?, error = ?, error_code = ?, "
-        "attempts = COALESCE(?, attempts) WHERE id = ?",
-        [(state, iso, iso, error, code, attempts, i) for i in ids])
+        "attempts = COALESCE(?, attempts), error_key = ?, error_params = ? WHERE id = ?",
+        [(state, iso, iso, text, code, attempts, key, params, i) for i in ids])
 
 
 async def requeue(conn: aiosqlite.Connection, message_id: int, *, due_at: datetime, attempts: int,
-                  line_key: str, now: datetime, error: str | None, code: int | None) -> None:
+                  line_key: str, now: datetime, error: str | None, code: int | None,
+                  reason: Problem | None = None) -> None:
     """Back to queued after a transient failure (the reason stays visible until it goes out)."""
+    text, key, params = _reason(reason, error)
     await conn.execute(
         "UPDATE messages SET state = 'queued', due_at = ?, attempts = ?, line_key = ?, updated_at = ?, error = ?, "
-        "error_code = ? WHERE id = ?",
-        (utc_iso(due_at), attempts, line_key, utc_iso(now), error, code, message_id))
+        "error_code = ?, error_key = ?, error_params = ? WHERE id = ?",
+        (utc_iso(due_at), attempts, line_key, utc_iso(now), text, code, key, params, message_id))
 
 
 async def pending_to(conn: aiosqlite.Connection, numbers: Sequence[str], *, marketing_only: bool,
@@ -472,17 +501,18 @@ async def part_states(conn: aiosqlite.Connection, message_id: int) -> list[tuple
 
 
 async def settle_after_report(conn: aiosqlite.Connection, message_id: int, state: str, now: datetime, *,
-                              error: str | None = None) -> bool:
+                              reason: Problem | None = None) -> bool:
     """sent -> delivered / failed once the reports say so; False when nothing changed."""
     iso = utc_iso(now)
     if state == "delivered":
         cur = await conn.execute(
             "UPDATE messages SET state = 'delivered', delivered_at = ?, updated_at = ?, error = NULL, "
-            "error_code = NULL WHERE id = ? AND state = 'sent'", (iso, iso, message_id))
+            "error_code = NULL, error_key = NULL, error_params = NULL WHERE id = ? AND state = 'sent'", (iso, iso, message_id))
     else:
+        text, key, params = _reason(reason, None)
         cur = await conn.execute(
-            "UPDATE messages SET state = 'failed', error = ?, updated_at = ? WHERE id = ? AND state = 'sent'",
-            (error, iso, message_id))
+            "UPDATE messages SET state = 'failed', error = ?, error_key = ?, error_params = ?, updated_at = ?"
+            " WHERE id = ? AND state = 'sent'", (text, key, params, iso, message_id))
     return cur.rowcount == 1
 
 

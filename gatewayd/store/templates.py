@@ -20,25 +20,30 @@ class Template:
     text: str
     created_at: datetime
     updated_at: datetime
+    transliterate: bool | None = None  # GSM-7 look-alikes: None = the site default
 
 
 def _row(r: sqlite3.Row) -> Template:
+    switch = r["transliterate"]
     return Template(r["id"], r["title"], r["line"], r["text"],
-                    parse_iso(r["created_at"]), parse_iso(r["updated_at"]))  # type: ignore[arg-type]
+                    parse_iso(r["created_at"]), parse_iso(r["updated_at"]),  # type: ignore[arg-type]
+                    None if switch is None else bool(switch))
 
 
-async def insert(db: Database, *, title: str, line: str | None, text: str, now: datetime) -> int:
+async def insert(db: Database, *, title: str, line: str | None, text: str, now: datetime,
+                 transliterate: bool | None = None) -> int:
     async with db.write() as conn:
         cur = await conn.execute(
-            "INSERT INTO templates (title, line, text, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
-            (title, line, text, utc_iso(now), utc_iso(now)))
+            "INSERT INTO templates (title, line, text, transliterate, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?)", (title, line, text, transliterate, utc_iso(now), utc_iso(now)))
         return int(cur.lastrowid or 0)
 
 
-async def update(db: Database, template_id: int, *, title: str, line: str | None, text: str, now: datetime) -> bool:
+async def update(db: Database, template_id: int, *, title: str, line: str | None, text: str, now: datetime,
+                 transliterate: bool | None = None) -> bool:
     async with db.write() as conn:
-        cur = await conn.execute("UPDATE templates SET title = ?, line = ?, text = ?, updated_at = ? WHERE id = ?",
-                                 (title, line, text, utc_iso(now), template_id))
+        cur = await conn.execute("UPDATE templates SET title = ?, line = ?, text = ?, transliterate = ?, updated_at = ?"
+                                 " WHERE id = ?", (title, line, text, transliterate, utc_iso(now), template_id))
         return cur.rowcount == 1
 
 
