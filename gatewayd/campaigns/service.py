@@ -144,7 +144,7 @@ class CampaignService:
         async with self.db.write() as conn:
             campaign = await store.get_in(conn, campaign_id)
             if campaign is None:
-                raise NotFound(f"campaign {campaign_id} does not exist")
+                raise NotFound(code="campaign.not_found", id=campaign_id)
             spec = aud.AudienceSpec.from_json(campaign.audience)
             await self._check_variables(conn, campaign.templates, spec, mapping)
             audience = {**campaign.audience, "variables": mapping}
