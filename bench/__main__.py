@@ -2,7 +2,7 @@
 
     .venv/bin/python -m bench [--quick] [--only outbound,campaigns,console] [--json PATH]
 
-Runs bench/outbound.py, bench/campaigns.py and bench/console.py, each in its own process (they
+Runs bench/outbound.py, bench/campaigns.py, bench/console.py and bench/alerts.py, each in its own process (they
 start daemons and children of their own, and their peak RSS must be their own), reads the JSON
 each one writes, and prints ONE table: benchmark, target, measured, pass. The same rows go to
 bench/results/latest.json (with the host, the sizes used and each script's full JSON).
@@ -42,7 +42,7 @@ from typing import Any
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 RESULTS = HERE / "results" / "latest.json"
-SUITES = ("outbound", "campaigns", "console")
+SUITES = ("outbound", "campaigns", "console", "alerts")
 
 
 @dataclass(frozen=True)
@@ -152,13 +152,27 @@ def console_rows(data: dict[str, Any]) -> list[Row]:
     return rows
 
 
-ROWS = {"outbound": outbound_rows, "campaigns": campaigns_rows, "console": console_rows}
+def alerts_rows(data: dict[str, Any]) -> list[Row]:
+    target, after = data["target_s"], data["down_after_s"]
+    rows = [Row(f"line unplugged → alert {what} (down after {after:g} s)", f"<= {target:g} s",
+                f"{data[key]} s" if key in data else "never", key in data and data[key] <= target)
+            for what, key in (("e-mail", "email_s"), ("SMS", "sms_s"), ("webhook line.down", "webhook_s"))]
+    rows.append(Row("all lines unplugged → /readyz 503", "-", f"{data.get('readyz_503_s', 'never')} s", None))
+    c = data["counts"]
+    rows.append(Row("alerts per channel for one incident", "1 each",
+                    f"{c['emails']} e-mail, {c['sms']} SMS, {c['webhooks']} webhook", c == {"emails": 1, "sms": 1,
+                                                                                           "webhooks": 1}))
+    return rows
+
+
+ROWS = {"outbound": outbound_rows, "campaigns": campaigns_rows, "console": console_rows, "alerts": alerts_rows}
 
 
 def suite_args(name: str, quick: bool) -> list[str]:
     if not quick:
         return []
-    return {"outbound": [], "campaigns": ["--rows", "20000"], "console": ["--messages", "100000", "--requests", "30"]}[name]
+    return {"outbound": [], "campaigns": ["--rows", "20000"], "console": ["--messages", "100000", "--requests", "30"],
+            "alerts": ["--down-after", "5"]}[name]
 
 
 def table(rows: list[Row]) -> str:

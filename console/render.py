@@ -33,6 +33,7 @@ NAV = (
     ("nav.optouts", "optouts", "viewer"),
     ("nav.calls", "calls", "viewer"),
     ("nav.lines", "lines", "viewer"),
+    ("nav.notifications", "notifications", "viewer"),
     ("nav.settings", "settings", "admin"),
 )
 
@@ -125,6 +126,8 @@ def base_context(request: web.Request) -> dict[str, Any]:
         "message_error": lambda m: message_error(request, m),
         "poll_ms": int(request.app[keys.SETTINGS].console.poll_seconds * 1000),
         "version": __version__,
+        # Unread alerts (the notifications badge and banner), counted by the alert service's checks.
+        "alerts_unread": request.app[keys.ALERTS].unread if session and keys.ALERTS in request.app else 0,
     }
 
 

@@ -28,7 +28,8 @@ HEADERS = {
     "Permissions-Policy": "camera=(), microphone=(), geolocation=(), payment=()",
 }
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-NOT_CONSOLE = ("/api/", "/healthz", "/metrics")
+# The JSON API, operations, and the compatible APIs of gatewayd.compat (SMSEagle's, SMS Gateway for Android's).
+NOT_CONSOLE = ("/api/", "/healthz", "/readyz", "/metrics", "/jsonrpc/", "/3rdparty/", "/http_api/", "/index.php/")
 
 
 def is_console_path(path: str) -> bool:

@@ -19,9 +19,13 @@ from gatewayd.api import settings as settings_api
 from gatewayd.diagnostics import diagnostics_ctx
 from gatewayd.retention import retention_ctx
 from gatewayd.api import health
+from gatewayd.alerts.component import add_routes as add_alert_routes
+from gatewayd.alerts.component import alerts_ctx, email_ctx
 from gatewayd.api.problem import problem_middleware
 from gatewayd.campaigns.component import add_routes as add_campaign_routes
 from gatewayd.campaigns.component import campaigns_ctx
+from gatewayd.compat.component import add_routes as add_compat_routes
+from gatewayd.compat.component import compat_ctx
 from gatewayd.clock import Clock, SystemClock
 from gatewayd.config import Settings
 from gatewayd.console.app import setup_console
@@ -75,8 +79,11 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     app.cleanup_ctx.append(pool_ctx)  # interim wiring by outbound (keeps a pool pre-set in keys.POOL)
     app.cleanup_ctx.append(outbound_ctx)  # ledger service + dispatcher; status reports registered here
     app.cleanup_ctx.append(webhooks_ctx)
+    app.cleanup_ctx.append(compat_ctx)  # after webhooks: gives the sender the other APIs' envelopes
     app.cleanup_ctx.append(inbound_ctx)  # after outbound: STOP blocks through keys.OUTBOUND
     app.cleanup_ctx.append(campaigns_ctx)  # after outbound: its runner submits through keys.OUTBOUND
+    app.cleanup_ctx.append(email_ctx)  # after the store: the SMTP sender drains its outbox
+    app.cleanup_ctx.append(alerts_ctx)  # after outbound, webhooks and campaigns: alerts go through them
     app.cleanup_ctx.append(metrics.metrics_ctx)  # after outbound: hooks the dispatcher's send timings
     app.cleanup_ctx.append(retention_ctx)  # after the store and the scheduler: daily purge of old texts
     app.cleanup_ctx.append(watchdog_ctx)
@@ -88,5 +95,7 @@ def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Applicat
     add_campaign_routes(app)
     add_inbound_routes(app)
     add_outbound_routes(app)
+    add_compat_routes(app)
+    add_alert_routes(app)
     setup_console(app)  # last: its middleware and pages wrap everything registered above
     return app

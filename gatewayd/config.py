@@ -7,14 +7,16 @@ environment for configuration. Every setting is documented in config/gatewayd.ex
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from datetime import time
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from gatewayd.inbound import stop_words as keywords
 
@@ -39,6 +41,14 @@ class HttpSettings(Section):
     port: int = Field(8080, ge=1, le=65535)
     # Largest request body accepted (JSON and uploads); imports have their own limit below it.
     max_body_bytes: int = Field(12 * 1024 * 1024, ge=1024)
+    # Open connections at most (also held under half the process's open-file limit, raised at start to
+    # its hard limit), and per client address, so no single host can use up the descriptors.
+    max_connections: int = Field(1000, ge=8, le=100_000)
+    max_connections_per_address: int = Field(64, ge=1, le=100_000)
+    # A connection must send complete request headers within this many seconds of opening...
+    header_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    # ...and is closed after this many seconds without a request between two requests (keep-alive).
+    idle_timeout_seconds: float = Field(30.0, gt=0, le=3600)
 
 
 class SiteSettings(Section):
@@ -72,13 +82,44 @@ class SendingSettings(Section):
         return value
 
 
+def read_secret_path(name: str) -> Path | None:
+    """Where a `*_file` secret lives: an absolute path as it is; a bare name is a systemd credential
+    (`LoadCredential=NAME:/etc/gatewayd/NAME`) in $CREDENTIALS_DIRECTORY, None outside the service."""
+    if name.startswith("/"):
+        return Path(name)
+    if "/" in name or name in (".", ".."):
+        raise ValueError(f"{name!r} is neither an absolute path nor a credential name")
+    directory = os.environ.get("CREDENTIALS_DIRECTORY")
+    return Path(directory) / name if directory else None
+
+
 class ModemSettings(Section):
     name: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
     port: str
     baudrate: int = Field(115200, ge=1200, le=4_000_000)
     pin: str | None = Field(None, pattern=r"^[0-9]{4,8}$")
+    # The PIN kept out of this file: an absolute path, or the name of a systemd credential
+    # (LoadCredential=) read from $CREDENTIALS_DIRECTORY.
+    pin_file: str | None = None
     dialect: Literal["auto", "generic", "sim800", "sim7600", "ec25", "e3372", "sierra", "telit"] = "auto"
     auto_hangup: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pin_from_file(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not data.get("pin_file"):
+            return data
+        if data.get("pin"):
+            raise ValueError("give pin or pin_file, not both")
+        path = read_secret_path(str(data["pin_file"]))
+        if path is None:
+            # A credential exists only inside the service; admin commands run outside it need no PIN.
+            return data
+        try:
+            secret = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(f"pin_file: cannot read {path}: {exc.strerror}") from None
+        return {**data, "pin": secret}
 
     @field_validator("port")
     @classmethod
@@ -118,6 +159,8 @@ class InboundSettings(Section):
     autoreply_max: int = Field(3, ge=1, le=1000)
     # ...per this many minutes, so two machines can never answer each other forever.
     autoreply_window_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
+    # Automatic SMS to all numbers together per hour, at most (anyone can text or ring the box).
+    autoreply_max_per_hour: int = Field(100, ge=1, le=100_000)
     # SMS sent to someone whose call rang unanswered (empty: none)...
     missed_call_text: str = Field("", max_length=480)
     # ...at most once per number per this many hours.
@@ -131,6 +174,17 @@ class ImportSettings(Section):
     max_sheets: int = Field(1, ge=1, le=100)
     # Where uploaded files wait between analysis and commit; empty = "imports" beside the database.
     directory: Path | None = None
+    # Uploads neither imported nor read by a live campaign are deleted this many hours after upload.
+    expire_hours: float = Field(24.0, gt=0, le=24 * 90)
+    # Bytes of uploads one user or API key may keep waiting on disk at once.
+    per_user_bytes: int = Field(50 * 1024 * 1024, ge=1024)
+    # Workbooks (.xlsx) are read with bounded memory: past any of these the file is refused, naming
+    # the limit. Cells read (rows × columns), distinct shared strings, columns of one row, and bytes
+    # of the workbook once decompressed.
+    xlsx_max_cells: int = Field(5_000_000, ge=1000)
+    xlsx_max_shared_strings: int = Field(1_000_000, ge=100)
+    xlsx_max_columns: int = Field(1000, ge=10, le=16384)
+    xlsx_max_unzipped_bytes: int = Field(200 * 1024 * 1024, ge=1024 * 1024)
 
 
 class CampaignSettings(Section):
@@ -179,10 +233,28 @@ class ConsoleSettings(Section):
     secure_cookies: bool = False
     # Failed sign-ins counted over this window...
     login_window_minutes: int = Field(15, ge=1, le=24 * 60)
-    # ...at most this many per user name (then wait)...
+    # ...at most this many per user name from one address (then that address waits for that user)...
     login_max_per_user: int = Field(5, ge=1, le=1000)
-    # ...and this many per client address.
+    # ...this many per client address over all user names, and this many per user name over all
+    # addresses; neither of these two applies to addresses of trusted_networks.
     login_max_per_address: int = Field(20, ge=1, le=10_000)
+    login_max_per_user_untrusted: int = Field(50, ge=1, le=100_000)
+    # Networks (CIDR, e.g. "192.168.1.0/24") whose users are never held back by others' failures.
+    trusted_networks: list[str] = []
+    # Reverse proxies (CIDR) whose X-Forwarded-For header names the real client address.
+    trusted_proxies: list[str] = []
+
+    @field_validator("trusted_networks", "trusted_proxies")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        import ipaddress
+
+        for value in values:
+            try:
+                ipaddress.ip_network(value.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a network such as 192.168.1.0/24 or 10.0.0.5") from None
+        return [v.strip() for v in values]
     # How often open pages ask for news (new messages, progress), in seconds.
     poll_seconds: float = Field(3.0, ge=0.2, le=300)
 
@@ -299,6 +371,25 @@ class WebhookSettings(Section):
     max_age_hours: float = Field(24.0, gt=0, le=24 * 30)
 
 
+class SmsEagleSettings(Section):
+    # SMSEagle's JSON-RPC (POST /jsonrpc/sms) and API v2 (/api/v2/messages/sms) for LibreNMS, Apprise, Zabbix...
+    enabled: bool = True
+    # What their sends are: "transactional", or "marketing" (STOP mention, quiet hours, any opt-out blocks).
+    category: Literal["transactional", "marketing"] = "transactional"
+
+
+class AndroidGatewaySettings(Section):
+    # SMS Gateway for Android's third-party API under /3rdparty/v1 (its Python and JavaScript clients).
+    enabled: bool = True
+    # What its sends are: "transactional", or "marketing" (STOP mention, quiet hours, any opt-out blocks).
+    category: Literal["transactional", "marketing"] = "transactional"
+    # The deviceId this gateway answers with (that API's clients may show or filter on it).
+    device_id: str = Field("gatewayd", min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.-]+$")
+    # Key of the X-Signature HMAC on its webhooks, as the app's Settings > Webhooks > Signing Key (empty:
+    # each registration gets a random key; an admin reads it by rotating it: PATCH /api/v1/webhooks/{id}).
+    webhook_signing_key: str = Field("", max_length=256)
+
+
 class SimulatorSettings(Section):
     # Simulated modems started in-process on pseudo-terminals (gatewayd run --simulate N).
     lines: int = Field(0, ge=0, le=16)
@@ -316,6 +407,145 @@ class RetentionSettings(Section):
     # How often the purge runs (it also runs once, start_delay_minutes after the daemon starts).
     interval_hours: float = Field(24.0, gt=0, le=24 * 30)
     start_delay_minutes: float = Field(10.0, ge=0, le=24 * 60)
+
+
+class EmailSettings(Section):
+    """Outgoing SMTP (alerts, forwarded SMS). host empty = no e-mail at all."""
+
+    host: str = ""
+    port: int = Field(25, ge=1, le=65535)
+    security: Literal["none", "starttls", "tls"] = "none"
+    username: str = ""
+    # A file holding the password (read once at start), so the main file can stay readable.
+    password_file: str = ""
+    sender: str = Field("gatewayd@localhost", min_length=3, max_length=254)
+    # Seconds to wait for the server at each step.
+    timeout_seconds: float = Field(30.0, gt=0, le=600)
+    # A message that could not be handed over waits retry_base_seconds, doubling up to retry_cap_seconds...
+    retry_base_seconds: float = Field(30.0, gt=0, le=86400)
+    retry_cap_seconds: float = Field(1800.0, gt=0, le=86400)
+    # ...and is given up when it is this old.
+    max_age_hours: float = Field(72.0, gt=0, le=24 * 30)
+    _password: str = PrivateAttr("")
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        value = value.strip()
+        if "@" not in value or any(c.isspace() or c in "<>," for c in value):
+            raise ValueError(f"{value!r} is not an e-mail address")
+        return value
+
+    @model_validator(mode="after")
+    def _read_password(self) -> EmailSettings:
+        if self.password_file:
+            try:
+                secret = Path(self.password_file).read_text("utf-8").strip("\r\n")
+            except OSError as exc:
+                raise ValueError(f"password_file {self.password_file}: {exc.strerror}") from None
+            object.__setattr__(self, "_password", secret)  # frozen model: set once, here
+        if self.username and not self._password:
+            raise ValueError("username is set: give the password in password_file")
+        return self
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.host)
+
+    @property
+    def password(self) -> str:
+        return self._password
+
+
+def parse_addresses(values: list[str]) -> list[str]:
+    out = []
+    for value in values:
+        v = value.strip()
+        local, _, domain = v.partition("@")
+        if not local or not domain or any(c.isspace() or c in "<>,;" for c in v):
+            raise ValueError(f"{value!r} is not an e-mail address")
+        out.append(v)
+    return out
+
+
+class AlertSettings(Section):
+    """Who is told when the box is in trouble, and how often."""
+
+    email: list[str] = []
+    # Numbers that get alerts by SMS (through a line that can send).
+    sms: list[str] = []
+    # A line that cannot send (unplugged, not answering, off the network) for this long is "down".
+    line_down_after_seconds: float = Field(60.0, ge=0, le=86400)
+    # An incident still open after this many minutes is said again (0: never).
+    reminder_minutes: float = Field(240.0, ge=0, le=7 * 24 * 60)
+    # Free space under the database below this many megabytes is "disk low".
+    disk_low_mb: int = Field(200, ge=0, le=10_000_000)
+    # How often the conditions are checked, in seconds (line events also trigger a check).
+    check_seconds: float = Field(10.0, gt=0, le=3600)
+
+    @field_validator("email")
+    @classmethod
+    def _emails(cls, values: list[str]) -> list[str]:
+        return parse_addresses(values)
+
+
+class ForwardingSettings(Section):
+    """Every inbound SMS (or those of the chosen lines) by e-mail."""
+
+    email: list[str] = []
+    # Line names whose SMS are forwarded; empty = every line.
+    lines: list[str] = []
+
+    @field_validator("email")
+    @classmethod
+    def _emails(cls, values: list[str]) -> list[str]:
+        return parse_addresses(values)
+
+
+class SimCheckSettings(Section):
+    """Prepaid SIM care for one line: balance by USSD on a schedule, optional keep-alive."""
+
+    line: str = Field(min_length=1, max_length=32)
+    # USSD code asking the balance (*100# at Orange, #123# at SFR/Free...), empty = no check.
+    balance_code: str = Field("", max_length=40, pattern=r"^[0-9*#+]*$")
+    # When to check: a crontab line (minute hour day month weekday), box time zone.
+    balance_schedule: str = "0 9 * * *"
+    # A balance below this many euros raises the low-balance alert (0: never).
+    low_balance: float = Field(0.0, ge=0, le=100_000)
+    # Keep-alive for SIMs that expire without activity: a USSD code sent on keepalive_schedule.
+    keepalive_code: str = Field("", max_length=40, pattern=r"^[0-9*#+]*$")
+    keepalive_schedule: str = "0 10 1 * *"
+
+    @field_validator("balance_schedule", "keepalive_schedule")
+    @classmethod
+    def _crontab(cls, value: str) -> str:
+        from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
+
+        try:
+            CronTrigger.from_crontab(value)
+        except ValueError as exc:
+            raise ValueError(f"{value!r} is not a crontab schedule (minute hour day month weekday): {exc}") from None
+        return value
+
+
+class OutOfHoursSettings(Section):
+    """An automatic answer to SMS received outside office hours and on public holidays (the
+    holidays of [quiet_hours] country/subdivision), at most once per sender per closed period."""
+
+    enabled: bool = False
+    text: str = Field("", max_length=480)
+    days: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = ["mon", "tue", "wed", "thu", "fri"]
+    open_from: time = time(9, 0)
+    open_until: time = time(18, 0)
+    holidays: bool = True
+
+    @model_validator(mode="after")
+    def _usable(self) -> OutOfHoursSettings:
+        if self.enabled and not self.text.strip():
+            raise ValueError("text is empty: write the answer, or set enabled = false")
+        if self.open_until <= self.open_from:
+            raise ValueError("open_until must be later than open_from (same day)")
+        return self
 
 
 class LoggingSettings(Section):
@@ -339,6 +569,8 @@ class Settings(BaseSettings):
     quiet_hours: QuietHoursSettings = QuietHoursSettings()
     api: ApiSettings = ApiSettings()
     webhooks: WebhookSettings = WebhookSettings()
+    smseagle: SmsEagleSettings = SmsEagleSettings()
+    android_gateway: AndroidGatewaySettings = AndroidGatewaySettings()
     inbound: InboundSettings = InboundSettings()
     imports: ImportSettings = ImportSettings()
     campaigns: CampaignSettings = CampaignSettings()
@@ -346,6 +578,11 @@ class Settings(BaseSettings):
     simulator: SimulatorSettings = SimulatorSettings()
     modem: ModemTimingSettings = ModemTimingSettings()
     retention: RetentionSettings = RetentionSettings()
+    email: EmailSettings = EmailSettings()
+    alerts: AlertSettings = AlertSettings()
+    forwarding: ForwardingSettings = ForwardingSettings()
+    sim_checks: list[SimCheckSettings] = []
+    out_of_hours: OutOfHoursSettings = OutOfHoursSettings()
     logging: LoggingSettings = LoggingSettings()
 
     @field_validator("modems")
@@ -409,10 +646,31 @@ def load_settings(path: Path | None = None, *, simulate: int | None = None) -> S
             data.setdefault("simulator", {})
             if isinstance(data["simulator"], dict):
                 data["simulator"]["lines"] = simulate
+    check_environment(os.environ)
     try:
         return Settings(**data)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from None
+    except SettingsError as exc:
+        # A JSON-valued variable (GATEWAYD_MODEMS='[{...}]') that does not parse.
+        field = re.search(r'field "([a-z_]+)"', str(exc))
+        name = f"GATEWAYD_{field.group(1).upper()}" if field else "a GATEWAYD_ variable"
+        cause = f": {exc.__cause__}" if exc.__cause__ else ""
+        raise ConfigError(f"config error: environment variable {name} is not valid JSON{cause}") from None
+
+
+def check_environment(environ: Mapping[str, str]) -> None:
+    """A GATEWAYD_<SECTION>__<KEY> variable whose section does not exist is refused, as an unknown
+    key in the file is: a typo such as GATEWAYD_HTPP__PORT would otherwise be silently ignored.
+    (Variables without `__`, such as GATEWAYD_HOME, are not settings.)"""
+    sections = set(Settings.model_fields)
+    for name in sorted(environ):
+        if not name.startswith("GATEWAYD_") or "__" not in name:
+            continue
+        section = name[len("GATEWAYD_"):].split("__", 1)[0].lower()
+        if section not in sections:
+            raise ConfigError(f"config error: environment variable {name}: there is no section [{section}]"
+                              f" (sections: {', '.join(sorted(sections))})")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -440,7 +698,9 @@ def describe_validation_error(exc: ValidationError) -> str:
         problem = "required key is missing"
     else:
         problem = first["msg"].removeprefix("Value error, ")
-        if "input" in first and first["type"] not in ("value_error",) and not isinstance(first["input"], dict):
+        secret = bool(first["loc"]) and str(first["loc"][-1]) in ("pin", "password")  # never echoed
+        if "input" in first and first["type"] not in ("value_error",) and not isinstance(first["input"], dict) \
+                and not secret:
             problem += f" (got {first['input']!r})"
     more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
     return f"config error: {key}: {problem}{more}"

@@ -31,6 +31,10 @@ if TYPE_CHECKING:
     from gatewayd.outbound.dispatcher import Dispatcher
     from gatewayd.outbound.service import OutboundService
     from gatewayd.outbound.webhooks import WebhookSender
+    from gatewayd.alerts.forwarding import Forwarder
+    from gatewayd.alerts.service import AlertService
+    from gatewayd.alerts.sim_care import SimCare
+    from gatewayd.email.sender import EmailSender
 
 SETTINGS: web.AppKey[Settings] = web.AppKey("settings")
 CLOCK: web.AppKey[Clock] = web.AppKey("clock")
@@ -73,3 +77,8 @@ SEND_LATENCY: web.AppKey[SendLatency] = web.AppKey("send_latency")
 RETENTION: web.AppKey[Retention] = web.AppKey("retention")
 # Recent WARNING+ log records and the start time, for the diagnostics bundle (gatewayd.diagnostics).
 DIAGNOSTICS: web.AppKey[DiagnosticsState] = web.AppKey("diagnostics")
+# The box speaks up (gatewayd.alerts.component): outgoing e-mail, alerts, SMS forwarding, SIM care.
+EMAIL: web.AppKey[EmailSender] = web.AppKey("email")
+ALERTS: web.AppKey[AlertService] = web.AppKey("alerts")
+FORWARDER: web.AppKey[Forwarder] = web.AppKey("forwarder")
+SIM_CARE: web.AppKey[SimCare] = web.AppKey("sim_care")

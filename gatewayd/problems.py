@@ -66,6 +66,15 @@ ENGLISH: dict[str, str] = {
     "campaign.cannot_scheduled": "campaign {id} is {state} and cannot be scheduled",
     "campaign.cannot_deleted": "campaign {id} is {state} and cannot be deleted (only drafts can be; cancel it instead)",
     "category.unknown": "unknown category {category!r}",
+    "flash.unsupported": "no line of this gateway can send flash (class 0) SMS; send it as a normal SMS",
+    "group.not_found": "no group named {name!r}",
+    "group.empty": "group {name!r} has no members",
+    "contact.not_found": "no contact named {name!r}",
+    "contact.ambiguous": "{count} contacts are named {name!r}; name one by its number",
+    "message.unsupported": "{kind} messages are not supported: this gateway sends text SMS only",
+    "ttl.conflict": "give ttl or validUntil, not both",
+    "valid_until.past": "validUntil {at} is already past",
+    "sim.unknown": "no SIM {sim}: this gateway has {count} line(s)",
 }
 
 

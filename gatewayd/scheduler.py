@@ -52,6 +52,16 @@ class Scheduler:
         self._scheduler.add_job(func, "interval", seconds=seconds, args=args, id=job_id, replace_existing=True,
                                 coalesce=True, max_instances=1)
 
+    def cron(self, job_id: str, crontab: str, timezone: str, func: Callable[..., Any], *args: Any) -> None:
+        """Run `func(*args)` on a crontab schedule (minute hour day month weekday) in `timezone`."""
+        from zoneinfo import ZoneInfo
+
+        from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
+
+        trigger = CronTrigger.from_crontab(crontab, timezone=ZoneInfo(timezone))
+        self._scheduler.add_job(func, trigger, args=args, id=job_id, replace_existing=True, coalesce=True,
+                                max_instances=1, misfire_grace_time=3600)
+
     def cancel(self, job_id: str) -> None:
         try:
             self._scheduler.remove_job(job_id)

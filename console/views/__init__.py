@@ -25,6 +25,7 @@ MODULES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("lines", ()),
     ("admin", ()),
     ("settings_more", ("INBOUND", "WEBHOOKS")),
+    ("alerts", ("ALERTS", "EMAIL")),
 )
 
 

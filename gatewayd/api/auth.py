@@ -22,16 +22,26 @@ async def authenticate(request: web.Request) -> ApiKeyRow:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise Unauthorized("missing API key: send 'Authorization: Bearer <key>'")
-    row = await request.app[keys.API_KEYS].verify(token.strip())
+    return await authenticate_token(request, token.strip())
+
+
+async def authenticate_token(request: web.Request, token: str) -> ApiKeyRow:
+    """The API key `token` (however the client carried it: header, JSON-RPC param, Basic
+    password); 401 when unknown or revoked."""
+    row = await request.app[keys.API_KEYS].verify(token)
     if row is None:
         raise Unauthorized("invalid or revoked API key")
     request[_REQUEST_KEY] = row
     return row
 
 
-async def require_scope(request: web.Request, scope: str) -> ApiKeyRow:
-    """The authenticated key if it holds `scope` (admin holds every scope); 403 otherwise."""
-    row = await authenticate(request)
+def check_scope(row: ApiKeyRow, scope: str) -> ApiKeyRow:
+    """`row` if it holds `scope` (admin holds every scope); 403 otherwise."""
     if scope not in row.scopes and "admin" not in row.scopes:
         raise Forbidden(f"this API key lacks the '{scope}' scope")
     return row
+
+
+async def require_scope(request: web.Request, scope: str) -> ApiKeyRow:
+    """The authenticated key if it holds `scope` (admin holds every scope); 403 otherwise."""
+    return check_scope(await authenticate(request), scope)

@@ -1,4 +1,6 @@
-"""GET /healthz: liveness for load balancers and people (no auth)."""
+"""GET /healthz: liveness (the process and its database answer); GET /readyz: readiness (a
+line can send and the database takes writes). Both without auth. Restart on /healthz; route
+traffic and page people on /readyz."""
 
 from __future__ import annotations
 
@@ -28,3 +30,14 @@ async def healthz(request: web.Request) -> web.Response:
         "modems": {"ready": ready, "total": len(statuses)},
     }
     return web.json_response(body, status=200 if ok else 503)
+
+
+@routes.get("/readyz")
+async def readyz(request: web.Request) -> web.Response:
+    """503 with the reasons when no line can send or the database cannot be written."""
+    from gatewayd.alerts.readiness import readiness
+
+    statuses = request.app[keys.MODEM_STATUS]() if keys.MODEM_STATUS in request.app else []
+    reasons = await readiness(request.app[keys.DB], statuses)
+    body = {"ready": not reasons, "reasons": reasons}
+    return web.json_response(body, status=503 if reasons else 200)

@@ -150,7 +150,7 @@ def documented_routes(app: web.Application) -> list[tuple[str, str, web.Abstract
         path = route_path(route)
         if path is None or route.method in ("HEAD", "OPTIONS", "*"):
             continue
-        if path.startswith("/api/") or path in ("/healthz", "/metrics"):
+        if path.startswith("/api/") or path in ("/healthz", "/readyz", "/metrics"):
             out.append((route.method, _PARAM.sub(r"{\1}", path), route))
     return out
 
@@ -196,6 +196,12 @@ register("GET", "/healthz", operation(
         "status": {"enum": ["ok", "degraded", "down"]}, "version": {"type": "string"},
         "database": {"type": "object"}, "modems": {"type": "object"}}},
         503: "the database does not answer"}))
+
+register("GET", "/readyz", operation(
+    "Readiness: a line can send and the database takes writes (no key needed)", tag="operations",
+    responses={200: {"type": "object", "properties": {"ready": {"type": "boolean"}, "reasons": {
+        "type": "array", "items": {"type": "string"}}}},
+        503: "not ready: `reasons` says why (no line can send, the database cannot be written)"}))
 
 
 @routes.get("/api/v1/openapi.json")

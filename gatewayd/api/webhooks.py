@@ -83,18 +83,22 @@ class EndpointOut(BaseModel):
     description: str
     enabled: bool
     created_at: str
+    format: str = Field("gatewayd", description="the envelope it receives: gatewayd's, or 'android' (registered "
+                                                "through /3rdparty/v1/webhooks, SMS Gateway for Android's shape)")
     secret: str | None = Field(None, description="only when created or rotated: keep it, it is not shown again")
 
 
 def endpoint_json(e: store.Endpoint, *, secret: bool = False) -> dict[str, Any]:
     out: dict[str, Any] = {"id": e.id, "url": e.url, "events": list(e.events), "description": e.description,
-                           "enabled": e.enabled, "created_at": utc_iso(e.created_at), "updated_at": utc_iso(e.updated_at)}
+                           "enabled": e.enabled, "created_at": utc_iso(e.created_at), "updated_at": utc_iso(e.updated_at),
+                           "format": e.format}
     if secret:
         out["secret"] = e.secret
     return out
 
 
-def _changed(app: web.Application) -> None:
+def endpoints_changed(app: web.Application) -> None:
+    """Tell the dispatcher an endpoint may listen now (it skips building events when none does)."""
     if keys.DISPATCHER in app:
         app[keys.DISPATCHER].endpoints_changed(True)
 
@@ -116,7 +120,7 @@ async def create_endpoint(request: web.Request) -> web.Response:
     endpoint = await store.create_endpoint(request.app[keys.DB], url=body.url, secret=secrets.token_urlsafe(32),
                                            events=body.events, description=body.description,
                                            now=request.app[keys.CLOCK].now())
-    _changed(request.app)
+    endpoints_changed(request.app)
     return web.json_response(endpoint_json(endpoint, secret=True), status=201)
 
 
@@ -142,7 +146,7 @@ async def patch_endpoint(request: web.Request) -> web.Response:
                                            enabled=body.enabled, secret=secret)
     if endpoint is None:
         raise NotFound(f"no webhook endpoint {request.match_info['id']}")
-    _changed(request.app)
+    endpoints_changed(request.app)
     return web.json_response(endpoint_json(endpoint, secret=secret is not None))
 
 

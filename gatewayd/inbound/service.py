@@ -22,6 +22,7 @@ from gatewayd.config import Settings
 from gatewayd.errors import InvalidInput, NotFound, ServiceUnavailable
 from gatewayd.inbound import timeline
 from gatewayd.inbound.autoreply import AutoResponder, RuleBook
+from gatewayd.inbound.out_of_hours import OfficeHours
 from gatewayd.inbound.calls import CallLog
 from gatewayd.inbound.optouts import OptOutService
 from gatewayd.inbound.parts import is_dialable, normalise_sender
@@ -59,7 +60,9 @@ class InboundService:
         self.matcher = KeywordMatcher.build(settings.optout.stop_words, settings.optout.start_words,
                                             settings.optout.ignore_words)
         self.lines: LineDirectory = lines if lines is not None else FixedLines.configured(settings)
-        self.responder = AutoResponder(outbound, settings.inbound, self.lines)
+        # Automatic SMS: the API's allowed destinations, or only the box's own country.
+        self.responder = AutoResponder(outbound, settings.inbound, self.lines,
+                                       settings.api.allowed_destinations or [region])
         self.optouts = OptOutService(db, clock, settings.optout, outbound, self.responder, region)
         self.rules = RuleBook(db, clock, self.matcher, settings.sending, self.lines,
                               composer if composer is not None else Composer(settings, self.lines))
@@ -67,6 +70,9 @@ class InboundService:
         self.timeout = timedelta(minutes=settings.inbound.reassembly_timeout_minutes)
         self.flush_interval = flush_interval or min(60.0, self.timeout.total_seconds() / 4)
         self._task: asyncio.Task[None] | None = None
+        self._office: OfficeHours | None = None
+        # The box's own number (what marketing tells people to answer): never answered automatically.
+        self._own_numbers = {n for n in (settings.campaigns.stop_number,) if n.startswith("+")}
 
     def use_settings(self, settings: Settings) -> None:
         """STOP/START keywords or their replies changed in the console: the next SMS is read with them."""
@@ -147,12 +153,29 @@ class InboundService:
     async def _auto_reply(self, conn: aiosqlite.Connection, message: InboundMessage, now: datetime) -> None:
         rule = await self.rules.for_text(conn, message.text, message.line)
         if rule is None:
+            await self._out_of_hours(conn, message, now)
             return
         await inbound.set_intent(conn, message.id, "auto-reply")
         await autoreplies.count_hit(conn, rule.id)
         await self.responder.answer(conn, kind="auto-reply", number=message.sender, line=message.line,
                                     text=rule.reply, now=now, thread_id=message.thread_id, inbound_id=message.id,
                                     rule_id=rule.id)
+
+    async def _out_of_hours(self, conn: aiosqlite.Connection, message: InboundMessage, now: datetime) -> None:
+        """Outside office hours, the [out_of_hours] text once per sender per closed period (never
+        to a short code or sender name: `_react` only answers dialable numbers; never to our own
+        number; within the auto-answer caps of the responder)."""
+        ooh = self.settings.out_of_hours
+        if not ooh.enabled or message.parts_missing:
+            return
+        if self._office is None:
+            self._office = OfficeHours.from_settings(ooh, self.settings.quiet_hours, self.settings.site.timezone)
+        since = self._office.closed_since(now)
+        if since is None or message.sender in self._own_numbers:
+            return
+        await self.responder.answer(conn, kind="out-of-hours", number=message.sender, line=message.line,
+                                    text=ooh.text, now=now, every=now - since, thread_id=message.thread_id,
+                                    inbound_id=message.id)
 
     @staticmethod
     def _log(sms: IncomingSms, sender: str, received: Received) -> None:

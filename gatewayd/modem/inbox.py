@@ -61,6 +61,7 @@ class Inbox:
         self.storage = StorageUse("SM")
         self.delivered = 0
         self.reports = 0
+        self.full_reports = 0   # storage-full reports (the alert service counts them)
         # (memory, index) → PDU already committed whose delete failed: never hand it over twice.
         self.committed: dict[tuple[str, int], str] = {}
         self.handed: dict[tuple[str, int], IncomingSms] = {}  # committed SMS whose slot is still taken
@@ -158,6 +159,7 @@ class Inbox:
     async def on_storage_full(self) -> None:
         """Storage full reported (CMS 322, ^SMMEMFULL…): commit what is there, then make room."""
         log.warning("%s: message storage full, sweeping", self.line)
+        self.full_reports += 1
         await self.sweep()
 
     @staticmethod

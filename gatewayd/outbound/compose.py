@@ -22,7 +22,8 @@ problems' codes); it applies no rule itself. The rules applied here, once for ev
 - GSM-7 transliteration (the draft's option, else `[sending] transliterate`);
 - the STOP mention on every marketing SMS, in the recipient's language (contact fr/en, else the
   site's), counted in the segments;
-- the segment cap (`[sending] max_segments`) and the line (one of the pool's lines).
+- the segment cap (`[sending] max_segments`) and the line (one of the pool's lines, which cannot
+  send flash/class 0 SMS: a draft asking for one is refused).
 Opt-outs are applied when the messages are inserted (and again before sending), quiet hours,
 per-line caps and line choice by the dispatcher: every message goes through both.
 """
@@ -87,6 +88,7 @@ class Draft:
     transliterate: bool | None = None  # None: the site default ([sending] transliterate)
     source: str = "api"
     priority: int = 0
+    flash: bool = False                # class 0 ("flash") SMS: refused, no line can send one
     created_by: str | None = None
     api_key_id: int | None = None
     thread_id: int | None = None
@@ -188,6 +190,9 @@ class Composer:
             if transliterate is None:
                 transliterate = template.transliterate
         self.check_line(line, draft.name_of("line"))
+        if draft.flash:
+            # The PDU encoder writes no message class: a flash SMS would arrive as a normal one.
+            raise InvalidInput(draft.name_of("flash"), code="flash.unsupported")
         if not text.strip():
             raise InvalidInput(draft.name_of("text"), code="text.required")
         if has_lone_surrogate(text):

@@ -39,7 +39,7 @@ class Category(str, Enum):
 # `sent` is final for the sender (only a report can still move it on to delivered/failed).
 FINAL_STATES = frozenset({"sent", "delivered", "failed", "expired", "blocked", "canceled", "unknown"})
 ACTIVE_STATES = frozenset({"scheduled", "queued", "sending"})
-SOURCES = frozenset({"api", "console", "campaign", "reply", "auto-reply", "optout-confirm"})
+SOURCES = frozenset({"api", "console", "campaign", "reply", "auto-reply", "optout-confirm", "alert"})
 # The confirmation answering a STOP goes to a number that has just opted out: the opt-out must
 # not swallow it (with scope "all" it otherwise would). Only this source is exempt.
 OPTOUT_EXEMPT_SOURCES = frozenset({"optout-confirm"})

@@ -265,16 +265,21 @@ class OutboundService:
 
     async def submit_once(self, messages: list[NewMessage], *, api_key_id: int, key: str, request_hash: str,
                           answer: Callable[[Receipt], str], status: int = 202,
+                          also: Callable[[aiosqlite.Connection, Receipt], Awaitable[None]] | None = None,
                           ) -> tuple[store.IdempotentAnswer, bool]:
         """Submit unless this (key id, Idempotency-Key) was already answered; the answer and
-        whether it is a replay. The messages and the stored answer commit together."""
+        whether it is a replay. The messages and the stored answer commit together (with what
+        `also` writes: an adapter's own name for the batch)."""
 
         async def work(conn: aiosqlite.Connection) -> tuple[store.IdempotentAnswer, bool]:
             now = self.clock.now()
             earlier = await store.idempotency_get(conn, api_key_id, key, now - IDEMPOTENCY_TTL)
             if earlier is not None:
                 return earlier, True
-            body = answer(await self.receipt(conn, messages))
+            receipt = await self.receipt(conn, messages)
+            if also is not None:
+                await also(conn, receipt)
+            body = answer(receipt)
             await store.idempotency_put(conn, api_key_id, key, request_hash, status, body, now)
             return store.IdempotentAnswer(request_hash, status, body), False
 

@@ -25,6 +25,7 @@ import hmac
 import logging
 import random
 import time
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
 
 import aiohttp
@@ -38,6 +39,11 @@ from gatewayd.store.db import Database
 log = logging.getLogger(__name__)
 
 SIGNATURE_VERSION = "v1"
+ANSWER_BYTES = 64 * 1024  # of a receiver's answer body, at most
+
+# Another API's envelope for an endpoint registered through it (gatewayd.compat): the body and
+# headers of one attempt at `now`, from the stored event.
+Envelope = Callable[["store.DueDelivery", datetime], Awaitable[tuple[bytes, dict[str, str]]]]
 
 
 def sign(secret: str, timestamp: int, body: bytes) -> str:
@@ -83,10 +89,13 @@ class WebhookSender:
         self._turn = 0
         self.delivered = 0
         self.failed_attempts = 0
+        self.envelopes: dict[str, Envelope] = {}  # endpoint format -> its envelope (gatewayd's otherwise)
 
     async def start(self) -> None:
         timeout = aiohttp.ClientTimeout(total=self.settings.timeout_seconds)
-        self._session = aiohttp.ClientSession(timeout=timeout, headers={"User-Agent": "gatewayd-webhooks"})
+        # No decompression: a receiver answering a gzip bomb must not make us inflate gigabytes.
+        self._session = aiohttp.ClientSession(timeout=timeout, headers={"User-Agent": "gatewayd-webhooks"},
+                                              auto_decompress=False)
         self._task = asyncio.create_task(self._run(), name="webhook-sender")
 
     async def stop(self) -> None:
@@ -158,19 +167,27 @@ class WebhookSender:
 
     async def _deliver(self, d: store.DueDelivery) -> None:
         assert self._session is not None
-        body = envelope(d)
         now = self.clock.now()
-        stamp = int(now.timestamp())
-        headers = {"Content-Type": "application/json", "X-Gatewayd-Event": d.event_type,
-                   "X-Gatewayd-Delivery": str(d.id), "X-Gatewayd-Timestamp": str(stamp),
-                   "X-Gatewayd-Signature": sign(d.secret, stamp, body)}
         started = time.monotonic()
         status: int | None = None
         error: str | None = None
+        other = self.envelopes.get(d.format)
+        if other is not None:
+            body, headers = await other(d, now)
+        else:
+            body = envelope(d)
+            stamp = int(now.timestamp())
+            headers = {"Content-Type": "application/json", "X-Gatewayd-Event": d.event_type,
+                       "X-Gatewayd-Delivery": str(d.id), "X-Gatewayd-Timestamp": str(stamp),
+                       "X-Gatewayd-Signature": sign(d.secret, stamp, body)}
         try:
             async with self._session.post(d.url, data=body, headers=headers, allow_redirects=False) as resp:
                 status = resp.status
-                await resp.read()
+                # Only the status counts; read a little of the answer (so a small one keeps the
+                # connection reusable) and drop the rest with the connection.
+                await resp.content.read(ANSWER_BYTES)
+                if not resp.content.at_eof():
+                    resp.close()
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
         except asyncio.TimeoutError:

@@ -316,3 +316,14 @@ async def by_mobiles(conn: aiosqlite.Connection, numbers: Sequence[str]) -> dict
                                 chunk) as cur:
             out.update((r["mobile"], row_to_contact(r)) for r in await cur.fetchall())
     return out
+
+
+async def mobiles_named(conn: aiosqlite.Connection, name: str, *, limit: int = 10) -> list[str]:
+    """Mobiles of the contacts called `name` ("first last", "last first", or one of the two alone),
+    case and accents ignored; at most `limit`."""
+    folded = " ".join(fold_key(name).split())
+    async with conn.execute(
+            "SELECT mobile FROM contacts WHERE key_first || ' ' || key_last = ?1 OR key_last || ' ' || key_first = ?1"
+            " OR (instr(?1, ' ') = 0 AND (key_first = ?1 OR key_last = ?1)) ORDER BY id LIMIT ?2",
+            (folded, limit)) as cur:
+        return [r[0] for r in await cur.fetchall()]

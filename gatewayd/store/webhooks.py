@@ -16,7 +16,9 @@ from gatewayd.clock import parse_iso, utc_iso
 from gatewayd.store.db import Database
 
 EVENT_TYPES = ("message.sent", "message.delivered", "message.failed", "message.unknown", "inbound.received",
-               "optout.created", "optout.removed", "call.received")
+               "optout.created", "optout.removed", "call.received",
+               # Alerts (gatewayd.alerts): the box in trouble, and back.
+               "line.down", "line.up", "campaign.paused", "campaign.completed", "balance.low", "storage.full")
 
 # An event is stored only when at least one enabled endpoint wants it, and fans out at once.
 _EVENT_SQL = (
@@ -40,6 +42,9 @@ class Endpoint:
     enabled: bool
     created_at: datetime
     updated_at: datetime
+    format: str = "gatewayd"        # the envelope it receives: gatewayd's, or "android"
+    external_id: str | None = None  # its id in the API that registered it (format != gatewayd)
+    api_key_id: int | None = None   # the key that registered it there
 
 
 @dataclass(frozen=True)
@@ -55,6 +60,8 @@ class DueDelivery:
     url: str
     secret: str
     attempts: int
+    format: str = "gatewayd"
+    external_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -84,7 +91,8 @@ class AttemptRow:
 
 def _endpoint(r: sqlite3.Row) -> Endpoint:
     return Endpoint(r["id"], r["url"], r["secret"], tuple(r["events"].split()), r["description"],
-                    bool(r["enabled"]), parse_iso(r["created_at"]), parse_iso(r["updated_at"]))  # type: ignore[arg-type]
+                    bool(r["enabled"]), parse_iso(r["created_at"]), parse_iso(r["updated_at"]),  # type: ignore[arg-type]
+                    r["format"], r["external_id"], r["api_key_id"])
 
 
 # ------------------------------------------------------------------ the outbox (any writer)
@@ -118,12 +126,18 @@ async def any_subscriber(conn: aiosqlite.Connection) -> bool:
 
 
 async def create_endpoint(db: Database, *, url: str, secret: str, events: Sequence[str], description: str,
-                          now: datetime) -> Endpoint:
+                          now: datetime, format: str = "gatewayd", external_id: str | None = None,
+                          api_key_id: int | None = None) -> Endpoint:
+    """A new endpoint; with `external_id`, replaces the one registered under that id (format, key)."""
     iso = utc_iso(now)
     async with db.write() as conn:
+        if external_id is not None:
+            await conn.execute("DELETE FROM webhook_endpoints WHERE format = ? AND api_key_id IS ? AND external_id = ?",
+                               (format, api_key_id, external_id))
         cur = await conn.execute(
-            "INSERT INTO webhook_endpoints (url, secret, events, description, enabled, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, 1, ?, ?)", (url, secret, " ".join(events), description, iso, iso))
+            "INSERT INTO webhook_endpoints (url, secret, events, description, enabled, created_at, updated_at, "
+            "format, external_id, api_key_id) VALUES (?, ?, ?, ?, 1, ?, ?, ?, ?, ?)",
+            (url, secret, " ".join(events), description, iso, iso, format, external_id, api_key_id))
         endpoint_id = int(cur.lastrowid or 0)
         async with conn.execute("SELECT * FROM webhook_endpoints WHERE id = ?", (endpoint_id,)) as c:
             row = await c.fetchone()
@@ -166,6 +180,21 @@ async def list_endpoints(db: Database) -> list[Endpoint]:
         return [_endpoint(r) for r in await cur.fetchall()]
 
 
+async def external_endpoints(db: Database, format: str, api_key_id: int) -> list[Endpoint]:
+    """The endpoints a key registered through another API (`format`), oldest first."""
+    async with db.read() as conn, conn.execute(
+            "SELECT * FROM webhook_endpoints WHERE format = ? AND api_key_id = ? ORDER BY id",
+            (format, api_key_id)) as cur:
+        return [_endpoint(r) for r in await cur.fetchall()]
+
+
+async def delete_external(db: Database, format: str, api_key_id: int, external_id: str) -> bool:
+    async with db.write() as conn:
+        cur = await conn.execute("DELETE FROM webhook_endpoints WHERE format = ? AND api_key_id = ? AND external_id = ?",
+                                 (format, api_key_id, external_id))
+        return cur.rowcount == 1
+
+
 # ------------------------------------------------------------------ the sender's side
 
 
@@ -175,14 +204,15 @@ async def due_deliveries(db: Database, endpoint_id: int, now: datetime, *, limit
     asked separately, so a slow endpoint's backlog never hides another's)."""
     skip = f" AND d.id NOT IN ({','.join('?' * len(exclude))})" if exclude else ""
     async with db.read() as conn, conn.execute(
-        "SELECT d.id, d.event_id, e.type, e.payload, e.created_at, d.endpoint_id, p.url, p.secret, d.attempts "
+        "SELECT d.id, d.event_id, e.type, e.payload, e.created_at, d.endpoint_id, p.url, p.secret, d.attempts, "
+        "p.format, p.external_id "
         "FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id "
         "JOIN webhook_endpoints p ON p.id = d.endpoint_id "
         f"WHERE d.state = 'pending' AND d.endpoint_id = ? AND d.next_at <= ?{skip} ORDER BY d.next_at, d.id LIMIT ?",
         (endpoint_id, utc_iso(now), *exclude, limit),
     ) as cur:
         rows = await cur.fetchall()
-    return [DueDelivery(r[0], r[1], r[2], r[3], parse_iso(r[4]), r[5], r[6], r[7], r[8])  # type: ignore[arg-type]
+    return [DueDelivery(r[0], r[1], r[2], r[3], parse_iso(r[4]), r[5], r[6], r[7], r[8], r[9], r[10])  # type: ignore[arg-type]
             for r in rows]
 
 

@@ -24,6 +24,8 @@ import pytest
 
 from gatewayd.modem.sim import SimModem, SimNetwork
 
+from alerts.kit import Mailbox, until
+
 from .process import LimitedDaemon, unshare_works
 
 FINAL = {"sent", "delivered", "failed", "expired", "blocked", "canceled", "unknown"}
@@ -89,9 +91,15 @@ async def test_full_disk_refuses_new_work_clearly_and_recovers_when_space_return
     modem = SimModem(net, name="line1", profile="sim800", link=tmp_path / "line1", latency=(0.02, 0.05), seed=3,
                      imei="865067021000011", imsi="208017654320011", iccid="8933017654321090011",
                      msisdn="+33639970011")
+    box = Mailbox()  # a real SMTP server: the administrator hears of it (straight from memory)
+    box.start()
     d = LimitedDaemon(tmp_path, modems=[{"name": "line1", "port": str(modem.link)}],
                       sections={"outbound": {"retry_base_seconds": 0.2, "retry_cap_seconds": 0.5},
-                                "modem": {"health_interval": 1.0}},
+                                "modem": {"health_interval": 1.0},
+                                "email": {"host": "127.0.0.1", "port": box.port, "retry_base_seconds": 0.2,
+                                          "retry_cap_seconds": 0.5},
+                                "alerts": {"email": ["it@example.test"], "check_seconds": 0.3},
+                                "site": {"language": "en"}},
                       tmpfs_bytes=32 * 1024 * 1024 if how == "tmpfs" else None)
     await modem.start()
     try:
@@ -118,6 +126,11 @@ async def test_full_disk_refuses_new_work_clearly_and_recovers_when_space_return
                 health = await response.json()
             assert health["status"] == "degraded" and health["database"]["writable"] is False, health
             assert len(rows) == 20 and not any(r["to"] in during for r in rows)
+            async with session.get(f"{d.url}/readyz") as response:  # readiness says why
+                ready = await response.json()
+            assert response.status == 503 and "the database cannot be written" in ready["reasons"][0], ready
+            await until(lambda: bool(box.subjects("The database no longer accepts writes")), 20,
+                        "the database alert e-mail")
             await asyncio.sleep(1.0)  # the dispatcher meets the full disk too (sends stop, nothing is lost)
             got_while_full = len(net.received)
 
@@ -137,6 +150,10 @@ async def test_full_disk_refuses_new_work_clearly_and_recovers_when_space_return
                     break
                 assert loop.time() < deadline, Counter(r["state"] for r in rows)
                 await asyncio.sleep(0.2)
+            async with session.get(f"{d.url}/readyz") as response:
+                assert response.status == 200, await response.text()
+            await until(lambda: bool(box.subjects("The database accepts writes again")), 20, "its recovery e-mail")
+            assert len(box.subjects("no longer accepts writes")) == 1, box.subjects()
             checked = integrity(d)  # while it runs: a tmpfs vanishes with its namespace
         assert d.stop() == 0, d.log_tail()
         assert any("storage" in line.lower() or "disk" in line.lower() for line in d.output), d.log_tail()
@@ -144,6 +161,7 @@ async def test_full_disk_refuses_new_work_clearly_and_recovers_when_space_return
         d.stop()
         await modem.stop()
         net.close()
+        box.stop()
     assert len(rows) == 23
     got = Counter(r.recipient for r in net.received)
     assert [n for n, c in got.items() if c > 1] == [] and net.duplicate_parts == []

@@ -389,9 +389,82 @@ class MissedCall(Automatic):
         await modem.ring(ask.to, 2, interval=0.05)
 
 
+class SmsEagleJsonRpc(EntryPoint):
+    """SMSEagle's JSON-RPC (issue 21): literal text; its sends' category is `[smseagle] category`;
+    `unicode=0` asks for GSM-7 look-alikes; `modem_no` is the N-th line."""
+
+    name = "smseagle-jsonrpc"
+    takes = frozenset({"marketing", "transliterate", "line"})
+    section = "smseagle"
+
+    def sections(self, ask: Ask) -> dict[str, Any]:
+        return {self.section: {"category": ask.category}}
+
+    async def send(self, gw: Gateway, ask: Ask) -> Outcome:
+        params: dict[str, Any] = {"access_token": gw.token, "to": ask.to, "message": ask.text,
+                                  "responsetype": "extended"}
+        if ask.transliterate is not None:
+            params["unicode"] = 0 if ask.transliterate else 1
+        if ask.line:
+            params["modem_no"] = int(ask.line.removeprefix("line"))
+        resp = await gw.client.post("/jsonrpc/sms", json={"method": "sms.send_sms", "params": params})
+        result = (await resp.json())["result"]
+        if isinstance(result, dict):  # SMSEagle's error shape
+            return Outcome(codes=[result.get("error_code", "")], shown=result["error_text"])
+        return Outcome(ids=[int(r["message_id"]) for r in result])
+
+
+class SmsEagleV2(SmsEagleJsonRpc):
+    name = "smseagle-v2"
+
+    async def send(self, gw: Gateway, ask: Ask) -> Outcome:
+        body: dict[str, Any] = {"to": [ask.to], "text": ask.text}
+        if ask.transliterate is not None:
+            body["encoding"] = "standard" if ask.transliterate else "unicode"
+        if ask.line:
+            body["modem_no"] = int(ask.line.removeprefix("line"))
+        resp = await gw.client.post("/api/v2/messages/sms", json=body, headers={"access-token": gw.token})
+        answer = await resp.json()
+        if resp.status == 422:
+            return Outcome(codes=[e.get("code", "") for e in answer["errors"]], shown=answer["detail"])
+        assert resp.status == 200, answer
+        return Outcome(ids=[m["id"] for m in answer])
+
+
+class AndroidGateway(EntryPoint):
+    """SMS Gateway for Android's API through its official client (issue 21): `simNumber` is the N-th
+    line; its sends' category is `[android_gateway] category`."""
+
+    name = "android-gateway"
+    takes = frozenset({"marketing", "line"})
+
+    def sections(self, ask: Ask) -> dict[str, Any]:
+        return {"android_gateway": {"category": ask.category}}
+
+    async def send(self, gw: Gateway, ask: Ask) -> Outcome:
+        from android_sms_gateway import AsyncAPIClient, domain
+        from android_sms_gateway.errors import APIError
+
+        base = f"http://127.0.0.1:{gw.client.server.port}/3rdparty/v1"
+        message = domain.Message(phone_numbers=[ask.to], text_message=domain.TextMessage(text=ask.text),
+                                 sim_number=int(ask.line.removeprefix("line")) if ask.line else None)
+        async with AsyncAPIClient("test", gw.token, base_url=base) as api:
+            try:
+                await api.send(message)
+            except APIError as exc:
+                resp = await gw.client.post("/3rdparty/v1/messages", json=message.asdict(), headers=gw.auth)
+                problem = await resp.json()  # the same refusal, read with its codes
+                assert resp.status == exc.status_code == 422, problem
+                return Outcome(codes=[e.get("code", "") for e in problem["errors"]], shown=problem["detail"])
+        # That API names a send by the client's id; the ledger's id of this one is the newest message.
+        [row] = await gw.app[keys.OUTBOUND].list(limit=1)
+        return Outcome(ids=[row.id])
+
+
 ENTRY_POINTS: list[EntryPoint] = [
     ApiSingle(), ApiBulk(), ConsoleNewSms(), ApiThreadReply(), ConsoleThreadReply(), ApiResend(), ConsoleResend(),
     Campaign(), AutoReply(), StopConfirmation(), StartConfirmation(), MissedCall(),
+    SmsEagleJsonRpc(), SmsEagleV2(), AndroidGateway(),
 ]
 
 
