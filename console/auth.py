@@ -7,6 +7,7 @@ logout, or when its user is disabled or changes password.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import math
@@ -19,8 +20,10 @@ from gatewayd.console.state import SESSION
 
 from gatewayd import keys
 from gatewayd.accounts import users as accounts
+from gatewayd.accounts.throttle import Network, ThrottleRule, in_networks, parse_networks
 from gatewayd.config import ConsoleSettings
 from gatewayd.store import sessions as store
+from gatewayd.store.db import DiskFull
 from gatewayd.store.sessions import SessionRow
 from gatewayd.store.users import UserRow
 
@@ -36,7 +39,36 @@ def token_hash(token: str) -> str:
 
 
 def client_address(request: web.Request) -> str:
-    return request.remote or "unknown"
+    """The client's address; behind a trusted reverse proxy, the last hop it names in X-Forwarded-For."""
+    remote = request.remote or "unknown"
+    proxies = _rule(request).proxies
+    if not proxies or not in_networks(remote, proxies):
+        return remote
+    hops = [h.strip() for h in ",".join(request.headers.getall("X-Forwarded-For", [])).split(",") if h.strip()]
+    for hop in reversed(hops):  # the nearest hop not itself a trusted proxy is the client
+        if not in_networks(hop, proxies):
+            return hop[:64]
+    return remote
+
+
+@dataclass(frozen=True)
+class _Rules:
+    throttle: ThrottleRule
+    proxies: tuple[Network, ...]
+
+
+def _rule(request: web.Request) -> _Rules:
+    c = _settings(request)
+    return _rules(c.login_window_minutes, c.login_max_per_user, c.login_max_per_address,
+                  c.login_max_per_user_untrusted, tuple(c.trusted_networks), tuple(c.trusted_proxies))
+
+
+@functools.lru_cache(maxsize=16)
+def _rules(window_minutes: int, per_user_address: int, per_address: int, per_user_untrusted: int,
+           trusted: tuple[str, ...], proxies: tuple[str, ...]) -> _Rules:
+    """The throttle rule of these settings (networks parsed once)."""
+    return _Rules(ThrottleRule(timedelta(minutes=window_minutes), per_user_address, per_address, per_user_untrusted,
+                               parse_networks(trusted)), parse_networks(proxies))
 
 
 def _settings(request: web.Request) -> ConsoleSettings:
@@ -63,14 +95,17 @@ async def start_session(request: web.Request, response: web.StreamResponse, user
     # Lax: a link to the console from an intranet page opens it signed in (GETs change nothing);
     # every state-changing request still needs the session's CSRF token.
     set_cookie(request, response, SESSION_COOKIE, token, math.ceil(lifetime.total_seconds()), samesite="Lax")
-    await store.purge(request.app[keys.DB], now=now, idle_before=now - timedelta(minutes=settings.idle_minutes),
-                      attempts_before=now - timedelta(days=30))
+    try:
+        await store.purge(request.app[keys.DB], now=now, idle_before=now - timedelta(minutes=settings.idle_minutes),
+                          attempts_before=now - timedelta(days=30))
+    except DiskFull:
+        pass  # housekeeping; the next sign-in does it
 
 
 async def load_session(request: web.Request) -> SessionRow | None:
     """The live session named by the request's cookie; expired, idle or disabled ones are deleted."""
     token = request.cookies.get(SESSION_COOKIE)
-    if not token or len(token) > 100:
+    if not token or len(token) > 100 or not token.isascii():
         return None
     db = request.app[keys.DB]
     row = await store.by_token_hash(db, token_hash(token))
@@ -82,7 +117,10 @@ async def load_session(request: web.Request) -> SessionRow | None:
         await store.delete(db, row.id)
         return None
     if now - row.last_seen_at >= TOUCH_EVERY:
-        await store.touch(db, row.id, now)
+        try:
+            await store.touch(db, row.id, now)
+        except DiskFull:
+            pass  # a full disk must not sign everyone out: the idle clock just does not move
     return row
 
 
@@ -102,26 +140,26 @@ class LoginResult:
 
 
 async def login(request: web.Request, name: str, password: str) -> LoginResult:
-    """Check the rate limits, then the password; every checked attempt is recorded."""
-    settings = _settings(request)
+    """Check the throttle (gatewayd.accounts.throttle), then the password; every checked attempt is recorded."""
     db, clock = request.app[keys.DB], request.app[keys.CLOCK]
     now = clock.now()
-    window = timedelta(minutes=settings.login_window_minutes)
+    rule = _rule(request).throttle
     address = client_address(request)
-    name = name.strip()[:64]
-    per_user = await store.failures_since(db, username=name, since=now - window)
-    per_address = await store.failures_since(db, address=address, since=now - window)
-    waits = []
-    if per_user.count >= settings.login_max_per_user and per_user.oldest:
-        waits.append(per_user.oldest + window - now)
-    if per_address.count >= settings.login_max_per_address and per_address.oldest:
-        waits.append(per_address.oldest + window - now)
-    if waits:
+    name = name.strip()
+    if len(name) > 64:  # no user has such a name: never cut it down to one that exists
+        name, password = name[:64] + "…", ""
+    wait = rule.wait(now=now, address=address,
+                     user_failures=await store.user_failures_by_address(db, name, now - rule.window),
+                     address_failures=await store.failures_since(db, address=address, since=now - rule.window))
+    if wait is not None:
         # Refused without checking the password, so guessing gains nothing while locked.
         log.warning("console sign-in refused (rate limit) for %r from %s", name, address)
-        return LoginResult(None, max(1, math.ceil(max(waits).total_seconds())))
+        return LoginResult(None, max(1, math.ceil(wait.total_seconds())))
     user = await accounts.authenticate(db, name, password) if name and password else None
-    await store.record_attempt(db, username=name or "?", address=address, success=user is not None, now=now)
+    try:
+        await store.record_attempt(db, username=name or "?", address=address, success=user is not None, now=now)
+    except DiskFull:
+        pass  # on a full disk the attempt goes unrecorded rather than the sign-in failing
     if user is None:
         log.info("console sign-in failed for %r from %s", name, address)
     else:

@@ -28,6 +28,7 @@ from gatewayd.console.views import running
 from gatewayd import keys
 from gatewayd.errors import ProblemError, TooManyRequests
 from gatewayd.store import users as user_store
+from gatewayd.store.db import DiskFull
 from gatewayd.store.sessions import SessionRow
 
 log = logging.getLogger(__name__)
@@ -135,6 +136,9 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
         return await _error_page(request, exc.status, f"error.http_{exc.status}"
                                  if exc.status in (400, 401, 403, 404, 409, 413, 422) else "error.internal",
                                  detail, access)
+    except DiskFull as exc:
+        log.warning("console %s %s refused: %s", request.method, request.path, exc)
+        return await _error_page(request, 507, "error.http_507", str(exc), access, {"Retry-After": "30"})
     except web.HTTPException as exc:
         if exc.status in (404, 405):
             return await _error_page(request, exc.status, f"error.http_{exc.status}", "", access)

@@ -16,6 +16,7 @@ from typing import TypeVar
 
 from gatewayd import __version__
 from gatewayd.clock import SystemClock
+from gatewayd import config
 from gatewayd.config import ConfigError, Settings, load_settings
 from gatewayd.errors import ProblemError
 from gatewayd.logging_setup import setup_logging
@@ -78,6 +79,10 @@ def build_parser() -> argparse.ArgumentParser:
     with_config(backup)
     backup.add_argument("--keep", type=int, metavar="N",
                         help="PATH is a directory: write a dated copy into it and keep the N newest")
+
+    restore = sub.add_parser("restore", help="replace the database with a backup copy (daemon stopped)")
+    restore.add_argument("path", type=Path, help="a copy written by `gatewayd backup`")
+    with_config(restore)
     return parser
 
 
@@ -85,11 +90,13 @@ def _settings(args: argparse.Namespace, simulate: int | None = None) -> Settings
     path = getattr(args, "config", None)
     if path is None and simulate is None:
         # Admin commands on a demo box (no /etc config) act on the embedded default database.
-        from gatewayd.config import DEFAULT_CONFIG_PATH
-
-        if not DEFAULT_CONFIG_PATH.exists():
+        if not config.DEFAULT_CONFIG_PATH.exists():
             return load_settings(None, simulate=0)
     return load_settings(path, simulate=simulate)
+
+
+def _demo_database(args: argparse.Namespace) -> bool:
+    return getattr(args, "config", None) is None and not config.DEFAULT_CONFIG_PATH.exists()
 
 
 async def _with_db(settings: Settings, action: Callable[[Database], Awaitable[T]]) -> T:
@@ -144,7 +151,10 @@ def cmd_apikey_create(args: argparse.Namespace) -> int:
     settings = _settings(args)
     scopes = set(args.scope or ["send", "read"])
     key = asyncio.run(_with_db(settings, lambda db: create_key(db, SystemClock(), args.name, scopes)))
-    print(f"API key {key.name!r} (id {key.id}) with scopes: {' '.join(sorted(key.scopes))}")
+    print(f"API key {key.name!r} (id {key.id}) with scopes: {' '.join(sorted(key.scopes))}, "
+          f"stored in {settings.storage.database}")
+    if _demo_database(args):
+        print(f"(no {config.DEFAULT_CONFIG_PATH} and no --config: this is the demo database of `gatewayd run --simulate`)")
     print("Store it now: it is shown only once.")
     print(key.token)
     return 0
@@ -163,6 +173,18 @@ def cmd_backup(args: argparse.Namespace) -> int:
     else:
         result = backup_database(settings.storage.database, args.path)
     print(f"backup written to {result.path} ({result.size_bytes} bytes, schema version {result.schema_version})")
+    return 0
+
+
+def cmd_restore(args: argparse.Namespace) -> int:
+    from gatewayd.store.restore import restore_database
+
+    settings = _settings(args)
+    result = restore_database(args.path.absolute(), settings.storage.database)
+    print(f"restored {args.path} (schema version {result.schema_version}) into {settings.storage.database}")
+    if result.previous is not None:
+        print(f"the replaced database is kept in {result.previous}")
+    print("start the daemon (systemctl start gatewayd): it applies any newer migrations")
     return 0
 
 
@@ -186,6 +208,7 @@ COMMANDS: dict[tuple[str, str | None], Callable[[argparse.Namespace], int]] = {
     ("user", "add"): cmd_user_add,
     ("apikey", "create"): cmd_apikey_create,
     ("backup", None): cmd_backup,
+    ("restore", None): cmd_restore,
     ("modem", "probe"): cmd_modem_probe,
 }
 

@@ -7,14 +7,16 @@ environment for configuration. Every setting is documented in config/gatewayd.ex
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from datetime import time
 from pathlib import Path
+from collections.abc import Mapping
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
-from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from gatewayd.inbound import stop_words as keywords
 
@@ -39,6 +41,14 @@ class HttpSettings(Section):
     port: int = Field(8080, ge=1, le=65535)
     # Largest request body accepted (JSON and uploads); imports have their own limit below it.
     max_body_bytes: int = Field(12 * 1024 * 1024, ge=1024)
+    # Open connections at most (also held under half the process's open-file limit, raised at start to
+    # its hard limit), and per client address, so no single host can use up the descriptors.
+    max_connections: int = Field(1000, ge=8, le=100_000)
+    max_connections_per_address: int = Field(64, ge=1, le=100_000)
+    # A connection must send complete request headers within this many seconds of opening...
+    header_timeout_seconds: float = Field(10.0, gt=0, le=300)
+    # ...and is closed after this many seconds without a request between two requests (keep-alive).
+    idle_timeout_seconds: float = Field(30.0, gt=0, le=3600)
 
 
 class SiteSettings(Section):
@@ -72,13 +82,44 @@ class SendingSettings(Section):
         return value
 
 
+def read_secret_path(name: str) -> Path | None:
+    """Where a `*_file` secret lives: an absolute path as it is; a bare name is a systemd credential
+    (`LoadCredential=NAME:/etc/gatewayd/NAME`) in $CREDENTIALS_DIRECTORY, None outside the service."""
+    if name.startswith("/"):
+        return Path(name)
+    if "/" in name or name in (".", ".."):
+        raise ValueError(f"{name!r} is neither an absolute path nor a credential name")
+    directory = os.environ.get("CREDENTIALS_DIRECTORY")
+    return Path(directory) / name if directory else None
+
+
 class ModemSettings(Section):
     name: str = Field(min_length=1, max_length=32, pattern=r"^[A-Za-z0-9_.-]+$")
     port: str
     baudrate: int = Field(115200, ge=1200, le=4_000_000)
     pin: str | None = Field(None, pattern=r"^[0-9]{4,8}$")
+    # The PIN kept out of this file: an absolute path, or the name of a systemd credential
+    # (LoadCredential=) read from $CREDENTIALS_DIRECTORY.
+    pin_file: str | None = None
     dialect: Literal["auto", "generic", "sim800", "sim7600", "ec25", "e3372", "sierra", "telit"] = "auto"
     auto_hangup: bool = False
+
+    @model_validator(mode="before")
+    @classmethod
+    def _pin_from_file(cls, data: Any) -> Any:
+        if not isinstance(data, dict) or not data.get("pin_file"):
+            return data
+        if data.get("pin"):
+            raise ValueError("give pin or pin_file, not both")
+        path = read_secret_path(str(data["pin_file"]))
+        if path is None:
+            # A credential exists only inside the service; admin commands run outside it need no PIN.
+            return data
+        try:
+            secret = path.read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ValueError(f"pin_file: cannot read {path}: {exc.strerror}") from None
+        return {**data, "pin": secret}
 
     @field_validator("port")
     @classmethod
@@ -118,6 +159,8 @@ class InboundSettings(Section):
     autoreply_max: int = Field(3, ge=1, le=1000)
     # ...per this many minutes, so two machines can never answer each other forever.
     autoreply_window_minutes: int = Field(60, ge=1, le=7 * 24 * 60)
+    # Automatic SMS to all numbers together per hour, at most (anyone can text or ring the box).
+    autoreply_max_per_hour: int = Field(100, ge=1, le=100_000)
     # SMS sent to someone whose call rang unanswered (empty: none)...
     missed_call_text: str = Field("", max_length=480)
     # ...at most once per number per this many hours.
@@ -131,6 +174,17 @@ class ImportSettings(Section):
     max_sheets: int = Field(1, ge=1, le=100)
     # Where uploaded files wait between analysis and commit; empty = "imports" beside the database.
     directory: Path | None = None
+    # Uploads neither imported nor read by a live campaign are deleted this many hours after upload.
+    expire_hours: float = Field(24.0, gt=0, le=24 * 90)
+    # Bytes of uploads one user or API key may keep waiting on disk at once.
+    per_user_bytes: int = Field(50 * 1024 * 1024, ge=1024)
+    # Workbooks (.xlsx) are read with bounded memory: past any of these the file is refused, naming
+    # the limit. Cells read (rows × columns), distinct shared strings, columns of one row, and bytes
+    # of the workbook once decompressed.
+    xlsx_max_cells: int = Field(5_000_000, ge=1000)
+    xlsx_max_shared_strings: int = Field(1_000_000, ge=100)
+    xlsx_max_columns: int = Field(1000, ge=10, le=16384)
+    xlsx_max_unzipped_bytes: int = Field(200 * 1024 * 1024, ge=1024 * 1024)
 
 
 class CampaignSettings(Section):
@@ -179,10 +233,28 @@ class ConsoleSettings(Section):
     secure_cookies: bool = False
     # Failed sign-ins counted over this window...
     login_window_minutes: int = Field(15, ge=1, le=24 * 60)
-    # ...at most this many per user name (then wait)...
+    # ...at most this many per user name from one address (then that address waits for that user)...
     login_max_per_user: int = Field(5, ge=1, le=1000)
-    # ...and this many per client address.
+    # ...this many per client address over all user names, and this many per user name over all
+    # addresses; neither of these two applies to addresses of trusted_networks.
     login_max_per_address: int = Field(20, ge=1, le=10_000)
+    login_max_per_user_untrusted: int = Field(50, ge=1, le=100_000)
+    # Networks (CIDR, e.g. "192.168.1.0/24") whose users are never held back by others' failures.
+    trusted_networks: list[str] = []
+    # Reverse proxies (CIDR) whose X-Forwarded-For header names the real client address.
+    trusted_proxies: list[str] = []
+
+    @field_validator("trusted_networks", "trusted_proxies")
+    @classmethod
+    def _networks(cls, values: list[str]) -> list[str]:
+        import ipaddress
+
+        for value in values:
+            try:
+                ipaddress.ip_network(value.strip(), strict=False)
+            except ValueError:
+                raise ValueError(f"{value!r} is not a network such as 192.168.1.0/24 or 10.0.0.5") from None
+        return [v.strip() for v in values]
     # How often open pages ask for news (new messages, progress), in seconds.
     poll_seconds: float = Field(3.0, ge=0.2, le=300)
 
@@ -385,7 +457,7 @@ class EmailSettings(Section):
         return self._password
 
 
-def _addresses(values: list[str]) -> list[str]:
+def parse_addresses(values: list[str]) -> list[str]:
     out = []
     for value in values:
         v = value.strip()
@@ -414,7 +486,7 @@ class AlertSettings(Section):
     @field_validator("email")
     @classmethod
     def _emails(cls, values: list[str]) -> list[str]:
-        return _addresses(values)
+        return parse_addresses(values)
 
 
 class ForwardingSettings(Section):
@@ -427,7 +499,7 @@ class ForwardingSettings(Section):
     @field_validator("email")
     @classmethod
     def _emails(cls, values: list[str]) -> list[str]:
-        return _addresses(values)
+        return parse_addresses(values)
 
 
 class SimCheckSettings(Section):
@@ -574,10 +646,31 @@ def load_settings(path: Path | None = None, *, simulate: int | None = None) -> S
             data.setdefault("simulator", {})
             if isinstance(data["simulator"], dict):
                 data["simulator"]["lines"] = simulate
+    check_environment(os.environ)
     try:
         return Settings(**data)
     except ValidationError as exc:
         raise ConfigError(describe_validation_error(exc)) from None
+    except SettingsError as exc:
+        # A JSON-valued variable (GATEWAYD_MODEMS='[{...}]') that does not parse.
+        field = re.search(r'field "([a-z_]+)"', str(exc))
+        name = f"GATEWAYD_{field.group(1).upper()}" if field else "a GATEWAYD_ variable"
+        cause = f": {exc.__cause__}" if exc.__cause__ else ""
+        raise ConfigError(f"config error: environment variable {name} is not valid JSON{cause}") from None
+
+
+def check_environment(environ: Mapping[str, str]) -> None:
+    """A GATEWAYD_<SECTION>__<KEY> variable whose section does not exist is refused, as an unknown
+    key in the file is: a typo such as GATEWAYD_HTPP__PORT would otherwise be silently ignored.
+    (Variables without `__`, such as GATEWAYD_HOME, are not settings.)"""
+    sections = set(Settings.model_fields)
+    for name in sorted(environ):
+        if not name.startswith("GATEWAYD_") or "__" not in name:
+            continue
+        section = name[len("GATEWAYD_"):].split("__", 1)[0].lower()
+        if section not in sections:
+            raise ConfigError(f"config error: environment variable {name}: there is no section [{section}]"
+                              f" (sections: {', '.join(sorted(sections))})")
 
 
 def _read_toml(path: Path) -> dict[str, Any]:
@@ -605,7 +698,9 @@ def describe_validation_error(exc: ValidationError) -> str:
         problem = "required key is missing"
     else:
         problem = first["msg"].removeprefix("Value error, ")
-        if "input" in first and first["type"] not in ("value_error",) and not isinstance(first["input"], dict):
+        secret = bool(first["loc"]) and str(first["loc"][-1]) in ("pin", "password")  # never echoed
+        if "input" in first and first["type"] not in ("value_error",) and not isinstance(first["input"], dict) \
+                and not secret:
             problem += f" (got {first['input']!r})"
     more = f" (and {len(errors) - 1} more problem{'s' if len(errors) > 2 else ''})" if len(errors) > 1 else ""
     return f"config error: {key}: {problem}{more}"

@@ -6,6 +6,8 @@ import logging
 import os
 import re
 import sys
+import time
+from collections.abc import Callable
 
 TRACE = 5
 logging.addLevelName(TRACE, "TRACE")
@@ -57,6 +59,52 @@ def writes_to_journal(stream: object) -> bool:
     return (st.st_dev, st.st_ino) == (device, inode)
 
 
+class MalformedRequestFilter(logging.Filter):
+    """aiohttp logs a malformed request (bad header, bad method…) at ERROR with a 10-line traceback:
+    a client's mistake, or a scanner's. One INFO line saying what was wrong is enough."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if record.name == "aiohttp.server" and record.exc_info and record.exc_info[1] is not None:
+            from aiohttp.http_exceptions import HttpProcessingError
+
+            exc = record.exc_info[1]
+            if isinstance(exc, HttpProcessingError):
+                record.msg, record.args = "malformed HTTP request refused: %s", (str(exc).splitlines()[0][:200],)
+                record.levelno, record.levelname = logging.INFO, "INFO"
+                record.exc_info = record.exc_text = None
+                return logging.getLogger().isEnabledFor(logging.INFO)
+        return True
+
+
+class RepeatFilter(logging.Filter):
+    """Lets the same line (logger, level, message template) through at most `burst` times per
+    `window` seconds, then says how many were left out. A flood of identical errors (a full
+    descriptor table, a dead disk) must not fill the journal at megabytes per second."""
+
+    def __init__(self, window: float = 60.0, burst: int = 5, *, clock: Callable[[], float] = time.monotonic,
+                 max_keys: int = 1000) -> None:
+        super().__init__()
+        self.window, self.burst, self.clock, self.max_keys = window, burst, clock, max_keys
+        self._seen: dict[tuple[str, int, str], tuple[float, int]] = {}  # key -> (window start, count)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        key = (record.name, record.levelno, str(record.msg))
+        now = self.clock()
+        start, count = self._seen.get(key, (now, 0))
+        if now - start >= self.window:
+            if count > self.burst + 1:  # the lines muted after the one saying so
+                record.msg = f"{record.msg} [{count - self.burst - 1} more like this in the last {now - start:.0f} s]"
+            start, count = now, 0
+        count += 1
+        if key not in self._seen and len(self._seen) >= self.max_keys:
+            self._seen.clear()  # bounded memory whatever the variety of messages
+        self._seen[key] = (start, count)
+        if count == self.burst + 1:
+            record.msg = f"{record.msg} [repeated too often: muted for up to {self.window:.0f} s]"
+            return True
+        return count <= self.burst
+
+
 def setup_logging(level: str = "INFO", *, stream: object = None) -> None:
     """Configure the root logger once; journald adds timestamps, a terminal gets them from us."""
     out = stream or sys.stderr
@@ -64,6 +112,8 @@ def setup_logging(level: str = "INFO", *, stream: object = None) -> None:
     with_time = hasattr(out, "isatty") and out.isatty()  # type: ignore[union-attr]
     fmt = ("%(asctime)s " if with_time else "") + "%(levelname)s %(name)s: %(message)s"
     handler.setFormatter(JournalFormatter(fmt) if writes_to_journal(out) else MaskingFormatter(fmt))
+    handler.addFilter(MalformedRequestFilter())
+    handler.addFilter(RepeatFilter())
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(TRACE if level == "TRACE" else getattr(logging, level))

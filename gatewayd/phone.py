@@ -36,6 +36,42 @@ def normalise(raw: str, region: str = "FR") -> str:
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 
+# Number types that never get an automatic SMS: they cost money (premium rate, shared cost), feed
+# fraud (satellite and personal numbers are VoIP/personal here), or cannot read it (fixed lines).
+NOT_MOBILE = frozenset({
+    phonenumbers.PhoneNumberType.PREMIUM_RATE, phonenumbers.PhoneNumberType.SHARED_COST,
+    phonenumbers.PhoneNumberType.TOLL_FREE, phonenumbers.PhoneNumberType.VOIP,
+    phonenumbers.PhoneNumberType.PERSONAL_NUMBER, phonenumbers.PhoneNumberType.PAGER,
+    phonenumbers.PhoneNumberType.UAN, phonenumbers.PhoneNumberType.VOICEMAIL,
+    phonenumbers.PhoneNumberType.FIXED_LINE,
+})
+
+
+def could_be_mobile(e164: str) -> bool:
+    """False when libphonenumber knows the number is not a mobile line (premium rate, shared cost,
+    VoIP, fixed…). A number of a range it does not know (the fiction ranges of a numbering plan, a
+    range opened after this release) is not refused for it: the destination rule still applies."""
+    try:
+        kind = phonenumbers.number_type(phonenumbers.parse(e164, None))
+    except phonenumbers.NumberParseException:
+        return False
+    return kind not in NOT_MOBILE
+
+
+def in_destinations(e164: str, allowed: list[str]) -> bool:
+    """Whether an E.164 number is in `allowed` (ISO regions "FR" or calling codes "+33"; empty: any)."""
+    if not allowed:
+        return True
+    try:
+        parsed = phonenumbers.parse(e164, None)
+    except phonenumbers.NumberParseException:
+        return False
+    # A number of a range libphonenumber does not know has no region of its own: its country's.
+    region = (phonenumbers.region_code_for_number(parsed)
+              or phonenumbers.region_code_for_country_code(parsed.country_code) or "")
+    return region in allowed or f"+{parsed.country_code}" in allowed
+
+
 def national(e164: str) -> str:
     """National display format ('06 12 34 56 78'), or the input when it cannot be parsed."""
     try:

@@ -1,4 +1,9 @@
-"""sd_notify without a dependency on systemd: READY, STOPPING, STATUS and watchdog pings."""
+"""sd_notify without a dependency on systemd: READY, STOPPING, STATUS and watchdog pings.
+
+One datagram socket is opened at the first message and kept: a ping must not need a new file
+descriptor, or a descriptor shortage (a connection flood) would starve the watchdog and have
+systemd restart the daemon in a loop.
+"""
 
 from __future__ import annotations
 
@@ -12,6 +17,22 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 log = logging.getLogger(__name__)
 
 
+_socket: socket.socket | None = None
+_socket_address: str | None = None
+
+
+def _notify_socket(address: str) -> socket.socket:
+    global _socket, _socket_address
+    if _socket is None or _socket_address != address:
+        if _socket is not None:
+            _socket.close()
+        # Non-blocking: when the manager does not read (its queue full), a ping is dropped rather
+        # than the event loop frozen.
+        _socket = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC | socket.SOCK_NONBLOCK)
+        _socket_address = address
+    return _socket
+
+
 def notify(message: str) -> bool:
     """Send one sd_notify datagram; False (and nothing else) when not run by systemd."""
     address = os.environ.get("NOTIFY_SOCKET")
@@ -20,18 +41,22 @@ def notify(message: str) -> bool:
     if address.startswith("@"):
         address = "\0" + address[1:]
     try:
-        with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
-            sock.connect(address)
-            # Never wait: this runs on the event loop, and a reader that stalls (its queue holds
-            # ~10 datagrams) would otherwise freeze the whole daemon. A dropped ping is retried.
-            sock.send(message.encode(), socket.MSG_DONTWAIT)
+        # sendto, not connect: the socket stays usable if systemd re-creates its notify socket.
+        _notify_socket(address).sendto(message.encode(), address)
         return True
     except BlockingIOError:
-        log.debug("sd_notify to %s: its queue is full, %r dropped", address, message)
+        log.debug("sd_notify to %s dropped: its queue is full", address.lstrip("\0"))
         return False
     except OSError as exc:
-        log.warning("sd_notify to %s failed: %s", address, exc)
+        log.warning("sd_notify to %s failed: %s", address.lstrip("\0"), exc)
         return False
+
+
+def open_notify_socket() -> None:
+    """Open the notify socket now, while descriptors are plentiful (no-op outside systemd)."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if address:
+        _notify_socket("\0" + address[1:] if address.startswith("@") else address)
 
 
 def watchdog_interval() -> float | None:

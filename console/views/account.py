@@ -12,7 +12,7 @@ from gatewayd.console.state import LANG, SESSION, session_of
 
 from gatewayd import keys
 from gatewayd.accounts import users as accounts
-from gatewayd.accounts.passwords import hash_password, policy_problems, verify_password
+from gatewayd.accounts.passwords import hash_password_async, policy_problems, verify_password_async
 from gatewayd.errors import Conflict, InvalidInput
 from gatewayd.store import sessions as session_store
 from gatewayd.store import users as user_store
@@ -51,7 +51,7 @@ async def setup_form(request: web.Request) -> web.Response:
 @pages.post("/setup", role=None)
 async def setup_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    name, password, confirm = text(form, "name", 64).strip(), text(form, "password", 256), text(form, "confirm", 256)
+    name, password, confirm = text(form, "name", 200).strip(), text(form, "password", 256), text(form, "confirm", 256)
     errors: dict[str, str] = {}
     if not name:
         errors["name"] = t(request, "setup.name_required")
@@ -87,7 +87,7 @@ async def login_form(request: web.Request) -> web.StreamResponse:
 @pages.post("/login", role=None)
 async def login_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    name, password = text(form, "name", 64), text(form, "password", 256)
+    name, password = text(form, "name", 200), text(form, "password", 256)
     target = safe_next(text(form, "next", 500))
     result = await auth.login(request, name, password)
     if result.user is not None:
@@ -141,7 +141,7 @@ async def change_password(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     current, password, confirm = text(form, "current", 256), text(form, "password", 256), text(form, "confirm", 256)
     errors: dict[str, str] = {}
-    if not verify_password(session.user.password_hash, current):
+    if not await verify_password_async(session.user.password_hash, current):
         errors["current"] = t(request, "account.wrong_password")
     else:
         problem = password_problem(request, password, confirm)
@@ -152,7 +152,7 @@ async def change_password(request: web.Request) -> web.StreamResponse:
         return await render(request, "account.html", {"errors": errors, "sessions": sessions,
                                                       "current_id": session.id, "policy": policy_text(request)},
                             status=422)
-    await user_store.set_password(db, session.user.id, hash_password(password))
+    await user_store.set_password(db, session.user.id, await hash_password_async(password))
     # Other browsers signed in with the old password are signed out.
     await session_store.delete_for_user(db, session.user.id, except_id=session.id)
     raise redirect(request, "/account", "password_changed")

@@ -20,7 +20,7 @@ from gatewayd.console.views.account import password_problem, policy_text
 from gatewayd import diagnostics, keys
 from gatewayd.accounts import users as accounts
 from gatewayd.accounts.apikeys import SCOPES, create_key
-from gatewayd.accounts.passwords import hash_password
+from gatewayd.accounts.passwords import hash_password_async
 from gatewayd.errors import (
     Conflict,
     InvalidInput,
@@ -70,7 +70,7 @@ async def users(request: web.Request) -> web.Response:
 @pages.post("/settings/users", role="admin")
 async def add_user(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    values = {"name": text(form, "name", 64).strip(), "role": text(form, "role", 10)}
+    values = {"name": text(form, "name", 200).strip(), "role": text(form, "role", 10)}
     password, confirm = text(form, "password", 256), text(form, "confirm", 256)
     problem = password_problem(request, password, confirm)
     if problem:
@@ -122,7 +122,7 @@ async def reset_password(request: web.Request) -> web.StreamResponse:
     problem = password_problem(request, password, confirm)
     if problem:
         return await _users_page(request, {f"password-{user.id}": problem}, {"name": "", "role": "operator"}, 422)
-    await user_store.set_password(request.app[keys.DB], user.id, hash_password(password))
+    await user_store.set_password(request.app[keys.DB], user.id, await hash_password_async(password))
     await session_store.delete_for_user(request.app[keys.DB], user.id,
                                         except_id=session_of(request).id if user.id == session_of(request).user.id
                                         else None)
@@ -146,7 +146,7 @@ async def create_api_key(request: web.Request) -> web.Response:
     """Create a key and show it on this one response only (it is stored hashed)."""
     form = await request.post()
     try:
-        key = await create_key(request.app[keys.DB], request.app[keys.CLOCK], text(form, "name", 64),
+        key = await create_key(request.app[keys.DB], request.app[keys.CLOCK], text(form, "name", 200),
                                set(texts(form, "scopes", 10)))
     except InvalidInput as exc:
         return await _keys_page(request, field_errors(exc, request), status=422)

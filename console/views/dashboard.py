@@ -78,14 +78,14 @@ async def dashboard(request: web.Request) -> web.Response:
     lines = line_statuses(request)
     alerts = line_alerts(lines)
     running: list[Any] = []
-    if hasattr(keys, "CAMPAIGNS") and keys.CAMPAIGNS in request.app:
+    if keys.CAMPAIGNS in request.app:
         from gatewayd.store import campaigns as campaign_store
 
         running = await campaign_store.list_page(request.app[keys.DB], state="running", limit=20)
     data = None
     chart = None
     caps: dict[str, Any] = {}
-    if hasattr(keys, "OUTBOUND") and keys.OUTBOUND in request.app:
+    if keys.OUTBOUND in request.app:
         data = await traffic(request)
         if data["unknown"]:
             alerts.append(("alert.unknown", {"number": data["unknown"], "n": formats(request).integer(data["unknown"])}))

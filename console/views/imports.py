@@ -105,7 +105,8 @@ async def import_list(request: web.Request) -> web.Response:
     page = await import_store.list_page(request.app[keys.DB], after_id=after, limit=PAGE)
     return await render(request, "imports/list.html", {
         "imports": page, "errors": {}, "next_after": encode_cursor(page[-1].id) if len(page) == PAGE else None,
-        "paged": after is not None, "max_bytes": request.app[keys.SETTINGS].imports.max_bytes})
+        "paged": after is not None, "max_bytes": request.app[keys.SETTINGS].imports.max_bytes,
+        "expire_hours": request.app[keys.SETTINGS].imports.expire_hours})
 
 
 @pages.post("/imports", role="operator", multipart=True)
@@ -120,7 +121,8 @@ async def upload(request: web.Request) -> web.StreamResponse:
         page = await import_store.list_page(request.app[keys.DB], limit=PAGE)
         return await render(request, "imports/list.html", {
             "imports": page, "errors": field_errors(exc, request), "next_after": None, "paged": False,
-            "max_bytes": request.app[keys.SETTINGS].imports.max_bytes}, status=exc.status)
+            "max_bytes": request.app[keys.SETTINGS].imports.max_bytes,
+        "expire_hours": request.app[keys.SETTINGS].imports.expire_hours}, status=exc.status)
     try:
         await service.analyse(row.id, sheet=form.fields.get("sheet") or None)
     except InvalidInput:
@@ -169,6 +171,12 @@ async def show_import(request: web.Request) -> web.Response:
             errors = field_errors(exc, request)
         row = await request.app[keys.IMPORTS].get(row.id)
     return await _analysis_page(request, row, errors)
+
+
+@pages.post("/imports/{id:\\d+}/delete", role="operator", name="import_delete")
+async def delete_import(request: web.Request) -> web.StreamResponse:
+    await request.app[keys.IMPORTS].delete(path_id(request))
+    raise redirect(request, "/imports", "deleted")
 
 
 @pages.post("/imports/{id:\\d+}/analyse", role="operator", name="import_analyse")

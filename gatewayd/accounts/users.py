@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from gatewayd.accounts.passwords import hash_password, policy_problems, verify_password
+import unicodedata
+
+from gatewayd.accounts.passwords import hash_password, hash_password_async, policy_problems, verify_password_async
 from gatewayd.clock import Clock
 from gatewayd.errors import Conflict, InvalidInput
 from gatewayd.store import users as user_store
@@ -16,6 +18,10 @@ def check_new_user(name: str, password: str, role: str) -> None:
     """Raise InvalidInput naming the field when a new user's name, password or role is unusable."""
     if not name or len(name) > 64 or not name.isprintable() or name.strip() != name:
         raise InvalidInput("name", "1 to 64 printable characters, no leading or trailing space")
+    if unicodedata.normalize("NFKC", name) != name or any(
+            c.isalpha() and not unicodedata.name(c, "").startswith("LATIN") for c in name):
+        # 'аdmin' with a Cyrillic 'а' looks like 'admin' in every list and log.
+        raise InvalidInput("name", "letters of the Latin alphabet only (accents allowed): no look-alike letters")
     if role not in ROLES:
         raise InvalidInput("role", f"must be one of {', '.join(ROLES)}")
     problems = policy_problems(password)
@@ -27,7 +33,7 @@ async def create_user(db: Database, clock: Clock, name: str, password: str, role
                       language: str | None = None) -> int:
     check_new_user(name, password, role)
     try:
-        return await user_store.insert(db, name=name, password_hash=hash_password(password), role=role,
+        return await user_store.insert(db, name=name, password_hash=await hash_password_async(password), role=role,
                                        now=clock.now(), language=language)
     except DuplicateUser:
         raise Conflict(f"a user named {name!r} exists already") from None
@@ -37,7 +43,7 @@ async def create_first_admin(db: Database, clock: Clock, name: str, password: st
                              language: str | None = None) -> int:
     """Create the first admin; Conflict once any user exists (no default password, ever)."""
     check_new_user(name, password, "admin")
-    user_id = await user_store.insert_first_admin(db, name=name, password_hash=hash_password(password),
+    user_id = await user_store.insert_first_admin(db, name=name, password_hash=await hash_password_async(password),
                                                   now=clock.now(), language=language)
     if user_id is None:
         raise Conflict("the first administrator exists already")
@@ -45,13 +51,11 @@ async def create_first_admin(db: Database, clock: Clock, name: str, password: st
 
 
 async def authenticate(db: Database, name: str, password: str) -> UserRow | None:
-    """The user when name and password match and the account is enabled."""
+    """The user when name and password match and the account is enabled. A missing or disabled
+    account costs the same hash as a wrong password, so timing does not tell which names exist."""
     user = await user_store.by_name(db, name)
-    if user is None:
-        # Hash anyway so a missing user costs the same time as a wrong password.
-        verify_password(_DUMMY_HASH, password)
-        return None
-    if user.disabled_at is not None or not verify_password(user.password_hash, password):
+    matches = await verify_password_async(user.password_hash if user is not None else _DUMMY_HASH, password)
+    if user is None or user.disabled_at is not None or not matches:
         return None
     return user
 

@@ -28,6 +28,12 @@ async def read_json(request: web.Request) -> Any:
     except json.JSONDecodeError as exc:
         msg = f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
         raise BadRequest(f"request body is {msg}", [FieldError("body", msg)]) from None
+    except RecursionError:
+        msg = "nested too deeply (arrays and objects inside one another)"
+        raise BadRequest(f"request body is {msg}", [FieldError("body", msg)]) from None
+    except ValueError as exc:  # an integer of more than sys.get_int_max_str_digits() digits
+        msg = f"not usable JSON: {exc}"
+        raise BadRequest(f"request body is {msg}", [FieldError("body", msg)]) from None
 
 
 def field_path(loc: tuple[int | str, ...]) -> str:

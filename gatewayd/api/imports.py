@@ -131,6 +131,19 @@ async def get_import(request: web.Request) -> web.Response:
     return web.json_response(import_json(await request.app[keys.IMPORTS].get(path_id(request))))
 
 
+@routes.delete("/api/v1/imports/{id}")
+@describe(
+    "Delete an upload (its file, analysis and record); contacts it imported stay",
+    tag="imports",
+    scope="send",
+    responses={204: None, 404: None, 409: None},
+)
+async def delete_import(request: web.Request) -> web.Response:
+    await require_scope(request, "send")
+    await request.app[keys.IMPORTS].delete(path_id(request))
+    return web.Response(status=204)
+
+
 @routes.post("/api/v1/imports/{id}/analyse")
 @describe(
     "Step 1: analyse the file (writes no contact)",

@@ -59,7 +59,7 @@ def decode_cursor(request: web.Request, arity: int) -> list[Any] | None:
         if any(isinstance(v, int) and abs(v) > 2**63 - 1 for v in data):  # forged: SQLite could not bind it
             raise ValueError
         return data[1:]
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):
         raise InvalidInput("cursor", "not a cursor returned by this API") from None
 
 
@@ -116,11 +116,14 @@ async def list_inbound(request: web.Request) -> web.Response:
     since = time_arg(request, "since")
     after = int_cursor(request)
     page = await inbound.since(service(request).db, after_id=after or 0, received_from=since, limit=limit)
-    # A feed: the cursor always points after the last message seen (even on an empty page), so a
-    # poller keeps asking with it and gets only what arrived since.
-    cursor = page[-1].id if page else after
+    # The end rule of every list: next_cursor is null once a page is not full, so paging until null
+    # ends. Following new arrivals is separate: poll_cursor always points after the last message
+    # seen (even on an empty page); asking again later with ?cursor=<poll_cursor> gives only what
+    # arrived since.
+    last = page[-1].id if page else after
     return web.json_response({"messages": [message_json(m) for m in page],
-                              "next_cursor": encode_cursor(cursor) if cursor is not None else None})
+                              "next_cursor": encode_cursor(page[-1].id) if len(page) == limit else None,
+                              "poll_cursor": encode_cursor(last) if last is not None else None})
 
 
 @routes.get(r"/api/v1/inbound/{id:\d+}")
@@ -150,7 +153,9 @@ OPENAPI: dict[str, Any] = {
             {"name": "cursor", "in": "query", "schema": {"type": "string"}},
         ],
         "responses": {"200": {"description": "`{messages: [{id, from, text, received_at, modem, thread_id, parts,"
-                                             " missing_parts?, undecodable?, intent?}], next_cursor}`"}},
+                                             " missing_parts?, undecodable?, intent?}], next_cursor, poll_cursor}`:"
+                                             " `next_cursor` is null at the end of the list; `poll_cursor`, given"
+                                             " as `cursor` later, returns only messages received since"}},
     }},
     "/api/v1/inbound/{id}": {"get": {
         "summary": "One received SMS with its raw parts", "tags": ["inbound"], "security": [{"bearer": ["read"]}],

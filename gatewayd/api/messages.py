@@ -11,7 +11,6 @@ import json
 from datetime import timedelta
 from typing import Any, Literal
 
-import phonenumbers
 from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
@@ -24,7 +23,7 @@ from gatewayd.clock import utc_iso
 from gatewayd.errors import Conflict, FieldError, InvalidInput
 from gatewayd.outbound.compose import Draft
 from gatewayd.outbound.model import Category, MessageDetail, MessageRow, MessageState, Receipt
-from gatewayd.phone import InvalidNumber, normalise
+from gatewayd.phone import InvalidNumber, in_destinations, normalise
 
 routes = web.RouteTableDef()
 MAX_FIELD_ERRORS = 20
@@ -110,9 +109,7 @@ def message_json(m: MessageRow, detail: MessageDetail | None = None) -> dict[str
 
 
 def _allowed(number: str, allowed: list[str]) -> bool:
-    parsed = phonenumbers.parse(number, None)
-    region = phonenumbers.region_code_for_number(parsed) or ""
-    return region in allowed or f"+{parsed.country_code}" in allowed
+    return in_destinations(number, allowed)
 
 
 def recipients(raw: str | list[str], region: str, allowed: list[str], limit: int, *, name: str = "to") -> list[str]:

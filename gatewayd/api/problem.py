@@ -49,10 +49,28 @@ _HTTP_SLUGS = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "
                405: "method-not-allowed", 413: "payload-too-large", 415: "unsupported-media-type"}
 
 
+def undecodable_header(request: web.Request) -> str | None:
+    """The name of the first header whose value held bytes that are not UTF-8, else None."""
+    for name, value in request.headers.items():
+        if not value.isascii():
+            try:
+                value.encode("utf-8")
+            except UnicodeEncodeError:
+                return name if name.isascii() else "(unnamed)"
+    return None
+
+
 @web.middleware
 async def problem_middleware(request: web.Request,
                              handler: Callable[[web.Request], Awaitable[web.StreamResponse]]) -> web.StreamResponse:
     is_api = request.path.startswith(JSON_PATHS)
+    bad = undecodable_header(request)
+    if bad is not None:
+        # aiohttp keeps bytes that are not UTF-8 as lone surrogates: anything that encodes, hashes or
+        # stores such a value (an API key, a session cookie, a User-Agent) would fail later with a 500.
+        return problem_response(400, "Bad request", f"the {bad} header is not valid UTF-8",
+                                type_slug="bad-request", errors=[FieldError(bad, "not valid UTF-8")],
+                                instance=request.path)
     try:
         return await handler(request)
     except ProblemError as exc:

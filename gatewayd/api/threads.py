@@ -112,13 +112,13 @@ async def thread_messages(request: web.Request) -> web.Response:
 
 @routes.post(r"/api/v1/threads/{id:\d+}/read")
 async def mark_read(request: web.Request) -> web.Response:
-    await require_scope(request, "read")
+    await require_scope(request, "send")  # it changes what everyone sees: not for a read-only key
     return web.json_response(thread_json(await service(request).mark(path_id(request), read=True)))
 
 
 @routes.post(r"/api/v1/threads/{id:\d+}/unread")
 async def mark_unread(request: web.Request) -> web.Response:
-    await require_scope(request, "read")
+    await require_scope(request, "send")  # it changes what everyone sees: not for a read-only key
     return web.json_response(thread_json(await service(request).mark(path_id(request), read=False)))
 
 
@@ -157,11 +157,11 @@ OPENAPI: dict[str, Any] = {
                                              " state?}], next_cursor}`"}},
     }},
     "/api/v1/threads/{id}/read": {"post": {
-        "summary": "Mark a conversation read", "tags": ["threads"], "security": [{"bearer": ["read"]}],
+        "summary": "Mark a conversation read", "tags": ["threads"], "security": [{"bearer": ["send"]}],
         "parameters": [_ID], "responses": {"200": {"description": _THREAD}},
     }},
     "/api/v1/threads/{id}/unread": {"post": {
-        "summary": "Mark a conversation unread", "tags": ["threads"], "security": [{"bearer": ["read"]}],
+        "summary": "Mark a conversation unread", "tags": ["threads"], "security": [{"bearer": ["send"]}],
         "parameters": [_ID], "responses": {"200": {"description": _THREAD}},
     }},
     "/api/v1/threads/{id}/reply": {"post": {

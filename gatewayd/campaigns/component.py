@@ -16,6 +16,8 @@ from gatewayd.contacts.service import ContactService, GroupService
 
 log = logging.getLogger(__name__)
 
+UPLOAD_EXPIRY_JOB = "imports-expiry"
+
 
 async def campaigns_ctx(app: web.Application) -> AsyncIterator[None]:
     """Services over the store; the runner starts only once outbound is there to send through."""
@@ -28,10 +30,17 @@ async def campaigns_ctx(app: web.Application) -> AsyncIterator[None]:
                                                     scheduler=app[keys.SCHEDULER], composer=app[keys.OUTBOUND].composer)
     live.subscribe(service.use_settings)
     app[keys.TEMPLATES] = TemplateService(db, clock, app[keys.POOL])
+    # Uploads left waiting are deleted once expired: at start, then every hour (or more often when
+    # they expire sooner).
+    scheduler = app[keys.SCHEDULER]
+    scheduler.run_at(UPLOAD_EXPIRY_JOB + "-start", clock.now(), imports.scheduled_purge)
+    scheduler.every(UPLOAD_EXPIRY_JOB, min(3600.0, settings.imports.expire_hours * 3600 / 4), imports.scheduled_purge)
     runner = app[keys.CAMPAIGN_RUNNER] = CampaignRunner(service, app[keys.OUTBOUND])
     await service.restore_schedule()
     await runner.start()
     yield
+    scheduler.cancel(UPLOAD_EXPIRY_JOB)
+    scheduler.cancel(UPLOAD_EXPIRY_JOB + "-start")
     await runner.stop()
 
 

@@ -9,11 +9,13 @@ contacts and memberships in a single transaction, so an import applies entirely 
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass, field
 from itertools import chain
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ from gatewayd.clock import Clock, utc_iso
 from gatewayd.config import Settings
 from gatewayd.contacts import analysis as an
 from gatewayd.contacts import readers
+from gatewayd.contacts.xlsx_limits import XlsxLimits
 from gatewayd.contacts.number_list import NumberList, collect_numbers
 from gatewayd.contacts import rows as rowkit
 from gatewayd.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
@@ -28,11 +31,12 @@ from gatewayd.store import contacts as contact_store
 from gatewayd.store import groups as group_store
 from gatewayd.store import imports as import_store
 from gatewayd.store import optouts
-from gatewayd.store.db import Database
+from gatewayd.store.db import Database, DiskFull
 from gatewayd.store.imports import ImportRow
 
 log = logging.getLogger(__name__)
 
+DISK_FULL_ERRNOS = (errno.ENOSPC, errno.EDQUOT, errno.EFBIG)
 CHUNK_ROWS = 5000
 SAMPLE_ROWS = 5
 HEAD_ROWS = 50
@@ -71,13 +75,31 @@ class ImportService:
         self.clock = clock
         self.region = settings.sending.default_region
         self.directory = settings.imports.directory or Path(settings.storage.database).parent / "imports"
+        i = settings.imports
+        self.xlsx_limits = XlsxLimits(max_cells=i.xlsx_max_cells, max_shared_strings=i.xlsx_max_shared_strings,
+                                      max_columns=i.xlsx_max_columns, max_unzipped_bytes=i.xlsx_max_unzipped_bytes)
 
     # --- upload -----------------------------------------------------------------------------------
 
-    async def _spool(self, chunks: AsyncIterator[bytes]) -> tuple[Path, int, str]:
-        """Stream an upload to a temporary file (refused past imports.max_bytes): (path, size, kind)."""
-        self.directory.mkdir(parents=True, exist_ok=True)
+    async def _spool(self, chunks: AsyncIterator[bytes], *, owner: str | None = None,
+                     kept: bool = False) -> tuple[Path, int, str]:
+        """Stream an upload to a temporary file (refused past imports.max_bytes, and for a file that
+        is `kept` past what its `owner` may keep waiting, imports.per_user_bytes): (path, size, kind)."""
+        try:
+            self.directory.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise DiskFull(f"cannot create {self.directory}: {exc.strerror}") from None
         limit = self.settings.imports.max_bytes
+        if kept:
+            quota = self.settings.imports.per_user_bytes
+            held = await import_store.bytes_held(self.db, owner)
+            if held + min(limit, quota) > quota:
+                limit = quota - held
+                if limit <= 0:
+                    raise PayloadTooLarge(
+                        f"{held / 1e6:.1f} MB of uploads not yet imported are waiting already, the most one user may"
+                        f" keep (imports.per_user_bytes = {quota / 1e6:.1f} MB): import or delete some first")
+        per_file = limit == self.settings.imports.max_bytes
         tmp = self.directory / f".upload-{os.getpid()}-{id(chunks)}"
         size = 0
         try:
@@ -85,8 +107,12 @@ class ImportService:
                 async for chunk in chunks:
                     size += len(chunk)
                     if size > limit:
-                        raise PayloadTooLarge(f"the file is larger than the import limit of {limit} bytes"
-                                              " (imports.max_bytes)")
+                        if per_file:
+                            raise PayloadTooLarge(f"the file is larger than the import limit of {limit} bytes"
+                                                  " (imports.max_bytes)")
+                        raise PayloadTooLarge(
+                            f"the file is larger than the {limit / 1e6:.1f} MB left of what one user may keep"
+                            " waiting (imports.per_user_bytes): import or delete earlier uploads first")
                     fh.write(chunk)
             if size == 0:
                 raise InvalidInput("file", "the uploaded file is empty")
@@ -94,6 +120,11 @@ class ImportService:
         except readers.FileProblem as exc:
             tmp.unlink(missing_ok=True)
             raise InvalidInput("file", str(exc)) from None
+        except OSError as exc:
+            tmp.unlink(missing_ok=True)
+            if exc.errno in DISK_FULL_ERRNOS:
+                raise DiskFull(f"cannot store the upload in {self.directory}: {exc.strerror}") from None
+            raise
         except BaseException:
             tmp.unlink(missing_ok=True)
             raise
@@ -107,7 +138,7 @@ class ImportService:
                 tmp = tmp.rename(tmp.with_name(tmp.name + ".xlsx"))
 
             def read() -> NumberList:
-                rows = readers.iter_xlsx_rows(tmp, None) if kind == "xlsx" else \
+                rows = readers.iter_xlsx_rows(tmp, None, self.xlsx_limits) if kind == "xlsx" else \
                     readers.iter_text_rows(tmp, readers.text_format(tmp))
                 return collect_numbers(rows, self.region)
             return await asyncio.to_thread(read)
@@ -119,7 +150,7 @@ class ImportService:
     async def save_upload(self, chunks: AsyncIterator[bytes], *, filename: str, purpose: str,
                           created_by: str | None) -> ImportRow:
         """Stream an upload to disk (refused past imports.max_bytes) and record it."""
-        tmp, size, kind = await self._spool(chunks)
+        tmp, size, kind = await self._spool(chunks, owner=created_by, kept=True)
         fmt = "xlsx" if kind == "xlsx" else ("txt" if filename.lower().endswith(".txt") else "csv")
         import_id = await import_store.insert(self.db, purpose=purpose, filename=filename[:200], path="",
                                               size=size, fmt=fmt, created_by=created_by, now=self.clock.now())
@@ -136,6 +167,48 @@ class ImportService:
             raise NotFound(f"import {import_id} does not exist")
         return row
 
+    async def delete(self, import_id: int) -> None:
+        """Remove an upload: its file, its analysis spool and its row (a committed import's contacts stay)."""
+        row = await self.get(import_id)
+        if await import_store.in_use_by_campaign(self.db, import_id):
+            raise Conflict(f"import {import_id} is the recipient file of a campaign still to send; cancel or"
+                           " finish the campaign first")
+        self._discard_files(import_id, Path(row.path))
+        await import_store.delete(self.db, import_id)
+        log.info("import %d (%s) deleted", import_id, row.filename)
+
+    async def purge_expired(self) -> int:
+        """Delete uploads older than imports.expire_hours that were never imported and that no live
+        campaign reads; returns how many."""
+        before = self.clock.now() - timedelta(hours=self.settings.imports.expire_hours)
+        count = 0
+        while rows := await import_store.expired(self.db, created_before=before):
+            for row in rows:
+                self._discard_files(row.id, Path(row.path))
+                await import_store.delete(self.db, row.id)
+            count += len(rows)
+        self._discard_stray_uploads()
+        if count:
+            log.info("deleted %d upload(s) older than %g h that were never imported", count,
+                     self.settings.imports.expire_hours)
+        return count
+
+    async def scheduled_purge(self) -> None:
+        """Scheduler entry point: a failed purge is logged and tried again at the next run."""
+        try:
+            await self.purge_expired()
+        except Exception:
+            log.exception("purging expired uploads failed; it will run again at the next interval")
+
+    def _discard_stray_uploads(self) -> None:
+        """Temporary files of uploads cut short by a crash (named .upload-<pid>-…)."""
+        try:
+            strays = [p for p in self.directory.glob(".upload-*") if not p.name.startswith(f".upload-{os.getpid()}-")]
+        except OSError:
+            return
+        for path in strays:
+            path.unlink(missing_ok=True)
+
     def spool_path(self, import_id: int) -> Path:
         return self.directory / f"{import_id}.spool"
 
@@ -147,11 +220,11 @@ class ImportService:
             raise Conflict(f"the file of import {row.id} is no longer on disk; upload it again")
         try:
             if row.format == "xlsx":
-                sheets = readers.xlsx_sheets(path)
+                sheets = readers.xlsx_sheets(path, self.xlsx_limits)
                 if sheet is None and len(sheets) > self.settings.imports.max_sheets:
                     raise InvalidInput("sheet", f"the workbook has {len(sheets)} sheets ({', '.join(sheets)});"
                                        " keep only one or say which to read")
-                return _Source(readers.iter_xlsx_rows(path, sheet),
+                return _Source(readers.iter_xlsx_rows(path, sheet, None),
                                {"format": "xlsx", "sheets": sheets, "sheet": sheet or sheets[0]})
             fmt = readers.text_format(path)
             return _Source(readers.iter_text_rows(path, fmt),

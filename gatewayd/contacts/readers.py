@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gatewayd.contacts.xlsx_limits import XlsxLimits, XlsxTooBig, check_workbook
+
 log = logging.getLogger(__name__)
 
 SAMPLE_BYTES = 64 * 1024
@@ -202,9 +204,21 @@ DAMAGED_WORKBOOK = ("the workbook is damaged or is not a real Excel file: open i
                     " save it again as .xlsx and upload that copy")
 
 
-def _open_workbook(path: Path) -> Any:
+DEFAULT_XLSX_LIMITS = XlsxLimits()
+
+
+def _open_workbook(path: Path, limits: XlsxLimits | None) -> Any:
+    """The workbook in read-only mode, checked first against `limits` (None: checked already)."""
     import openpyxl  # type: ignore[import-untyped]
 
+    if limits is not None:
+        try:
+            check_workbook(path, limits)
+        except XlsxTooBig as exc:
+            raise FileProblem(str(exc)) from None
+        except (zipfile.BadZipFile, OSError, EOFError) as exc:
+            log.info("workbook %s unreadable: %s: %s", path.name, type(exc).__name__, exc)
+            raise FileProblem(DAMAGED_WORKBOOK) from None
     try:
         return openpyxl.load_workbook(path, read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many types for damaged archives; the user needs one answer
@@ -212,17 +226,19 @@ def _open_workbook(path: Path) -> Any:
         raise FileProblem(DAMAGED_WORKBOOK) from None
 
 
-def xlsx_sheets(path: Path) -> list[str]:
-    wb = _open_workbook(path)
+def xlsx_sheets(path: Path, limits: XlsxLimits | None = DEFAULT_XLSX_LIMITS) -> list[str]:
+    wb = _open_workbook(path, limits)
     try:
         return list(wb.sheetnames)
     finally:
         wb.close()
 
 
-def iter_xlsx_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, list[str]]]:
-    """(row number, cells) of one sheet in read-only streaming mode; formulas give their cached value."""
-    wb = _open_workbook(path)
+def iter_xlsx_rows(path: Path, sheet: str | None,
+                   limits: XlsxLimits | None = DEFAULT_XLSX_LIMITS) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cells) of one sheet in read-only streaming mode; formulas give their cached value.
+    `limits` None: the caller checked the workbook already."""
+    wb = _open_workbook(path, limits)
     number = 0
     try:
         if sheet is not None and sheet not in wb.sheetnames:

@@ -196,11 +196,11 @@ _TEST_WORDS = {
 async def send_test(sender: EmailSender, to: str, language: str) -> None:
     """The "send a test e-mail" action of the console and the API: straight to the server, so the
     person who pressed the button reads the server's answer (a ProblemError naming it)."""
-    from gatewayd.config import _addresses
+    from gatewayd.config import parse_addresses
     from gatewayd.errors import InvalidInput, ServiceUnavailable
 
     try:
-        (address,) = _addresses([to])
+        (address,) = parse_addresses([to])
     except ValueError as exc:
         raise InvalidInput("to", str(exc)) from None
     subject, body = _TEST_WORDS.get(language, _TEST_WORDS["en"])

@@ -1,9 +1,14 @@
 """Automatic answers: keyword rules (INFO, HORAIRES), STOP/START confirmations, missed-call texts.
 
-Every automatic SMS goes through `AutoResponder.answer`, which enforces two limits:
+Every automatic SMS goes through `AutoResponder.answer`, which enforces its rules:
+- only to a number that can be a mobile line, of the allowed destinations ([api]
+  allowed_destinations, or the box's own country when that list is empty): anyone can text or ring
+  the box, and an answer to a premium-rate, shared-cost, satellite or foreign number costs money
+  or feeds a fraud;
 - its own interval per kind (a STOP confirmation at most once per number per 24 h…);
 - a cap over all kinds per number and window, so two machines that answer each other (another
-  gateway's auto-reply, an operator robot) stop after a few messages instead of forever.
+  gateway's auto-reply, an operator robot) stop after a few messages instead of forever;
+- a cap over all numbers per hour, so many numbers texting at once cannot drain the SIM.
 A decision held back by a limit is recorded with its reason (auditable, and the loop is visible).
 """
 
@@ -23,7 +28,7 @@ from gatewayd.inbound.ports import Outbound, conversation_draft
 from gatewayd.inbound.stop_words import Intent, KeywordMatcher
 from gatewayd.modem.segments import count_segments
 from gatewayd.outbound.compose import Composer, LineDirectory
-from gatewayd.phone import mask
+from gatewayd.phone import could_be_mobile, in_destinations, mask
 from gatewayd.store import autoreplies
 from gatewayd.store.autoreplies import DuplicateRule, Rule
 from gatewayd.store.db import Database
@@ -44,10 +49,12 @@ class Decision:
 class AutoResponder:
     """Queues automatic SMS inside the caller's transaction, within the per-number limits."""
 
-    def __init__(self, outbound: Outbound | None, settings: InboundSettings, lines: LineDirectory) -> None:
+    def __init__(self, outbound: Outbound | None, settings: InboundSettings, lines: LineDirectory,
+                 destinations: list[str]) -> None:
         self.outbound = outbound
         self.settings = settings
         self.lines = lines
+        self.destinations = destinations  # regions or calling codes; never empty
 
     async def answer(self, conn: aiosqlite.Connection, *, kind: str, number: str, line: str | None, text: str,
                      now: datetime, every: timedelta | None = None, thread_id: int | None = None,
@@ -86,12 +93,19 @@ class AutoResponder:
                      every: timedelta | None) -> str | None:
         if not is_dialable(number):
             return "not a dialable number"
+        if not could_be_mobile(number):
+            return "not a mobile number (no automatic SMS to premium-rate, shared-cost, VoIP or fixed lines)"
+        if not in_destinations(number, self.destinations):
+            return "destination not in this gateway's allowed countries (api.allowed_destinations)"
         if every is not None and await autoreplies.sent_since(conn, number=number, since=now - every, kinds=(kind,)):
             return f"already answered within {_span(every)}"
         window = timedelta(minutes=self.settings.autoreply_window_minutes)
         sent = await autoreplies.sent_since(conn, number=number, since=now - window)
         if sent >= self.settings.autoreply_max:
             return f"cap reached: {sent} automatic SMS to this number within {_span(window)} (loop protection)"
+        everyone = await autoreplies.sent_to_anyone_since(conn, since=now - timedelta(hours=1))
+        if everyone >= self.settings.autoreply_max_per_hour:
+            return f"hourly cap reached: {everyone} automatic SMS within the last hour (inbound.autoreply_max_per_hour)"
         return None
 
 

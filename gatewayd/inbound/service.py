@@ -60,7 +60,9 @@ class InboundService:
         self.matcher = KeywordMatcher.build(settings.optout.stop_words, settings.optout.start_words,
                                             settings.optout.ignore_words)
         self.lines: LineDirectory = lines if lines is not None else FixedLines.configured(settings)
-        self.responder = AutoResponder(outbound, settings.inbound, self.lines)
+        # Automatic SMS: the API's allowed destinations, or only the box's own country.
+        self.responder = AutoResponder(outbound, settings.inbound, self.lines,
+                                       settings.api.allowed_destinations or [region])
         self.optouts = OptOutService(db, clock, settings.optout, outbound, self.responder, region)
         self.rules = RuleBook(db, clock, self.matcher, settings.sending, self.lines,
                               composer if composer is not None else Composer(settings, self.lines))

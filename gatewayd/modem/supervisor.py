@@ -27,7 +27,9 @@ from gatewayd.modem.errors import (
     TransientSendError,
 )
 from gatewayd.modem.events import LineState, LineStatus, ModemEventSink
+from gatewayd.modem.open_hints import open_failure_hint
 from gatewayd.modem.pdu import SubmitPart
+from gatewayd.modem.probe import port_holders
 from gatewayd.modem.timings import ModemTimings
 from gatewayd.modem.ussd import UssdAnswer
 
@@ -213,8 +215,12 @@ class LineSupervisor:
         try:
             await session.open(self.settings.port, self.settings.baudrate)
         except PortClosedError as exc:
-            # Said once at INFO; while the port stays away the retries are only DEBUG.
-            log.log(logging.DEBUG if self.last_error == str(exc) else logging.INFO, "%s: %s", self.name, exc)
+            # Said once, at ERROR with what to check; while the port stays away the retries are only DEBUG.
+            if self.last_error == str(exc):
+                log.debug("%s: %s", self.name, exc)
+            else:
+                holders = await asyncio.to_thread(port_holders, self.settings.port)
+                log.error("%s: %s; %s", self.name, exc, open_failure_hint(self.settings.port, exc.__cause__, holders))
             self.last_error = str(exc)
             return False
         served = False

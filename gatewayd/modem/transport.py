@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from typing import Any
 
 import serial
@@ -31,10 +32,37 @@ async def open_serial(port: str, baudrate: int, protocol: asyncio.Protocol) -> a
     return transport  # type: ignore[no-any-return]
 
 
+# Commands whose arguments are SIM secrets (PIN, PUK, new PIN): entering, changing, lock toggling.
+_SECRET = re.compile(rb"(AT\+(?:CPIN|CPWD|CLCK)=)([^\r\n]*)", re.IGNORECASE)
+_LINE_END = re.compile(rb"[\r\n]")
+# (line, direction) whose secret command was cut by a read boundary: mask until its line ends.
+_open_secrets: set[tuple[str, str]] = set()
+
+
+def redact(stream: tuple[str, str], data: bytes) -> bytes:
+    """`data` with every SIM secret replaced by ***; the modem's echo of AT+CPIN="1234" may arrive in
+    several reads, so a secret left open at the end of one read masks the start of the next."""
+    if stream in _open_secrets:
+        end = _LINE_END.search(data)
+        if end is None:
+            return b"***" if data else data
+        _open_secrets.discard(stream)
+        data = b"***" + data[end.start():]
+    masked = _SECRET.sub(lambda m: m.group(1) + (b"***" if m.group(2) else b""), data)
+    last = list(_SECRET.finditer(data))
+    if last and _LINE_END.search(data, last[-1].end()) is None:
+        _open_secrets.add(stream)
+    return masked
+
+
 def trace(name: str, direction: str, data: bytes | str) -> None:
-    """Log raw modem traffic (only when TRACE is on: escaping every read costs time)."""
+    """Log raw modem traffic (only when TRACE is on: escaping every read costs time), SIM secrets masked."""
     if log.isEnabledFor(TRACE):
-        log.log(TRACE, "%s %s %r", name, direction, data)
+        raw = data.encode("latin-1", "replace") if isinstance(data, str) else bytes(data)
+        shown: bytes | str = redact((name, direction), raw)
+        if isinstance(data, str):
+            shown = shown.decode("latin-1")  # type: ignore[union-attr]
+        log.log(TRACE, "%s %s %r", name, direction, shown)
 
 
 def close_quietly(transport: Any) -> None:

@@ -41,7 +41,7 @@ async def pool_ctx(app: web.Application) -> AsyncIterator[None]:
 
         simulated = await start_simulated_lines(settings.simulator.lines, data_dir=settings.storage.database.parent,
                                                 latency=settings.simulator.latency_ms / 1000.0,
-                                                names=settings.simulated_line_names())
+                                                line_names=settings.simulated_line_names())
         modems += [ModemSettings(**entry) for _, entry in simulated]
     timings = app[keys.MODEM_TIMINGS] if keys.MODEM_TIMINGS in app else ModemTimings.from_settings(settings.modem)
     # Modem timeouts are real I/O time, whatever clock drives the business rules.

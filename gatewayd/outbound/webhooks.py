@@ -39,6 +39,7 @@ from gatewayd.store.db import Database
 log = logging.getLogger(__name__)
 
 SIGNATURE_VERSION = "v1"
+ANSWER_BYTES = 64 * 1024  # of a receiver's answer body, at most
 
 # Another API's envelope for an endpoint registered through it (gatewayd.compat): the body and
 # headers of one attempt at `now`, from the stored event.
@@ -92,7 +93,9 @@ class WebhookSender:
 
     async def start(self) -> None:
         timeout = aiohttp.ClientTimeout(total=self.settings.timeout_seconds)
-        self._session = aiohttp.ClientSession(timeout=timeout, headers={"User-Agent": "gatewayd-webhooks"})
+        # No decompression: a receiver answering a gzip bomb must not make us inflate gigabytes.
+        self._session = aiohttp.ClientSession(timeout=timeout, headers={"User-Agent": "gatewayd-webhooks"},
+                                              auto_decompress=False)
         self._task = asyncio.create_task(self._run(), name="webhook-sender")
 
     async def stop(self) -> None:
@@ -180,7 +183,11 @@ class WebhookSender:
         try:
             async with self._session.post(d.url, data=body, headers=headers, allow_redirects=False) as resp:
                 status = resp.status
-                await resp.read()
+                # Only the status counts; read a little of the answer (so a small one keeps the
+                # connection reusable) and drop the rest with the connection.
+                await resp.content.read(ANSWER_BYTES)
+                if not resp.content.at_eof():
+                    resp.close()
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
         except asyncio.TimeoutError:

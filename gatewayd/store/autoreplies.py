@@ -164,3 +164,14 @@ async def sends(db: Database, *, number: str | None = None, limit: int = 100,
     args.append(limit)
     async with db.read() as conn, conn.execute(sql, args) as cur:
         return [_send(r) for r in await cur.fetchall()]
+
+
+async def sent_to_anyone_since(conn: aiosqlite.Connection, *, since: datetime) -> int:
+    """Automatic answers actually queued to any number since `since`. Rows are read newest first
+    and only back to `since` (ids grow with time), so the count costs the last hour, not the table."""
+    async with conn.execute(
+        "SELECT COUNT(*) FROM auto_sends WHERE id > coalesce((SELECT id FROM auto_sends WHERE created_at < ?"
+        " ORDER BY id DESC LIMIT 1), 0) AND held_back IS NULL", (utc_iso(since),),
+    ) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0

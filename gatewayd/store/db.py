@@ -12,11 +12,12 @@ import asyncio
 import logging
 import os
 import sqlite3
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TypeVar
 
 import aiosqlite
 
@@ -38,6 +39,10 @@ class DiskFull(DatabaseError):
 # SQLITE_FULL (ENOSPC) and SQLITE_IOERR (e.g. EFBIG past a file-size limit, a failing SD card):
 # the disk would not take the write. Primary result codes, low byte of the extended code.
 _STORAGE_CODES = {13, 10}
+
+
+RESERVE_BYTES = 4_000_000
+T = TypeVar("T")
 
 
 def _free_space(path: Path) -> str:
@@ -67,6 +72,9 @@ class Database:
         self._reader: aiosqlite.Connection | None = None
         self._write_lock = asyncio.Lock()
         self.write_failure: str | None = None   # why writes fail now (disk full), else None
+        # Space set aside on the database's disk, given up on a full disk so that signing in (and
+        # then freeing space) still works: see essential_write.
+        self.reserve_path = self.path.with_name(self.path.name + ".reserve")
 
     async def open(self) -> None:
         """Open, check integrity and migrate; raise DatabaseError with a readable reason."""
@@ -85,6 +93,7 @@ class Database:
                 log.info("database %s migrated to version %d", self.path, applied[-1])
             self._reader = await self._connect()
             await self._reader.execute("PRAGMA query_only=ON")
+            self._make_reserve()
         except sqlite3.DatabaseError as exc:
             await self.close()
             raise DatabaseError(f"cannot open database {self.path}: {exc}") from None
@@ -169,6 +178,43 @@ class Database:
         if self.write_failure is not None:
             log.warning("database %s: writes work again", self.path)
             self.write_failure = None
+            self._make_reserve()
+
+    async def essential_write(self, work: Callable[[aiosqlite.Connection], Awaitable[T]]) -> T:
+        """A write that must succeed even on a full disk (a sign-in: without it nobody can log in to
+        free space). On DiskFull the reserve file is given up, once, and the write tried again."""
+        try:
+            async with self.write() as conn:
+                return await work(conn)
+        except DiskFull:
+            if not self.release_reserve():
+                raise
+        async with self.write() as conn:
+            return await work(conn)
+
+    def release_reserve(self) -> bool:
+        """Delete the reserve file; False when there was none."""
+        try:
+            self.reserve_path.unlink()
+        except OSError:
+            return False
+        log.error("database %s: disk full, the %d MB reserve was given up so that sign-in keeps working;"
+                  " free some space", self.path, RESERVE_BYTES // 1_000_000)
+        return True
+
+    def _make_reserve(self) -> None:
+        """Set RESERVE_BYTES aside, when the disk has room for it several times over (best effort)."""
+        try:
+            if self.reserve_path.exists():
+                return
+            st = os.statvfs(self.path.parent)
+            if st.f_bavail * st.f_frsize < 4 * RESERVE_BYTES:
+                return
+            with self.reserve_path.open("wb") as fh:
+                os.posix_fallocate(fh.fileno(), 0, RESERVE_BYTES)
+        except OSError as exc:
+            log.warning("cannot set aside %s: %s", self.reserve_path, exc.strerror)
+            self.reserve_path.unlink(missing_ok=True)
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -90,3 +90,32 @@ async def delete(db: Database, import_id: int) -> bool:
     async with db.write() as conn:
         cur = await conn.execute("DELETE FROM imports WHERE id = ?", (import_id,))
         return cur.rowcount == 1
+
+
+# Campaigns that may still read their recipient file (a finished or canceled one never will again).
+_IN_USE = ("SELECT 1 FROM campaigns c WHERE json_extract(c.audience, '$.file') = imports.id"
+           " AND c.state IN ('draft', 'scheduled', 'running', 'paused')")
+
+
+async def in_use_by_campaign(db: Database, import_id: int) -> bool:
+    async with db.read() as conn, conn.execute(
+            f"SELECT EXISTS ({_IN_USE}) FROM imports WHERE id = ?", (import_id,)) as cur:
+        row = await cur.fetchone()
+    return bool(row and row[0])
+
+
+async def expired(db: Database, *, created_before: datetime, limit: int = 500) -> list[ImportRow]:
+    """Uploads never committed, older than `created_before`, that no live campaign reads."""
+    async with db.read() as conn, conn.execute(
+            "SELECT * FROM imports WHERE state <> 'committed' AND created_at < ?"
+            f" AND NOT EXISTS ({_IN_USE}) ORDER BY id LIMIT ?", (utc_iso(created_before), limit)) as cur:
+        return [_row(r) for r in await cur.fetchall()]
+
+
+async def bytes_held(db: Database, created_by: str | None) -> int:
+    """Bytes of the uploads `created_by` keeps on disk (committed imports' files are gone)."""
+    async with db.read() as conn, conn.execute(
+            "SELECT coalesce(sum(size), 0) FROM imports WHERE state <> 'committed' AND created_by IS ?",
+            (created_by,)) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0

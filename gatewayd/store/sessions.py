@@ -6,6 +6,8 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
+import aiosqlite
+
 from gatewayd.clock import parse_iso, utc_iso
 from gatewayd.store.db import Database
 from gatewayd.store.users import UserRow
@@ -53,7 +55,7 @@ def _session(r: sqlite3.Row) -> SessionRow:
 
 async def create(db: Database, *, token_hash: str, user_id: int, csrf_token: str, now: datetime,
                  expires_at: datetime, address: str | None, user_agent: str | None) -> int:
-    async with db.write() as conn:
+    async def insert(conn: aiosqlite.Connection) -> int:
         cur = await conn.execute(
             "INSERT INTO console_sessions (token_hash, user_id, csrf_token, created_at, last_seen_at, expires_at,"
             " address, user_agent) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -61,6 +63,9 @@ async def create(db: Database, *, token_hash: str, user_id: int, csrf_token: str
              (user_agent or "")[:200] or None),
         )
         return int(cur.lastrowid or 0)
+
+    # Signing in must work on a full disk: it is how someone gets in to free space.
+    return await db.essential_write(insert)
 
 
 async def by_token_hash(db: Database, token_hash: str) -> SessionRow | None:
@@ -141,3 +146,13 @@ async def failures_since(db: Database, *, username: str | None = None, address: 
     async with db.read() as conn, conn.execute(sql, args) as cur:
         r = await cur.fetchone()
     return Failures(int(r[0]) if r else 0, parse_iso(r[1]) if r and r[1] else None)
+
+
+async def user_failures_by_address(db: Database, username: str, since: datetime) -> dict[str, Failures]:
+    """One user name's failed attempts since `since` (and since its last success), per address."""
+    sql = ("SELECT address, COUNT(*), MIN(at) FROM login_attempts WHERE username = ? AND success = 0 AND at >= ?"
+           " AND at > COALESCE((SELECT MAX(at) FROM login_attempts WHERE username = ? AND success = 1), '')"
+           " GROUP BY address")
+    async with db.read() as conn, conn.execute(sql, (username, utc_iso(since), username)) as cur:
+        rows = await cur.fetchall()
+    return {r[0]: Failures(int(r[1]), parse_iso(r[2])) for r in rows}

@@ -66,6 +66,35 @@ def test_bad_environment_value_names_the_key(tmp_path: Path, monkeypatch: pytest
         load_settings(write(tmp_path, ""))
 
 
+def test_an_environment_variable_for_a_section_that_does_not_exist_is_an_error(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("GATEWAYD_HTPP__PORT", "9191")  # a typo must not be silently ignored
+    monkeypatch.setenv("GATEWAYD_HOME", str(tmp_path))   # not a setting: no "__"
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, ""))
+    assert "GATEWAYD_HTPP__PORT" in str(info.value) and "[htpp]" in str(info.value)
+    assert "\n" not in str(info.value)
+
+
+def test_a_malformed_gatewayd_modems_is_one_line_not_a_traceback(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "GATEWAYD_HOME": str(tmp_path), "GATEWAYD_MODEMS": '[{"name": "a"'}
+    result = subprocess.run([sys.executable, "-m", "gatewayd", "apikey", "create", "x"], env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "GATEWAYD_MODEMS is not valid JSON" in result.stderr
+
+
+def test_apikey_create_says_which_database_it_writes_to(tmp_path: Path) -> None:
+    env = {"PATH": "/usr/bin:/bin", "GATEWAYD_HOME": str(tmp_path)}
+    config = write(tmp_path, f'[storage]\ndatabase = "{tmp_path / "box.db"}"\n')
+    result = subprocess.run([sys.executable, "-m", "gatewayd", "apikey", "create", "x", "--config", str(config)],
+                            env=env, capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert f"stored in {tmp_path / 'box.db'}" in result.stdout
+    assert "demo database" not in result.stdout
+    assert result.stdout.strip().splitlines()[-1].startswith("gw_")  # still alone on the last line
+
+
 def test_embedded_default_keeps_data_under_gatewayd_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("GATEWAYD_HOME", str(tmp_path / "home"))
     monkeypatch.setattr("gatewayd.config.DEFAULT_CONFIG_PATH", tmp_path / "absent.toml")
@@ -122,3 +151,33 @@ def test_run_with_bad_config_exits_2_with_one_line(tmp_path: Path) -> None:
     assert proc.returncode == 2
     lines = proc.stderr.strip().splitlines()
     assert len(lines) == 1 and "http.port" in lines[0]
+
+
+def test_a_pin_comes_from_a_file_or_a_systemd_credential(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    pin = tmp_path / "line1.pin"
+    pin.write_text("4321\n")
+    modem = '[[modems]]\nname = "line1"\nport = "/dev/ttyUSB2"\n'
+    settings = load_settings(write(tmp_path, modem + f'pin_file = "{pin}"\n'))
+    assert settings.modems[0].pin == "4321"
+    # A credential name: found in the directory systemd hands the service (LoadCredential=).
+    credentials = tmp_path / "credentials"
+    credentials.mkdir()
+    (credentials / "line1-pin").write_text("9876")
+    monkeypatch.setenv("CREDENTIALS_DIRECTORY", str(credentials))
+    assert load_settings(write(tmp_path, modem + 'pin_file = "line1-pin"\n')).modems[0].pin == "9876"
+    # Outside the service (admin commands) the credential is absent and not needed.
+    monkeypatch.delenv("CREDENTIALS_DIRECTORY")
+    assert load_settings(write(tmp_path, modem + 'pin_file = "line1-pin"\n')).modems[0].pin is None
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    ('pin = "1234"\npin_file = "/x"\n', "pin or pin_file, not both"),
+    ('pin_file = "/nonexistent/line1.pin"\n', "cannot read /nonexistent/line1.pin"),
+    ('pin_file = "../line1.pin"\n', "neither an absolute path nor a credential name"),
+    ('pin = "12ab9"\n', "modems.0.pin: "),
+])
+def test_a_bad_pin_file_is_one_line(tmp_path: Path, extra: str, expected: str) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_settings(write(tmp_path, '[[modems]]\nname = "line1"\nport = "/dev/ttyUSB2"\n' + extra))
+    assert expected in str(info.value) and "\n" not in str(info.value)
+    assert "12ab9" not in str(info.value)  # a PIN, even a wrong one, is never echoed

@@ -144,6 +144,13 @@ def test_cli_user_apikey_and_backup_work_while_the_daemon_runs(daemon: Daemon, t
         assert token not in str(conn.execute("SELECT * FROM api_keys").fetchall())
 
 
+def test_a_second_daemon_on_the_same_database_is_refused(daemon: Daemon) -> None:
+    daemon.start()
+    daemon.messages_until("READY=1")
+    second = _cli(daemon.home, _free_port(), "run", "--simulate", "1")
+    assert second.returncode == 1 and "another gatewayd" in second.stderr and str(daemon.proc.pid) in second.stderr
+
+
 def test_bad_config_exits_2_with_one_line_naming_the_key(tmp_path: Path) -> None:
     config = tmp_path / "bad.toml"
     config.write_text('[http]\nport = "eighty"\n')
@@ -155,7 +162,7 @@ def test_bad_config_exits_2_with_one_line_naming_the_key(tmp_path: Path) -> None
 def test_usage_errors_exit_2_and_every_command_has_help(tmp_path: Path) -> None:
     assert _cli(tmp_path, 0, "frobnicate").returncode == 2
     assert _cli(tmp_path, 0, "apikey", "create", "x", "--scope", "root").returncode == 2
-    for command in (["run"], ["user", "add"], ["apikey", "create"], ["backup"], ["modem", "probe"]):
+    for command in (["run"], ["user", "add"], ["apikey", "create"], ["backup"], ["restore"], ["modem", "probe"]):
         result = _cli(tmp_path, 0, *command, "--help")
         assert result.returncode == 0 and "usage:" in result.stdout
 
@@ -166,6 +173,8 @@ def test_a_port_in_use_fails_with_a_reason(tmp_path: Path) -> None:
         taken.listen()
         result = _cli(tmp_path, taken.getsockname()[1], "run", "--simulate", "1")
     assert result.returncode == 1 and "cannot listen" in result.stderr
+    # Checked before anything starts: no modem was opened (the simulator makes its links in sim/).
+    assert not (tmp_path / "sim").exists() and "line1" not in result.stderr
 
 
 def _config_with_line1(tmp_path: Path) -> Path:
@@ -191,6 +200,11 @@ def test_simulated_lines_run_beside_a_configuration_whose_line_is_called_line1(t
             except OSError:
                 time.sleep(0.2)
         assert health["modems"]["total"] == 2
+        # The simulated line takes the first free name; the configured line1 keeps its own.
+        token = _cli(tmp_path, port, "apikey", "create", "t", "--config", str(tmp_path / "gatewayd.toml")
+                     ).stdout.strip().splitlines()[-1]
+        status, body = _get(f"http://127.0.0.1:{port}/api/v1/modems", token)
+        assert status == 200 and sorted(m["name"] for m in body["modems"]) == ["line1", "line2"]
     finally:
         proc.send_signal(signal.SIGTERM)
         proc.communicate(timeout=30)

@@ -46,7 +46,8 @@ async def get(client: TestClient, path: str, headers: dict[str, str], status: in
 async def test_inbound_feed_with_since_cursor_and_errors(app_client: TestClient, inbound_service: InboundService,
                                                          headers: Callable[..., Awaitable[dict[str, str]]]) -> None:
     read = await headers("read")
-    assert await get(app_client, "/api/v1/inbound", read) == {"messages": [], "next_cursor": None}
+    assert await get(app_client, "/api/v1/inbound", read) == {"messages": [], "next_cursor": None,
+                                                               "poll_cursor": None}
     for i in range(3):
         await deliver(inbound_service, f"message {i}", second=i)
     page = await get(app_client, "/api/v1/inbound?limit=2", read)
@@ -55,8 +56,14 @@ async def test_inbound_feed_with_since_cursor_and_errors(app_client: TestClient,
     assert set(first) >= {"id", "from", "text", "received_at", "modem"} and first["from"] == ALICE
     rest = await get(app_client, f"/api/v1/inbound?limit=2&cursor={page['next_cursor']}", read)
     assert [m["text"] for m in rest["messages"]] == ["message 2"]
-    empty = await get(app_client, f"/api/v1/inbound?cursor={rest['next_cursor']}", read)
-    assert empty["messages"] == [] and empty["next_cursor"] == rest["next_cursor"]  # poll again from here
+    # The end of the list: a client paging until next_cursor is null stops here.
+    assert rest["next_cursor"] is None and rest["poll_cursor"] is not None
+    empty = await get(app_client, f"/api/v1/inbound?cursor={rest['poll_cursor']}", read)
+    assert empty["messages"] == [] and empty["next_cursor"] is None
+    assert empty["poll_cursor"] == rest["poll_cursor"]  # poll again from here
+    await deliver(inbound_service, "message 3", second=3)
+    news = await get(app_client, f"/api/v1/inbound?cursor={empty['poll_cursor']}", read)
+    assert [m["text"] for m in news["messages"]] == ["message 3"]  # only what arrived since
     future = (inbound_service.clock.now() + timedelta(hours=1)).isoformat()
     assert (await get(app_client, f"/api/v1/inbound?since={future}", read))["messages"] == []
     detail = await get(app_client, f"/api/v1/inbound/{first['id']}", read)
@@ -98,9 +105,11 @@ async def test_threads_list_search_read_unread_reply_and_both_directions(
     assert [(m["direction"], m["text"]) for m in convo["messages"]] == [("out", "Pas de souci"), ("in", "Encore moi")]
     older = await get(app_client, f"/api/v1/threads/{alice['id']}/messages?limit=2&cursor={convo['next_cursor']}", read)
     assert [m["text"] for m in older["messages"]] == ["Bonjour, je serai en retard"] and older["next_cursor"] is None
-    resp = await app_client.post(f"/api/v1/threads/{alice['id']}/unread", headers=read)
+    # Marking changes what others see: a read-only key may not (issue 14).
+    assert (await app_client.post(f"/api/v1/threads/{alice['id']}/unread", headers=read)).status == 403
+    resp = await app_client.post(f"/api/v1/threads/{alice['id']}/unread", headers=send)
     assert (await resp.json())["unread"] == 1
-    resp = await app_client.post(f"/api/v1/threads/{alice['id']}/read", headers=read)
+    resp = await app_client.post(f"/api/v1/threads/{alice['id']}/read", headers=send)
     assert (await resp.json())["unread"] == 0
     unread_only = await get(app_client, "/api/v1/threads?unread=true", read)
     assert [t["number"] for t in unread_only["threads"]] == ["MaBanque", BOB]

@@ -148,13 +148,18 @@ def test_the_readme_restore_procedure_brings_back_the_backup_and_only_it(box: Bo
     box.cli("user", "add", "bob", "--role", "viewer", "--password-stdin", stdin="Corr3ct-horse-bob\n")
     assert box.opted_out() == {"+33611111111", "+33622222222"}
 
-    # README: stop, move gatewayd.db* (db, -wal, -shm) aside, install the copy, start.
+    # README: `gatewayd restore` refuses while the daemon runs; stop it, restore, start.
+    refused = subprocess.run([sys.executable, "-m", "gatewayd", "restore", str(backup)], env=box.env(),
+                             capture_output=True, text=True, timeout=60)
+    assert refused.returncode == 1 and "running" in refused.stderr and "stop it first" in refused.stderr
+    assert users(box.home / "gatewayd.db") == {"ann", "bob"}  # untouched
     box.stop()
-    script = (f"mkdir -p before-restore && mv gatewayd.db* before-restore/ && "
-              f"install -m 640 {backup} gatewayd.db")
-    subprocess.run(["bash", "-c", script], cwd=box.home, check=True, timeout=30)
-    assert users(box.home / "before-restore" / "gatewayd.db") == {"ann", "bob"}  # the later data was committed
+    out = box.cli("restore", str(backup))
+    assert "schema version" in out
+    previous = next((box.home / "backups").glob("before-restore-*"))
+    assert users(previous / "gatewayd.db") == {"ann", "bob"}  # the later data was committed and is kept
     assert not list(box.home.glob("gatewayd.db-*"))  # no stale -wal/-shm beside the restored file
+    assert (box.home / "gatewayd.db").stat().st_mode & 0o777 == 0o600
     box.start()
 
     status, health = box.call("GET", "/healthz")

@@ -59,9 +59,9 @@ async def start_simulated_lines(
     latency: float | tuple[float, float] = 0.0,
     timings: SimTimings | None = None,
     pins: Sequence[str | None] | None = None,
-    names: Sequence[str] | None = None,
+    line_names: Sequence[str] | None = None,
 ) -> list[tuple[SimModem, dict[str, Any]]]:
-    """Start `n` modems named line1..lineN (or `names`) with stable links under data_dir/sim/; returns each
+    """Start `n` modems named line1..lineN (or `line_names`) with stable links under data_dir/sim/; returns each
     modem with the `[[modems]]` entry (name, port, baudrate, dialect, pin) that reaches it.
 
     Profiles cycle through `profiles` (default: every family); without `network` the demo network
@@ -77,7 +77,7 @@ async def start_simulated_lines(
         for i in range(1, n + 1):
             profile = names[(i - 1) % len(names)]
             pin = pins[i - 1] if pins and i - 1 < len(pins) else None
-            name = names[i - 1] if names else f"line{i}"
+            name = line_names[i - 1] if line_names else f"line{i}"
             modem = SimModem(net, name=name, profile=profile, link=links / name,
                              latency=latency, timings=timings, seed=i, pin=pin, **identity(i))
             await modem.start()
