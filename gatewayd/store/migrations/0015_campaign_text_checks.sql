@@ -14,10 +14,13 @@ CREATE TABLE campaign_recipients_new (
     message_id   INTEGER,
     added_at     TEXT NOT NULL,
     submitted_at TEXT,
+    send_at      TEXT,                             -- 0013: a reminder's own send time
     UNIQUE (campaign_id, number)
 );
 INSERT INTO campaign_recipients_new SELECT id, campaign_id, number, contact_id, source, vars, language, state,
-    exclusion, message_id, added_at, submitted_at FROM campaign_recipients;
+    exclusion, message_id, added_at, submitted_at, send_at FROM campaign_recipients;
 DROP TABLE campaign_recipients;
 ALTER TABLE campaign_recipients_new RENAME TO campaign_recipients;
 CREATE INDEX campaign_recipients_pending ON campaign_recipients (campaign_id, id) WHERE state = 'pending';
+CREATE INDEX campaign_recipients_due ON campaign_recipients (campaign_id, send_at)
+    WHERE state = 'pending' AND send_at IS NOT NULL;
