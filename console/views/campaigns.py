@@ -129,7 +129,7 @@ async def new_campaign(request: web.Request) -> web.Response:
 def _campaign_values(c: Any) -> dict[str, Any]:
     """A draft's own values in the wizard's shape (editing it)."""
     spec = AudienceSpec.from_json(c.audience)
-    return {"name": c.name, "tag": c.tag, "category": c.category, "line": c.line or "",
+    return {**_values(None), "name": c.name, "tag": c.tag, "category": c.category, "line": c.line or "",
             "template_default": c.templates.get("default"), "template_fr": c.templates.get("fr"),
             "template_en": c.templates.get("en"), "new_text": "", "groups": list(spec.group_ids),
             "contacts": list(spec.contact_ids), "numbers": "\n".join(spec.numbers), "file": spec.file_import_id}

@@ -94,8 +94,12 @@ class AudienceReport:
     variables: dict[str, int] = field(default_factory=dict)
     listed: list[dict[str, Any]] = field(default_factory=list)
 
+    blocking_count: int = 0   # recipients with an empty variable or over the cap (UCS-2 alone only warns)
+
     def add(self, number: str, contact_id: int | None, problems: tuple[tuple[str, str], ...]) -> None:
         self.flagged += 1
+        if any(kind != "ucs2" for kind, _ in problems):
+            self.blocking_count += 1
         for kind in {k for k, _ in problems}:
             self.by_kind[kind] += 1
         for kind, detail in problems:
@@ -108,4 +112,4 @@ class AudienceReport:
     def as_json(self, decision: TextDecision) -> dict[str, Any]:
         return {"recipients": self.flagged, "by_kind": dict(self.by_kind), "empty_variables": dict(self.variables),
                 "listed": self.listed, "decision": decision.to_json(),
-                "blocking": self.flagged > 0 and not decision.exclude}
+                "blocking": self.blocking_count > 0 and not decision.exclude}

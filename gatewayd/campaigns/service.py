@@ -277,7 +277,6 @@ class CampaignService:
         now = self.clock.now()
         if at is not None and at < now - PAST_TOLERANCE:
             raise InvalidInput("send_at", "this time is in the past: choose a time to come, or send now")
-        await self._texts_decided(campaign_id)
         when = at if at is not None and at > now else now
         async with self.db.write() as conn:
             campaign = await store.get_in(conn, campaign_id)
@@ -286,6 +285,11 @@ class CampaignService:
                 # A variable nothing fills is outbound's composition to refuse (the runner pauses the
                 # campaign naming it and the recipient); the preview and the variables step show it first.
             rule = timing.parse(campaign.timing) if campaign is not None and campaign.timing else None
+        # Every recipient's own text, checked before anything is queued (reminders choose their
+        # recipients by date at launch: they are left to the runner's composition).
+        if campaign is not None and campaign.state == "draft" and rule is None:
+            await self._texts_decided(campaign_id)
+        async with self.db.write() as conn:
             if isinstance(rule, timing.Recurring):  # the first occurrence after `at` (or now)
                 when = timing.next_occurrences(rule, self._tz(), when - timedelta(seconds=1), 1)[0]
             if not await store.transition(conn, campaign_id, ("draft",), "scheduled", now, scheduled_at=when):
