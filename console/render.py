@@ -57,6 +57,13 @@ def t(request: web.Request, key: str, /, **values: object) -> str:
     return translate(request.get(LANG, "en"), key, **values)
 
 
+def t_known(request: web.Request, key: str, fallback: str) -> str:
+    """The catalogue's text for `key`, or `fallback` when the catalogue has none (an open-ended
+    value such as a modem detail the catalogue does not name)."""
+    lang = request.get(LANG, "en")
+    return translate(lang, key) if key in catalog(lang) else fallback
+
+
 def tn(request: web.Request, key: str, count: int, /, **values: object) -> str:
     """t() for a number of things (singular form where the language uses it; see translate_count)."""
     return translate_count(request.get(LANG, "en"), key, count, **values)
