@@ -125,6 +125,7 @@ def base_context(request: web.Request) -> dict[str, Any]:
         "can": (lambda role: allows(session.user.role, role)) if session else (lambda role: False),
         "url": lambda route, query=None, /, **parts: url(request, route, query, **parts),
         "has_route": lambda name: has_route(request, name),
+        "has_message": lambda key: key in catalog(lang),   # open-ended codes the catalogue may not name
         "static": lambda path: f"/static/{path}?v={__version__}",
         "done": translate(lang, f"done.{done}") if done in DONE_KEYS else None,
         # A service's English message (import reasons, repairs) in the page's language.
