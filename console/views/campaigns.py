@@ -16,6 +16,7 @@ from gatewayd.console.forms import (
     local_datetime,
     path_id,
     text,
+    texts,
 )
 from gatewayd.console.render import field_errors, formats, fragment, localise, redirect, render, t
 from gatewayd.console.routing import Pages
@@ -74,7 +75,8 @@ def _values(form: Form | None) -> dict[str, Any]:
     if form is None:
         return {"name": "", "tag": "", "category": "marketing", "line": "", "template_default": None,
                 "template_fr": None, "template_en": None, "new_text": "", "groups": [], "contacts": [],
-                "numbers": ""}
+                "numbers": "", "timing_kind": "", "timing_column": "", "timing_offset": "days", "timing_days": "1",
+                "timing_at": "10:00", "timing_hours": "2", "timing_dow": [], "timing_dom": "", "timing_rec_at": "09:00"}
 
     def tid(name: str) -> int | None:
         raw = text(form, name, 20)
@@ -84,7 +86,33 @@ def _values(form: Form | None) -> dict[str, Any]:
             "line": text(form, "line", 32), "template_default": tid("template_default"),
             "template_fr": tid("template_fr"), "template_en": tid("template_en"),
             "new_text": text(form, "new_text", 5000), "groups": ints(form, "group"), "contacts": ints(form, "contact"),
-            "numbers": text(form, "numbers", 200_000)}
+            "numbers": text(form, "numbers", 200_000), "timing_kind": text(form, "timing_kind", 10),
+            "timing_column": text(form, "timing_column", 100), "timing_offset": text(form, "timing_offset", 10),
+            "timing_days": text(form, "timing_days", 5), "timing_at": text(form, "timing_at", 5),
+            "timing_hours": text(form, "timing_hours", 6), "timing_dow": texts(form, "timing_dow", 3),
+            "timing_dom": text(form, "timing_dom", 3), "timing_rec_at": text(form, "timing_rec_at", 5)}
+
+
+def _timing(values: dict[str, Any]) -> dict[str, Any] | None:
+    """The wizard's "when" answers as the service's timing (it checks them)."""
+    def number(raw: str, field: str) -> float:
+        try:
+            return float(raw.replace(",", "."))
+        except ValueError:
+            raise InvalidInput(field, f"{raw!r} is not a number") from None
+
+    if values["timing_kind"] == "reminder":
+        if values["timing_offset"] == "minutes":
+            return {"kind": "reminder", "column": values["timing_column"],
+                    "minutes_before": round(number(values["timing_hours"], "timing.minutes_before") * 60)}
+        return {"kind": "reminder", "column": values["timing_column"],
+                "days_before": int(number(values["timing_days"], "timing.days_before")), "at": values["timing_at"]}
+    if values["timing_kind"] == "recurring":
+        dom = values["timing_dom"].strip()
+        return {"kind": "recurring", "days_of_week": values["timing_dow"],
+                "day_of_month": int(number(dom, "timing.day_of_month")) if dom and not values["timing_dow"] else None,
+                "at": values["timing_rec_at"]}
+    return None
 
 
 @pages.get("/campaigns/new", role="operator", name="campaign_new")
@@ -115,7 +143,7 @@ async def create_campaign(request: web.Request) -> web.StreamResponse:
             raise InvalidInput("audience", t(request, "campaigns.no_audience"))
         campaign, _unknown = await app[keys.CAMPAIGNS].create(NewCampaign(
             name=values["name"], templates=templates, audience=spec, tag=values["tag"], category=values["category"],
-            line=values["line"] or None, created_by=actor(request)))
+            line=values["line"] or None, created_by=actor(request), timing=_timing(values)))
     except (InvalidInput, Conflict, PayloadTooLarge) as exc:
         return await _wizard(request, values, field_errors(exc, request), 422)
     raise redirect(request, f"/campaigns/{campaign.id}/preview")
@@ -142,14 +170,36 @@ async def _templates(request: web.Request, values: dict[str, Any]) -> dict[str, 
     return out
 
 
-@pages.get("/campaigns/{id:\\d+}/preview", name="campaign_preview")
-async def show_preview(request: web.Request) -> web.Response:
+async def _preview_page(request: web.Request, campaign_id: int, errors: dict[str, str],
+                        status: int = 200) -> web.Response:
     service = request.app[keys.CAMPAIGNS]
-    campaign = await service.get(path_id(request))
+    campaign = await service.get(campaign_id)
     data = await preview(service, campaign.id)
+    step = await service.variables_step(campaign.id)
     templates = {tid: await template_store.get(request.app[keys.DB], tid) for tid in campaign.templates.values()}
     return await render(request, "campaigns/preview.html", {"c": campaign, "p": data, "templates": templates,
-                                                            "errors": {}})
+                                                            "v": step, "errors": errors}, status=status)
+
+
+@pages.get("/campaigns/{id:\\d+}/preview", name="campaign_preview")
+async def show_preview(request: web.Request) -> web.Response:
+    return await _preview_page(request, path_id(request), {})
+
+
+@pages.post("/campaigns/{id:\\d+}/variables", role="operator", name="campaign_variables")
+async def set_variables(request: web.Request) -> web.StreamResponse:
+    """The mapping step: each template variable takes a column (or contact field) and a default value."""
+    service = request.app[keys.CAMPAIGNS]
+    campaign_id = path_id(request)
+    form = await request.post()
+    step = await service.variables_step(campaign_id)
+    mapping = {name: {"source": text(form, f"source.{name}", 60) or None, "default": text(form, f"default.{name}", 200)}
+               for name in step["variables"]}
+    try:
+        await service.set_variables(campaign_id, mapping)
+    except (InvalidInput, Conflict) as exc:
+        return await _preview_page(request, campaign_id, field_errors(exc, request), exc.status)
+    raise redirect(request, f"/campaigns/{campaign_id}/preview", "saved")
 
 
 @pages.post("/campaigns/{id:\\d+}/schedule", role="operator", name="campaign_schedule")
@@ -166,17 +216,17 @@ async def schedule(request: web.Request) -> web.StreamResponse:
             raise InvalidInput("send_at", t(request, "campaigns.send_at_required"))
         campaign = await service.schedule(campaign_id, when)
     except (InvalidInput, Conflict) as exc:
-        campaign = await service.get(campaign_id)
-        data = await preview(service, campaign.id)
-        templates = {tid: await template_store.get(request.app[keys.DB], tid) for tid in campaign.templates.values()}
-        return await render(request, "campaigns/preview.html", {"c": campaign, "p": data, "templates": templates,
-                                                                "errors": field_errors(exc, request)}, status=exc.status)
+        return await _preview_page(request, campaign_id, field_errors(exc, request), exc.status)
     raise redirect(request, f"/campaigns/{campaign.id}", "scheduled")
 
 
 async def _detail_context(request: web.Request, campaign_id: int) -> dict[str, Any]:
     service = request.app[keys.CAMPAIGNS]
-    return {"c": await service.get(campaign_id), "s": await campaign_stats(service, campaign_id),
+    campaign = await service.get(campaign_id)
+    async with request.app[keys.DB].read() as conn:
+        occurrences = await store.occurrences(conn, campaign_id) if campaign.timing else []
+    return {"c": campaign, "s": await campaign_stats(service, campaign_id),
+            "next_sends": await service.next_sends(campaign), "occurrences": occurrences,
             "attribution_hours": service.settings.campaigns.attribution_hours}
 
 

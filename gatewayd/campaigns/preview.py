@@ -19,6 +19,8 @@ from gatewayd.store import campaigns as store
 from gatewayd.store import imports as import_store
 from gatewayd.store import optouts
 
+MISSING_LISTED = 50
+
 
 def line_caps(settings: Settings, line: str | None, category: str,
               lines: list[str]) -> tuple[list[LineCap], float, float]:
@@ -51,6 +53,7 @@ async def preview(service: CampaignService, campaign_id: int) -> dict[str, Any]:
     totals: Counter[str] = Counter()
     per_template: Counter[str] = Counter()
     missing: Counter[str] = Counter()
+    lacking: list[dict[str, Any]] = []  # the first recipients left without a value, by name
     spec = aud.AudienceSpec.from_json(campaign.audience)
     composer = service.composer
     async with service.db.read() as conn:
@@ -73,11 +76,14 @@ async def preview(service: CampaignService, campaign_id: int) -> dict[str, Any]:
                 if d.number in blocked:
                     totals["opted_out"] += 1
                     continue
-                rendered = render(texts.by_language[texts.template_for(d.language)], d.values)
+                rendered = render(texts.by_language[texts.template_for(d.language)], texts.values_of(d.values))
                 totals["recipients"] += 1
                 per_template[texts.template_for(d.language)] += 1
                 for name in rendered.missing:
                     missing[name] += 1
+                if rendered.missing and len(lacking) < MISSING_LISTED:
+                    lacking.append({"number": d.number, "contact_id": d.contact_id, "source": d.source,
+                                    "missing_variables": list(rendered.missing)})
                 # What outbound's composition will send: the STOP mention in the reader's
                 # language, the site's GSM-7 look-alikes (the same function, not a copy).
                 done = composer.preview(rendered.text, category=campaign.category, language=d.language,
@@ -110,7 +116,10 @@ async def preview(service: CampaignService, campaign_id: int) -> dict[str, Any]:
                                 "duplicate": totals["duplicate"]},
                    "by_template": dict(per_template), "already_materialised": already},
         "unknown_variables": unknown,
+        "max_recipients": settings.campaigns.max_recipients,
+        "over_cap": aud.cap_problem(totals["recipients"], settings.campaigns.max_recipients),
         "missing_variables": dict(missing),
+        "recipients_missing_values": lacking,
         "estimated_duration": {"seconds": round(estimate.seconds), "text": estimate.text,
                                "sending_hours_per_day": estimate.sending_hours_per_day,
                                "messages_per_day": round(estimate.messages_per_day),

@@ -140,8 +140,12 @@ class CampaignRunner:
             campaign = await store.get_in(conn, campaign_id)
             if campaign is None or campaign.state != "running":
                 return 0  # paused or canceled meanwhile
-            batch = await store.pending(conn, campaign_id, limit)
+            # A reminder campaign hands each recipient over when its own send time has come.
+            reminders = bool(campaign.timing) and campaign.timing.get("kind") == "reminder"  # type: ignore[union-attr]
+            batch = await store.pending(conn, campaign_id, limit, due_by=now if reminders else None)
             if not batch:
+                if reminders and await store.pending_count(conn, campaign_id):
+                    return 0  # later reminders wait in the campaign
                 states = await store.message_states(conn, campaign_id)
                 if not any(states.get(s, 0) for s in OUTSTANDING):
                     await store.transition(conn, campaign_id, ("running",), "completed", now, finished_at=now)
@@ -157,7 +161,8 @@ class CampaignRunner:
                 groups.setdefault(texts.template_for(r.language), []).append(r)
             composed: dict[int, NewMessage] = {}
             for language, members in groups.items():
-                draft = Draft(recipients=[Recipient(r.number, r.values, r.language, lookup=False) for r in members],
+                draft = Draft(recipients=[Recipient(r.number, texts.values_of(r.values), r.language, lookup=False)
+                                          for r in members],
                               text=texts.sources[language], personalise=True, category=category, line=line,
                               transliterate=texts.transliterate[language],
                               priority=10, campaign_id=campaign_id, campaign_recipient_ids=[r.id for r in members],

@@ -42,6 +42,10 @@ async def test_campaign_api_flow(app_client: TestClient, api_key: Callable[..., 
         "name": "x", "templates": {"default": tpl["id"]}, "audience": {}})
     assert bad.status == 422 and (await bad.json())["errors"][0]["field"] == "audience"
 
+    # {remise} is in no column: a default value fills it.
+    r = await app_client.put(f"/api/v1/campaigns/{campaign['id']}/variables", headers=h,
+                             json={"variables": {"remise": {"default": "-10 %"}}})
+    assert r.status == 200, await r.text()
     r = await app_client.post(f"/api/v1/campaigns/{campaign['id']}/schedule", headers=h,
                               json={"send_at": "2099-01-01T09:00:00+01:00"})
     body = await r.json()
@@ -56,7 +60,7 @@ async def test_campaign_api_flow(app_client: TestClient, api_key: Callable[..., 
 
     r = await app_client.post("/api/v1/campaigns", headers=h, json={
         "name": "Now", "tag": "printemps", "category": "transactional", "templates": {"default": tpl["id"]},
-        "audience": {"groups": [group["id"]]}})
+        "audience": {"groups": [group["id"]]}, "variables": {"remise": {"default": "-10 %"}}})
     now = await r.json()
     assert now["stop_mention"] is None
     r = await app_client.post(f"/api/v1/campaigns/{now['id']}/schedule", headers=h)

@@ -10,8 +10,10 @@ import pytest
 
 from gatewayd.campaigns.audience import AudienceSpec
 from gatewayd.campaigns.service import NewCampaign
+from gatewayd.clock import FakeClock
+from gatewayd.config import Settings
 from gatewayd.contacts.service import ContactInput, ContactService, GroupService
-from gatewayd.errors import Conflict
+from gatewayd.errors import Conflict, InvalidInput
 from gatewayd.store import campaigns as store
 from gatewayd.store import optouts
 from gatewayd.store import templates as template_store
@@ -254,3 +256,27 @@ async def test_scheduled_campaigns_restored_at_start(world: World) -> None:
         assert f"campaign:{future}" in world2.scheduler.jobs()
     finally:
         await close_world(world2)
+
+
+async def test_campaign_cap_refuses_a_bigger_audience_with_a_clear_message(campaign_settings: Settings) -> None:
+    capped = campaign_settings.model_copy(update={
+        "campaigns": campaign_settings.campaigns.model_copy(update={"max_recipients": 3})})
+    world = await open_world(capped, FakeClock())
+    try:
+        await _cap_checks(world)
+    finally:
+        await close_world(world)
+
+
+async def _cap_checks(world: World) -> None:
+    group_id, fr, en = await _setup(world, 3)
+    cid = await _campaign(world, group_id, fr, en)  # exactly the cap: accepted
+    contacts = ContactService(world.db, world.settings, world.clock)
+    await contacts.create(ContactInput("0620000000", groups=(group_id,)), "t")
+    # The group grew past the cap after the draft: scheduling says so, and nothing is materialised.
+    with pytest.raises(InvalidInput, match=r"4 recipients, more than the 3 a campaign may have") as caught:
+        await world.service.schedule(cid)
+    assert str(caught.value).startswith("audience: ")
+    assert (await world.service.get(cid)).state == "draft"
+    with pytest.raises(InvalidInput, match=r"campaigns\.max_recipients"):
+        await _campaign(world, group_id, fr, en)
