@@ -130,10 +130,11 @@ async def send_sms(request: web.Request) -> web.StreamResponse:
             raise InvalidInput("text", t(request, "sms.text_required"))
         send_at = local_datetime(when, tz, "send_at") if checked(form, "schedule") else None
         recipients = await _recipients(request, values)
-        # Started from a template: its {variables} are filled for each recipient (the text as
-        # edited here; the template's line unless one is chosen). Otherwise the text is literal.
+        # Office staff type {first_name} meaning the contact's first name, template or not: the
+        # service fills the {variables} for each recipient (or names the one it cannot fill);
+        # {{ and }} write braces.
         draft = Draft(
-            recipients=recipients, text=body, personalise=template.isdigit(), category=Category(category),
+            recipients=recipients, text=body, personalise=True, category=Category(category),
             send_at=send_at, line=line or None, transliterate=values["transliterate"], source="console",
             created_by=actor(request))
         if values["groups"]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -200,3 +201,29 @@ async def test_operator_sends_but_viewer_cannot(console: Console) -> None:
     status, _, _ = await send_form(console, text="Hi", number="0633333333")
     assert status == 303
     assert (await console.client.get("/settings/webhooks", allow_redirects=False)).status == 403
+
+
+async def test_new_sms_fills_a_typed_variable_from_the_contact(admin: Console) -> None:
+    """An office user typing {first_name} in New SMS means the contact's first name (QA walk-through:
+    it was sent literally, "Bonjour {first_name}"); braces are written {{ }}."""
+    from gatewayd.contacts.service import ContactInput
+
+    ana = await admin.app[keys.CONTACTS].create(ContactInput("0611111111", first_name="Ana"), "t")
+    status, body, _ = await send_form(admin, text="Bonjour {first_name}, code {{A}} {titre|cher client}",
+                                      contact=str(ana.id), category="transactional")
+    assert status == 303, body
+    rows = await admin.app[keys.OUTBOUND].list(limit=10)
+    assert [r.text for r in rows] == ["Bonjour Ana, code {A} cher client"]
+
+
+async def test_new_sms_names_an_unresolved_variable_in_the_page_language(admin: Console) -> None:
+    for language, words in (("fr", "n'a pas de valeur pour +33633333333"), ("en", "has no value for +33633333333")):
+        await admin.get("/sms/new", headers={"Accept-Language": language})
+        status, body, _ = await admin.post("/sms/new", [("number", "0633333333"), ("text", "Bonjour {first_name}"),
+                                                        ("category", "transactional")],
+                                           headers={"Accept-Language": language})
+        assert status == 422, body
+        body = html.unescape(body)
+        assert words in body and "{first_name}" in body and "problem.variable" not in body, body
+        assert "Bonjour {first_name}" in body  # the text typed is kept
+    assert await admin.app[keys.OUTBOUND].list(limit=10) == []
