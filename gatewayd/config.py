@@ -199,6 +199,9 @@ class CampaignSettings(Section):
     # Auto-pause when failed / finished passes this fraction, once min_finished messages ended.
     failure_threshold: float = Field(0.3, gt=0, le=1)
     failure_min_finished: int = Field(20, ge=1)
+    # Most recipients one campaign may have (groups, contacts, numbers and file together); a bigger
+    # audience is refused with a message saying to split it.
+    max_recipients: int = Field(200_000, ge=1, le=10_000_000)
     # Recipients rendered in a preview.
     preview_recipients: int = Field(5, ge=1, le=50)
     # How often running campaigns are topped up and checked, in seconds.

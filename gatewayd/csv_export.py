@@ -28,6 +28,11 @@ def neutralise(cell: str) -> str:
     return "'" + cell if cell.startswith(_FORMULA_START) else cell
 
 
+def unneutralise(cell: str) -> str:
+    """The cell neutralise() was given: the apostrophe it added before a formula character is removed."""
+    return cell[1:] if cell.startswith("'") and cell[1:2] and cell[1:].startswith(_FORMULA_START) else cell
+
+
 async def csv_stream(header: Sequence[str], batches: AsyncIterator[Iterable[Sequence[object]]], *,
                      separator: str = ";") -> AsyncIterator[bytes]:
     """The header row (after a BOM), then one chunk per batch of rows; None cells are empty."""

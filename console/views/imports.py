@@ -16,13 +16,16 @@ from gatewayd.console.forms import (
     text,
     texts,
 )
-from gatewayd.console.render import field_errors, redirect, render, t
+from gatewayd.console.render import field_errors, localise, redirect, render, t
 from gatewayd.console.routing import Pages
 from gatewayd.console.security import check_multipart_token
 from multidict import MultiDict
 
 from gatewayd import keys
-from gatewayd.contacts.analysis import BUILTIN_TARGETS, field_slug
+from gatewayd.csv_export import csv_stream
+from gatewayd.downloads import send_download
+from gatewayd.contacts import samples
+from gatewayd.contacts.analysis import BUILTIN_TARGETS, RECORD_TARGETS, field_slug
 from gatewayd.contacts.importer import Certification, CommitOptions
 from gatewayd.errors import BadRequest, Conflict, InvalidInput, PayloadTooLarge
 from gatewayd.store import groups as group_store
@@ -141,7 +144,7 @@ def mapping_choices(request: web.Request, row: ImportRow) -> list[list[tuple[str
     out = []
     for col in range(analysis.get("columns", 0)):
         options = [("ignore", t(request, "import.ignore")),
-                   *((b, t(request, f"import.target.{b}")) for b in BUILTIN_TARGETS)]
+                   *((b, t(request, f"import.target.{b}")) for b in (*BUILTIN_TARGETS, *RECORD_TARGETS))]
         options += [(f"field:{f}", t(request, "import.field", name=f)) for f in existing]
         slug = field_slug(headers[col]) if col < len(headers) and headers[col] else None
         if slug and slug.lower() not in known and slug.lower() not in BUILTIN_TARGETS:
@@ -156,6 +159,34 @@ async def _analysis_page(request: web.Request, row: ImportRow, errors: dict[str,
                          status: int = 200) -> web.Response:
     return await render(request, "imports/analysis.html", {
         "row": row, "a": row.analysis or {}, "choices": mapping_choices(request, row), "errors": errors}, status=status)
+
+
+@pages.get("/imports/sample-{model:[12]}.{fmt:csv|xlsx}", role="operator", name="import_sample")
+async def sample_file(request: web.Request) -> web.Response:
+    content, name, ctype = samples.sample_file(int(request.match_info["model"]), request.match_info["fmt"])
+    return web.Response(body=content, headers={"Content-Type": ctype,
+                                               "Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@pages.get("/imports/{id:\\d+}/rejects.csv", role="operator", name="import_rejects")
+async def rejects_csv(request: web.Request) -> web.StreamResponse:
+    """The rejected lines with their reason in the user's language, to fix in Excel and import again."""
+    import_id = path_id(request)
+    header, batches = await request.app[keys.IMPORTS].rejected_rows(import_id)
+    reasons: dict[str, str] = {}
+
+    def reason(text: str) -> str:
+        if text not in reasons and len(reasons) < 1000:
+            reasons[text] = localise(request, text)
+        return reasons.get(text) or localise(request, text)
+
+    async def rows() -> AsyncIterator[list[list[Any]]]:
+        async for batch in batches:
+            yield [[line, reason(why), *cells] for line, why, *cells in batch]
+
+    header = [t(request, "import.rejects.line"), t(request, "import.rejects.reason"), *header[2:]]
+    return await send_download(request, csv_stream(header, rows()), "text/csv; charset=utf-8",
+                               f"import-{import_id}-rejected.csv")
 
 
 @pages.get("/imports/{id:\\d+}", role="operator", name="import_show")
@@ -184,12 +215,15 @@ async def reanalyse(request: web.Request) -> web.StreamResponse:
     service = request.app[keys.IMPORTS]
     row = await service.get(path_id(request))
     form = await request.post()
-    header = text(form, "has_header", 5)
+    header = text(form, "header_line", 10)
     mapping = texts(form, "mapping", 100)
     try:
+        # Another header row changes the columns: the mapping is proposed again for it.
+        changed = header != str((row.analysis or {}).get("header_line") or 0)
         await service.analyse(row.id, sheet=text(form, "sheet", 100) or None,
-                              has_header=None if header == "" else header == "yes",
-                              mapping=tuple(mapping) if mapping and not checked(form, "repropose") else None)
+                              header_line=int(header) if header.isdigit() else None,
+                              mapping=tuple(mapping) if mapping and not changed and not checked(form, "repropose")
+                              else None)
     except (InvalidInput, Conflict) as exc:
         return await _analysis_page(request, await service.get(row.id), field_errors(exc, request), 422)
     raise redirect(request, f"/imports/{row.id}")

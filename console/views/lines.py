@@ -9,11 +9,11 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from gatewayd.console.forms import actor, text
-from gatewayd.console.render import localise, redirect, render, t
+from gatewayd.console.render import field_errors, localise, redirect, render, t, t_known
 from gatewayd.console.routing import Pages
 
 from gatewayd import keys
-from gatewayd.api.modems import ask_ussd
+from gatewayd.api.modems import ask_ussd, identities_of
 from gatewayd.errors import ProblemError
 from gatewayd.modem.errors import ModemError
 from gatewayd.modem.events import LineStatus
@@ -51,7 +51,9 @@ async def caps_used(request: web.Request, lines: list[LineStatus]) -> dict[str, 
 @pages.get("/lines", name="lines")
 async def lines(request: web.Request) -> web.Response:
     found = statuses(request)
-    return await render(request, "lines/list.html", {"lines": found, "caps": await caps_used(request, found)})
+    names = await identities_of(request.app).of({s.name: s for s in found})
+    return await render(request, "lines/list.html", {"lines": found, "caps": await caps_used(request, found),
+                                                     "identities": names})
 
 
 def _status(request: web.Request) -> LineStatus:
@@ -62,10 +64,28 @@ def _status(request: web.Request) -> LineStatus:
     raise web.HTTPNotFound()
 
 
+# Details whose values are codes (AT+CNMI's report mode, +CREG/+CGREG/+CEREG's status).
+CODED_DETAILS = {"reports": "lines.reports", "creg": "lines.registration", "cgreg": "lines.registration",
+                 "cereg": "lines.registration"}
+
+
+def details(request: web.Request, extra: dict[str, str]) -> list[tuple[str, str]]:
+    """The driver's details of a line as (label, value) in the page's language; a detail the
+    catalogue does not name yet is shown as the driver names it."""
+    out = []
+    for key, value in extra.items():
+        prefix = CODED_DETAILS.get(key)
+        shown = t_known(request, f"{prefix}.{value}", value) if prefix else value
+        out.append((t_known(request, f"lines.detail.{key}", key), shown))
+    return out
+
+
 async def _detail(request: web.Request, status: LineStatus, **results: Any) -> web.Response:
     """The line's page, with what a probe or a USSD request just answered."""
-    context = {"line": status, "probe": None, "probe_error": None, "ussd": None, "ussd_error": None,
-               "ussd_code": "", **results}
+    context = {"line": status, "details": details(request, dict(status.extra)), "probe": None,
+               "probe_error": None, "ussd": None, "ussd_error": None, "ussd_code": "", "identity_errors": {},
+               **results}
+    context["identity"] = (await identities_of(request.app).of({status.name: status}))[status.name]
     context["caps"] = (await caps_used(request, [status]))[status.name]
     return await render(request, "lines/detail.html", context)
 
@@ -101,6 +121,19 @@ async def ussd(request: web.Request) -> web.Response:
     except ProblemError as exc:
         error = localise(request, exc.errors[0].message if exc.errors else exc.detail)
     return await _detail(request, status, ussd=answer, ussd_error=error, ussd_code=code.strip())
+
+
+@pages.post("/lines/{name}/identity", role="admin", name="line_identity")
+async def set_identity(request: web.Request) -> web.StreamResponse:
+    """An administrator names the line and, for a SIM that does not store it, gives its number."""
+    status = _status(request)
+    form = await request.post()
+    try:
+        await identities_of(request.app).set(status.name, label=text(form, "label", 40),
+                                             number=text(form, "number", 40) or None, actor=actor(request))
+    except ProblemError as exc:
+        return await _detail(request, status, identity_errors=field_errors(exc, request))
+    raise redirect(request, f"/lines/{status.name}", "saved")
 
 
 @pages.post("/lines/{name}/accept-sim", role="admin", name="line_accept_sim")

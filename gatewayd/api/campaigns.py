@@ -22,6 +22,7 @@ from gatewayd.api.contacts import (
 )
 from gatewayd.api.openapi import describe
 from gatewayd.campaigns.audience import AudienceSpec
+from gatewayd.campaigns.checks import TextDecision
 from gatewayd.campaigns.preview import preview
 from gatewayd.campaigns.report import OUTCOMES, CampaignReport, ReportLine, parse_outcomes
 from gatewayd.campaigns.service import NewCampaign
@@ -42,6 +43,37 @@ class AudienceBody(BaseModel):
     file: RowId | None = None  # an analysed import uploaded with purpose=campaign (or contacts)
 
 
+class VariableBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    source: str | None = Field(None, max_length=60)   # a file column (its field name) or a contact field
+    default: str = Field("", max_length=200)           # when the recipient has no value
+
+
+Variables = dict[str, VariableBody]
+
+
+def variables_data(body: Variables | None) -> dict[str, dict[str, str | None]]:
+    return {name[:40]: {"source": v.source or None, "default": v.default} for name, v in (body or {}).items()}
+
+
+class VariablesBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    variables: Variables = Field(max_length=100)
+
+
+class TimingBody(BaseModel):
+    """A reminder per recipient (send time from a date column) or a recurring campaign."""
+
+    model_config = ConfigDict(extra="forbid")
+    kind: Literal["reminder", "recurring"]
+    column: str | None = Field(None, max_length=100)         # reminder: the column holding each date
+    days_before: int | None = Field(None, ge=0, le=90)       # reminder: "the day before" = 1, with `at`
+    at: str | None = Field(None, max_length=5)                # HH:MM
+    minutes_before: int | None = Field(None, ge=0, le=43200)  # reminder: "2 hours before" = 120
+    days_of_week: list[Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]] = Field([], max_length=7)
+    day_of_month: int | None = Field(None, ge=1, le=28)       # recurring: every month on this day
+
+
 class CampaignBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(min_length=1, max_length=200)
@@ -50,11 +82,20 @@ class CampaignBody(BaseModel):
     templates: dict[Literal["default", "fr", "en"], RowId]
     line: str | None = Field(None, max_length=32)
     audience: AudienceBody
+    # Template variable -> the column giving its value and a default ({"prenom": {"source": "first_name"}}).
+    variables: Variables | None = Field(None, max_length=100)
+    timing: TimingBody | None = None
 
 
 class ScheduleBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     send_at: AwareDatetime | None = None
+
+
+class TextChecksBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    defaults: dict[str, str] = Field({}, max_length=50, description="a value for each variable left empty")
+    exclude: bool = Field(False, description="leave out recipients whose text still has a problem")
 
 
 class PauseBody(BaseModel):
@@ -81,8 +122,17 @@ def campaign_json(c: Campaign, **extra: Any) -> dict[str, Any]:
         "created_by": c.created_by,
         "created_at": utc_iso(c.created_at),
         "updated_at": utc_iso(c.updated_at),
+        "timing": c.timing,
+        "timing_report": c.timing_report,
+        "parent_id": c.parent_id,
         **extra,
     }
+
+
+async def with_next_sends(request: web.Request, c: Campaign, **extra: Any) -> web.Response:
+    """A campaign's JSON with its next send times (reminders due, occurrences of a recurring one)."""
+    nexts = await request.app[keys.CAMPAIGNS].next_sends(c)
+    return web.json_response(campaign_json(c, next_send_at=[utc_iso(t) for t in nexts], **extra))
 
 
 @routes.get("/api/v1/campaigns")
@@ -124,7 +174,8 @@ async def create_campaign(request: web.Request) -> web.Response:
     key = await require_scope(request, "send")
     body = await parse_body(request, CampaignBody)
     spec = AudienceSpec(
-        tuple(body.audience.groups), tuple(body.audience.contacts), tuple(body.audience.numbers), body.audience.file
+        tuple(body.audience.groups), tuple(body.audience.contacts), tuple(body.audience.numbers), body.audience.file,
+        variables_data(body.variables),
     )
     campaign, unknown = await request.app[keys.CAMPAIGNS].create(
         NewCampaign(
@@ -135,16 +186,63 @@ async def create_campaign(request: web.Request) -> web.Response:
             category=body.category,
             line=body.line,
             created_by=actor(key),
+            timing=body.timing.model_dump(exclude_none=True) if body.timing else None,
         )
     )
     return web.json_response(campaign_json(campaign, unknown_variables=unknown), status=201)
+
+
+@routes.put("/api/v1/campaigns/{id}")
+@describe(
+    "Change a draft campaign (the same body as its creation); 409 once scheduled or launched",
+    tag="campaigns",
+    scope="send",
+    body=CampaignBody,
+    responses={200: CAMPAIGN_SCHEMA, 404: None, 409: None, 422: None},
+)
+async def update_campaign(request: web.Request) -> web.Response:
+    key = await require_scope(request, "send")
+    body = await parse_body(request, CampaignBody)
+    spec = AudienceSpec(
+        tuple(body.audience.groups), tuple(body.audience.contacts), tuple(body.audience.numbers), body.audience.file
+    )
+    campaign, unknown = await request.app[keys.CAMPAIGNS].update(
+        path_id(request),
+        NewCampaign(
+            name=body.name,
+            templates={str(k): v for k, v in body.templates.items()},
+            audience=spec,
+            tag=body.tag,
+            category=body.category,
+            line=body.line,
+            created_by=actor(key),
+        ),
+    )
+    return web.json_response(campaign_json(campaign, unknown_variables=unknown))
+
+
+@routes.post("/api/v1/campaigns/{id}/text-checks")
+@describe(
+    "Decide about recipients whose own text has a problem (empty variable, UCS-2, over the segment cap):"
+    " default values for the variables and/or leave them out; the preview's text_checks shows them",
+    tag="campaigns",
+    scope="send",
+    body=TextChecksBody,
+    responses={200: CAMPAIGN_SCHEMA, 404: None, 409: None, 422: None},
+)
+async def decide_texts(request: web.Request) -> web.Response:
+    await require_scope(request, "send")
+    body = await parse_body(request, TextChecksBody)
+    campaign = await request.app[keys.CAMPAIGNS].decide_texts(path_id(request),
+                                                               TextDecision(body.defaults, body.exclude))
+    return web.json_response(campaign_json(campaign))
 
 
 @routes.get("/api/v1/campaigns/{id}")
 @describe("One campaign", tag="campaigns", scope="read", responses={200: CAMPAIGN_SCHEMA, 404: None})
 async def get_campaign(request: web.Request) -> web.Response:
     await require_scope(request, "read")
-    return web.json_response(campaign_json(await request.app[keys.CAMPAIGNS].get(path_id(request))))
+    return await with_next_sends(request, await request.app[keys.CAMPAIGNS].get(path_id(request)))
 
 
 @routes.delete("/api/v1/campaigns/{id}")
@@ -180,7 +278,7 @@ async def schedule(request: web.Request) -> web.Response:
     body = await parse_body(request, ScheduleBody) if request.can_read_body else ScheduleBody.model_validate({})
     when: datetime | None = body.send_at
     campaign = await request.app[keys.CAMPAIGNS].schedule(path_id(request), when)
-    return web.json_response(campaign_json(campaign))
+    return await with_next_sends(request, campaign)
 
 
 @routes.post("/api/v1/campaigns/{id}/pause")
@@ -319,3 +417,36 @@ async def tags(request: web.Request) -> web.Response:
 async def stats_by_tag(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     return web.json_response(await tag_stats(request.app[keys.CAMPAIGNS], request.match_info["tag"]))
+
+
+VARIABLES_SCHEMA = {"type": "object", "properties": {
+    "variables": {"type": "array", "items": {"type": "string"}},
+    "sources": {"type": "array", "items": {"type": "object"}},
+    "proposed": {"type": "object"}, "mapping": {"type": "object"}, "unknown_variables": {"type": "object"}}}
+
+
+@routes.get("/api/v1/campaigns/{id}/variables")
+@describe(
+    "The variables ↔ columns step: template variables, recipient columns, a proposal and the kept mapping",
+    tag="campaigns",
+    scope="read",
+    responses={200: VARIABLES_SCHEMA, 404: None},
+)
+async def get_variables(request: web.Request) -> web.Response:
+    await require_scope(request, "read")
+    return web.json_response(await request.app[keys.CAMPAIGNS].variables_step(path_id(request)))
+
+
+@routes.put("/api/v1/campaigns/{id}/variables")
+@describe(
+    "Map the templates' variables to columns, with default values (draft or scheduled campaigns)",
+    tag="campaigns",
+    scope="send",
+    body=VariablesBody,
+    responses={200: VARIABLES_SCHEMA, 404: None, 409: None, 422: None},
+)
+async def put_variables(request: web.Request) -> web.Response:
+    await require_scope(request, "send")
+    body = await parse_body(request, VariablesBody)
+    step = await request.app[keys.CAMPAIGNS].set_variables(path_id(request), variables_data(body.variables))
+    return web.json_response(step)

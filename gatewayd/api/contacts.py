@@ -84,7 +84,7 @@ IMPORT_SCHEMA: dict[str, Any] = {
         "purpose": {"enum": ["contacts", "campaign"]},
         "filename": _STR,
         "size": _INT,
-        "format": {"enum": ["csv", "txt", "xlsx"]},
+        "format": {"enum": ["csv", "txt", "xlsx", "xls"]},
         "state": {"enum": ["uploaded", "analysed", "committed", "failed"]},
         "analysis": {"type": ["object", "null"]},
         "report": {"type": ["object", "null"]},
@@ -128,6 +128,10 @@ CAMPAIGN_SCHEMA: dict[str, Any] = {
         "created_by": _NSTR,
         "created_at": _TIME,
         "updated_at": _TIME,
+        "timing": {"type": ["object", "null"]},
+        "timing_report": {"type": ["object", "null"]},
+        "parent_id": {"type": ["integer", "null"]},
+        "next_send_at": {"type": "array", "items": {"type": "string"}},
     },
 }
 STATS_SCHEMA: dict[str, Any] = {

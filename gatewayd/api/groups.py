@@ -11,6 +11,7 @@ from gatewayd import keys
 from gatewayd.api.auth import require_scope
 from gatewayd.api.body import RowId, parse_body
 from gatewayd.api.contacts import GROUP_SCHEMA, next_cursor, page_args, page_schema, path_id
+from gatewayd.api.imports import body_chunks
 from gatewayd.api.openapi import describe
 from gatewayd.clock import utc_iso
 from gatewayd.store import groups as group_store
@@ -130,3 +131,35 @@ async def change_members(request: web.Request) -> web.Response:
     body = await parse_body(request, MembersBody)
     group = await request.app[keys.GROUPS].change_members(path_id(request), body.add, body.remove)
     return web.json_response(group_json(group))
+
+
+@routes.post("/api/v1/groups/{id}/delete-contacts")
+@describe(
+    "Delete every contact of the group (the group stays, empty); their pending campaign messages are dropped",
+    tag="groups",
+    scope="send",
+    responses={200: {"type": "object", "properties": {"deleted": {"type": "integer"}}}, 404: None},
+)
+async def delete_group_contacts(request: web.Request) -> web.Response:
+    await require_scope(request, "send")
+    return web.json_response({"deleted": await request.app[keys.GROUPS].delete_contacts(path_id(request))})
+
+
+@routes.put("/api/v1/groups/{id}/members/file")
+@describe(
+    "Replace a static group's members by the contacts whose numbers a CSV/TXT/XLS/XLSX file lists",
+    tag="groups",
+    scope="send",
+    responses={200: {"type": "object"}, 404: None, 409: None, 413: None, 422: None},
+    query={"filename": "name of a raw-body upload"},
+)
+async def replace_members(request: web.Request) -> web.Response:
+    await require_scope(request, "send")
+    group_id = path_id(request)
+    await request.app[keys.GROUPS].get(group_id)
+    chunks, _ = await body_chunks(request)
+    found = await request.app[keys.IMPORTS].read_numbers(chunks)
+    result = await request.app[keys.GROUPS].replace_members(group_id, found.numbers)
+    return web.json_response({**result, "invalid": found.invalid, "duplicates": found.duplicates,
+                              "invalid_lines": [{"line": ln, "value": v, "reason": r}
+                                                for ln, v, r in found.invalid_lines]})

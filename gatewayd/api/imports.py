@@ -14,7 +14,10 @@ from gatewayd.api.body import RowId, parse_body
 from gatewayd.api.contacts import IMPORT_SCHEMA, actor, next_cursor, page_args, page_schema, path_id
 from gatewayd.api.openapi import describe
 from gatewayd.clock import utc_iso
+from gatewayd.contacts import samples
 from gatewayd.contacts.importer import Certification, CommitOptions
+from gatewayd.csv_export import csv_stream
+from gatewayd.downloads import send_download
 from gatewayd.errors import InvalidInput
 from gatewayd.store import imports as import_store
 from gatewayd.store.imports import ImportRow
@@ -43,6 +46,8 @@ class AnalyseBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     sheet: str | None = Field(None, max_length=100)
     has_header: bool | None = None
+    # The file's line holding the header (0: the file has none); found among the first rows when absent.
+    header_line: int | None = Field(None, ge=0, le=1_000_000)
     mapping: list[str] | None = Field(None, max_length=200)
 
 
@@ -62,7 +67,7 @@ class CommitBody(BaseModel):
     opted_out: Literal["skip", "keep_contact"] = "skip"
 
 
-async def _body_chunks(request: web.Request) -> tuple[AsyncIterator[bytes], str]:
+async def body_chunks(request: web.Request) -> tuple[AsyncIterator[bytes], str]:
     """The uploaded bytes as a stream: a multipart 'file' part, or the raw body (?filename=)."""
     if request.content_type.startswith("multipart/"):
         reader = await request.multipart()
@@ -89,7 +94,7 @@ async def _body_chunks(request: web.Request) -> tuple[AsyncIterator[bytes], str]
 
 @routes.post("/api/v1/imports")
 @describe(
-    "Upload a CSV, TXT or XLSX file (multipart 'file' part, or the raw body)",
+    "Upload a CSV, TXT, XLS or XLSX file (multipart 'file' part, or the raw body)",
     tag="imports",
     scope="send",
     responses={201: IMPORT_SCHEMA, 413: None, 422: None},
@@ -100,7 +105,7 @@ async def upload(request: web.Request) -> web.Response:
     purpose = request.query.get("purpose", "contacts")
     if purpose not in ("contacts", "campaign"):
         raise InvalidInput("purpose", "contacts or campaign")
-    chunks, filename = await _body_chunks(request)
+    chunks, filename = await body_chunks(request)
     row = await request.app[keys.IMPORTS].save_upload(chunks, filename=filename, purpose=purpose, created_by=actor(key))
     return web.json_response(import_json(row), status=201)
 
@@ -120,6 +125,25 @@ async def list_imports(request: web.Request) -> web.Response:
     return web.json_response(
         {"imports": [import_json(r) for r in page], "next_cursor": next_cursor(page, limit, lambda r: r.id)}
     )
+
+
+@routes.get("/api/v1/imports/sample")
+@describe(
+    "A sample file to fill in: model 1 (numbers alone) or 2 (numbers, names and fields), CSV or XLSX",
+    tag="imports",
+    scope="read",
+    responses={200: None, 422: None},
+    query={"model": "1 or 2", "format": "csv or xlsx"},
+)
+async def sample(request: web.Request) -> web.Response:
+    await require_scope(request, "read")
+    try:
+        content, name, ctype = samples.sample_file(int(request.query.get("model", "2") or 0),
+                                                   request.query.get("format", "csv"))
+    except ValueError as exc:
+        raise InvalidInput("model", str(exc)) from None
+    return web.Response(body=content, headers={"Content-Type": ctype,
+                                               "Content-Disposition": f'attachment; filename="{name}"'})
 
 
 @routes.get("/api/v1/imports/{id}")
@@ -159,9 +183,24 @@ async def analyse(request: web.Request) -> web.Response:
         path_id(request),
         sheet=body.sheet,
         has_header=body.has_header,
+        header_line=body.header_line,
         mapping=tuple(body.mapping) if body.mapping is not None else None,
     )
     return web.json_response({"import_id": path_id(request), "analysis": report})
+
+
+@routes.get("/api/v1/imports/{id}/rejects.csv")
+@describe(
+    "The analysed file's rejected lines (invalid numbers, duplicates) with their reason, as CSV",
+    tag="imports",
+    scope="read",
+    responses={200: None, 404: None, 409: None},
+)
+async def rejects_csv(request: web.Request) -> web.StreamResponse:
+    await require_scope(request, "read")
+    header, batches = await request.app[keys.IMPORTS].rejected_rows(path_id(request))
+    return await send_download(request, csv_stream(header, batches), "text/csv; charset=utf-8",
+                               f"import-{path_id(request)}-rejected.csv")
 
 
 @routes.post("/api/v1/imports/{id}/commit")

@@ -15,6 +15,7 @@ from gatewayd.api.body import parse_body
 from gatewayd.api.openapi import describe
 from gatewayd.clock import utc_iso
 from gatewayd.errors import Conflict, InvalidInput, NotFound, ServiceUnavailable
+from gatewayd.line_identity import LineIdentities
 from gatewayd.modem.errors import LineUnavailableError, UssdError
 from gatewayd.modem.events import LineStatus
 from gatewayd.modem.ussd import UssdAnswer, check_code
@@ -26,6 +27,9 @@ routes = web.RouteTableDef()
 
 class ModemOut(BaseModel):
     name: str
+    label: str = Field(description="what people call the line (set by an administrator; else its name)")
+    number: str | None = Field(None, description="the SIM's own number (AT+CNUM), else the one an admin set")
+    number_source: str | None = Field(None, description="sim | admin")
     state: str = Field(description="disconnected | opening | initialising | ready | degraded")
     signal: int | None = Field(None, description="RSSI 0-31 (+CSQ), null when unknown")
     operator: str | None = None
@@ -55,9 +59,11 @@ async def list_modems(request: web.Request) -> web.Response:
         depth = await message_store.queue_depth(conn)
     dispatcher = app[keys.DISPATCHER] if keys.DISPATCHER in app else None
     out = []
-    for s in _statuses(app):
+    statuses = _statuses(app)
+    identities = await identities_of(app).of({st.name: st for st in statuses})
+    for s in statuses:
         item: dict[str, Any] = {
-            "name": s.name, "port": s.port, "state": s.state.value, "signal": s.signal, "registered": s.registered,
+            "name": s.name, **identities[s.name].json(), "port": s.port, "state": s.state.value, "signal": s.signal, "registered": s.registered,
             "roaming": s.roaming, "operator": s.operator, "manufacturer": s.manufacturer, "model": s.model,
             "imei": s.imei, "imsi": s.imsi, "iccid": s.iccid, "sim_mismatch": s.sim_mismatch,
             "last_error": s.last_error, "since": utc_iso(s.since), "queue_depth": depth.get(s.name, 0),
@@ -66,6 +72,27 @@ async def list_modems(request: web.Request) -> web.Response:
             item.update(dispatcher.line_info(s.name))
         out.append(item)
     return web.json_response({"modems": out, "unassigned_queue": depth.get("", 0)})
+
+
+def identities_of(app: web.Application) -> LineIdentities:
+    return LineIdentities(app[keys.DB], app[keys.CLOCK], app[keys.POOL], app[keys.SETTINGS].sending.default_region)
+
+
+class IdentityBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    label: str = Field("", max_length=40, description="what people call the line; empty: its name")
+    number: str | None = Field(None, max_length=40, description="the line's number, for a SIM that does not store it")
+
+
+@routes.put("/api/v1/modems/{name}/identity")
+@describe("Set a line's label and, for a SIM that does not store it, its number", tag="modems", scope="admin",
+          body=IdentityBody, responses={204: None, 404: None, 422: None})
+async def set_identity(request: web.Request) -> web.Response:
+    key = await require_scope(request, "admin")
+    body = await parse_body(request, IdentityBody)
+    await identities_of(request.app).set(request.match_info["name"], label=body.label, number=body.number,
+                                         actor=f"api key {key.name}")
+    return web.Response(status=204)
 
 
 class UssdBody(BaseModel):

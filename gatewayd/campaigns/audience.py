@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 import aiosqlite
@@ -28,15 +29,20 @@ class AudienceSpec:
     contact_ids: tuple[int, ...] = ()
     numbers: tuple[str, ...] = ()
     file_import_id: int | None = None
+    # Template variable -> {"source": a recipient value's key, "default": text} (campaigns/variables.py).
+    variables: Mapping[str, Mapping[str, str | None]] = field(default_factory=dict, hash=False, compare=False)
 
     def to_json(self) -> dict[str, Any]:
-        return {"groups": list(self.group_ids), "contacts": list(self.contact_ids), "numbers": list(self.numbers),
-                "file": self.file_import_id}
+        out: dict[str, Any] = {"groups": list(self.group_ids), "contacts": list(self.contact_ids),
+                               "numbers": list(self.numbers), "file": self.file_import_id}
+        if self.variables:
+            out["variables"] = {k: dict(v) for k, v in self.variables.items()}
+        return out
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AudienceSpec:
         return cls(tuple(data.get("groups", ())), tuple(data.get("contacts", ())), tuple(data.get("numbers", ())),
-                   data.get("file"))
+                   data.get("file"), data.get("variables") or {})
 
     def is_empty(self) -> bool:
         return not (self.group_ids or self.contact_ids or self.numbers or self.file_import_id)
@@ -98,6 +104,28 @@ async def validate(conn: aiosqlite.Connection, spec: AudienceSpec) -> None:
             raise InvalidInput("audience.file", f"import {spec.file_import_id} does not exist")
         if row.analysis is None or "valid" not in row.analysis:
             raise InvalidInput("audience.file", f"import {spec.file_import_id} has not been analysed")
+
+
+async def size_bound(conn: aiosqlite.Connection, spec: AudienceSpec) -> int:
+    """At most how many recipients the audience has: its parts added up (a number in two parts counts
+    twice), cheap enough to check before anything is materialised."""
+    total = len(spec.contact_ids) + len(spec.numbers)
+    for gid in spec.group_ids:
+        group = await group_store.get_in(conn, gid)
+        total += group.members if group is not None else 0
+    if spec.file_import_id is not None:
+        row = await import_store.get_in(conn, spec.file_import_id)
+        if row is not None and row.analysis is not None:
+            total += int(row.analysis.get("valid", 0))
+    return total
+
+
+def cap_problem(size: int, cap: int) -> str | None:
+    """The message refusing an audience over the campaign cap, or None."""
+    if size <= cap:
+        return None
+    return (f"the audience has {size} recipients, more than the {cap} a campaign may have"
+            " (campaigns.max_recipients): split it into several campaigns")
 
 
 def file_variables(mapping: list[str]) -> list[str]:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import aiosqlite
 
 from gatewayd.campaigns.templates import CompiledTemplate, compile_template
+from gatewayd.campaigns.variables import Resolver
 from gatewayd.store import templates as template_store
 from gatewayd.store.campaigns import Campaign
 
@@ -22,6 +23,11 @@ class CampaignTexts:
     line: str | None  # the default template's line when the campaign names none
     sources: Mapping[str, str]  # the template texts as written, per language (what the runner composes)
     transliterate: Mapping[str, bool | None]  # each template's switch (None: the site default)
+    resolver: Resolver = field(default_factory=lambda: Resolver({}))  # variables <- columns, defaults
+
+    def values_of(self, values: Mapping[str, str]) -> Mapping[str, str]:
+        """A recipient's values with the campaign's variables mapped from its columns (or defaults)."""
+        return self.resolver.apply(values) if self.resolver else values
 
     def template_for(self, language: str | None) -> str:
         """'fr' / 'en' when the campaign has a template for that language, else 'default'."""
@@ -43,4 +49,5 @@ async def load_texts(conn: aiosqlite.Connection, campaign: Campaign) -> Campaign
         switches[language] = template.transliterate
         if language == "default" and line is None:
             line = template.line
-    return CampaignTexts(compiled, dict(campaign.templates), campaign.stop_mention, line, sources, switches)
+    return CampaignTexts(compiled, dict(campaign.templates), campaign.stop_mention, line, sources, switches,
+                         Resolver(campaign.audience.get("variables") or {}))

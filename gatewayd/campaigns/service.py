@@ -8,24 +8,31 @@ same transaction that moves the campaign to running; UNIQUE(campaign, number) ke
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 from typing import Any, Protocol
 
 import aiosqlite
 
 from gatewayd.campaigns import audience as aud
+from gatewayd.campaigns.checks import TextDecision
 from gatewayd.campaigns.rendering import load_texts
-from gatewayd.campaigns.templates import TemplateSyntaxError, compile_template, unknown_variables
+from gatewayd.campaigns import timing, variables
+from gatewayd.campaigns.templates import BUILTIN_VARIABLES, TemplateSyntaxError, compile_template, unknown_variables
 from gatewayd.clock import Clock
 from gatewayd.config import Settings
+from gatewayd.contacts.analysis import fold
 from gatewayd.contacts.importer import ImportService
 from gatewayd.errors import Conflict, InvalidInput, NotFound
 from gatewayd.store import campaigns as store
 from gatewayd.store import contacts as contact_store
 from gatewayd.store import imports as import_store
+from gatewayd.store import messages as message_store
+from gatewayd.outbound.quiet_hours import QuietHours
 from gatewayd.store import optouts
 from gatewayd.store import templates as template_store
 from gatewayd.store.campaigns import Campaign
@@ -33,6 +40,8 @@ from gatewayd.outbound.compose import Composer, LineDirectory
 from gatewayd.store.db import Database
 
 log = logging.getLogger(__name__)
+# A time this close behind the clock is "now" (a form filled in for the current minute).
+PAST_TOLERANCE = timedelta(minutes=1)
 
 LANGUAGES = ("default", "fr", "en")
 
@@ -54,6 +63,7 @@ class NewCampaign:
     category: str = "marketing"
     line: str | None = None
     created_by: str | None = None
+    timing: dict[str, Any] | None = None  # a reminder per recipient, or a recurring campaign (timing.py)
 
 
 class CampaignService:
@@ -76,6 +86,7 @@ class CampaignService:
         self.composer = composer if composer is not None else Composer(settings, self.lines)
         self.on_change: Callable[[], None] = lambda: None   # the runner's wake-up
         self.cancel_outstanding: Callable[[int], Any] | None = None  # set by the runner
+        self.on_release: Callable[[], None] | None = None   # held messages may go: the dispatcher's wake-up
 
     def use_settings(self, settings: Settings) -> None:
         """Settings changed in the console (quiet hours show in the next preview)."""
@@ -90,13 +101,70 @@ class CampaignService:
         return campaign
 
     async def known_variables(self, conn: aiosqlite.Connection, spec: aud.AudienceSpec) -> list[str]:
-        """Variables a recipient of this audience may have: contact fields and the file's columns."""
-        names = list(await contact_store.field_names(conn))
+        """Variables a recipient of this audience may have: contact fields, the file's columns, and the
+        variables the campaign maps to one of those or fills with a default."""
+        names = [s.key for s in await self.sources(conn, spec)]
+        names += [v for v, entry in spec.variables.items() if entry.get("source") or entry.get("default")]
+        return names
+
+    async def sources(self, conn: aiosqlite.Connection, spec: aud.AudienceSpec) -> list[variables.Source]:
+        """The values recipients of this audience have, with the names the user knows them by."""
+        out = [variables.Source(k, k) for k in BUILTIN_VARIABLES]
+        out += [variables.Source(f, f) for f in await contact_store.field_names(conn)]
         if spec.file_import_id is not None:
             row = await import_store.get_in(conn, spec.file_import_id)
             if row is not None and row.analysis is not None:
-                names += aud.file_variables(row.analysis["mapping"])
-        return names
+                headers = row.analysis.get("headers", [])
+                for i, target in enumerate(row.analysis["mapping"]):
+                    key = target[6:] if target.startswith("field:") else target
+                    if key in aud.file_variables(row.analysis["mapping"]):
+                        label = headers[i] if i < len(headers) and headers[i] else key
+                        out = [s for s in out if s.key.lower() != key.lower()] + [variables.Source(key, label)]
+        return out
+
+    async def template_variables(self, conn: aiosqlite.Connection, templates: dict[str, int]) -> list[str]:
+        found: list[str] = []
+        for tid in templates.values():
+            template = await template_store.get_in(conn, tid)
+            if template is not None:
+                found += compile_template(template.text).variables
+        return list(dict.fromkeys(found))
+
+    async def variables_step(self, campaign_id: int) -> dict[str, Any]:
+        """The mapping step: the templates' variables, the recipients' columns, a proposal and the
+        mapping kept on the campaign."""
+        campaign = await self.get(campaign_id)
+        spec = aud.AudienceSpec.from_json(campaign.audience)
+        async with self.db.read() as conn:
+            names = await self.template_variables(conn, campaign.templates)
+            sources = await self.sources(conn, spec)
+            unknown = await self.unknown_variables(conn, campaign)
+        return {"campaign_id": campaign_id, "variables": names,
+                "sources": [{"key": s.key, "label": s.label} for s in sources],
+                "proposed": variables.propose(names, sources),
+                "mapping": {k: dict(v) for k, v in spec.variables.items()}, "unknown_variables": unknown}
+
+    async def set_variables(self, campaign_id: int, mapping: dict[str, dict[str, str | None]]) -> dict[str, Any]:
+        """Keep the variables ↔ columns mapping on a campaign not launched yet."""
+        async with self.db.write() as conn:
+            campaign = await store.get_in(conn, campaign_id)
+            if campaign is None:
+                raise NotFound(code="campaign.not_found", id=campaign_id)
+            spec = aud.AudienceSpec.from_json(campaign.audience)
+            await self._check_variables(conn, campaign.templates, spec, mapping)
+            audience = {**campaign.audience, "variables": mapping}
+            if not await store.set_audience(conn, campaign_id, audience, self.clock.now(), ("draft", "scheduled")):
+                raise Conflict(f"campaign {campaign_id} is {campaign.state}: its variables can no longer change")
+        return await self.variables_step(campaign_id)
+
+    async def _check_variables(self, conn: aiosqlite.Connection, templates: dict[str, int], spec: aud.AudienceSpec,
+                               mapping: Any) -> None:
+        names = await self.template_variables(conn, templates)
+        keys = [s.key for s in await self.sources(conn, spec)]
+        problems = variables.check(mapping, names, keys)
+        if problems:
+            field, detail = problems[0]
+            raise InvalidInput(field, detail)
 
     async def unknown_variables(self, conn: aiosqlite.Connection, campaign: Campaign) -> dict[str, list[str]]:
         """Per language, the template variables no recipient of this campaign can have."""
@@ -114,6 +182,13 @@ class CampaignService:
 
     async def create(self, new: NewCampaign) -> tuple[Campaign, dict[str, list[str]]]:
         """A draft campaign and the unknown variables of its templates (reported, not refused)."""
+        return await self._save(None, new)
+
+    async def update(self, campaign_id: int, new: NewCampaign) -> tuple[Campaign, dict[str, list[str]]]:
+        """Change a draft (everything but its author); 409 once it is scheduled or launched."""
+        return await self._save(campaign_id, new)
+
+    async def _save(self, campaign_id: int | None, new: NewCampaign) -> tuple[Campaign, dict[str, list[str]]]:
         if not new.name.strip():
             raise InvalidInput("name", code="campaign.name_required")
         if new.category not in ("marketing", "transactional"):
@@ -131,14 +206,59 @@ class CampaignService:
                 if await template_store.get_in(conn, tid) is None:
                     raise InvalidInput(f"templates.{lang}", code="template.not_found", id=tid)
             await aud.validate(conn, new.audience)
-            campaign_id = await store.insert(
-                conn, name=new.name.strip()[:200], tag=new.tag.strip()[:64], category=new.category, line=new.line,
-                audience=new.audience.to_json(), stop_mention=mention, templates=new.templates,
-                created_by=new.created_by, now=self.clock.now())
+            await self._check_cap(conn, new.audience)
+            await self._check_variables(conn, new.templates, new.audience, new.audience.variables)
+            rule = await self._check_timing(conn, new.timing, new.audience)
+            fields = {"name": new.name.strip()[:200], "tag": new.tag.strip()[:64], "category": new.category,
+                      "line": new.line, "audience": new.audience.to_json(), "stop_mention": mention,
+                      "templates": new.templates, "now": self.clock.now()}
+            if campaign_id is None:
+                campaign_id = await store.insert(conn, created_by=new.created_by,
+                                                 timing=rule.to_json() if rule else None, **fields)
+            elif not await store.update_draft(conn, campaign_id, **fields):
+                await self._state_conflict(conn, campaign_id, "changed")
             campaign = await store.get_in(conn, campaign_id)
             assert campaign is not None
             unknown = await self.unknown_variables(conn, campaign)
         return campaign, unknown
+
+    async def _check_timing(self, conn: aiosqlite.Connection, data: dict[str, Any] | None,
+                            spec: aud.AudienceSpec) -> timing.Timing | None:
+        try:
+            rule = timing.parse(data)
+        except timing.TimingProblem as exc:
+            raise InvalidInput(exc.field, str(exc)) from None
+        if isinstance(rule, timing.Reminder):
+            wanted = fold(rule.column)
+            found = [s for s in await self.sources(conn, spec) if wanted in (fold(s.key), fold(s.label))]
+            if not found:
+                raise InvalidInput("timing.column", f"no column or contact field named {rule.column!r}")
+            rule = dataclasses.replace(rule, column=found[0].key)  # the header as the user wrote it, or the key
+        return rule
+
+    def _tz(self) -> ZoneInfo:
+        return ZoneInfo(self.settings.site.timezone)
+
+    async def next_sends(self, campaign: Campaign, count: int = 3) -> list[datetime]:
+        """When the campaign sends next: its reminders' earliest due times, a recurring campaign's next
+        occurrences, or its scheduled time."""
+        rule = timing.parse(campaign.timing) if campaign.timing else None
+        if isinstance(rule, timing.Recurring):
+            if campaign.state != "scheduled" or campaign.scheduled_at is None:
+                return []
+            return [campaign.scheduled_at, *timing.next_occurrences(rule, self._tz(), campaign.scheduled_at,
+                                                                      count - 1)]
+        if isinstance(rule, timing.Reminder) and campaign.state in ("running", "paused"):
+            async with self.db.read() as conn:
+                return await store.next_send_times(conn, campaign.id, count)
+        if campaign.state == "scheduled" and campaign.scheduled_at is not None:
+            return [campaign.scheduled_at]
+        return []
+
+    async def _check_cap(self, conn: aiosqlite.Connection, spec: aud.AudienceSpec) -> None:
+        problem = aud.cap_problem(await aud.size_bound(conn, spec), self.settings.campaigns.max_recipients)
+        if problem:
+            raise InvalidInput("audience", problem)
 
     async def delete(self, campaign_id: int) -> None:
         async with self.db.write() as conn:
@@ -152,10 +272,26 @@ class CampaignService:
         raise Conflict(code=f"campaign.cannot_{action}", id=campaign_id, state=campaign.state)
 
     async def schedule(self, campaign_id: int, at: datetime | None = None) -> Campaign:
-        """Send now (at None or past) or at `at`; the job survives restarts through the database."""
+        """Send now (at None) or at `at`, which must be to come (a time already past is refused
+        rather than sent at once: it is a typing mistake); the job survives restarts."""
         now = self.clock.now()
+        if at is not None and at < now - PAST_TOLERANCE:
+            raise InvalidInput("send_at", "this time is in the past: choose a time to come, or send now")
         when = at if at is not None and at > now else now
         async with self.db.write() as conn:
+            campaign = await store.get_in(conn, campaign_id)
+            if campaign is not None and campaign.state == "draft":  # groups may have grown since the draft
+                await self._check_cap(conn, aud.AudienceSpec.from_json(campaign.audience))
+                # A variable nothing fills is outbound's composition to refuse (the runner pauses the
+                # campaign naming it and the recipient); the preview and the variables step show it first.
+            rule = timing.parse(campaign.timing) if campaign is not None and campaign.timing else None
+        # Every recipient's own text, checked before anything is queued (reminders choose their
+        # recipients by date at launch: they are left to the runner's composition).
+        if campaign is not None and campaign.state == "draft" and rule is None:
+            await self._texts_decided(campaign_id)
+        async with self.db.write() as conn:
+            if isinstance(rule, timing.Recurring):  # the first occurrence after `at` (or now)
+                when = timing.next_occurrences(rule, self._tz(), when - timedelta(seconds=1), 1)[0]
             if not await store.transition(conn, campaign_id, ("draft",), "scheduled", now, scheduled_at=when):
                 await self._state_conflict(conn, campaign_id, "scheduled")
         if when <= now:
@@ -164,10 +300,58 @@ class CampaignService:
             self.scheduler.run_at(f"campaign:{campaign_id}", when, self.launch_quietly, campaign_id)
         return await self.get(campaign_id)
 
+    async def _texts_decided(self, campaign_id: int) -> None:
+        """409 while some recipients' own text has a problem nobody decided about (the whole
+        audience is checked, as the preview shows it)."""
+        from gatewayd.campaigns.preview import preview
+
+        checks = (await preview(self, campaign_id))["text_checks"]
+        if checks["blocking"]:
+            kinds = checks["by_kind"]
+            raise Conflict(code="campaign.text_problems", field="text_checks", id=campaign_id,
+                           count=checks["recipients"], empty=kinds["empty_variable"], ucs2=kinds["ucs2"],
+                           too_long=kinds["too_long"], max=self.settings.sending.max_segments)
+
+    async def decide_texts(self, campaign_id: int, decision: TextDecision) -> Campaign:
+        """Record what to do with recipients whose text has a problem: default values for the
+        variables, and whether to leave out those whose text still has one (drafts only)."""
+        for name, value in decision.defaults.items():
+            if not name.strip() or len(name) > 64 or len(value) > 500:
+                raise InvalidInput(f"defaults.{name[:64]}", "a variable name (1-64 characters) and a value of at"
+                                                            " most 500 characters")
+        async with self.db.write() as conn:
+            if not await store.set_text_checks(conn, campaign_id, decision.to_json(), self.clock.now()):
+                await self._state_conflict(conn, campaign_id, "changed")
+        return await self.get(campaign_id)
+
+    async def sample_text(self, campaign_id: int) -> tuple[str, str | None, str | None]:
+        """(text, language, line) of the campaign's first recipient, personalised with the chosen
+        defaults but before outbound's composition: what "send a test to myself" sends."""
+        from gatewayd.campaigns.checks import with_defaults
+        from gatewayd.campaigns.templates import render
+
+        campaign = await self.get(campaign_id)
+        decision = TextDecision.of(campaign.audience)
+        spec = aud.AudienceSpec.from_json(campaign.audience)
+        async with self.db.read() as conn:
+            texts = await load_texts(conn, campaign)
+            async for batch in aud.drafts(conn, spec, region=self.settings.sending.default_region,
+                                          imports=self.imports):
+                for d in batch:
+                    if d.invalid is None:
+                        compiled = texts.by_language[texts.template_for(d.language)]
+                        return render(compiled, with_defaults(d.values, decision.defaults)).text, d.language, texts.line
+        raise Conflict(f"campaign {campaign_id} has nobody to take a sample text from")
+
     async def launch_quietly(self, campaign_id: int) -> None:
-        """Scheduler entry point: launch, logging instead of raising (nobody waits for the answer)."""
+        """Scheduler entry point: launch (a recurring campaign: its occurrence), logging instead of raising
+        (nobody waits for the answer)."""
         try:
-            await self.launch(campaign_id)
+            campaign = await self.get(campaign_id)
+            if campaign.timing and campaign.timing.get("kind") == "recurring":
+                await self.fire_occurrence(campaign_id)
+            else:
+                await self.launch(campaign_id)
         except Conflict as exc:
             log.info("campaign %d not launched: %s", campaign_id, exc.detail)
         except Exception:
@@ -208,6 +392,9 @@ class CampaignService:
         added = offered = 0
         spec = aud.AudienceSpec.from_json(campaign.audience)
         check = campaign.category == "marketing" or self.settings.optout.scope == "all"
+        rule = timing.parse(campaign.timing) if campaign.timing else None
+        if isinstance(rule, timing.Reminder):
+            return await self._materialise_reminders(conn, campaign, spec, rule, check, now)
         for gid in spec.group_ids:
             candidates, inserted = await store.add_group_recipients(conn, campaign.id, gid, exclude_opted_out=check,
                                                                     now=now)
@@ -226,6 +413,38 @@ class CampaignService:
                     for d in batch]
             offered += len(rows)
             added += await store.add_recipients(conn, campaign.id, rows, now)
+        return added, offered - added
+
+    async def _materialise_reminders(self, conn: aiosqlite.Connection, campaign: Campaign, spec: aud.AudienceSpec,
+                                     rule: timing.Reminder, check: bool, now: datetime) -> tuple[int, int]:
+        """Every recipient with its own send time from its date; skipped ones (no date, past, too late
+        once quiet hours apply) are counted and listed in the campaign's timing report."""
+        quiet = QuietHours.from_settings(self.settings.quiet_hours, self.settings.site.timezone)
+        tz = self._tz()
+        report: dict[str, Any] = dict(campaign.timing_report or {"skipped": {}, "lines": []})
+        added = offered = 0
+        async for batch in aud.drafts(conn, spec, region=self.settings.sending.default_region, imports=self.imports):
+            valid = [d.number for d in batch if d.invalid is None]
+            blocked = await optouts.opted_out_among(conn, valid) if check else set()
+            rows = []
+            for d in batch:
+                if d.invalid is not None:
+                    rows.append(d.row("excluded", "invalid"))
+                    continue
+                if d.number in blocked:
+                    rows.append(d.row("excluded", "opted_out"))
+                    continue
+                planned = timing.plan_reminder(rule, d.values, tz=tz, quiet=quiet, now=now)
+                if planned.send_at is None:
+                    reason = planned.skipped or "no_date"
+                    report["skipped"][reason] = report["skipped"].get(reason, 0) + 1
+                    if len(report["lines"]) < timing.SKIP_LISTED:
+                        report["lines"].append({"number": d.number, "date": planned.date, "reason": reason})
+                    continue
+                rows.append((*d.row("pending", None), planned.send_at))
+            offered += len(rows)
+            added += await store.add_recipients(conn, campaign.id, rows, now)
+        await store.set_timing_report(conn, campaign.id, report)
         return added, offered - added
 
     async def refresh(self, campaign_id: int) -> dict[str, Any]:
@@ -249,9 +468,9 @@ class CampaignService:
             if not await store.transition(conn, campaign_id, ("running",), "paused", now, paused_at=now,
                                           pause_reason=reason):
                 await self._state_conflict(conn, campaign_id, "paused")
-        if self.cancel_outstanding is not None:
-            await self.cancel_outstanding(campaign_id)
-        log.info("campaign %d paused%s", campaign_id, f": {reason}" if reason else "")
+            # Same transaction: the queued messages are held, not canceled and re-created on resume.
+            held = await message_store.hold_campaign(conn, campaign_id, now)
+        log.info("campaign %d paused (%d queued messages held)%s", campaign_id, held, f": {reason}" if reason else "")
         return await self.get(campaign_id)
 
     async def resume(self, campaign_id: int) -> Campaign:
@@ -260,7 +479,10 @@ class CampaignService:
             if not await store.transition(conn, campaign_id, ("paused",), "running", now, paused_at=None,
                                           pause_reason=None, resumed_at=now):
                 await self._state_conflict(conn, campaign_id, "resumed")
+            await message_store.release_campaign(conn, campaign_id, now)
         self.on_change()
+        if self.on_release is not None:
+            self.on_release()
         return await self.get(campaign_id)
 
     async def cancel(self, campaign_id: int) -> Campaign:
@@ -274,6 +496,31 @@ class CampaignService:
         if self.cancel_outstanding is not None:
             await self.cancel_outstanding(campaign_id)
         return await self.get(campaign_id)
+
+    async def fire_occurrence(self, parent_id: int) -> int | None:
+        """A recurring campaign's occurrence: a campaign of its own (same templates, audience, variables)
+        created and moved to scheduled in the transaction that moves the parent to its next occurrence,
+        so a crash can neither lose nor repeat one; then it is launched. Returns its id."""
+        now = self.clock.now()
+        async with self.db.write() as conn:
+            parent = await store.get_in(conn, parent_id)
+            rule = timing.parse(parent.timing) if parent is not None and parent.timing else None
+            if parent is None or parent.state != "scheduled" or not isinstance(rule, timing.Recurring) or \
+                    parent.scheduled_at is None or parent.scheduled_at > now:
+                return None
+            following = timing.next_occurrences(rule, self._tz(), max(now, parent.scheduled_at), 1)[0]
+            local = parent.scheduled_at.astimezone(self._tz())
+            child = await store.insert(
+                conn, name=f"{parent.name} — {local:%Y-%m-%d %H:%M}"[:200], tag=parent.tag, category=parent.category,
+                line=parent.line, audience=parent.audience, stop_mention=parent.stop_mention,
+                templates=parent.templates, created_by=parent.created_by, now=now, parent_id=parent_id)
+            await store.transition(conn, child, ("draft",), "scheduled", now, scheduled_at=now)
+            await store.set_scheduled_at(conn, parent_id, following, now)
+        if self.scheduler is not None:
+            self.scheduler.run_at(f"campaign:{parent_id}", following, self.launch_quietly, parent_id)
+        log.info("recurring campaign %d: occurrence %d launched, next at %s", parent_id, child, following)
+        await self.launch_quietly(child)
+        return child
 
     async def restore_schedule(self) -> int:
         """At start: future scheduled campaigns get their job back; past ones launch now."""

@@ -155,6 +155,7 @@ def message_state(app: web.Application, external_id: str, recipients: list[dict[
 
 
 @routes.post(BASE + "/messages")
+@routes.post(BASE + "/message")  # the JavaScript client (3.x) says /message
 async def send(request: web.Request) -> web.Response:
     """202 with the send's state; a repeated `id` with the same body answers the first send again."""
     app = request.app
@@ -215,6 +216,7 @@ def _times(rows: list[MessageRow]) -> dict[str, str]:
 
 
 @routes.get(BASE + "/messages/{id}")
+@routes.get(BASE + "/message/{id}")
 async def get_message(request: web.Request) -> web.Response:
     app = request.app
     require_enabled(app, SECTION)

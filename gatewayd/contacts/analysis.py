@@ -15,6 +15,8 @@ from functools import lru_cache
 from gatewayd.contacts.numbers import check_number
 
 BUILTIN_TARGETS = ("mobile", "last_name", "first_name", "email", "language")
+# Columns of our own contacts export: group names and the opt-in record (never custom fields).
+RECORD_TARGETS = ("groups", "optin_source", "optin_at", "optin_statement", "optin_by")
 MAX_CUSTOM_FIELDS = 20
 REPORT_LIMIT = 200  # invalid lines / repairs listed one by one in a report; the rest are counted
 
@@ -27,6 +29,11 @@ _ALIASES: dict[str, tuple[str, ...]] = {
     "first_name": ("prenom", "firstname", "givenname", "forename"),
     "email": ("email", "mail", "courriel", "adressemail", "adresseemail", "emailaddress", "adressecourriel"),
     "language": ("langue", "language", "lang", "langage", "locale", "idioma"),
+    "groups": ("groups", "groupes", "group", "groupe"),
+    "optin_source": ("optinsource", "sourceoptin"),
+    "optin_at": ("optinat", "dateoptin"),
+    "optin_statement": ("optinstatement",),
+    "optin_by": ("optinby",),
 }
 _LANGUAGES = {"fr": "fr", "fra": "fr", "fre": "fr", "francais": "fr", "french": "fr", "frfr": "fr",
               "en": "en", "eng": "en", "anglais": "en", "english": "en", "engb": "en", "enus": "en"}
@@ -51,7 +58,7 @@ def field_slug(header: str) -> str:
 
 
 def valid_field_name(name: str) -> bool:
-    return bool(_NAME_OK.fullmatch(name)) and name.lower() not in BUILTIN_TARGETS
+    return bool(_NAME_OK.fullmatch(name)) and name.lower() not in BUILTIN_TARGETS + RECORD_TARGETS
 
 
 @lru_cache(maxsize=256)
@@ -125,7 +132,7 @@ def validate_mapping(mapping: Sequence[str], columns: int) -> list[str]:
         if m.startswith("field:"):
             if not valid_field_name(m[6:]):
                 problems.append(f"{m[6:]!r} is not a usable field name (letters, digits, _; not a built-in)")
-        elif m not in BUILTIN_TARGETS:
+        elif m not in BUILTIN_TARGETS + RECORD_TARGETS:
             problems.append(f"unknown target {m!r}")
     dupes = {m for m in targets if targets.count(m) > 1}
     problems += [f"{m!r} is chosen for more than one column" for m in sorted(dupes)]
@@ -149,6 +156,8 @@ class Analyzer:
     duplicate_lines: list[dict[str, object]] = field(default_factory=list)
     repairs: list[dict[str, object]] = field(default_factory=list)
     extra_cells: int = 0
+    # Every rejected row as [line, reason, cells], for the caller to write out and clear chunk by chunk.
+    rejected: list[list[object]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.mobile_col = self.mapping.index("mobile")
@@ -165,12 +174,14 @@ class Analyzer:
         check = check_number(raw, self.region)
         if check.e164 is None:
             self.invalid += 1
+            self.rejected.append([line, check.reason, cells])
             if len(self.invalid_lines) < REPORT_LIMIT:
                 self.invalid_lines.append({"line": line, "value": raw[:40], "reason": check.reason})
             return None
         first = self.seen.get(check.e164)
         if first is not None:
             self.duplicates += 1
+            self.rejected.append([line, f"duplicate of line {first}", cells])
             if len(self.duplicate_lines) < REPORT_LIMIT:
                 self.duplicate_lines.append({"line": line, "number": check.e164, "first_line": first})
             return None
@@ -190,6 +201,11 @@ class Analyzer:
             "repaired": {"count": self.repaired, "lines": self.repairs},
             "rows_with_extra_cells": self.extra_cells,
         }
+
+
+def split_groups(cell: str) -> list[str]:
+    """Group names of an exported 'groups' cell ('Clients, VIP')."""
+    return [name.strip()[:100] for name in cell.split(",") if name.strip()]
 
 
 def row_values(mapping: Sequence[str], cells: Sequence[str]) -> dict[str, str]:

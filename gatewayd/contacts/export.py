@@ -36,14 +36,16 @@ async def _batches(db: Database, group_id: int | None) -> AsyncIterator[list[Con
 
 
 async def export_csv(db: Database, group_id: int | None = None, *, separator: str = ";") -> AsyncIterator[bytes]:
-    """UTF-8 with BOM (Excel opens accents right), one header row, custom fields as extra columns."""
+    """UTF-8 with BOM (Excel opens accents right), one header row, custom fields as extra columns; the
+    static groups by name (', ' between them), so the file imports back into any base unchanged."""
     async with db.read() as conn:
         fields = await store.field_names(conn)
+        group_names = await group_store.names_by_id(conn)
 
     async def rows() -> AsyncIterator[list[list[object]]]:
         async for page in _batches(db, group_id):
             yield [[c.mobile, c.last_name, c.first_name, c.email, c.language, c.optin_source, utc_iso(c.optin_at),
-                    c.optin_statement, c.optin_by, " ".join(str(g) for g in c.groups),
+                    c.optin_statement, c.optin_by, ", ".join(group_names[g] for g in c.groups if g in group_names),
                     *(c.fields.get(f, "") for f in fields)] for c in page]
 
     async for chunk in csv_stream([*BASE_COLUMNS, *fields], rows(), separator=separator):

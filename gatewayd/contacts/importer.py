@@ -22,6 +22,7 @@ from typing import Any
 from gatewayd.clock import Clock, utc_iso
 from gatewayd.config import Settings
 from gatewayd.contacts import analysis as an
+from gatewayd.contacts import layout, merge
 from gatewayd.contacts import readers
 from gatewayd.contacts.xlsx_limits import XlsxLimits
 from gatewayd.contacts.number_list import NumberList, collect_numbers
@@ -64,6 +65,15 @@ class CommitOptions:
 class _Source:
     rows: Iterator[tuple[int, list[str]]]
     info: dict[str, Any] = field(default_factory=dict)
+
+
+def _rows_of(path: Path, kind: str, limits: XlsxLimits) -> Iterator[tuple[int, list[str]]]:
+    """The first sheet's rows of a workbook, or a text file's records."""
+    if kind == "xlsx":
+        return readers.iter_xlsx_rows(path, None, limits)
+    if kind == "xls":
+        return readers.iter_xls_rows(path, None)
+    return readers.iter_text_rows(path, readers.text_format(path))
 
 
 class ImportService:
@@ -138,9 +148,7 @@ class ImportService:
                 tmp = tmp.rename(tmp.with_name(tmp.name + ".xlsx"))
 
             def read() -> NumberList:
-                rows = readers.iter_xlsx_rows(tmp, None, self.xlsx_limits) if kind == "xlsx" else \
-                    readers.iter_text_rows(tmp, readers.text_format(tmp))
-                return collect_numbers(rows, self.region)
+                return collect_numbers(_rows_of(tmp, kind, self.xlsx_limits), self.region)
             return await asyncio.to_thread(read)
         except readers.FileProblem as exc:
             raise InvalidInput("file", str(exc)) from None
@@ -151,7 +159,7 @@ class ImportService:
                           created_by: str | None) -> ImportRow:
         """Stream an upload to disk (refused past imports.max_bytes) and record it."""
         tmp, size, kind = await self._spool(chunks, owner=created_by, kept=True)
-        fmt = "xlsx" if kind == "xlsx" else ("txt" if filename.lower().endswith(".txt") else "csv")
+        fmt = kind if kind in ("xlsx", "xls") else ("txt" if filename.lower().endswith(".txt") else "csv")
         import_id = await import_store.insert(self.db, purpose=purpose, filename=filename[:200], path="",
                                               size=size, fmt=fmt, created_by=created_by, now=self.clock.now())
         final = self.directory / f"{import_id}.{fmt}"
@@ -219,13 +227,15 @@ class ImportService:
         if not path.exists():
             raise Conflict(f"the file of import {row.id} is no longer on disk; upload it again")
         try:
-            if row.format == "xlsx":
-                sheets = readers.xlsx_sheets(path, self.xlsx_limits)
+            if row.format in ("xlsx", "xls"):
+                xls = row.format == "xls"
+                # An XLSX is checked against the limits once, when its sheets are listed.
+                sheets = readers.xls_sheets(path) if xls else readers.xlsx_sheets(path, self.xlsx_limits)
                 if sheet is None and len(sheets) > self.settings.imports.max_sheets:
                     raise InvalidInput("sheet", f"the workbook has {len(sheets)} sheets ({', '.join(sheets)});"
                                        " keep only one or say which to read")
-                return _Source(readers.iter_xlsx_rows(path, sheet, None),
-                               {"format": "xlsx", "sheets": sheets, "sheet": sheet or sheets[0]})
+                rows = readers.iter_xls_rows(path, sheet) if xls else readers.iter_xlsx_rows(path, sheet, None)
+                return _Source(rows, {"format": row.format, "sheets": sheets, "sheet": sheet or sheets[0]})
             fmt = readers.text_format(path)
             return _Source(readers.iter_text_rows(path, fmt),
                            {"format": row.format, "encoding": fmt.encoding_label,
@@ -234,8 +244,11 @@ class ImportService:
             raise InvalidInput("file", str(exc)) from None
 
     async def analyse(self, import_id: int, *, sheet: str | None = None, has_header: bool | None = None,
-                      mapping: tuple[str, ...] | None = None) -> dict[str, Any]:
-        """Step 1: report on the file and propose a mapping; writes no contact."""
+                      mapping: tuple[str, ...] | None = None, header_line: int | None = None) -> dict[str, Any]:
+        """Step 1: report on the file and propose a mapping; writes no contact.
+
+        header_line: the file's line holding the header (0: no header); by default it is found
+        among the first rows, title and blank rows above it being skipped."""
         row = await self.get(import_id)
         source = await asyncio.to_thread(self._open, row, sheet)
         try:
@@ -246,31 +259,37 @@ class ImportService:
             head.pop(0)  # blank lines above the header
         if not head:
             raise InvalidInput("file", "the file has no rows")
-        header = an.looks_like_header(head[0][1], self.region) if has_header is None else has_header
-        width = max(rowkit.width(cells) for _, cells in head)
-        if header:
-            headers = [c.strip() for c in head[0][1][:rowkit.width(head[0][1])]]
+        index = self._header_index(head, has_header, header_line)
+        header = index is not None
+        skipped = [line for line, cells in head[:index or 0] if any(c.strip() for c in cells)]
+        data_head = head[index + 1:] if index is not None else head
+        width = max((rowkit.width(cells) for _, cells in data_head), default=0)
+        if index is not None:
+            header_cells = head[index][1]
+            headers = [c.strip() for c in header_cells[:rowkit.width(header_cells)]]
             width = max(width, len(headers))
             headers += [""] * (width - len(headers))
-            data_head = head[1:]
         else:
             headers = [f"column {i + 1}" for i in range(width)]
-            data_head = head
         existing_fields: list[str] = []
         if row.purpose == "contacts":
             async with self.db.read() as conn:
                 existing_fields = await contact_store.field_names(conn)
         # Recipient files map columns to template variables, not to the 20 custom fields.
         limit = an.MAX_CUSTOM_FIELDS if row.purpose == "contacts" else 100
-        proposal = an.propose_mapping(headers if header else [""] * width, existing_fields, limit)
-        if not header and "mobile" not in proposal.mapping:
-            proposal = an.Proposal(rowkit.guess_mobile_column(data_head, width, self.region), ())
+        if header:
+            proposal = an.propose_mapping(headers, existing_fields, limit)
+        else:
+            proposal = an.Proposal(self._guess_roles(data_head, width, existing_fields, limit), ())
         chosen = tuple(mapping) if mapping is not None else proposal.mapping
         problems = an.validate_mapping(chosen, width)
         if mapping is not None and problems:
             raise InvalidInput("mapping", "; ".join(problems))
         report: dict[str, Any] = {
-            **source.info, "header_line": head[0][0] if header else None, "headers": headers, "columns": width,
+            **source.info, "header_line": head[index][0] if index is not None else None,
+            "skipped_lines": skipped, "headers": headers, "columns": width,
+            "first_rows": [{"line": line, "cells": [c[:60] for c in cells[:width]]}
+                           for line, cells in head[:layout.HEADER_SEARCH_ROWS] if any(c.strip() for c in cells)],
             "proposed_mapping": list(proposal.mapping), "mapping": list(chosen),
             "columns_beyond_limit": list(proposal.beyond_limit), "max_custom_fields": an.MAX_CUSTOM_FIELDS,
             "existing_custom_fields": existing_fields,
@@ -284,37 +303,109 @@ class ImportService:
         await import_store.set_analysis(self.db, import_id, report)
         return report
 
+    def _header_index(self, head: list[tuple[int, list[str]]], has_header: bool | None,
+                      header_line: int | None) -> int | None:
+        """Index in `head` of the header row (None: no header), as asked or as found."""
+        if header_line is not None:
+            if header_line == 0:
+                return None
+            for i, (line, cells) in enumerate(head):
+                if line == header_line:
+                    if not any(c.strip() for c in cells):
+                        raise InvalidInput("header_line", f"line {header_line} is empty")
+                    return i
+            raise InvalidInput("header_line", f"line {header_line} is not among the first {HEAD_ROWS} rows of the file")
+        if has_header is False:
+            return None
+        found = layout.find_header([cells for _, cells in head], self.region)
+        if found is None and has_header:
+            return 0
+        return found
+
+    def _guess_roles(self, rows: list[tuple[int, list[str]]], width: int, existing_fields: list[str],
+                     limit: int) -> tuple[str, ...]:
+        """Roles from the cells of a headerless file; a date column becomes a field only while fields remain."""
+        guessed = list(layout.guess_roles([cells for _, cells in rows], width, self.region))
+        if "mobile" not in guessed:
+            return rowkit.guess_mobile_column(rows, width, self.region)
+        known = {f.lower() for f in existing_fields}
+        room = limit - len(known)
+        for i, target in enumerate(guessed):
+            if target.startswith("field:") and target[6:].lower() not in known:
+                if room <= 0:
+                    guessed[i] = "ignore"
+                room -= 1
+        return tuple(guessed)
+
     async def _classify(self, row: ImportRow, rows: Iterator[tuple[int, list[str]]],
                         mapping: tuple[str, ...]) -> dict[str, Any]:
         analyzer = an.Analyzer(mapping, self.region)
-        existing = opted = 0
+        existing = opted = changed = 0
         opted_lines: list[dict[str, Any]] = []
+        change_lines: list[dict[str, Any]] = []
+        async with self.db.read() as conn:
+            names = {f.lower(): f for f in await contact_store.field_names(conn)}
+        builder = rowkit.RowBuilder(mapping, names, "", "", "", self.clock.now())
         spool = self.spool_path(row.id)
+        rejects = self.rejects_path(row.id)
         tmp = spool.with_suffix(".spool.tmp")
-        with tmp.open("w", encoding="utf-8") as out:
+        tmp_rejects = rejects.with_suffix(".rejects.tmp")
+        with tmp.open("w", encoding="utf-8") as out, tmp_rejects.open("w", encoding="utf-8") as out_rejects:
             while True:
                 try:
                     records = await asyncio.to_thread(rowkit.classify_chunk, rows, analyzer, CHUNK_ROWS)
                 except readers.FileProblem as exc:
                     tmp.unlink(missing_ok=True)
+                    tmp_rejects.unlink(missing_ok=True)
                     raise InvalidInput("file", str(exc)) from None
-                if not records:
+                if analyzer.rejected:
+                    rowkit.write_spool_chunk(out_rejects, analyzer.rejected)
+                    analyzer.rejected.clear()
+                elif not records:
                     break
+                if not records:
+                    continue
                 numbers = [r[1] for r in records]
                 async with self.db.read() as conn:
-                    in_base = await contact_store.existing_mobiles(conn, numbers)
+                    in_base = await contact_store.by_mobiles(conn, numbers) if row.purpose == "contacts" else \
+                        dict.fromkeys(await contact_store.existing_mobiles(conn, numbers))
                     out_now = await optouts.opted_out_among(conn, numbers)
                 existing += len(in_base)
                 opted += len(out_now)
                 for rec in records:
                     if rec[1] in out_now and len(opted_lines) < an.REPORT_LIMIT:
                         opted_lines.append({"line": rec[0], "number": rec[1]})
+                    stored = in_base.get(rec[1])
+                    if stored is not None and (diff := merge.changes(stored, builder.build(rec[1], rec[2]))):
+                        changed += 1
+                        if len(change_lines) < an.REPORT_LIMIT:
+                            change_lines.append({"line": rec[0], "number": rec[1], "changes": diff})
                 rowkit.write_spool_chunk(out, records)
         tmp.replace(spool)
+        tmp_rejects.replace(rejects)
         counts = analyzer.report()
         counts.update({"already_in_base": existing, "opted_out": {"count": opted, "lines": opted_lines},
-                       "spooled_mobile_column": mapping.index("mobile")})
+                       "spooled_mobile_column": mapping.index("mobile"),
+                       "would_update": {"count": changed, "unchanged": existing - changed, "lines": change_lines}})
         return counts
+
+    def rejects_path(self, import_id: int) -> Path:
+        return self.directory / f"{import_id}.rejects"
+
+    async def rejected_rows(self, import_id: int) -> tuple[list[str], AsyncIterator[list[list[Any]]]]:
+        """The analysed file's rejected rows, for a CSV: (header, batches of [line, reason, *cells])."""
+        row = await self.get(import_id)
+        path = self.rejects_path(import_id)
+        if row.analysis is None or "valid" not in row.analysis or not path.exists():
+            raise Conflict(f"import {import_id} has no analysis listing its rejected lines; analyse it first")
+        headers = list(row.analysis.get("headers", []))
+
+        async def batches() -> AsyncIterator[list[list[Any]]]:
+            it = rowkit.read_spool(path)
+            while (records := await asyncio.to_thread(next, it, None)) is not None:
+                yield [[line, reason, *cells] for line, reason, cells in records]
+
+        return ["line", "reason", *headers], batches()
 
     # --- step 2 -----------------------------------------------------------------------------------
 
@@ -338,7 +429,10 @@ class ImportService:
         if analysis is None or mapping is None or "valid" not in analysis or \
                 tuple(mapping).index("mobile") != analysis.get("spooled_mobile_column") or \
                 len(mapping) != analysis["columns"] or not self.spool_path(import_id).exists():
-            analysis = await self.analyse(import_id, sheet=(analysis or {}).get("sheet"), mapping=mapping)
+            # The same header row as the analysis the user saw (0: the file had none).
+            header_line = (analysis.get("header_line") or 0) if analysis and "header_line" in analysis else None
+            analysis = await self.analyse(import_id, sheet=(analysis or {}).get("sheet"), mapping=mapping,
+                                          header_line=header_line)
             mapping = tuple(analysis["mapping"])
         problems = an.validate_mapping(mapping, analysis["columns"])
         if problems:
@@ -346,8 +440,9 @@ class ImportService:
         new_fields = [m[6:] for m in mapping if m.startswith("field:")]
         now = self.clock.now()
         optin_source = f"import #{import_id} ({row.filename})"
-        report: dict[str, Any] = {"created": 0, "updated": 0, "skipped_existing": 0, "skipped_opted_out": 0,
-                                  "kept_opted_out": 0, "groups": [], "optin": {
+        report: dict[str, Any] = {"created": 0, "updated": 0, "unchanged": 0, "skipped_existing": 0,
+                                  "skipped_opted_out": 0, "kept_opted_out": 0, "groups": [], "groups_created": [],
+                                  "optin": {
                                       "statement": statement, "by": options.certification.actor,
                                       "at": utc_iso(now)}}
         async with self.db.write() as conn:
@@ -380,10 +475,15 @@ class ImportService:
                 builder = rowkit.RowBuilder(mapping, names, optin_source, statement, options.certification.actor, now)
                 for records in rowkit.read_spool(self.spool_path(import_id)):
                     batch = [builder.build(number, cells) for _line, number, cells in records]
+                    named: dict[str, list[str]] = {}  # a 'groups' column: group name -> numbers
+                    if builder.groups_col is not None:
+                        for _line, number, cells in records:
+                            for name in builder.group_names(cells):
+                                named.setdefault(name, []).append(number)
                     if pending is not None:
                         await pending
                     pending = asyncio.create_task(
-                        self._write_chunk(conn, batch, group_ids, options, report, now))
+                        self._write_chunk(conn, batch, group_ids, options, report, now, named, optin_source))
                 if pending is not None:
                     await pending
             except BaseException:
@@ -400,7 +500,8 @@ class ImportService:
 
     @staticmethod
     async def _write_chunk(conn: Any, batch: list[tuple[Any, ...]], group_ids: list[int],
-                           options: CommitOptions, report: dict[str, Any], now: Any) -> None:
+                           options: CommitOptions, report: dict[str, Any], now: Any,
+                           named: dict[str, list[str]], optin_source: str) -> None:
         blocked = await optouts.opted_out_among(conn, [row[0] for row in batch])
         if blocked:
             if options.keep_opted_out_contacts:
@@ -409,13 +510,28 @@ class ImportService:
                 # Never (re)subscribed by an import: opted-out numbers are left out entirely.
                 report["skipped_opted_out"] += len(blocked)
                 batch = [row for row in batch if row[0] not in blocked]
+        members = [row[0] for row in batch]
         inserted, updated = await contact_store.upsert_rows(conn, batch, update_existing=options.update_existing,
                                                             now=now)
         report["created"] += inserted
         report["updated"] += updated
-        report["skipped_existing"] += len(batch) - inserted - updated
+        # Existing contacts the file would not change are left alone (their updated_at too).
+        report["unchanged" if options.update_existing else "skipped_existing"] += len(batch) - inserted - updated
         if group_ids:
-            await group_store.add_members_by_mobile(conn, group_ids, [row[0] for row in batch], now)
+            await group_store.add_members_by_mobile(conn, group_ids, members, now)
+        if named:
+            found = await group_store.by_names(conn, list(named))
+            for name, numbers in named.items():
+                gid = found.get(name.lower())
+                if gid is None:
+                    gid = await group_store.insert(conn, name=name, description=optin_source, rule=None, now=now)
+                    report["groups_created"].append(name)
+                else:
+                    group = await group_store.get_in(conn, gid)
+                    if group is None or group.rule is not None:
+                        continue  # a rule-based group's members follow its rule
+                allowed = set(members)
+                await group_store.add_members_by_mobile(conn, [gid], [n for n in numbers if n in allowed], now)
 
     def _discard_files(self, import_id: int, upload: Path) -> None:
         for path in (upload, self.spool_path(import_id)):

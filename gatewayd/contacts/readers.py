@@ -1,8 +1,9 @@
-"""Uploaded files as rows of strings, read by streaming: CSV/TXT (encoding and separator sniffed) and XLSX.
+"""Uploaded files as rows of strings: CSV/TXT (encoding and separator sniffed), XLSX and XLS.
 
-Legacy .xls (Excel 97-2003, an OLE2 compound file) is refused with a message asking for .xlsx or
-CSV: the maintained readers for it are native (Rust) wheels we would ship to every box for a format
-Excel has not written by default since 2007, and every export tool offers .xlsx or CSV.
+XLSX streams row by row. Legacy .xls (Excel 97-2003, BIFF8 in an OLE2 compound file) is read
+with xlrd (pure Python): one sheet at a time, its rows kept without padding. A BIFF8 sheet holds at
+most 65,536 rows of 256 columns and the upload is capped at imports.max_bytes, and the reader
+refuses a sheet past MAX_XLS_CELLS before turning it into text, so memory stays bounded.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from gatewayd.csv_export import unneutralise
 from gatewayd.contacts.xlsx_limits import XlsxLimits, XlsxTooBig, check_workbook
 
 log = logging.getLogger(__name__)
@@ -55,9 +57,12 @@ def sniff_kind(path: Path) -> str:
         if "EncryptedPackage".encode("utf-16-le") in head + _ole_directory(path, head):
             raise FileProblem("the workbook is protected by a password: remove the password in Excel"
                               " (File > Info > Protect Workbook) and upload it again")
-        raise FileProblem("legacy Excel 97-2003 (.xls) files are not supported: save it as .xlsx or CSV")
+        directory = head + _ole_directory(path, head)
+        if "Workbook".encode("utf-16-le") in directory or "Book".encode("utf-16-le") in directory:
+            return "xls"
+        raise FileProblem("the file is an Office 97-2003 document but not an Excel workbook (.xls)")
     if head.startswith(b"%PDF") or head.startswith(b"\x89PNG"):
-        raise FileProblem("this is not a spreadsheet or text file (CSV, TXT or XLSX expected)")
+        raise FileProblem("this is not a spreadsheet or text file (CSV, TXT, XLS or XLSX expected)")
     return "text"
 
 
@@ -172,7 +177,8 @@ def iter_text_rows(path: Path, fmt: TextFormat) -> Iterator[tuple[int, list[str]
         start = 1
         try:
             for row in reader:
-                yield start, row
+                # Our own exports guard formula-like cells with an apostrophe ('+33…): read them back bare.
+                yield start, [unneutralise(c) if c[:1] == "'" else c for c in row]
                 start = reader.line_num + 1
         except UnicodeDecodeError as exc:
             raise _undecodable(path, fmt, exc) from None
@@ -258,3 +264,77 @@ def iter_xlsx_rows(path: Path, sheet: str | None,
     finally:
         wb.close()
 
+
+
+MAX_XLS_CELLS = 2_000_000  # 200,000 rows of 10 columns; a BIFF8 sheet can claim 16.7 million
+DAMAGED_XLS = ("the .xls workbook is damaged or is not a real Excel 97-2003 file: open it in Excel or"
+               " LibreOffice, save it again as .xlsx and upload that copy")
+
+
+def _open_xls(path: Path) -> Any:
+    import xlrd  # type: ignore[import-untyped]
+
+    try:
+        # on_demand: sheets are parsed when asked for, one at a time; ragged_rows: no padding.
+        return xlrd.open_workbook(str(path), on_demand=True, ragged_rows=True, logfile=_NullLog())
+    except Exception as exc:  # xlrd raises XLRDError, CompDocError, struct errors…; one answer for users
+        log.info("xls workbook %s unreadable: %s: %s", path.name, type(exc).__name__, exc)
+        if "encrypt" in str(exc).lower() or "password" in str(exc).lower():
+            raise FileProblem("the workbook is protected by a password: remove the password in Excel"
+                              " and upload it again") from None
+        raise FileProblem(DAMAGED_XLS) from None
+
+
+class _NullLog:
+    """xlrd prints warnings about odd records to a log file; the import report says what matters."""
+
+    def write(self, _text: str) -> None:
+        pass
+
+
+def xls_sheets(path: Path) -> list[str]:
+    book = _open_xls(path)
+    try:
+        return list(book.sheet_names())
+    finally:
+        book.release_resources()
+
+
+def xls_cell_text(kind: int, value: Any, datemode: int) -> str:
+    """An xlrd cell as the text a person saw (numbers are floats in BIFF: 612345678.0 -> '612345678')."""
+    import xlrd
+
+    if kind == xlrd.XL_CELL_DATE:
+        try:
+            return cell_text(xlrd.xldate.xldate_as_datetime(value, datemode))
+        except (ValueError, OverflowError, xlrd.xldate.XLDateError):
+            return cell_text(value)
+    if kind == xlrd.XL_CELL_BOOLEAN:
+        return "1" if value else "0"
+    if kind in (xlrd.XL_CELL_ERROR, xlrd.XL_CELL_EMPTY, xlrd.XL_CELL_BLANK):
+        return ""
+    return cell_text(value)
+
+
+def iter_xls_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, list[str]]]:
+    """(row number, cells) of one sheet of a legacy .xls workbook; formulas give their cached value."""
+    book = _open_xls(path)
+    try:
+        names = book.sheet_names()
+        if sheet is not None and sheet not in names:
+            raise FileProblem(f"no sheet named {sheet!r} (sheets: {', '.join(names)})")
+        try:
+            ws = book.sheet_by_name(sheet) if sheet is not None else book.sheet_by_index(0)
+        except Exception as exc:
+            log.info("xls sheet of %s unreadable: %s: %s", path.name, type(exc).__name__, exc)
+            raise FileProblem(DAMAGED_XLS) from None
+        cells = sum(ws.row_len(r) for r in range(ws.nrows))
+        if cells > MAX_XLS_CELLS:
+            raise FileProblem(f"the sheet holds {cells} cells, more than {MAX_XLS_CELLS}: keep only the columns"
+                              " to import, or save it as .xlsx or CSV")
+        datemode = book.datemode
+        for rowx in range(ws.nrows):
+            types, values = ws.row_types(rowx), ws.row_values(rowx)
+            yield rowx + 1, [xls_cell_text(t, v, datemode) for t, v in zip(types, values, strict=True)]
+    finally:
+        book.release_resources()

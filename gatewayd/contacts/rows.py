@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-from gatewayd.clock import utc_iso
+from gatewayd.clock import parse_iso, utc_iso
 from gatewayd.contacts import analysis as an
 from gatewayd.contacts.numbers import check_number
 from gatewayd.store import contacts as contact_store
@@ -26,12 +26,33 @@ class RowBuilder:
         self.builtin: dict[str, int] = {t: mapping.index(t) for t in ("last_name", "first_name", "email", "language")
                                         if t in mapping}
         self.custom = [(i, names.get(t[6:].lower(), t[6:])) for i, t in enumerate(mapping) if t.startswith("field:")]
-
         self.optin = (source, utc_iso(now), statement, actor)
+        self.optin_cols = {t: mapping.index(t) for t in an.RECORD_TARGETS if t.startswith("optin_") and t in mapping}
+        self.groups_col = mapping.index("groups") if "groups" in mapping else None
 
     def _cell(self, cells: list[str], target: str, limit: int) -> str:
         i = self.builtin.get(target)
         return cells[i].strip()[:limit] if i is not None and i < len(cells) else ""
+
+    def _optin(self, cells: list[str]) -> tuple[Any, ...]:
+        """The file's own opt-in record (a contacts export keeps where each consent came from) when it
+        has a valid date, else the certification given for this import."""
+        if "optin_at" not in self.optin_cols:
+            return self.optin
+        n = len(cells)
+        got = {t: cells[i].strip() for t, i in self.optin_cols.items() if i < n}
+        try:
+            at = parse_iso(got.get("optin_at")) if got.get("optin_at") else None
+        except ValueError:
+            at = None
+        if at is None or at.tzinfo is None or not got.get("optin_statement"):
+            return self.optin
+        return (got.get("optin_source", "")[:200] or self.optin[0], utc_iso(at), got["optin_statement"][:1000],
+                got.get("optin_by", "")[:200] or None)
+
+    def group_names(self, cells: list[str]) -> list[str]:
+        i = self.groups_col
+        return an.split_groups(cells[i]) if i is not None and i < len(cells) else []
 
     def build(self, number: str, cells: list[str]) -> tuple[Any, ...]:
         """The contact's column values (contact_store.bulk_row) for one spooled row."""
@@ -41,7 +62,7 @@ class RowBuilder:
         return contact_store.bulk_row(
             number, self._cell(cells, "last_name", 100), self._cell(cells, "first_name", 100),
             an.clean_email(self._cell(cells, "email", 200)),
-            an.normalise_language(language) if language else None, custom, self.optin)
+            an.normalise_language(language) if language else None, custom, self._optin(cells))
 
 
 def width(cells: list[str]) -> int:
@@ -75,7 +96,8 @@ def guess_mobile_column(rows: list[tuple[int, list[str]]], width: int, region: s
 
 
 def classify_chunk(rows: Iterator[tuple[int, list[str]]], analyzer: an.Analyzer, n: int) -> list[list[Any]]:
-    """Up to `n` valid first-seen rows as [line, e164, cells] (runs in a worker thread)."""
+    """Up to `n` valid first-seen rows as [line, e164, cells] (runs in a worker thread); rejected rows
+    gather in analyzer.rejected (at most `n` too). Both empty: the file is read to its end."""
     out: list[list[Any]] = []
     for line, cells in rows:
         number = analyzer.feed(line, cells)
@@ -83,6 +105,8 @@ def classify_chunk(rows: Iterator[tuple[int, list[str]]], analyzer: an.Analyzer,
             out.append([line, number, cells])
             if len(out) >= n:
                 break
+        elif len(analyzer.rejected) >= n:
+            break  # a file of rejects is handed over in chunks too
     return out
 
 

@@ -223,6 +223,28 @@ class GroupService:
             if not await group_store.delete(conn, group_id):
                 raise NotFound(f"group {group_id} does not exist")
 
+    async def delete_contacts(self, group_id: int) -> int:
+        """Delete every contact of the group (the group stays, empty); what campaigns still had pending
+        for them is dropped in the same transaction. Returns how many were deleted."""
+        await self.get(group_id)
+        async with self.db.write() as conn:
+            ids = await group_store.member_ids(conn, group_id)
+            await campaign_store.exclude_contacts(conn, ids)
+            return await store.delete_many(conn, ids)
+
+    async def replace_members(self, group_id: int, numbers: Sequence[str]) -> dict[str, object]:
+        """The static group's members become the contacts owning `numbers` (E.164), in one transaction;
+        numbers without a contact are counted, not created (an import records consent, this does not)."""
+        group = await self.get(group_id)
+        if group.rule is not None:
+            raise Conflict(f"group {group.name!r} is rule-based: its members follow the rule")
+        async with self.db.write() as conn:
+            owners = await store.ids_for_mobiles(conn, list(numbers))
+            removed = await group_store.clear_members(conn, group_id)
+            await group_store.add_members(conn, group_id, list(owners.values()), self.clock.now())
+        return {"members": len(owners), "previous_members": removed,
+                "not_in_base": len([n for n in numbers if n not in owners])}
+
     async def change_members(self, group_id: int, add: Sequence[int], remove: Sequence[int]) -> Group:
         group = await self.get(group_id)
         if group.rule is not None:

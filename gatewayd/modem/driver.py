@@ -184,6 +184,8 @@ class ModemDriver:
         imsi = await self._try("AT+CIMI")
         self.info["imsi"] = rp.first_digits(imsi.lines) if imsi else None
         await self._read_iccid()
+        cnum = await self._try("AT+CNUM")          # the SIM's own number, where the SIM stores it
+        self.info["own_number"] = rp.parse_cnum(cnum.lines) if cnum else None
         await self._setup_storage()
         await self._setup_cnmi()
         csms = await self._try("AT+CSMS?")

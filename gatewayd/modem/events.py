@@ -91,6 +91,7 @@ class LineStatus:
     imei: str | None = None
     imsi: str | None = None
     iccid: str | None = None
+    own_number: str | None = None          # the SIM's own number (AT+CNUM), when the SIM stores it
     sim_mismatch: str | None = None        # set when another SIM appears on a configured port
     storage_used: int | None = None
     storage_total: int | None = None

@@ -297,6 +297,21 @@ def parse_csca(line: str) -> str | None:
     return number or None
 
 
+def parse_cnum(lines: Sequence[str]) -> str | None:
+    """The SIM's own number from `+CNUM: "Voice","+33612345678",145` (the first line with one); None
+    when the SIM does not hold it (many prepaid SIMs: an empty answer, or an empty number)."""
+    for line in lines:
+        if not line.upper().startswith("+CNUM:"):
+            continue
+        fields = split_fields(args_of(line, "+CNUM"))
+        number = unquote(fields[1]) if len(fields) > 1 else ""
+        if number and len(fields) > 2 and fields[2].strip() == "145" and not number.startswith("+"):
+            number = "+" + number
+        if number:
+            return number
+    return None
+
+
 _ICCID_RE = re.compile(r"([0-9A-Fa-f]{18,22})")
 
 

@@ -179,7 +179,7 @@ class LineSupervisor:
             registered=d.registered, roaming=d.roaming, operator=d.operator,
             manufacturer=d.info.get("manufacturer"), model=d.info.get("model"),
             firmware=d.info.get("firmware"), imei=d.info.get("imei"), imsi=d.info.get("imsi"),
-            iccid=d.info.get("iccid"), sim_mismatch=self.sim_mismatch,
+            iccid=d.info.get("iccid"), own_number=d.info.get("own_number"), sim_mismatch=self.sim_mismatch,
             storage_used=storage.used if storage else None,
             storage_total=storage.total if storage else None, reconnects=self.reconnects,
             last_error=self.unresponsive or self.last_error, since=self.since, extra=extra,

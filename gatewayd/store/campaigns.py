@@ -40,6 +40,9 @@ class Campaign:
     created_at: datetime
     updated_at: datetime
     templates: dict[str, int] = field(default_factory=dict)  # 'default' | 'fr' | 'en' -> template id
+    timing: dict[str, Any] | None = None         # reminder or recurring (campaigns/timing.py)
+    timing_report: dict[str, Any] | None = None  # what launch planned: recipients skipped and why
+    parent_id: int | None = None                 # the recurring campaign this occurrence comes from
 
 
 @dataclass(frozen=True)
@@ -60,21 +63,83 @@ def _campaign(r: sqlite3.Row, templates: dict[str, int]) -> Campaign:
                     parse_iso(r["resumed_at"]),
                     r["duplicates"],
                     r["created_by"], parse_iso(r["created_at"]), parse_iso(r["updated_at"]),  # type: ignore[arg-type]
-                    templates)
+                    templates, json.loads(r["timing"]) if r["timing"] else None,
+                    json.loads(r["timing_report"]) if r["timing_report"] else None, r["parent_id"])
 
 
 async def insert(conn: aiosqlite.Connection, *, name: str, tag: str, category: str, line: str | None,
                  audience: dict[str, Any], stop_mention: str, templates: dict[str, int], created_by: str | None,
-                 now: datetime) -> int:
+                 now: datetime, timing: dict[str, Any] | None = None, parent_id: int | None = None) -> int:
     cur = await conn.execute(
         "INSERT INTO campaigns (name, tag, category, state, line, audience, stop_mention, created_by, created_at,"
-        " updated_at) VALUES (?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?)",
+        " updated_at, timing, parent_id) VALUES (?, ?, ?, 'draft', ?, ?, ?, ?, ?, ?, ?, ?)",
         (name, tag, category, line, json.dumps(audience, ensure_ascii=False), stop_mention, created_by,
-         utc_iso(now), utc_iso(now)))
+         utc_iso(now), utc_iso(now), json.dumps(timing) if timing else None, parent_id))
     campaign_id = int(cur.lastrowid or 0)
     await conn.executemany("INSERT INTO campaign_templates (campaign_id, language, template_id) VALUES (?, ?, ?)",
                            [(campaign_id, lang, tid) for lang, tid in templates.items()])
     return campaign_id
+
+
+async def update_draft(conn: aiosqlite.Connection, campaign_id: int, *, name: str, tag: str, category: str,
+                       line: str | None, audience: dict[str, Any], stop_mention: str, templates: dict[str, int],
+                       now: datetime) -> bool:
+    """Replace what a draft says (name, tag, category, line, audience, templates); False when the
+    campaign is no longer a draft (launched or scheduled meanwhile) or does not exist."""
+    cur = await conn.execute(
+        "UPDATE campaigns SET name = ?, tag = ?, category = ?, line = ?, audience = ?, stop_mention = ?,"
+        " updated_at = ? WHERE id = ? AND state = 'draft'",
+        (name, tag, category, line, json.dumps(audience, ensure_ascii=False), stop_mention, utc_iso(now),
+         campaign_id))
+    if cur.rowcount != 1:
+        return False
+    await conn.execute("DELETE FROM campaign_templates WHERE campaign_id = ?", (campaign_id,))
+    await conn.executemany("INSERT INTO campaign_templates (campaign_id, language, template_id) VALUES (?, ?, ?)",
+                           [(campaign_id, lang, tid) for lang, tid in templates.items()])
+    return True
+
+
+async def set_audience(conn: aiosqlite.Connection, campaign_id: int, audience: dict[str, Any], now: datetime,
+                       states: Sequence[str]) -> bool:
+    """Replace the audience JSON (with its variable mapping) while the campaign is in one of `states`."""
+    cur = await conn.execute(
+        f"UPDATE campaigns SET audience = ?, updated_at = ? WHERE id = ? AND state IN ({','.join('?' * len(states))})",
+        (json.dumps(audience, ensure_ascii=False), utc_iso(now), campaign_id, *states))
+    return cur.rowcount == 1
+
+
+async def set_timing_report(conn: aiosqlite.Connection, campaign_id: int, report: dict[str, Any]) -> None:
+    await conn.execute("UPDATE campaigns SET timing_report = ? WHERE id = ?",
+                       (json.dumps(report, ensure_ascii=False), campaign_id))
+
+
+async def set_scheduled_at(conn: aiosqlite.Connection, campaign_id: int, when: datetime, now: datetime) -> bool:
+    """A recurring campaign's next occurrence (it stays scheduled)."""
+    cur = await conn.execute("UPDATE campaigns SET scheduled_at = ?, updated_at = ? WHERE id = ? AND state = 'scheduled'",
+                             (utc_iso(when), utc_iso(now), campaign_id))
+    return cur.rowcount == 1
+
+
+async def next_send_times(conn: aiosqlite.Connection, campaign_id: int, limit: int = 3) -> list[datetime]:
+    """The earliest times at which pending reminders of the campaign are due (distinct)."""
+    async with conn.execute(
+            "SELECT DISTINCT send_at FROM campaign_recipients WHERE campaign_id = ? AND state = 'pending'"
+            " AND send_at IS NOT NULL ORDER BY send_at LIMIT ?", (campaign_id, limit)) as cur:
+        return [t for r in await cur.fetchall() if (t := parse_iso(r[0])) is not None]
+
+
+async def pending_count(conn: aiosqlite.Connection, campaign_id: int) -> int:
+    async with conn.execute("SELECT COUNT(*) FROM campaign_recipients WHERE campaign_id = ? AND state = 'pending'",
+                            (campaign_id,)) as cur:
+        row = await cur.fetchone()
+    return int(row[0]) if row else 0
+
+
+async def occurrences(conn: aiosqlite.Connection, parent_id: int, limit: int = 20) -> list[tuple[int, str, str | None]]:
+    """(id, state, started_at) of a recurring campaign's occurrences, newest first."""
+    async with conn.execute("SELECT id, state, started_at FROM campaigns WHERE parent_id = ? ORDER BY id DESC LIMIT ?",
+                            (parent_id, limit)) as cur:
+        return [(r[0], r[1], r[2]) for r in await cur.fetchall()]
 
 
 async def get_in(conn: aiosqlite.Connection, campaign_id: int) -> Campaign | None:
@@ -148,17 +213,16 @@ async def add_duplicates(conn: aiosqlite.Connection, campaign_id: int, count: in
 
 # --- recipients ----------------------------------------------------------------------------------
 
-async def add_recipients(conn: aiosqlite.Connection, campaign_id: int,
-                         rows: Sequence[tuple[str, int | None, str, str | None, str | None, str, str | None]],
+async def add_recipients(conn: aiosqlite.Connection, campaign_id: int, rows: Sequence[tuple[Any, ...]],
                          now: datetime) -> int:
-    """Insert (number, contact_id, source, vars_json, language, state, exclusion) rows; a number already
-    in the campaign is never added again. Returns how many were new."""
+    """Insert (number, contact_id, source, vars_json, language, state, exclusion[, send_at]) rows; a
+    number already in the campaign is never added again. Returns how many were new."""
     before = conn.total_changes
     stamp = utc_iso(now)
     await conn.executemany(
         "INSERT INTO campaign_recipients (campaign_id, number, contact_id, source, vars, language, state, exclusion,"
-        " added_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id, number) DO NOTHING",
-        [(campaign_id, *r, stamp) for r in rows])
+        " added_at, send_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (campaign_id, number) DO NOTHING",
+        [(campaign_id, *r[:7], stamp, utc_iso(r[7]) if len(r) > 7 else None) for r in rows])
     return conn.total_changes - before
 
 
@@ -216,13 +280,20 @@ async def add_contact_recipients(conn: aiosqlite.Connection, campaign_id: int, c
     return candidates, inserted
 
 
-async def pending(conn: aiosqlite.Connection, campaign_id: int, limit: int) -> list[PendingRecipient]:
-    """The next recipients to send, oldest first, with the values their template may use."""
-    async with conn.execute(
-            "SELECT r.id, r.number, r.contact_id, r.vars, c.first_name, c.last_name, c.email,"
+async def pending(conn: aiosqlite.Connection, campaign_id: int, limit: int,
+                  due_by: datetime | None = None) -> list[PendingRecipient]:
+    """The next recipients to send, oldest first, with the values their template may use; with
+    `due_by` (reminders), only those whose send time has come, earliest first."""
+    base = ("SELECT r.id, r.number, r.contact_id, r.vars, c.first_name, c.last_name, c.email,"
             " COALESCE(c.language, r.language), c.fields"
             " FROM campaign_recipients r LEFT JOIN contacts c ON c.id = r.contact_id"
-            " WHERE r.campaign_id = ? AND r.state = 'pending' ORDER BY r.id LIMIT ?", (campaign_id, limit)) as cur:
+            " WHERE r.campaign_id = ? AND r.state = 'pending'")
+    if due_by is None:
+        sql, args = base + " ORDER BY r.id LIMIT ?", (campaign_id, limit)
+    else:
+        sql = base + " AND r.send_at IS NOT NULL AND r.send_at <= ? ORDER BY r.send_at, r.id LIMIT ?"
+        args = (campaign_id, utc_iso(due_by), limit)  # type: ignore[assignment]
+    async with conn.execute(sql, args) as cur:
         rows = await cur.fetchall()
     out = []
     loads = json.loads
@@ -278,7 +349,8 @@ async def recipient_counts(conn: aiosqlite.Connection, campaign_id: int) -> dict
             "SELECT state, COALESCE(exclusion, ''), COUNT(*) FROM campaign_recipients WHERE campaign_id = ?"
             " GROUP BY 1, 2", (campaign_id,)) as cur:
         rows = await cur.fetchall()
-    out = {"pending": 0, "submitted": 0, "excluded_opted_out": 0, "excluded_invalid": 0, "excluded_deleted": 0}
+    out = {"pending": 0, "submitted": 0, "excluded_opted_out": 0, "excluded_invalid": 0, "excluded_deleted": 0,
+           "excluded_text": 0}
     for state, exclusion, n in rows:
         out[f"excluded_{exclusion}" if state == "excluded" else state] = n
     return out
@@ -397,7 +469,7 @@ class RecipientOutcome:
     last_name: str | None        # from the contact, when it still exists
     first_name: str | None
     state: str                   # pending | submitted | excluded
-    exclusion: str | None        # opted_out | invalid | deleted
+    exclusion: str | None        # opted_out | invalid | deleted | text
     message_id: int | None
     message_state: str | None
     line: str | None
@@ -414,6 +486,7 @@ OUTCOME_SQL = {
     "excluded_opted_out": "r.state = 'excluded' AND r.exclusion = 'opted_out'",
     "excluded_invalid": "r.state = 'excluded' AND r.exclusion = 'invalid'",
     "excluded_deleted": "r.state = 'excluded' AND r.exclusion = 'deleted'",
+    "excluded_text": "r.state = 'excluded' AND r.exclusion = 'text'",
     **{state: f"r.state = 'submitted' AND m.state = '{state}'" for state in (
         "scheduled", "queued", "sending", "sent", "delivered", "failed", "expired", "blocked", "canceled", "unknown")},
 }
@@ -452,3 +525,21 @@ async def recipient_outcomes(conn: aiosqlite.Connection, campaign_id: int, *, af
                              segments=r[11], error=r[12], submitted_at=parse_iso(r[13]), sent_at=parse_iso(r[14]),
                              delivered_at=parse_iso(r[15]))
             for r in rows]
+
+
+async def exclude_for_text(conn: aiosqlite.Connection, recipient_ids: Sequence[int]) -> None:
+    """Leave out pending recipients whose own text has a problem the launcher chose to exclude."""
+    await conn.executemany(
+        "UPDATE campaign_recipients SET state = 'excluded', exclusion = 'text' WHERE id = ? AND state = 'pending'",
+        [(rid,) for rid in recipient_ids])
+
+
+async def set_text_checks(conn: aiosqlite.Connection, campaign_id: int, decision: dict[str, Any],
+                          now: datetime) -> bool:
+    """Record the launcher's decision on texts with a problem inside the draft's audience; False
+    when the campaign is not a draft."""
+    cur = await conn.execute(
+        "UPDATE campaigns SET audience = json_set(audience, '$.text_checks', json(?)), updated_at = ?"
+        " WHERE id = ? AND state = 'draft'",
+        (json.dumps(decision, ensure_ascii=False), utc_iso(now), campaign_id))
+    return cur.rowcount == 1

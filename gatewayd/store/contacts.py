@@ -219,7 +219,8 @@ async def upsert_rows(conn: aiosqlite.Connection, rows: Sequence[tuple[Any, ...]
                       now: datetime) -> tuple[int, int]:
     """Insert new contacts; update (non-empty values win, custom fields merged) or skip existing ones.
 
-    Rows come from bulk_row. Returns (inserted, updated). Runs inside the caller's write transaction.
+    Rows come from bulk_row. Returns (inserted, updated): a row that changes nothing is not counted
+    as updated. Runs inside the caller's write transaction.
     One statement per row either way (ON CONFLICT), so existing numbers need no separate lookup."""
     async with conn.execute("SELECT COALESCE(MAX(id), 0) FROM contacts") as cur:
         row = await cur.fetchone()
@@ -237,14 +238,23 @@ async def upsert_rows(conn: aiosqlite.Connection, rows: Sequence[tuple[Any, ...]
         " optin_source = COALESCE(optin_source, excluded.optin_source),"
         " optin_at = COALESCE(optin_at, excluded.optin_at),"
         " optin_statement = COALESCE(optin_statement, excluded.optin_statement),"
-        " optin_by = COALESCE(optin_by, excluded.optin_by)") if update_existing else "DO NOTHING"
+        " optin_by = COALESCE(optin_by, excluded.optin_by)"
+        # A row that would change nothing leaves the contact alone, updated_at included (an export
+        # imported back changes nothing); contacts/merge.py says the same for the analysis.
+        " WHERE (excluded.last_name <> '' AND excluded.last_name <> last_name)"
+        " OR (excluded.first_name <> '' AND excluded.first_name <> first_name)"
+        " OR (excluded.email <> '' AND excluded.email <> email)"
+        " OR (excluded.language IS NOT NULL AND excluded.language IS NOT language)"
+        " OR json_patch(fields, excluded.fields) <> fields") if update_existing else "DO NOTHING"
+    before = conn.total_changes
     await conn.executemany(
         f"INSERT INTO contacts ({_COLS}, created_at, updated_at) VALUES ({_MARKS}) ON CONFLICT (mobile) {on_conflict}",
         [(*r, stamp, stamp) for r in rows])
+    changed = conn.total_changes - before
     async with conn.execute("SELECT COUNT(*) FROM contacts WHERE id > ?", (last_id,)) as cur:
         row = await cur.fetchone()
     inserted = int(row[0]) if row else 0
-    return inserted, (len(rows) - inserted if update_existing else 0)
+    return inserted, (changed - inserted if update_existing else 0)
 
 
 async def ids_for_mobiles(conn: aiosqlite.Connection, numbers: Sequence[str]) -> dict[str, int]:

@@ -145,6 +145,12 @@ async def by_names(conn: aiosqlite.Connection, names: Sequence[str]) -> dict[str
     return out
 
 
+async def names_by_id(conn: aiosqlite.Connection) -> dict[int, str]:
+    """Every static group's name by id (exports name groups; a box has tens of them, not thousands)."""
+    async with conn.execute("SELECT id, name FROM contact_groups WHERE rule IS NULL") as cur:
+        return {r[0]: r[1] for r in await cur.fetchall()}
+
+
 async def list_page(db: Database, *, after_id: int = 0, limit: int = 100) -> list[Group]:
     async with db.read() as conn:
         async with conn.execute("SELECT * FROM contact_groups WHERE id > ? ORDER BY id LIMIT ?",
@@ -172,6 +178,27 @@ async def add_members_by_mobile(conn: aiosqlite.Connection, group_ids: Sequence[
             await conn.execute(
                 "INSERT INTO group_members (group_id, contact_id, added_at) SELECT ?, id, ? FROM contacts"
                 f" WHERE mobile IN ({','.join('?' * len(chunk))}) ON CONFLICT DO NOTHING", [gid, stamp, *chunk])
+
+
+async def member_ids(conn: aiosqlite.Connection, group_id: int) -> list[int]:
+    """Ids of the group's contacts, static or rule (ints only: 200,000 of them fit in a few MB)."""
+    async with conn.execute("SELECT rule FROM contact_groups WHERE id = ?", (group_id,)) as cur:
+        g = await cur.fetchone()
+    if g is None:
+        return []
+    rule = parse_rule(g[0])
+    if rule is None:
+        sql, args = "SELECT contact_id FROM group_members WHERE group_id = ? ORDER BY contact_id", [group_id]
+    else:
+        where, args = rule_sql(rule)
+        sql = f"SELECT c.id FROM contacts c WHERE {where} ORDER BY c.id"
+    async with conn.execute(sql, args) as cur:
+        return [r[0] for r in await cur.fetchall()]
+
+
+async def clear_members(conn: aiosqlite.Connection, group_id: int) -> int:
+    cur = await conn.execute("DELETE FROM group_members WHERE group_id = ?", (group_id,))
+    return cur.rowcount
 
 
 async def remove_members(conn: aiosqlite.Connection, group_id: int, contact_ids: Sequence[int]) -> int:

@@ -124,3 +124,23 @@ async def test_switched_off_surface_answers_404(tmp_path: Path) -> None:
                                               text_message=domain.TextMessage(text="x")))
             assert refused.value.status_code == 404
         assert await gw.states() == {}
+
+
+async def test_the_javascript_clients_singular_paths_and_legacy_body(tmp_path: Path) -> None:
+    """android-sms-gateway for JavaScript (3.x) POSTs {phoneNumbers, message} to /message with Basic
+    auth and reads /message/{id}: the request it builds, replayed here (no Node on the box)."""
+    async with gateway(tmp_path) as gw:
+        basic = base64.b64encode(f"test:{gw.token}".encode()).decode()
+        headers = {"Authorization": f"Basic {basic}", "User-Agent": "android-sms-gateway/3.0 (client; js)"}
+        resp = await gw.client.post("/3rdparty/v1/message", headers=headers,
+                                    json={"id": "js-1", "phoneNumbers": ["+33612345678"], "message": "depuis Node"})
+        assert resp.status == 202, await resp.text()
+        state = await until_result(lambda: _json(gw.client.get("/3rdparty/v1/message/js-1", headers=headers)),
+                                   lambda s: s["state"] in ("Sent", "Delivered"))
+        assert state["recipients"][0]["phoneNumber"] == "+33612345678"
+        assert gw.network.received_by("+33612345678")[0].text == "depuis Node"
+
+
+async def _json(request: object) -> dict:  # type: ignore[type-arg]
+    resp = await request  # type: ignore[misc]
+    return await resp.json()  # type: ignore[no-any-return]

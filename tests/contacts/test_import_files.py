@@ -216,8 +216,12 @@ async def test_password_protected_workbook_is_named_as_such(service: ImportServi
     with pytest.raises(InvalidInput, match="protected by a password"):
         await upload(service, ole2_with_directory_far_in("EncryptionInfo", "EncryptedPackage", at_sector=400),
                      "gros-fichier.xlsx")
-    with pytest.raises(InvalidInput, match=r"97-2003 \(\.xls\)"):
-        await upload(service, ole2_with_streams("Workbook", "SummaryInformation"), "clients.xls")
+    with pytest.raises(InvalidInput, match=r"97-2003 document but not an Excel workbook \(\.xls\)"):
+        await upload(service, ole2_with_streams("WordDocument", "SummaryInformation"), "lettre.xls")
+    # An OLE2 file naming a Workbook stream is taken for an .xls; a fake one is named as damaged.
+    import_id = await upload(service, ole2_with_streams("Workbook", "SummaryInformation"), "clients.xls")
+    with pytest.raises(InvalidInput, match=r"\.xls workbook is damaged"):
+        await service.analyse(import_id)
 
 
 async def test_workbook_damaged_inside_a_sheet_names_the_row(service: ImportService, db: Database) -> None:

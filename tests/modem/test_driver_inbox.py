@@ -32,4 +32,6 @@ async def test_direct_delivery_is_acknowledged_and_stored_reports_are_read(tmp_p
         sr = modem.state.storage("SR")
         assert sr is not None
         await until(lambda: sr.used == 0, 5, "report deleted from SR")
-        assert modem.state.cpms[0] == inbox.memory  # read memory switched back after the report
+        # The read memory is switched back after the report (and after any sweep, which now
+        # lists every memory, SR included).
+        await until(lambda: modem.state.cpms[0] == inbox.memory, 5, "read memory switched back")

@@ -105,9 +105,10 @@ async def gateway(tmp_path: Path, *, lines: int = 1, network: SimNetwork | None 
                   profiles: tuple[str, ...] = ("sim800", "ec25", "e3372"), latency: float | tuple[float, float] = 0.0,
                   sections: dict[str, Any] | None = None, scopes: tuple[str, ...] = ("send", "read", "admin"),
                   options: dict[str, float] | None = None, wait_ready: bool = True,
-                  stable_links: bool = False) -> AsyncIterator[Gateway]:
+                  stable_links: bool = False, msisdns: tuple[str, ...] | None = None) -> AsyncIterator[Gateway]:
     """The app over `lines` simulated modems; yields once every line is ready. `stable_links`: the
-    daemon opens each modem through its link path, which survives an unplug/replug."""
+    daemon opens each modem through its link path, which survives an unplug/replug. `msisdns`: each
+    SIM's own number ('' for a SIM that does not store it)."""
     net = network or SimNetwork()
     modems: list[SimModem] = []
     client: TestClient | None = None
@@ -115,7 +116,8 @@ async def gateway(tmp_path: Path, *, lines: int = 1, network: SimNetwork | None 
         for i in range(1, lines + 1):
             modem = SimModem(net, name=f"line{i}", profile=profiles[(i - 1) % len(profiles)],
                              link=tmp_path / f"line{i}", imei=f"86506702000{i:04d}", imsi=f"20801123456{i:04d}",
-                             iccid=f"893301123456789{i:04d}", msisdn=f"+3363998{i:04d}", seed=i, latency=latency)
+                             iccid=f"893301123456789{i:04d}",
+                             msisdn=msisdns[i - 1] if msisdns else f"+3363998{i:04d}", seed=i, latency=latency)
             await modem.start()
             modems.append(modem)
         data: dict[str, Any] = {

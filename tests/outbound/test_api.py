@@ -187,3 +187,29 @@ async def test_the_keys_list_shows_when_each_key_was_last_used(tmp_path: Path) -
         [key] = body["keys"]
         assert key["last_used_at"] is not None and "secret" not in str(key).lower()
         assert key["scopes"] and key["revoked_at"] is None and body["next_cursor"] is None
+
+
+async def test_lines_have_a_label_and_their_own_number(tmp_path: Path) -> None:
+    """The SIM's own number is read with AT+CNUM; a SIM that does not store it gets one from an admin."""
+    async with gateway(tmp_path, lines=2, msisdns=("+33639980001", "")) as gw:
+        status, out = await gw.get("/api/v1/modems")
+        by_name = {m["name"]: m for m in out["modems"]}
+        assert (by_name["line1"]["label"], by_name["line1"]["number"], by_name["line1"]["number_source"]) == (
+            "line1", "+33639980001", "sim")
+        assert (by_name["line2"]["label"], by_name["line2"]["number"]) == ("line2", None)
+
+        async def put(name: str, body: dict[str, str]) -> int:
+            resp = await gw.client.put(f"/api/v1/modems/{name}/identity", json=body, headers=gw.auth)
+            return resp.status
+
+        assert await put("line2", {"label": "SAV", "number": "06 12 34 56 78"}) == 204
+        assert await put("line1", {"label": "Accueil", "number": "07 98 76 54 32"}) == 204
+        assert await put("line9", {"label": "x"}) == 404
+        assert await put("line2", {"label": "SAV", "number": "12"}) == 422
+        status, out = await gw.get("/api/v1/modems")
+        by_name = {m["name"]: m for m in out["modems"]}
+        assert (by_name["line2"]["label"], by_name["line2"]["number"], by_name["line2"]["number_source"]) == (
+            "SAV", "+33612345678", "admin")
+        # The SIM knows its own number better than a note.
+        assert (by_name["line1"]["label"], by_name["line1"]["number"], by_name["line1"]["number_source"]) == (
+            "Accueil", "+33639980001", "sim")

@@ -108,6 +108,18 @@ class CommandSet(SmsCommands):
         self._need_sim(cme)
         return self._ident(self.s.imsi, cmd)
 
+    def _plus_cnum(self, cmd: Command) -> list[str]:
+        """The subscriber number, as a SIM that stores its MSISDN answers (an empty msisdn: none)."""
+        self._need_sim(cme)
+        if cmd.kind == "test":
+            return []
+        if cmd.kind != "exec":
+            raise SYNTAX
+        if not self.s.msisdn:
+            return []
+        kind = 145 if self.s.msisdn.startswith("+") else 129
+        return [f'+CNUM: "","{self.s.msisdn}",{kind}']
+
     def _iccid(self, name: str, cmd: Command) -> list[str]:
         if name not in self.s.profile.iccid_commands:
             raise AtError("UNKNOWN")

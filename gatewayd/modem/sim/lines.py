@@ -71,11 +71,11 @@ async def start_simulated_lines(
     links = Path(data_dir) / "sim"
     links.mkdir(parents=True, exist_ok=True)
     net = network if network is not None else demo_network()
-    names = list(profiles or DEFAULT_PROFILES)
+    families = list(profiles or DEFAULT_PROFILES)  # not `names`: that is the caller's line names
     started: list[tuple[SimModem, dict[str, Any]]] = []
     try:
         for i in range(1, n + 1):
-            profile = names[(i - 1) % len(names)]
+            profile = families[(i - 1) % len(families)]
             pin = pins[i - 1] if pins and i - 1 < len(pins) else None
             name = line_names[i - 1] if line_names else f"line{i}"
             modem = SimModem(net, name=name, profile=profile, link=links / name,

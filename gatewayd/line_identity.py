@@ -1,0 +1,70 @@
+"""Lines with an identity: a label and an own number for each line, wherever a line is named.
+
+The number is the SIM's own (AT+CNUM, when the SIM stores it), else the one an administrator set;
+the label is the administrator's, else the line's configured name. One rule, used by the API and
+the console alike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from gatewayd.clock import Clock
+from gatewayd.errors import InvalidInput, NotFound
+from gatewayd.modem.events import LineStatus
+from gatewayd.outbound.compose import LineDirectory
+from gatewayd.phone import InvalidNumber, normalise
+from gatewayd.store import line_identity as store
+from gatewayd.store.db import Database
+
+MAX_LABEL = 40
+
+
+@dataclass(frozen=True)
+class Identity:
+    name: str
+    label: str
+    number: str | None
+    number_source: str | None  # 'sim' | 'admin' | None
+
+    def json(self) -> dict[str, str | None]:
+        return {"label": self.label, "number": self.number, "number_source": self.number_source}
+
+
+def identity_of(name: str, own_number: str | None, stored: tuple[str, str | None] | None) -> Identity:
+    """The line's identity from what its SIM says and what an administrator set (pure)."""
+    label, number = stored if stored is not None else ("", None)
+    if own_number:
+        return Identity(name, label or name, own_number, "sim")
+    return Identity(name, label or name, number, "admin" if number else None)
+
+
+class LineIdentities:
+    def __init__(self, db: Database, clock: Clock, lines: LineDirectory, region: str) -> None:
+        self.db = db
+        self.clock = clock
+        self.lines = lines
+        self.region = region
+
+    async def of(self, statuses: Mapping[str, LineStatus | None]) -> dict[str, Identity]:
+        """name -> identity for these lines (the pool's statuses give the SIM's number)."""
+        async with self.db.read() as conn:
+            stored = await store.all_of(conn)
+        return {name: identity_of(name, s.own_number if s else None, stored.get(name))
+                for name, s in statuses.items()}
+
+    async def set(self, name: str, *, label: str, number: str | None, actor: str | None) -> None:
+        if name not in self.lines.names():
+            raise NotFound(code="line.unknown", field="line", line=name, known=", ".join(self.lines.names()) or "none")
+        label = label.strip()
+        if len(label) > MAX_LABEL:
+            raise InvalidInput("label", f"at most {MAX_LABEL} characters")
+        e164 = None
+        if number and number.strip():
+            try:
+                e164 = normalise(number, self.region)
+            except InvalidNumber as exc:
+                raise InvalidInput("number", str(exc)) from None
+        async with self.db.write() as conn:
+            await store.put(conn, name, label, e164, actor, self.clock.now())
