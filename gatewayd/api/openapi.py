@@ -155,6 +155,31 @@ def documented_routes(app: web.Application) -> list[tuple[str, str, web.Abstract
     return out
 
 
+def _path_operation_id(method: str, path: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", f"{method.lower()} {path}").strip("_")
+
+
+def _operation_id(method: str, path: str, route: web.AbstractRoute) -> str:
+    """The handler's module and name (`messages_send`), which client generators turn into method names."""
+    handler = route.handler
+    name, module = getattr(handler, "__name__", ""), getattr(handler, "__module__", "")
+    if not name or name.startswith("_") or name == "<lambda>" or not module.startswith("gatewayd"):
+        return _path_operation_id(method, path)
+    return f"{module.rsplit('.', 1)[-1]}_{name}"
+
+
+def _unique_operation_ids(paths: dict[str, dict[str, Any]]) -> None:
+    """Operation ids must be unique: a handler serving several routes gets one per method and path."""
+    seen: dict[str, int] = {}
+    for methods in paths.values():
+        for op in methods.values():
+            seen[op["operationId"]] = seen.get(op["operationId"], 0) + 1
+    for path, methods in paths.items():
+        for method, op in methods.items():
+            if seen[op["operationId"]] > 1:
+                methods[method] = {**op, "operationId": _path_operation_id(method, path)}
+
+
 def build_document(app: web.Application) -> dict[str, Any]:
     """The OpenAPI document of every API route of `app`."""
     paths: dict[str, dict[str, Any]] = {}
@@ -171,7 +196,9 @@ def build_document(app: web.Application) -> dict[str, Any]:
         if names and not any(p.get("in") == "path" for p in op.get("parameters", [])):
             op["parameters"] = [{"name": n, "in": "path", "required": True, "schema": {"type": "string"}}
                                 for n in names] + list(op.get("parameters", []))
+        op.setdefault("operationId", _operation_id(method, path, route))
         paths.setdefault(path, {})[method.lower()] = op
+    _unique_operation_ids(paths)
     schemas: dict[str, Any] = {"Problem": PROBLEM_SCHEMA}
     for name, model in sorted(_MODELS.items()):
         schema = model.model_json_schema(ref_template="#/components/schemas/{model}")

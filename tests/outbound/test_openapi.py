@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from typing import Any
 
 from aiohttp.test_utils import TestClient
@@ -26,6 +28,15 @@ async def test_every_route_is_in_the_document(app_client: TestClient) -> None:
     undocumented = sorted(f"{m} {p}" for m, p, _ in routes
                           if doc["paths"][p][m.lower()].get("x-undocumented") and not p.startswith(NOT_YET_DESCRIBED))
     assert undocumented == [], f"describe these routes in the OpenAPI document: {undocumented}"
+
+
+async def test_every_operation_has_a_unique_operation_id(app_client: TestClient) -> None:
+    doc: dict[str, Any] = await (await app_client.get("/api/v1/openapi.json")).json()
+    ids = [op.get("operationId") for methods in doc["paths"].values() for op in methods.values()]
+    assert len(ids) > 20 and None not in ids
+    assert len(set(ids)) == len(ids), sorted(i for i in ids if ids.count(i) > 1)
+    assert all(re.fullmatch(r"[A-Za-z_][A-Za-z0-9_]*", i) for i in ids)
+    assert doc["paths"]["/api/v1/messages"]["post"]["operationId"] == "messages_send"
 
 
 async def test_send_operation_is_described_with_its_schema(app_client: TestClient) -> None:
