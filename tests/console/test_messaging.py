@@ -38,8 +38,15 @@ async def test_new_sms_to_several_numbers_contacts_and_a_group(admin: Console) -
     group = await admin.app[keys.GROUPS].create("Team", "", None)
     bob = await contacts.create(ContactInput("0622222222", first_name="Bob"), "t")
     await admin.app[keys.GROUPS].change_members(group.id, [bob.id, ana.id], [])
-    status, body, _ = await send_form(admin, text="Bonjour", number=["06 33 33 33 33", "+33611111111"],
-                                      contact=str(ana.id), group=str(group.id), category="transactional")
+    fields = dict(text="Bonjour", number=["06 33 33 33 33", "+33611111111"], contact=str(ana.id),
+                  group=str(group.id), category="transactional")
+    status, body, _ = await send_form(admin, **fields)
+    # A group is many people: the page first says how many recipients and SMS, and nothing leaves.
+    assert status == 200 and 'id="sms-confirm"' in body and "3 destinataires : 3 SMS au total" in body
+    assert await admin.app[keys.OUTBOUND].list(limit=10) == []
+    token = re.search(r'name="confirmed" value="([^"]+)"', body)
+    assert token and token.group(1) == "3:3"
+    status, body, _ = await send_form(admin, **fields, confirmed=token.group(1))
     assert status == 303, body
     rows = await admin.app[keys.OUTBOUND].list(limit=10)
     assert sorted(r.to for r in rows) == ["+33611111111", "+33622222222", "+33633333333"]   # each once
@@ -47,6 +54,16 @@ async def test_new_sms_to_several_numbers_contacts_and_a_group(admin: Console) -
     assert {r.created_by for r in rows} == {"console admin"}  # who asked, for the whole office to see
     status, page = await admin.get(f"/sent/{rows[0].id}", headers={"Accept-Language": "fr"})
     assert '<dd id="message-author">admin (console)</dd>' in page
+
+
+async def test_an_empty_group_cannot_be_chosen(admin: Console) -> None:
+    empty = await admin.app[keys.GROUPS].create("Vide", "", None)
+    resp = await admin.client.get("/recipients/search?q=Vid", headers={"Accept-Language": "fr"})
+    [found] = [r for r in (await resp.json())["results"] if r["kind"] == "group"]
+    assert found["disabled"] is True and "sans contact" in found["why"]
+    status, body, _ = await send_form(admin, text="Bonjour", group=str(empty.id))
+    assert status == 422 and "« Vide » n’a aucun contact" in body
+    assert await admin.app[keys.OUTBOUND].list(limit=10) == []
 
 
 async def test_new_sms_names_the_bad_number_and_keeps_the_text(admin: Console) -> None:
