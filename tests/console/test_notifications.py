@@ -43,7 +43,7 @@ async def test_alerts_show_as_banner_and_badge_until_acknowledged(console_factor
     await service.tick()
     headers = {"Accept-Language": "fr"}
     status, page = await console.get("/", headers=headers)
-    assert status == 200 and "1 alerte non lue : voir Alertes" in page and "data-unread-alerts>1<" in page
+    assert status == 200 and "1 alerte non lue : voir Notifications" in page and "data-unread-alerts>1<" in page
     status, page = await console.get("/notifications", headers=headers)
     assert "mise en pause automatiquement" in page and "<script>alert(1)</script>" not in page
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # an SMS-borne name never runs in the console
