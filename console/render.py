@@ -59,13 +59,6 @@ def t(request: web.Request, key: str, /, **values: object) -> str:
     return translate(request.get(LANG, "en"), key, **values)
 
 
-def t_known(request: web.Request, key: str, fallback: str) -> str:
-    """The catalogue's text for `key`, or `fallback` when the catalogue has none (an open-ended
-    value such as a modem detail the catalogue does not name)."""
-    lang = request.get(LANG, "en")
-    return translate(lang, key) if key in catalog(lang) else fallback
-
-
 def tn(request: web.Request, key: str, count: int, /, **values: object) -> str:
     """t() for a number of things (singular form where the language uses it; see translate_count)."""
     return translate_count(request.get(LANG, "en"), key, count, **values)
@@ -137,7 +130,6 @@ def base_context(request: web.Request) -> dict[str, Any]:
         "can": (lambda role: allows(session.user.role, role)) if session else (lambda role: False),
         "url": lambda route, query=None, /, **parts: url(request, route, query, **parts),
         "has_route": lambda name: has_route(request, name),
-        "has_message": lambda key: key in catalog(lang),   # open-ended codes the catalogue may not name
         "static": lambda path: f"/static/{path}?v={__version__}",
         "done": translate(lang, f"done.{done}") if done in DONE_KEYS else None,
         # A service's English message (import reasons, repairs) in the page's language.

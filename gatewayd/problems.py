@@ -76,8 +76,9 @@ ENGLISH: dict[str, str] = {
     "ttl.conflict": "give ttl or validUntil, not both",
     "valid_until.past": "validUntil {at} is already past",
     "sim.unknown": "no SIM {sim}: this gateway has {count} line(s)",
-    "campaign.text_problems": "{count} recipients have a text problem ({empty} with an empty variable, {ucs2}"
-                              " switching to UCS-2, {too_long} over {max} segments): give the variables a default"
+    "campaign.text_problems": "{count} recipients have a text problem ({empty} with an empty variable: {variables};"
+                              " {ucs2} switching to UCS-2; {too_long} over {max} segments; first: {first}): give the"
+                              " variables a default"
                               " value or exclude them (POST /api/v1/campaigns/{id}/text-checks) before launching",
 }
 

@@ -14,7 +14,7 @@ from gatewayd.store.db import DiskFull
 log = logging.getLogger(__name__)
 
 PROBLEM_TYPE_BASE = "https://gatewayd.local/problems/"
-JSON_PATHS = ("/api/", "/healthz", "/metrics", "/jsonrpc/", "/3rdparty/", "/http_api/", "/index.php/")
+JSON_PATHS = ("/api/", "/healthz", "/readyz", "/metrics", "/jsonrpc/", "/3rdparty/", "/http_api/", "/index.php/")
 
 
 def problem_response(status: int, title: str, detail: str, *, type_slug: str,

@@ -308,9 +308,13 @@ class CampaignService:
         checks = (await preview(self, campaign_id))["text_checks"]
         if checks["blocking"]:
             kinds = checks["by_kind"]
+            # Name what to fix: the empty variables and the first recipient concerned.
+            variables = ", ".join("{%s}" % name for name in checks["empty_variables"]) or "-"
+            first = checks["listed"][0]["number"] if checks["listed"] else "-"
             raise Conflict(code="campaign.text_problems", field="text_checks", id=campaign_id,
                            count=checks["recipients"], empty=kinds["empty_variable"], ucs2=kinds["ucs2"],
-                           too_long=kinds["too_long"], max=self.settings.sending.max_segments)
+                           too_long=kinds["too_long"], max=self.settings.sending.max_segments,
+                           variables=variables, first=first)
 
     async def decide_texts(self, campaign_id: int, decision: TextDecision) -> Campaign:
         """Record what to do with recipients whose text has a problem: default values for the

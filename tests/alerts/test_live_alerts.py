@@ -175,3 +175,13 @@ def _report_timings() -> object:
     yield
     if TIMINGS:
         print("\nalert timings: " + json.dumps({k: round(v, 2) for k, v in TIMINGS.items()}))
+
+
+async def test_readyz_refuses_other_methods_as_problem_json(tmp_path: Path) -> None:
+    """A monitoring probe gets problem JSON from /readyz whatever it asks, as from /healthz
+    (schemathesis found `TRACE /readyz` answering text/plain)."""
+    async with mailbox() as box, alerting_gateway(tmp_path, box, lines=1) as (gw, _):
+        for path in ("/healthz", "/readyz"):
+            resp = await gw.client.request("TRACE", path)
+            assert resp.status == 405 and resp.content_type == "application/problem+json", (path, resp.content_type)
+            assert (await resp.json())["status"] == 405

@@ -32,7 +32,7 @@ async def test_a_delivered_message_reads_well_on_a_phone(tmp_path: Path) -> None
         parts = page.locator("table.list tbody tr")
         assert await parts.count() == 2
         first = await parts.first.inner_text()
-        assert "reçu par le téléphone (statut 0x00)" in first, first
+        assert "reçu par le destinataire (statut 0x00)" in first, first
         # Stacked on a phone, each cell shows its column's name before it (the header row is hidden).
         labels = await parts.first.locator("td").evaluate_all(
             "cells => cells.map(c => getComputedStyle(c, '::before').content)")

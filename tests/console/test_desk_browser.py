@@ -236,7 +236,7 @@ async def test_checks_before_sending_in_english_on_a_desktop_and_french_on_a_pho
             await page.check("#schedule-form input[name=confirm]")
             await page.click("#schedule-form button[type=submit]")
             assert "give the variables a default value" in await page.inner_text("main")
-            await page.fill("input[name='default.first_name']", "dear customer")
+            await page.fill("#checks-form input[name='default.first_name']", "dear customer")
             await page.check("#checks-form input[name=exclude]")
             await page.click("#checks-form button[type=submit]")
             await page.wait_for_url("**/preview?done=saved")

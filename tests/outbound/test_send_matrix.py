@@ -295,6 +295,8 @@ class Campaign(EntryPoint):
             return _api_outcome(status, campaign)
         cid = campaign["id"]
         status, launched = await _api(gw, "POST", f"/api/v1/campaigns/{cid}/schedule", {})
+        if status == 409:  # the whole-audience check holds the launch, naming the problem
+            return Outcome(codes=[e.get("code", "") for e in launched.get("errors", [])], shown=launched["detail"])
         assert status == 200, launched
         state: dict[str, Any] = {}
 
