@@ -1,7 +1,7 @@
 """Read-only counts for GET /metrics, gathered on one reader connection at scrape time.
 
 Each query is either an index-only count, a GROUP BY over an index, or a read of `counters`
-(kept by triggers, migration 0016), so a scrape stays cheap on a database of a million messages
+(kept by triggers, migration 0017), so a scrape stays cheap on a database of a million messages
 (message bodies are never read, message_parts never scanned).
 """
 
