@@ -53,6 +53,8 @@ ENGLISH: dict[str, str] = {
     "thread.not_dialable": "{number} is a sender name or short code: it cannot be answered by SMS",
     "autoreply.not_found": "no auto-reply rule {id}",
     "optout.not_opted_out": "{number} is not opted out",
+    "optout.remove_admin_only": "only an administrator may opt a number back in",
+    "optout.note_required": "say why this number is opted back in (kept in the history)",
     "campaign.not_found": "campaign {id} does not exist",
     "campaign.name_required": "a campaign needs a name",
     "campaign.default_template_required": "a default template is required (used for any language)",
