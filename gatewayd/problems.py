@@ -76,6 +76,8 @@ ENGLISH: dict[str, str] = {
     "message.unsupported": "{kind} messages are not supported: this gateway sends text SMS only",
     "ttl.conflict": "give ttl or validUntil, not both",
     "valid_until.past": "validUntil {at} is already past",
+    "webhook.local_target": "{host} is on this gateway or link-local; such endpoints are refused"
+                            " unless [webhooks] allow_local_targets = true",
     "sim.unknown": "no SIM {sim}: this gateway has {count} line(s)",
 }
 

@@ -159,6 +159,10 @@ async def test_webhook_secret_shown_once_and_auto_reply_rules(admin: Console) ->
     await admin.get("/settings/webhooks")
     status, body, _ = await admin.post("/settings/webhooks", {"url": "ftp://x", "events": "*"})
     assert status == 422
+    # Loopback and link-local endpoints are refused (issue 14), in the page's language.
+    for url in ("http://169.254.169.254/latest/meta-data", "http://127.0.0.1:8080/admin"):
+        status, body, _ = await admin.post("/settings/webhooks", {"url": url, "events": "*"})
+        assert status == 422 and "link-local" in body and "allow_local_targets" in body
     status, body, _ = await admin.post("/settings/webhooks", [("url", "https://crm.example/hook"),
                                                                ("events", "inbound.received")])
     assert status == 201 and 'class="secret"' in body
