@@ -60,6 +60,15 @@ def local_datetime(value: str, tz: ZoneInfo, field: str) -> datetime | None:
     return naive.replace(tzinfo=tz)
 
 
+PAGE_SIZES = (25, 50, 100, 200)
+
+
+def page_size(request: web.Request, default: int = 50) -> int:
+    """The list's page size from ?size= (one of PAGE_SIZES; anything else is the default)."""
+    raw = request.query.get("size", "")
+    return int(raw) if raw.isdigit() and int(raw) in PAGE_SIZES else default
+
+
 def month_to_date(today: date) -> tuple[date, date]:
     """The first of this month and today: the period an export form proposes."""
     return today.replace(day=1), today

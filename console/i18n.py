@@ -149,6 +149,17 @@ class Formats:
             return local.strftime("%H:%M")
         return self.datetime(when)
 
+    def moment(self, when: dt.datetime | None) -> str:
+        """A coming instant people plan by: '09:00' today, else 'lundi 12 janvier à 09:00'."""
+        if when is None:
+            return ""
+        local = self.local(when)
+        at = local.strftime("%H:%M")
+        if local.date() == self.today:
+            return at
+        return translate(self.lang, "moment.day_at", weekday=translate(self.lang, f"weekday.{local.weekday()}"),
+                         day=local.day, month=translate(self.lang, f"month.{local.month}"), time=at)
+
     def date(self, when: dt.datetime | None) -> str:
         if when is None:
             return ""

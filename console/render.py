@@ -41,6 +41,8 @@ NAV = (
 DONE_KEYS = frozenset({
     "saved", "deleted", "created", "sent", "scheduled", "canceled", "resent", "completing", "paused", "resumed",
     "refreshed", "added", "removed", "password_changed", "signed_out", "imported", "revoked",
+    "campaign_scheduled", "campaign_launched", "campaign_canceled", "campaign_paused", "campaign_resumed",
+    "campaign_saved", "test_sent",
 })
 
 
@@ -55,6 +57,13 @@ def formats(request: web.Request) -> Formats:
 
 def t(request: web.Request, key: str, /, **values: object) -> str:
     return translate(request.get(LANG, "en"), key, **values)
+
+
+def t_known(request: web.Request, key: str, fallback: str) -> str:
+    """The catalogue's text for `key`, or `fallback` when the catalogue has none (an open-ended
+    value such as a modem detail the catalogue does not name)."""
+    lang = request.get(LANG, "en")
+    return translate(lang, key) if key in catalog(lang) else fallback
 
 
 def tn(request: web.Request, key: str, count: int, /, **values: object) -> str:
@@ -101,6 +110,16 @@ def csrf_token(request: web.Request) -> str:
     return session.csrf_token if session is not None else request.get(PRE_CSRF, "")
 
 
+def author(lang: str, by: str | None) -> str:
+    if not by:
+        return ""
+    if by.startswith("console "):
+        return translate(lang, "sent.by_console", user=by[8:])
+    if by.startswith("api key "):
+        return translate(lang, "sent.by_api", key=by[8:])
+    return by
+
+
 def base_context(request: web.Request) -> dict[str, Any]:
     session: SessionRow | None = request.get(SESSION)
     lang = request.get(LANG, "en")
@@ -118,10 +137,16 @@ def base_context(request: web.Request) -> dict[str, Any]:
         "can": (lambda role: allows(session.user.role, role)) if session else (lambda role: False),
         "url": lambda route, query=None, /, **parts: url(request, route, query, **parts),
         "has_route": lambda name: has_route(request, name),
+        "has_message": lambda key: key in catalog(lang),   # open-ended codes the catalogue may not name
         "static": lambda path: f"/static/{path}?v={__version__}",
         "done": translate(lang, f"done.{done}") if done in DONE_KEYS else None,
         # A service's English message (import reasons, repairs) in the page's language.
         "service": lambda message: localise_service(lang, message),
+        # A technical name shown to people (a line's detail, a contact field): its catalogue label
+        # "<prefix>.<name>" when there is one, else the name itself (custom fields are named by users).
+        "label": lambda prefix, name: catalog(lang).get(f"{prefix}.{name}", name),
+        # Who did it, as the audit fields record it ('console <user>', 'api key <name>'), in words.
+        "author": lambda by: author(lang, by),
         # Why a message is blocked, failed or waits, from its stable code (see message_error).
         "message_error": lambda m: message_error(request, m),
         "poll_ms": int(request.app[keys.SETTINGS].console.poll_seconds * 1000),
@@ -131,9 +156,20 @@ def base_context(request: web.Request) -> dict[str, Any]:
     }
 
 
+async def unread_badge(request: web.Request) -> int:
+    """Unread received messages over all conversations (menu badge, page title); 0 without the
+    inbound service. One sum over the partial index of unread threads."""
+    if not hasattr(keys, "INBOUND") or keys.INBOUND not in request.app:
+        return 0
+    from gatewayd.store import threads
+
+    return await threads.unread_total(request.app[keys.DB])
+
+
 async def render(request: web.Request, template: str, context: Mapping[str, Any] | None = None, *,
                  status: int = 200) -> web.Response:
     ctx = base_context(request)
+    ctx["unread_total"] = await unread_badge(request) if ctx["user"] else 0
     if context:
         ctx.update(context)
     response = aiohttp_jinja2.render_template(template, request, ctx, status=status)
@@ -177,8 +213,8 @@ def message_error(request: web.Request | None, m: Any) -> str:
     """Why a message is blocked, failed, expired or waits (anything with `error` and `reason`), in the
     page's language: its coded reason from the catalogue, or the stored text of an older row."""
     reason = getattr(m, "reason", None)
-    if reason is None:
-        return str(m.error or "")
+    if reason is None:  # a row stored before reasons had codes: its English text, localised when known
+        return localise_service(request.get(LANG, "en") if request is not None else "en", str(m.error or ""))
     params = dict(reason.params)
     if reason.code == "report.failed":
         lang = request.get(LANG, "en") if request is not None else "en"

@@ -8,7 +8,9 @@ The services, and so the JSON API, keep their English text: only the console tra
 Messages the services join from lists are taken apart here:
 - "; "-joined problems (import mapping) are matched piece by piece;
 - a placeholder named `parts` holds ", "-joined messages, each one localised ("needs {parts}");
-- a placeholder named `state` holds a campaign state, shown with its "state.<value>" label.
+- a placeholder named `message` holds a whole service message (a delivery report's meaning), localised;
+- a placeholder named `state` holds a message state, shown with its "state.<value>" label, and one
+  named `campaign_state` a campaign's, with its "campaign_state.<value>" label (French agrees it).
 Pure: no I/O; the catalog is passed in, so tests can use their own.
 """
 
@@ -88,7 +90,8 @@ class Localiser:
         self.patterns = compile_patterns(catalog)
         # Placeholders whose captured value is translated too, by name.
         self.value_translators: dict[str, Callable[[str], str]] = {
-            "parts": self._parts, "state": self._state}
+            "parts": self._parts, "state": self._state, "campaign_state": self._campaign_state,
+            "message": self._message}
 
     def one(self, message: str) -> str | None:
         """`message` translated when one key fits the whole of it, else None."""
@@ -136,3 +139,9 @@ class Localiser:
 
     def _state(self, value: str) -> str:
         return self.catalog.get(f"state.{value}", value)
+
+    def _message(self, value: str) -> str:
+        return self(value)
+
+    def _campaign_state(self, value: str) -> str:
+        return self.catalog.get(f"campaign_state.{value}", value)

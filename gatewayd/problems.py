@@ -62,6 +62,7 @@ ENGLISH: dict[str, str] = {
     "campaign.refresh_not_launched": "campaign {id} is {state}: only a launched campaign is refreshed",
     "category.choice": "marketing or transactional",
     "campaign.cannot_canceled": "campaign {id} is {state} and cannot be canceled",
+    "campaign.cannot_changed": "campaign {id} is {state} and cannot be changed (only a draft can be)",
     "campaign.cannot_launched": "campaign {id} is {state} and cannot be launched",
     "campaign.cannot_paused": "campaign {id} is {state} and cannot be paused",
     "campaign.cannot_resumed": "campaign {id} is {state} and cannot be resumed",
@@ -79,6 +80,9 @@ ENGLISH: dict[str, str] = {
     "webhook.local_target": "{host} is on this gateway or link-local; such endpoints are refused"
                             " unless [webhooks] allow_local_targets = true",
     "sim.unknown": "no SIM {sim}: this gateway has {count} line(s)",
+    "campaign.text_problems": "{count} recipients have a text problem ({empty} with an empty variable, {ucs2}"
+                              " switching to UCS-2, {too_long} over {max} segments): give the variables a default"
+                              " value or exclude them (POST /api/v1/campaigns/{id}/text-checks) before launching",
 }
 
 

@@ -31,6 +31,11 @@
     if (msg && !window.confirm(msg)) { ev.preventDefault(); }
   });
 
+  /* A page size choice applies at once (the list's filters are in the same form) */
+  $all("select[data-autosubmit]").forEach(function (select) {
+    select.addEventListener("change", function () { if (select.form) { select.form.submit(); } });
+  });
+
   /* Live SMS counter: <textarea data-counter="#out"> and <output data-template=... data-ucs2=... data-max=...> */
   function bindCounter(area) {
     var out = $(area.getAttribute("data-counter"));
@@ -141,6 +146,27 @@
   $all("[data-poll]").forEach(poll);
   $all(".conversation").forEach(function (c) { c.scrollTop = c.scrollHeight; });
 
+  /* Unread badge: the menu's count, the dashboard tile and the page title follow new messages */
+  var unreadUrl = body.getAttribute("data-unread-url");
+  if (unreadUrl) {
+    var baseTitle = document.title.replace(/^\(\d+\) /, "");
+    setInterval(function () {
+      if (document.hidden) { return; }
+      fetch(unreadUrl, { headers: { "Accept": "application/json" }, credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : null; })
+        .then(function (data) {
+          if (!data) { return; }
+          var n = data.unread || 0;
+          $all("[data-unread]").forEach(function (el) {
+            el.textContent = data.label && el.hasAttribute("data-unread-figure") ? data.label : String(n);
+            if (!el.hasAttribute("data-unread-figure")) { el.hidden = n === 0; }
+          });
+          document.title = (n ? "(" + n + ") " : "") + baseTitle;
+        })
+        .catch(function () {});
+    }, pollMs);
+  }
+
   /* Live states: any [data-states-url] element whose [data-message-id] children hold a .state badge
      (Sent rows, conversation bubbles) has the badges of unfinished messages refreshed. */
   $all("[data-states-url]").forEach(function (box) {
@@ -203,7 +229,14 @@
         var li = document.createElement("li");
         li.setAttribute("role", "option");
         li.textContent = item.label + (item.sub ? " \u2014 " + item.sub : "");
-        li.addEventListener("mousedown", function (ev) { ev.preventDefault(); add(items[i]); });
+        if (item.disabled) {
+          // An empty group cannot be chosen: shown greyed, with the reason as its title.
+          li.className = "disabled"; li.setAttribute("aria-disabled", "true");
+          if (item.why) { li.title = item.why; }
+          li.addEventListener("mousedown", function (ev) { ev.preventDefault(); });
+        } else {
+          li.addEventListener("mousedown", function (ev) { ev.preventDefault(); add(items[i]); });
+        }
         list.appendChild(li);
       });
       list.classList.toggle("hidden", found.length === 0);
@@ -226,7 +259,7 @@
         active = (active + (ev.key === "ArrowDown" ? 1 : lis.length - 1)) % lis.length;
         lis.forEach(function (li, i) { li.setAttribute("aria-selected", i === active ? "true" : "false"); });
       } else if (ev.key === "Enter") {
-        if (active >= 0 && items[active]) { ev.preventDefault(); add(items[active]); }
+        if (active >= 0 && items[active]) { ev.preventDefault(); if (!items[active].disabled) { add(items[active]); } }
         else if (box.hasAttribute("data-free") && input.value.trim()) {
           ev.preventDefault();
           add({ kind: box.getAttribute("data-free"), value: input.value.trim(), label: input.value.trim() });

@@ -24,10 +24,14 @@ from gatewayd.console.views.imports import read_upload
 
 from gatewayd import keys
 from gatewayd.campaigns.audience import AudienceSpec
+from gatewayd.campaigns.checks import TextDecision
+from gatewayd.outbound.compose import Draft, Recipient
+from gatewayd.outbound.model import Category
+from gatewayd.phone import InvalidNumber, normalise
 from gatewayd.campaigns.preview import preview
 from gatewayd.campaigns.report import CampaignReport, ReportLine, parse_outcomes
 from gatewayd.campaigns.service import NewCampaign, check_template_text
-from gatewayd.campaigns.stats import campaign_stats
+from gatewayd.campaigns.stats import campaign_stats, tag_stats
 from gatewayd.csv_export import csv_stream
 from gatewayd.downloads import send_download
 from gatewayd.errors import Conflict, InvalidInput, PayloadTooLarge
@@ -47,15 +51,17 @@ async def campaign_list(request: web.Request) -> web.Response:
     state = request.query.get("state") or None
     if state not in (None, *STATES):
         state = None
+    tag = request.query.get("tag", "").strip()[:64] or None
     after = cursor_int(request)
-    page = await store.list_page(request.app[keys.DB], after_id=after, limit=PAGE, state=state)
+    page = await store.list_page(request.app[keys.DB], after_id=after, limit=PAGE, state=state, tag=tag)
+    by_tag = await tag_stats(request.app[keys.CAMPAIGNS], tag) if tag else None
     return await render(request, "campaigns/list.html", {
-        "campaigns": page, "state": state, "states": STATES,
+        "campaigns": page, "state": state, "states": STATES, "tag": tag, "by_tag": by_tag,
         "next_after": encode_cursor(page[-1].id) if len(page) == PAGE else None, "paged": after is not None})
 
 
 async def _wizard(request: web.Request, values: dict[str, Any], errors: dict[str, str],
-                  status: int = 200) -> web.Response:
+                  status: int = 200, editing: Any | None = None) -> web.Response:
     db = request.app[keys.DB]
     contacts = []
     for cid in values["contacts"][:200]:
@@ -63,7 +69,7 @@ async def _wizard(request: web.Request, values: dict[str, Any], errors: dict[str
         if contact is not None:
             contacts.append(contact)
     return await render(request, "campaigns/new.html", {
-        "values": values, "errors": errors, "picked_contacts": contacts,
+        "values": values, "errors": errors, "picked_contacts": contacts, "editing": editing,
         "templates": await template_store.list_page(db, limit=500),
         "groups": await group_store.list_page(db, limit=500),
         "lines": request.app[keys.POOL].names(),
@@ -120,17 +126,46 @@ async def new_campaign(request: web.Request) -> web.Response:
     return await _wizard(request, _values(None), {})
 
 
+def _campaign_values(c: Any) -> dict[str, Any]:
+    """A draft's own values in the wizard's shape (editing it)."""
+    spec = AudienceSpec.from_json(c.audience)
+    return {**_values(None), "name": c.name, "tag": c.tag, "category": c.category, "line": c.line or "",
+            "template_default": c.templates.get("default"), "template_fr": c.templates.get("fr"),
+            "template_en": c.templates.get("en"), "new_text": "", "groups": list(spec.group_ids),
+            "contacts": list(spec.contact_ids), "numbers": "\n".join(spec.numbers), "file": spec.file_import_id}
+
+
+@pages.get("/campaigns/{id:\\d+}/edit", role="operator", name="campaign_edit")
+async def edit_campaign(request: web.Request) -> web.Response:
+    campaign = await request.app[keys.CAMPAIGNS].get(path_id(request))
+    if campaign.state != "draft":
+        raise redirect(request, f"/campaigns/{campaign.id}")
+    return await _wizard(request, _campaign_values(campaign), {}, editing=campaign)
+
+
+@pages.post("/campaigns/{id:\\d+}/edit", role="operator", multipart=True)
+async def update_campaign(request: web.Request) -> web.StreamResponse:
+    return await _save_campaign(request, await request.app[keys.CAMPAIGNS].get(path_id(request)))
+
+
 @pages.post("/campaigns/new", role="operator", multipart=True)
 async def create_campaign(request: web.Request) -> web.StreamResponse:
+    return await _save_campaign(request, None)
+
+
+async def _save_campaign(request: web.Request, editing: Any | None) -> web.StreamResponse:
     app = request.app
     try:
         upload = await read_upload(request, required=False)
     except (InvalidInput, PayloadTooLarge) as exc:
-        return await _wizard(request, _values(None), field_errors(exc, request), exc.status)
+        return await _wizard(request, _campaign_values(editing) if editing else _values(None),
+                             field_errors(exc, request), exc.status, editing=editing)
     form = upload.fields
     values = _values(form)  # type: ignore[arg-type]
     try:
-        file_id = None
+        # Editing keeps the draft's file unless another one is uploaded (or it is removed).
+        file_id = AudienceSpec.from_json(editing.audience).file_import_id \
+            if editing is not None and text(form, "keep_file", 5) == "on" else None
         if upload.chunks is not None and upload.filename:
             row = await app[keys.IMPORTS].save_upload(upload.chunks, filename=upload.filename, purpose="campaign",
                                                       created_by=actor(request))
@@ -141,11 +176,14 @@ async def create_campaign(request: web.Request) -> web.StreamResponse:
         spec = AudienceSpec(tuple(values["groups"]), tuple(values["contacts"]), numbers, file_id)
         if spec.is_empty():
             raise InvalidInput("audience", t(request, "campaigns.no_audience"))
-        campaign, _unknown = await app[keys.CAMPAIGNS].create(NewCampaign(
-            name=values["name"], templates=templates, audience=spec, tag=values["tag"], category=values["category"],
-            line=values["line"] or None, created_by=actor(request), timing=_timing(values)))
+        new = NewCampaign(name=values["name"], templates=templates, audience=spec, tag=values["tag"],
+                          category=values["category"], line=values["line"] or None, created_by=actor(request), timing=_timing(values))
+        if editing is None:
+            campaign, _unknown = await app[keys.CAMPAIGNS].create(new)
+        else:
+            campaign, _unknown = await app[keys.CAMPAIGNS].update(editing.id, new)
     except (InvalidInput, Conflict, PayloadTooLarge) as exc:
-        return await _wizard(request, values, field_errors(exc, request), 422)
+        return await _wizard(request, values, field_errors(exc, request), 422, editing=editing)
     raise redirect(request, f"/campaigns/{campaign.id}/preview")
 
 
@@ -171,14 +209,17 @@ async def _templates(request: web.Request, values: dict[str, Any]) -> dict[str, 
 
 
 async def _preview_page(request: web.Request, campaign_id: int, errors: dict[str, str],
-                        status: int = 200) -> web.Response:
+                        status: int = 200, extra: dict[str, str] | None = None) -> web.Response:
     service = request.app[keys.CAMPAIGNS]
     campaign = await service.get(campaign_id)
     data = await preview(service, campaign.id)
     step = await service.variables_step(campaign.id)
     templates = {tid: await template_store.get(request.app[keys.DB], tid) for tid in campaign.templates.values()}
     return await render(request, "campaigns/preview.html", {"c": campaign, "p": data, "templates": templates,
-                                                            "v": step, "errors": errors}, status=status)
+                                                            "v": step, "errors": errors,
+                                                            "when": (extra or {}).get("when", ""), "send_at": (extra or {}).get("send_at", ""),
+                                                            "test_number": (extra or {}).get("test_number", ""),
+                                                            "max_segments": service.settings.sending.max_segments}, status=status)
 
 
 @pages.get("/campaigns/{id:\\d+}/preview", name="campaign_preview")
@@ -202,6 +243,39 @@ async def set_variables(request: web.Request) -> web.StreamResponse:
     raise redirect(request, f"/campaigns/{campaign_id}/preview", "saved")
 
 
+@pages.post("/campaigns/{id:\\d+}/text-checks", role="operator", name="campaign_text_checks")
+async def text_checks(request: web.Request) -> web.StreamResponse:
+    """The launcher's decision on recipients whose text has a problem (defaults, exclusion)."""
+    form = await request.post()
+    defaults = {str(k)[8:][:64]: text(form, str(k), 500).strip() for k in form
+                if str(k).startswith("default.") and text(form, str(k), 500).strip()}
+    await request.app[keys.CAMPAIGNS].decide_texts(path_id(request),
+                                                   TextDecision(defaults, text(form, "exclude", 5) == "on"))
+    raise redirect(request, f"/campaigns/{path_id(request)}/preview", "saved")
+
+
+@pages.post("/campaigns/{id:\\d+}/test", role="operator", name="campaign_test")
+async def send_test(request: web.Request) -> web.StreamResponse:
+    """Send the first recipient's text to a number of the user's (their own phone), through
+    outbound's composition like the campaign's messages (STOP mention, look-alikes)."""
+    service = request.app[keys.CAMPAIGNS]
+    campaign_id = path_id(request)
+    form = await request.post()
+    raw = text(form, "test_number", 40)
+    try:
+        number = normalise(raw, request.app[keys.SETTINGS].sending.default_region)
+    except InvalidNumber as exc:
+        return await _preview_page(request, campaign_id, {"test_number": t(request, "sms.bad_number", number=raw,
+                                                                          reason=localise(request, str(exc)))},
+                                   422, {"test_number": raw})
+    sample, language, line = await service.sample_text(campaign_id)
+    campaign = await service.get(campaign_id)
+    await request.app[keys.OUTBOUND].submit_draft(Draft(
+        recipients=[Recipient(number, language=language, lookup=False)], text=sample,
+        category=Category(campaign.category), line=line, source="console", created_by=actor(request)))
+    raise redirect(request, f"/campaigns/{campaign_id}/preview", "test_sent")
+
+
 @pages.post("/campaigns/{id:\\d+}/schedule", role="operator", name="campaign_schedule")
 async def schedule(request: web.Request) -> web.StreamResponse:
     service = request.app[keys.CAMPAIGNS]
@@ -216,8 +290,10 @@ async def schedule(request: web.Request) -> web.StreamResponse:
             raise InvalidInput("send_at", t(request, "campaigns.send_at_required"))
         campaign = await service.schedule(campaign_id, when)
     except (InvalidInput, Conflict) as exc:
-        return await _preview_page(request, campaign_id, field_errors(exc, request), exc.status)
-    raise redirect(request, f"/campaigns/{campaign.id}", "scheduled")
+        return await _preview_page(request, campaign_id, field_errors(exc, request), exc.status,
+                                   {"when": text(form, "when", 10), "send_at": text(form, "send_at", 30)})
+    raise redirect(request, f"/campaigns/{campaign.id}",
+                   "campaign_scheduled" if campaign.state == "scheduled" else "campaign_launched")
 
 
 async def _detail_context(request: web.Request, campaign_id: int) -> dict[str, Any]:
@@ -225,7 +301,10 @@ async def _detail_context(request: web.Request, campaign_id: int) -> dict[str, A
     campaign = await service.get(campaign_id)
     async with request.app[keys.DB].read() as conn:
         occurrences = await store.occurrences(conn, campaign_id) if campaign.timing else []
-    return {"c": campaign, "s": await campaign_stats(service, campaign_id),
+    # Before launch nobody is a recipient yet: the figures are the preview's (what a launch would
+    # send now), not zeros and a progress of 100 %.
+    planned = await preview(service, campaign_id) if campaign.state in ("draft", "scheduled") else None
+    return {"c": campaign, "s": await campaign_stats(service, campaign_id), "planned": planned,
             "next_sends": await service.next_sends(campaign), "occurrences": occurrences,
             "attribution_hours": service.settings.campaigns.attribution_hours}
 
@@ -239,6 +318,8 @@ async def detail(request: web.Request) -> web.Response:
 async def progress(request: web.Request) -> web.Response:
     """The live part of the detail page, rendered by the server (escaped) for the poller."""
     ctx = await _detail_context(request, path_id(request))
+    if ctx["planned"] is not None:   # not launched: the page keeps its preview figures (no preview per poll)
+        return web.json_response({"html": "", "done": False})
     html = fragment(request, "campaigns/_progress.html", ctx)
     return web.json_response({"html": html, "done": ctx["c"].state in ("completed", "canceled")})
 
@@ -293,6 +374,7 @@ def _action(name: str, done: str) -> Any:
     return act
 
 
-for _name, _done in (("pause", "paused"), ("resume", "resumed"), ("cancel", "canceled"), ("refresh", "refreshed"),
+for _name, _done in (("pause", "campaign_paused"), ("resume", "campaign_resumed"), ("cancel", "campaign_canceled"),
+                     ("refresh", "refreshed"),
                      ("delete", "deleted")):
     pages.post(f"/campaigns/{{id:\\d+}}/{_name}", role="operator", name=f"campaign_{_name}")(_action(_name, _done))

@@ -15,7 +15,7 @@ from gatewayd.console.forms import (
     path_id,
     text,
 )
-from gatewayd.console.render import field_errors, formats, redirect, render, tn
+from gatewayd.console.render import field_errors, formats, redirect, render, t, tn
 from gatewayd.console.routing import Pages
 
 from gatewayd import keys
@@ -85,7 +85,9 @@ def _posted_values(form: Any, fields: list[str]) -> dict[str, Any]:
 
 @pages.get("/contacts/new", role="operator", name="contact_new")
 async def new_contact(request: web.Request) -> web.Response:
-    return await _form_page(request, None, _values(None), {})
+    values = _values(None)
+    values["mobile"] = request.query.get("mobile", "")[:40]   # "add as a contact" from a conversation
+    return await _form_page(request, None, values, {})
 
 
 @pages.post("/contacts/new", role="operator")
@@ -196,7 +198,9 @@ async def recipient_search(request: web.Request) -> web.Response:
         for g in await all_groups(request):
             if folded in g.name.casefold():
                 results.append({"kind": "group", "value": g.id, "label": g.name,
-                                "sub": tn(request, "groups.members_count", g.members, n=fmt.integer(g.members))})
+                                "sub": tn(request, "groups.members_count", g.members, n=fmt.integer(g.members)),
+                                **({"disabled": True, "why": t(request, "groups.empty_unselectable")}
+                                   if not g.members else {})})
                 if len(results) >= 12:
                     break
     return web.json_response({"results": results})

@@ -63,13 +63,22 @@ async def traffic(request: web.Request) -> dict[str, Any]:
             sent = await console_reads.parts_sent_between(conn, lines, start, end)
             received = await console_reads.received_between(conn, start, end)
             days.append((start, sent, received))
+        today = bounds[-2]
+        first_today = await console_reads.first_id_since(conn, "messages", today)
+        failed_today = await console_reads.failed_since_id(conn, first_today) if first_today else 0
+        first_stop = await console_reads.first_id_since(conn, "opt_out_events", today)
+        stop_today = await console_reads.opt_outs_since_id(conn, first_stop) if first_stop else 0
+        latest_sent = await console_reads.latest_sent(conn, 5)
+        latest_received = await console_reads.inbound_newest(conn, limit=5)
         queued = await console_reads.state_count(conn, "queued")
         scheduled = await console_reads.state_count(conn, "scheduled")
         sending = await console_reads.state_count(conn, "sending")
         unknown = await console_reads.state_count(conn, "unknown")
     data = {"days": days, "sent_today": days[-1][1], "received_today": days[-1][2],
             "sent_week": sum(d[1] for d in days), "received_week": sum(d[2] for d in days),
-            "queued": queued + sending, "scheduled": scheduled, "unknown": unknown}
+            "queued": queued + sending, "scheduled": scheduled, "unknown": unknown,
+            "failed_today": failed_today, "stop_today": stop_today, "today": today,
+            "latest_sent": latest_sent, "latest_received": latest_received}
     return data
 
 
@@ -94,5 +103,6 @@ async def dashboard(request: web.Request) -> web.Response:
         from gatewayd.console.views.lines import caps_used
 
         caps = await caps_used(request, lines)
+    ready = sum(1 for line in lines if line.state.value == "ready")
     return await render(request, "dashboard.html", {
-        "lines": lines, "alerts": alerts, "running": running, "traffic": data, "chart": chart, "caps": caps})
+        "lines_ready": ready, "lines": lines, "alerts": alerts, "running": running, "traffic": data, "chart": chart, "caps": caps})

@@ -8,7 +8,7 @@ from datetime import datetime
 
 from aiohttp import web
 from gatewayd.console.forms import actor, decode_cursor, encode_cursor, path_id, text
-from gatewayd.console.render import field_errors, fragment, redirect, render, t
+from gatewayd.console.render import field_errors, formats, fragment, redirect, render, t
 from gatewayd.console.routing import Pages
 
 from gatewayd import keys
@@ -75,6 +75,29 @@ async def _thread_list(request: web.Request, *, q: str, unread: bool,
     return page, cursor
 
 
+@dataclass(frozen=True)
+class Correspondent:
+    """Who the thread is with: the contact (if any) and whether the number has opted out."""
+
+    contact_id: int | None
+    name: str | None
+    opted_out: bool
+
+
+async def _correspondent(request: web.Request, number: str) -> Correspondent:
+    from gatewayd.store import optouts
+
+    contact = None
+    async with request.app[keys.DB].read() as conn:
+        if hasattr(keys, "CONTACTS"):
+            from gatewayd.store import contacts as contact_store
+
+            contact = await contact_store.by_mobile(conn, number)
+        opted_out = await optouts.is_opted_out(conn, number)
+    name = " ".join(p for p in (contact.first_name, contact.last_name) if p) if contact else None
+    return Correspondent(contact.id if contact else None, name or None, opted_out)
+
+
 async def _names(request: web.Request, numbers: list[str]) -> dict[str, str]:
     """Contact names for the numbers shown (when contacts exist in this build)."""
     if not numbers:
@@ -104,6 +127,13 @@ async def discussions(request: web.Request) -> web.Response:
         "threads": page, "names": await _names(request, [th.number for th in page]), "q": q, "unread": unread,
         "next_after": next_after, "paged": before is not None, "live": live,
         "unread_total": await threads.unread_total(request.app[keys.DB])})
+
+
+@pages.get("/discussions/unread.json", name="unread_count", json=True)
+async def unread_count(request: web.Request) -> web.Response:
+    """The unread badge's figure, polled by every page (menu, dashboard, title)."""
+    total = await threads.unread_total(request.app[keys.DB])
+    return web.json_response({"unread": total, "label": formats(request).integer(total)})
 
 
 @pages.get("/discussions/live", name="discussions_live", json=True)
@@ -149,6 +179,7 @@ async def discussion(request: web.Request) -> web.Response:
     return await render(request, "discussions/thread.html", {
         "thread": thread, "bubbles": bubbles, "older": older, "errors": {}, "reply": "",
         "names": await _names(request, [thread.number]), "first_page": position == Position(),
+        "who": await _correspondent(request, thread.number),
         "after": _live_cursor(bubbles), "dialable": is_dialable(thread.number),
         "max_segments": request.app[keys.SETTINGS].sending.max_segments})
 
@@ -158,13 +189,13 @@ async def discussion_live(request: web.Request) -> web.Response:
     """Messages of the thread after the page's newest ones (both directions), as bubbles to append."""
     svc = request.app[keys.INBOUND]
     thread_id = path_id(request)
-    await svc.thread(thread_id)
+    thread = await svc.thread(thread_id)
     raw = request.query.get("after", "0.0")
     in_after, _, out_after = raw.partition(".")
     previous = (int(in_after) if in_after.isdigit() else 0, int(out_after) if out_after.isdigit() else 0)
     async with request.app[keys.DB].read() as conn:
         ins = await console_reads.inbound_after(conn, thread_id, previous[0])
-        outs = await console_reads.outbound_after(conn, thread_id, previous[1])
+        outs = await console_reads.outbound_after(conn, thread, previous[1])
     bubbles = sorted([from_inbound(m) for m in ins] + [from_outbound(m) for m in outs], key=lambda b: (b.at, b.id))
     if ins:
         await svc.mark(thread_id, read=True)   # the conversation is open: what arrives is read
@@ -189,6 +220,7 @@ async def reply(request: web.Request) -> web.StreamResponse:
         return await render(request, "discussions/thread.html", {
             "thread": thread, "bubbles": bubbles, "older": None, "errors": field_errors(exc, request), "reply": body,
             "names": await _names(request, [thread.number]), "first_page": True, "after": _live_cursor(bubbles),
+            "who": await _correspondent(request, thread.number),
             "dialable": is_dialable(thread.number),
             "max_segments": request.app[keys.SETTINGS].sending.max_segments}, status=exc.status)
     raise redirect(request, f"/discussions/{thread_id}")

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from gatewayd.console.forms import actor, text
-from gatewayd.console.render import field_errors, localise, redirect, render, t
+from gatewayd.console.render import field_errors, localise, redirect, render, t, t_known
 from gatewayd.console.routing import Pages
 
 from gatewayd import keys
@@ -64,10 +64,27 @@ def _status(request: web.Request) -> LineStatus:
     raise web.HTTPNotFound()
 
 
+# Details whose values are codes (AT+CNMI's report mode, +CREG/+CGREG/+CEREG's status).
+CODED_DETAILS = {"reports": "lines.reports", "creg": "lines.registration", "cgreg": "lines.registration",
+                 "cereg": "lines.registration"}
+
+
+def details(request: web.Request, extra: dict[str, str]) -> list[tuple[str, str]]:
+    """The driver's details of a line as (label, value) in the page's language; a detail the
+    catalogue does not name yet is shown as the driver names it."""
+    out = []
+    for key, value in extra.items():
+        prefix = CODED_DETAILS.get(key)
+        shown = t_known(request, f"{prefix}.{value}", value) if prefix else value
+        out.append((t_known(request, f"lines.detail.{key}", key), shown))
+    return out
+
+
 async def _detail(request: web.Request, status: LineStatus, **results: Any) -> web.Response:
     """The line's page, with what a probe or a USSD request just answered."""
-    context = {"line": status, "probe": None, "probe_error": None, "ussd": None, "ussd_error": None,
-               "ussd_code": "", "identity_errors": {}, **results}
+    context = {"line": status, "details": details(request, dict(status.extra)), "probe": None,
+               "probe_error": None, "ussd": None, "ussd_error": None, "ussd_code": "", "identity_errors": {},
+               **results}
     context["identity"] = (await identities_of(request.app).of({status.name: status}))[status.name]
     context["caps"] = (await caps_used(request, [status]))[status.name]
     return await render(request, "lines/detail.html", context)

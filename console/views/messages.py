@@ -9,12 +9,14 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from gatewayd.console.forms import (
+    PAGE_SIZES,
     actor,
     checked,
     decode_cursor,
     encode_cursor,
     ints,
     local_datetime,
+    page_size,
     month_to_date,
     path_id,
     text,
@@ -29,6 +31,7 @@ from gatewayd.inbound.parts import number_prefixes
 from gatewayd.modem.segments import count_segments
 from gatewayd.outbound.compose import Draft
 from gatewayd.outbound.model import Category
+from gatewayd.outbound.reports import describe_status
 from gatewayd.phone import InvalidNumber, normalise
 from gatewayd.store import console_reads
 from gatewayd.store import groups as group_store
@@ -73,7 +76,8 @@ async def new_sms(request: web.Request) -> web.Response:
     numbers = [n[:40] for n in request.query.getall("to", [])][:10]
     return await _form(request, {"text": "", "numbers": numbers, "contacts": contacts, "groups": [],
                                  "category": "transactional", "send_at": "", "line": "", "template": "",
-                                 "transliterate": request.app[keys.SETTINGS].sending.transliterate}, {})
+                                 "transliterate": request.app[keys.SETTINGS].sending.transliterate,
+                                 "confirm": None}, {})
 
 
 async def _recipients(request: web.Request, values: dict[str, Any]) -> list[str]:
@@ -89,13 +93,17 @@ async def _recipients(request: web.Request, values: dict[str, Any]) -> list[str]
     for cid in values["contacts"]:
         found.setdefault((await request.app[keys.CONTACTS].get(cid)).mobile)
     for gid in values["groups"]:
-        await request.app[keys.GROUPS].get(gid)
+        group = await request.app[keys.GROUPS].get(gid)
+        members = 0
         async with request.app[keys.DB].read() as conn:
             async for batch in group_store.member_batches(conn, gid, size=1000):
+                members += len(batch)
                 for c in batch:
                     found.setdefault(c.mobile)
                 if len(found) > MAX_RECIPIENTS:
                     break
+        if not members:
+            raise InvalidInput("groups", t(request, "sms.empty_group", name=group.name))
     if not found:
         raise InvalidInput("recipients", t(request, "sms.no_recipient"))
     if len(found) > MAX_RECIPIENTS:
@@ -114,24 +122,47 @@ async def send_sms(request: web.Request) -> web.StreamResponse:
     template = text(form, "template", 12)
     values: dict[str, Any] = {"text": body, "numbers": numbers, "contacts": ints(form, "contact"),
                               "groups": ints(form, "group"), "category": category, "send_at": when, "line": line,
-                              "template": template, "transliterate": checked(form, "transliterate")}
+                              "template": template, "transliterate": checked(form, "transliterate"),
+                              "confirm": None}
     tz = ZoneInfo(request.app[keys.SETTINGS].site.timezone)
     try:
         if not body.strip():
             raise InvalidInput("text", t(request, "sms.text_required"))
         send_at = local_datetime(when, tz, "send_at") if checked(form, "schedule") else None
         recipients = await _recipients(request, values)
-        # Started from a template: its {variables} are filled for each recipient (the text as
-        # edited here; the template's line unless one is chosen). Otherwise the text is literal.
-        rows = await request.app[keys.OUTBOUND].submit_draft(Draft(
-            recipients=recipients, text=body, personalise=template.isdigit(), category=Category(category),
+        # Office staff type {first_name} meaning the contact's first name, template or not: the
+        # service fills the {variables} for each recipient (or names the one it cannot fill);
+        # {{ and }} write braces.
+        draft = Draft(
+            recipients=recipients, text=body, personalise=True, category=Category(category),
             send_at=send_at, line=line or None, transliterate=values["transliterate"], source="console",
-            created_by=actor(request)))
+            created_by=actor(request))
+        if values["groups"]:
+            # A group may be many people: say how many and how many SMS before anything leaves,
+            # as the composition counts them (mention, look-alikes, personalised texts).
+            composed = await request.app[keys.OUTBOUND].compose(draft)
+            figures = f"{len(composed.messages)}:{composed.segments}"
+            if text(form, "confirmed", 40) != figures:
+                values["confirm"] = {"recipients": len(composed.messages), "segments": composed.segments,
+                                     "token": figures}
+                return await _form(request, values, {})
+        rows = await request.app[keys.OUTBOUND].submit_draft(draft)
     except (InvalidInput, NotFound, Conflict) as exc:
         return await _form(request, values, field_errors(exc, request), 422)
     if len(rows) == 1:
         raise redirect(request, f"/sent/{rows[0].id}", "scheduled" if send_at else "sent")
     raise redirect(request, "/sent", "scheduled" if send_at else "sent")
+
+
+def waiting_text(request: web.Request, row: Any) -> str | None:
+    """Why a scheduled or queued message has not gone out, as the outbound service sees it, in
+    the page's language (None for other states)."""
+    wait = request.app[keys.OUTBOUND].why_waiting(row)
+    if wait is None:
+        return None
+    fmt = formats(request)
+    key = "wait.no_line_named" if wait.reason == "no_line" and wait.line else f"wait.{wait.reason}"
+    return t(request, key, until=fmt.moment(wait.until) if wait.until else "…", line=wait.line or "")
 
 
 @pages.get("/sms/preview", role="operator", name="sms_preview", json=True)
@@ -197,31 +228,37 @@ async def sent(request: web.Request) -> web.Response:
     q, state = f.q, f.state
     cursor = decode_cursor(request)
     before = int(cursor[0]) if cursor and cursor[0].isdigit() else None
+    size = page_size(request, PAGE)
     async with request.app[keys.DB].read() as conn:
         page = await console_reads.search_sent(conn, text=f.text, to=f.to, to_prefix=f.to_prefix, state=state,
-                                               before_id=before, limit=PAGE)
-    if len(page.rows) == PAGE:
+                                               before_id=before, limit=size)
+    if len(page.rows) == size:
         next_after = encode_cursor(page.rows[-1].id)
     elif page.scanned_to:
         next_after = encode_cursor(page.scanned_to)
     else:
         next_after = None
     return await render(request, "messages/sent.html", {
-        "rows": page.rows, "q": q, "state": state, "states": STATES, "next_after": next_after,
-        "paged": before is not None, "searched_back_to": page.scanned_to if len(page.rows) < PAGE else None,
+        "rows": page.rows, "q": q, "state": state, "states": STATES, "next_after": next_after, "size": size,
+        "waiting": {m.id: waiting_text(request, m) for m in page.rows if m.state in ("queued", "scheduled")},
+        "paged": before is not None, "searched_back_to": page.scanned_to if len(page.rows) < size else None,
         "export_period": month_to_date(formats(request).today)})
 
 
 @pages.get("/sent/{id:\\d+}", name="message")
 async def message(request: web.Request) -> web.Response:
     detail = await request.app[keys.OUTBOUND].get(path_id(request))
-    return await render(request, "messages/detail.html", {"m": detail.message, "parts": detail.parts})
+    return await render(request, "messages/detail.html", {"m": detail.message, "parts": detail.parts,
+                                                           "waiting": waiting_text(request, detail.message),
+                                                           "report_text": describe_status})
 
 
 @pages.get("/sent/{id:\\d+}/live", name="message_live", json=True)
 async def message_live(request: web.Request) -> web.Response:
     detail = await request.app[keys.OUTBOUND].get(path_id(request))
-    html = fragment(request, "messages/_detail_live.html", {"m": detail.message, "parts": detail.parts})
+    html = fragment(request, "messages/_detail_live.html", {"m": detail.message, "parts": detail.parts,
+                                                            "waiting": waiting_text(request, detail.message),
+                                                            "report_text": describe_status})
     done = detail.message.state in ("delivered", "failed", "expired", "blocked", "canceled", "unknown")
     return web.json_response({"html": html, "done": done})
 
@@ -229,7 +266,7 @@ async def message_live(request: web.Request) -> web.Response:
 @pages.get("/sent/states", name="sent_states", json=True)
 async def sent_states(request: web.Request) -> web.Response:
     """Current states of the messages a Sent page shows (it polls them)."""
-    ids = [int(i) for i in request.query.get("ids", "").split(",")[:PAGE] if i.isdigit()]
+    ids = [int(i) for i in request.query.get("ids", "").split(",")[:PAGE_SIZES[-1]] if i.isdigit()]
     async with request.app[keys.DB].read() as conn:
         states = await console_reads.states_of(conn, ids)
     return web.json_response({"states": {str(k): {"state": v, "label": t(request, f"state.{v}")}

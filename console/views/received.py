@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from aiohttp import web
-from gatewayd.console.forms import cursor_int, encode_cursor, month_to_date
+from gatewayd.console.forms import cursor_int, encode_cursor, month_to_date, page_size
 from gatewayd.console.render import formats, render
 from gatewayd.console.routing import Pages
 
 from gatewayd import keys
+from gatewayd.inbound.parts import number_prefixes
 from gatewayd.store import console_reads, threads
 from gatewayd.store import inbound as inbound_store
 
@@ -19,17 +20,25 @@ PAGE = 50
 async def received(request: web.Request) -> web.Response:
     q = request.query.get("q", "").strip()[:100]
     before = cursor_int(request)
+    size = page_size(request, PAGE)
     db = request.app[keys.DB]
-    fts = threads.fts_query(q) if q else None
-    if q and fts is None:
+    # A number in any form ("06 12 34 01 01", "+33 6…", "0033…") finds its sender; words search the text.
+    prefixes = number_prefixes(q, request.app[keys.SETTINGS].sending.default_region) if q else ()
+    by_sender = [p for p in prefixes if p.startswith("+")]
+    fts = threads.fts_query(q) if q and not by_sender else None
+    if by_sender:
+        async with db.read() as conn:
+            page = await console_reads.inbound_from_numbers(conn, by_sender, before_id=before, limit=size)
+    elif q and fts is None:
         page = []
     elif fts:
-        page = await inbound_store.search(db, fts, limit=PAGE, before_id=before)
+        page = await inbound_store.search(db, fts, limit=size, before_id=before)
     else:
         async with db.read() as conn:
-            page = await console_reads.inbound_newest(conn, before_id=before, limit=PAGE)
+            page = await console_reads.inbound_newest(conn, before_id=before, limit=size)
     return await render(request, "received/list.html", {
-        "messages": page, "q": q, "next_after": encode_cursor(page[-1].id) if len(page) == PAGE else None,
+        "messages": page, "q": q, "size": size,
+        "next_after": encode_cursor(page[-1].id) if len(page) == size else None,
         "paged": before is not None, "unread_total": await threads.unread_total(db),
         "export_period": month_to_date(formats(request).today)})
 

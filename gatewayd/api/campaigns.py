@@ -22,6 +22,7 @@ from gatewayd.api.contacts import (
 )
 from gatewayd.api.openapi import describe
 from gatewayd.campaigns.audience import AudienceSpec
+from gatewayd.campaigns.checks import TextDecision
 from gatewayd.campaigns.preview import preview
 from gatewayd.campaigns.report import OUTCOMES, CampaignReport, ReportLine, parse_outcomes
 from gatewayd.campaigns.service import NewCampaign
@@ -89,6 +90,12 @@ class CampaignBody(BaseModel):
 class ScheduleBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
     send_at: AwareDatetime | None = None
+
+
+class TextChecksBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    defaults: dict[str, str] = Field({}, max_length=50, description="a value for each variable left empty")
+    exclude: bool = Field(False, description="leave out recipients whose text still has a problem")
 
 
 class PauseBody(BaseModel):
@@ -183,6 +190,52 @@ async def create_campaign(request: web.Request) -> web.Response:
         )
     )
     return web.json_response(campaign_json(campaign, unknown_variables=unknown), status=201)
+
+
+@routes.put("/api/v1/campaigns/{id}")
+@describe(
+    "Change a draft campaign (the same body as its creation); 409 once scheduled or launched",
+    tag="campaigns",
+    scope="send",
+    body=CampaignBody,
+    responses={200: CAMPAIGN_SCHEMA, 404: None, 409: None, 422: None},
+)
+async def update_campaign(request: web.Request) -> web.Response:
+    key = await require_scope(request, "send")
+    body = await parse_body(request, CampaignBody)
+    spec = AudienceSpec(
+        tuple(body.audience.groups), tuple(body.audience.contacts), tuple(body.audience.numbers), body.audience.file
+    )
+    campaign, unknown = await request.app[keys.CAMPAIGNS].update(
+        path_id(request),
+        NewCampaign(
+            name=body.name,
+            templates={str(k): v for k, v in body.templates.items()},
+            audience=spec,
+            tag=body.tag,
+            category=body.category,
+            line=body.line,
+            created_by=actor(key),
+        ),
+    )
+    return web.json_response(campaign_json(campaign, unknown_variables=unknown))
+
+
+@routes.post("/api/v1/campaigns/{id}/text-checks")
+@describe(
+    "Decide about recipients whose own text has a problem (empty variable, UCS-2, over the segment cap):"
+    " default values for the variables and/or leave them out; the preview's text_checks shows them",
+    tag="campaigns",
+    scope="send",
+    body=TextChecksBody,
+    responses={200: CAMPAIGN_SCHEMA, 404: None, 409: None, 422: None},
+)
+async def decide_texts(request: web.Request) -> web.Response:
+    await require_scope(request, "send")
+    body = await parse_body(request, TextChecksBody)
+    campaign = await request.app[keys.CAMPAIGNS].decide_texts(path_id(request),
+                                                               TextDecision(body.defaults, body.exclude))
+    return web.json_response(campaign_json(campaign))
 
 
 @routes.get("/api/v1/campaigns/{id}")

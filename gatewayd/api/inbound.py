@@ -15,6 +15,7 @@ from gatewayd.clock import utc_iso
 from gatewayd.errors import InvalidInput, NotFound, ServiceUnavailable
 from gatewayd.inbound.service import InboundService
 from gatewayd.inbound.shapes import message_json
+from gatewayd.phone import InvalidNumber, normalise
 from gatewayd.store import inbound
 
 routes = web.RouteTableDef()
@@ -85,6 +86,17 @@ def time_arg(request: web.Request, name: str) -> datetime | None:
     return when
 
 
+def sender_arg(request: web.Request, name: str = "from") -> str | None:
+    """?from= as E.164, written in any national or international form; 422 naming it otherwise."""
+    raw = (request.query.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return normalise(raw[:40], service(request).region)
+    except InvalidNumber as exc:
+        raise InvalidInput(name, f"{raw[:40]!r}: {exc}") from None
+
+
 def bool_arg(request: web.Request, name: str) -> bool | None:
     raw = request.query.get(name)
     if raw in (None, ""):
@@ -115,7 +127,8 @@ async def list_inbound(request: web.Request) -> web.Response:
     limit = limit_arg(request)
     since = time_arg(request, "since")
     after = int_cursor(request)
-    page = await inbound.since(service(request).db, after_id=after or 0, received_from=since, limit=limit)
+    page = await inbound.since(service(request).db, after_id=after or 0, received_from=since, limit=limit,
+                               sender=sender_arg(request))
     # The end rule of every list: next_cursor is null once a page is not full, so paging until null
     # ends. Following new arrivals is separate: poll_cursor always points after the last message
     # seen (even on an empty page); asking again later with ?cursor=<poll_cursor> gives only what
@@ -149,6 +162,8 @@ OPENAPI: dict[str, Any] = {
         "parameters": [
             {"name": "since", "in": "query", "schema": {"type": "string", "format": "date-time"},
              "description": "only messages received at or after this time"},
+            {"name": "from", "in": "query", "schema": {"type": "string", "maxLength": 40},
+             "description": "only messages from this number, in any national or international form"},
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}},
             {"name": "cursor", "in": "query", "schema": {"type": "string"}},
         ],

@@ -64,6 +64,13 @@ class PartOut(BaseModel):
     error: str | None = None
 
 
+class WaitingOut(BaseModel):
+    reason: str = Field(description="scheduled | campaign_paused | retry | quiet_hours (the marketing window) | no_line | line_cap"
+                                    " | spacing | cooldown | queue (others are ahead)")
+    until: str | None = Field(None, description="when the wait ends, when known (RFC 3339)")
+    modem: str | None = Field(None, description="the line concerned, if one")
+
+
 class MessageOut(BaseModel):
     id: int
     to: str
@@ -82,6 +89,8 @@ class MessageOut(BaseModel):
     created_by: str | None = Field(None, description="who asked: 'console <user>' or 'api key <name>'; "
                                                      "null for campaign messages and automatic answers")
     parts: list[PartOut] | None = None
+    waiting: WaitingOut | None = Field(None, description="GET /messages/{id} of a scheduled or queued message:"
+                                                         " why it has not gone out yet")
 
 
 class MessageList(BaseModel):
@@ -258,7 +267,11 @@ async def list_messages(request: web.Request) -> web.Response:
 async def get_message(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     detail = await request.app[keys.OUTBOUND].get(path_id(request))
-    return web.json_response(message_json(detail.message, detail))
+    body = message_json(detail.message, detail)
+    wait = request.app[keys.OUTBOUND].why_waiting(detail.message)
+    if wait is not None:
+        body["waiting"] = wait.as_json()
+    return web.json_response(body)
 
 
 @routes.post("/api/v1/messages/{id}/cancel")

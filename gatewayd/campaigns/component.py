@@ -35,7 +35,10 @@ async def campaigns_ctx(app: web.Application) -> AsyncIterator[None]:
     scheduler = app[keys.SCHEDULER]
     scheduler.run_at(UPLOAD_EXPIRY_JOB + "-start", clock.now(), imports.scheduled_purge)
     scheduler.every(UPLOAD_EXPIRY_JOB, min(3600.0, settings.imports.expire_hours * 3600 / 4), imports.scheduled_purge)
-    runner = app[keys.CAMPAIGN_RUNNER] = CampaignRunner(service, app[keys.OUTBOUND])
+    outbound = app[keys.OUTBOUND]
+    runner = app[keys.CAMPAIGN_RUNNER] = CampaignRunner(service, outbound)
+    # Resuming releases held messages: the dispatcher looks at the queue at once.
+    service.on_release = lambda: outbound.on_new_work() if outbound.on_new_work is not None else None
     await service.restore_schedule()
     await runner.start()
     yield

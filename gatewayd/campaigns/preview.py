@@ -11,7 +11,7 @@ from typing import Any
 from gatewayd.campaigns import audience as aud
 from gatewayd.campaigns.estimate import LineCap, estimate_duration
 from gatewayd.campaigns.rendering import load_texts
-from gatewayd.campaigns.templates import render
+from gatewayd.campaigns.checks import AudienceReport, TextCheck, TextDecision
 from gatewayd.campaigns.service import CampaignService
 from gatewayd.config import Settings
 from gatewayd.modem.segments import count_segments
@@ -59,6 +59,10 @@ async def preview(service: CampaignService, campaign_id: int) -> dict[str, Any]:
     async with service.db.read() as conn:
         texts = await load_texts(conn, campaign)
         unknown = await service.unknown_variables(conn, campaign)
+        decision = TextDecision.of(campaign.audience)
+        check = TextCheck(texts, composer, category=campaign.category, max_segments=settings.sending.max_segments,
+                          decision=decision)
+        report = AudienceReport()
         async for batch in aud.drafts(conn, spec, region=settings.sending.default_region, imports=service.imports):
             fresh = []
             for d in batch:
@@ -76,7 +80,15 @@ async def preview(service: CampaignService, campaign_id: int) -> dict[str, Any]:
                 if d.number in blocked:
                     totals["opted_out"] += 1
                     continue
-                rendered = render(texts.by_language[texts.template_for(d.language)], texts.values_of(d.values))
+                # What outbound's composition will send (the STOP mention in the reader's
+                # language, the site's GSM-7 look-alikes), with the defaults chosen, checked.
+                checked = check.check(texts.values_of(d.values), d.language)
+                rendered, done = checked.rendered, checked.done
+                if checked.problems:
+                    report.add(d.number, d.contact_id, checked.problems)
+                    if decision.exclude:
+                        totals["text"] += 1
+                        continue
                 totals["recipients"] += 1
                 per_template[texts.template_for(d.language)] += 1
                 for name in rendered.missing:
@@ -84,10 +96,6 @@ async def preview(service: CampaignService, campaign_id: int) -> dict[str, Any]:
                 if rendered.missing and len(lacking) < MISSING_LISTED:
                     lacking.append({"number": d.number, "contact_id": d.contact_id, "source": d.source,
                                     "missing_variables": list(rendered.missing)})
-                # What outbound's composition will send: the STOP mention in the reader's
-                # language, the site's GSM-7 look-alikes (the same function, not a copy).
-                done = composer.preview(rendered.text, category=campaign.category, language=d.language,
-                                        transliterate=texts.transliterate[texts.template_for(d.language)])
                 if len(samples) < first_n:
                     info = count_segments(done.text)
                     samples.append({"number": d.number, "contact_id": d.contact_id, "source": d.source,
@@ -113,12 +121,13 @@ async def preview(service: CampaignService, campaign_id: int) -> dict[str, Any]:
         "recipients": samples,
         "totals": {"recipients": totals["recipients"], "segments": totals["segments"],
                    "excluded": {"opted_out": totals["opted_out"], "invalid": totals["invalid"],
-                                "duplicate": totals["duplicate"]},
+                                "duplicate": totals["duplicate"], "text": totals["text"]},
                    "by_template": dict(per_template), "already_materialised": already},
         "unknown_variables": unknown,
         "max_recipients": settings.campaigns.max_recipients,
         "over_cap": aud.cap_problem(totals["recipients"], settings.campaigns.max_recipients),
         "missing_variables": dict(missing),
+        "text_checks": report.as_json(decision),
         "recipients_missing_values": lacking,
         "estimated_duration": {"seconds": round(estimate.seconds), "text": estimate.text,
                                "sending_hours_per_day": estimate.sending_hours_per_day,

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from gatewayd.campaigns.rendering import CampaignTexts, load_texts
 from gatewayd.campaigns.service import CampaignService
 from gatewayd.errors import ProblemError
+from gatewayd.campaigns.checks import TextCheck, TextDecision, with_defaults
 from gatewayd.outbound.compose import Composed, Draft, Recipient
 from gatewayd.outbound.model import Category, NewMessage
 from gatewayd.store import campaigns as store
@@ -153,6 +154,19 @@ class CampaignRunner:
                 return 0
             texts = await self._texts(conn, campaign)
             category, line = Category(campaign.category), texts.line
+            # The launcher's decision on texts with a problem: defaults fill empty variables, and
+            # with "exclude" a recipient whose text still has one is left out (checked here too,
+            # since an audience refreshed after the launch was not in the preview).
+            decision = TextDecision.of(campaign.audience)
+            if decision.exclude:
+                check = TextCheck(texts, self.service.composer, category=campaign.category,
+                                  max_segments=self.service.settings.sending.max_segments, decision=decision)
+                flagged = [r.id for r in batch if check.check(r.values, r.language).problems]
+                if flagged:
+                    await store.exclude_for_text(conn, flagged)
+                    batch = [r for r in batch if r.id not in set(flagged)]
+                    if not batch:
+                        return len(flagged)
             # One draft per template (a campaign may have one per language); outbound's composition
             # personalises each recipient from its values (contact and file row, joined at launch)
             # and adds the STOP mention in its language. Bulk priority 10: single messages go first.
@@ -161,8 +175,8 @@ class CampaignRunner:
                 groups.setdefault(texts.template_for(r.language), []).append(r)
             composed: dict[int, NewMessage] = {}
             for language, members in groups.items():
-                draft = Draft(recipients=[Recipient(r.number, texts.values_of(r.values), r.language, lookup=False)
-                                          for r in members],
+                draft = Draft(recipients=[Recipient(r.number, with_defaults(texts.values_of(r.values), decision.defaults), r.language,
+                                                    lookup=False) for r in members],
                               text=texts.sources[language], personalise=True, category=category, line=line,
                               transliterate=texts.transliterate[language],
                               priority=10, campaign_id=campaign_id, campaign_recipient_ids=[r.id for r in members],

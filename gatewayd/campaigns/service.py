@@ -19,6 +19,7 @@ from typing import Any, Protocol
 import aiosqlite
 
 from gatewayd.campaigns import audience as aud
+from gatewayd.campaigns.checks import TextDecision
 from gatewayd.campaigns.rendering import load_texts
 from gatewayd.campaigns import timing, variables
 from gatewayd.campaigns.templates import BUILTIN_VARIABLES, TemplateSyntaxError, compile_template, unknown_variables
@@ -30,6 +31,7 @@ from gatewayd.errors import Conflict, InvalidInput, NotFound
 from gatewayd.store import campaigns as store
 from gatewayd.store import contacts as contact_store
 from gatewayd.store import imports as import_store
+from gatewayd.store import messages as message_store
 from gatewayd.outbound.quiet_hours import QuietHours
 from gatewayd.store import optouts
 from gatewayd.store import templates as template_store
@@ -38,6 +40,8 @@ from gatewayd.outbound.compose import Composer, LineDirectory
 from gatewayd.store.db import Database
 
 log = logging.getLogger(__name__)
+# A time this close behind the clock is "now" (a form filled in for the current minute).
+PAST_TOLERANCE = timedelta(minutes=1)
 
 LANGUAGES = ("default", "fr", "en")
 
@@ -82,6 +86,7 @@ class CampaignService:
         self.composer = composer if composer is not None else Composer(settings, self.lines)
         self.on_change: Callable[[], None] = lambda: None   # the runner's wake-up
         self.cancel_outstanding: Callable[[int], Any] | None = None  # set by the runner
+        self.on_release: Callable[[], None] | None = None   # held messages may go: the dispatcher's wake-up
 
     def use_settings(self, settings: Settings) -> None:
         """Settings changed in the console (quiet hours show in the next preview)."""
@@ -177,6 +182,13 @@ class CampaignService:
 
     async def create(self, new: NewCampaign) -> tuple[Campaign, dict[str, list[str]]]:
         """A draft campaign and the unknown variables of its templates (reported, not refused)."""
+        return await self._save(None, new)
+
+    async def update(self, campaign_id: int, new: NewCampaign) -> tuple[Campaign, dict[str, list[str]]]:
+        """Change a draft (everything but its author); 409 once it is scheduled or launched."""
+        return await self._save(campaign_id, new)
+
+    async def _save(self, campaign_id: int | None, new: NewCampaign) -> tuple[Campaign, dict[str, list[str]]]:
         if not new.name.strip():
             raise InvalidInput("name", code="campaign.name_required")
         if new.category not in ("marketing", "transactional"):
@@ -197,10 +209,14 @@ class CampaignService:
             await self._check_cap(conn, new.audience)
             await self._check_variables(conn, new.templates, new.audience, new.audience.variables)
             rule = await self._check_timing(conn, new.timing, new.audience)
-            campaign_id = await store.insert(
-                conn, name=new.name.strip()[:200], tag=new.tag.strip()[:64], category=new.category, line=new.line,
-                audience=new.audience.to_json(), stop_mention=mention, templates=new.templates,
-                created_by=new.created_by, now=self.clock.now(), timing=rule.to_json() if rule else None)
+            fields = {"name": new.name.strip()[:200], "tag": new.tag.strip()[:64], "category": new.category,
+                      "line": new.line, "audience": new.audience.to_json(), "stop_mention": mention,
+                      "templates": new.templates, "now": self.clock.now()}
+            if campaign_id is None:
+                campaign_id = await store.insert(conn, created_by=new.created_by,
+                                                 timing=rule.to_json() if rule else None, **fields)
+            elif not await store.update_draft(conn, campaign_id, **fields):
+                await self._state_conflict(conn, campaign_id, "changed")
             campaign = await store.get_in(conn, campaign_id)
             assert campaign is not None
             unknown = await self.unknown_variables(conn, campaign)
@@ -256,8 +272,11 @@ class CampaignService:
         raise Conflict(code=f"campaign.cannot_{action}", id=campaign_id, state=campaign.state)
 
     async def schedule(self, campaign_id: int, at: datetime | None = None) -> Campaign:
-        """Send now (at None or past) or at `at`; the job survives restarts through the database."""
+        """Send now (at None) or at `at`, which must be to come (a time already past is refused
+        rather than sent at once: it is a typing mistake); the job survives restarts."""
         now = self.clock.now()
+        if at is not None and at < now - PAST_TOLERANCE:
+            raise InvalidInput("send_at", "this time is in the past: choose a time to come, or send now")
         when = at if at is not None and at > now else now
         async with self.db.write() as conn:
             campaign = await store.get_in(conn, campaign_id)
@@ -266,6 +285,11 @@ class CampaignService:
                 # A variable nothing fills is outbound's composition to refuse (the runner pauses the
                 # campaign naming it and the recipient); the preview and the variables step show it first.
             rule = timing.parse(campaign.timing) if campaign is not None and campaign.timing else None
+        # Every recipient's own text, checked before anything is queued (reminders choose their
+        # recipients by date at launch: they are left to the runner's composition).
+        if campaign is not None and campaign.state == "draft" and rule is None:
+            await self._texts_decided(campaign_id)
+        async with self.db.write() as conn:
             if isinstance(rule, timing.Recurring):  # the first occurrence after `at` (or now)
                 when = timing.next_occurrences(rule, self._tz(), when - timedelta(seconds=1), 1)[0]
             if not await store.transition(conn, campaign_id, ("draft",), "scheduled", now, scheduled_at=when):
@@ -275,6 +299,49 @@ class CampaignService:
         if self.scheduler is not None:
             self.scheduler.run_at(f"campaign:{campaign_id}", when, self.launch_quietly, campaign_id)
         return await self.get(campaign_id)
+
+    async def _texts_decided(self, campaign_id: int) -> None:
+        """409 while some recipients' own text has a problem nobody decided about (the whole
+        audience is checked, as the preview shows it)."""
+        from gatewayd.campaigns.preview import preview
+
+        checks = (await preview(self, campaign_id))["text_checks"]
+        if checks["blocking"]:
+            kinds = checks["by_kind"]
+            raise Conflict(code="campaign.text_problems", field="text_checks", id=campaign_id,
+                           count=checks["recipients"], empty=kinds["empty_variable"], ucs2=kinds["ucs2"],
+                           too_long=kinds["too_long"], max=self.settings.sending.max_segments)
+
+    async def decide_texts(self, campaign_id: int, decision: TextDecision) -> Campaign:
+        """Record what to do with recipients whose text has a problem: default values for the
+        variables, and whether to leave out those whose text still has one (drafts only)."""
+        for name, value in decision.defaults.items():
+            if not name.strip() or len(name) > 64 or len(value) > 500:
+                raise InvalidInput(f"defaults.{name[:64]}", "a variable name (1-64 characters) and a value of at"
+                                                            " most 500 characters")
+        async with self.db.write() as conn:
+            if not await store.set_text_checks(conn, campaign_id, decision.to_json(), self.clock.now()):
+                await self._state_conflict(conn, campaign_id, "changed")
+        return await self.get(campaign_id)
+
+    async def sample_text(self, campaign_id: int) -> tuple[str, str | None, str | None]:
+        """(text, language, line) of the campaign's first recipient, personalised with the chosen
+        defaults but before outbound's composition: what "send a test to myself" sends."""
+        from gatewayd.campaigns.checks import with_defaults
+        from gatewayd.campaigns.templates import render
+
+        campaign = await self.get(campaign_id)
+        decision = TextDecision.of(campaign.audience)
+        spec = aud.AudienceSpec.from_json(campaign.audience)
+        async with self.db.read() as conn:
+            texts = await load_texts(conn, campaign)
+            async for batch in aud.drafts(conn, spec, region=self.settings.sending.default_region,
+                                          imports=self.imports):
+                for d in batch:
+                    if d.invalid is None:
+                        compiled = texts.by_language[texts.template_for(d.language)]
+                        return render(compiled, with_defaults(d.values, decision.defaults)).text, d.language, texts.line
+        raise Conflict(f"campaign {campaign_id} has nobody to take a sample text from")
 
     async def launch_quietly(self, campaign_id: int) -> None:
         """Scheduler entry point: launch (a recurring campaign: its occurrence), logging instead of raising
@@ -401,9 +468,9 @@ class CampaignService:
             if not await store.transition(conn, campaign_id, ("running",), "paused", now, paused_at=now,
                                           pause_reason=reason):
                 await self._state_conflict(conn, campaign_id, "paused")
-        if self.cancel_outstanding is not None:
-            await self.cancel_outstanding(campaign_id)
-        log.info("campaign %d paused%s", campaign_id, f": {reason}" if reason else "")
+            # Same transaction: the queued messages are held, not canceled and re-created on resume.
+            held = await message_store.hold_campaign(conn, campaign_id, now)
+        log.info("campaign %d paused (%d queued messages held)%s", campaign_id, held, f": {reason}" if reason else "")
         return await self.get(campaign_id)
 
     async def resume(self, campaign_id: int) -> Campaign:
@@ -412,7 +479,10 @@ class CampaignService:
             if not await store.transition(conn, campaign_id, ("paused",), "running", now, paused_at=None,
                                           pause_reason=None, resumed_at=now):
                 await self._state_conflict(conn, campaign_id, "resumed")
+            await message_store.release_campaign(conn, campaign_id, now)
         self.on_change()
+        if self.on_release is not None:
+            self.on_release()
         return await self.get(campaign_id)
 
     async def cancel(self, campaign_id: int) -> Campaign:

@@ -33,11 +33,13 @@ def summarise(recipients: dict[str, int], states: dict[str, int], replies: int |
     done = to_send - recipients.get("pending", 0) - queued
     return {
         "recipients": {"total": to_send + recipients.get("excluded_opted_out", 0)
-                       + recipients.get("excluded_invalid", 0) + recipients.get("excluded_deleted", 0),
+                       + recipients.get("excluded_invalid", 0) + recipients.get("excluded_deleted", 0)
+                       + recipients.get("excluded_text", 0),
                        "to_send": recipients.get("pending", 0), "submitted": recipients.get("submitted", 0),
                        "excluded_opted_out": recipients.get("excluded_opted_out", 0),
                        "excluded_invalid": recipients.get("excluded_invalid", 0),
-                       "excluded_deleted": recipients.get("excluded_deleted", 0)},
+                       "excluded_deleted": recipients.get("excluded_deleted", 0),
+                       "excluded_text": recipients.get("excluded_text", 0)},
         **figures,
         "progress": round(done / to_send, 4) if to_send else 1.0,
         "failure_rate": round(failed / (sent + failed), 4) if sent + failed else 0.0,

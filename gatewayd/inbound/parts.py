@@ -97,6 +97,13 @@ def number_prefixes(query: str, region: str) -> tuple[str, ...]:
         return ()
     if not compact.lstrip("+").isdigit():
         return (text,)
+    if len(compact) >= 8:
+        # A whole number in any national or international form ("+33 (0)6 12…", "0033 6…") is
+        # read by the phone module, so every way of writing it finds the same stored number.
+        try:
+            return (normalise(text, region),)
+        except InvalidNumber:
+            pass
     if compact.startswith("+"):
         return (compact,)
     if compact.startswith("00"):

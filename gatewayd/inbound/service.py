@@ -228,6 +228,4 @@ class InboundService:
                            position: timeline.Position = timeline.START
                            ) -> tuple[list[timeline.Item], timeline.Position | None]:
         """A page of the thread's messages in both directions, newest first (404 for no thread)."""
-        await self.thread(thread_id)
-        reader = self.outbound
-        return await timeline.page(self.db, reader, thread_id, limit=limit, position=position)  # type: ignore[arg-type]
+        return await timeline.page(self.db, await self.thread(thread_id), limit=limit, position=position)

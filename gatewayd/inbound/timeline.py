@@ -1,7 +1,7 @@
 """A thread's conversation in both directions: inbound messages merged with outbound ones.
 
 Each side is paginated on its own keyset (inbound on (received_at, id), outbound on id through
-OutboundService.list(thread_id=…)); a page takes the newest `limit` of both and the cursor keeps
+store.messages.of_conversation: every message to the number on the line); a page takes the newest `limit` of both and the cursor keeps
 one position per side, so no item is skipped or repeated when pages are walked.
 """
 
@@ -9,17 +9,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any
 
 from gatewayd.clock import utc_iso
-from gatewayd.store import inbound
+from gatewayd.store import inbound, messages
 from gatewayd.store.db import Database
-
-
-class OutboundReader(Protocol):
-    async def list(self, *, limit: int = 100, before_id: int | None = None, state: str | None = None,
-                   to: str | None = None, campaign_id: int | None = None,
-                   thread_id: int | None = None) -> list[Any]: ...
+from gatewayd.store.threads import Thread
 
 
 @dataclass(frozen=True)
@@ -43,12 +38,16 @@ class Item:
     body: dict[str, Any]
 
 
-async def page(db: Database, outbound: OutboundReader | None, thread_id: int, *, limit: int,
+async def page(db: Database, thread: Thread, *, limit: int,
                position: Position = START) -> tuple[list[Item], Position | None]:
-    """Newest first; the next position, or None when both sides are exhausted."""
-    ins = [] if position.inbound_done else await inbound.of_thread(db, thread_id, limit=limit, before=position.inbound)
-    outs = [] if position.outbound_done or outbound is None else \
-        await outbound.list(limit=limit, before_id=position.outbound, thread_id=thread_id)
+    """Newest first; the next position, or None when both sides are exhausted. The outbound side
+    holds every message sent to the thread's number on its line, not only replies typed in it."""
+    ins = [] if position.inbound_done else await inbound.of_thread(db, thread.id, limit=limit, before=position.inbound)
+    outs = []
+    if not position.outbound_done:
+        async with db.read() as conn:
+            outs = await messages.of_conversation(conn, number=thread.number, line=thread.line, thread_id=thread.id,
+                                                  before_id=position.outbound, limit=limit)
     items = [Item("in", m.received_at, m.id, _in(m)) for m in ins]
     items += [Item("out", m.created_at, m.id, _out(m)) for m in outs]
     items.sort(key=lambda i: (i.at, i.direction == "in", i.id), reverse=True)

@@ -68,6 +68,7 @@ async def outbound_ctx(app: web.Application) -> AsyncIterator[None]:
                             stop_grace=float(options.get("stop_grace", 2.0)),
                             rng=random.Random(seed) if seed is not None else None)
     service = OutboundService(db, settings, clock, lines=pool, on_new_work=dispatcher.wake)
+    service.explain_wait = dispatcher.why_waiting
     live.subscribe(dispatcher.use_settings)
     live.subscribe(service.use_settings)
     router = app[keys.MODEM_EVENTS]

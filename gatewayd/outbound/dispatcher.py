@@ -28,11 +28,12 @@ from gatewayd.modem.errors import OutcomeUnknownError, PermanentSendError, SendE
 from gatewayd.modem.events import LineStatus, StatusReport
 from gatewayd.modem.pdu import PduError, SubmitPart, encode_submit
 from gatewayd.outbound.lines import Caps, LineBook, LineUsage, least_loaded, rebuild, spacing
-from gatewayd.outbound.model import optout_applies
+from gatewayd.outbound.model import MessageRow, optout_applies
 from gatewayd.outbound.outcomes import Events, Job, Ledger, Outcome, event_payload
 from gatewayd.outbound.quiet_hours import QuietHours
 from gatewayd.problems import Problem
 from gatewayd.outbound.retry import RetryPolicy
+from gatewayd.outbound.waiting import LineView, Wait, why_waiting
 from gatewayd.store import messages as store
 from gatewayd.store import optouts
 from gatewayd.store import webhooks as webhook_store
@@ -474,3 +475,20 @@ class Dispatcher:
                      "hour": {"used": hour, "limit": self.caps.per_hour},
                      "day": {"used": day, "limit": self.caps.per_day}},
         }
+
+    def line_views(self) -> list[LineView]:
+        """Every line as the next claim would see it (for why_waiting)."""
+        now, mono = self.clock.now(), self.clock.monotonic()
+        ready = set(self.pool.ready_lines()) if self.pool is not None else set()
+        views = []
+        for name in sorted(set(self._line_names()) | ready):
+            book = self._book(name)
+            until = max(book.cooldown_until, book.spacing_until)
+            views.append(LineView(
+                name, name in ready, book.usage.room(now, self.caps), book.usage.next_reset(now, self.caps),
+                now + timedelta(seconds=until - mono) if until > mono else None, book.cooldown_until > mono, book.busy))
+        return views
+
+    def why_waiting(self, message: MessageRow) -> Wait | None:
+        """Why `message` has not gone out yet, by the rules the next claim applies."""
+        return why_waiting(message, now=self.clock.now(), quiet=self.quiet, lines=self.line_views())

@@ -25,6 +25,7 @@ from gatewayd.errors import Conflict, InvalidInput, NotFound
 from gatewayd.modem.segments import has_lone_surrogate, segments_of
 from gatewayd.outbound.compose import Composed, Composer, Draft, LineDirectory
 from gatewayd.outbound.groupcommit import GroupCommit
+from gatewayd.outbound.waiting import Wait
 from gatewayd.outbound.model import (
     OPTOUT_EXEMPT_SOURCES, SOURCES, Category, MessageDetail, MessageRow, NewMessage, Receipt, optout_applies,
 )
@@ -61,6 +62,8 @@ class OutboundService:
         self.on_new_work = on_new_work
         self.lines: LineDirectory = lines if lines is not None else FixedLines.configured(settings)
         self.composer = Composer(settings, self.lines)
+        # Set by the dispatcher: why a queued message has not gone out (its claim rules, read back).
+        self.explain_wait: Callable[[MessageRow], Wait | None] | None = None
 
     def use_settings(self, settings: Settings) -> None:
         """Settings changed in the console."""
@@ -382,6 +385,15 @@ class OutboundService:
         return len(ids)
 
     # ------------------------------------------------------------------ read
+
+    def why_waiting(self, message: MessageRow) -> Wait | None:
+        """Why a scheduled or queued message has not gone out yet (None in any other state):
+        its schedule or retry time, the marketing window, its line's caps or spacing."""
+        if message.state not in ("scheduled", "queued"):
+            return None
+        if self.explain_wait is None:   # no dispatcher (tests of the ledger alone): only its own times
+            return Wait("scheduled", message.send_at or message.due_at) if message.state == "scheduled" else None
+        return self.explain_wait(message)
 
     async def get(self, message_id: int) -> MessageDetail:
         async with self.db.read() as conn:

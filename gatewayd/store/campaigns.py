@@ -81,6 +81,24 @@ async def insert(conn: aiosqlite.Connection, *, name: str, tag: str, category: s
     return campaign_id
 
 
+async def update_draft(conn: aiosqlite.Connection, campaign_id: int, *, name: str, tag: str, category: str,
+                       line: str | None, audience: dict[str, Any], stop_mention: str, templates: dict[str, int],
+                       now: datetime) -> bool:
+    """Replace what a draft says (name, tag, category, line, audience, templates); False when the
+    campaign is no longer a draft (launched or scheduled meanwhile) or does not exist."""
+    cur = await conn.execute(
+        "UPDATE campaigns SET name = ?, tag = ?, category = ?, line = ?, audience = ?, stop_mention = ?,"
+        " updated_at = ? WHERE id = ? AND state = 'draft'",
+        (name, tag, category, line, json.dumps(audience, ensure_ascii=False), stop_mention, utc_iso(now),
+         campaign_id))
+    if cur.rowcount != 1:
+        return False
+    await conn.execute("DELETE FROM campaign_templates WHERE campaign_id = ?", (campaign_id,))
+    await conn.executemany("INSERT INTO campaign_templates (campaign_id, language, template_id) VALUES (?, ?, ?)",
+                           [(campaign_id, lang, tid) for lang, tid in templates.items()])
+    return True
+
+
 async def set_audience(conn: aiosqlite.Connection, campaign_id: int, audience: dict[str, Any], now: datetime,
                        states: Sequence[str]) -> bool:
     """Replace the audience JSON (with its variable mapping) while the campaign is in one of `states`."""
@@ -331,7 +349,8 @@ async def recipient_counts(conn: aiosqlite.Connection, campaign_id: int) -> dict
             "SELECT state, COALESCE(exclusion, ''), COUNT(*) FROM campaign_recipients WHERE campaign_id = ?"
             " GROUP BY 1, 2", (campaign_id,)) as cur:
         rows = await cur.fetchall()
-    out = {"pending": 0, "submitted": 0, "excluded_opted_out": 0, "excluded_invalid": 0, "excluded_deleted": 0}
+    out = {"pending": 0, "submitted": 0, "excluded_opted_out": 0, "excluded_invalid": 0, "excluded_deleted": 0,
+           "excluded_text": 0}
     for state, exclusion, n in rows:
         out[f"excluded_{exclusion}" if state == "excluded" else state] = n
     return out
@@ -450,7 +469,7 @@ class RecipientOutcome:
     last_name: str | None        # from the contact, when it still exists
     first_name: str | None
     state: str                   # pending | submitted | excluded
-    exclusion: str | None        # opted_out | invalid | deleted
+    exclusion: str | None        # opted_out | invalid | deleted | text
     message_id: int | None
     message_state: str | None
     line: str | None
@@ -467,6 +486,7 @@ OUTCOME_SQL = {
     "excluded_opted_out": "r.state = 'excluded' AND r.exclusion = 'opted_out'",
     "excluded_invalid": "r.state = 'excluded' AND r.exclusion = 'invalid'",
     "excluded_deleted": "r.state = 'excluded' AND r.exclusion = 'deleted'",
+    "excluded_text": "r.state = 'excluded' AND r.exclusion = 'text'",
     **{state: f"r.state = 'submitted' AND m.state = '{state}'" for state in (
         "scheduled", "queued", "sending", "sent", "delivered", "failed", "expired", "blocked", "canceled", "unknown")},
 }
@@ -505,3 +525,21 @@ async def recipient_outcomes(conn: aiosqlite.Connection, campaign_id: int, *, af
                              segments=r[11], error=r[12], submitted_at=parse_iso(r[13]), sent_at=parse_iso(r[14]),
                              delivered_at=parse_iso(r[15]))
             for r in rows]
+
+
+async def exclude_for_text(conn: aiosqlite.Connection, recipient_ids: Sequence[int]) -> None:
+    """Leave out pending recipients whose own text has a problem the launcher chose to exclude."""
+    await conn.executemany(
+        "UPDATE campaign_recipients SET state = 'excluded', exclusion = 'text' WHERE id = ? AND state = 'pending'",
+        [(rid,) for rid in recipient_ids])
+
+
+async def set_text_checks(conn: aiosqlite.Connection, campaign_id: int, decision: dict[str, Any],
+                          now: datetime) -> bool:
+    """Record the launcher's decision on texts with a problem inside the draft's audience; False
+    when the campaign is not a draft."""
+    cur = await conn.execute(
+        "UPDATE campaigns SET audience = json_set(audience, '$.text_checks', json(?)), updated_at = ?"
+        " WHERE id = ? AND state = 'draft'",
+        (json.dumps(decision, ensure_ascii=False), utc_iso(now), campaign_id))
+    return cur.rowcount == 1

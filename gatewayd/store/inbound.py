@@ -174,8 +174,9 @@ async def get(db: Database, message_id: int) -> InboundMessage | None:
 
 
 async def since(db: Database, *, after_id: int = 0, received_from: datetime | None = None,
-                limit: int = 100) -> list[InboundMessage]:
-    """Messages oldest first: id > after_id and, if given, received at or after `received_from`."""
+                limit: int = 100, sender: str | None = None) -> list[InboundMessage]:
+    """Messages oldest first: id > after_id and, if given, received at or after `received_from`
+    and from `sender` (its threads, one per line, lead to its messages by their index)."""
     async with db.read() as conn:
         start = after_id
         if received_from is not None:
@@ -190,9 +191,13 @@ async def since(db: Database, *, after_id: int = 0, received_from: datetime | No
             if first is None:
                 return []
             start = max(start, first - 1)
-        async with conn.execute(
-            "SELECT * FROM inbound_messages WHERE id > ? ORDER BY id LIMIT ?", (start, limit)
-        ) as cur:
+        if sender is not None:
+            sql = ("SELECT * FROM inbound_messages WHERE thread_id IN (SELECT id FROM threads WHERE number = ?)"
+                   " AND id > ? ORDER BY id LIMIT ?")
+            args: tuple[object, ...] = (sender, start, limit)
+        else:
+            sql, args = "SELECT * FROM inbound_messages WHERE id > ? ORDER BY id LIMIT ?", (start, limit)
+        async with conn.execute(sql, args) as cur:
             return [_message(r) for r in await cur.fetchall()]
 
 

@@ -582,3 +582,56 @@ async def idempotency_put(conn: aiosqlite.Connection, api_key_id: int, key: str,
 async def idempotency_purge(conn: aiosqlite.Connection, before: datetime) -> int:
     cur = await conn.execute("DELETE FROM idempotency_keys WHERE created_at < ?", (utc_iso(before),))
     return cur.rowcount
+
+
+# A conversation's outbound side: everything sent to the number on the thread's line, whoever
+# asked (API, New SMS, campaign, reply, auto-reply), as well as what was queued for it with no line
+# chosen yet. Walks the (to_number, id) index: a number has few messages.
+_CONVERSATION = ("to_number = ? AND (thread_id = ? OR COALESCE(sent_line, line) = ?"
+                 " OR (thread_id IS NULL AND sent_line IS NULL AND line IS NULL))")
+
+
+async def of_conversation(conn: aiosqlite.Connection, *, number: str, line: str, thread_id: int,
+                          before_id: int | None = None, limit: int = 50) -> list[MessageRow]:
+    """Messages to `number` on `line` (or still without a line), newest first (keyset on id)."""
+    async with conn.execute(
+        f"SELECT * FROM messages WHERE {_CONVERSATION} AND id < ? ORDER BY id DESC LIMIT ?",
+        (number, thread_id, line, before_id or 2**62, limit),
+    ) as cur:
+        return [message_from_row(r) for r in await cur.fetchall()]
+
+
+async def of_conversation_after(conn: aiosqlite.Connection, *, number: str, line: str, thread_id: int,
+                                after_id: int, limit: int = 100) -> list[MessageRow]:
+    """The same messages with an id above `after_id`, oldest first (what a live page appends)."""
+    async with conn.execute(
+        f"SELECT * FROM messages WHERE {_CONVERSATION} AND id > ? ORDER BY id LIMIT ?",
+        (number, thread_id, line, after_id, limit),
+    ) as cur:
+        return [message_from_row(r) for r in await cur.fetchall()]
+
+
+# A paused campaign holds its queued messages where they are: their due time moves to this far
+# date, so no claim picks them (the queue index ranges on due_at), and comes back on resume. No
+# state change and no new rows: the message keeps its id, its place in reports and its history.
+HELD_UNTIL = "9999-12-31T00:00:00.000Z"
+
+
+async def hold_campaign(conn: aiosqlite.Connection, campaign_id: int, now: datetime) -> int:
+    """Hold the campaign's queued messages (none is claimed until released); how many."""
+    cur = await conn.execute(
+        "UPDATE messages SET due_at = ?, updated_at = ? WHERE campaign_id = ? AND state = 'queued' AND due_at != ?",
+        (HELD_UNTIL, utc_iso(now), campaign_id, HELD_UNTIL))
+    return cur.rowcount
+
+
+async def release_campaign(conn: aiosqlite.Connection, campaign_id: int, now: datetime) -> int:
+    """Let the campaign's held messages go again, in their original order (ids); how many."""
+    cur = await conn.execute(
+        "UPDATE messages SET due_at = ?, updated_at = ? WHERE campaign_id = ? AND state = 'queued' AND due_at = ?",
+        (utc_iso(now), utc_iso(now), campaign_id, HELD_UNTIL))
+    return cur.rowcount
+
+
+def is_held(m: MessageRow) -> bool:
+    return m.due_at.year == 9999

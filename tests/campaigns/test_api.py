@@ -46,6 +46,16 @@ async def test_campaign_api_flow(app_client: TestClient, api_key: Callable[..., 
     r = await app_client.put(f"/api/v1/campaigns/{campaign['id']}/variables", headers=h,
                              json={"variables": {"remise": {"default": "-10 %"}}})
     assert r.status == 200, await r.text()
+    # The typed number without a contact has no first name: the whole-audience check holds the launch.
+    r = await app_client.post(f"/api/v1/campaigns/{campaign['id']}/schedule", headers=h,
+                              json={"send_at": "2099-01-01T09:00:00+01:00"})
+    refused = await r.json()
+    assert r.status == 409 and refused["errors"][0]["code"] == "campaign.text_problems", refused
+    checked = await (await app_client.post(f"/api/v1/campaigns/{campaign['id']}/preview", headers=h)).json()
+    assert checked["text_checks"]["empty_variables"] == {"first_name": 1} and checked["text_checks"]["blocking"]
+    r = await app_client.post(f"/api/v1/campaigns/{campaign['id']}/text-checks", headers=h,
+                              json={"defaults": {"first_name": "cher client"}})
+    assert r.status == 200, await r.text()
     r = await app_client.post(f"/api/v1/campaigns/{campaign['id']}/schedule", headers=h,
                               json={"send_at": "2099-01-01T09:00:00+01:00"})
     body = await r.json()
@@ -63,6 +73,7 @@ async def test_campaign_api_flow(app_client: TestClient, api_key: Callable[..., 
         "audience": {"groups": [group["id"]]}, "variables": {"remise": {"default": "-10 %"}}})
     now = await r.json()
     assert now["stop_mention"] is None
+    await app_client.post(f"/api/v1/campaigns/{now['id']}/text-checks", headers=h, json={"defaults": {"remise": "5"}})
     r = await app_client.post(f"/api/v1/campaigns/{now['id']}/schedule", headers=h)
     assert (await r.json())["state"] == "running"
     r = await app_client.post(f"/api/v1/campaigns/{now['id']}/pause", headers=h, json={"reason": "lunch"})
@@ -98,7 +109,7 @@ async def test_launched_campaign_reaches_the_outbound_ledger(app_client: TestCli
             break
         await asyncio.sleep(0.05)
     assert stats["recipients"] == {"total": 2, "to_send": 0, "submitted": 2, "excluded_opted_out": 0,
-                                   "excluded_invalid": 0, "excluded_deleted": 0}
+                                   "excluded_invalid": 0, "excluded_deleted": 0, "excluded_text": 0}
     assert stats["duplicates_left_out"] == 1
 
 

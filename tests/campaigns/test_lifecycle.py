@@ -99,6 +99,15 @@ async def test_refresh_adds_new_group_members_once(world: World) -> None:
         await world.service.refresh(draft)
 
 
+async def _claimable(world: World) -> int | None:
+    """The id the dispatcher's next claim would pick on any line, if any."""
+    from gatewayd.store import messages
+
+    async with world.db.read() as conn:
+        m = await messages.best_queued(conn, line="line1", now=world.clock.now(), marketing=True, room=255)
+    return m.id if m else None
+
+
 async def test_pause_resume_across_a_restart_never_sends_twice(world: World) -> None:
     group_id, fr, en = await _setup(world, 8)
     cid = await _campaign(world, group_id, fr, en)
@@ -108,7 +117,9 @@ async def test_pause_resume_across_a_restart_never_sends_twice(world: World) -> 
     paused = await world.service.pause(cid)
     assert paused.state == "paused"
     messages = await world.outbound.all()
-    assert [m["state"] for m in messages] == ["delivered", "delivered", "canceled"]
+    # The queued message is held where it is: not canceled, not re-created on resume.
+    assert [m["state"] for m in messages] == ["delivered", "delivered", "queued"]
+    assert await _claimable(world) is None
     await world.runner.tick()                      # paused: nothing new is handed over
     assert len(await world.outbound.all()) == 3
 
@@ -118,11 +129,14 @@ async def test_pause_resume_across_a_restart_never_sends_twice(world: World) -> 
     world2 = await open_world(settings, clock)
     try:
         assert (await world2.service.get(cid)).state == "paused"
+        assert await _claimable(world2) is None    # still held after a restart
         await world2.service.resume(cid)
+        assert await _claimable(world2) == messages[2]["id"]   # released: the same message goes first
         await _drain(world2, cid)
         assert (await world2.service.get(cid)).state == "completed"
-        sent = [m for m in await world2.outbound.all() if m["state"] != "canceled"]
-        assert sorted(m["to_number"] for m in sent) == sorted(f"+336{10000000 + i:08d}" for i in range(8))
+        every = await world2.outbound.all()
+        assert len(every) == 8 and {m["state"] for m in every} == {"delivered"}   # no extra rows, none canceled
+        assert sorted(m["to_number"] for m in every) == sorted(f"+336{10000000 + i:08d}" for i in range(8))
     finally:
         await close_world(world2)
 
@@ -186,7 +200,17 @@ async def test_a_text_outbound_refuses_pauses_the_campaign(world: World) -> None
                                        now=world.clock.now())
     campaign, _ = await world.service.create(NewCampaign(
         name="Huge", templates={"default": huge}, audience=AudienceSpec(group_ids=(group_id,))))
-    await world.service.schedule(campaign.id)
+    # The whole-audience check refuses the launch before anything is queued, naming the problem.
+    with pytest.raises(Conflict) as refused:
+        await world.service.schedule(campaign.id)
+    assert refused.value.code == "campaign.text_problems"
+    assert refused.value.problems[0].params["too_long"] == 2 and refused.value.problems[0].params["count"] == 2
+    assert (await world.service.get(campaign.id)).state == "draft"
+    # Should the audience change after a launch, outbound still refuses the text and the runner pauses.
+    async with world.db.write() as conn:
+        await store.transition(conn, campaign.id, ("draft",), "scheduled", world.clock.now(),
+                               scheduled_at=world.clock.now())
+    await world.service.launch(campaign.id)
     await world.runner.tick()
     paused = await world.service.get(campaign.id)
     assert paused.state == "paused" and "segments" in (paused.pause_reason or "")

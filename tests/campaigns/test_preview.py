@@ -45,7 +45,7 @@ async def test_preview_mixed_audience(world: World) -> None:
     result = await preview(world.service, campaign.id)
     totals = result["totals"]
     assert totals["recipients"] == 4     # Łukasz, Anne, typed 0633…, file 0622…
-    assert totals["excluded"] == {"opted_out": 1, "invalid": 2, "duplicate": 2}
+    assert totals["excluded"] == {"opted_out": 1, "invalid": 2, "duplicate": 2, "text": 0}
     first = result["recipients"][0]
     assert first["text"] == "Bonjour Łukasz de Gdańsk\nSTOP au 06 00 00 00 00"  # mention from the settings
     assert first["encoding"] == "UCS-2" and first["ucs2_characters"] == ["Ł", "ń"]

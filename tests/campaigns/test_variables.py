@@ -68,6 +68,11 @@ async def test_mapping_step_through_the_api(app_client: TestClient, api_key: Cal
     assert preview["missing_variables"] == {"rdv": 1}
     assert preview["recipients_missing_values"] == [
         {"number": "+33612345680", "contact_id": None, "source": "file", "missing_variables": ["rdv"]}]
+    # The recipient without {rdv} holds the launch (issue 16's whole-audience check) until a decision.
+    r = await app_client.post(f"/api/v1/campaigns/{campaign['id']}/schedule", headers=h,
+                              json={"send_at": "2099-01-01T09:00:00+01:00"})
+    assert r.status == 409 and (await r.json())["errors"][0]["code"] == "campaign.text_problems"
+    await app_client.post(f"/api/v1/campaigns/{campaign['id']}/text-checks", headers=h, json={"exclude": True})
     r = await app_client.post(f"/api/v1/campaigns/{campaign['id']}/schedule", headers=h,
                               json={"send_at": "2099-01-01T09:00:00+01:00"})
     assert r.status == 200 and (await r.json())["state"] == "scheduled"

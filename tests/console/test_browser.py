@@ -185,11 +185,11 @@ async def test_campaign_created_previewed_run_and_paused(tmp_path: Path) -> None
         await shot(page, "14-campaign-preview")
         await page.check("input[name=confirm]")
         await page.click("#schedule-form button[type=submit]")
-        await page.wait_for_url("**/campaigns/*?done=scheduled")
+        await page.wait_for_url("**/campaigns/*?done=campaign_launched")
         campaign_id = int(page.url.split("/campaigns/")[1].split("?")[0])
         await box.until(lambda: len(box.network.received) >= 3, 30, "the first campaign SMS")
         await page.click("button:has-text('Mettre en pause')")
-        await page.wait_for_url("**?done=paused")
+        await page.wait_for_url("**?done=campaign_paused")
         await page.locator("#campaign-state .state-paused").wait_for()
         campaign = await box.app[keys.CAMPAIGNS].get(campaign_id)
         assert campaign.state == "paused"

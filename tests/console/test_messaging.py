@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -37,8 +38,15 @@ async def test_new_sms_to_several_numbers_contacts_and_a_group(admin: Console) -
     group = await admin.app[keys.GROUPS].create("Team", "", None)
     bob = await contacts.create(ContactInput("0622222222", first_name="Bob"), "t")
     await admin.app[keys.GROUPS].change_members(group.id, [bob.id, ana.id], [])
-    status, body, _ = await send_form(admin, text="Bonjour", number=["06 33 33 33 33", "+33611111111"],
-                                      contact=str(ana.id), group=str(group.id), category="transactional")
+    fields = dict(text="Bonjour", number=["06 33 33 33 33", "+33611111111"], contact=str(ana.id),
+                  group=str(group.id), category="transactional")
+    status, body, _ = await send_form(admin, **fields)
+    # A group is many people: the page first says how many recipients and SMS, and nothing leaves.
+    assert status == 200 and 'id="sms-confirm"' in body and "3 destinataires : 3 SMS au total" in body
+    assert await admin.app[keys.OUTBOUND].list(limit=10) == []
+    token = re.search(r'name="confirmed" value="([^"]+)"', body)
+    assert token and token.group(1) == "3:3"
+    status, body, _ = await send_form(admin, **fields, confirmed=token.group(1))
     assert status == 303, body
     rows = await admin.app[keys.OUTBOUND].list(limit=10)
     assert sorted(r.to for r in rows) == ["+33611111111", "+33622222222", "+33633333333"]   # each once
@@ -46,6 +54,16 @@ async def test_new_sms_to_several_numbers_contacts_and_a_group(admin: Console) -
     assert {r.created_by for r in rows} == {"console admin"}  # who asked, for the whole office to see
     status, page = await admin.get(f"/sent/{rows[0].id}", headers={"Accept-Language": "fr"})
     assert '<dd id="message-author">admin (console)</dd>' in page
+
+
+async def test_an_empty_group_cannot_be_chosen(admin: Console) -> None:
+    empty = await admin.app[keys.GROUPS].create("Vide", "", None)
+    resp = await admin.client.get("/recipients/search?q=Vid", headers={"Accept-Language": "fr"})
+    [found] = [r for r in (await resp.json())["results"] if r["kind"] == "group"]
+    assert found["disabled"] is True and "sans contact" in found["why"]
+    status, body, _ = await send_form(admin, text="Bonjour", group=str(empty.id))
+    assert status == 422 and "« Vide » n’a aucun contact" in body
+    assert await admin.app[keys.OUTBOUND].list(limit=10) == []
 
 
 async def test_new_sms_names_the_bad_number_and_keeps_the_text(admin: Console) -> None:
@@ -200,3 +218,29 @@ async def test_operator_sends_but_viewer_cannot(console: Console) -> None:
     status, _, _ = await send_form(console, text="Hi", number="0633333333")
     assert status == 303
     assert (await console.client.get("/settings/webhooks", allow_redirects=False)).status == 403
+
+
+async def test_new_sms_fills_a_typed_variable_from_the_contact(admin: Console) -> None:
+    """An office user typing {first_name} in New SMS means the contact's first name (QA walk-through:
+    it was sent literally, "Bonjour {first_name}"); braces are written {{ }}."""
+    from gatewayd.contacts.service import ContactInput
+
+    ana = await admin.app[keys.CONTACTS].create(ContactInput("0611111111", first_name="Ana"), "t")
+    status, body, _ = await send_form(admin, text="Bonjour {first_name}, code {{A}} {titre|cher client}",
+                                      contact=str(ana.id), category="transactional")
+    assert status == 303, body
+    rows = await admin.app[keys.OUTBOUND].list(limit=10)
+    assert [r.text for r in rows] == ["Bonjour Ana, code {A} cher client"]
+
+
+async def test_new_sms_names_an_unresolved_variable_in_the_page_language(admin: Console) -> None:
+    for language, words in (("fr", "n'a pas de valeur pour +33633333333"), ("en", "has no value for +33633333333")):
+        await admin.get("/sms/new", headers={"Accept-Language": language})
+        status, body, _ = await admin.post("/sms/new", [("number", "0633333333"), ("text", "Bonjour {first_name}"),
+                                                        ("category", "transactional")],
+                                           headers={"Accept-Language": language})
+        assert status == 422, body
+        body = html.unescape(body)
+        assert words in body and "{first_name}" in body and "problem.variable" not in body, body
+        assert "Bonjour {first_name}" in body  # the text typed is kept
+    assert await admin.app[keys.OUTBOUND].list(limit=10) == []

@@ -82,3 +82,23 @@ async def test_an_open_incident_is_reminded_once_per_period_then_resolved(consol
     assert [s.split(":")[0] for s in await subjects()] == ["[gatewayd] ALERT", "[gatewayd] REMINDER"]
     await service.set_condition("balance_low", "line1", {**params, "amount": "20.00"}, False)
     assert (await subjects())[-1] == "[gatewayd] RECOVERED: The balance of line line1 is back up: €20.00."
+
+
+async def test_the_banner_names_the_page_as_the_menu_does(console_factory: ConsoleFactory) -> None:
+    """QA walk-through: the French banner said "voir Notifications" while the menu and the page's
+    title said "Alertes", so there was no "Notifications" to find."""
+    import re
+
+    console = await console_factory(site={"language": "fr"})
+    await add_user(console, "admin", "admin")
+    await console.login("admin")
+    await console.app[keys.ALERTS].open("campaign_completed", "1", {"campaign_id": 1, "name": "Soldes"}, event=True)
+    await console.app[keys.ALERTS].tick()
+    for language in ("fr", "en"):
+        status, page = await console.get("/", headers={"Accept-Language": language})
+        menu = re.search(r'data-nav="notifications">([^<]+?)\s*<', page)
+        banner = re.search(r'class="notice warn alert-banner"[^>]*><a href="/notifications">([^<]+)<', page)
+        assert status == 200 and menu and banner, page
+        assert banner.group(1).rstrip().endswith(menu.group(1).strip()), (banner.group(1), menu.group(1))
+        status, page = await console.get("/notifications", headers={"Accept-Language": language})
+        assert f"<h1>{menu.group(1).strip()}</h1>" in page

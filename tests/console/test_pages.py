@@ -162,7 +162,7 @@ async def test_campaign_wizard_preview_schedule_pause(admin: Console) -> None:
     assert status == 422 and ("at least one" in body or "au moins" in body)
     form = FormData()
     for name, value in (("_csrf", admin.csrf), ("name", "Promo"), ("tag", "spring"), ("category", "marketing"),
-                        ("new_text", "Soldes -20% {first_name}"), ("numbers", "06 12 34 56 78\n0698765432, 12")):
+                        ("new_text", "Soldes -20% {first_name|chers clients}"), ("numbers", "06 12 34 56 78\n0698765432, 12")):
         form.add_field(name, value)
     form.add_field("file", b"", filename="", content_type="application/octet-stream")
     resp = await admin.client.post("/campaigns/new", data=form, allow_redirects=False)

@@ -45,3 +45,21 @@ async def test_an_exact_number_is_not_windowed_and_filters_combine(db: Database,
         assert len(queued.rows) == 30
         assert (await console_reads.search_sent(conn, state="failed", limit=50)).rows == []
         assert (await console_reads.search_sent(conn, text="100%_", limit=50)).rows == []  # LIKE wildcards escaped
+
+
+async def test_the_first_message_of_a_day_is_found_by_a_binary_search(db: Database, settings: Settings) -> None:
+    from datetime import timedelta
+
+    clock = FakeClock()
+    outbound = OutboundService(db, settings, clock)
+    ids = []
+    for _ in range(37):
+        ids += [r.id for r in await outbound.submit([NewMessage(to="+33611000001", text="x", source="api")])]
+        clock.advance(3600)
+    start = FakeClock().now()
+    async with db.read() as conn:
+        for k in (0, 1, 5, 17, 36):
+            assert await console_reads.first_id_since(conn, "messages", start + timedelta(hours=k)) == ids[k]
+        assert await console_reads.first_id_since(conn, "messages", start + timedelta(minutes=30)) == ids[1]
+        assert await console_reads.first_id_since(conn, "messages", start + timedelta(hours=40)) is None
+        assert await console_reads.first_id_since(conn, "opt_out_events", start) is None    # empty table

@@ -549,6 +549,7 @@ NOT_APPLICABLE = {
     ("api-resend", "segment-cap"): "a resend re-sends a text that passed the cap when it was first composed",
     ("console-resend", "segment-cap"): "a resend re-sends a text that passed the cap when it was first composed",
     ("campaign", "literal"): "a campaign always personalises its template",
+    ("console-new-sms", "literal"): "office staff type {first_name} meaning the contact's: New SMS personalises",
     ("api-resend", "unresolved"): "a resend re-sends a text that was personalised when first composed",
     ("console-resend", "unresolved"): "a resend re-sends a text that was personalised when first composed",
 }
