@@ -22,16 +22,19 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
+import ipaddress
 import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import aiohttp
 
 from gatewayd.clock import Clock, utc_iso
 from gatewayd.config import WebhookSettings
+from gatewayd.errors import InvalidInput
 from gatewayd.outbound.retry import RetryPolicy
 from gatewayd.store import webhooks as store
 from gatewayd.store.db import Database
@@ -61,6 +64,41 @@ def verify(secret: str, timestamp: str, body: bytes, signature: str, *, now: flo
     if abs(now - ts) > tolerance:
         return False
     return hmac.compare_digest(sign(secret, ts, body), signature)
+
+
+def check_target(url: str, *, allow_local: bool) -> None:
+    """Refuse an endpoint on this gateway itself, link-local (169.254/16: cloud metadata; fe80::/10)
+    or unspecified (0.0.0.0, ::), unless [webhooks] allow_local_targets: a webhook must not be a way
+    to reach local services from the API or the console. The one check for every way of adding one."""
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if allow_local or not host:
+        return
+    if host == "localhost" or host.endswith(".localhost"):
+        raise InvalidInput(code="webhook.local_target", field="url", host=host)
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return  # a name other than localhost: not resolved here (it may change before delivery)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address.is_loopback or address.is_link_local or address.is_unspecified:
+        raise InvalidInput(code="webhook.local_target", field="url", host=host)
+
+
+def failure_text(exc: BaseException) -> str:
+    """What a failed attempt shows users: the kind of failure, not the socket detail (an endpoint's
+    errors must not tell which ports of which host are open)."""
+    if isinstance(exc, asyncio.TimeoutError):
+        return "timed out"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
+        return "TLS handshake failed"
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "host name not found"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return "connection refused" if isinstance(exc.os_error, ConnectionRefusedError) else "could not connect"
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
+        return "connection closed by the endpoint"
+    return "request failed"
 
 
 def envelope(delivery: store.DueDelivery) -> bytes:
@@ -190,10 +228,9 @@ class WebhookSender:
                     resp.close()
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
-        except asyncio.TimeoutError:
-            error = f"no answer within {self.settings.timeout_seconds:g} s"
-        except aiohttp.ClientError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:300]
+        except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
+            error = failure_text(exc)
+            log.info("webhook %d to %s: %s", d.id, d.url, f"{type(exc).__name__}: {exc}"[:300])
         duration = int((time.monotonic() - started) * 1000)
         attempt = d.attempts + 1
         at = self.clock.now()
