@@ -14,6 +14,8 @@ from gatewayd.console.security import add_security_headers
 from gatewayd.console.state import CONSOLE_STATE
 
 from gatewayd import keys
+from gatewayd.accounts import first_run
+from gatewayd.store import users as user_store
 
 log = logging.getLogger(__name__)
 
@@ -42,3 +44,11 @@ def setup_console(app: web.Application) -> None:
     app.router.add_static("/static/", HERE / "static", name="static", append_version=False)
     for module in views.available(keys):
         app.add_routes(module.pages.routes)
+    app.on_startup.append(_first_run_code)
+
+
+async def _first_run_code(app: web.Application) -> None:
+    """While no user exists, a one-time code lets someone off this machine and off the trusted
+    networks create the first administrator (gatewayd.accounts.first_run)."""
+    if await user_store.count(app[keys.DB]) == 0:
+        app[CONSOLE_STATE]["setup_code"] = first_run.issue_code(app[keys.SETTINGS].storage.database)

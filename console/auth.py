@@ -71,6 +71,11 @@ def _rules(window_minutes: int, per_user_address: int, per_address: int, per_use
                                parse_networks(trusted)), parse_networks(proxies))
 
 
+def trusted_networks(request: web.Request) -> tuple[Network, ...]:
+    """[console] trusted_networks, parsed."""
+    return _rule(request).throttle.trusted
+
+
 def _settings(request: web.Request) -> ConsoleSettings:
     return request.app[keys.SETTINGS].console
 

@@ -372,6 +372,8 @@ class WebhookSettings(Section):
     retry_cap_seconds: float = Field(3600.0, gt=0, le=86400)
     # ...until the event is this old; then the delivery is marked failed.
     max_age_hours: float = Field(24.0, gt=0, le=24 * 30)
+    # Accept endpoints on loopback, link-local and unspecified addresses (refused by default).
+    allow_local_targets: bool = False
 
 
 class SmsEagleSettings(Section):

@@ -53,6 +53,8 @@ ENGLISH: dict[str, str] = {
     "thread.not_dialable": "{number} is a sender name or short code: it cannot be answered by SMS",
     "autoreply.not_found": "no auto-reply rule {id}",
     "optout.not_opted_out": "{number} is not opted out",
+    "optout.remove_admin_only": "only an administrator may opt a number back in",
+    "optout.note_required": "say why this number is opted back in (kept in the history)",
     "campaign.not_found": "campaign {id} does not exist",
     "campaign.name_required": "a campaign needs a name",
     "campaign.default_template_required": "a default template is required (used for any language)",
@@ -75,6 +77,8 @@ ENGLISH: dict[str, str] = {
     "message.unsupported": "{kind} messages are not supported: this gateway sends text SMS only",
     "ttl.conflict": "give ttl or validUntil, not both",
     "valid_until.past": "validUntil {at} is already past",
+    "webhook.local_target": "{host} is on this gateway or link-local; such endpoints are refused"
+                            " unless [webhooks] allow_local_targets = true",
     "sim.unknown": "no SIM {sim}: this gateway has {count} line(s)",
     "campaign.text_problems": "{count} recipients have a text problem ({empty} with an empty variable: {variables};"
                               " {ucs2} switching to UCS-2; {too_long} over {max} segments; first: {first}): give the"

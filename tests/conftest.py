@@ -30,7 +30,9 @@ if os.environ.get("GATEWAYD_CI"):
 
 def make_settings(tmp_path: Path, **sections: dict[str, Any]) -> Settings:
     """Settings with the database in tmp_path; keyword arguments replace whole sections' keys."""
-    data: dict[str, Any] = {"storage": {"database": str(tmp_path / "gatewayd.db")}, "http": {"host": "127.0.0.1"}}
+    # The tests' webhook receivers listen on 127.0.0.1, which the daemon refuses by default.
+    data: dict[str, Any] = {"storage": {"database": str(tmp_path / "gatewayd.db")}, "http": {"host": "127.0.0.1"},
+                            "webhooks": {"allow_local_targets": True}}
     for name, values in sections.items():
         data.setdefault(name, {})
         if isinstance(values, dict):

@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 from gatewayd.console import auth
 from gatewayd.console.forms import text
 from gatewayd.console.i18n import LANGUAGES
 from gatewayd.console.render import field_errors, redirect, render, safe_next, t
 from gatewayd.console.routing import Pages
-from gatewayd.console.state import LANG, SESSION, session_of
+from gatewayd.console.state import CONSOLE_STATE, LANG, SESSION, session_of
 
 from gatewayd import keys
+from gatewayd.accounts import first_run
 from gatewayd.accounts import users as accounts
 from gatewayd.accounts.passwords import hash_password_async, policy_problems, verify_password_async
 from gatewayd.errors import Conflict, InvalidInput
@@ -43,15 +46,28 @@ def _lack(problem: str) -> str:
     return "length"
 
 
+def _setup_page(request: web.Request, errors: dict[str, str], name: str = "", status: int = 200) -> Any:
+    return render(request, "setup.html", {"errors": errors, "name": name, "policy": policy_text(request),
+                                          "needs_code": not _may_set_up(request, "")}, status=status)
+
+
+def _may_set_up(request: web.Request, code: str) -> bool:
+    """From this machine or a trusted network, or with the setup code (gatewayd.accounts.first_run)."""
+    return first_run.may_set_up(auth.client_address(request), auth.trusted_networks(request), code,
+                                request.app[CONSOLE_STATE].get("setup_code"))
+
+
 @pages.get("/setup", role=None, name="setup")
 async def setup_form(request: web.Request) -> web.Response:
-    return await render(request, "setup.html", {"errors": {}, "name": "", "policy": policy_text(request)})
+    return await _setup_page(request, {})
 
 
 @pages.post("/setup", role=None)
 async def setup_submit(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     name, password, confirm = text(form, "name", 200).strip(), text(form, "password", 256), text(form, "confirm", 256)
+    if not _may_set_up(request, text(form, "setup_code", 64)):
+        return await _setup_page(request, {"setup_code": t(request, "setup.code_wrong")}, name, 403)
     errors: dict[str, str] = {}
     if not name:
         errors["name"] = t(request, "setup.name_required")
@@ -68,13 +84,14 @@ async def setup_submit(request: web.Request) -> web.StreamResponse:
         except InvalidInput as exc:
             errors = field_errors(exc, request)
         else:
+            first_run.forget_code(request.app[keys.SETTINGS].storage.database)
+            request.app[CONSOLE_STATE].pop("setup_code", None)
             user = await user_store.by_id(request.app[keys.DB], user_id)
             assert user is not None
             response = redirect(request, "/", "created")
             await auth.start_session(request, response, user)
             raise response
-    return await render(request, "setup.html", {"errors": errors, "name": name, "policy": policy_text(request)},
-                        status=422)
+    return await _setup_page(request, errors, name, 422)
 
 
 @pages.get("/login", role=None, name="login")

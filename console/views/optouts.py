@@ -7,12 +7,13 @@ from typing import Any
 from aiohttp import web
 from gatewayd.console.forms import actor, cursor_int, decode_cursor, encode_cursor, text
 from gatewayd.console.render import field_errors, redirect, render
-from gatewayd.console.routing import Pages
+from gatewayd.console.routing import Pages, allows
+from gatewayd.console.state import session_of
 from gatewayd.console.views.imports import read_upload
 
 from gatewayd import keys
 from gatewayd.contacts.number_list import collect_numbers, pasted_rows
-from gatewayd.errors import InvalidInput, NotFound, PayloadTooLarge
+from gatewayd.errors import Forbidden, InvalidInput, NotFound, PayloadTooLarge
 
 pages = Pages()
 PAGE = 50
@@ -58,11 +59,13 @@ async def add(request: web.Request) -> web.StreamResponse:
 @pages.post("/stop-list/remove", role="operator", name="optout_remove")
 async def remove(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    number, note = text(form, "number", 40), text(form, "note", 200).strip() or None
+    number, note = text(form, "number", 40), text(form, "note", 200)
+    admin = allows(session_of(request).user.role, "admin")
     try:
-        await request.app[keys.INBOUND].optouts.remove(number, source="console", actor=actor(request), note=note)
-    except (InvalidInput, NotFound) as exc:
-        return await _page(request, {"remove": exc.detail}, "", exc.status)
+        await request.app[keys.INBOUND].optouts.remove(number, source="console", actor=actor(request), note=note,
+                                                       admin=admin)
+    except (InvalidInput, NotFound, Forbidden) as exc:
+        return await _page(request, {"remove": next(iter(field_errors(exc, request).values()))}, "", exc.status)
     raise redirect(request, "/stop-list", "removed")
 
 

@@ -23,7 +23,7 @@ from gatewayd import keys
 from gatewayd.api.body import validation_problem
 from gatewayd.api.webhooks import EndpointBody
 from gatewayd.errors import Conflict, InvalidInput, NotFound
-from gatewayd.outbound.webhooks import new_secret
+from gatewayd.outbound.webhooks import check_target, new_secret
 from gatewayd.store import webhooks as hook_store
 
 pages = Pages()
@@ -63,6 +63,10 @@ async def add_webhook(request: web.Request) -> web.Response:
         body = EndpointBody.model_validate(values)
     except ValidationError as exc:
         return await _hooks_page(request, field_errors(validation_problem(exc), request), values=values, status=422)
+    try:
+        check_target(body.url, allow_local=request.app[keys.SETTINGS].webhooks.allow_local_targets)
+    except InvalidInput as exc:
+        return await _hooks_page(request, field_errors(exc, request), values=values, status=422)
     endpoint = await hook_store.create_endpoint(request.app[keys.DB], url=body.url, secret=new_secret(),
                                                 events=body.events, description=body.description,
                                                 now=request.app[keys.CLOCK].now())

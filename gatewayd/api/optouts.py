@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
-from gatewayd.api.auth import require_scope
+from gatewayd.api.auth import authenticate, require_scope
 from gatewayd.api.body import parse_body
 from gatewayd.api.inbound import MAX_LIMIT, decode_cursor, encode_cursor, int_cursor, limit_arg, service
 from gatewayd.clock import utc_iso
@@ -102,12 +102,13 @@ async def optout_history(request: web.Request) -> web.Response:
 @routes.delete("/api/v1/opt-outs/{number}")
 async def remove_optout(request: web.Request) -> web.Response:
     """Opt a number back in (admin: re-subscribing someone needs a reason; the history keeps it)."""
-    key = await require_scope(request, "admin")
+    key = await authenticate(request)
     note = None
     if request.can_read_body and (await request.read()).strip():
         note = (await parse_body(request, RemoveBody)).note
     change = await service(request).optouts.remove(request.match_info["number"], source="api",
-                                                   actor=f"api:{key.name}", note=note)
+                                                   actor=f"api:{key.name}", note=note,
+                                                   admin="admin" in key.scopes)
     return web.json_response({"number": change.number, "opted_out": False, "event_id": change.event_id})
 
 
@@ -149,6 +150,11 @@ OPENAPI: dict[str, Any] = {
         "summary": "Opt a number back in (kept in the history)", "tags": ["opt-outs"],
         "security": [{"bearer": ["admin"]}],
         "parameters": [{"name": "number", "in": "path", "required": True, "schema": {"type": "string"}}],
-        "responses": {"200": {"description": "opted back in"}, "404": {"description": "not opted out"}},
+        "requestBody": {"required": True, "content": {"application/json": {"schema": {
+            "type": "object", "required": ["note"], "additionalProperties": False,
+            "properties": {"note": {"type": "string", "minLength": 1, "maxLength": 500,
+                                    "description": "why (kept in the history)"}}}}}},
+        "responses": {"200": {"description": "opted back in"}, "403": {"description": "not an admin key"},
+                      "404": {"description": "not opted out"}, "422": {"description": "no note"}},
     }},
 }

@@ -18,7 +18,7 @@ from gatewayd.api.contacts import next_cursor, page_args, path_id
 from gatewayd.api.openapi import describe
 from gatewayd.clock import utc_iso
 from gatewayd.errors import NotFound
-from gatewayd.outbound.webhooks import new_secret
+from gatewayd.outbound.webhooks import check_target, new_secret
 from gatewayd.store import webhooks as store
 
 routes = web.RouteTableDef()
@@ -117,6 +117,7 @@ async def list_endpoints(request: web.Request) -> web.Response:
 async def create_endpoint(request: web.Request) -> web.Response:
     await require_scope(request, "admin")
     body = await parse_body(request, EndpointBody)
+    check_target(body.url, allow_local=request.app[keys.SETTINGS].webhooks.allow_local_targets)
     endpoint = await store.create_endpoint(request.app[keys.DB], url=body.url, secret=new_secret(),
                                            events=body.events, description=body.description,
                                            now=request.app[keys.CLOCK].now())
@@ -140,6 +141,8 @@ async def get_endpoint(request: web.Request) -> web.Response:
 async def patch_endpoint(request: web.Request) -> web.Response:
     await require_scope(request, "admin")
     body = await parse_body(request, EndpointPatch)
+    if body.url is not None:
+        check_target(body.url, allow_local=request.app[keys.SETTINGS].webhooks.allow_local_targets)
     secret = new_secret() if body.rotate_secret else None
     endpoint = await store.update_endpoint(request.app[keys.DB], path_id(request), request.app[keys.CLOCK].now(),
                                            url=body.url, events=body.events, description=body.description,

@@ -38,6 +38,7 @@ from gatewayd.compat import sending
 from gatewayd.compat.common import line_by_number, number_of_line, require_enabled
 from gatewayd.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from gatewayd.outbound.compose import Draft
+from gatewayd.outbound.webhooks import check_target
 from gatewayd.outbound.model import Category, MessageRow, Receipt
 from gatewayd.store import android as batch_store
 from gatewayd.store import inbound as inbound_store
@@ -314,6 +315,7 @@ async def register_webhook(request: web.Request) -> web.Response:
         if ours is None:
             raise InvalidInput("event", f"{body.event!r} is not supported here (supported: {', '.join(EVENTS)})")
         checked = EndpointBody.model_validate({"url": body.url, "events": [ours]})  # gatewayd's webhook rules
+        check_target(checked.url, allow_local=app[keys.SETTINGS].webhooks.allow_local_targets)
     except ValidationError as exc:
         raise validation_problem(exc) from None
     signing_key = app[keys.SETTINGS].android_gateway.webhook_signing_key or secrets.token_urlsafe(32)

@@ -16,7 +16,7 @@ import aiosqlite
 
 from gatewayd.clock import Clock, utc_iso
 from gatewayd.config import OptOutSettings
-from gatewayd.errors import InvalidInput, NotFound
+from gatewayd.errors import Forbidden, InvalidInput, NotFound
 from gatewayd.inbound.autoreply import AutoResponder
 from gatewayd.inbound.ports import Outbound, enqueue_event, enqueue_events
 from gatewayd.phone import InvalidNumber, mask, normalise
@@ -109,8 +109,17 @@ class OptOutService:
         log.info("%d numbers opted out by %s (%d were already)", added, actor, len(numbers) - added)
         return added, len(numbers) - added
 
-    async def remove(self, raw_number: str, *, source: str, actor: str | None, note: str | None = None) -> Change:
-        """Opt a number back in by hand; NotFound when it is not opted out."""
+    async def remove(self, raw_number: str, *, source: str, actor: str | None, note: str | None,
+                     admin: bool) -> Change:
+        """Opt a number back in by hand; NotFound when it is not opted out.
+
+        The rule for every caller (API, console): only an administrator may re-subscribe someone
+        who said STOP, and only with a reason, which the history keeps."""
+        if not admin:
+            raise Forbidden(code="optout.remove_admin_only")
+        note = (note or "").strip()
+        if not note:
+            raise InvalidInput(code="optout.note_required", field="note")
         number = self._number(raw_number)
         async with self.db.write() as conn:
             if not await optouts.is_opted_out(conn, number):

@@ -26,17 +26,20 @@ import base64
 import binascii
 import hashlib
 import hmac
+import ipaddress
 import logging
 import random
 import secrets
 import time
 from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 import aiohttp
 
 from gatewayd.clock import Clock, utc_iso
 from gatewayd.config import WebhookSettings
+from gatewayd.errors import InvalidInput
 from gatewayd.outbound.retry import RetryPolicy
 from gatewayd.store import webhooks as store
 from gatewayd.store.db import Database
@@ -103,6 +106,41 @@ def headers_for(d: store.DueDelivery, body: bytes, stamp: int) -> dict[str, str]
         headers.update({"X-Gatewayd-Event": d.event_type, "X-Gatewayd-Delivery": str(d.id),
                         "X-Gatewayd-Timestamp": str(stamp), "X-Gatewayd-Signature": legacy_sign(d.secret, stamp, body)})
     return headers
+
+
+def check_target(url: str, *, allow_local: bool) -> None:
+    """Refuse an endpoint on this gateway itself, link-local (169.254/16: cloud metadata; fe80::/10)
+    or unspecified (0.0.0.0, ::), unless [webhooks] allow_local_targets: a webhook must not be a way
+    to reach local services from the API or the console. The one check for every way of adding one."""
+    host = (urlsplit(url).hostname or "").rstrip(".").lower()
+    if allow_local or not host:
+        return
+    if host == "localhost" or host.endswith(".localhost"):
+        raise InvalidInput(code="webhook.local_target", field="url", host=host)
+    try:
+        address = ipaddress.ip_address(host.split("%", 1)[0])
+    except ValueError:
+        return  # a name other than localhost: not resolved here (it may change before delivery)
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    if address.is_loopback or address.is_link_local or address.is_unspecified:
+        raise InvalidInput(code="webhook.local_target", field="url", host=host)
+
+
+def failure_text(exc: BaseException) -> str:
+    """What a failed attempt shows users: the kind of failure, not the socket detail (an endpoint's
+    errors must not tell which ports of which host are open)."""
+    if isinstance(exc, asyncio.TimeoutError):
+        return "timed out"
+    if isinstance(exc, aiohttp.ClientConnectorCertificateError | aiohttp.ClientSSLError):
+        return "TLS handshake failed"
+    if isinstance(exc, aiohttp.ClientConnectorDNSError):
+        return "host name not found"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        return "connection refused" if isinstance(exc.os_error, ConnectionRefusedError) else "could not connect"
+    if isinstance(exc, aiohttp.ServerDisconnectedError | aiohttp.ClientPayloadError):
+        return "connection closed by the endpoint"
+    return "request failed"
 
 
 def envelope(delivery: store.DueDelivery) -> bytes:
@@ -230,10 +268,9 @@ class WebhookSender:
                     resp.close()
             if not 200 <= status < 300:
                 error = f"HTTP {status}"
-        except asyncio.TimeoutError:
-            error = f"no answer within {self.settings.timeout_seconds:g} s"
-        except aiohttp.ClientError as exc:
-            error = f"{type(exc).__name__}: {exc}"[:300]
+        except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
+            error = failure_text(exc)
+            log.info("webhook %d to %s: %s", d.id, d.url, f"{type(exc).__name__}: {exc}"[:300])
         duration = int((time.monotonic() - started) * 1000)
         attempt = d.attempts + 1
         at = self.clock.now()

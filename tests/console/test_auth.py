@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 from gatewayd import keys
 from gatewayd.store import users as user_store
@@ -34,6 +35,30 @@ async def test_setup_refuses_weak_password_then_creates_admin_and_signs_in(conso
     # Once an admin exists the first-run page is gone.
     resp = await console.client.get("/setup", allow_redirects=False)
     assert resp.status == 303 and resp.headers["Location"] == "/login"
+
+
+async def test_setup_from_the_lan_needs_the_code_the_daemon_wrote(console_factory: ConsoleFactory,
+                                                                  tmp_path: Path) -> None:
+    """Issue 14: until the first admin exists, /setup is not open to the whole LAN. The test client
+    is on loopback; a trusted proxy there names the real (LAN) client in X-Forwarded-For."""
+    console = await console_factory(console={"trusted_proxies": ["127.0.0.1/32"],
+                                             "trusted_networks": ["10.9.0.0/16"]})
+    code_file = tmp_path / "setup-code"
+    code = code_file.read_text().strip()
+    assert len(code) >= 8 and oct(code_file.stat().st_mode & 0o777) == "0o600"
+    lan, trusted = {"X-Forwarded-For": "192.168.1.66"}, {"X-Forwarded-For": "10.9.3.4"}
+    status, body = await console.get("/setup", headers=lan)
+    assert status == 200 and 'name="setup_code"' in body
+    assert 'name="setup_code"' not in (await console.get("/setup", headers=trusted))[1]
+    assert 'name="setup_code"' not in (await console.get("/setup"))[1]  # this machine
+    form = {"name": "boss", "password": PASSWORD, "confirm": PASSWORD}
+    for wrong in ({}, {"setup_code": ""}, {"setup_code": "0" * len(code)}):
+        status, body, _ = await console.post("/setup", {**form, **wrong}, headers=lan)
+        assert status == 403 and ("Wrong or missing setup code" in body or "Code d’installation absent" in body)
+    assert await user_store.count(console.app[keys.DB]) == 0
+    status, _, _ = await console.post("/setup", {**form, "setup_code": f" {code.upper()} "}, headers=lan)
+    assert status == 303
+    assert await user_store.count(console.app[keys.DB]) == 1 and not code_file.exists()
 
 
 async def test_two_browsers_racing_the_first_run_make_one_admin(console_factory: ConsoleFactory) -> None:

@@ -147,10 +147,13 @@ async def test_stop_by_sms_appears_in_the_stop_list_and_manual_changes_are_kept(
         assert await optouts.is_opted_out(conn, "+33781234567")
     status, body, _ = await admin.post("/stop-list", {"number": "12"})
     assert status == 422
-    status, _, _ = await admin.post("/stop-list/remove", {"number": "+33781234567"})
+    assert 'name="note" required' in (await admin.get("/stop-list"))[1]
+    status, body, _ = await admin.post("/stop-list/remove", {"number": "+33781234567", "note": "  "})
+    assert status == 422 and ("say why this number" in body or "indiquez pourquoi" in body)
+    status, _, _ = await admin.post("/stop-list/remove", {"number": "+33781234567", "note": "asked again"})
     assert status == 303
     status, body = await admin.get("/stop-list?number=0781234567")
-    assert "asked by phone" in body and body.count("07 81 23 45 67") >= 2
+    assert "asked by phone" in body and "asked again" in body and body.count("07 81 23 45 67") >= 2
     async with admin.app[keys.DB].read() as conn:
         assert not await optouts.is_opted_out(conn, "+33781234567")
 
@@ -174,6 +177,10 @@ async def test_webhook_secret_shown_once_and_auto_reply_rules(admin: Console) ->
     await admin.get("/settings/webhooks")
     status, body, _ = await admin.post("/settings/webhooks", {"url": "ftp://x", "events": "*"})
     assert status == 422
+    # Loopback and link-local endpoints are refused (issue 14), in the page's language.
+    for url in ("http://169.254.169.254/latest/meta-data", "http://127.0.0.1:8080/admin"):
+        status, body, _ = await admin.post("/settings/webhooks", {"url": url, "events": "*"})
+        assert status == 422 and "link-local" in body and "allow_local_targets" in body
     status, body, _ = await admin.post("/settings/webhooks", [("url", "https://crm.example/hook"),
                                                                ("events", "inbound.received")])
     assert status == 201 and 'class="secret"' in body
@@ -198,6 +205,16 @@ async def test_operator_sends_but_viewer_cannot(console: Console) -> None:
     assert status == 403
     await console.logout()
     await console.login("olga")
+    # An operator may add a STOP but not remove one (the opt-out service's rule, issue 14): no
+    # form is shown, and posting it anyway is refused with the catalogue's wording.
+    status, _, _ = await console.post("/stop-list", {"number": "0612345678"})
+    assert status == 303
+    status, body = await console.get("/stop-list")
+    assert "06 12 34 56 78" in body and "/stop-list/remove" not in body and 'name="note" required' not in body
+    status, body, _ = await console.post("/stop-list/remove", {"number": "+33612345678", "note": "asked"})
+    assert status == 403 and ("only an administrator" in body or "seul un administrateur" in body)
+    async with console.app[keys.DB].read() as conn:
+        assert await optouts.is_opted_out(conn, "+33612345678")
     status, _, _ = await send_form(console, text="Hi", number="0633333333")
     assert status == 303
     assert (await console.client.get("/settings/webhooks", allow_redirects=False)).status == 403

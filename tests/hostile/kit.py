@@ -43,7 +43,9 @@ class HostileDaemon:
         self.log_path = home / "daemon.log"
         self.env = {k: v for k, v in os.environ.items() if not k.startswith(("GATEWAYD_", "NOTIFY_", "WATCHDOG_"))}
         self.env.update(GATEWAYD_HOME=str(home), GATEWAYD_HTTP__PORT=str(self.port), PYTHONUNBUFFERED="1",
-                        GATEWAYD_QUIET_HOURS__ENABLED="false", **(env or {}))
+                        GATEWAYD_QUIET_HOURS__ENABLED="false",
+                        GATEWAYD_WEBHOOKS__ALLOW_LOCAL_TARGETS="true",  # the tests' receivers are on 127.0.0.1
+                        **(env or {}))
         self.python = [sys.executable, "-m", "gatewayd"]
         if pythonpath:
             # Another checkout's code: the editable install's import hook would win over PYTHONPATH.

@@ -134,11 +134,15 @@ async def test_optouts_add_list_history_remove(app_client: TestClient, inbound_s
     await deliver(inbound_service, "STOP", sender=BOB)
     current = await get(app_client, "/api/v1/opt-outs", read)
     assert [(o["number"], o["source"]) for o in current["opt_outs"]] == [(ALICE, "api"), (BOB, "sms")]
-    assert (await app_client.delete(f"/api/v1/opt-outs/{ALICE}", headers=send)).status == 403
+    refused = await app_client.delete(f"/api/v1/opt-outs/{ALICE}", json={"note": "x"}, headers=send)
+    assert refused.status == 403 and (await refused.json())["errors"][0]["code"] == "optout.remove_admin_only"
+    for body in (None, {"note": " "}):  # a reason is required (issue 14), even from an admin key
+        noted = await app_client.delete(f"/api/v1/opt-outs/{ALICE}", json=body, headers=admin)
+        assert noted.status == 422 and (await noted.json())["errors"][0]["code"] == "optout.note_required"
     removed = await app_client.delete("/api/v1/opt-outs/%2B33612345678", json={"note": "asked by phone"},
                                       headers=admin)
     assert removed.status == 200, await removed.text()
-    assert (await app_client.delete(f"/api/v1/opt-outs/{ALICE}", headers=admin)).status == 404
+    assert (await app_client.delete(f"/api/v1/opt-outs/{ALICE}", json={"note": "x"}, headers=admin)).status == 404
     history = await get(app_client, "/api/v1/opt-outs/history", read)
     assert [(e["number"], e["action"], e["source"]) for e in history["events"]] == [
         (ALICE, "in", "api"), (BOB, "out", "sms"), (ALICE, "out", "api")]

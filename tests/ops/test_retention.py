@@ -50,7 +50,7 @@ async def test_old_texts_are_blanked_and_counts_and_opt_outs_kept(tmp_path: Path
         await receive(gw, "+33698765432", "Ancienne réponse")
         for method, path in (("POST", "/api/v1/opt-outs"), ("DELETE", "/api/v1/opt-outs/+33611111111"),
                              ("POST", "/api/v1/opt-outs")):
-            body = {"number": "+33611111111"} if method == "POST" else None
+            body = {"number": "+33611111111"} if method == "POST" else {"note": "asked again"}
             resp = await gw.client.request(method, path, json=body, headers=gw.auth)
             assert resp.status < 300, await resp.text()
 

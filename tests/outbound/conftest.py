@@ -27,6 +27,8 @@ def make_settings(tmp_path: Path, **sections: Any) -> Settings:
     """Settings with the database in tmp_path; keyword arguments are whole sections."""
     data: dict[str, Any] = {"storage": {"database": str(tmp_path / "gatewayd.db")}, "http": {"host": "127.0.0.1"}}
     data.update(sections)
+    # The tests' webhook receivers listen on 127.0.0.1, which the daemon refuses by default.
+    data["webhooks"] = {"allow_local_targets": True, **data.get("webhooks", {})}
     return Settings(**data)
 
 FAST_OUTBOUND = {"retry_base_seconds": 0.05, "retry_cap_seconds": 0.2, "line_cooldown_seconds": 5.0}

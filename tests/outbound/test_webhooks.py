@@ -9,6 +9,7 @@ import hmac
 import json
 import re
 import subprocess
+import socket
 import time
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -261,3 +262,44 @@ async def test_client_ref_is_echoed_in_every_event_of_its_message(tmp_path: Path
         assert all("client_ref" not in e["data"] for e in rec.events() if e["data"]["id"] == plain["messages"][0]["id"])
         status, problem = await gw.post({"to": "+33612345678", "client_ref": "x" * 129, **OK})
         assert status == 422 and problem["errors"][0]["field"] == "client_ref"
+
+
+async def test_local_targets_are_refused_unless_allowed_and_failures_hide_the_socket_detail(tmp_path: Path) -> None:
+    """Issue 14: a webhook must not reach this box's own services or the link-local metadata address,
+    and a failed delivery says what kind of failure it was, not which host:port answered how."""
+    refused = ("http://127.0.0.1:8080/x", "http://localhost/x", "http://127.9.9.9/x", "http://[::1]:22/",
+               "http://169.254.169.254/latest/meta-data", "http://[fe80::1]/x", "http://0.0.0.0/x",
+               "http://[::]/x", "http://[::ffff:127.0.0.1]/x", "http://LOCALHOST./x")
+    hooks = {"webhooks": {**FAST_HOOKS["webhooks"], "allow_local_targets": False}}
+    (tmp_path / "strict").mkdir()
+    (tmp_path / "allowed").mkdir()
+    async with gateway(tmp_path / "strict", sections=hooks) as gw:
+        for url in refused:
+            resp = await gw.client.post("/api/v1/webhooks", json={"url": url}, headers=gw.auth)
+            problem = await resp.json()
+            assert resp.status == 422 and problem["errors"][0]["code"] == "webhook.local_target", (url, problem)
+            assert problem["errors"][0]["field"] == "url"
+        endpoint = await add_endpoint(gw, "http://192.168.1.20/hook")  # the LAN is where receivers live
+        resp = await gw.client.patch(f"/api/v1/webhooks/{endpoint['id']}", json={"url": refused[4]}, headers=gw.auth)
+        assert resp.status == 422 and (await resp.json())["errors"][0]["code"] == "webhook.local_target"
+    with socket.socket() as probe:  # a port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    async with gateway(tmp_path / "allowed", sections=FAST_HOOKS) as gw:  # allow_local_targets (conftest)
+        endpoint = await add_endpoint(gw, f"http://127.0.0.1:{closed_port}/hook", ["message.sent"])
+        await gw.post({"to": "+33612345678", **OK})
+        url = f"/api/v1/webhooks/{endpoint['id']}/deliveries"
+        log: list[dict[str, Any]] = []
+
+        async def attempted() -> bool:
+            nonlocal log
+            deliveries = (await (await gw.client.get(url, headers=gw.auth)).json())["deliveries"]
+            log = deliveries[0]["log"] if deliveries else []
+            return bool(log)
+
+        deadline = asyncio.get_running_loop().time() + 10
+        while not await attempted():
+            assert asyncio.get_running_loop().time() < deadline, "no delivery attempt"
+            await asyncio.sleep(0.05)
+        assert log[0]["error"] == "connection refused", log
+        assert str(closed_port) not in str(log)
