@@ -96,10 +96,13 @@ async def build_database(path: Path, total: int, *, seed: int = 7) -> dict[str, 
         if i % 50_000 == 0:
             text += " zzrare"
         line = "line1" if i % 2 else "line2"
-        batch.append((i, to, text, "transactional", state, 0, "api", None, "", 1, "GSM-7", i % 256, None, iso,
-                      None, None, None, thread_id, None, None, iso, iso,
-                      "network refused" if state == "failed" else None,
-                      iso if state not in ("queued",) else None, None))
+        # By column name: the ledger's columns grow, and a positional tuple would go stale.
+        row = {"id": i, "to_number": to, "text": text, "category": "transactional", "state": state, "priority": 0,
+               "source": "api", "line_key": "", "segments": 1, "encoding": "GSM-7", "concat_ref": i % 256,
+               "due_at": iso, "thread_id": thread_id, "created_at": iso, "updated_at": iso,
+               "error": "network refused" if state == "failed" else None,
+               "finished_at": iso if state not in ("queued",) else None}
+        batch.append(tuple(row.get(column) for column in ledger.INSERT_COLUMNS))
         if state in ("sent", "delivered", "unknown"):
             parts.append((i, 1, line, i % 256, at))
         if len(batch) >= 20_000:
