@@ -39,6 +39,7 @@ from gatewayd.outbound.component import outbound_ctx, pool_ctx, webhooks_ctx
 from gatewayd.scheduler import scheduler_ctx
 from gatewayd.store.db import Database
 from gatewayd.systemd import watchdog_interval, watchdog_loop
+from gatewayd.tasks import stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -61,9 +62,7 @@ async def watchdog_ctx(app: web.Application) -> AsyncIterator[None]:
     if interval is not None:
         task = asyncio.create_task(watchdog_loop(interval, app[keys.DB].ping), name="systemd-watchdog")
     yield
-    if task is not None:
-        task.cancel()
-        await asyncio.gather(task, return_exceptions=True)
+    await stop_tasks([task], what="systemd watchdog")
 
 
 def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:

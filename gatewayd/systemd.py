@@ -14,6 +14,8 @@ import socket
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable
 
+from gatewayd.tasks import within
+
 log = logging.getLogger(__name__)
 
 
@@ -76,8 +78,8 @@ async def watchdog_loop(interval: float, healthy: Callable[[], Awaitable[bool]])
     while True:
         await asyncio.sleep(interval)
         try:
-            ok = await asyncio.wait_for(healthy(), timeout=interval)
-        except (asyncio.TimeoutError, Exception):
+            ok = await within(interval, healthy())
+        except Exception:  # TimeoutError included
             ok = False
         if ok:
             notify("WATCHDOG=1")

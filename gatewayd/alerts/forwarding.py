@@ -17,6 +17,7 @@ from gatewayd.config import Settings
 from gatewayd.store import alerts as store
 from gatewayd.store import email_outbox
 from gatewayd.store.db import Database, DiskFull
+from gatewayd.tasks import stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -68,10 +69,8 @@ class Forwarder:
         self._task = asyncio.create_task(self._run(), name="sms-forwarding")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await stop_tasks([self._task], what="SMS forwarding")
+        self._task = None
 
     async def _run(self) -> None:
         while True:

@@ -34,6 +34,7 @@ from gatewayd.store import alerts as store
 from gatewayd.store import email_outbox
 from gatewayd.store import webhooks as webhook_store
 from gatewayd.store.db import Database, DatabaseError
+from gatewayd.tasks import stop_tasks, wait_event
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +85,7 @@ class AlertService:
         self._task = asyncio.create_task(self._run(), name="alerts")
 
     async def stop(self) -> None:
-        tasks = [t for t in (self._task, *self._pending) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks([self._task, *self._pending], what="alerts")
         self._task = None
 
     def wake(self) -> None:
@@ -106,10 +104,7 @@ class AlertService:
             except Exception:
                 log.exception("alert check failed")
             # Line trouble becomes "down" after a delay: look again when it is due, not later.
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self._next_delay())
-            except asyncio.TimeoutError:
-                pass
+            await wait_event(self._wake, self._next_delay())
 
     def _next_delay(self) -> float:
         delay = self.config.check_seconds

@@ -22,6 +22,7 @@ from gatewayd.outbound.compose import Composed, Draft, Recipient
 from gatewayd.outbound.model import Category, NewMessage
 from gatewayd.store import campaigns as store
 from gatewayd.store import messages as message_store
+from gatewayd.tasks import stop_tasks, wait_event
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -66,10 +67,8 @@ class CampaignRunner:
         self._task = asyncio.create_task(self._loop(), name="campaign-runner")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await stop_tasks([self._task], what="campaign runner")
+        self._task = None
 
     async def _loop(self) -> None:
         while True:
@@ -79,15 +78,12 @@ class CampaignRunner:
                 raise
             except Exception:
                 log.exception("campaign runner pass failed; retrying at the next tick")
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=self.settings.tick_seconds)
-            except TimeoutError:
-                pass
+            await wait_event(self._wake, self.settings.tick_seconds)
             self._wake.clear()
 
     async def tick(self) -> None:
-        """One pass: launch what is due, then top up and check every running campaign."""
-        await self.service.launch_due()
+        """One pass: top up and check every running campaign. (Launching at a date is the
+        scheduler's job, never re-checked here.)"""
         for campaign_id, _ in await store.ids_in_state(self.service.db, "running"):
             await self.step(campaign_id)
 

@@ -73,7 +73,7 @@ class CampaignService:
                  lines: LineDirectory | None = None, scheduler: CampaignScheduler | None = None,
                  composer: Composer | None = None) -> None:
         """`lines`: the pool's view of the lines (default: the configured ones, for tests without a
-        pool); `scheduler`: launches scheduled campaigns (None: only launch_due() does)."""
+        pool); `scheduler`: launches scheduled campaigns (None: only restore_schedule() at start does)."""
         from gatewayd.modem.pool import FixedLines
 
         self.db = db
@@ -360,16 +360,6 @@ class CampaignService:
             log.info("campaign %d not launched: %s", campaign_id, exc.detail)
         except Exception:
             log.exception("campaign %d could not be launched", campaign_id)
-
-    async def launch_due(self) -> list[int]:
-        """Launch every scheduled campaign whose time has come (start-up and each runner tick)."""
-        now = self.clock.now()
-        launched = []
-        for campaign_id, when in await store.ids_in_state(self.db, "scheduled"):
-            if when is None or when <= now:
-                await self.launch_quietly(campaign_id)
-                launched.append(campaign_id)
-        return launched
 
     async def launch(self, campaign_id: int) -> Campaign:
         """scheduled → running, recipients materialised in the same transaction."""

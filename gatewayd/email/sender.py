@@ -24,6 +24,7 @@ from gatewayd.config import EmailSettings
 from gatewayd.outbound.retry import RetryPolicy
 from gatewayd.store import email_outbox as store
 from gatewayd.store.db import Database, DiskFull
+from gatewayd.tasks import stop_tasks, wait_event
 
 log = logging.getLogger(__name__)
 
@@ -84,10 +85,8 @@ class EmailSender:
             self._task = asyncio.create_task(self._run(), name="email-sender")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-            self._task = None
+        await stop_tasks([self._task], what="e-mail sender")
+        self._task = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -128,10 +127,7 @@ class EmailSender:
                 delay = self.fallback
             if self._wake.is_set():
                 continue
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            except asyncio.TimeoutError:
-                pass
+            await wait_event(self._wake, delay)
 
     async def drain(self) -> float:
         """Send every due message; seconds until the next one is due."""

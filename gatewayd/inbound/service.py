@@ -10,7 +10,6 @@ and the next sweep hands it over again (the duplicate key makes the retry harmle
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from datetime import datetime, timedelta
 from typing import Any
@@ -37,6 +36,7 @@ from gatewayd.store import autoreplies, inbound, optouts, threads
 from gatewayd.store.db import Database
 from gatewayd.store.inbound import InboundMessage
 from gatewayd.store.threads import Thread
+from gatewayd.tasks import stop_tasks
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +92,8 @@ class InboundService:
         self._task = asyncio.create_task(self._flush_loop(), name="inbound-reassembly")
 
     async def stop(self) -> None:
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await stop_tasks([self._task], what="inbound reassembly")
+        self._task = None
 
     async def _flush_loop(self) -> None:
         while True:

@@ -41,6 +41,7 @@ from gatewayd.modem.session import AtSession, PromptTimeout, Response, SubmitTim
 from gatewayd.modem.timings import ModemTimings
 from gatewayd.modem import ussd
 from gatewayd.modem.ussd import UssdAnswer
+from gatewayd.tasks import wait_event, within
 
 log = logging.getLogger(__name__)
 
@@ -268,10 +269,7 @@ class ModemDriver:
                 if not _busy(exc) or loop.time() >= deadline:
                     raise
                 self.busy_retries += 1
-            try:
-                await asyncio.wait_for(self.ready_marker.wait(), self.timings.sim_busy_retry)
-            except asyncio.TimeoutError:
-                pass
+            await wait_event(self.ready_marker, self.timings.sim_busy_retry)
 
     async def _read_iccid(self) -> None:
         for command in self.dialect.iccid_commands:
@@ -418,7 +416,7 @@ class ModemDriver:
                 except CommandError as exc:
                     raise UssdError(f"the modem refused the USSD request ({exc})") from None
                 try:
-                    answer = await asyncio.wait_for(self._ussd_answer, timeout)
+                    answer = await within(timeout, self._ussd_answer)
                 except TimeoutError:
                     await self._close_ussd()
                     raise UssdError(f"no answer from the network within {timeout:g} s") from None

@@ -19,6 +19,7 @@ from gatewayd.modem.at import CTRL_Z, ESC, AtEvent, AtParser, Echo, FinalResult,
 from gatewayd.modem.errors import CommandError, CommandTimeout, PortClosedError
 from gatewayd.modem.timings import ModemTimings
 from gatewayd.modem.transport import close_quietly, open_serial, trace
+from gatewayd.tasks import within
 
 log = logging.getLogger(__name__)
 
@@ -183,8 +184,8 @@ class AtSession(asyncio.Protocol):
                 self.parser.data_sent(pdu_hex)
                 self._write(pdu_hex + CTRL_Z)
                 try:
-                    final = await asyncio.wait_for(asyncio.shield(pending.done), self.timings.submit)
-                except asyncio.TimeoutError:
+                    final = await within(self.timings.submit, asyncio.shield(pending.done))
+                except TimeoutError:
                     self._abandon()
                     raise SubmitTimeout(command, self.timings.submit) from None
                 except PortClosedError:
@@ -200,8 +201,8 @@ class AtSession(asyncio.Protocol):
     async def quiesce(self, grace: float) -> bool:
         """Stop taking commands; wait up to `grace` for the one in flight. True if it finished."""
         try:
-            await asyncio.wait_for(self._lock.acquire(), grace)
-        except asyncio.TimeoutError:
+            await within(grace, self._lock.acquire())
+        except TimeoutError:
             self._refuse = True
             return False
         self._refuse = True
@@ -255,8 +256,8 @@ class AtSession(asyncio.Protocol):
     async def _transact(self, command: str, timeout: float, *, check: bool) -> Response:
         pending = self._start(command)
         try:
-            final = await asyncio.wait_for(asyncio.shield(pending.done), timeout)
-        except asyncio.TimeoutError:
+            final = await within(timeout, asyncio.shield(pending.done))
+        except TimeoutError:
             self._abandon()
             raise CommandTimeout(command, timeout) from None
         except BaseException:

@@ -32,6 +32,7 @@ from gatewayd.modem.pdu import SubmitPart
 from gatewayd.modem.probe import port_holders
 from gatewayd.modem.timings import ModemTimings
 from gatewayd.modem.ussd import UssdAnswer
+from gatewayd.tasks import stop_tasks, wait_event, within
 
 log = logging.getLogger(__name__)
 
@@ -104,10 +105,7 @@ class LineSupervisor:
         if session is not None and session.is_open:
             if not await session.quiesce(self.timings.stop_grace):
                 log.warning("%s: stopping with a command still in flight", self.name)
-        tasks = [t for t in (self._task, self._publisher_task, *self._children) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks([self._task, self._publisher_task, *self._children], what=f"line {self.name}")
         self._children.clear()
         self._task = self._publisher_task = None
         if session is not None:
@@ -339,8 +337,8 @@ class LineSupervisor:
             return
         # The modem reboots; many drop off USB for a while. Give it time before reopening.
         try:
-            await asyncio.wait_for(session.wait_closed(), self.timings.reset_settle)
-        except asyncio.TimeoutError:
+            await within(self.timings.reset_settle, session.wait_closed())
+        except TimeoutError:
             pass
 
     async def _urc_worker(self) -> None:
@@ -364,8 +362,8 @@ class LineSupervisor:
             if deadline is not None:
                 wait = min(wait, max(0.0, deadline - self.clock.monotonic()))
             try:
-                urc = await asyncio.wait_for(driver.urcs.get(), max(wait, 0.0))
-            except asyncio.TimeoutError:
+                urc = await within(max(wait, 0.0), driver.urcs.get())
+            except TimeoutError:
                 await driver.tick()
                 continue
             try:
@@ -384,10 +382,7 @@ class LineSupervisor:
 
     async def _health_loop(self) -> None:
         while True:
-            try:
-                await asyncio.wait_for(self._probe_now.wait(), self.timings.health_interval)
-            except asyncio.TimeoutError:
-                pass
+            await wait_event(self._probe_now, self.timings.health_interval)
             self._probe_now.clear()
             try:
                 await self.driver.health_check()
@@ -421,10 +416,7 @@ class LineSupervisor:
         return task
 
     async def _cancel_children(self) -> None:
-        tasks = list(self._children)
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks(list(self._children), what=f"line {self.name}'s workers")
 
     def _set_state(self, state: LineState, *, publish: bool = True) -> None:
         if state is not self.state:

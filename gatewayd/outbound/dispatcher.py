@@ -38,6 +38,7 @@ from gatewayd.store import messages as store
 from gatewayd.store import optouts
 from gatewayd.store import webhooks as webhook_store
 from gatewayd.store.db import Database, DiskFull
+from gatewayd.tasks import stop_tasks, wait_event
 
 log = logging.getLogger(__name__)
 
@@ -128,20 +129,13 @@ class Dispatcher:
         task = self._task
         if task is not None:
             # The loop returns by itself once no send is in flight and every outcome is committed.
-            try:
-                await asyncio.wait_for(asyncio.shield(task), timeout=self.stop_grace)
-            except (asyncio.TimeoutError, Exception):
-                pass
-        for job in list(self._jobs.values()):
-            job.cancel()  # still on the wire: stays `sending`, becomes `unknown` at next start
-        await asyncio.gather(*self._jobs.values(), return_exceptions=True)
+            await asyncio.wait({task}, timeout=self.stop_grace)
+        # Still on the wire: stays `sending`, becomes `unknown` at next start.
+        await stop_tasks(list(self._jobs.values()), what="sends in flight")
         if task is not None and not task.done():
             self._wake.set()
-            try:
-                await asyncio.wait_for(asyncio.shield(task), timeout=1.0)
-            except (asyncio.TimeoutError, Exception):
-                task.cancel()
-                await asyncio.gather(task, return_exceptions=True)
+            await asyncio.wait({task}, timeout=1.0)
+            await stop_tasks([task], what="dispatcher")
         self._task = None
         for _, fut in self._reports:
             if not fut.done():
@@ -199,10 +193,7 @@ class Dispatcher:
                 return
             if self._wake.is_set():
                 continue
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            except asyncio.TimeoutError:
-                pass
+            await wait_event(self._wake, delay)
 
     def _line_names(self) -> list[str]:
         if self.pool is None:

@@ -43,6 +43,7 @@ from gatewayd.errors import InvalidInput
 from gatewayd.outbound.retry import RetryPolicy
 from gatewayd.store import webhooks as store
 from gatewayd.store.db import Database
+from gatewayd.tasks import stop_tasks, wait_event
 
 log = logging.getLogger(__name__)
 
@@ -181,10 +182,7 @@ class WebhookSender:
 
     async def stop(self) -> None:
         """Cancel the loop and requests in flight (they stay pending and go again after restart)."""
-        tasks = [t for t in (self._task, *self._inflight.values()) if t is not None]
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)
+        await stop_tasks([self._task, *self._inflight.values()], what="webhook sender")
         self._task = None
         if self._session is not None:
             await self._session.close()
@@ -205,10 +203,7 @@ class WebhookSender:
                 delay = self.fallback
             if self._wake.is_set():
                 continue
-            try:
-                await asyncio.wait_for(self._wake.wait(), timeout=delay)
-            except asyncio.TimeoutError:
-                pass
+            await wait_event(self._wake, delay)
 
     async def _fill(self) -> float:
         """Start deliveries up to the concurrency limits; seconds until the next one is due."""

@@ -70,7 +70,7 @@ async def open_world(settings: Settings, clock: FakeClock) -> World:
 
 async def close_world(world: World) -> None:
     await world.runner.stop()
-    world.scheduler.shutdown()
+    await world.scheduler.stop()
     await world.db.close()
 
 

@@ -59,11 +59,15 @@ async def test_scheduled_campaign_runs_when_the_injected_clock_reaches_it(world:
     scheduled = await world.service.schedule(cid, at)
     assert scheduled.state == "scheduled" and scheduled.scheduled_at == at
     assert f"campaign:{cid}" in world.scheduler.jobs()
-    await world.runner.tick()
+    await world.runner.tick()  # the runner never launches by date: that is the scheduler's
+    assert await world.scheduler.run_due() == []
     assert (await world.service.get(cid)).state == "scheduled" and await world.outbound.all() == []
     world.clock.advance(3600)
     await world.runner.tick()
+    assert (await world.service.get(cid)).state == "scheduled"
+    assert await world.scheduler.run_due() == [f"campaign:{cid}"]
     assert (await world.service.get(cid)).state == "running"
+    await world.runner.tick()
     sent = await world.outbound.all()
     assert len(sent) == 3  # window = 3 outstanding messages
     await _drain(world, cid)

@@ -5,6 +5,8 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from gatewayd.clock import FakeClock
 from gatewayd.scheduler import Scheduler
 
@@ -36,4 +38,53 @@ async def test_run_at_fires_coroutines_and_cancel_removes() -> None:
         assert next_run is not None
         assert timedelta(hours=23, minutes=59) < next_run - datetime.now(UTC) <= timedelta(days=1)
     finally:
-        scheduler.shutdown()
+        await scheduler.stop()
+
+
+async def test_stop_cancels_and_awaits_the_jobs_running() -> None:
+    clock = FakeClock()
+    scheduler = Scheduler(clock)
+    scheduler.start()
+    started = asyncio.Event()
+    ended: list[str] = []
+
+    async def long_job() -> None:
+        started.set()
+        try:
+            await asyncio.sleep(3600)
+        finally:
+            ended.append("cleaned up")
+
+    scheduler.run_at("long", clock.now(), long_job)
+    await asyncio.wait_for(started.wait(), timeout=10)
+    await scheduler.stop()
+    # Owned: the job was cancelled and had finished its cleanup before stop() returned.
+    assert ended == ["cleaned up"]
+    assert scheduler.jobs() == {}
+
+
+async def test_run_due_runs_what_a_fake_clock_moved_past() -> None:
+    clock = FakeClock()
+    scheduler = Scheduler(clock)
+    scheduler.start()
+    fired: list[str] = []
+
+    async def job(name: str) -> None:
+        fired.append(name)
+
+    try:
+        scheduler.run_at("b", clock.now() + timedelta(hours=2), job, "b")
+        scheduler.run_at("a", clock.now() + timedelta(hours=1), job, "a")
+        scheduler.run_at("c", clock.now() + timedelta(hours=3), job, "c")
+        assert await scheduler.run_due() == []
+        clock.advance(2 * 3600)
+        assert await scheduler.run_due() == ["a", "b"]
+        assert fired == ["a", "b"] and set(scheduler.jobs()) == {"c"}
+    finally:
+        await scheduler.stop()
+
+
+def test_plain_functions_are_refused() -> None:
+    scheduler = Scheduler(FakeClock())
+    with pytest.raises(TypeError, match="coroutine"):
+        scheduler.every("sync", 60, print)
