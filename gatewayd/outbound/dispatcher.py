@@ -88,6 +88,9 @@ class Dispatcher:
         self._reports: list[tuple[StatusReport, asyncio.Future[None]]] = []
         self._jobs: dict[str, asyncio.Task[None]] = {}
         self._wake = asyncio.Event()
+        # Set while the loop waits with no send in flight and nothing left to commit; cleared by
+        # wake(). What "the dispatcher has done what it can" means (tests wait on it, not on time).
+        self.idle = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._stopping = False
         self._retry_at: datetime | None = None
@@ -125,7 +128,7 @@ class Dispatcher:
     async def stop(self) -> None:
         """Claim nothing more; let sends in flight finish (bounded) and commit their outcome."""
         self._stopping = True
-        self._wake.set()
+        self.wake()
         task = self._task
         if task is not None:
             # The loop returns by itself once no send is in flight and every outcome is committed.
@@ -133,7 +136,7 @@ class Dispatcher:
         # Still on the wire: stays `sending`, becomes `unknown` at next start.
         await stop_tasks(list(self._jobs.values()), what="sends in flight")
         if task is not None and not task.done():
-            self._wake.set()
+            self.wake()
             await asyncio.wait({task}, timeout=1.0)
             await stop_tasks([task], what="dispatcher")
         self._task = None
@@ -150,6 +153,7 @@ class Dispatcher:
 
     def wake(self) -> None:
         """Something changed (new work, a line came up): run a pass soon."""
+        self.idle.clear()
         self._wake.set()
 
     def endpoints_changed(self, any_enabled: bool) -> None:
@@ -168,11 +172,11 @@ class Dispatcher:
         if not self._reports:
             self._reports_since = loop.time()
         self._reports.append((report, fut))
-        self._wake.set()
+        self.wake()
         await fut
 
     async def on_line_status(self, status: LineStatus) -> None:
-        self._wake.set()
+        self.wake()
 
     # ------------------------------------------------------------------ the loop
 
@@ -193,7 +197,10 @@ class Dispatcher:
                 return
             if self._wake.is_set():
                 continue
+            if not self._jobs and not self._outcomes and not self._reports:
+                self.idle.set()
             await wait_event(self._wake, delay)
+            self.idle.clear()
 
     def _line_names(self) -> list[str]:
         if self.pool is None:
@@ -400,7 +407,7 @@ class Dispatcher:
         def done(t: asyncio.Task[None], line: str = job.line) -> None:
             if self._jobs.get(line) is t:
                 del self._jobs[line]
-            self._wake.set()
+            self.wake()
 
         task.add_done_callback(done)
 
@@ -437,7 +444,7 @@ class Dispatcher:
         book.busy = False
         book.spacing_until = self.clock.monotonic() + spacing(self.settings.outbound, self.rng)
         self._outcomes.append(Outcome(job, tuple(sent), error, failed_seq, frozenset(committed)))
-        self._wake.set()
+        self.wake()
 
     async def _commit_part(self, job: Job, seq: int, reference: int, at: datetime) -> bool:
         """Commit one part of a long message as soon as the modem accepted it (more parts to go),

@@ -17,6 +17,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from tests.outbound.conftest import Gateway
+from waiting import until_value
 
 T = TypeVar("T")
 
@@ -48,15 +49,7 @@ async def blocking(call: Callable[..., T], *args: Any, **kwargs: Any) -> T:
 
 async def until_result(fetch: Callable[[], Awaitable[T]], done: Callable[[T], bool], timeout: float = 10.0) -> T:
     """Fetch until `done(result)`; AssertionError with the last result after `timeout` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while True:
-        result = await fetch()
-        if done(result):
-            return result
-        if loop.time() > deadline:
-            raise AssertionError(f"still {result!r} after {timeout} s")
-        await asyncio.sleep(0.02)
+    return await until_value(fetch, done, timeout, "the result")  # type: ignore[no-any-return]
 
 
 @dataclass

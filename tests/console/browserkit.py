@@ -3,7 +3,6 @@ driven by Playwright (no `playwright install`: the browser comes from the `chrom
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from gatewayd.app import build_app
 from gatewayd.config import Settings
 from gatewayd.modem.sim import SimModem, SimNetwork
 from gatewayd.modem.timings import FAST_TEST_TIMINGS
+from waiting import until
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
@@ -45,17 +45,7 @@ class Box:
     console_errors: list[str] = field(default_factory=list)
 
     async def until(self, predicate: Callable[[], Any], timeout: float = 20.0, what: str = "condition") -> None:
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            result = predicate()
-            if asyncio.iscoroutine(result):
-                result = await result
-            if result:
-                return
-            if loop.time() > deadline:
-                raise AssertionError(f"timed out waiting for {what}")
-            await asyncio.sleep(0.05)
+        await until(predicate, timeout, what)
 
 
 @asynccontextmanager

@@ -3,8 +3,7 @@ real ptys, for inbound's end-to-end tests. Restartable on the same database and 
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,18 +19,9 @@ from gatewayd.clock import SystemClock
 from gatewayd.config import Settings
 from gatewayd.modem.sim import SimModem, SimNetwork
 from gatewayd.modem.timings import FAST_TEST_TIMINGS
+from waiting import until  # noqa: F401 (the inbound tests import it from here)
 
 FAST_OUTBOUND = {"retry_base_seconds": 0.05, "retry_cap_seconds": 0.2, "line_cooldown_seconds": 5.0}
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 15.0, what: str = "condition") -> None:
-    """Poll until `predicate()` holds; AssertionError naming `what` after `timeout` seconds."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.02)
 
 
 def stored(modem: SimModem) -> int:

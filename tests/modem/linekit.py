@@ -13,6 +13,7 @@ from gatewayd.modem.events import CallEvent, IncomingSms, LineState, LineStatus,
 from gatewayd.modem.pool import ModemPool
 from gatewayd.modem.sim import SimModem, SimNetwork
 from gatewayd.modem.timings import FAST_TEST_TIMINGS, ModemTimings
+from waiting import until  # noqa: F401 (the modem tests import it from here)
 
 
 class RecordingSink:
@@ -46,16 +47,6 @@ class RecordingSink:
     async def on_line_status(self, status: LineStatus) -> None:
         self.statuses.append(status)
         self.changed.set()
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
-    """Wait (polling) until `predicate()` holds; AssertionError naming `what` after `timeout`."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
 
 
 def settings_for(modem: SimModem, **extra: Any) -> ModemSettings:

@@ -13,14 +13,9 @@ from gatewayd.modem.pdu import Deliver, StatusReportPdu, decode, encode_submit
 from gatewayd.modem.sim import SimModem, SimNetwork
 from gatewayd.modem.sim.client import RawAtClient
 from gatewayd.modem.sim.lines import identity
+from waiting import until
 
 Make = Callable[..., Awaitable[tuple[SimModem, RawAtClient]]]
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
 
 
 @pytest.fixture

@@ -15,15 +15,10 @@ from gatewayd.modem.pdu import encode_submit
 from gatewayd.modem.sim import SimModem, SimNetwork
 from gatewayd.modem.sim.client import RawAtClient
 from gatewayd.modem.sim.lines import identity
+from waiting import until
 
 Make = Callable[..., Awaitable[tuple[SimModem, RawAtClient]]]
 PART = encode_submit("+33612345678", "test", reference=0)[0]
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
 
 
 @pytest.fixture

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
@@ -15,12 +15,7 @@ from gatewayd.modem.pdu import Deliver, StatusReportPdu, decode, encode_submit
 from gatewayd.modem.sim import SimModem, SimNetwork, start_simulated_lines, stop_simulated_lines
 from gatewayd.modem.sim.client import RawAtClient
 from gatewayd.modem.sim.lines import luhn
-
-
-async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(0.01)
+from waiting import until
 
 
 @pytest.fixture

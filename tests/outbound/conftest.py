@@ -3,7 +3,6 @@ modems on real ptys, with fast modem timings and an optional FakeClock."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -21,6 +20,7 @@ from gatewayd.modem.sim import SimModem, SimNetwork
 from gatewayd.modem.timings import FAST_TEST_TIMINGS
 from gatewayd.store import messages as message_store
 from gatewayd.config import Settings
+from waiting import settled, until, until_value
 
 
 def make_settings(tmp_path: Path, **sections: Any) -> Settings:
@@ -61,28 +61,14 @@ class Gateway:
 
     async def wait_state(self, message_id: int, *states: str, timeout: float = 10.0) -> dict[str, Any]:
         """Poll the API until the message is in one of `states`."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            body = await self.message(message_id)
-            if body["state"] in states:
-                return body
-            if loop.time() > deadline:
-                raise AssertionError(f"message {message_id} is {body['state']}, not {states}: {body}")
-            await asyncio.sleep(0.02)
+        return await until_value(lambda: self.message(message_id), lambda body: body["state"] in states, timeout,
+                                 f"message {message_id} in {states}")  # type: ignore[no-any-return]
 
     async def wait_until(self, message_id: int, predicate: Callable[[dict[str, Any]], bool],
                          timeout: float = 10.0) -> dict[str, Any]:
         """Poll the API until `predicate(message)` holds."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while True:
-            body = await self.message(message_id)
-            if predicate(body):
-                return body
-            if loop.time() > deadline:
-                raise AssertionError(f"message {message_id} never matched: {body}")
-            await asyncio.sleep(0.05)
+        return await until_value(lambda: self.message(message_id), predicate, timeout,
+                                 f"message {message_id} to match")  # type: ignore[no-any-return]
 
     async def states(self) -> dict[int, str]:
         async with self.app[keys.DB].read() as conn:
@@ -92,14 +78,9 @@ class Gateway:
     def kick(self) -> None:
         self.app[keys.DISPATCHER].wake()
 
-
-async def until(predicate: Callable[[], bool], timeout: float = 10.0, what: str = "condition") -> None:
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not predicate():
-        if loop.time() > deadline:
-            raise AssertionError(f"timed out waiting for {what}")
-        await asyncio.sleep(0.01)
+    async def settle(self, timeout: float = 10.0) -> None:
+        """Wake the dispatcher and wait until it has done all it can now (its idle event)."""
+        await settled(self.app[keys.DISPATCHER], timeout)
 
 
 @asynccontextmanager

@@ -76,7 +76,7 @@ async def test_idempotency_key(tmp_path: Path) -> None:
         twins = await asyncio.gather(*(gw.post({"to": "+33611111111", **OK}, **{"Idempotency-Key": "twin"})
                                        for _ in range(8)))
         assert len({str(t[1]) for t in twins}) == 1 and all(t[0] == 202 for t in twins)
-        await asyncio.sleep(0.3)
+        await gw.settle()
         counts: dict[str, int] = {}
         for r in gw.network.received:
             counts[r.recipient] = counts.get(r.recipient, 0) + 1

@@ -3,7 +3,6 @@ per-line caps and cancel."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
@@ -26,11 +25,10 @@ QUIET = {"quiet_hours": {"enabled": True}}
 
 
 async def settle(gw: Gateway, clock: FakeClock | None = None, seconds: float = 0.0) -> None:
-    """Move the fake clock, wake the dispatcher and give it time to act."""
+    """Move the fake clock, then wait until the dispatcher has done all it can at the new time."""
     if clock is not None and seconds:
         clock.advance(seconds)
-    gw.kick()
-    await asyncio.sleep(0.3)
+    await gw.settle()
 
 
 async def opt_out(gw: Gateway, number: str) -> None:
@@ -175,7 +173,7 @@ async def test_stop_confirmation_goes_out_with_scope_all_and_nothing_else_does(t
         # Anything else to that number is still blocked, transactional included (scope "all").
         _, body = await gw.post({"to": stopper, "text": "your code is 1234", "category": "transactional"})
         assert body["messages"][0]["state"] == "blocked"
-        await asyncio.sleep(0.3)
+        await gw.settle()
         assert len(gw.network.received_by(stopper)) == 1
 
 

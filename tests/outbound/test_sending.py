@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 from pathlib import Path
 
 from gatewayd import keys
@@ -44,8 +43,8 @@ async def test_still_trying_is_not_failure_and_reports_fold_into_one_state(tmp_p
         a_id, b_id = a["messages"][0]["id"], b["messages"][0]["id"]
         sent = await gw.wait_state(a_id, "sent", "delivered")
         await until(lambda: any(p.recipient == "+33622222222" for p in gw.network.parts), what="part out")
-        await asyncio.sleep(0.15)  # the "still trying" report has arrived by now
-        mid = await gw.message(a_id)
+        # The "still trying" report (0x21) is in the ledger (or already the final one, which comes after it).
+        mid = await gw.wait_until(a_id, lambda m: m["parts"][0]["report_status"] in (0x21, 0))
         assert mid["state"] in ("sent", "delivered") and sent["state"] != "failed"
         assert (await gw.wait_state(a_id, "delivered"))["parts"][0]["report_status"] == 0
         failed = await gw.wait_state(b_id, "failed")
@@ -109,7 +108,7 @@ async def test_outcome_unknown_is_never_resent_automatically_but_can_be_resent(t
         message_id = body["messages"][0]["id"]
         unknown = await gw.wait_state(message_id, "unknown")
         assert "may or may not" in unknown["error"]
-        await asyncio.sleep(0.3)
+        await gw.settle()
         assert len(gw.network.received_by("+33612345678")) == 1  # no automatic second copy
         resp = await gw.client.post(f"/api/v1/messages/{message_id}/resend", headers=gw.auth)
         assert resp.status == 202
