@@ -158,10 +158,13 @@ async def test_huawei_noise_and_curc_off(make_sim: Make) -> None:
     assert all(a[0] == "+CSQ: 21,99" and a[-1] == "OK" for a in answers)
     modem.faults.noise_between = False
     assert (await client.command("AT^CURC=0"))[-1] == "OK"
-    await asyncio.sleep(0.05)
-    mark = len(client.lines)
-    await asyncio.sleep(0.15)
-    assert client.lines[mark:] == []
+    # What the modem said before ^CURC=0 took effect (noise held back during the command) has
+    # arrived once the next command's answer has: the port delivers in order.
+    assert await client.command("AT") == ["OK"]
+    mark, rounds = len(client.lines), modem.noise_rounds
+    await until(lambda: modem.noise_rounds >= rounds + 5, what="five more turns of the noise timer")
+    assert await client.command("AT") == ["OK"]
+    assert client.lines[mark:] == ["OK"]
 
 
 async def test_noise_slips_in_before_final_results(make_sim: Make) -> None:

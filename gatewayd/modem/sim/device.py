@@ -73,6 +73,7 @@ class SimDevice(SmsTraffic):
         self._memfull_said = False
         self.noise_interval: float | None = self.profile.noise_interval
         self.noise_lines: tuple[str, ...] = self.profile.noise
+        self.noise_rounds = 0   # turns of the noise timer (tests wait on it instead of sleeping)
 
     @property
     def port(self) -> str:
@@ -341,3 +342,4 @@ class SimDevice(SmsTraffic):
             await asyncio.sleep(interval or 0.5)
             if interval and self.noise_lines and self.state.curc:
                 self.emit([self.random.choice(self.noise_lines)])
+            self.noise_rounds += 1
