@@ -6,7 +6,6 @@ API v2 and SMS Gateway for Android's API (its official client)."""
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -85,8 +84,7 @@ ids = [s.name for s in SURFACES]
 
 
 async def _settle(gw: Gateway) -> None:
-    gw.kick()
-    await asyncio.sleep(0.3)  # nothing may happen: there is no event to wait for
+    await gw.settle()  # the dispatcher has done all it can: what was not sent will not be
 
 
 @pytest.mark.parametrize("surface", SURFACES, ids=ids)
