@@ -13,6 +13,7 @@ from gatewayd.modem.session import AtSession, PromptTimeout, SubmitTimeout
 from gatewayd.modem.timings import FAST_TEST_TIMINGS
 
 from .fakepeer import FakePeer
+from waiting import until
 
 Script = Callable[[str], "bytes | None"]
 
@@ -49,7 +50,7 @@ async def test_command_lines_urc_after_ok_and_errors(pair) -> None:  # type: ign
     peer, session, urcs = await pair(basic)
     resp = await session.command("AT+CSQ")
     assert resp.lines == ("+CSQ: 20,99",)
-    await asyncio.sleep(0.05)
+    await until(lambda: urcs, 3, "the URC right after OK")
     assert urcs == [Urc("+CMTI", '+CMTI: "SM",4')]
     with pytest.raises(CommandError) as err:
         await session.command("AT+CMGD=9")
@@ -79,7 +80,7 @@ async def test_prompt_timeout_sends_esc_and_resyncs(pair) -> None:  # type: igno
     peer, session, _ = await pair(script)
     with pytest.raises(PromptTimeout):
         await session.submit_pdu(5, "00AABBCC")
-    await asyncio.sleep(0.05)
+    await until(lambda: peer.received and peer.received[-1] == "\x1b", 3, "the ESC that leaves the text entry")
     assert "00AABBCC\x1a" not in peer.received and peer.received[-1] == "\x1b"
     assert session.needs_resync
     assert (await session.command("AT+CSQ")).lines == ("+CSQ: 20,99",)
@@ -129,7 +130,7 @@ async def test_port_vanishing_fails_the_command(pair) -> None:  # type: ignore[n
     peer, session, _ = await pair(lambda line: b"\r\nOK\r\n" if line == "AT\r" else None)
     await session.command("AT")
     task = asyncio.create_task(session.command("AT+CSQ"))
-    await asyncio.sleep(0.05)
+    await until_received(peer, "AT+CSQ\r")
     peer.close()
     with pytest.raises(PortClosedError):
         await asyncio.wait_for(task, 3)
@@ -173,7 +174,7 @@ async def test_a_cancelled_command_never_lends_its_late_answer_to_the_next(pair)
     modem.peer = peer
     await session.command("AT")
     task = asyncio.create_task(session.command("AT+COPS?"))
-    await asyncio.sleep(0.05)
+    await until_received(peer, "AT+COPS?\r")
     task.cancel()
     with pytest.raises(asyncio.CancelledError):
         await task

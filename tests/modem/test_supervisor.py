@@ -78,7 +78,7 @@ async def test_unplug_replug_same_path_reconnects(tmp_path: Path) -> None:
         await until(lambda: sup.state in (LineState.DISCONNECTED, LineState.OPENING), 5, "disconnect seen")
         with pytest.raises(LineUnavailableError):
             await pool.send_part("line1", encode_submit("+33612345678", "x", reference=1)[0])
-        await asyncio.sleep(0.3)  # a few failed reopen attempts with backoff
+        await until(lambda: sup.reconnects >= 2, 10, "a few failed reopen attempts with backoff")
         await modems[0].replug()
         await until(is_state(pool, "line1", LineState.READY), 15, "reconnected")
         assert "port" in (sink.statuses[-2].last_error or "") or sup.reconnects >= 1
@@ -160,7 +160,8 @@ async def test_stop_leaves_no_tasks_and_lets_a_send_finish(tmp_path: Path) -> No
     async with simulated_pool(tmp_path, "sim800", "ec25", network=net, timings=timings) as (pool, modems, _s, _):
         modems[0].set_latency(0.3)
         send = asyncio.create_task(pool.send_part("line1", encode_submit("+33612345678", "fin", reference=9)[0]))
-        await asyncio.sleep(0.1)
+        await until(lambda: any(c.upper().startswith("+CMGS=") for c in modems[0].command_log), 10,
+                    "the send under way")
         await pool.stop()
         assert isinstance(await send, int)  # the transaction in flight was allowed to finish
         assert [r.text for r in await net.wait_received(1, timeout=5)] == ["fin"]
