@@ -9,7 +9,6 @@ unplug (pty closed: the host reads EOF/EIO) and replug (new pty) keep the same p
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 import random
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from gatewayd.modem.sim.state import ModemState
 from gatewayd.modem.sim.traffic import SmsTraffic
 from gatewayd.modem.sim.tuning import REALISTIC, Faults, SimTimings
 from gatewayd.modem.sim.wire import CommandLine, Framer, MessageData, split_commands
+from gatewayd.tasks import stop_tasks
 
 __all__ = ["REALISTIC", "SimDevice", "SimTimings"]
 
@@ -100,9 +100,7 @@ class SimDevice(SmsTraffic):
     async def stop(self) -> None:
         """Unplug for good and cancel every task of this modem."""
         if self._lifecycle is not None and self._lifecycle is not asyncio.current_task():
-            self._lifecycle.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._lifecycle
+            await stop_tasks([self._lifecycle], what=f"sim {self.name} lifecycle")
         await self._unplug_now()
         self.network.detach(self)
 
@@ -121,13 +119,7 @@ class SimDevice(SmsTraffic):
         self.plugged = False
         tasks = list(self._tasks) + ([self._processor] if self._processor else [])
         current = asyncio.current_task()
-        for task in tasks:
-            if task is not current:
-                task.cancel()
-        for task in tasks:
-            if task is not current:
-                with contextlib.suppress(asyncio.CancelledError, Exception):
-                    await task
+        await stop_tasks([t for t in tasks if t is not current], what=f"sim {self.name}")
         self._tasks.clear()
         self._processor = None
         self.pty.close()  # the host's next read sees EOF / EIO: the device is gone
