@@ -41,7 +41,9 @@ async def test_the_periodic_sweep_reads_every_storage(tmp_path: Path) -> None:
         modem.store_received("+33633333333", "rangé dans ME", memory="ME")
         await until(lambda: [s.text for s in sink.sms] == ["rangé dans ME"], 5, "the sweep reads ME too")
         me = modem.state.storage("ME")
-        assert me is not None and me.used == 0
+        assert me is not None
+        # Handed over (committed) first, deleted from the modem after: wait for the delete.
+        await until(lambda: me.used == 0, 5, "ME emptied after the hand-over")
 
 
 async def test_reports_that_arrive_while_the_daemon_is_down_are_read_from_storage(tmp_path: Path) -> None:

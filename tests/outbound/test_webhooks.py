@@ -26,6 +26,8 @@ from gatewayd import keys
 from gatewayd.outbound.webhooks import new_secret, verify
 from gatewayd.store import webhooks as webhook_store
 
+from waiting import until_value
+
 from .conftest import Gateway, gateway, until
 
 FAST_HOOKS = {"webhooks": {"retry_base_seconds": 0.05, "retry_cap_seconds": 0.2, "timeout_seconds": 1.0}}
@@ -34,19 +36,34 @@ OK = {"text": "hello", "category": "transactional"}
 
 @dataclass
 class Receiver:
-    """Records every request; answers `fail_first` requests with 500 and sleeps `delay` each."""
+    """Records every request; answers `fail_first` requests with 500 and sleeps `delay` each; with
+    `held`, answers nothing until `release()` (a receiver that hangs, as long as a test needs)."""
 
     fail_first: int = 0
     delay: float = 0.0
+    held: bool = False
     requests: list[dict[str, Any]] = field(default_factory=list)
     url: str = ""
+    in_flight: int = 0
+    most_in_flight: int = 0
+    _released: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def release(self) -> None:
+        self._released.set()
 
     async def handle(self, request: web.Request) -> web.Response:
         raw = await request.read()
         self.requests.append({"headers": dict(request.headers), "raw": raw, "body": json.loads(raw),
                               "path": request.path})
-        if self.delay:
-            await asyncio.sleep(self.delay)
+        self.in_flight += 1
+        self.most_in_flight = max(self.most_in_flight, self.in_flight)
+        try:
+            if self.delay:
+                await asyncio.sleep(self.delay)
+            if self.held:
+                await self._released.wait()
+        finally:
+            self.in_flight -= 1
         if len(self.requests) <= self.fail_first:
             return web.Response(status=500, text="try later")
         return web.Response(status=204)
@@ -67,6 +84,7 @@ async def receiver(**kwargs: Any) -> AsyncIterator[Receiver]:
     try:
         yield rec
     finally:
+        rec.release()
         await server.close()
 
 
@@ -173,11 +191,9 @@ async def test_event_ids_are_never_reused_after_the_log_is_purged(tmp_path: Path
         endpoint = await add_endpoint(gw, rec.url, ["message.sent"])
         await gw.post({"to": "+33612345678", **OK})
         await until(lambda: len(rec.events()) == 1, 10, "first event")
-        for _ in range(100):  # the attempt is recorded after the answer: wait for it
-            log = await webhook_store.deliveries(gw.app[keys.DB], endpoint_id=endpoint["id"])
-            if [d.state for d in log] == ["delivered"]:
-                break
-            await asyncio.sleep(0.05)
+        # The attempt is recorded after the answer: wait for it.
+        await until_value(lambda: webhook_store.deliveries(gw.app[keys.DB], endpoint_id=endpoint["id"]),
+                          lambda log: [d.state for d in log] == ["delivered"], 10, "the delivery recorded")
         async with gw.app[keys.DB].write() as conn:  # what retention does to old events
             await conn.execute("DELETE FROM webhook_events")
         await gw.post({"to": "+33698765432", **OK})
@@ -195,9 +211,13 @@ async def test_failed_deliveries_are_retried_with_a_log(tmp_path: Path) -> None:
         assert len(rec.requests) == 3
         delivery_ids = {r["headers"]["webhook-id"] for r in rec.requests}
         assert len(delivery_ids) == 1  # the same delivery id on every retry: receivers can deduplicate
-        await asyncio.sleep(0.1)
-        resp = await gw.client.get(f"/api/v1/webhooks/{endpoint['id']}/deliveries", headers=gw.auth)
-        [delivery] = (await resp.json())["deliveries"]
+        async def deliveries() -> list[dict[str, Any]]:
+            resp = await gw.client.get(f"/api/v1/webhooks/{endpoint['id']}/deliveries", headers=gw.auth)
+            return (await resp.json())["deliveries"]  # type: ignore[no-any-return]
+
+        # The third attempt is recorded once its answer is in: wait for it, not for some time.
+        [delivery] = await until_value(deliveries, lambda d: len(d) == 1 and d[0]["state"] != "pending", 10,
+                                       "the delivery's outcome")
         assert delivery["state"] == "delivered" and delivery["attempts"] == 3
         assert delivery["webhook_id"] == rec.requests[0]["headers"]["webhook-id"]
         assert [a["status"] for a in delivery["log"]] == [500, 500, 204]
@@ -221,16 +241,19 @@ async def test_a_restart_loses_no_event(tmp_path: Path) -> None:
 
 
 async def test_a_slow_endpoint_never_slows_sending(tmp_path: Path) -> None:
-    async with receiver(delay=3.0) as slow, receiver() as fast, gateway(tmp_path, sections=FAST_HOOKS) as gw:
+    # The slow receiver answers nothing until the end of the test (and the sender waits for it):
+    # everything below happens while it holds its requests, whatever the machine's load.
+    sections = {"webhooks": {**FAST_HOOKS["webhooks"], "timeout_seconds": 60.0}}
+    async with receiver(held=True) as slow, receiver() as fast, gateway(tmp_path, sections=sections) as gw:
         await add_endpoint(gw, slow.url)
         await add_endpoint(gw, fast.url, ["message.sent"])
-        started = asyncio.get_running_loop().time()
         _, body = await gw.post({"to": [f"+336120000{i:02d}" for i in range(20)], **OK})
         for m in body["messages"]:
-            await gw.wait_state(m["id"], "sent", "delivered", timeout=5)
-        assert asyncio.get_running_loop().time() - started < 3.0
-        await until(lambda: len(fast.events("message.sent")) == 20, 5, "the fast endpoint got everything")
-        assert len(slow.requests) <= 2  # per-endpoint bound: the slow one holds two requests at a time
+            await gw.wait_state(m["id"], "sent", "delivered", timeout=10)
+        await until(lambda: len(fast.events("message.sent")) == 20, 10, "the fast endpoint got everything")
+        assert slow.in_flight >= 1  # still unanswered: sending and the fast endpoint did not wait for it
+        # Per-endpoint bound: the slow one holds two requests at a time, never more.
+        assert slow.most_in_flight <= 2 and len(slow.requests) <= 2
 
 
 async def test_endpoint_validation(tmp_path: Path) -> None:
@@ -297,9 +320,6 @@ async def test_local_targets_are_refused_unless_allowed_and_failures_hide_the_so
             log = deliveries[0]["log"] if deliveries else []
             return bool(log)
 
-        deadline = asyncio.get_running_loop().time() + 10
-        while not await attempted():
-            assert asyncio.get_running_loop().time() < deadline, "no delivery attempt"
-            await asyncio.sleep(0.05)
+        await until(attempted, 10, "a delivery attempt")
         assert log[0]["error"] == "connection refused", log
         assert str(closed_port) not in str(log)
