@@ -157,8 +157,15 @@ async def test_sim_busy_right_after_boot(make_sim: Make) -> None:
     await client.expect("^SMS Ready$")
     await init(client)
     assert await client.command("AT+CPMS?") == ["+CMS ERROR: 314"]
-    await asyncio.sleep(0.45)
-    assert (await client.command("AT+CPMS?"))[-1] == "OK"
+    answers: list[list[str]] = []
+
+    async def ready() -> bool:
+        answers.append(await client.command("AT+CPMS?"))
+        return answers[-1][-1] == "OK"
+
+    await until(ready, 5, "the SIM ready")
+    # Busy (314) until ready, then OK: nothing else in between.
+    assert all(a == ["+CMS ERROR: 314"] for a in answers[:-1])
 
 
 # ------------------------------------------------------------ sending
