@@ -21,7 +21,8 @@ from gatewayd.config import ConfigError, Settings, load_settings
 from gatewayd.errors import ProblemError
 from gatewayd.logging_setup import setup_logging
 from gatewayd.store.backup import BackupError
-from gatewayd.store.db import Database, DatabaseError
+from gatewayd.store.db import Database
+from gatewayd.store.errors import DatabaseError
 
 T = TypeVar("T")
 
