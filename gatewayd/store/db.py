@@ -24,7 +24,7 @@ import aiosqlite
 from gatewayd.store.backup import BackupError, backup_database
 from gatewayd.store.errors import DatabaseError, DiskFull
 from gatewayd.store.migrations import available, current_version, migrate
-from gatewayd.systemd import start_timeout_extended
+from gatewayd.ops.systemd import start_timeout_extended
 
 log = logging.getLogger(__name__)
 
