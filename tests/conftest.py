@@ -59,6 +59,24 @@ def _describe(task: asyncio.Task[object]) -> str:
     return f"{task.get_name()} ({where})"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def cheap_password_hashing() -> Any:
+    """In-process tests hash passwords with argon2id at its lowest cost: the same code (the hashing
+    thread, verification, rehash checks), a thousandth of the CPU. At the real cost (~64 MiB, tens
+    of ms on every core, at lowered priority) each sign-in took a second or more on a busy box.
+    Daemons started as processes (tests/hostile, tests/faults, tests/foundation) keep the real
+    cost, which their timing and memory checks are about."""
+    from argon2 import PasswordHasher
+
+    from gatewayd.accounts import passwords, users
+
+    real = passwords._hasher, users._DUMMY_HASH
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    users._DUMMY_HASH = passwords.hash_password("not-a-real-password-1A!")
+    yield
+    passwords._hasher, users._DUMMY_HASH = real
+
+
 def make_settings(tmp_path: Path, **sections: dict[str, Any]) -> Settings:
     """Settings with the database in tmp_path; keyword arguments replace whole sections' keys."""
     # The tests' webhook receivers listen on 127.0.0.1, which the daemon refuses by default.
