@@ -29,8 +29,11 @@ async def test_run_at_fires_coroutines_and_cancel_removes() -> None:
         scheduler.cancel("never-existed")  # no error
         scheduler.run_at("now", clock.now() - timedelta(minutes=5), job, "now")  # past: at once
         await asyncio.wait_for(done.wait(), timeout=10)
-        await asyncio.sleep(0.2)
-        assert fired == ["now"]
+        # A job due after the cancelled one: once it has fired, "gone" would have fired before it.
+        done.clear()
+        scheduler.run_at("after", clock.now() + timedelta(seconds=0.1), job, "after")
+        await asyncio.wait_for(done.wait(), timeout=10)
+        assert fired == ["now", "after"]
         jobs = scheduler.jobs()
         assert set(jobs) == {"later"}
         next_run = jobs["later"]
