@@ -59,7 +59,7 @@ async def test_hang_during_submit_is_outcome_unknown_and_line_comes_back(tmp_pat
     async with simulated_pool(tmp_path, "ec25", network=net) as (pool, modems, _sink, _):
         modems[0].set_latency(0.3)
         task = asyncio.create_task(pool.send_part("line1", encode_submit("+33612345678", "a", reference=1)[0]))
-        await asyncio.sleep(0.1)  # the PDU is written, the answer is pending
+        await until(lambda: modems[0].pdus_received == 1, 10, "the PDU written (its answer is 0.3 s away)")
         modems[0].hang()
         with pytest.raises(OutcomeUnknownError):
             await task

@@ -74,6 +74,7 @@ class SimDevice(SmsTraffic):
         self.noise_interval: float | None = self.profile.noise_interval
         self.noise_lines: tuple[str, ...] = self.profile.noise
         self.noise_rounds = 0   # turns of the noise timer (tests wait on it instead of sleeping)
+        self.pdus_received = 0  # SMS-SUBMIT PDUs taken after a prompt, before any latency or answer
 
     @property
     def port(self) -> str:

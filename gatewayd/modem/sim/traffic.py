@@ -30,6 +30,7 @@ class SmsTraffic:
     faults: Faults
     random: Random
     sent: list[Submit]
+    pdus_received: int
     plugged: bool
     _framer: Framer
     _inbox: asyncio.Queue[CommandLine | MessageData]
@@ -96,6 +97,7 @@ class SmsTraffic:
 
     async def _submit(self, arg: str, data: str) -> list[str] | None:
         msg, _ = self._parse_submit(arg, data)
+        self.pdus_received += 1
         latency = self.faults.latency
         delay = self.random.uniform(*latency) if isinstance(latency, tuple) else latency
         if delay:
