@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Iterable
-from typing import TypeVar
+from typing import Any, TypeVar
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +43,7 @@ async def within(timeout: float | None, awaitable: Awaitable[T]) -> T:
         return await awaitable
 
 
-async def stop_tasks(tasks: Iterable[asyncio.Task[object] | asyncio.Future[object] | None], *,
+async def stop_tasks(tasks: Iterable[asyncio.Future[Any] | None], *,
                      budget: float = STOP_BUDGET_S, what: str = "tasks") -> bool:
     """Cancel `tasks` and wait for them to end, at most `budget` seconds: True when all ended.
 
@@ -74,5 +74,5 @@ async def stop_tasks(tasks: Iterable[asyncio.Task[object] | asyncio.Future[objec
     return True
 
 
-def _name(task: asyncio.Future[object]) -> str:
+def _name(task: asyncio.Future[Any]) -> str:
     return task.get_name() if isinstance(task, asyncio.Task) else repr(task)
