@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from pathlib import Path
+from typing import Any
 
 from gatewayd import keys
 from gatewayd.modem.segments import count_segments
@@ -13,6 +14,8 @@ from gatewayd.store import inbound as inbound_store
 from gatewayd.store import messages as message_store
 from gatewayd.store import optouts
 from gatewayd.store.db import Database
+
+from waiting import until_value
 
 from .simkit import Box, box, simulated_modems, stored, until
 
@@ -102,8 +105,9 @@ async def test_twin_sms_in_one_second_and_a_garbage_pdu_are_all_stored_and_delet
         await modem.deliver_pdus(pdus + pdus)
         await modem.deliver_pdus(["07913366003000F0040B913336899801F100FF"])  # truncated: no text at all
         await until_messages(gw, 5)
+        # Every SMS is committed before the modem's copy is deleted: once the storage is empty,
+        # the ledger holds all there will be.
         await until(lambda: stored(modem) == 0, 10, "modem storage emptied")
-        await asyncio.sleep(0.3)
         messages = await gw.inbound()
         assert [m["text"] for m in messages] == ["Rendez-vous confirmé"] * 4 + [""]
         garbage = messages[4]
@@ -153,7 +157,13 @@ async def test_two_robots_answering_each_other_are_cut_off_by_the_cap(tmp_path: 
         await modems[0].deliver_sms(ROBOT, "INFO")
         await until(lambda: len(net.received_by(ROBOT)) == 4, 15, "four auto-replies")
         await until_messages(gw, 5)
-        await asyncio.sleep(0.5)  # the loop would have gone on by now
+
+        async def answers() -> list[dict[str, Any]]:
+            return (await gw.get("/api/v1/auto-replies/log"))["answers"]  # type: ignore[no-any-return]
+
+        # The fifth INFO was held back: nothing went out that the robot could answer, the loop is over.
+        await until_value(answers, lambda log: len(log) == 5 and log[0]["held_back"] is not None, 10,
+                          "the fifth answer held back")
         assert len(net.received_by(ROBOT)) == 4
         assert len(await gw.inbound()) == 5
         log = (await gw.get("/api/v1/auto-replies/log"))["answers"]
