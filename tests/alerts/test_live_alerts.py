@@ -6,11 +6,15 @@ from __future__ import annotations
 import asyncio
 import json
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from gatewayd import keys
+from gatewayd.alerts.forwarding import CURSOR as FORWARD_CURSOR
+from gatewayd.store import alerts as alert_store
+from gatewayd.store import email_outbox
 
 from .kit import ADMIN_MAIL, ADMIN_SMS, alerting_gateway, mailbox, sms_to, until
 
@@ -160,7 +164,16 @@ async def test_received_sms_are_forwarded_by_email_with_contact_and_line(tmp_pat
             await gw.modems[0].deliver_sms("+33611122299", "sur la ligne 1: pas transféré")
             await gw.modems[1].deliver_sms("+33611122233", "Bonjour, <b>rappelez</b>-moi")
             await until(lambda: len(box.messages) == 1, 20, "the forwarded SMS")
-            await asyncio.sleep(0.3)  # a second e-mail (line1's SMS) would be a bug
+
+            async def all_decided() -> bool:
+                """The forwarder has looked at both SMS and the outbox has nothing left to send."""
+                async with gw.app[keys.DB].read() as conn:
+                    done = (await alert_store.cursor(conn, FORWARD_CURSOR) or 0) >= await alert_store.max_inbound_id(conn)
+                far = gw.app[keys.CLOCK].now() + timedelta(days=1)  # pending at all, due or not
+                return done and await email_outbox.due(gw.app[keys.DB], far, limit=1) == []
+
+            await until(all_decided, 20, "the forwarder and the e-mail outbox idle")
+            # (a second e-mail, line1's SMS, would be a bug)
             (_, message, rcpts), = box.messages
             assert rcpts == ["desk@example.test"]
             assert message["Subject"] == "SMS de Léa Martin (+33611122233) sur line2"
