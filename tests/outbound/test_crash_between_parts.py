@@ -62,7 +62,8 @@ async def test_a_kill_between_parts_leaves_their_record_and_the_rest_can_be_comp
             await daemon.wait_ready(1)
             m = await message(mid)
             assert m["state"] == "unknown"
-            assert [(p["seq"], p["state"]) for p in m["parts"]] == [(1, "sent")]
+            # (part 1's delivery report may have come in before the kill)
+            assert [(p["seq"], p["state"] in ("sent", "delivered")) for p in m["parts"]] == [(1, True)], m
             assert "part(s) 1 of 3 went out" in m["error"]
 
             async with http.post(f"{daemon.url}/api/v1/messages/{mid}/complete") as resp:
