@@ -65,7 +65,8 @@ def cheap_password_hashing() -> Any:
     thread, verification, rehash checks), a thousandth of the CPU. At the real cost (~64 MiB, tens
     of ms on every core, at lowered priority) each sign-in took a second or more on a busy box.
     Daemons started as processes (tests/hostile, tests/faults, tests/foundation) keep the real
-    cost, which their timing and memory checks are about."""
+    cost, which their timing and memory checks are about; an in-process test that measures the
+    cost asks for `real_password_hashing`."""
     from argon2 import PasswordHasher
 
     from gatewayd.accounts import passwords, users
@@ -73,8 +74,19 @@ def cheap_password_hashing() -> Any:
     real = passwords._hasher, users._DUMMY_HASH
     passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
     users._DUMMY_HASH = passwords.hash_password("not-a-real-password-1A!")
-    yield
+    yield real
     passwords._hasher, users._DUMMY_HASH = real
+
+
+@pytest.fixture
+def real_password_hashing(cheap_password_hashing: Any) -> Any:
+    """The production argon2id cost for one test (timing checks: a hash must cost what it costs)."""
+    from gatewayd.accounts import passwords, users
+
+    cheap = passwords._hasher, users._DUMMY_HASH
+    passwords._hasher, users._DUMMY_HASH = cheap_password_hashing
+    yield
+    passwords._hasher, users._DUMMY_HASH = cheap
 
 
 def make_settings(tmp_path: Path, **sections: dict[str, Any]) -> Settings:

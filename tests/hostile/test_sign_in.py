@@ -8,6 +8,8 @@ from __future__ import annotations
 import statistics
 import time
 
+import pytest
+
 from gatewayd import keys
 from gatewayd.store import users as user_store
 
@@ -66,6 +68,7 @@ async def _median_login_ms(c: Console, name: str, password: str) -> float:
     return statistics.median(times)
 
 
+@pytest.mark.usefixtures("real_password_hashing")  # the point is what a real hash costs
 async def test_a_disabled_account_answers_as_slowly_as_a_wrong_password(console_factory: ConsoleFactory) -> None:
     c = await console_factory(console={**RULES, "login_max_per_user": 100, "login_max_per_address": 100,
                                        "login_max_per_user_untrusted": 100})
