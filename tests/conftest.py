@@ -20,6 +20,7 @@ from gatewayd.app import build_app
 from gatewayd.clock import FakeClock, SystemClock
 from gatewayd.config import Settings
 from gatewayd.store.db import Database
+from leaks import describe, lingering
 
 # CI must not fail on a random draw nobody can replay: there, Hypothesis draws the same examples on
 # every run. Local runs stay random, which is where new counterexamples are found.
@@ -27,11 +28,6 @@ hypothesis.settings.register_profile("ci", derandomize=True, database=None, prin
 if os.environ.get("GATEWAYD_CI"):
     hypothesis.settings.load_profile("ci")
 
-
-
-# Tasks a library starts and owns on the test's loop, by name prefix: none today. A task of
-# ours left running is a bug (it outlives its owner's stop) and is never whitelisted here.
-LIBRARY_TASKS: tuple[str, ...] = ()
 
 
 @pytest.fixture(autouse=True)
@@ -43,20 +39,13 @@ async def no_lingering_tasks() -> AsyncIterator[None]:
     yield
     # One turn of the loop: a task cancelled at the very end gets to finish its cancellation.
     await asyncio.sleep(0)
-    left = [t for t in asyncio.all_tasks() - before
-            if t is not asyncio.current_task() and not t.done() and not t.get_name().startswith(LIBRARY_TASKS)]
+    left = lingering(before)
     if left:
         for task in left:
             task.cancel()
         await asyncio.wait(left, timeout=5)
-        pytest.fail("tasks still running after the test: " + "; ".join(sorted(_describe(t) for t in left)),
+        pytest.fail("tasks still running after the test: " + "; ".join(sorted(describe(t) for t in left)),
                     pytrace=False)
-
-
-def _describe(task: asyncio.Task[object]) -> str:
-    coro = task.get_coro()
-    where = getattr(coro, "__qualname__", repr(coro))
-    return f"{task.get_name()} ({where})"
 
 
 @pytest.fixture(autouse=True, scope="session")

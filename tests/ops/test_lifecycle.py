@@ -92,3 +92,20 @@ async def test_stop_right_after_a_wake_up_ends(tmp_path: Path, key: Any) -> None
             await asyncio.sleep(0)  # the wake-up is on its way to the loop: cancel now
             await asyncio.wait_for(component.stop(), 5.0)
             assert task.done()
+
+
+async def test_the_lingering_task_check_names_a_task_left_behind() -> None:
+    from leaks import describe, lingering
+
+    before = asyncio.all_tasks()
+    finished = asyncio.create_task(asyncio.sleep(0), name="finished")
+    await finished
+    left_behind = asyncio.create_task(asyncio.sleep(3600), name="left-behind")
+    try:
+        found = lingering(before)
+        assert found == [left_behind]
+        assert describe(found[0]) == "left-behind (sleep)"
+    finally:
+        left_behind.cancel()
+        await asyncio.wait({left_behind})
+    assert lingering(before) == []
