@@ -31,11 +31,11 @@ $(VENV)/.venv:
 	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
 	touch $@
 
-$(VENV)/.demo: $(VENV)/.venv pyproject.toml setup.py
+$(VENV)/.demo: $(VENV)/.venv pyproject.toml
 	$(BIN)/python -m pip install -q -e .
 	touch $@
 
-$(VENV)/.test: $(VENV)/.venv pyproject.toml setup.py
+$(VENV)/.test: $(VENV)/.venv pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@ $(VENV)/.demo
 

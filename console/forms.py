@@ -110,6 +110,6 @@ def path_id(request: web.Request, name: str = "id") -> int:
 
 def actor(request: web.Request) -> str:
     """Who did it, as recorded in audit fields: 'console <user name>'."""
-    from gatewayd.console.state import session_of
+    from console.state import session_of
 
     return f"console {session_of(request).user.name}"

@@ -5,12 +5,12 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from gatewayd.console import auth
-from gatewayd.console.forms import text
-from gatewayd.console.i18n import LANGUAGES
-from gatewayd.console.render import field_errors, redirect, render, safe_next, t
-from gatewayd.console.routing import Pages
-from gatewayd.console.state import CONSOLE_STATE, LANG, SESSION, session_of
+from console import auth
+from console.forms import text
+from console.i18n import LANGUAGES
+from console.render import field_errors, redirect, render, safe_next, t
+from console.routing import Pages
+from console.state import CONSOLE_STATE, LANG, SESSION, session_of
 
 from gatewayd import keys
 from gatewayd.accounts import first_run

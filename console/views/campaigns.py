@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from gatewayd.console.forms import (
+from console.forms import (
     Form,
     actor,
     cursor_int,
@@ -18,9 +18,9 @@ from gatewayd.console.forms import (
     text,
     texts,
 )
-from gatewayd.console.render import field_errors, formats, fragment, localise, redirect, render, t
-from gatewayd.console.routing import Pages
-from gatewayd.console.views.imports import read_upload
+from console.render import field_errors, formats, fragment, localise, redirect, render, t
+from console.routing import Pages
+from console.views.imports import read_upload
 
 from gatewayd import keys
 from gatewayd.campaigns.audience import AudienceSpec
