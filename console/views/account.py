@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
 from console import auth
 from console.forms import text
@@ -46,8 +44,9 @@ def _lack(problem: str) -> str:
     return "length"
 
 
-def _setup_page(request: web.Request, errors: dict[str, str], name: str = "", status: int = 200) -> Any:
-    return render(request, "setup.html", {"errors": errors, "name": name, "policy": policy_text(request),
+async def _setup_page(request: web.Request, errors: dict[str, str], name: str = "",
+                      status: int = 200) -> web.Response:
+    return await render(request, "setup.html", {"errors": errors, "name": name, "policy": policy_text(request),
                                           "needs_code": not _may_set_up(request, "")}, status=status)
 
 

@@ -161,7 +161,7 @@ async def _save_campaign(request: web.Request, editing: Any | None) -> web.Strea
         return await _wizard(request, _campaign_values(editing) if editing else _values(None),
                              field_errors(exc, request), exc.status, editing=editing)
     form = upload.fields
-    values = _values(form)  # type: ignore[arg-type]
+    values = _values(form)
     try:
         # Editing keeps the draft's file unless another one is uploaded (or it is removed).
         file_id = AudienceSpec.from_json(editing.audience).file_import_id \

@@ -85,7 +85,9 @@ class LineSupervisor:
         self.reconnects = 0
         self._task: asyncio.Task[None] | None = None
         self._children: set[asyncio.Task[None]] = set()
-        self._stopping = False
+        # An Event, not a bool: stop() sets it while _run() awaits (a plain attribute would be narrowed
+        # to False by type checkers across those awaits).
+        self._stopping = asyncio.Event()
         self._last_published: LineStatus | None = None
         self._status_changed = asyncio.Event()
         self._publisher_task: asyncio.Task[None] | None = None
@@ -99,7 +101,7 @@ class LineSupervisor:
 
     async def stop(self) -> None:
         """Let a transaction in flight finish (bounded), then cancel and await every task."""
-        self._stopping = True
+        self._stopping.set()
         session = self.driver.session
         if session is not None and session.is_open:
             if not await session.quiesce(self.timings.stop_grace):
@@ -116,7 +118,7 @@ class LineSupervisor:
 
     @property
     def can_send(self) -> bool:
-        return self.state is LineState.READY and self.sim_mismatch is None and not self._stopping
+        return self.state is LineState.READY and self.sim_mismatch is None and not self._stopping.is_set()
 
     async def send(self, part: SubmitPart) -> int:
         """Submit one part on this line (SendError subclasses on failure)."""
@@ -188,7 +190,7 @@ class LineSupervisor:
     # -- the line's task -------------------------------------------------------------------------
     async def _run(self) -> None:
         attempt = 0
-        while not self._stopping:
+        while not self._stopping.is_set():
             reached_ready = False
             try:
                 reached_ready = await self._connect_and_serve()
@@ -201,7 +203,7 @@ class LineSupervisor:
                 await self._cancel_children()
                 if self.driver.session is not None:
                     await self.driver.session.close()
-            if self._stopping:
+            if self._stopping.is_set():
                 return
             self._set_state(LineState.DISCONNECTED)
             attempt = 0 if reached_ready else attempt + 1
@@ -224,7 +226,7 @@ class LineSupervisor:
             self.last_error = str(exc)
             return False
         served = False
-        while not self._stopping:
+        while not self._stopping.is_set():
             self._set_state(LineState.INITIALISING)
             try:
                 await self._initialise()
