@@ -25,8 +25,8 @@ class Call:
 
 
 def _call(r: sqlite3.Row) -> Call:
-    return Call(r["id"], r["line"], r["number"], parse_iso_required(r["started_at"]), parse_iso_required(r["ended_at"]),
-                r["rings"], r["hung_up_by"], r["reply_message_id"])
+    return Call(r["id"], r["line"], r["number"], parse_iso_required(r["started_at"]),
+                parse_iso_required(r["ended_at"]), r["rings"], r["hung_up_by"], r["reply_message_id"])
 
 
 async def add(conn: aiosqlite.Connection, *, line: str, number: str | None, started_at: datetime,
