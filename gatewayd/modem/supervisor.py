@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from gatewayd.clock import Clock
 from gatewayd.modem.at import Urc
@@ -416,8 +417,8 @@ class LineSupervisor:
             return LineState.DEGRADED
         return LineState.READY
 
-    def _spawn(self, coro: object, what: str) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.create_task(coro, name=f"modem-{self.name}-{what}")  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None], what: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(coro, name=f"modem-{self.name}-{what}")
         self._children.add(task)
         task.add_done_callback(self._children.discard)
         return task

@@ -32,7 +32,7 @@ def luhn(digits: str) -> str:
     return digits + str((10 - total % 10) % 10)
 
 
-class SimIdentity(TypedDict):
+class SimulatedIdentity(TypedDict):
     """The SIM and modem identity of one simulated line (keyword arguments of SimModem)."""
 
     imei: str
@@ -41,7 +41,7 @@ class SimIdentity(TypedDict):
     msisdn: str
 
 
-def identity(index: int) -> SimIdentity:
+def identity(index: int) -> SimulatedIdentity:
     """Plausible, distinct, valid-looking identities for simulated line `index` (1-based)."""
     return {
         "imei": luhn(f"86506702{index:06d}"),
