@@ -22,9 +22,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
-from apscheduler.executors.asyncio import AsyncIOExecutor  # type: ignore[import-untyped]
-from apscheduler.jobstores.base import JobLookupError  # type: ignore[import-untyped]
-from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from apscheduler.executors.asyncio import AsyncIOExecutor
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from gatewayd import keys
 from gatewayd.clock import Clock
@@ -114,7 +114,7 @@ class Scheduler:
         """Run `func(*args)` on a crontab schedule (minute hour day month weekday) in `timezone`."""
         from zoneinfo import ZoneInfo
 
-        from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
+        from apscheduler.triggers.cron import CronTrigger
 
         _check_coroutine(func)
         trigger = CronTrigger.from_crontab(crontab, timezone=ZoneInfo(timezone))
