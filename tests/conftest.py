@@ -20,7 +20,7 @@ from gatewayd.app import build_app
 from gatewayd.clock import FakeClock, SystemClock
 from gatewayd.config import Settings
 from gatewayd.store.db import Database
-from leaks import describe, lingering
+from tests.leaks import describe, lingering
 
 # CI must not fail on a random draw nobody can replay: there, Hypothesis draws the same examples on
 # every run. Local runs stay random, which is where new counterexamples are found.

@@ -17,7 +17,7 @@ from aiohttp import web
 from aiohttp.test_utils import TestServer
 
 from tests.outbound.conftest import Gateway
-from waiting import until_value
+from tests.waiting import until_value
 
 T = TypeVar("T")
 

@@ -18,7 +18,7 @@ from gatewayd.app import build_app
 from gatewayd.config import Settings
 from gatewayd.modem.sim import SimModem, SimNetwork
 from gatewayd.modem.timings import FAST_TEST_TIMINGS
-from waiting import until
+from tests.waiting import until
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",

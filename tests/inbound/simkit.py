@@ -19,7 +19,7 @@ from gatewayd.clock import SystemClock
 from gatewayd.config import Settings
 from gatewayd.modem.sim import SimModem, SimNetwork
 from gatewayd.modem.timings import FAST_TEST_TIMINGS
-from waiting import until  # noqa: F401 (the inbound tests import it from here)
+from tests.waiting import until  # noqa: F401 (the inbound tests import it from here)
 
 FAST_OUTBOUND = {"retry_base_seconds": 0.05, "retry_cap_seconds": 0.2, "line_cooldown_seconds": 5.0}
 

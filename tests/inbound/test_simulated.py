@@ -15,7 +15,7 @@ from gatewayd.store import messages as message_store
 from gatewayd.store import optouts
 from gatewayd.store.db import Database
 
-from waiting import until_value
+from tests.waiting import until_value
 
 from .simkit import Box, box, simulated_modems, stored, until
 

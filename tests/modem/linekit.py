@@ -13,7 +13,7 @@ from gatewayd.modem.events import CallEvent, IncomingSms, LineState, LineStatus,
 from gatewayd.modem.pool import ModemPool
 from gatewayd.modem.sim import SimModem, SimNetwork
 from gatewayd.modem.timings import FAST_TEST_TIMINGS, ModemTimings
-from waiting import until  # noqa: F401 (the modem tests import it from here)
+from tests.waiting import until  # noqa: F401 (the modem tests import it from here)
 
 
 class RecordingSink:

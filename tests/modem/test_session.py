@@ -13,7 +13,7 @@ from gatewayd.modem.session import AtSession, PromptTimeout, SubmitTimeout
 from gatewayd.modem.timings import FAST_TEST_TIMINGS
 
 from .fakepeer import FakePeer
-from waiting import until
+from tests.waiting import until
 
 Script = Callable[[str], "bytes | None"]
 

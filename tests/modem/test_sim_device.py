@@ -13,7 +13,7 @@ from gatewayd.modem.pdu import Deliver, StatusReportPdu, decode, encode_submit
 from gatewayd.modem.sim import SimModem, SimNetwork
 from gatewayd.modem.sim.client import RawAtClient
 from gatewayd.modem.sim.lines import identity
-from waiting import until
+from tests.waiting import until
 
 Make = Callable[..., Awaitable[tuple[SimModem, RawAtClient]]]
 

@@ -15,7 +15,7 @@ from gatewayd.modem.pdu import encode_submit
 from gatewayd.modem.sim import SimModem, SimNetwork
 from gatewayd.modem.sim.client import RawAtClient
 from gatewayd.modem.sim.lines import identity
-from waiting import until
+from tests.waiting import until
 
 Make = Callable[..., Awaitable[tuple[SimModem, RawAtClient]]]
 PART = encode_submit("+33612345678", "test", reference=0)[0]

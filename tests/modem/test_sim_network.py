@@ -15,7 +15,7 @@ from gatewayd.modem.pdu import Deliver, StatusReportPdu, decode, encode_submit
 from gatewayd.modem.sim import SimModem, SimNetwork, start_simulated_lines, stop_simulated_lines
 from gatewayd.modem.sim.client import RawAtClient
 from gatewayd.modem.sim.lines import luhn
-from waiting import until
+from tests.waiting import until
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ import pytest
 from gatewayd import keys
 from gatewayd.tasks import stop_tasks, wait_event
 
-from alerts.kit import alert_sections, alerting_gateway, mailbox
+from tests.alerts.kit import alert_sections, alerting_gateway, mailbox
 
 pytestmark = pytest.mark.timeout(60)
 
@@ -95,7 +95,7 @@ async def test_stop_right_after_a_wake_up_ends(tmp_path: Path, key: Any) -> None
 
 
 async def test_the_lingering_task_check_names_a_task_left_behind() -> None:
-    from leaks import describe, lingering
+    from tests.leaks import describe, lingering
 
     before = asyncio.all_tasks()
     finished = asyncio.create_task(asyncio.sleep(0), name="finished")

@@ -20,7 +20,7 @@ from gatewayd.modem.sim import SimModem, SimNetwork
 from gatewayd.modem.timings import FAST_TEST_TIMINGS
 from gatewayd.store import messages as message_store
 from gatewayd.config import Settings
-from waiting import settled, until, until_value
+from tests.waiting import settled, until, until_value
 
 
 def make_settings(tmp_path: Path, **sections: Any) -> Settings:

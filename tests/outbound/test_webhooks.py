@@ -26,7 +26,7 @@ from gatewayd import keys
 from gatewayd.outbound.webhooks import new_secret, verify
 from gatewayd.store import webhooks as webhook_store
 
-from waiting import until_value
+from tests.waiting import until_value
 
 from .conftest import Gateway, gateway, until
 
