@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 
 from gatewayd.clock import parse_iso
+from gatewayd.problems import render_params
 from gatewayd.console.service_messages import Localiser
 
 log = logging.getLogger(__name__)
@@ -58,8 +59,9 @@ def translate(lang: str, key: str, /, **values: object) -> str:
 
 def word_problem(lang: str, code: str, params: Mapping[str, object]) -> str:
     """A service's problem (stable code and parameters, gatewayd.problems) in `lang`, from the
-    catalogue's `problem.<code>`; a parameter named `state` is shown by its label."""
-    values = dict(params)
+    catalogue's `problem.<code>`; nested problems (a number's reason…) worded the same way, a
+    parameter named `state` by its label."""
+    values = render_params(params, lambda c, p: word_problem(lang, c, p), translate(lang, "problem.join"))
     if code == "line.unknown" and values.get("known") == "none":
         values["known"] = translate(lang, "problem.none")
     state = values.get("state")

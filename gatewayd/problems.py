@@ -9,7 +9,7 @@ sentences back into codes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from dataclasses import field as _field
 from typing import Any
@@ -89,7 +89,11 @@ ENGLISH: dict[str, str] = {
 
 @dataclass(frozen=True)
 class Problem:
-    """One thing wrong with a request: a stable code, the field it concerns, and its parameters."""
+    """One thing wrong with a request: a stable code, the field it concerns, and its parameters.
+
+    A parameter may itself hold a problem as data (`{"code": ..., "params": ...}`, see as_data) or a
+    list of them: a phone number's reason, a password's missing parts. They are worded the same way,
+    in English here and from the catalogue in the console, so nothing is ever worded twice."""
 
     code: str
     field: str = ""
@@ -98,6 +102,59 @@ class Problem:
     def english(self) -> str:
         return english(self.code, self.params)
 
+    def at(self, field: str) -> Problem:
+        """The same problem, about `field`."""
+        return Problem(self.code, field, self.params)
+
+    def as_data(self) -> dict[str, Any]:
+        """JSON-ready form, to store (an import's rejected lines) or nest in another problem's params."""
+        return {"code": self.code, "params": dict(self.params)}
+
+
+def coded(code: str, **params: Any) -> dict[str, Any]:
+    """A problem as data (see Problem.as_data), for a parameter or a stored reason."""
+    return {"code": code, "params": params}
+
+
+def is_coded(value: object) -> bool:
+    """Whether `value` is a problem as data (a mapping with a string "code")."""
+    return isinstance(value, Mapping) and isinstance(value.get("code"), str)
+
+
+class CodedValueError(ValueError):
+    """A pure helper's refusal (a phone number, a file) as a stable code with parameters; str() is
+    its English, so callers that only log it need nothing more."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        self.problem = Problem(code, "", params)
+        super().__init__(english(code, params))
+
+
+Wording = Callable[[str, Mapping[str, Any]], str]
+
+
+def worded(value: object, word: Wording) -> str:
+    """A stored reason as text: a problem as data worded by `word`, anything older (English text
+    stored before reasons had codes) as it is."""
+    if is_coded(value):
+        assert isinstance(value, Mapping)
+        return word(value["code"], value.get("params") or {})
+    return "" if value is None else str(value)
+
+
+def render_params(params: Mapping[str, Any], word: Wording,
+                  join: str = ", ") -> dict[str, Any]:
+    """`params` with every nested problem (or list of them) worded by `word(code, params)`."""
+    out: dict[str, Any] = {}
+    for name, value in params.items():
+        if is_coded(value):
+            out[name] = word(value["code"], value.get("params") or {})
+        elif isinstance(value, (list, tuple)) and value and all(is_coded(v) for v in value):
+            out[name] = join.join(word(v["code"], v.get("params") or {}) for v in value)
+        else:
+            out[name] = value
+    return out
+
 
 def english(code: str, params: Mapping[str, Any]) -> str:
     """The English text of `code` with `params`; the bare code (and params) when it has no wording."""
@@ -105,6 +162,6 @@ def english(code: str, params: Mapping[str, Any]) -> str:
     if template is None:
         return code + (" " + ", ".join(f"{k}={v}" for k, v in params.items()) if params else "")
     try:
-        return template.format_map(dict(params))
+        return template.format_map(render_params(params, english))
     except (KeyError, IndexError, ValueError):
         return code

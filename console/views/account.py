@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 from gatewayd.console import auth
 from gatewayd.console.forms import text
-from gatewayd.console.i18n import LANGUAGES
+from gatewayd.console.i18n import LANGUAGES, word_problem
 from gatewayd.console.render import field_errors, redirect, render, safe_next, t
 from gatewayd.console.routing import Pages
 from gatewayd.console.state import CONSOLE_STATE, LANG, SESSION, session_of
@@ -33,17 +33,8 @@ def password_problem(request: web.Request, password: str, confirm: str) -> str |
         return t(request, "password.mismatch")
     missing = policy_problems(password)
     if missing:
-        return t(request, "password.missing", what=", ".join(t(request, f"password.lacks.{_lack(m)}")
-                                                            for m in missing))
+        return word_problem(request.get(LANG, "en"), "password.weak", {"missing": missing})
     return None
-
-
-def _lack(problem: str) -> str:
-    for word, key in (("characters", "length"), ("upper", "upper"), ("lower", "lower"), ("digit", "digit"),
-                      ("special", "special")):
-        if word in problem:
-            return key
-    return "length"
 
 
 def _setup_page(request: web.Request, errors: dict[str, str], name: str = "", status: int = 200) -> Any:

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 from gatewayd.console.forms import path_id, text, texts
-from gatewayd.console.render import field_errors, has_route, localise, redirect, render, t
+from gatewayd.console.render import field_errors, has_route, redirect, render, t
 from gatewayd.console.routing import Pages
 from gatewayd.console.state import CONSOLE_STATE, session_of
 from gatewayd.console.views.account import password_problem, policy_text
@@ -79,15 +79,14 @@ async def add_user(request: web.Request) -> web.StreamResponse:
         await accounts.create_user(request.app[keys.DB], request.app[keys.CLOCK], values["name"], password,
                                    values["role"])
     except (InvalidInput, Conflict) as exc:
-        conflict = {"name": localise(request, exc.detail)} if isinstance(exc, Conflict) else {}
-        return await _users_page(request, field_errors(exc, request) | conflict, values, 422)
+        return await _users_page(request, field_errors(exc, request), values, 422)
     raise redirect(request, "/settings/users", "created")
 
 
 async def _user(request: web.Request) -> Any:
     user = await user_store.by_id(request.app[keys.DB], path_id(request))
     if user is None:
-        raise NotFound("no such user")
+        raise NotFound(code="user.not_found")
     return user
 
 
@@ -201,12 +200,12 @@ async def backup_download(request: web.Request) -> web.StreamResponse:
         try:
             workdir = Path(tempfile.mkdtemp(prefix=".backup-", dir=source.parent))
         except OSError as exc:
-            raise ServiceUnavailable(f"cannot write a backup beside {source}: {exc.strerror}") from None
+            raise ServiceUnavailable(code="backup.cannot_write", path=str(source), reason=exc.strerror or "") from None
         try:
             result = await asyncio.to_thread(backup_database, source, workdir / "copy.db")
             handle = await asyncio.to_thread(open, result.path, "rb")  # closed below, after the stream
         except BackupError as exc:
-            raise ServiceUnavailable(str(exc)) from None
+            raise (ServiceUnavailable(problems=[exc.problem]) if exc.problem else ServiceUnavailable(str(exc))) from None
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         with handle:

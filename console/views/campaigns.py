@@ -105,7 +105,7 @@ def _timing(values: dict[str, Any]) -> dict[str, Any] | None:
         try:
             return float(raw.replace(",", "."))
         except ValueError:
-            raise InvalidInput(field, f"{raw!r} is not a number") from None
+            raise InvalidInput(field, code="number.not_integer", raw=raw) from None
 
     if values["timing_kind"] == "reminder":
         if values["timing_offset"] == "minutes":
@@ -265,9 +265,8 @@ async def send_test(request: web.Request) -> web.StreamResponse:
     try:
         number = normalise(raw, request.app[keys.SETTINGS].sending.default_region)
     except InvalidNumber as exc:
-        return await _preview_page(request, campaign_id, {"test_number": t(request, "sms.bad_number", number=raw,
-                                                                          reason=localise(request, str(exc)))},
-                                   422, {"test_number": raw})
+        return await _preview_page(request, campaign_id, field_errors(InvalidInput(problems=[exc.problem.at(
+            "test_number")]), request), 422, {"test_number": raw})
     sample, language, line = await service.sample_text(campaign_id)
     campaign = await service.get(campaign_id)
     await request.app[keys.OUTBOUND].submit_draft(Draft(

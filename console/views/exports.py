@@ -38,12 +38,12 @@ def period(request: web.Request, fmt: Formats) -> tuple[date, date, datetime, da
         try:
             days[field] = date.fromisoformat(raw) if raw else default
         except ValueError:
-            raise InvalidInput(field, f"{raw[:20]!r} is not a date (YYYY-MM-DD)") from None
+            raise InvalidInput(field, code="date.invalid", raw=raw[:20]) from None
     for field, day in days.items():
         if not 2000 <= day.year <= 2999:  # also keeps the day arithmetic below inside datetime's range
-            raise InvalidInput(field, f"{day.isoformat()} is outside the years 2000-2999")
+            raise InvalidInput(field, code="date.out_of_range", day=day.isoformat())
     if days["to"] < days["from"]:
-        raise InvalidInput("to", "the period ends before it starts")
+        raise InvalidInput("to", code="period.reversed")
     if (days["to"] - days["from"]).days >= MAX_DAYS:
         raise InvalidInput("to", f"at most {MAX_DAYS} days per export")
     since = datetime.combine(days["from"], time(), fmt.tz)

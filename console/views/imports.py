@@ -60,7 +60,7 @@ async def read_upload(request: web.Request, field: str = "file", *, required: bo
         if part is None:
             check_multipart_token(request, token)
             if required:
-                raise InvalidInput(field, "choose a file to upload")
+                raise InvalidInput(field, code="upload.no_file")
             return Upload(fields, None, None)
         if not isinstance(part, BodyPartReader):
             continue
@@ -77,7 +77,7 @@ async def read_upload(request: web.Request, field: str = "file", *, required: bo
         if not part.filename:
             await part.release()  # an empty file input: no file chosen
             if required:
-                raise InvalidInput(field, "choose a file to upload")
+                raise InvalidInput(field, code="upload.no_file")
             return Upload(fields, None, None)
         return Upload(fields, part.filename, _chunks(part))
 

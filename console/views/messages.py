@@ -22,7 +22,7 @@ from gatewayd.console.forms import (
     text,
     texts,
 )
-from gatewayd.console.render import field_errors, formats, fragment, localise, redirect, render, t, tn
+from gatewayd.console.render import field_errors, formats, fragment, redirect, render, t, tn
 from gatewayd.console.routing import Pages
 
 from gatewayd import keys
@@ -88,8 +88,7 @@ async def _recipients(request: web.Request, values: dict[str, Any]) -> list[str]
         try:
             found.setdefault(normalise(raw, region))
         except InvalidNumber as exc:
-            raise InvalidInput(f"numbers[{i}]", t(request, "sms.bad_number", number=raw,
-                                                  reason=localise(request, str(exc)))) from None
+            raise InvalidInput(problems=[exc.problem.at(f"numbers[{i}]")]) from None
     for cid in values["contacts"]:
         found.setdefault((await request.app[keys.CONTACTS].get(cid)).mobile)
     for gid in values["groups"]:

@@ -154,7 +154,7 @@ class CampaignService:
             await self._check_variables(conn, campaign.templates, spec, mapping)
             audience = {**campaign.audience, "variables": mapping}
             if not await store.set_audience(conn, campaign_id, audience, self.clock.now(), ("draft", "scheduled")):
-                raise Conflict(f"campaign {campaign_id} is {campaign.state}: its variables can no longer change")
+                raise Conflict(code="campaign.variables_frozen", id=campaign_id, state=campaign.state)
         return await self.variables_step(campaign_id)
 
     async def _check_variables(self, conn: aiosqlite.Connection, templates: dict[str, int], spec: aud.AudienceSpec,
@@ -163,8 +163,7 @@ class CampaignService:
         keys = [s.key for s in await self.sources(conn, spec)]
         problems = variables.check(mapping, names, keys)
         if problems:
-            field, detail = problems[0]
-            raise InvalidInput(field, detail)
+            raise InvalidInput(problems=problems[:1])
 
     async def unknown_variables(self, conn: aiosqlite.Connection, campaign: Campaign) -> dict[str, list[str]]:
         """Per language, the template variables no recipient of this campaign can have."""
@@ -227,12 +226,12 @@ class CampaignService:
         try:
             rule = timing.parse(data)
         except timing.TimingProblem as exc:
-            raise InvalidInput(exc.field, str(exc)) from None
+            raise InvalidInput(problems=[exc.problem.at(exc.field)]) from None
         if isinstance(rule, timing.Reminder):
             wanted = fold(rule.column)
             found = [s for s in await self.sources(conn, spec) if wanted in (fold(s.key), fold(s.label))]
             if not found:
-                raise InvalidInput("timing.column", f"no column or contact field named {rule.column!r}")
+                raise InvalidInput("timing.column", code="campaign.no_source", source=rule.column)
             rule = dataclasses.replace(rule, column=found[0].key)  # the header as the user wrote it, or the key
         return rule
 
@@ -258,7 +257,7 @@ class CampaignService:
     async def _check_cap(self, conn: aiosqlite.Connection, spec: aud.AudienceSpec) -> None:
         problem = aud.cap_problem(await aud.size_bound(conn, spec), self.settings.campaigns.max_recipients)
         if problem:
-            raise InvalidInput("audience", problem)
+            raise InvalidInput(problems=[problem])
 
     async def delete(self, campaign_id: int) -> None:
         async with self.db.write() as conn:
@@ -276,7 +275,7 @@ class CampaignService:
         rather than sent at once: it is a typing mistake); the job survives restarts."""
         now = self.clock.now()
         if at is not None and at < now - PAST_TOLERANCE:
-            raise InvalidInput("send_at", "this time is in the past: choose a time to come, or send now")
+            raise InvalidInput("send_at", code="send_at.past")
         when = at if at is not None and at > now else now
         async with self.db.write() as conn:
             campaign = await store.get_in(conn, campaign_id)
@@ -321,8 +320,7 @@ class CampaignService:
         variables, and whether to leave out those whose text still has one (drafts only)."""
         for name, value in decision.defaults.items():
             if not name.strip() or len(name) > 64 or len(value) > 500:
-                raise InvalidInput(f"defaults.{name[:64]}", "a variable name (1-64 characters) and a value of at"
-                                                            " most 500 characters")
+                raise InvalidInput(f"defaults.{name[:64]}", code="campaign.bad_default")
         async with self.db.write() as conn:
             if not await store.set_text_checks(conn, campaign_id, decision.to_json(), self.clock.now()):
                 await self._state_conflict(conn, campaign_id, "changed")
@@ -345,7 +343,7 @@ class CampaignService:
                     if d.invalid is None:
                         compiled = texts.by_language[texts.template_for(d.language)]
                         return render(compiled, with_defaults(d.values, decision.defaults)).text, d.language, texts.line
-        raise Conflict(f"campaign {campaign_id} has nobody to take a sample text from")
+        raise Conflict(code="campaign.no_sample", id=campaign_id)
 
     async def launch_quietly(self, campaign_id: int) -> None:
         """Scheduler entry point: launch (a recurring campaign: its occurrence), logging instead of raising
