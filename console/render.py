@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
+from gatewayd.problems import worded
 from gatewayd.console.i18n import Formats, catalog, localise_service, translate, translate_count, word_problem
 from gatewayd.console.routing import allows
 from gatewayd.console.state import FORMATS, LANG, PRE_CSRF, SESSION
@@ -134,6 +135,9 @@ def base_context(request: web.Request) -> dict[str, Any]:
         "done": translate(lang, f"done.{done}") if done in DONE_KEYS else None,
         # A service's English message (import reasons, repairs) in the page's language.
         "service": lambda message: localise_service(lang, message),
+        # A stored reason (a problem as data: an import's rejected line, a repair) in the page's
+        # language; text stored before reasons had codes is shown as it is.
+        "problem": lambda value: worded(value, lambda code, params: word_problem(lang, code, params)),
         # A technical name shown to people (a line's detail, a contact field): its catalogue label
         # "<prefix>.<name>" when there is one, else the name itself (custom fields are named by users).
         "label": lambda prefix, name: catalog(lang).get(f"{prefix}.{name}", name),

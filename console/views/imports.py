@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -16,7 +16,9 @@ from gatewayd.console.forms import (
     text,
     texts,
 )
-from gatewayd.console.render import field_errors, localise, redirect, render, t
+from gatewayd.console.i18n import word_problem
+from gatewayd.console.render import field_errors, redirect, render, t
+from gatewayd.console.state import LANG
 from gatewayd.console.routing import Pages
 from gatewayd.console.security import check_multipart_token
 from multidict import MultiDict
@@ -172,20 +174,22 @@ async def sample_file(request: web.Request) -> web.Response:
 async def rejects_csv(request: web.Request) -> web.StreamResponse:
     """The rejected lines with their reason in the user's language, to fix in Excel and import again."""
     import_id = path_id(request)
-    header, batches = await request.app[keys.IMPORTS].rejected_rows(import_id)
-    reasons: dict[str, str] = {}
+    lang = request.get(LANG, "en")
+    reasons: dict[tuple[str, str], str] = {}
 
-    def reason(text: str) -> str:
-        if text not in reasons and len(reasons) < 1000:
-            reasons[text] = localise(request, text)
-        return reasons.get(text) or localise(request, text)
+    def word(code: str, params: Mapping[str, Any]) -> str:
+        # Most rejected lines share a few reasons: word each once (a bounded cache).
+        key = (code, repr(sorted(params.items())))
+        found = reasons.get(key)
+        if found is None:
+            found = word_problem(lang, code, params)
+            if len(reasons) < 1000:
+                reasons[key] = found
+        return found
 
-    async def rows() -> AsyncIterator[list[list[Any]]]:
-        async for batch in batches:
-            yield [[line, reason(why), *cells] for line, why, *cells in batch]
-
+    header, rows = await request.app[keys.IMPORTS].rejected_rows(import_id, word)
     header = [t(request, "import.rejects.line"), t(request, "import.rejects.reason"), *header[2:]]
-    return await send_download(request, csv_stream(header, rows()), "text/csv; charset=utf-8",
+    return await send_download(request, csv_stream(header, rows), "text/csv; charset=utf-8",
                                f"import-{import_id}-rejected.csv")
 
 
