@@ -227,6 +227,8 @@ ENGLISH: dict[str, str] = {
     "user.look_alike": "letters of the Latin alphabet only (accents allowed): no look-alike letters",
     "user.not_found": "no such user",
     "webhook.not_found": "no such webhook",
+    "period.too_long": "at most {days} days per export",
+    "form.field_too_long": "longer than {limit} characters: split it in several parts",
 }
 
 

@@ -125,7 +125,7 @@ async def language(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     lang = text(form, "lang", 5)
     if lang not in LANGUAGES:
-        raise InvalidInput("lang", "fr or en")
+        raise InvalidInput("lang", code="contact.bad_language")
     session = request.get(SESSION)
     if session is not None:
         await user_store.set_language(request.app[keys.DB], session.user.id, lang)

@@ -97,7 +97,7 @@ async def change_user(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     role = text(form, "role", 10)
     if role not in accounts.ROLES:
-        raise InvalidInput("role", "admin, operator or viewer")
+        raise InvalidInput("role", code="user.bad_role", roles=", ".join(accounts.ROLES))
     disabled = text(form, "enabled", 5) != "on"
     now = request.app[keys.CLOCK].now()
     ok = await user_store.set_role_and_state(request.app[keys.DB], user.id, role=role,

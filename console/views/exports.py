@@ -45,7 +45,7 @@ def period(request: web.Request, fmt: Formats) -> tuple[date, date, datetime, da
     if days["to"] < days["from"]:
         raise InvalidInput("to", code="period.reversed")
     if (days["to"] - days["from"]).days >= MAX_DAYS:
-        raise InvalidInput("to", f"at most {MAX_DAYS} days per export")
+        raise InvalidInput("to", code="period.too_long", days=MAX_DAYS)
     since = datetime.combine(days["from"], time(), fmt.tz)
     until = datetime.combine(days["to"] + timedelta(days=1), time(), fmt.tz)
     return days["from"], days["to"], since, until

@@ -95,7 +95,7 @@ async def _field_text(part: BodyPartReader) -> str:
     text = bytes(part.decode(bytes(data))).decode("utf-8", "replace")
     if len(text) > FIELD_CHARS:
         await part.release()
-        raise InvalidInput(part.name or "form", f"longer than {FIELD_CHARS} characters: split it in several parts")
+        raise InvalidInput(part.name or "form", code="form.field_too_long", limit=FIELD_CHARS)
     return text
 
 

@@ -1,4 +1,9 @@
-"""Services' English messages reach French console users in French, values and all; the API keeps English."""
+"""Services' problems reach French console users in French, values and all; the API keeps English and the code.
+
+The services named in SCANNED raise stable codes (gatewayd.problems) only: a scan of their source finds no
+English sentence left for the console to translate back. The regular-expression Localiser remains for the
+messages of the areas not converted yet (delivery reports of older rows, USSD, quiet-hours and STOP-word
+settings, automatic pause reasons)."""
 
 from __future__ import annotations
 
@@ -19,6 +24,7 @@ from gatewayd.console.service_messages import Localiser, compile_pattern, compil
 from gatewayd.contacts.analysis import validate_mapping
 from gatewayd.contacts.numbers import check_number
 from gatewayd.phone import _REASONS
+from gatewayd.problems import ENGLISH
 
 from contacts.test_import_files import ole2_with_streams
 from .conftest import Console, add_user
@@ -26,7 +32,7 @@ from .conftest import Console, add_user
 ROOT = Path(gatewayd.__file__).parent
 CONSOLE = Path(i18n.__file__).parent
 SCANNED = [ROOT / "contacts", ROOT / "campaigns", ROOT / "accounts", ROOT / "inbound", CONSOLE / "views",
-           ROOT / "phone.py"]
+           ROOT / "phone.py", ROOT / "store" / "backup.py"]
 # Errors a console page shows (as field errors or the page's notice) and the exceptions whose str()
 # the services turn into such an error (file readers, template syntax, phone numbers).
 # Errors raised with a stable code (`code=...`, and TemplateSyntaxError's) carry no English to match:
@@ -56,9 +62,9 @@ def shape(pattern: str) -> str:
     return "".join(out)
 
 
-def source_messages() -> Iterator[tuple[str, str, str]]:
+def source_messages(scanned: list[Path] = SCANNED) -> Iterator[tuple[str, str, str]]:
     """(where, shape, example) for every literal or f-string message raised in the scanned modules."""
-    files = [p for root in SCANNED for p in ([root] if root.is_file() else sorted(root.rglob("*.py")))]
+    files = [p for root in scanned for p in ([root] if root.is_file() else sorted(root.rglob("*.py")))]
     for path in files:
         tree = ast.parse(path.read_text("utf-8"))
         # Module-level message constants, raised by name (readers.DAMAGED_WORKBOOK).
@@ -71,8 +77,10 @@ def source_messages() -> Iterator[tuple[str, str, str]]:
                 arg = constants.get(arg.id)
             if arg is None:
                 continue
-            where = f"{path.relative_to(ROOT.parent)}:{node.lineno}"
+            where = f"{path.relative_to(path.parents[2])}:{node.lineno}"
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                if arg.value in ENGLISH:
+                    continue  # a stable code (FileProblem("file.empty"), TimingProblem(field, "timing.kind"))
                 yield where, arg.value.replace("{", "{{").replace("}", "}}"), arg.value
             elif isinstance(arg, ast.JoinedStr):
                 pieces, example = [], []
@@ -113,27 +121,41 @@ FR_PATTERNS = compile_patterns(FR)
 SOURCES = sorted(set(source_messages()))
 
 
-def test_the_scan_finds_the_messages() -> None:
+def test_the_scan_finds_english_messages(tmp_path: Path) -> None:
     # Guards the scan itself: were the walk to find nothing, the next test would pass on nothing.
-    assert len(SOURCES) > 80
-    assert any("a group named" in form for _, form, _ in SOURCES)
-    assert any(form.startswith("the workbook is damaged or") for _, form, _ in SOURCES)  # raised by name
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    source = tmp_path / "a" / "b" / "svc.py"
+    source.write_text('WORDS = "the workbook is damaged"\n'
+                      'def f(name):\n'
+                      '    raise Conflict(f"a group named {name!r} exists already")\n'
+                      '    raise InvalidInput("name", "a group needs a name")\n'
+                      '    raise FileProblem(WORDS)\n'
+                      '    raise FileProblem("file.empty")\n'
+                      '    raise InvalidInput("name", code="group.name_required")\n', "utf-8")
+    found = sorted(form for _, form, _ in source_messages([source]))
+    assert found == ["a group named {} exists already", "a group needs a name", "the workbook is damaged"]
 
 
-@pytest.mark.parametrize(("where", "form", "example"), SOURCES, ids=[w for w, _, _ in SOURCES])
-def test_every_service_message_has_a_french_text(where: str, form: str, example: str) -> None:
-    if form in PER_CALLER:
-        return
-    if form in LEFT_IN_ENGLISH:
-        assert match(FR, FR_PATTERNS, example) is None, f"{where}: translated now, drop it from LEFT_IN_ENGLISH"
-        return
-    found = match(FR, FR_PATTERNS, example)
-    assert found is not None, f"{where}: no fr.json key fits {form!r} (add \"service.{form}\" with names)"
-    key = found[0][len("service."):]
-    # The key must have this message's shape: a looser pattern ("line {line}: {problem}") that
-    # merely happens to fit would translate only part of it.
-    assert shape(key) == form or form in EXAMPLES, (where, key, form)
-    assert i18n.localise_service("fr", example) != example
+def test_the_services_raise_codes_not_english() -> None:
+    # Every refusal of these services carries a stable code the console words from its catalogue:
+    # none is an English sentence to be translated back.
+    left = [(where, form) for where, form, _ in SOURCES if form not in PER_CALLER and form not in LEFT_IN_ENGLISH]
+    assert left == []
+
+
+def test_every_raised_code_has_its_wording() -> None:
+    # FileProblem("file.x") and friends name their code as a bare string: each must be a known code.
+    codes = set()
+    for path in [p for root in SCANNED for p in ([root] if root.is_file() else sorted(root.rglob("*.py")))]:
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Call):
+                codes |= {k.value.value for k in node.keywords if k.arg == "code"
+                          and isinstance(k.value, ast.Constant) and isinstance(k.value.value, str)}
+    assert len(codes) > 60
+    for code in codes:
+        assert code in ENGLISH, code
+        for lang in ("fr", "en"):
+            assert f"problem.{code}" in i18n.catalog(lang), (lang, code)
 
 
 def test_campaign_state_conflicts_have_a_text_per_action() -> None:
@@ -149,35 +171,33 @@ def test_campaign_state_conflicts_have_a_text_per_action() -> None:
 
 
 def test_phone_number_reasons_are_known() -> None:
-    for reason in [*_REASONS.values(), "empty number", "wrong number of digits for its country"]:
-        assert f"service.{reason}" in FR
+    for reason in [*_REASONS.values(), "phone.empty", "phone.wrong_length", "phone.not_valid_for_country"]:
+        assert reason in ENGLISH and f"problem.{reason}" in FR
 
 
-def test_password_problems_are_translated_piece_by_piece() -> None:
+def test_password_problems_are_worded_piece_by_piece() -> None:
     problems = policy_problems("")
     assert len(problems) == 5
-    message = "needs " + ", ".join(problems)  # as accounts.users.check_new_user builds it
-    assert i18n.localise_service("fr", message) == (
-        "doit contenir au moins 8 caractères, une majuscule, une minuscule, un chiffre, un caractère spécial")
-    assert i18n.localise_service("en", message) == message
+    assert i18n.word_problem("fr", "password.weak", {"missing": problems}) == (
+        "Il manque au mot de passe : au moins 8 caractères, une majuscule, une minuscule, un chiffre,"
+        " un caractère spécial.")
+    # A common password is said to be common (the console's word matching used to call it "a digit").
+    assert i18n.word_problem("fr", "password.weak", {"missing": policy_problems("Azerty123!")}) == (
+        "Il manque au mot de passe : un mot de passe moins courant (pas un mot connu entouré de chiffres ou"
+        " de symboles, comme Passw0rd! ou Azerty123!).")
 
 
-def test_joined_mapping_problems_are_translated_piece_by_piece() -> None:
-    # A field name holding "; " and a key whose own text holds "; " must not be cut apart.
+def test_mapping_problems_are_worded_one_by_one() -> None:
+    # A field name holding "; " stays whole: each problem is its own code, never a joined sentence.
     problems = validate_mapping(("field:a; b", "first_name", "first_name"), 4)
-    message = "; ".join(problems)  # as contacts.importer builds it
-    assert len(problems) == 4
-    assert i18n.localise_service("fr", message) == (
-        "la correspondance des colonnes a 3 entrées pour 4 colonnes ; "
-        "une colonne et une seule doit être associée au mobile ; "
-        "'a; b' n'est pas un nom de champ utilisable (lettres, chiffres, _ ; pas un nom réservé) ; "
-        "'first_name' est choisi pour plusieurs colonnes")
-    assert i18n.localise_service("en", message) == message
-
-
-def test_the_english_catalog_gives_back_the_english_messages() -> None:
-    for _, _, example in SOURCES:
-        assert i18n.localise_service("en", example) == example
+    assert [p.code for p in problems] == ["mapping.entries", "mapping.one_mobile", "mapping.bad_field_name",
+                                          "mapping.duplicate_target"]
+    assert [i18n.word_problem("fr", p.code, p.params) for p in problems] == [
+        "la correspondance des colonnes a 3 entrées pour 4 colonnes",
+        "une colonne et une seule doit être associée au mobile",
+        "« a; b » n'est pas un nom de champ utilisable (lettres, chiffres, _ ; pas un nom réservé)",
+        "« first_name » est choisi pour plusieurs colonnes"]
+    assert problems[2].english() == "'a; b' is not a usable field name (letters, digits, _; not a built-in)"
 
 
 def test_pattern_keys_compile_and_keep_their_placeholders_in_french() -> None:
@@ -233,10 +253,8 @@ def test_a_translation_that_drifted_from_its_key_falls_back_to_english() -> None
 
 
 def test_the_real_catalogs_translate_a_message_with_values() -> None:
-    assert i18n.localise_service("fr", "a group named 'Clients' exists already") == \
-        "un groupe nommé 'Clients' existe déjà"
-    assert i18n.localise_service("en", "a group named 'Clients' exists already") == \
-        "a group named 'Clients' exists already"
+    assert i18n.localise_service("fr", "7 SMS segments, at most 3") == "7 segments SMS, 3 au plus"
+    assert i18n.localise_service("en", "7 SMS segments, at most 3") == "7 SMS segments, at most 3"
     assert i18n.word_problem("fr", "campaign.refresh_not_launched", {"id": 3, "state": "completed"}) == \
         "la campagne n°3 est à l'état « terminée » : seule une campagne lancée est actualisée"
 
@@ -254,7 +272,7 @@ async def test_group_name_conflict_is_shown_in_french_and_escaped(admin: Console
     await admin.get("/groups/new", headers=fr)
     status, body, _ = await admin.post("/groups/new", {"name": SCRIPT, "kind": "static"}, headers=fr)
     assert status == 422
-    assert "un groupe nommé &#39;&lt;script&gt;alert(1)&lt;/script&gt;&#39; existe déjà" in body
+    assert "un groupe nommé « &lt;script&gt;alert(1)&lt;/script&gt; » existe déjà" in body
     assert SCRIPT not in body and "exists already" not in body
 
 
@@ -264,12 +282,13 @@ async def test_the_same_conflict_stays_english_for_an_english_user_and_in_the_ap
     await admin.post("/groups/new", {"name": "Clients", "kind": "static"}, headers=en)
     await admin.get("/groups/new", headers=en)
     status, body, _ = await admin.post("/groups/new", {"name": "Clients", "kind": "static"}, headers=en)
-    assert status == 422 and "a group named &#39;Clients&#39; exists already" in body
+    assert status == 422 and "a group named ‘Clients’ exists already" in body
     key = await create_key(admin.app[keys.DB], admin.app[keys.CLOCK], "test", {"send"})
     resp = await admin.client.post("/api/v1/groups", json={"name": "Clients"},
                                    headers={"Authorization": f"Bearer {key.token}", "Accept-Language": "fr"})
     problem = await resp.json()
     assert resp.status == 409 and problem["detail"] == "a group named 'Clients' exists already"
+    assert problem["errors"][0]["code"] == "group.exists" and problem["errors"][0]["params"] == {"name": "Clients"}
 
 
 async def test_user_name_conflict_is_shown_in_french(admin: Console) -> None:
@@ -278,7 +297,7 @@ async def test_user_name_conflict_is_shown_in_french(admin: Console) -> None:
     status, body, _ = await admin.post("/settings/users", {"name": "bob", "role": "viewer",
                                                            "password": "Correct-Horse-9", "confirm": "Correct-Horse-9"})
     assert status == 422
-    assert "un utilisateur nommé &#39;bob&#39; existe déjà" in body and "exists already" not in body
+    assert "un utilisateur nommé « bob » existe déjà" in body and "exists already" not in body
 
 
 async def test_a_refused_upload_says_why_in_french(admin: Console) -> None:
@@ -317,7 +336,8 @@ def test_outbound_cancel_and_resend_refusals_are_translated() -> None:
 def test_import_line_reasons_are_french(cell: str, reason: str) -> None:
     check = check_number(cell, "FR")
     assert check.e164 is None and check.reason is not None
-    assert reason in i18n.localise_service("fr", check.reason), (cell, check.reason)
+    assert check.problem is not None
+    assert reason in i18n.word_problem("fr", check.problem.code, check.problem.params), (cell, check.reason)
 
 
 @pytest.mark.parametrize(("cell", "repair"), [
@@ -328,7 +348,7 @@ def test_import_line_reasons_are_french(cell: str, reason: str) -> None:
 def test_import_repairs_are_french_piece_by_piece(cell: str, repair: str) -> None:
     check = check_number(cell, "FR")
     assert check.e164 is not None and check.repair is not None
-    assert ", ".join(i18n.localise_service("fr", p) for p in check.repair.split(", ")) == repair, check.repair
+    assert ", ".join(i18n.word_problem("fr", code, {}) for code in check.repairs) == repair, check.repair
 
 
 async def test_the_import_analysis_page_gives_reasons_and_repairs_in_french(admin: Console) -> None:
