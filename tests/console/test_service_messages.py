@@ -20,7 +20,7 @@ from gatewayd import keys
 from gatewayd.accounts.apikeys import create_key
 from gatewayd.accounts.passwords import policy_problems
 from gatewayd.console import i18n
-from gatewayd.console.service_messages import Localiser, compile_pattern, compile_patterns, match
+from gatewayd.console.service_messages import Localiser, compile_pattern, compile_patterns
 from gatewayd.contacts.analysis import validate_mapping
 from gatewayd.contacts.numbers import check_number
 from gatewayd.phone import _REASONS
