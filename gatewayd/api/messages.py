@@ -20,7 +20,7 @@ from gatewayd.api.body import read_json, validation_problem
 from gatewayd.api.contacts import next_cursor, page_args, path_id
 from gatewayd.api.openapi import describe
 from gatewayd.clock import utc_iso
-from gatewayd.errors import Conflict, FieldError, InvalidInput
+from gatewayd.errors import Conflict, FieldError, InvalidInput, field_error
 from gatewayd.outbound.compose import Draft
 from gatewayd.outbound.model import Category, MessageDetail, MessageRow, MessageState, Receipt
 from gatewayd.phone import InvalidNumber, in_destinations, normalise
@@ -141,7 +141,7 @@ def recipients(raw: str | list[str], region: str, allowed: list[str], limit: int
         try:
             number = normalise(item, region)
         except InvalidNumber as exc:
-            errors.append(FieldError(field, f"{item!r}: {exc}"))
+            errors.append(field_error(exc.problem, field))
         else:
             if allowed and not _allowed(number, allowed):
                 errors.append(FieldError(field, f"{number}: destination not in this gateway's allowed countries"))
@@ -150,7 +150,7 @@ def recipients(raw: str | list[str], region: str, allowed: list[str], limit: int
         if len(errors) >= MAX_FIELD_ERRORS:
             break
     if errors:
-        raise InvalidInput(errors[0].field, errors[0].message, errors[1:])
+        raise InvalidInput.of(errors)
     return list(out)
 
 
@@ -251,7 +251,7 @@ async def list_messages(request: web.Request) -> web.Response:
         try:
             to = normalise(q["to"], request.app[keys.SETTINGS].sending.default_region)
         except InvalidNumber as exc:
-            raise InvalidInput("to", str(exc)) from None
+            raise InvalidInput(problems=[exc.problem.at("to")]) from None
     ints = {}
     for name in ("campaign", "thread"):
         if q.get(name):

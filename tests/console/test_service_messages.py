@@ -378,3 +378,60 @@ def test_automatic_pause_reasons_are_french() -> None:
     source = (ROOT / "campaigns" / "runner.py").read_text("utf-8")
     assert 'f"auto-paused: {rate:.0%} of {finished} finished messages failed"' in source
     assert '(threshold {self.settings.failure_threshold:.0%})' in source
+
+
+# --- coded problems: French in the console, code and English in the API ----------------------------
+
+async def _api(admin: Console, method: str, path: str, **kwargs: object) -> tuple[int, dict[str, object]]:
+    key = await create_key(admin.app[keys.DB], admin.app[keys.CLOCK], "t", {"admin"})
+    resp = await admin.client.request(method, path, headers={"Authorization": f"Bearer {key.token}"}, **kwargs)
+    return resp.status, await resp.json()
+
+
+async def test_a_bad_number_has_a_code_in_the_api(admin: Console) -> None:
+    status, problem = await _api(admin, "POST", "/api/v1/messages", json={"to": ["0612"], "text": "Bonjour",
+                                                                      "category": "transactional"})
+    assert status == 422
+    error = problem["errors"][0]  # type: ignore[index]
+    assert error["field"] == "to[0]" and error["code"] == "phone.invalid"
+    assert error["params"] == {"number": "0612", "reason": {"code": "phone.wrong_length", "params": {}}}
+    assert error["message"] == "'0612' is not a valid phone number: wrong number of digits for its country"
+    status, problem = await _api(admin, "POST", "/api/v1/contacts", json={"mobile": "+99912"})
+    assert status == 422 and problem["errors"][0]["code"] == "phone.invalid"  # type: ignore[index]
+    assert problem["errors"][0]["field"] == "mobile"  # type: ignore[index]
+
+
+async def test_a_bad_contact_number_is_french_in_the_console(admin: Console) -> None:
+    fr = {"Accept-Language": "fr"}
+    await admin.get("/contacts/new", headers=fr)
+    status, body, _ = await admin.post("/contacts/new", {"mobile": "0612", "last_name": "Durand"}, headers=fr)
+    assert status == 422
+    assert "« 0612 » n&#39;est pas un numéro de téléphone valide : mauvais nombre de chiffres pour son pays" in body
+    assert "not a valid phone number" not in body and "wrong number" not in body
+    await admin.post("/contacts/new", {"mobile": "0612345678", "last_name": "Durand"}, headers=fr)
+    await admin.get("/contacts/new", headers=fr)
+    status, body, _ = await admin.post("/contacts/new", {"mobile": "06 12 34 56 78"}, headers=fr)
+    assert status == 409 or status == 422
+    assert "a déjà le numéro +33612345678" in body and "already has" not in body
+    status, problem = await _api(admin, "POST", "/api/v1/contacts", json={"mobile": "0612345678"})
+    assert status == 409 and problem["errors"][0]["code"] == "contact.number_taken"  # type: ignore[index]
+
+
+async def test_the_rejected_lines_file_gives_reasons_in_the_users_language(admin: Console) -> None:
+    await admin.get("/imports")
+    form = FormData()
+    form.add_field("_csrf", admin.csrf)
+    form.add_field("file", "Nom;Téléphone\nA;abc\nB;0612345678\nC;06 12 34 56 78\n".encode(), filename="c.csv",
+                   content_type="text/csv")
+    resp = await admin.client.post("/imports", data=form, allow_redirects=False)
+    assert resp.status == 303, await resp.text()
+    import_id = resp.headers["Location"].rstrip("/").split("/")[-1].split("?")[0]
+    await admin.get(resp.headers["Location"])
+    french = await (await admin.client.get(f"/imports/{import_id}/rejects.csv",
+                                           headers={"Accept-Language": "fr"})).text()
+    assert "ce n'est pas un numéro de téléphone" in french and "doublon de la ligne 3" in french, french
+    assert "not a phone number" not in french and "duplicate" not in french
+    key = await create_key(admin.app[keys.DB], admin.app[keys.CLOCK], "t", {"admin"})
+    english = await (await admin.client.get(f"/api/v1/imports/{import_id}/rejects.csv",
+                                            headers={"Authorization": f"Bearer {key.token}"})).text()
+    assert "not a phone number" in english and "duplicate of line 3" in english, english
