@@ -229,6 +229,22 @@ ENGLISH: dict[str, str] = {
     "webhook.not_found": "no such webhook",
     "period.too_long": "at most {days} days per export",
     "form.field_too_long": "longer than {limit} characters: split it in several parts",
+    "optout.stop_must_stay": "STOP must stay a stop word: marketing messages tell people to answer STOP",
+    "optout.word_both": "{word!r} is both a stop word and a start word",
+    "optout.stop_word_empty": "stop word {word!r} has no letters or digits",
+    "optout.start_word_empty": "start word {word!r} has no letters or digits",
+    "quiet_hours.no_day": "choose at least one day, or turn the window off",
+    "quiet_hours.order": "send_until must be later than send_from (same day)",
+    "quiet_hours.no_calendar": "no public holiday calendar for {country!r}/{subdivision!r}",
+    "setting.section_not_editable": "[{section}] cannot be changed in the console",
+    "setting.not_editable": "[{section}] {key} cannot be changed in the console",
+    "setting.string_too_long": "at most {limit} characters",
+    "setting.string_too_short": "at least {limit} characters",
+    "setting.greater_than_equal": "at least {limit}",
+    "setting.less_than_equal": "at most {limit}",
+    "setting.literal_error": "one of {limit}",
+    "setting.time": "{value!r} is not a time of day (HH:MM)",
+    "setting.invalid": "{message}",
 }
 
 
