@@ -245,6 +245,12 @@ ENGLISH: dict[str, str] = {
     "setting.literal_error": "one of {limit}",
     "setting.time": "{value!r} is not a time of day (HH:MM)",
     "setting.invalid": "{message}",
+    "ussd.bad_code": "{code_given!r} is not a USSD code: it starts with * or # and holds only digits, "
+                     "* and # (for example *100# or #123#)",
+    "ussd.refused": "the modem refused the USSD request ({reason})",
+    "ussd.no_answer": "no answer from the network within {seconds} s",
+    "ussd.failed": "line {line}: {reason}",
+    "ussd.line_unavailable": "line {line} cannot ask the network now: {why}",
 }
 
 
