@@ -64,6 +64,9 @@ def word_problem(lang: str, code: str, params: Mapping[str, object]) -> str:
     values = render_params(params, lambda c, p: word_problem(lang, c, p), translate(lang, "problem.join"))
     if code == "line.unknown" and values.get("known") == "none":
         values["known"] = translate(lang, "problem.none")
+    line_state = values.get("line_state")
+    if isinstance(line_state, str) and f"line_state.{line_state}" in catalog(lang):
+        values["line_state"] = translate(lang, f"line_state.{line_state}")
     state = values.get("state")
     if isinstance(state, str) and f"state.{state}" in catalog(lang):
         values["state"] = translate(lang, f"state.{state}")

@@ -251,6 +251,14 @@ ENGLISH: dict[str, str] = {
     "ussd.no_answer": "no answer from the network within {seconds} s",
     "ussd.failed": "line {line}: {reason}",
     "ussd.line_unavailable": "line {line} cannot ask the network now: {why}",
+    "report.none": "no delivery report within {span}: delivery not confirmed (the report may have "
+                   "been lost, e.g. while the daemon was stopped on a line that gets reports only "
+                   "directly)",
+    "line.waiting": "waiting for line {line}: it is {line_state}",
+    "line.waiting_detail": "waiting for line {line}: it is {line_state} ({detail})",
+    "line.waiting_unconfigured": "waiting for line {line}: it is not configured",
+    "campaign.auto_paused": "auto-paused: {rate} of {finished} finished messages failed (threshold {threshold})",
+    "campaign.auto_paused_because": "auto-paused: {reason}",
 }
 
 

@@ -111,6 +111,7 @@ def campaign_json(c: Campaign, **extra: Any) -> dict[str, Any]:
         "started_at": utc_iso(c.started_at),
         "paused_at": utc_iso(c.paused_at),
         "pause_reason": c.pause_reason,
+        "pause_code": c.pause_code,
         "finished_at": utc_iso(c.finished_at),
         "created_by": c.created_by,
         "created_at": utc_iso(c.created_at),

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from gatewayd.campaigns.rendering import CampaignTexts, load_texts
 from gatewayd.campaigns.service import CampaignService
 from gatewayd.errors import ProblemError
+from gatewayd.problems import Problem
 from gatewayd.campaigns.checks import TextCheck, TextDecision, with_defaults
 from gatewayd.outbound.compose import Composed, Draft, Recipient
 from gatewayd.outbound.model import Category, NewMessage
@@ -104,11 +105,11 @@ class CampaignRunner:
             recent = await store.finished_since(conn, campaign_id, since) if since else states
         finished, rate = failure_rate(recent)
         if finished >= self.settings.failure_min_finished and rate > self.settings.failure_threshold:
-            reason = (f"auto-paused: {rate:.0%} of {finished} finished messages failed"
-                      f" (threshold {self.settings.failure_threshold:.0%})")
+            reason = Problem("campaign.auto_paused", "", {"rate": f"{rate:.0%}", "finished": finished,
+                                                          "threshold": f"{self.settings.failure_threshold:.0%}"})
             try:
-                await self.service.pause(campaign_id, reason)
-                log.warning("campaign %d %s", campaign_id, reason)
+                await self.service.pause(campaign_id, problem=reason)
+                log.warning("campaign %d %s", campaign_id, reason.english())
             except ProblemError:
                 pass
             return 0
@@ -123,8 +124,11 @@ class CampaignRunner:
                 # rather than failing the same batch at every tick.
                 detail = exc.detail if isinstance(exc, ProblemError) else str(exc)
                 log.warning("campaign %d cannot hand messages to outbound: %s", campaign_id, detail)
+                # The refusal's own code when it has one, so the console words it too.
+                refusal = exc.problems[0].as_data() if isinstance(exc, ProblemError) and exc.problems else detail
                 try:
-                    await self.service.pause(campaign_id, f"auto-paused: {detail}"[:300])
+                    await self.service.pause(campaign_id, problem=Problem("campaign.auto_paused_because", "",
+                                                                          {"reason": refusal}))
                 except ProblemError:
                     pass
                 break

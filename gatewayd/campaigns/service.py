@@ -28,6 +28,7 @@ from gatewayd.config import Settings
 from gatewayd.contacts.analysis import fold
 from gatewayd.contacts.importer import ImportService
 from gatewayd.errors import Conflict, InvalidInput, NotFound
+from gatewayd.problems import Problem
 from gatewayd.store import campaigns as store
 from gatewayd.store import contacts as contact_store
 from gatewayd.store import imports as import_store
@@ -464,15 +465,19 @@ class CampaignService:
         self.on_change()
         return {"added": added, "campaign": await self.get(campaign_id)}
 
-    async def pause(self, campaign_id: int, reason: str | None = None) -> Campaign:
+    async def pause(self, campaign_id: int, reason: str | None = None, *, problem: Problem | None = None) -> Campaign:
+        """Pause a running campaign, with a person's own `reason`, or a coded `problem` (an automatic
+        pause: its English is the reason the API shows, its code what the console words)."""
         now = self.clock.now()
+        stored = store.encode_pause(problem) if problem is not None else reason
         async with self.db.write() as conn:
             if not await store.transition(conn, campaign_id, ("running",), "paused", now, paused_at=now,
-                                          pause_reason=reason):
+                                          pause_reason=stored):
                 await self._state_conflict(conn, campaign_id, "paused")
             # Same transaction: the queued messages are held, not canceled and re-created on resume.
             held = await message_store.hold_campaign(conn, campaign_id, now)
-        log.info("campaign %d paused (%d queued messages held)%s", campaign_id, held, f": {reason}" if reason else "")
+        said = problem.english() if problem is not None else reason
+        log.info("campaign %d paused (%d queued messages held)%s", campaign_id, held, f": {said}" if said else "")
         return await self.get(campaign_id)
 
     async def resume(self, campaign_id: int) -> Campaign:

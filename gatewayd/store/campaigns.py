@@ -11,6 +11,7 @@ from typing import Any
 
 import aiosqlite
 
+from gatewayd.problems import Problem, english, is_coded
 from gatewayd.clock import parse_iso, utc_iso
 from gatewayd.store.db import Database
 from gatewayd.store.groups import parse_rule, rule_sql
@@ -43,6 +44,7 @@ class Campaign:
     timing: dict[str, Any] | None = None         # reminder or recurring (campaigns/timing.py)
     timing_report: dict[str, Any] | None = None  # what launch planned: recipients skipped and why
     parent_id: int | None = None                 # the recurring campaign this occurrence comes from
+    pause_code: dict[str, Any] | None = None     # why it is paused, as a problem's data (automatic pauses)
 
 
 @dataclass(frozen=True)
@@ -56,15 +58,40 @@ class PendingRecipient:
     values: dict[str, str]
 
 
+# An automatic pause stores its reason as a problem's data (JSON, gatewayd.problems) in pause_reason,
+# so the console can word it in the viewer's language; a person's pause keeps their own words. Only
+# codes of this prefix are read back as codes: a person's text is never taken for one.
+AUTO_PAUSE_PREFIX = '{"code": "campaign.auto_paused'
+
+
+def encode_pause(problem: Problem) -> str:
+    """The pause_reason column for an automatic pause."""
+    return json.dumps(problem.as_data(), ensure_ascii=False)
+
+
+def decode_pause(raw: str | None) -> tuple[str | None, dict[str, Any] | None]:
+    """(English reason, problem data or None) of a pause_reason column."""
+    if raw is None or not raw.startswith(AUTO_PAUSE_PREFIX):
+        return raw, None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return raw, None
+    if not is_coded(data):
+        return raw, None
+    return english(data["code"], data.get("params") or {}), data
+
+
 def _campaign(r: sqlite3.Row, templates: dict[str, int]) -> Campaign:
+    reason, code = decode_pause(r["pause_reason"])
     return Campaign(r["id"], r["name"], r["tag"], r["category"], r["state"], r["line"], json.loads(r["audience"]),
                     r["stop_mention"], parse_iso(r["scheduled_at"]), parse_iso(r["started_at"]),
-                    parse_iso(r["paused_at"]), r["pause_reason"], parse_iso(r["finished_at"]),
+                    parse_iso(r["paused_at"]), reason, parse_iso(r["finished_at"]),
                     parse_iso(r["resumed_at"]),
                     r["duplicates"],
                     r["created_by"], parse_iso(r["created_at"]), parse_iso(r["updated_at"]),  # type: ignore[arg-type]
                     templates, json.loads(r["timing"]) if r["timing"] else None,
-                    json.loads(r["timing_report"]) if r["timing_report"] else None, r["parent_id"])
+                    json.loads(r["timing_report"]) if r["timing_report"] else None, r["parent_id"], code)
 
 
 async def insert(conn: aiosqlite.Connection, *, name: str, tag: str, category: str, line: str | None,
