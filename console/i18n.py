@@ -20,7 +20,6 @@ import phonenumbers
 
 from gatewayd.clock import parse_iso
 from gatewayd.problems import render_params
-from gatewayd.console.service_messages import Localiser
 
 log = logging.getLogger(__name__)
 
@@ -80,17 +79,6 @@ def translate_count(lang: str, key: str, count: int, /, **values: object) -> str
     if singular and f"{key}.one" in catalog(lang):
         key = f"{key}.one"
     return translate(lang, key, count=count, **values)
-
-
-@cache
-def service_localiser(lang: str) -> Localiser:
-    """The service-message translator of one language (its pattern keys compiled once)."""
-    return Localiser(catalog(lang))
-
-
-def localise_service(lang: str, message: str) -> str:
-    """A service's English message in `lang` ("service.*" keys, exact or pattern), else as it is."""
-    return service_localiser(lang)(message)
 
 
 def negotiate(accept_language: str | None, default: str) -> str:

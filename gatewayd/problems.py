@@ -259,6 +259,12 @@ ENGLISH: dict[str, str] = {
     "line.waiting_unconfigured": "waiting for line {line}: it is not configured",
     "campaign.auto_paused": "auto-paused: {rate} of {finished} finished messages failed (threshold {threshold})",
     "campaign.auto_paused_because": "auto-paused: {reason}",
+    "email.bad_address": "{address!r} is not an e-mail address",
+    "email.test_failed": "the test e-mail was not sent: {error}",
+    "message.cannot_complete": "message {id} is {state}; only an unknown long message can be completed",
+    "message.no_part_sent": "message {id} has no part on record as sent: resend it whole instead",
+    "message.all_parts_sent": "every part of message {id} is on record as sent: nothing to complete",
+    "message.already_resent_whole": "message {id} was already resent whole",
 }
 
 

@@ -18,7 +18,7 @@ from gatewayd.console.forms import (
     text,
     texts,
 )
-from gatewayd.console.render import field_errors, formats, fragment, localise, redirect, render, t
+from gatewayd.console.render import field_errors, formats, fragment, message_error, redirect, render, t
 from gatewayd.console.routing import Pages
 from gatewayd.console.views.imports import read_upload
 
@@ -342,7 +342,7 @@ async def report_csv(request: web.Request) -> web.StreamResponse:
         # Message states have their console names; the other outcomes are the report's own.
         outcome = t(request, f"campaigns.report.{x.outcome}" if x.outcome == "pending" or r.state == "excluded"
                     else f"state.{x.outcome}")
-        detail = localise(request, x.detail) if x.detail else None
+        detail = message_error(request, r) if x.detail else None
         return [r.number, r.last_name, r.first_name, outcome, detail, r.line, r.segments, fmt.stamp(r.sent_at),
                 fmt.stamp(r.delivered_at), yes if x.replied else no, yes if x.opted_out else no, r.message_id]
 

@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 from gatewayd.console.forms import month_to_date
 from gatewayd.console.i18n import Formats
-from gatewayd.console.render import formats, localise, message_error, t
+from gatewayd.console.render import formats, message_error, t
 from gatewayd.console.routing import Pages
 from gatewayd.console.views.messages import STATES, sent_filters
 
@@ -65,7 +65,7 @@ async def sent_export(request: web.Request) -> web.StreamResponse:
         key = (m.error_key, repr(m.error_params), m.error) if m.error_key else m.error
         found = reasons.get(key)
         if found is None:
-            found = message_error(request, m) if m.error_key else localise(request, m.error)
+            found = message_error(request, m)
             if len(reasons) < 1000:
                 reasons[key] = found
         return found

@@ -505,6 +505,13 @@ class RecipientOutcome:
     submitted_at: datetime | None
     sent_at: datetime | None
     delivered_at: datetime | None
+    error_key: str | None = None
+    error_params: dict[str, Any] | None = None
+
+    @property
+    def reason(self) -> Problem | None:
+        """The message's reason as a code (what the console words), when it has one."""
+        return Problem(self.error_key, "", self.error_params or {}) if self.error_key and self.error else None
 
 
 # Each report outcome as a condition on the recipient (r) and its current message (m).
@@ -541,7 +548,8 @@ async def recipient_outcomes(conn: aiosqlite.Connection, campaign_id: int, *, af
         where.append("(" + " OR ".join(f"({OUTCOME_SQL[o]})" for o in outcomes) + ")")
     args.append(limit)
     sql = ("SELECT r.id, r.number, r.source, r.contact_id, c.last_name, c.first_name, r.state, r.exclusion,"
-           " r.message_id, m.state, m.sent_line, m.segments, m.error, r.submitted_at, m.sent_at, m.delivered_at"
+           " r.message_id, m.state, m.sent_line, m.segments, m.error, r.submitted_at, m.sent_at, m.delivered_at,"
+           " m.error_key, m.error_params"
            " FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.message_id"
            " LEFT JOIN contacts c ON c.id = r.contact_id"
            f" WHERE {' AND '.join(where)} ORDER BY r.id LIMIT ?")
@@ -550,7 +558,8 @@ async def recipient_outcomes(conn: aiosqlite.Connection, campaign_id: int, *, af
     return [RecipientOutcome(id=r[0], number=r[1], source=r[2], contact_id=r[3], last_name=r[4], first_name=r[5],
                              state=r[6], exclusion=r[7], message_id=r[8], message_state=r[9], line=r[10],
                              segments=r[11], error=r[12], submitted_at=parse_iso(r[13]), sent_at=parse_iso(r[14]),
-                             delivered_at=parse_iso(r[15]))
+                             delivered_at=parse_iso(r[15]), error_key=r[16],
+                             error_params=json.loads(r[17]) if r[17] else None)
             for r in rows]
 
 

@@ -1,9 +1,8 @@
 """Services' problems reach French console users in French, values and all; the API keeps English and the code.
 
-The services named in SCANNED raise stable codes (gatewayd.problems) only: a scan of their source finds no
-English sentence left for the console to translate back. The regular-expression Localiser remains for the
-messages of the areas not converted yet (delivery reports of older rows, USSD, quiet-hours and STOP-word
-settings, automatic pause reasons)."""
+The services raise stable codes with parameters (gatewayd.problems); the console words them from its
+catalogue (`problem.<code>`), the API in English. Nothing translates English sentences back: a scan of the
+services' source finds no English sentence raised without a code."""
 
 from __future__ import annotations
 
@@ -20,7 +19,6 @@ from gatewayd import keys
 from gatewayd.accounts.apikeys import create_key
 from gatewayd.accounts.passwords import policy_problems
 from gatewayd.console import i18n
-from gatewayd.console.service_messages import Localiser, compile_pattern, compile_patterns
 from gatewayd.contacts.analysis import validate_mapping
 from gatewayd.contacts.numbers import check_number
 from gatewayd.phone import _REASONS
@@ -32,7 +30,8 @@ from .conftest import Console, add_user
 ROOT = Path(gatewayd.__file__).parent
 CONSOLE = Path(i18n.__file__).parent
 SCANNED = [ROOT / "contacts", ROOT / "campaigns", ROOT / "accounts", ROOT / "inbound", CONSOLE / "views",
-           ROOT / "phone.py", ROOT / "store" / "backup.py"]
+           ROOT / "phone.py", ROOT / "store" / "backup.py", ROOT / "email", ROOT / "live_settings.py",
+           ROOT / "line_identity.py"]
 # Errors a console page shows (as field errors or the page's notice) and the exceptions whose str()
 # the services turn into such an error (file readers, template syntax, phone numbers).
 # Errors raised with a stable code (`code=...`, and TemplateSyntaxError's) carry no English to match:
@@ -117,7 +116,6 @@ def _message_arg(node: ast.AST) -> ast.expr | None:
 
 
 FR = i18n.catalog("fr")
-FR_PATTERNS = compile_patterns(FR)
 SOURCES = sorted(set(source_messages()))
 
 
@@ -198,65 +196,6 @@ def test_mapping_problems_are_worded_one_by_one() -> None:
         "« a; b » n'est pas un nom de champ utilisable (lettres, chiffres, _ ; pas un nom réservé)",
         "« first_name » est choisi pour plusieurs colonnes"]
     assert problems[2].english() == "'a; b' is not a usable field name (letters, digits, _; not a built-in)"
-
-
-def test_pattern_keys_compile_and_keep_their_placeholders_in_french() -> None:
-    for lang in ("fr", "en"):
-        for key, text in i18n.catalog(lang).items():
-            if key.startswith("service."):
-                compile_pattern(key)  # raises on a lone brace
-                assert i18n.placeholders(key) == i18n.placeholders(text), (lang, key)
-
-
-# --- the matcher, on its own catalogs ---------------------------------------------------------------
-
-def localiser(**entries: str) -> Localiser:
-    return Localiser({f"service.{k.replace('_', ' ')}": v for k, v in entries.items()})
-
-
-def test_values_with_regex_metacharacters_are_taken_as_they_are() -> None:
-    loc = Localiser({"service.a group named {name} exists already (max. {n}*)": "le groupe {name} existe ({n})"})
-    assert loc(r"a group named '(.*)+[x]\d$ ^|?' exists already (max. 3*)") == r"le groupe '(.*)+[x]\d$ ^|?' existe (3)"
-    # The key's own "(", "." and "*" are text, not regex syntax.
-    assert loc("a group named 'x' exists already (max! 3)") == "a group named 'x' exists already (max! 3)"
-
-
-def test_a_message_no_key_fits_stays_as_it_is() -> None:
-    loc = Localiser({"service.a group named {name} exists already": "un groupe nommé {name} existe déjà",
-                     "service.too long": "trop long"})
-    for message in ("a group named 'x' exists", "A group named 'x' exists already", "too long!", ""):
-        assert loc(message) == message
-    assert loc("a group named 'x' exists already\nand more") == "a group named 'x' exists already\nand more"
-
-
-def test_two_placeholders_are_filled_by_name_in_any_order() -> None:
-    loc = Localiser({"service.{count} SMS segments, at most {max}": "au plus {max} segments SMS, ici {count}",
-                     "service.{a}{b} left": "reste {b}/{a}"})
-    assert loc("7 SMS segments, at most 3") == "au plus 3 segments SMS, ici 7"
-    # A value holding the text that follows it: the first placeholder takes the shortest fit.
-    assert loc("1 SMS segments, at most 2 SMS segments, at most 3") == \
-        "au plus 2 SMS segments, at most 3 segments SMS, ici 1"
-    # Side by side with nothing between them, the first takes nothing and the second the rest.
-    assert loc("xy left") == "reste xy/"
-
-
-def test_the_most_specific_key_wins() -> None:
-    loc = Localiser({"service.a rule for {keyword} already exists on {line}": "… sur la ligne {line}",
-                     "service.a rule for {keyword} already exists on every modem": "… pour toutes les lignes"})
-    assert loc("a rule for 'hi' already exists on every modem") == "… pour toutes les lignes"
-    assert loc("a rule for 'hi' already exists on gsm1") == "… sur la ligne gsm1"
-
-
-def test_a_translation_that_drifted_from_its_key_falls_back_to_english() -> None:
-    loc = Localiser({"service.group {id} does not exist": "le groupe {numero} n'existe pas"})
-    assert loc("group 4 does not exist") == "group 4 does not exist"
-
-
-def test_the_real_catalogs_translate_a_message_with_values() -> None:
-    assert i18n.localise_service("fr", "7 SMS segments, at most 3") == "7 segments SMS, 3 au plus"
-    assert i18n.localise_service("en", "7 SMS segments, at most 3") == "7 SMS segments, at most 3"
-    assert i18n.word_problem("fr", "campaign.refresh_not_launched", {"id": 3, "state": "completed"}) == \
-        "la campagne n°3 est à l'état « terminée » : seule une campagne lancée est actualisée"
 
 
 # --- through the real console -----------------------------------------------------------------------
@@ -370,14 +309,34 @@ async def test_the_import_analysis_page_gives_reasons_and_repairs_in_french(admi
 
 
 def test_automatic_pause_reasons_are_french() -> None:
-    # The two reasons campaigns/runner.py stores when it pauses a campaign by itself.
-    assert i18n.localise_service("fr", "auto-paused: 35% of 40 finished messages failed (threshold 20%)") == \
+    # What campaigns/runner.py stores when it pauses a campaign by itself: codes, a refusal nested.
+    assert i18n.word_problem("fr", "campaign.auto_paused", {"rate": "35%", "finished": 40, "threshold": "20%"}) == \
         "mise en pause automatique : 35% des 40 messages terminés ont échoué (seuil 20%)"
-    assert i18n.localise_service("fr", "auto-paused: template 4 no longer exists").startswith(
-        "mise en pause automatique : ")
-    source = (ROOT / "campaigns" / "runner.py").read_text("utf-8")
-    assert 'f"auto-paused: {rate:.0%} of {finished} finished messages failed"' in source
-    assert '(threshold {self.settings.failure_threshold:.0%})' in source
+    nested = {"reason": {"code": "template.not_found", "params": {"id": 4}}}
+    assert i18n.word_problem("fr", "campaign.auto_paused_because", nested) == \
+        "mise en pause automatique : " + i18n.word_problem("fr", "template.not_found", {"id": 4})
+
+
+def test_a_pause_reason_is_read_back_as_a_code_only_when_stored_as_one() -> None:
+    from gatewayd.problems import Problem
+    from gatewayd.store.campaigns import decode_pause, encode_pause
+
+    stored = encode_pause(Problem("campaign.auto_paused", "", {"rate": "35%", "finished": 40, "threshold": "20%"}))
+    assert decode_pause(stored) == ("auto-paused: 35% of 40 finished messages failed (threshold 20%)",
+                                    {"code": "campaign.auto_paused",
+                                     "params": {"rate": "35%", "finished": 40, "threshold": "20%"}})
+    # A person's own words are theirs, whatever they look like.
+    for words in ("lunch", '{"code": "optout.blocked", "params": {}}', '{"code": "campaign.auto_paused'):
+        assert decode_pause(words) == (words, None)
+
+
+def test_no_console_page_translates_english_back() -> None:
+    # The regular-expression translator and its "service.*" keys are gone for good.
+    assert not (CONSOLE / "service_messages.py").exists()
+    for lang in ("fr", "en"):
+        assert not [k for k in i18n.catalog(lang) if k.startswith("service.")]
+    for template in (CONSOLE / "templates").rglob("*.html"):
+        assert "service(" not in template.read_text("utf-8"), template
 
 
 # --- coded problems: French in the console, code and English in the API ----------------------------
