@@ -22,7 +22,6 @@ from gatewayd.campaigns.checks import TextCheck, TextDecision, with_defaults
 from gatewayd.outbound.compose import Composed, Draft, Recipient
 from gatewayd.outbound.model import Category, NewMessage
 from gatewayd.store import campaigns as store
-from gatewayd.store import messages as message_store
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -55,10 +54,8 @@ class CampaignRunner:
         self.service = service
         self.outbound = outbound
         self.settings = service.settings.campaigns
-        self._wake = asyncio.Event()
+        self._wake = service.wakeup  # the service sets it when a campaign starts, resumes or changes
         self._task: asyncio.Task[None] | None = None
-        service.on_change = self.wake
-        service.cancel_outstanding = self.cancel_outstanding
 
     def wake(self) -> None:
         self._wake.set()
@@ -196,15 +193,3 @@ class CampaignRunner:
     async def _texts(self, conn: aiosqlite.Connection, campaign: store.Campaign) -> CampaignTexts:
         return await load_texts(conn, campaign)
 
-    async def cancel_outstanding(self, campaign_id: int) -> int:
-        """Cancel the campaign's queued messages and put their recipients back to pending.
-
-        One transaction for all of them (one fsync, not one per message), and each recipient goes
-        back with its message's cancellation, so a crash cannot leave one without the other. A
-        message the dispatcher claimed meanwhile is not canceled and stays with its recipient."""
-        now = self.service.clock.now()
-        async with self.service.db.write() as conn:
-            back = [rid for rid, mid in await store.cancelable(conn, campaign_id)
-                    if await message_store.cancel(conn, mid, now)]
-            await store.back_to_pending(conn, back)
-        return len(back)

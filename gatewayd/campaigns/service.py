@@ -8,6 +8,7 @@ same transaction that moves the campaign to running; UNIQUE(campaign, number) ke
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence
@@ -72,9 +73,10 @@ class CampaignService:
 
     def __init__(self, db: Database, settings: Settings, clock: Clock, imports: ImportService, *,
                  lines: LineDirectory | None = None, scheduler: CampaignScheduler | None = None,
-                 composer: Composer | None = None) -> None:
+                 composer: Composer | None = None, on_release: Callable[[], None] | None = None) -> None:
         """`lines`: the pool's view of the lines (default: the configured ones, for tests without a
-        pool); `scheduler`: launches scheduled campaigns (None: only launch_due() does)."""
+        pool); `scheduler`: launches scheduled campaigns (None: only launch_due() does);
+        `on_release`: the dispatcher's wake-up, called when held messages may go (a resume)."""
         from gatewayd.modem.pool import FixedLines
 
         self.db = db
@@ -85,9 +87,9 @@ class CampaignService:
         self.scheduler = scheduler
         # Outbound's composition: previews show what it will send (mention, look-alikes).
         self.composer = composer if composer is not None else Composer(settings, self.lines)
-        self.on_change: Callable[[], None] = lambda: None   # the runner's wake-up
-        self.cancel_outstanding: Callable[[int], Any] | None = None  # set by the runner
-        self.on_release: Callable[[], None] | None = None   # held messages may go: the dispatcher's wake-up
+        # Set when a campaign starts, resumes or changes: the runner (CampaignRunner) waits on it.
+        self.wakeup = asyncio.Event()
+        self.on_release = on_release
 
     def use_settings(self, settings: Settings) -> None:
         """Settings changed in the console (quiet hours show in the next preview)."""
@@ -383,7 +385,7 @@ class CampaignService:
         if self.scheduler is not None:
             self.scheduler.cancel(f"campaign:{campaign_id}")
         log.info("campaign %d launched: %d recipients (%d duplicates left out)", campaign_id, added, duplicates)
-        self.on_change()
+        self.wakeup.set()
         return await self.get(campaign_id)
 
     async def _materialise(self, conn: aiosqlite.Connection, campaign: Campaign, now: datetime) -> tuple[int, int]:
@@ -462,7 +464,7 @@ class CampaignService:
             added, _ = await self._materialise(conn, campaign, now)
             if added and campaign.state == "completed":
                 await store.transition(conn, campaign_id, ("completed",), "running", now, finished_at=None)
-        self.on_change()
+        self.wakeup.set()
         return {"added": added, "campaign": await self.get(campaign_id)}
 
     async def pause(self, campaign_id: int, reason: str | None = None, *, problem: Problem | None = None) -> Campaign:
@@ -487,7 +489,7 @@ class CampaignService:
                                           pause_reason=None, resumed_at=now):
                 await self._state_conflict(conn, campaign_id, "resumed")
             await message_store.release_campaign(conn, campaign_id, now)
-        self.on_change()
+        self.wakeup.set()
         if self.on_release is not None:
             self.on_release()
         return await self.get(campaign_id)
@@ -500,9 +502,20 @@ class CampaignService:
                 await self._state_conflict(conn, campaign_id, "canceled")
         if self.scheduler is not None:
             self.scheduler.cancel(f"campaign:{campaign_id}")
-        if self.cancel_outstanding is not None:
-            await self.cancel_outstanding(campaign_id)
+        await self._cancel_outstanding(campaign_id, now)
         return await self.get(campaign_id)
+
+    async def _cancel_outstanding(self, campaign_id: int, now: datetime) -> int:
+        """Cancel the campaign's queued messages and put their recipients back to pending.
+
+        One transaction for all of them (one fsync, not one per message), and each recipient goes
+        back with its message's cancellation, so a crash cannot leave one without the other. A
+        message the dispatcher claimed meanwhile is not canceled and stays with its recipient."""
+        async with self.db.write() as conn:
+            back = [rid for rid, mid in await store.cancelable(conn, campaign_id)
+                    if await message_store.cancel(conn, mid, now)]
+            await store.back_to_pending(conn, back)
+        return len(back)
 
     async def fire_occurrence(self, parent_id: int) -> int | None:
         """A recurring campaign's occurrence: a campaign of its own (same templates, audience, variables)
