@@ -10,6 +10,7 @@ from aiohttp import web
 from gatewayd.console.forms import (
     Form,
     actor,
+    checked,
     cursor_int,
     encode_cursor,
     ints,
@@ -82,7 +83,8 @@ def _values(form: Form | None) -> dict[str, Any]:
         return {"name": "", "tag": "", "category": "marketing", "line": "", "template_default": None,
                 "template_fr": None, "template_en": None, "new_text": "", "groups": [], "contacts": [],
                 "numbers": "", "timing_kind": "", "timing_column": "", "timing_offset": "days", "timing_days": "1",
-                "timing_at": "10:00", "timing_hours": "2", "timing_dow": [], "timing_dom": "", "timing_rec_at": "09:00"}
+                "timing_at": "10:00", "timing_hours": "2", "timing_dow": [], "timing_dom": "", "timing_rec_at": "09:00",
+                "transliterate": False}
 
     def tid(name: str) -> int | None:
         raw = text(form, name, 20)
@@ -96,7 +98,8 @@ def _values(form: Form | None) -> dict[str, Any]:
             "timing_column": text(form, "timing_column", 100), "timing_offset": text(form, "timing_offset", 10),
             "timing_days": text(form, "timing_days", 5), "timing_at": text(form, "timing_at", 5),
             "timing_hours": text(form, "timing_hours", 6), "timing_dow": texts(form, "timing_dow", 3),
-            "timing_dom": text(form, "timing_dom", 3), "timing_rec_at": text(form, "timing_rec_at", 5)}
+            "timing_dom": text(form, "timing_dom", 3), "timing_rec_at": text(form, "timing_rec_at", 5),
+            "transliterate": checked(form, "transliterate")}
 
 
 def _timing(values: dict[str, Any]) -> dict[str, Any] | None:
@@ -132,7 +135,8 @@ def _campaign_values(c: Any) -> dict[str, Any]:
     return {**_values(None), "name": c.name, "tag": c.tag, "category": c.category, "line": c.line or "",
             "template_default": c.templates.get("default"), "template_fr": c.templates.get("fr"),
             "template_en": c.templates.get("en"), "new_text": "", "groups": list(spec.group_ids),
-            "contacts": list(spec.contact_ids), "numbers": "\n".join(spec.numbers), "file": spec.file_import_id}
+            "contacts": list(spec.contact_ids), "numbers": "\n".join(spec.numbers), "file": spec.file_import_id,
+            "transliterate": bool(c.transliterate)}
 
 
 @pages.get("/campaigns/{id:\\d+}/edit", role="operator", name="campaign_edit")
@@ -177,7 +181,8 @@ async def _save_campaign(request: web.Request, editing: Any | None) -> web.Strea
         if spec.is_empty():
             raise InvalidInput("audience", t(request, "campaigns.no_audience"))
         new = NewCampaign(name=values["name"], templates=templates, audience=spec, tag=values["tag"],
-                          category=values["category"], line=values["line"] or None, created_by=actor(request), timing=_timing(values))
+                          category=values["category"], line=values["line"] or None, created_by=actor(request),
+                          timing=_timing(values), transliterate=True if values["transliterate"] else None)
         if editing is None:
             campaign, _unknown = await app[keys.CAMPAIGNS].create(new)
         else:

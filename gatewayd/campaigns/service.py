@@ -66,6 +66,7 @@ class NewCampaign:
     line: str | None = None
     created_by: str | None = None
     timing: dict[str, Any] | None = None  # a reminder per recipient, or a recurring campaign (timing.py)
+    transliterate: bool | None = None  # GSM-7 look-alikes for every text; None: each template's switch
 
 
 class CampaignService:
@@ -211,8 +212,12 @@ class CampaignService:
             await self._check_cap(conn, new.audience)
             await self._check_variables(conn, new.templates, new.audience, new.audience.variables)
             rule = await self._check_timing(conn, new.timing, new.audience)
+            # The campaign's own switch rides with its other choices in the audience JSON (as its
+            # variables and text-check decision do): no column of its own.
+            audience = {**new.audience.to_json(),
+                        **({"transliterate": new.transliterate} if new.transliterate is not None else {})}
             fields = {"name": new.name.strip()[:200], "tag": new.tag.strip()[:64], "category": new.category,
-                      "line": new.line, "audience": new.audience.to_json(), "stop_mention": mention,
+                      "line": new.line, "audience": audience, "stop_mention": mention,
                       "templates": new.templates, "now": self.clock.now()}
             if campaign_id is None:
                 campaign_id = await store.insert(conn, created_by=new.created_by,

@@ -46,6 +46,12 @@ class Campaign:
     parent_id: int | None = None                 # the recurring campaign this occurrence comes from
     pause_code: dict[str, Any] | None = None     # why it is paused, as a problem's data (automatic pauses)
 
+    @property
+    def transliterate(self) -> bool | None:
+        """The campaign's own GSM-7 look-alikes switch (None: each template's, else the site's)."""
+        value = self.audience.get("transliterate")
+        return value if isinstance(value, bool) else None
+
 
 @dataclass(frozen=True)
 class PendingRecipient:
