@@ -99,6 +99,9 @@ class MessageOut(BaseModel):
     modem: str | None
     error: str | None = None
     error_code: int | None = None
+    reason: dict[str, Any] | None = Field(None, description='why, as a stable code with its params ({"code":'
+                                          ' "line.waiting", "params": {"line": "line2", "line_state":'
+                                          ' "disconnected"}}); `error` is its English')
     created_at: str
     send_at: str | None = None
     sent_at: str | None = None
@@ -128,6 +131,8 @@ def message_json(m: MessageRow, detail: MessageDetail | None = None) -> dict[str
     if m.error:
         out["error"] = m.error
         out["error_code"] = m.error_code
+        if m.reason is not None:  # the same reason as a stable code: switch on it, not on `error`
+            out["reason"] = {"code": m.reason.code, "params": dict(m.reason.params)}
     if detail is not None:
         out["parts"] = [{"seq": p.seq, "state": p.state, "modem": p.line, "reference": p.reference,
                          "sent_at": utc_iso(p.sent_at), "report_status": p.report_status,

@@ -317,6 +317,16 @@ def test_automatic_pause_reasons_are_french() -> None:
         "mise en pause automatique : " + i18n.word_problem("fr", "template.not_found", {"id": 4})
 
 
+def test_why_a_message_waits_or_has_no_report_is_french() -> None:
+    # What the dispatcher stores (outbound/dispatcher.py): codes, the line's state by its label.
+    assert i18n.word_problem("fr", "line.waiting", {"line": "line2", "line_state": "disconnected"}) == \
+        "en attente de la ligne line2 : elle est « déconnectée »"
+    assert i18n.word_problem("en", "line.waiting", {"line": "line2", "line_state": "disconnected"}) == \
+        "waiting for line line2: it is disconnected"
+    assert i18n.word_problem("fr", "report.none", {"span": "48 h"}).startswith(
+        "pas d'accusé de réception en 48 h : remise non confirmée")
+
+
 def test_a_pause_reason_is_read_back_as_a_code_only_when_stored_as_one() -> None:
     from gatewayd.problems import Problem
     from gatewayd.store.campaigns import decode_pause, encode_pause
