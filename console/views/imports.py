@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from aiohttp import BodyPartReader, web
-from gatewayd.console.forms import (
+from console.forms import (
     actor,
     checked,
     cursor_int,
@@ -16,11 +16,11 @@ from gatewayd.console.forms import (
     text,
     texts,
 )
-from gatewayd.console.i18n import word_problem
-from gatewayd.console.render import field_errors, redirect, render, t
-from gatewayd.console.state import LANG
-from gatewayd.console.routing import Pages
-from gatewayd.console.security import check_multipart_token
+from console.i18n import word_problem
+from console.render import field_errors, redirect, render, t
+from console.state import LANG
+from console.routing import Pages
+from console.security import check_multipart_token
 from multidict import MultiDict
 
 from gatewayd import keys

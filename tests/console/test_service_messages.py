@@ -18,13 +18,13 @@ import gatewayd
 from gatewayd import keys
 from gatewayd.accounts.apikeys import create_key
 from gatewayd.accounts.passwords import policy_problems
-from gatewayd.console import i18n
+from console import i18n
 from gatewayd.contacts.analysis import validate_mapping
 from gatewayd.contacts.numbers import check_number
 from gatewayd.phone import _REASONS
 from gatewayd.problems import ENGLISH
 
-from contacts.test_import_files import ole2_with_streams
+from tests.contacts.test_import_files import ole2_with_streams
 from .conftest import Console, add_user
 
 ROOT = Path(gatewayd.__file__).parent
