@@ -177,11 +177,12 @@ class Analyzer:
         if check.e164 is None:
             self.invalid += 1
             problem = check.problem or Problem("phone.not_a_number")
-            self.rejected.append([line, problem.as_data(), cells])
+            data = {"code": problem.code, "params": problem.params}
+            self.rejected.append([line, data, cells])
             if len(self.invalid_lines) < REPORT_LIMIT:
                 # "reason" is the API's English; "problem" the code the console words.
                 self.invalid_lines.append({"line": line, "value": raw[:40], "reason": problem.english(),
-                                           "problem": problem.as_data()})
+                                           "problem": data})
             return None
         first = self.seen.get(check.e164)
         if first is not None:
@@ -192,7 +193,7 @@ class Analyzer:
             return None
         self.seen[check.e164] = line
         self.valid += 1
-        if check.repair:
+        if check.repairs:
             self.repaired += 1
             if len(self.repairs) < REPORT_LIMIT:
                 self.repairs.append({"line": line, "value": raw[:40], "number": check.e164, "repair": check.repair,
