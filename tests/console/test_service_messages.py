@@ -404,3 +404,23 @@ async def test_the_rejected_lines_file_gives_reasons_in_the_users_language(admin
     english = await (await admin.client.get(f"/api/v1/imports/{import_id}/rejects.csv",
                                             headers={"Authorization": f"Bearer {key.token}"})).text()
     assert "not a phone number" in english and "duplicate of line 3" in english, english
+
+
+def test_every_code_has_a_french_wording_of_its_own() -> None:
+    # A French text copied from the English would pass the key check and still show English.
+    same = []
+    for code in ENGLISH:
+        values = {name: "x" for name in i18n.placeholders(i18n.catalog("en").get(f"problem.{code}", ""))}
+        french, english = i18n.word_problem("fr", code, values), i18n.word_problem("en", code, values)
+        if french == english:
+            same.append(code)
+    assert same == []
+
+
+async def test_a_settings_refusal_has_its_code_in_the_api(admin: Console) -> None:
+    status, problem = await _api(admin, "PATCH", "/api/v1/settings/quiet_hours",
+                                 json={"send_from": "20:00", "send_until": "08:00"})
+    assert status == 422
+    assert problem["errors"][0]["code"] == "quiet_hours.order"  # type: ignore[index]
+    status, problem = await _api(admin, "POST", "/api/v1/modems/line1/ussd", json={"code": "123"})
+    assert status == 422 and problem["errors"][0]["code"] == "ussd.bad_code", problem  # type: ignore[index]
