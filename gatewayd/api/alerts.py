@@ -65,7 +65,7 @@ async def list_alerts(request: web.Request) -> web.Response:
     return web.json_response({"alerts": [alert_json(a, language) for a in rows], "unacknowledged": count})
 
 
-@routes.post("/api/v1/alerts/{id}/acknowledge")
+@routes.post(r"/api/v1/alerts/{id:\d+}/acknowledge")
 @describe("Mark an alert as seen", tag="operations", scope="admin",
           responses={200: {"type": "object", "properties": {"acknowledged": {"type": "integer"}}}, 404: None})
 async def acknowledge(request: web.Request) -> web.Response:

@@ -12,7 +12,7 @@ from gatewayd import keys
 from gatewayd.api.auth import require_scope
 from gatewayd.api.body import RowId, parse_body
 from gatewayd.api.contacts import IMPORT_SCHEMA, actor, next_cursor, page_args, page_schema, path_id
-from gatewayd.api.openapi import describe
+from gatewayd.api.openapi import describe, files
 from gatewayd.clock import utc_iso
 from gatewayd.contacts import samples
 from gatewayd.contacts.importer import Certification, CommitOptions
@@ -132,8 +132,10 @@ async def list_imports(request: web.Request) -> web.Response:
     "A sample file to fill in: model 1 (numbers alone) or 2 (numbers, names and fields), CSV or XLSX",
     tag="imports",
     scope="read",
-    responses={200: None, 422: None},
-    query={"model": "1 or 2", "format": "csv or xlsx"},
+    responses={200: files("the sample file", "text/csv",
+                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), 422: None},
+    query={"model": {"description": "1 or 2", "type": "string", "enum": ["1", "2"]},
+           "format": {"description": "csv or xlsx", "type": "string", "enum": ["csv", "xlsx"]}},
 )
 async def sample(request: web.Request) -> web.Response:
     await require_scope(request, "read")
@@ -146,7 +148,7 @@ async def sample(request: web.Request) -> web.Response:
                                                "Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@routes.get("/api/v1/imports/{id}")
+@routes.get(r"/api/v1/imports/{id:\d+}")
 @describe(
     "One import with its analysis and report", tag="imports", scope="read", responses={200: IMPORT_SCHEMA, 404: None}
 )
@@ -155,7 +157,7 @@ async def get_import(request: web.Request) -> web.Response:
     return web.json_response(import_json(await request.app[keys.IMPORTS].get(path_id(request))))
 
 
-@routes.delete("/api/v1/imports/{id}")
+@routes.delete(r"/api/v1/imports/{id:\d+}")
 @describe(
     "Delete an upload (its file, analysis and record); contacts it imported stay",
     tag="imports",
@@ -168,7 +170,7 @@ async def delete_import(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.post("/api/v1/imports/{id}/analyse")
+@routes.post(r"/api/v1/imports/{id:\d+}/analyse")
 @describe(
     "Step 1: analyse the file (writes no contact)",
     tag="imports",
@@ -189,12 +191,12 @@ async def analyse(request: web.Request) -> web.Response:
     return web.json_response({"import_id": path_id(request), "analysis": report})
 
 
-@routes.get("/api/v1/imports/{id}/rejects.csv")
+@routes.get(r"/api/v1/imports/{id:\d+}/rejects.csv")
 @describe(
     "The analysed file's rejected lines (invalid numbers, duplicates) with their reason, as CSV",
     tag="imports",
     scope="read",
-    responses={200: None, 404: None, 409: None},
+    responses={200: files("the rejected lines with their reason", "text/csv"), 404: None, 409: None},
 )
 async def rejects_csv(request: web.Request) -> web.StreamResponse:
     await require_scope(request, "read")
@@ -203,7 +205,7 @@ async def rejects_csv(request: web.Request) -> web.StreamResponse:
                                f"import-{path_id(request)}-rejected.csv")
 
 
-@routes.post("/api/v1/imports/{id}/commit")
+@routes.post(r"/api/v1/imports/{id:\d+}/commit")
 @describe(
     "Step 2: import with the chosen mapping, groups and opt-in certification",
     tag="imports",

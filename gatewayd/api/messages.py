@@ -52,8 +52,14 @@ class SendBody(BaseModel):
                                                "returned with it and echoed in every webhook event about it")
 
 
+class AcceptedMessage(BaseModel):
+    id: int
+    to: str = Field(description="E.164")
+    state: str = Field(description="scheduled, queued, or blocked (opted out)")
+
+
 class Accepted(BaseModel):
-    messages: list[dict[str, Any]] = Field(description='[{"id", "to", "state"}] in request order')
+    messages: list[AcceptedMessage] = Field(description="one per recipient, in request order")
 
 
 class PartOut(BaseModel):
@@ -265,7 +271,7 @@ async def list_messages(request: web.Request) -> web.Response:
                               "next_cursor": next_cursor(page, limit, lambda m: m.id)})
 
 
-@routes.get("/api/v1/messages/{id}")
+@routes.get(r"/api/v1/messages/{id:\d+}")
 @describe("One message with its parts (TP-MR, report status)", tag="messages", scope="read",
           responses={200: MessageOut, 404: None, 422: None})
 async def get_message(request: web.Request) -> web.Response:
@@ -278,7 +284,7 @@ async def get_message(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
-@routes.post("/api/v1/messages/{id}/cancel")
+@routes.post(r"/api/v1/messages/{id:\d+}/cancel")
 @describe("Cancel a queued or scheduled message", tag="messages", scope="send",
           responses={200: MessageOut, 404: None, 409: None})
 async def cancel_message(request: web.Request) -> web.Response:
@@ -286,7 +292,7 @@ async def cancel_message(request: web.Request) -> web.Response:
     return web.json_response(message_json(await request.app[keys.OUTBOUND].cancel(path_id(request))))
 
 
-@routes.post("/api/v1/messages/{id}/complete")
+@routes.post(r"/api/v1/messages/{id:\d+}/complete")
 @describe("Send the missing parts of an unknown long message", tag="messages", scope="send",
           description="For a long message left `unknown` by a stop between its parts: the parts on record "
                       "as sent (see `parts`) are not sent again; the others go out on the same line with "
@@ -299,7 +305,7 @@ async def complete_message(request: web.Request) -> web.Response:
     return web.json_response(message_json(row), status=202)
 
 
-@routes.post("/api/v1/messages/{id}/resend")
+@routes.post(r"/api/v1/messages/{id:\d+}/resend")
 @describe("Resend an unknown or failed message (as a new message)", tag="messages", scope="send",
           description="An `unknown` message may already have arrived: resending is a deliberate choice.",
           responses={202: MessageOut, 404: None, 409: None})

@@ -85,14 +85,14 @@ async def create_template(request: web.Request) -> web.Response:
     return web.json_response(template_json(template, unknown), status=201)
 
 
-@routes.get("/api/v1/templates/{id}")
+@routes.get(r"/api/v1/templates/{id:\d+}")
 @describe("One template", tag="templates", scope="read", responses={200: TEMPLATE_SCHEMA, 404: None})
 async def get_template(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     return web.json_response(template_json(await request.app[keys.TEMPLATES].get(path_id(request))))
 
 
-@routes.put("/api/v1/templates/{id}")
+@routes.put(r"/api/v1/templates/{id:\d+}")
 @describe(
     "Replace a template",
     tag="templates",
@@ -107,7 +107,7 @@ async def update_template(request: web.Request) -> web.Response:
     return web.json_response(template_json(template, unknown))
 
 
-@routes.delete("/api/v1/templates/{id}")
+@routes.delete(r"/api/v1/templates/{id:\d+}")
 @describe(
     "Delete a template no campaign uses", tag="templates", scope="send", responses={204: None, 404: None, 409: None}
 )

@@ -125,7 +125,7 @@ async def create_endpoint(request: web.Request) -> web.Response:
     return web.json_response(endpoint_json(endpoint, secret=True), status=201)
 
 
-@routes.get("/api/v1/webhooks/{id}")
+@routes.get(r"/api/v1/webhooks/{id:\d+}")
 @describe("One webhook endpoint", tag="webhooks", scope="admin", responses={200: EndpointOut, 404: None})
 async def get_endpoint(request: web.Request) -> web.Response:
     await require_scope(request, "admin")
@@ -135,7 +135,7 @@ async def get_endpoint(request: web.Request) -> web.Response:
     return web.json_response(endpoint_json(endpoint))
 
 
-@routes.patch("/api/v1/webhooks/{id}")
+@routes.patch(r"/api/v1/webhooks/{id:\d+}")
 @describe("Change, disable or rotate the secret of an endpoint", tag="webhooks", scope="admin",
           body=EndpointPatch, responses={200: EndpointOut, 404: None, 422: None})
 async def patch_endpoint(request: web.Request) -> web.Response:
@@ -153,7 +153,7 @@ async def patch_endpoint(request: web.Request) -> web.Response:
     return web.json_response(endpoint_json(endpoint, secret=secret is not None))
 
 
-@routes.delete("/api/v1/webhooks/{id}")
+@routes.delete(r"/api/v1/webhooks/{id:\d+}")
 @describe("Remove an endpoint (and its pending deliveries)", tag="webhooks", scope="admin",
           responses={204: None, 404: None})
 async def delete_endpoint(request: web.Request) -> web.Response:
@@ -163,7 +163,7 @@ async def delete_endpoint(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.get("/api/v1/webhooks/{id}/deliveries")
+@routes.get(r"/api/v1/webhooks/{id:\d+}/deliveries")
 @describe("Delivery log of an endpoint, newest first (with every attempt)", tag="webhooks", scope="admin",
           responses={200: {"type": "object"}, 404: None},
           query={"limit": "1-500 (default 100)", "cursor": "next_cursor of the previous page"})
