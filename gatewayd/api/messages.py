@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from gatewayd import keys
 from gatewayd.api.auth import require_scope
@@ -40,7 +40,7 @@ class SendBody(BaseModel):
     variables: dict[str, str] | None = Field(
         None, max_length=100, description="Values for {name} in the text, the same for every recipient; switches "
                                           "personalisation on (the recipient's contact record fills the rest)")
-    transliterate: bool | None = Field(None, description="Replace characters outside GSM-7 by look-alikes "
+    transliterate: StrictBool | None = Field(None, description="Replace characters outside GSM-7 by look-alikes "
                                                          "(default: the site's [sending] transliterate)")
     category: Literal["transactional", "marketing"] = Field(
         description="marketing waits for the quiet-hours window and is blocked by any opt-out")

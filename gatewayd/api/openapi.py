@@ -53,7 +53,7 @@ KNOWN_QUERY: dict[str, dict[str, Any]] = {
     "until": {"type": "string", "format": "date-time"},
     "unread": {"type": "boolean"},
 }
-ROW_ID: dict[str, Any] = {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}
+ROW_ID: dict[str, Any] = {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}
 
 # Answer headers, declared once in components and referenced from the answers that carry them.
 HEADERS: dict[str, dict[str, Any]] = {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from gatewayd import keys
 from gatewayd.api.auth import require_scope
@@ -27,7 +27,7 @@ class TemplateBody(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     line: str | None = Field(None, max_length=32)
     text: str = Field(min_length=1, max_length=5000)
-    transliterate: bool | None = Field(None, description="GSM-7 look-alikes when this template is sent "
+    transliterate: StrictBool | None = Field(None, description="GSM-7 look-alikes when this template is sent "
                                                          "(null: the site's [sending] transliterate)")
 
     def to_input(self) -> TemplateInput:

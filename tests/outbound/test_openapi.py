@@ -56,7 +56,7 @@ async def test_send_operation_is_described_with_its_schema(app_client: TestClien
     assert [p["name"] for p in send["parameters"]] == ["Idempotency-Key"]
     one = doc["paths"]["/api/v1/messages/{id}"]["get"]
     assert one["parameters"][0] == {"name": "id", "in": "path", "required": True,
-                                    "schema": {"type": "integer", "minimum": 1, "maximum": 2**63 - 1}}
+                                    "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}}
     assert doc["paths"]["/api/v1/modems/{name}/ussd"]["post"]["parameters"][0]["schema"] == {"type": "string"}
     assert doc["paths"]["/healthz"]["get"]["security"] == []
 
