@@ -9,6 +9,7 @@ from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from gatewayd import keys
+from gatewayd.api import schemas as S
 from gatewayd.api.auth import require_scope
 from gatewayd.api.body import RowId, parse_body
 from gatewayd.api.contacts import (
@@ -258,7 +259,7 @@ async def delete_campaign(request: web.Request) -> web.Response:
     "Preview: first recipients rendered, totals, exclusions, segments, duration",
     tag="campaigns",
     scope="read",
-    responses={200: {"type": "object"}, 404: None},
+    responses={200: S.CAMPAIGN_PREVIEW, 404: None},
 )
 async def preview_campaign(request: web.Request) -> web.Response:
     await require_scope(request, "read")

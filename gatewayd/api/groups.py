@@ -8,6 +8,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from gatewayd import keys
+from gatewayd.api import schemas as S
 from gatewayd.api.auth import require_scope
 from gatewayd.api.body import RowId, parse_body
 from gatewayd.api.contacts import GROUP_SCHEMA, next_cursor, page_args, page_schema, path_id
@@ -150,7 +151,7 @@ async def delete_group_contacts(request: web.Request) -> web.Response:
     "Replace a static group's members by the contacts whose numbers a CSV/TXT/XLS/XLSX file lists",
     tag="groups",
     scope="send",
-    responses={200: {"type": "object"}, 404: None, 409: None, 413: None, 422: None},
+    responses={200: S.MEMBERS_FROM_FILE, 404: None, 409: None, 413: None, 422: None},
     query={"filename": "name of a raw-body upload"},
 )
 async def replace_members(request: web.Request) -> web.Response:

@@ -9,6 +9,7 @@ from aiohttp import BodyPartReader, web
 from pydantic import BaseModel, ConfigDict, Field
 
 from gatewayd import keys
+from gatewayd.api import schemas as S
 from gatewayd.api.auth import require_scope
 from gatewayd.api.body import RowId, parse_body
 from gatewayd.api.contacts import IMPORT_SCHEMA, actor, next_cursor, page_args, page_schema, path_id
@@ -176,7 +177,7 @@ async def delete_import(request: web.Request) -> web.Response:
     tag="imports",
     scope="send",
     body=AnalyseBody,
-    responses={200: {"type": "object"}, 404: None, 409: None, 422: None},
+    responses={200: S.IMPORT_ANALYSIS, 404: None, 409: None, 422: None},
 )
 async def analyse(request: web.Request) -> web.Response:
     await require_scope(request, "send")
@@ -211,7 +212,7 @@ async def rejects_csv(request: web.Request) -> web.StreamResponse:
     tag="imports",
     scope="send",
     body=CommitBody,
-    responses={200: {"type": "object"}, 404: None, 409: None, 422: None},
+    responses={200: S.IMPORT_COMMIT, 404: None, 409: None, 422: None},
 )
 async def commit(request: web.Request) -> web.Response:
     key = await require_scope(request, "send")

@@ -328,7 +328,9 @@ register("GET", "/readyz", operation(
 
 
 @routes.get("/api/v1/openapi.json")
-@describe("This OpenAPI document", tag="meta", responses={200: {"type": "object"}})
+@describe("This OpenAPI document", tag="meta", responses={200: {
+    "type": "object", "required": ["openapi", "info", "paths"], "properties": {
+        "openapi": {"type": "string"}, "info": {"type": "object"}, "paths": {"type": "object"}}}})
 async def openapi_json(request: web.Request) -> web.Response:
     """The OpenAPI 3.1 document (no key needed: it holds no data)."""
     return web.json_response(build_document(request.app))

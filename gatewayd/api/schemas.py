@@ -103,9 +103,45 @@ AUTO_ANSWER = obj({"id": INTEGER, "number": STRING, "kind": STRING, "modem": nul
                    "message_id": null(INTEGER), "inbound_id": null(INTEGER), "call_id": null(INTEGER),
                    "rule_id": null(INTEGER), "held_back": null(STRING), "created_at": TIME})
 
+
+
+# -- answers of other services, typed at their top level -------------------------------------------
+
+OBJECT: Schema = {"type": "object"}
+ARRAY_OF_OBJECTS: Schema = {"type": "array", "items": OBJECT}
+
+CAMPAIGN_PREVIEW = obj(
+    {"campaign_id": INTEGER, "state": STRING, "category": STRING, "stop_mention": null(STRING),
+     "line": null(STRING), "recipients": ARRAY_OF_OBJECTS,
+     "totals": obj({"recipients": INTEGER, "segments": INTEGER, "excluded": OBJECT, "by_template": OBJECT,
+                    "already_materialised": {"type": ["integer", "boolean"]}}, closed=False),
+     "unknown_variables": {"type": "array", "items": STRING}, "max_recipients": INTEGER,
+     "over_cap": {}, "missing_variables": OBJECT, "text_checks": OBJECT,
+     "recipients_missing_values": ARRAY_OF_OBJECTS, "estimated_duration": OBJECT},
+    description="What the campaign would send: sample texts, totals, text checks and an estimated duration",
+    closed=False)
+
+IMPORT_ANALYSIS = obj({"import_id": INTEGER, "analysis": OBJECT})
+IMPORT_COMMIT = obj({"import_id": INTEGER, "report": OBJECT})
+
+MEMBERS_FROM_FILE = obj({"members": INTEGER, "previous_members": INTEGER, "not_in_base": INTEGER,
+                         "invalid": INTEGER, "duplicates": INTEGER,
+                         "invalid_lines": {"type": "array", "items": obj({"line": INTEGER, "value": STRING,
+                                                                          "reason": STRING})}})
+
+WEBHOOK_DELIVERY = obj(
+    {"id": INTEGER, "event_id": INTEGER, "webhook_id": STRING, "event": STRING,
+     "state": {"type": "string", "description": "pending, delivered or failed"}, "attempts": INTEGER,
+     "next_at": null(TIME), "last_status": null(INTEGER), "last_error": null(STRING), "created_at": TIME,
+     "finished_at": null(TIME),
+     "log": {"type": "array", "items": obj({"attempt": INTEGER, "at": TIME, "status": null(INTEGER),
+                                            "error": null(STRING), "duration_ms": null(INTEGER)})}},
+    description="One event's delivery to an endpoint with every attempt")
+
 # Named in the document's components (referenced above with ref(name)).
 COMPONENTS: dict[str, Schema] = {
     "InboundMessage": INBOUND_MESSAGE, "Thread": THREAD, "TimelineItem": TIMELINE_ITEM, "Call": CALL,
     "OptOut": OPT_OUT, "OptOutEvent": OPT_OUT_EVENT, "OptOutAdded": OPT_OUT_ADDED, "OptOutBatch": OPT_OUT_BATCH,
     "OptOutRemoved": OPT_OUT_REMOVED, "AutoReply": AUTO_REPLY, "AutoAnswer": AUTO_ANSWER,
+    "WebhookDelivery": WEBHOOK_DELIVERY,
 }

@@ -12,6 +12,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gatewayd import keys
+from gatewayd.api import schemas as S
 from gatewayd.api.auth import require_scope
 from gatewayd.api.body import parse_body
 from gatewayd.api.contacts import next_cursor, page_args, path_id
@@ -83,6 +84,7 @@ class EndpointOut(BaseModel):
     description: str
     enabled: bool
     created_at: str
+    updated_at: str | None = None
     format: str = Field("gatewayd", description="the envelope it receives: gatewayd's, or 'android' (registered "
                                                 "through /3rdparty/v1/webhooks, SMS Gateway for Android's shape)")
     secret: str | None = Field(None, description="only when created or rotated: keep it, it is not shown again")
@@ -104,7 +106,7 @@ def endpoints_changed(app: web.Application) -> None:
 
 
 @routes.get("/api/v1/webhooks")
-@describe("Webhook endpoints", tag="webhooks", scope="admin", responses={200: {"type": "object"}})
+@describe("Webhook endpoints", tag="webhooks", scope="admin", responses={200: S.page("webhooks", S.ref("EndpointOut"))})
 async def list_endpoints(request: web.Request) -> web.Response:
     await require_scope(request, "admin")
     endpoints = await store.list_endpoints(request.app[keys.DB])
@@ -165,7 +167,7 @@ async def delete_endpoint(request: web.Request) -> web.Response:
 
 @routes.get(r"/api/v1/webhooks/{id:\d+}/deliveries")
 @describe("Delivery log of an endpoint, newest first (with every attempt)", tag="webhooks", scope="admin",
-          responses={200: {"type": "object"}, 404: None},
+          responses={200: S.page("deliveries", S.ref("WebhookDelivery")), 404: None},
           query={"limit": "1-500 (default 100)", "cursor": "next_cursor of the previous page"})
 async def deliveries(request: web.Request) -> web.Response:
     await require_scope(request, "admin")

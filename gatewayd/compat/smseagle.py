@@ -375,7 +375,11 @@ class V2Send(BaseModel):
 @routes.post("/index.php/api/v2/messages/sms")
 @routes.post("/api/v2/messages/sms")
 @describe("Send SMS (SMSEagle API v2 shape)", tag="smseagle", scope="send", body=V2Send,
-          responses={200: {"type": "array", "items": {"type": "object"}}, 401: None, 403: None, 422: None, 429: None},
+          responses={200: {"type": "array", "items": {
+              "type": "object", "required": ["status", "message", "number"], "additionalProperties": False,
+              "properties": {"status": {"enum": ["queued", "error", "test_ok"]}, "message": {"type": "string"},
+                             "number": {"type": "string"}, "id": {"type": "integer"}, "error": {"type": "string"}}}},
+                     401: None, 403: None, 422: None, 429: None},
           headers={"access-token": "a gatewayd API key with the send scope (or Authorization: Bearer)",
                    "Idempotency-Key": "same key and body within 24 h: the same answer, nothing sent twice"})
 async def v2_send(request: web.Request) -> web.Response:
