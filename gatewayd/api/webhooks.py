@@ -5,6 +5,7 @@ HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">, secret whsec_…,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -19,6 +20,7 @@ from gatewayd.api.contacts import next_cursor, page_args, path_id
 from gatewayd.api.openapi import describe
 from gatewayd.clock import utc_iso
 from gatewayd.errors import NotFound
+from gatewayd.outbound import webhook_actions as actions
 from gatewayd.outbound.webhooks import check_target, new_secret
 from gatewayd.store import webhooks as store
 
@@ -187,3 +189,32 @@ async def deliveries(request: web.Request) -> web.Response:
                     "log": [{"attempt": a.attempt, "at": utc_iso(a.at), "status": a.status, "error": a.error,
                              "duration_ms": a.duration_ms} for a in tries]})
     return web.json_response({"deliveries": out, "next_cursor": next_cursor(page, limit, lambda d: d.id)})
+
+
+DELIVERY_QUEUED = {"type": "object", "required": ["delivery_id"], "additionalProperties": False,
+                   "properties": {"delivery_id": {"type": "integer", "description": "see GET …/deliveries"}}}
+
+
+def _wake(request: web.Request) -> Callable[[], None]:
+    sender = request.app.get(keys.WEBHOOKS)
+    return sender.wake if sender is not None else (lambda: None)
+
+
+@routes.post(r"/api/v1/webhooks/{id:\d+}/test")
+@describe("Send the endpoint a signed test event (`webhook.test`), delivered and logged like any event",
+          tag="webhooks", scope="admin", responses={202: DELIVERY_QUEUED, 404: None, 409: None})
+async def send_test_event(request: web.Request) -> web.Response:
+    key = await require_scope(request, "admin")
+    delivery_id = await actions.send_test(request.app[keys.DB], request.app[keys.CLOCK], path_id(request),
+                                          f"api key {key.name}", _wake(request))
+    return web.json_response({"delivery_id": delivery_id}, status=202)
+
+
+@routes.post(r"/api/v1/webhooks/{id:\d+}/deliveries/{delivery_id:\d+}/replay")
+@describe("Deliver a logged event again (a new delivery, same webhook-id); 409 while it is still being tried",
+          tag="webhooks", scope="admin", responses={202: DELIVERY_QUEUED, 404: None, 409: None})
+async def replay_delivery(request: web.Request) -> web.Response:
+    await require_scope(request, "admin")
+    delivery_id = await actions.replay(request.app[keys.DB], request.app[keys.CLOCK], path_id(request),
+                                       path_id(request, "delivery_id"), _wake(request))
+    return web.json_response({"delivery_id": delivery_id}, status=202)
