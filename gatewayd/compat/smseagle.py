@@ -182,7 +182,8 @@ async def _send(request: web.Request, key: ApiKeyRow, params: dict[str, Any], ta
         composed = await sending.validate(app, draft)
         items = [{"phone_number": m.to, "status": "ok", "test": 1} for m in composed.messages]
         return items if extended or len(items) > 1 else {k: v for k, v in items[0].items() if k != "phone_number"}
-    accepted = await sending.submit(app, key, draft, once=_once(request, {"method": target, **params}))
+    accepted = await sending.submit(app, key, draft, once=_once(request, {"method": target, **params}),
+                                   request=request)
     items = []
     for mid, to, state in accepted.messages:
         item: dict[str, Any] = {"message_id": str(mid), "phone_number": to, "status": "ok"}
@@ -430,7 +431,7 @@ async def v2_send(request: web.Request) -> web.Response:
         composed = await sending.validate(app, draft)
         return web.json_response([{"status": "test_ok", "message": m.text, "number": m.to}
                                   for m in composed.messages])
-    accepted = await sending.submit(app, key, draft, once=_once(request, {"method": "v2", **data}))
+    accepted = await sending.submit(app, key, draft, once=_once(request, {"method": "v2", **data}), request=request)
     out = []
     for mid, to, state in accepted.messages:
         item: dict[str, Any] = {"status": "queued", "message": body.text, "number": to, "id": mid}
