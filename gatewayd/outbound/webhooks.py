@@ -151,6 +151,16 @@ def envelope(delivery: store.DueDelivery) -> bytes:
     return (head + delivery.payload + "}").encode()
 
 
+def host_of(url: str) -> str:
+    """The endpoint's host and port, for logs: a URL may carry a password or a token (user part,
+    query), which must not reach the journal nor the diagnostics bundle."""
+    try:
+        parts = urlsplit(url)
+        return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+    except ValueError:
+        return "(unreadable URL)"
+
+
 class EndpointIncidents:
     """Which endpoints are failing now, so a dead endpoint is logged once per incident (when it
     starts, and when it answers again) instead of once per attempt of every event."""
@@ -302,8 +312,8 @@ class WebhookSender:
             self.delivered += 1
             closed = self.incidents.answered(d.endpoint_id)
             if closed is not None:
-                log.info("webhook endpoint #%d %s answers again, after %d failed attempts (%d events given up)",
-                         d.endpoint_id, d.url, *closed)
+                log.info("webhook endpoint #%d at %s answers again, after %d failed attempts (%d events given up)",
+                         d.endpoint_id, host_of(d.url), *closed)
             await store.record_attempt(self.db, d.id, attempt=attempt, at=at, status=status, error=None,
                                        duration_ms=duration, state="delivered", next_at=None)
             return
@@ -317,8 +327,8 @@ class WebhookSender:
         elif next_at is not None and next_at > deadline:
             next_at = deadline  # one last try when the event is as old as we keep trying
         if self.incidents.failed(d.endpoint_id, gave_up=state == "failed"):
-            log.warning("webhook endpoint #%d %s is not answering (%s): its events are kept and retried for "
-                        "%s h; logged again when it answers", d.endpoint_id, d.url, error,
+            log.warning("webhook endpoint #%d at %s is not answering (%s): its events are kept and retried for "
+                        "%s h; logged again when it answers", d.endpoint_id, host_of(d.url), error,
                         f"{self.settings.max_age_hours:g}")
         await store.record_attempt(self.db, d.id, attempt=attempt, at=at, status=status, error=error,
                                    duration_ms=duration, state=state, next_at=next_at)

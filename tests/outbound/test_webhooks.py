@@ -363,6 +363,7 @@ async def test_a_dead_endpoint_is_logged_once_per_incident(tmp_path: Path, caplo
     assert len(rec.requests) >= 9  # six failed attempts, then three deliveries
     down = [r for r in lines if "is not answering" in r.getMessage()]
     assert len(down) == 1 and down[0].levelname == "WARNING" and "HTTP 500" in down[0].getMessage()
+    assert "/hook" not in down[0].getMessage()  # the host only: a URL's user part or query may hold a secret
     up = [r for r in lines if "answers again" in r.getMessage()]
     assert len(up) == 1 and "after 6 failed attempts" in up[0].getMessage()
     assert len(lines) == 2, [r.getMessage() for r in lines]
