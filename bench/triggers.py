@@ -5,7 +5,8 @@
 1. Sending: each message goes through the ledger writes the dispatcher makes (insert queued, mark
    sending, record its part sent, mark sent, the delivery report, settle delivered), one write
    transaction per step like the dispatcher's, through gatewayd's store functions, on a fresh
-   database file: once as shipped (counter triggers on), once with every `count_*` trigger dropped.
+   database file: once as shipped (metrics triggers on), once with every `count_*` and `gauge_*` trigger
+   dropped.
    The difference per message is the triggers' cost on the send path (median of --rounds runs of
    each, alternated; with --dir /dev/shm the fsyncs are gone and the CPU cost is left).
 2. Scrape: GET /metrics' database read (store.metrics.snapshot) on a ledger of --scrape-messages
@@ -44,7 +45,7 @@ def _row(i: int, state: str, at: str) -> tuple[object, ...]:
 
 async def _triggers(db: Any) -> list[str]:
     async with db.read() as conn:
-        rows = await conn.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'trigger' AND name LIKE 'count%'")
+        rows = await conn.execute_fetchall("SELECT name FROM sqlite_master WHERE type = 'trigger' AND (name LIKE 'count%' OR name LIKE 'gauge%')")
     return [str(r[0]) for r in rows]
 
 
@@ -129,9 +130,9 @@ def table(result: dict[str, Any]) -> str:
     sc = result["scrape"]
     spread = {m: "–".join(f"{x:.0f}" for x in (min(r["us_per_message"] for r in rs), max(r["us_per_message"] for r in rs)))
               for m, rs in result["send"].items()}
-    rows = [(f"ledger writes per message (in {result['dir']}), counter triggers off",
+    rows = [(f"ledger writes per message (in {result['dir']}), metrics triggers off",
              f"{s['off']:.0f} µs (rounds {spread['off']})"),
-            ("ledger writes per message, counter triggers on", f"{s['on']:.0f} µs (rounds {spread['on']})"),
+            ("ledger writes per message, metrics triggers on", f"{s['on']:.0f} µs (rounds {spread['on']})"),
             ("triggers' cost per message sent", f"{result['trigger_cost_us']:+.0f} µs ({result['trigger_cost_pct']:+.1f} %)")]
     if sc:
         rows += [(f"metrics snapshot at {sc['messages']:,} messages", f"{sc['snapshot_ms']:.1f} ms"),
