@@ -266,10 +266,15 @@ async def deliveries(db: Database, *, endpoint_id: int | None = None, limit: int
     args.append(limit)
     async with db.read() as conn, conn.execute(sql, args) as cur:
         rows = await cur.fetchall()
-    return [DeliveryRow(r["id"], r["event_id"], r["type"], r["endpoint_id"], r["state"], r["attempts"],
-                        parse_iso(r["next_at"]), r["last_status"], r["last_error"],  # type: ignore[arg-type]
-                        parse_iso(r["created_at"]), parse_iso(r["finished_at"]), r["uid"])  # type: ignore[arg-type]
-            for r in rows]
+    return [_delivery_row(r) for r in rows]
+
+
+def _delivery_row(r: sqlite3.Row) -> DeliveryRow:
+    """A webhook_deliveries row joined with its event's type and uid."""
+    next_at, created_at = parse_iso(r["next_at"]), parse_iso(r["created_at"])
+    assert next_at is not None and created_at is not None  # NOT NULL columns
+    return DeliveryRow(r["id"], r["event_id"], r["type"], r["endpoint_id"], r["state"], r["attempts"], next_at,
+                       r["last_status"], r["last_error"], created_at, parse_iso(r["finished_at"]), r["uid"])
 
 
 async def attempts(db: Database, delivery_id: int) -> list[AttemptRow]:
@@ -305,11 +310,7 @@ async def delivery(db: Database, delivery_id: int) -> DeliveryRow | None:
         "WHERE d.id = ?", (delivery_id,)
     ) as cur:
         r = await cur.fetchone()
-    if r is None:
-        return None
-    return DeliveryRow(r["id"], r["event_id"], r["type"], r["endpoint_id"], r["state"], r["attempts"],
-                       parse_iso(r["next_at"]), r["last_status"], r["last_error"],  # type: ignore[arg-type]
-                       parse_iso(r["created_at"]), parse_iso(r["finished_at"]), r["uid"])
+    return None if r is None else _delivery_row(r)
 
 
 async def add_delivery(db: Database, event_id: int, endpoint_id: int, now: datetime) -> int:
