@@ -20,7 +20,7 @@ from gatewayd.contacts import samples
 from gatewayd.contacts.importer import Certification, CommitOptions
 from gatewayd.csv_export import csv_stream
 from gatewayd.downloads import send_download
-from gatewayd.errors import InvalidInput
+from gatewayd.errors import BadRequest, FieldError, InvalidInput
 from gatewayd.store import imports as import_store
 from gatewayd.store.imports import ImportRow
 
@@ -72,7 +72,10 @@ class CommitBody(BaseModel):
 async def body_chunks(request: web.Request) -> tuple[AsyncIterator[bytes], str]:
     """The uploaded bytes as a stream: a multipart 'file' part, or the raw body (?filename=)."""
     if request.content_type.startswith("multipart/"):
-        reader = await request.multipart()
+        try:
+            reader = await request.multipart()
+        except ValueError as exc:  # no boundary in the Content-Type: aiohttp cannot even start reading
+            raise BadRequest(f"unusable multipart body: {exc}", [FieldError("Content-Type", str(exc))]) from None
         while True:
             part = await reader.next()
             if part is None:

@@ -235,3 +235,16 @@ def test_the_problem_json_check_rejects_what_it_must() -> None:
                 answer(422, "application/problem+json", good.replace(b"404,", b'422, "errors": [{"field": 1}],'))):
         with pytest.raises(AssertionError):
             problem_json(None, bad, case)
+
+
+def test_a_multipart_upload_without_a_boundary_is_400_not_500(daemon: Daemon) -> None:
+    """Found by the conformance run (ST102): `Content-Type: multipart/form-data` with no boundary."""
+    for path, method in (("/api/v1/imports?filename=a.csv", "POST"), ("/api/v1/groups/1/members/file", "PUT")):
+        request = urllib.request.Request(f"{daemon.url}{path}", data=b"x", method=method, headers={
+            "Authorization": f"Bearer {daemon.key}", "Content-Type": "multipart/form-data"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        problem = json.loads(refused.value.read())
+        assert refused.value.code in (400, 404), problem  # 404: no group 1 in this box
+        if refused.value.code == 400:
+            assert problem["errors"][0]["field"] == "Content-Type", problem

@@ -157,3 +157,16 @@ async def test_contacts_bulk_delete_path_allows_only_post(tmp_path: Path) -> Non
             assert resp.status == 405, method
             assert resp.headers["Allow"] == "POST", method
             assert resp.content_type == "application/problem+json"
+
+
+async def test_a_rule_renamed_onto_another_keyword_is_a_documented_409(tmp_path: Path) -> None:
+    """Found by the conformance run (ST103): PUT /api/v1/auto-replies/{id} answered an undocumented 409."""
+    async with gateway(tmp_path, lines=1, wait_ready=False) as gw:
+        await _call(gw, "POST", "/api/v1/auto-replies", json={"keyword": "HORAIRES", "reply": "9h-18h"})
+        other = await _call(gw, "POST", "/api/v1/auto-replies", json={"keyword": "ADRESSE", "reply": "1 rue X"})
+        resp = await gw.client.put(f"/api/v1/auto-replies/{other['id']}", headers=gw.auth,
+                                   json={"keyword": "HORAIRES", "reply": "1 rue X"})
+        doc = await _call(gw, "GET", "/api/v1/openapi.json")
+        check_answer(doc, "/api/v1/auto-replies/{id}", "put", resp.status, resp.headers["Content-Type"],
+                     await resp.read())
+        assert resp.status == 409
