@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
-from gatewayd.console.forms import (
+from console.forms import (
     actor,
     checked,
     cursor_int,
@@ -16,8 +16,8 @@ from gatewayd.console.forms import (
     text,
     texts,
 )
-from gatewayd.console.render import field_errors, localise, redirect, render
-from gatewayd.console.routing import Pages
+from console.render import field_errors, localise, redirect, render
+from console.routing import Pages
 from pydantic import ValidationError
 
 from gatewayd import keys

@@ -13,6 +13,8 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
+from gatewayd.problems import Problem
+
 BUILTIN_VARIABLES = ("first_name", "last_name", "email", "mobile")
 _NAME = re.compile(r"[^\W\d]\w{0,39}")
 
@@ -27,6 +29,10 @@ class TemplateSyntaxError(ValueError):
         super().__init__(english(code, params))
         self.code = code
         self.params = params
+
+    def problem(self, field: str) -> Problem:
+        """This error as the Problem of an InvalidInput about `field`."""
+        return Problem(self.code, field, self.params)
 
 
 @dataclass(frozen=True)

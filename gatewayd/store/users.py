@@ -6,7 +6,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
-from gatewayd.clock import parse_iso, utc_iso
+from gatewayd.clock import parse_iso, parse_iso_required, utc_iso
 from gatewayd.store.db import Database
 
 
@@ -28,7 +28,7 @@ class UserRow:
 def _row(r: sqlite3.Row) -> UserRow:
     return UserRow(
         id=r["id"], name=r["name"], password_hash=r["password_hash"], role=r["role"],
-        language=r["language"], created_at=parse_iso(r["created_at"]),  # type: ignore[arg-type]
+        language=r["language"], created_at=parse_iso_required(r["created_at"]),
         disabled_at=parse_iso(r["disabled_at"]),
     )
 
