@@ -21,6 +21,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from typing import Any, TypeVar
 
 from aiohttp import web
+from aiohttp.typedefs import Middleware
 from pydantic import BaseModel
 
 from gatewayd import __version__
@@ -339,7 +340,7 @@ async def openapi_json(request: web.Request) -> web.Response:
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-def typed_query_guard() -> Callable[[web.Request, Handler], Awaitable[web.StreamResponse]]:
+def typed_query_guard() -> Middleware:
     """A middleware refusing an empty value of a typed query parameter (`?limit=`, `?since=`,
     `?unread=`) with a 400 naming it: the document declares those parameters as an integer, a time or
     a boolean, and an empty string is none of them (it used to be read as 'absent'). The document is
