@@ -341,8 +341,8 @@ Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
 def typed_query_guard() -> Middleware:
-    """A middleware refusing an empty value of a typed query parameter (`?limit=`, `?since=`,
-    `?unread=`) with a 400 naming it: the document declares those parameters as an integer, a time or
+    """A middleware refusing an empty or repeated typed query parameter (`?limit=`, `?since=`,
+    `?unread=`, `?limit=5&limit=9`) with a 400 naming it: the document declares those parameters as an integer, a time or
     a boolean, and an empty string is none of them (it used to be read as 'absent'). The document is
     the one place that says which parameters are typed; its map is built on the first API request."""
     typed: dict[tuple[str, str], frozenset[str]] = {}
@@ -356,7 +356,11 @@ def typed_query_guard() -> Middleware:
             path = route_path(route)
             names = typed.get((route.method, _PARAM.sub(r"{\1}", path))) if path else None
             for name in names or ():
-                if name in request.query and not request.query.getall(name)[-1].strip():
+                values = request.query.getall(name, [])
+                if len(values) > 1:  # the handlers read the first one: refuse rather than guess
+                    raise BadRequest(f"query parameter {name!r} is given {len(values)} times: give it once",
+                                     [FieldError(name, "repeated")])
+                if values and not values[0].strip():
                     raise BadRequest(f"query parameter {name!r} is empty: give a value or leave it out",
                                      [FieldError(name, "empty")])
         return await handler(request)

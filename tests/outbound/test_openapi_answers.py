@@ -140,7 +140,8 @@ async def test_empty_typed_query_parameters_are_refused_naming_them(tmp_path: Pa
     async with gateway(tmp_path, lines=1) as gw:
         for path, name in (("/api/v1/inbound?limit=", "limit"), ("/api/v1/inbound?since=", "since"),
                            ("/api/v1/threads?unread=", "unread"), ("/api/v1/messages?limit=%20", "limit"),
-                           ("/api/v1/calls?limit=", "limit")):
+                           ("/api/v1/calls?limit=", "limit"), ("/api/v1/opt-outs?limit=&limit=5", "limit"),
+                           ("/api/v1/opt-outs?limit=5&limit=", "limit")):
             resp = await gw.client.get(path, headers=gw.auth)
             body = await resp.json()
             assert (resp.status, resp.content_type) == (400, "application/problem+json"), (path, body)
