@@ -169,7 +169,7 @@ OPENAPI: dict[str, Any] = {
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["text"], "additionalProperties": False,
             "properties": {"text": {"type": "string", "minLength": 1}}}}}},
-        "responses": {"202": S.json_content(S.ref("Accepted")),
+        "responses": {"202": S.json_content(S.obj({"messages": {"type": "array", "items": S.ref("AcceptedMessage")}})),
                       "422": {"description": "empty text, or a sender name that cannot be answered"}},
     }},
 }
