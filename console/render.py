@@ -43,7 +43,7 @@ DONE_KEYS = frozenset({
     "saved", "deleted", "created", "sent", "scheduled", "canceled", "resent", "completing", "paused", "resumed",
     "refreshed", "added", "removed", "password_changed", "signed_out", "imported", "revoked",
     "campaign_scheduled", "campaign_launched", "campaign_canceled", "campaign_paused", "campaign_resumed",
-    "campaign_saved", "test_sent",
+    "campaign_saved", "test_sent", "webhook_test_queued", "webhook_replayed",
 })
 
 
