@@ -12,6 +12,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from typing import NamedTuple
 
 BUILTIN_VARIABLES = ("first_name", "last_name", "email", "mobile")
 _NAME = re.compile(r"[^\W\d]\w{0,39}")
@@ -46,8 +47,7 @@ class CompiledTemplate:
         return tuple(dict.fromkeys(self.names))
 
 
-@dataclass(frozen=True)
-class Rendered:
+class Rendered(NamedTuple):  # built once per recipient and check: a tuple is the cheapest immutable value
     text: str
     missing: tuple[str, ...]  # variables with no value and no default for this recipient (rendered as empty)
 

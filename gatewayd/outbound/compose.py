@@ -30,10 +30,11 @@ per-line caps and line choice by the dispatcher: every message goes through both
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Protocol
+from functools import partial
+from typing import NamedTuple, Protocol
 
 import aiosqlite
 
@@ -59,8 +60,7 @@ class LineDirectory(Protocol):
     def names(self) -> list[str]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Recipient:
+class Recipient(NamedTuple):
     """One recipient: E.164 number, plus what a campaign already knows about them.
 
     `values`: this recipient's own values (a campaign file's row, or contact fields the caller
@@ -103,9 +103,10 @@ class Draft:
         return self.field_names.get(field_name, field_name)
 
 
-@dataclass(frozen=True)
-class Finished:
-    """One final text and what the rules did to it (the previews and counters show this)."""
+class Finished(NamedTuple):
+    """One final text and what the rules did to it (the previews and counters show this).
+
+    Named tuples (here and Recipient): built once per campaign recipient, several times per launch."""
 
     text: str
     segments: int
@@ -164,9 +165,15 @@ class Composer:
                 transliterate: bool | None = None) -> Finished:
         """Pure: what `text` (already personalised) becomes for a reader of `language`: the
         counters of New SMS, campaigns and templates show this."""
+        return self.finisher(category=category, language=language, transliterate=transliterate)(text)
+
+    def finisher(self, *, category: Category | str, language: str | None = None,
+                 transliterate: bool | None = None) -> Callable[[str], Finished]:
+        """preview() with its settings looked up once: checking a campaign's whole audience calls
+        it once per recipient."""
         lang = language_of(language, self.settings.site.language)
-        return finish(text, marketing=Category(category) is Category.MARKETING, mention=self.mention(lang),
-                      transliterate=self.settings.sending.transliterate if transliterate is None else transliterate)
+        return partial(finish, marketing=Category(category) is Category.MARKETING, mention=self.mention(lang),
+                       transliterate=self.settings.sending.transliterate if transliterate is None else transliterate)
 
     def check_line(self, line: str | None, field_name: str = "line") -> None:
         if line is None:

@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiosqlite
 
@@ -45,8 +45,7 @@ class Campaign:
     parent_id: int | None = None                 # the recurring campaign this occurrence comes from
 
 
-@dataclass(frozen=True)
-class PendingRecipient:
+class PendingRecipient(NamedTuple):
     """A recipient to send, with what its template needs (contact fields, or the file's columns)."""
 
     id: int
