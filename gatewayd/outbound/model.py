@@ -73,6 +73,7 @@ class NewMessage(NamedTuple):
     api_key_id: int | None = None          # counted against that key's daily cap
     created_by: str | None = None          # who asked: 'console <user>' | 'api key <name>'
     client_ref: str | None = None          # the client's own reference, echoed in webhook events
+    line_soft: bool = False                # `line` is the line choice rule's, dropped if that line goes down
 
 
 @dataclass(frozen=True, slots=True)
