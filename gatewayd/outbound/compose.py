@@ -86,6 +86,7 @@ class Draft:
     recipients: Sequence[str | Recipient]
     text: str = ""
     template_id: int | None = None
+    based_on: int | None = None        # the template an edited text came from (console): its line applies
     category: Category = Category.TRANSACTIONAL
     line: str | None = None
     send_at: datetime | None = None
@@ -222,6 +223,9 @@ class Composer:
             line = line or template.line
             if transliterate is None:
                 transliterate = template.transliterate
+        elif draft.based_on is not None and line is None:
+            origin = await template_store.get_in(conn, draft.based_on)
+            line = origin.line if origin is not None else None
         self.check_line(line, draft.name_of("line"))
         if draft.flash:
             # The PDU encoder writes no message class: a flash SMS would arrive as a normal one.

@@ -40,14 +40,14 @@ class SessionInfo:
 
 _SELECT = (
     "SELECT s.id AS s_id, s.csrf_token, s.created_at AS s_created, s.last_seen_at, s.expires_at, s.address,"
-    " s.user_agent, u.id, u.name, u.password_hash, u.role, u.language, u.created_at, u.disabled_at"
+    " s.user_agent, u.id, u.name, u.password_hash, u.role, u.language, u.created_at, u.disabled_at, u.default_line"
     " FROM console_sessions s JOIN users u ON u.id = s.user_id"
 )
 
 
 def _session(r: sqlite3.Row) -> SessionRow:
     user = UserRow(r["id"], r["name"], r["password_hash"], r["role"], r["language"],
-                   parse_iso(r["created_at"]), parse_iso(r["disabled_at"]))  # type: ignore[arg-type]
+                   parse_iso(r["created_at"]), parse_iso(r["disabled_at"]), r["default_line"])  # type: ignore[arg-type]
     return SessionRow(r["s_id"], user, r["csrf_token"], parse_iso(r["s_created"]),  # type: ignore[arg-type]
                       parse_iso(r["last_seen_at"]), parse_iso(r["expires_at"]),  # type: ignore[arg-type]
                       r["address"], r["user_agent"])
