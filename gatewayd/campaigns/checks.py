@@ -78,7 +78,8 @@ class TextCheck:
         if found is None:  # once per language: the audience walk calls check() for every recipient
             template = self.texts.template_for(language)
             found = self._finishers[language] = (template, self.composer.finisher(
-                category=self.category, language=language, transliterate=self.texts.transliterate.get(template)))
+                category=self.category, language=language, transliterate=self.texts.transliterate.get(template),
+                line=self.texts.line))
         template, finisher = found
         if self.decision.defaults:
             values = with_defaults(values, self.decision.defaults)
