@@ -23,7 +23,7 @@ from gatewayd.accounts import users as accounts
 from gatewayd.accounts.throttle import Network, ThrottleRule, in_networks, parse_networks
 from gatewayd.config import ConsoleSettings
 from gatewayd.store import sessions as store
-from gatewayd.store.db import DiskFull
+from gatewayd.store.errors import DiskFull
 from gatewayd.store.sessions import SessionRow
 from gatewayd.store.users import UserRow
 

@@ -28,7 +28,7 @@ from gatewayd.console.views import running
 from gatewayd import keys
 from gatewayd.errors import ProblemError, TooManyRequests
 from gatewayd.store import users as user_store
-from gatewayd.store.db import DiskFull
+from gatewayd.store.errors import DiskFull
 from gatewayd.store.sessions import SessionRow
 
 log = logging.getLogger(__name__)

@@ -12,13 +12,14 @@ from collections.abc import AsyncIterator
 
 from aiohttp import web
 
-from gatewayd import keys, metrics
+from gatewayd import keys
 from gatewayd.accounts.apikeys import KeyVerifier
 from gatewayd.api import apikeys as apikeys_api
 from gatewayd.api import diagnostics as diagnostics_api
 from gatewayd.api import settings as settings_api
-from gatewayd.diagnostics import diagnostics_ctx
-from gatewayd.retention import retention_ctx
+from gatewayd.ops import metrics
+from gatewayd.ops.diagnostics import diagnostics_ctx
+from gatewayd.ops.retention import retention_ctx
 from gatewayd.api import health
 from gatewayd.alerts.component import add_routes as add_alert_routes
 from gatewayd.alerts.component import alerts_ctx, email_ctx
@@ -33,12 +34,12 @@ from gatewayd.console.app import setup_console
 from gatewayd.inbound.component import add_routes as add_inbound_routes
 from gatewayd.inbound.component import inbound_ctx
 from gatewayd.live_settings import LiveSettings
-from gatewayd.modem_events import ModemEventRouter
+from gatewayd.event_router import ModemEventRouter
 from gatewayd.outbound.component import add_routes as add_outbound_routes
 from gatewayd.outbound.component import outbound_ctx, pool_ctx, webhooks_ctx
-from gatewayd.scheduler import scheduler_ctx
+from gatewayd.ops.scheduler import scheduler_ctx
 from gatewayd.store.db import Database
-from gatewayd.systemd import watchdog_interval, watchdog_loop
+from gatewayd.ops.systemd import watchdog_interval, watchdog_loop
 
 log = logging.getLogger(__name__)
 

@@ -1,4 +1,4 @@
-"""The `gatewayd` command (contract in DESIGN.md §3): run, user add, apikey create, modem probe, backup.
+"""The `gatewayd` command: run, user add, apikey create, modem probe, backup (the README's "Command line").
 
 Exit status: 0 success, 1 runtime failure, 2 bad usage or bad configuration — always with one
 line on stderr saying why.
@@ -21,7 +21,8 @@ from gatewayd.config import ConfigError, Settings, load_settings
 from gatewayd.errors import ProblemError
 from gatewayd.logging_setup import setup_logging
 from gatewayd.store.backup import BackupError
-from gatewayd.store.db import Database, DatabaseError
+from gatewayd.store.db import Database
+from gatewayd.store.errors import DatabaseError
 
 T = TypeVar("T")
 

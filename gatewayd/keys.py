@@ -11,16 +11,16 @@ if TYPE_CHECKING:
     from gatewayd.campaigns.runner import CampaignRunner
     from gatewayd.campaigns.service import CampaignService
     from gatewayd.campaigns.template_service import TemplateService
-    from gatewayd.metrics import SendLatency
-    from gatewayd.retention import Retention
+    from gatewayd.ops.metrics import SendLatency
+    from gatewayd.ops.retention import Retention
     from gatewayd.contacts.importer import ImportService
-    from gatewayd.diagnostics import DiagnosticsState
+    from gatewayd.ops.diagnostics import DiagnosticsState
     from gatewayd.contacts.service import ContactService, GroupService
-    from gatewayd.scheduler import Scheduler
+    from gatewayd.ops.scheduler import Scheduler
     from gatewayd.clock import Clock
     from gatewayd.config import Settings
     from gatewayd.modem.events import LineStatus
-    from gatewayd.modem_events import ModemEventRouter
+    from gatewayd.event_router import ModemEventRouter
     from gatewayd.store.db import Database
     from gatewayd.accounts.apikeys import KeyVerifier
     from gatewayd.live_settings import LiveSettings
@@ -72,11 +72,11 @@ DISPATCHER: web.AppKey[Dispatcher] = web.AppKey("dispatcher")
 WEBHOOKS: web.AppKey[WebhookSender] = web.AppKey("webhooks")
 API_LIMITS: web.AppKey[KeyLimits] = web.AppKey("api_limits")
 OUTBOUND_OPTIONS: web.AppKey[dict[str, float]] = web.AppKey("outbound_options")
-# Send latency histogram fed by the dispatcher's on_sent hook (gatewayd.metrics.metrics_ctx).
+# Send latency histogram fed by the dispatcher's on_sent hook (gatewayd.ops.metrics.metrics_ctx).
 SEND_LATENCY: web.AppKey[SendLatency] = web.AppKey("send_latency")
-# The retention purge (gatewayd.retention.retention_ctx): run() on demand, daily by the scheduler.
+# The retention purge (gatewayd.ops.retention.retention_ctx): run() on demand, daily by the scheduler.
 RETENTION: web.AppKey[Retention] = web.AppKey("retention")
-# Recent WARNING+ log records and the start time, for the diagnostics bundle (gatewayd.diagnostics).
+# Recent WARNING+ log records and the start time, for the diagnostics bundle (gatewayd.ops.diagnostics).
 DIAGNOSTICS: web.AppKey[DiagnosticsState] = web.AppKey("diagnostics")
 # The box speaks up (gatewayd.alerts.component): outgoing e-mail, alerts, SMS forwarding, SIM care.
 EMAIL: web.AppKey[EmailSender] = web.AppKey("email")

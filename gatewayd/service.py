@@ -16,8 +16,8 @@ from gatewayd.config import Settings
 from gatewayd.store.daemon_lock import DaemonLock
 from gatewayd.http_guard import ConnectionGuard, GuardedSite, GuardLimits
 from gatewayd.resources import preload_phone_metadata, raise_open_files_limit
-from gatewayd.store.db import DatabaseError
-from gatewayd.systemd import notify, open_notify_socket
+from gatewayd.store.errors import DatabaseError
+from gatewayd.ops.systemd import notify, open_notify_socket
 
 log = logging.getLogger(__name__)
 

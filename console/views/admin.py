@@ -17,7 +17,8 @@ from gatewayd.console.routing import Pages
 from gatewayd.console.state import CONSOLE_STATE, session_of
 from gatewayd.console.views.account import password_problem, policy_text
 
-from gatewayd import diagnostics, keys
+from gatewayd import keys
+from gatewayd.ops import diagnostics
 from gatewayd.accounts import users as accounts
 from gatewayd.accounts.apikeys import SCOPES, create_key
 from gatewayd.accounts.passwords import hash_password_async

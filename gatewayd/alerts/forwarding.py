@@ -16,7 +16,8 @@ from gatewayd.clock import Clock
 from gatewayd.config import Settings
 from gatewayd.store import alerts as store
 from gatewayd.store import email_outbox
-from gatewayd.store.db import Database, DiskFull
+from gatewayd.store.db import Database
+from gatewayd.store.errors import DiskFull
 
 log = logging.getLogger(__name__)
 

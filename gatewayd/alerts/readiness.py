@@ -11,7 +11,8 @@ from collections.abc import Iterable
 from gatewayd.alerts.rules import lines_that_can_send
 from gatewayd.modem.events import LineStatus
 from gatewayd.store import alerts as store
-from gatewayd.store.db import Database, DatabaseError
+from gatewayd.store.db import Database
+from gatewayd.store.errors import DatabaseError
 
 _probes = 0
 

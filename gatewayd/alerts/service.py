@@ -33,7 +33,8 @@ from gatewayd.phone import mask
 from gatewayd.store import alerts as store
 from gatewayd.store import email_outbox
 from gatewayd.store import webhooks as webhook_store
-from gatewayd.store.db import Database, DatabaseError
+from gatewayd.store.db import Database
+from gatewayd.store.errors import DatabaseError
 
 log = logging.getLogger(__name__)
 

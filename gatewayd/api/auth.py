@@ -45,3 +45,8 @@ def check_scope(row: ApiKeyRow, scope: str) -> ApiKeyRow:
 async def require_scope(request: web.Request, scope: str) -> ApiKeyRow:
     """The authenticated key if it holds `scope` (admin holds every scope); 403 otherwise."""
     return check_scope(await authenticate(request), scope)
+
+
+def actor(key: ApiKeyRow) -> str:
+    """Who did it, as the audit columns (created_by, by) record an API caller."""
+    return f"api key {key.name}"

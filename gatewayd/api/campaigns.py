@@ -9,17 +9,10 @@ from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from gatewayd import keys
-from gatewayd.api.auth import require_scope
+from gatewayd.api.auth import actor, require_scope
 from gatewayd.api.body import RowId, parse_body
-from gatewayd.api.contacts import (
-    CAMPAIGN_SCHEMA,
-    STATS_SCHEMA,
-    actor,
-    next_cursor,
-    page_args,
-    page_schema,
-    path_id,
-)
+from gatewayd.api.paging import next_cursor, page_args, page_schema, path_id
+from gatewayd.api.schemas import CAMPAIGN_SCHEMA, STATS_SCHEMA
 from gatewayd.api.openapi import describe
 from gatewayd.campaigns.audience import AudienceSpec
 from gatewayd.campaigns.checks import TextDecision

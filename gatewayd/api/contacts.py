@@ -1,217 +1,22 @@
-"""/api/v1/contacts, /api/v1/contact-fields and the contact export; keyset pagination helpers."""
+"""/api/v1/contacts, /api/v1/contact-fields and the contact export."""
 
 from __future__ import annotations
-
-import base64
-from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from gatewayd import keys
 from gatewayd.downloads import send_download
-from gatewayd.api.auth import require_scope
-from gatewayd.api.body import ROW_ID_MAX, RowId, parse_body
+from gatewayd.api.auth import actor, require_scope
+from gatewayd.api.body import RowId, parse_body
 from gatewayd.api.openapi import describe
+from gatewayd.api.paging import int_query, next_cursor, page_args, page_schema, path_id
+from gatewayd.api.schemas import CONTACT_SCHEMA, FIELDS_SCHEMA
 from gatewayd.contacts.export import contact_json, export_csv, export_json
 from gatewayd.contacts.service import ContactInput
-from gatewayd.errors import InvalidInput, NotFound
-from gatewayd.store.apikeys import ApiKeyRow
+from gatewayd.errors import InvalidInput
 
 routes = web.RouteTableDef()
-MAX_LIMIT = 500
-
-# JSON Schemas of the answers of contacts, groups, imports, templates and campaigns (OpenAPI).
-_STR = {"type": "string"}
-_NSTR = {"type": ["string", "null"]}
-_TIME = {"type": ["string", "null"], "format": "date-time"}
-_INT = {"type": "integer"}
-
-
-def page_schema(key: str, item: dict[str, Any]) -> dict[str, Any]:
-    """{key: [item], next_cursor}: every list of this API."""
-    return {
-        "type": "object",
-        "required": [key, "next_cursor"],
-        "properties": {key: {"type": "array", "items": item}, "next_cursor": _NSTR},
-    }
-
-
-CONTACT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "id": _INT,
-        "mobile": {"type": "string", "description": "E.164"},
-        "last_name": _STR,
-        "first_name": _STR,
-        "email": _STR,
-        "language": {"enum": ["fr", "en", None]},
-        "fields": {"type": "object", "additionalProperties": _STR, "description": "custom fields (at most 20)"},
-        "optin": {"type": "object", "properties": {"source": _NSTR, "at": _TIME, "statement": _NSTR, "by": _NSTR}},
-        "groups": {"type": "array", "items": _INT},
-        "created_at": _TIME,
-        "updated_at": _TIME,
-    },
-}
-FIELDS_SCHEMA: dict[str, Any] = {"type": "object", "properties": {"fields": {"type": "array", "items": _STR}}}
-GROUP_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "id": _INT,
-        "name": _STR,
-        "description": _STR,
-        "members": _INT,
-        "kind": {"enum": ["static", "rule"]},
-        "rule": {
-            "type": ["array", "null"],
-            "items": {
-                "type": "object",
-                "properties": {
-                    "field": _STR,
-                    "op": {"enum": ["eq", "ne", "contains", "prefix", "empty", "not_empty"]},
-                    "value": _STR,
-                },
-            },
-        },
-        "created_at": _TIME,
-        "updated_at": _TIME,
-    },
-}
-IMPORT_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "id": _INT,
-        "purpose": {"enum": ["contacts", "campaign"]},
-        "filename": _STR,
-        "size": _INT,
-        "format": {"enum": ["csv", "txt", "xlsx", "xls"]},
-        "state": {"enum": ["uploaded", "analysed", "committed", "failed"]},
-        "analysis": {"type": ["object", "null"]},
-        "report": {"type": ["object", "null"]},
-        "created_by": _NSTR,
-        "created_at": _TIME,
-        "committed_at": _TIME,
-    },
-}
-TEMPLATE_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "id": _INT,
-        "title": _STR,
-        "line": _NSTR,
-        "text": _STR,
-        "variables": {"type": "array", "items": _STR},
-        "unknown_variables": {"type": "array", "items": _STR},
-        "encoding": {"enum": ["GSM-7", "UCS-2"]},
-        "segments": _INT,
-        "created_at": _TIME,
-        "updated_at": _TIME,
-    },
-}
-CAMPAIGN_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "id": _INT,
-        "name": _STR,
-        "tag": _STR,
-        "category": {"enum": ["marketing", "transactional"]},
-        "state": {"enum": ["draft", "scheduled", "running", "paused", "completed", "canceled"]},
-        "line": _NSTR,
-        "templates": {"type": "object", "additionalProperties": _INT},
-        "audience": {"type": "object"},
-        "stop_mention": _NSTR,
-        "scheduled_at": _TIME,
-        "started_at": _TIME,
-        "paused_at": _TIME,
-        "pause_reason": _NSTR,
-        "finished_at": _TIME,
-        "created_by": _NSTR,
-        "created_at": _TIME,
-        "updated_at": _TIME,
-        "timing": {"type": ["object", "null"]},
-        "timing_report": {"type": ["object", "null"]},
-        "parent_id": {"type": ["integer", "null"]},
-        "next_send_at": {"type": "array", "items": {"type": "string"}},
-    },
-}
-STATS_SCHEMA: dict[str, Any] = {
-    "type": "object",
-    "properties": {
-        "recipients": {"type": "object", "additionalProperties": _INT},
-        **{
-            k: _INT
-            for k in ("queued", "sent", "delivered", "failed", "blocked", "expired", "unknown", "canceled", "opt_outs")
-        },
-        "replies": {"type": ["integer", "null"]},
-        "progress": {"type": "number"},
-        "failure_rate": {"type": "number"},
-    },
-}
-
-
-def encode_cursor(position: int) -> str:
-    return base64.urlsafe_b64encode(f"v1:{position}".encode()).decode().rstrip("=")
-
-
-def decode_cursor(text: str | None) -> int | None:
-    """The position a cursor points after; 422 naming `cursor` when it was not made by us."""
-    if not text:
-        return None
-    try:
-        raw = base64.urlsafe_b64decode(text + "=" * (-len(text) % 4)).decode()
-        version, _, value = raw.partition(":")
-        if version != "v1":
-            raise ValueError
-        position = int(value)
-        if abs(position) > ROW_ID_MAX:  # forged: SQLite could not even bind it
-            raise ValueError
-        return position
-    except (ValueError, UnicodeDecodeError):
-        raise InvalidInput("cursor", "not a cursor returned by this API") from None
-
-
-def page_args(request: web.Request, default: int = 100) -> tuple[int, int | None]:
-    """(limit, position after which to continue) from ?limit=&cursor=."""
-    raw = request.query.get("limit")
-    try:
-        limit = int(raw) if raw is not None else default
-    except ValueError:
-        raise InvalidInput("limit", "must be an integer") from None
-    if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput("limit", f"between 1 and {MAX_LIMIT}")
-    return limit, decode_cursor(request.query.get("cursor"))
-
-
-def next_cursor(items: list[Any], limit: int, position: Any) -> str | None:
-    """A cursor when the page is full (there may be more), else None."""
-    return encode_cursor(position(items[-1])) if len(items) == limit else None
-
-
-def int_query(request: web.Request, name: str) -> int | None:
-    raw = request.query.get(name)
-    if raw in (None, ""):
-        return None
-    try:
-        value = int(raw)
-    except ValueError:
-        raise InvalidInput(name, "must be an integer") from None
-    if abs(value) > ROW_ID_MAX:  # SQLite could not even bind it
-        raise InvalidInput(name, "out of range")
-    return value
-
-
-def path_id(request: web.Request, name: str = "id") -> int:
-    try:
-        value = int(request.match_info[name])
-    except ValueError:
-        raise InvalidInput(name, "must be an integer") from None
-    if abs(value) > ROW_ID_MAX:  # no row has it, and SQLite could not even compare it
-        raise NotFound(f"no such {name}")
-    return value
-
-
-def actor(key: ApiKeyRow) -> str:
-    return f"api key {key.name}"
 
 
 class ContactBody(BaseModel):

@@ -6,7 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
-from gatewayd import diagnostics
+from gatewayd.ops import diagnostics
 from gatewayd.api.auth import require_scope
 from gatewayd.api.openapi import describe
 

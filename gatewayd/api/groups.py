@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from gatewayd import keys
 from gatewayd.api.auth import require_scope
 from gatewayd.api.body import RowId, parse_body
-from gatewayd.api.contacts import GROUP_SCHEMA, next_cursor, page_args, page_schema, path_id
+from gatewayd.api.paging import next_cursor, page_args, page_schema, path_id
+from gatewayd.api.schemas import GROUP_SCHEMA
 from gatewayd.api.imports import body_chunks
 from gatewayd.api.openapi import describe
 from gatewayd.clock import utc_iso

@@ -9,9 +9,10 @@ from aiohttp import BodyPartReader, web
 from pydantic import BaseModel, ConfigDict, Field
 
 from gatewayd import keys
-from gatewayd.api.auth import require_scope
+from gatewayd.api.auth import actor, require_scope
 from gatewayd.api.body import RowId, parse_body
-from gatewayd.api.contacts import IMPORT_SCHEMA, actor, next_cursor, page_args, page_schema, path_id
+from gatewayd.api.paging import next_cursor, page_args, page_schema, path_id
+from gatewayd.api.schemas import IMPORT_SCHEMA
 from gatewayd.api.openapi import describe
 from gatewayd.clock import utc_iso
 from gatewayd.contacts import samples

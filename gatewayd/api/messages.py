@@ -17,7 +17,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from gatewayd import keys
 from gatewayd.api.auth import require_scope
 from gatewayd.api.body import read_json, validation_problem
-from gatewayd.api.contacts import next_cursor, page_args, path_id
+from gatewayd.api.paging import next_cursor, page_args, path_id
 from gatewayd.api.openapi import describe
 from gatewayd.clock import utc_iso
 from gatewayd.errors import Conflict, FieldError, InvalidInput

@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from aiohttp import web
 
 from gatewayd.errors import FieldError, ProblemError, TooManyRequests, Unauthorized
-from gatewayd.store.db import DiskFull
+from gatewayd.store.errors import DiskFull
 
 log = logging.getLogger(__name__)
 

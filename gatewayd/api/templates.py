@@ -10,7 +10,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from gatewayd import keys
 from gatewayd.api.auth import require_scope
 from gatewayd.api.body import parse_body
-from gatewayd.api.contacts import TEMPLATE_SCHEMA, next_cursor, page_args, page_schema, path_id
+from gatewayd.api.paging import next_cursor, page_args, page_schema, path_id
+from gatewayd.api.schemas import TEMPLATE_SCHEMA
 from gatewayd.api.openapi import describe
 from gatewayd.campaigns.template_service import TemplateInput
 from gatewayd.campaigns.templates import compile_template

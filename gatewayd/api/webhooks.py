@@ -14,7 +14,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from gatewayd import keys
 from gatewayd.api.auth import require_scope
 from gatewayd.api.body import parse_body
-from gatewayd.api.contacts import next_cursor, page_args, path_id
+from gatewayd.api.paging import next_cursor, page_args, path_id
 from gatewayd.api.openapi import describe
 from gatewayd.clock import utc_iso
 from gatewayd.errors import NotFound

@@ -47,7 +47,7 @@ LANGUAGES = ("default", "fr", "en")
 
 
 class CampaignScheduler(Protocol):
-    """What the service needs from gatewayd.scheduler.Scheduler."""
+    """What the service needs from gatewayd.ops.scheduler.Scheduler."""
 
     def run_at(self, job_id: str, when: datetime, func: Callable[..., Any], *args: Any) -> None: ...
 

@@ -32,7 +32,8 @@ from gatewayd.store import contacts as contact_store
 from gatewayd.store import groups as group_store
 from gatewayd.store import imports as import_store
 from gatewayd.store import optouts
-from gatewayd.store.db import Database, DiskFull
+from gatewayd.store.db import Database
+from gatewayd.store.errors import DiskFull
 from gatewayd.store.imports import ImportRow
 
 log = logging.getLogger(__name__)

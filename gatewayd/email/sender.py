@@ -23,7 +23,8 @@ from gatewayd.clock import Clock
 from gatewayd.config import EmailSettings
 from gatewayd.outbound.retry import RetryPolicy
 from gatewayd.store import email_outbox as store
-from gatewayd.store.db import Database, DiskFull
+from gatewayd.store.db import Database
+from gatewayd.store.errors import DiskFull
 
 log = logging.getLogger(__name__)
 

@@ -13,7 +13,8 @@ from gatewayd.store.threads import Thread
 
 
 def message_json(m: InboundMessage) -> dict[str, Any]:
-    """DESIGN §3 inbound message (id, from, text, received_at, modem) plus thread and completeness."""
+    """An inbound message as the API returns it (id, from, text, received_at, modem) plus thread and
+    completeness."""
     out: dict[str, Any] = {
         "id": m.id, "from": m.sender, "text": m.text, "received_at": utc_iso(m.received_at), "modem": m.line,
         "thread_id": m.thread_id, "smsc_time": utc_iso(m.smsc_time), "parts": m.parts_total,
@@ -36,7 +37,7 @@ def thread_json(t: Thread) -> dict[str, Any]:
 
 
 def call_json(c: Call) -> dict[str, Any]:
-    """DESIGN §3 call (id, from, modem, started_at, rings) plus end time and who hung up."""
+    """A call as the API returns it (id, from, modem, started_at, rings) plus end time and who hung up."""
     return {
         "id": c.id, "from": c.number, "modem": c.line, "started_at": utc_iso(c.started_at),
         "ended_at": utc_iso(c.ended_at), "rings": c.rings, "hung_up_by": c.hung_up_by,

@@ -3,16 +3,16 @@
 Outbound: SMS-SUBMIT parts (`encode_submit`). Inbound: `decode` of SMS-DELIVER,
 SMS-STATUS-REPORT and SMS-SUBMIT (the simulator reads what the driver sends).
 
-Why this does not call python-gsmmodem's `gsmmodem.pdu` at run time, although DESIGN prefers it
-where it is right: the parts it gets right (septet packing, semi-octet digits, the relative
-validity table, the greedy GSM-7 split) are a few lines each, while its decoder is built on bare
-iterators that leak StopIteration/ValueError/TypeError on malformed input (our contract is
-"PduError only"), and around those right parts it carries the defects this module exists to
-fix: emoji raise on encode and decode to lone surrogates; the 16-bit concatenation IE eats the
+Why this does not call python-gsmmodem's `gsmmodem.pdu` at run time, although the project prefers a
+maintained library where it is right: the parts it gets right (septet packing, semi-octet digits,
+the relative validity table, the greedy GSM-7 split) are a few lines each, while its decoder is
+built on bare iterators that leak StopIteration/ValueError/TypeError on malformed input (our
+contract is "PduError only"), and around those right parts it carries the defects this module exists
+to fix: emoji raise on encode and decode to lone surrogates; the 16-bit concatenation IE eats the
 first GSM-7 character; '§' is replaced by '`' in its table; a trailing '@' is dropped; 8-bit and
-message-class data coding schemes decode as GSM-7 garbage; a reference above 255 is written into
-the one-octet TP-MR and crashes; status 0x20-0x3F counts as failed. Its `pdu` module is kept as
-a test oracle instead: tests check byte-for-byte agreement wherever it is right.
+message-class data coding schemes decode as GSM-7 garbage; a reference above 255 is written into the
+one-octet TP-MR and crashes; status 0x20-0x3F counts as failed. Its `pdu` module is kept as a test
+oracle instead: tests check byte-for-byte agreement wherever it is right.
 """
 
 from __future__ import annotations

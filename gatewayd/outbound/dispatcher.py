@@ -37,7 +37,8 @@ from gatewayd.outbound.waiting import LineView, Wait, why_waiting
 from gatewayd.store import messages as store
 from gatewayd.store import optouts
 from gatewayd.store import webhooks as webhook_store
-from gatewayd.store.db import Database, DiskFull
+from gatewayd.store.db import Database
+from gatewayd.store.errors import DiskFull
 
 log = logging.getLogger(__name__)
 

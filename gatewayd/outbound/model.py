@@ -16,7 +16,8 @@ __all__ = [
 
 
 class MessageState(str, Enum):
-    """The ledger states of DESIGN §2 (stored as their lower-case value)."""
+    """The states of an SMS in the send ledger (stored as their lower-case value); the README's HTTP API
+    section lists them as clients see them."""
 
     SCHEDULED = "scheduled"
     QUEUED = "queued"

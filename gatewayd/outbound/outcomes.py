@@ -1,6 +1,6 @@
 """What a send attempt or a status report does to the ledger (inside the dispatcher's transaction).
 
-DESIGN §2: the TP-MR of every part the modem accepted is committed with `sent`; a transient
+The TP-MR of every part the modem accepted is committed with `sent`; a transient
 error requeues with backoff (only the missing parts go next time); a permanent one fails at once
 with the modem's code and reason; an outcome we cannot know becomes `unknown`, never retried.
 """

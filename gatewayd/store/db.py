@@ -22,18 +22,11 @@ from typing import TypeVar
 import aiosqlite
 
 from gatewayd.store.backup import BackupError, backup_database
+from gatewayd.store.errors import DatabaseError, DiskFull
 from gatewayd.store.migrations import available, current_version, migrate
-from gatewayd.systemd import start_timeout_extended
+from gatewayd.ops.systemd import start_timeout_extended
 
 log = logging.getLogger(__name__)
-
-
-class DatabaseError(Exception):
-    """The database cannot be used (corrupt, unwritable, newer schema than this code)."""
-
-
-class DiskFull(DatabaseError):
-    """A write failed because the database's disk is full or refuses writes; nothing of it was kept."""
 
 
 # SQLITE_FULL (ENOSPC) and SQLITE_IOERR (e.g. EFBIG past a file-size limit, a failing SD card):

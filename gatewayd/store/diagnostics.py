@@ -2,7 +2,7 @@
 
 Every query is bounded (LIMIT on an index, or a GROUP BY over small tables), so building a bundle
 stays cheap on a box holding a million messages. Phone numbers and texts are returned as stored;
-the caller (gatewayd.diagnostics) masks numbers and never includes message texts.
+the caller (gatewayd.ops.diagnostics) masks numbers and never includes message texts.
 """
 
 from __future__ import annotations

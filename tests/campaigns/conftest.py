@@ -19,7 +19,7 @@ from gatewayd.clock import FakeClock
 from gatewayd.config import Settings
 from gatewayd.contacts.importer import ImportService
 from gatewayd.outbound.service import OutboundService
-from gatewayd.scheduler import Scheduler
+from gatewayd.ops.scheduler import Scheduler
 from gatewayd.store import messages
 from gatewayd.store.db import Database
 

@@ -1,4 +1,4 @@
-"""gatewayd.scheduler: APScheduler's AsyncIOScheduler driven in Clock time."""
+"""gatewayd.ops.scheduler: APScheduler's AsyncIOScheduler driven in Clock time."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 from gatewayd.clock import FakeClock
-from gatewayd.scheduler import Scheduler
+from gatewayd.ops.scheduler import Scheduler
 
 
 async def test_run_at_fires_coroutines_and_cancel_removes() -> None:

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from gatewayd.store.db import Database, DiskFull
+from gatewayd.store.db import Database
+from gatewayd.store.errors import DiskFull
 
 
 async def test_sqlite_full_is_disk_full_and_the_writer_recovers(tmp_path: Path) -> None:

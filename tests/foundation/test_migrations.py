@@ -9,7 +9,8 @@ from pathlib import Path
 import aiosqlite
 import pytest
 
-from gatewayd.store.db import Database, DatabaseError
+from gatewayd.store.db import Database
+from gatewayd.store.errors import DatabaseError
 from gatewayd.store.migrations import available, current_version, migrate
 
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from gatewayd.systemd import notify
+from gatewayd.ops.systemd import notify
 
 
 def test_a_full_notify_queue_drops_pings_instead_of_blocking(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -106,7 +106,7 @@ def test_the_watchdog_ping_needs_no_new_descriptor(tmp_path: Path) -> None:
         result = _run_python(f"""
             import os
             os.environ["NOTIFY_SOCKET"] = {str(path)!r}
-            from gatewayd.systemd import notify
+            from gatewayd.ops.systemd import notify
             notify("READY=1")  # sent at start, while descriptors are plentiful
         """, EXHAUST, """
         print(notify("WATCHDOG=1"))

@@ -17,7 +17,7 @@ from gatewayd import __version__, keys
 from gatewayd.accounts.apikeys import create_key
 from gatewayd.clock import SystemClock
 from gatewayd.config import Settings
-from gatewayd.diagnostics import (
+from gatewayd.ops.diagnostics import (
     REMOVED,
     mask_iccid,
     mask_imsi,

@@ -9,7 +9,7 @@ from pathlib import Path
 from gatewayd import keys
 from gatewayd.clock import FakeClock
 from gatewayd.config import RetentionSettings
-from gatewayd.retention import JOB_ID, Retention
+from gatewayd.ops.retention import JOB_ID, Retention
 from gatewayd.store import retention as retention_store
 from gatewayd.store import webhooks as webhook_store
 from gatewayd.store.db import Database

@@ -1,7 +1,7 @@
 -- Outbound: the send ledger (messages and the parts that went out), idempotency keys,
 -- status reports waiting for their part, and the webhook outbox with its delivery log.
 
--- One row per SMS to one recipient. States (DESIGN §2): scheduled, queued, sending, sent,
+-- One row per SMS to one recipient. States (outbound/model.py, MessageState): scheduled, queued, sending, sent,
 -- delivered, failed, expired, blocked, canceled, unknown.
 CREATE TABLE messages (
     id                    INTEGER PRIMARY KEY,

@@ -8,6 +8,8 @@ from importlib import resources
 
 import aiosqlite
 
+from gatewayd.store.errors import DatabaseError
+
 _NAME = re.compile(r"^(\d{4})_[a-z0-9_]+\.sql$")
 
 
@@ -44,8 +46,6 @@ async def migrate(conn: aiosqlite.Connection, *, target: int | None = None) -> l
     version = await current_version(conn)
     latest = migrations[-1].version if migrations else 0
     if version > latest:
-        from gatewayd.store.db import DatabaseError
-
         raise DatabaseError(f"database schema version {version} is newer than this gatewayd ({latest})")
     applied = []
     for migration in migrations:
