@@ -85,7 +85,8 @@ class TextCheck:
             values = with_defaults(values, self.decision.defaults)
         rendered = render(self.texts.by_language[template], values)
         done = finisher(rendered.text)
-        problems: list[tuple[str, str]] = [("empty_variable", name) for name in rendered.missing]
+        problems: list[tuple[str, str]] = [("empty_variable", name) for name in rendered.missing] \
+            if rendered.missing else []
         if done.encoding == "UCS-2" and self.own_encoding[template] != "UCS-2":
             problems.append(("ucs2", " ".join(count_segments(done.text).ucs2_forcing)))
         if done.segments > self.max_segments:
