@@ -85,6 +85,10 @@ class CampaignService:
         # Outbound's composition: previews show what it will send (mention, look-alikes).
         self.composer = composer if composer is not None else Composer(settings, self.lines)
         self.on_change: Callable[[], None] = lambda: None   # the runner's wake-up
+        # campaign id -> (database data_version when its preview began, that preview's text checks):
+        # launching right after a preview does not walk the whole audience a second time when
+        # nothing was written in between (the same data gives the same answer).
+        self.text_checks_seen: dict[int, tuple[int, dict[str, Any]]] = {}
         self.cancel_outstanding: Callable[[int], Any] | None = None  # set by the runner
         self.on_release: Callable[[], None] | None = None   # held messages may go: the dispatcher's wake-up
 
@@ -305,7 +309,11 @@ class CampaignService:
         audience is checked, as the preview shows it)."""
         from gatewayd.campaigns.preview import preview
 
-        checks = (await preview(self, campaign_id))["text_checks"]
+        seen = self.text_checks_seen.pop(campaign_id, None)
+        if seen is not None and seen[0] == await self.db.data_version():
+            checks = seen[1]
+        else:
+            checks = (await preview(self, campaign_id))["text_checks"]
         if checks["blocking"]:
             kinds = checks["by_kind"]
             # Name what to fix: the empty variables and the first recipient concerned.
