@@ -11,6 +11,7 @@ from pathlib import Path
 from gatewayd import keys
 from gatewayd.outbound.compose import Draft
 from gatewayd.outbound.model import Category
+from gatewayd.store import templates as template_store
 from gatewayd.store import users as user_store
 
 from .conftest import Gateway, gateway, until
@@ -126,3 +127,27 @@ async def test_the_stop_mention_names_the_number_of_the_line_it_leaves_through(t
         # The counters' preview through a line counts that line's mention.
         composer = gw.app[keys.OUTBOUND].composer
         assert composer.preview("Promo", category=Category.MARKETING, line="line2").text == "Promo\nSTOP au +33612340002"
+
+
+async def test_a_templates_line_applies_to_a_text_started_from_it(tmp_path: Path) -> None:
+    async with gateway(tmp_path, lines=2) as gw:
+        db, clock = gw.app[keys.DB], gw.app[keys.CLOCK]
+        tpl = await template_store.insert(db, title="SAV", line="line2", text="Votre dossier {code}", now=clock.now())
+        outbound = gw.app[keys.OUTBOUND]
+        # New SMS: the text was taken from the template and edited; the template's line still applies,
+        # as a line chosen (not a soft pin).
+        [row] = await outbound.submit_draft(Draft(recipients=("+33611111111",), text="Votre dossier 42 est prêt",
+                                                  based_on=tpl, source="console"))
+        assert (row.line, await _soft(gw, row.id)) == ("line2", 0)
+        # A line chosen in the form wins over the template's.
+        [row] = await outbound.submit_draft(Draft(recipients=("+33611111111",), text="x", based_on=tpl,
+                                                  line="line1", source="console"))
+        assert row.line == "line1"
+
+
+async def _soft(gw: Gateway, message_id: int) -> int:
+    async with gw.app[keys.DB].read() as conn:
+        async with conn.execute("SELECT line_soft FROM messages WHERE id = ?", (message_id,)) as cur:
+            row = await cur.fetchone()
+    assert row is not None
+    return int(row[0])
