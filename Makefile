@@ -11,10 +11,11 @@ BIN    := $(VENV)/bin
 demo: $(VENV)/.demo
 	$(BIN)/gatewayd run --simulate
 
-# The lint gate, then the whole suite: unit, integration (pty + simulator + SQLite + HTTP) and
-# browser tests.
+# The lint and type gates (mypy --strict over gatewayd and console, configured in pyproject.toml),
+# then the whole suite: unit, integration (pty + simulator + SQLite + HTTP) and browser tests.
 test: $(VENV)/.test
 	$(BIN)/ruff check gatewayd console tests bench
+	$(BIN)/mypy
 	$(BIN)/python -m pytest -q -p no:cacheprovider
 
 # Every benchmark in one table (see bench/README or `bench/run --help`).
@@ -31,11 +32,11 @@ $(VENV)/.venv:
 	$(BIN)/python -m pip install -q --upgrade pip setuptools wheel
 	touch $@
 
-$(VENV)/.demo: $(VENV)/.venv pyproject.toml setup.py
+$(VENV)/.demo: $(VENV)/.venv pyproject.toml
 	$(BIN)/python -m pip install -q -e .
 	touch $@
 
-$(VENV)/.test: $(VENV)/.venv pyproject.toml setup.py
+$(VENV)/.test: $(VENV)/.venv pyproject.toml
 	$(BIN)/python -m pip install -q -e '.[test]'
 	touch $@ $(VENV)/.demo
 

@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path[:0] = [str(ROOT), str(ROOT / "tests")]
+sys.path.insert(0, str(ROOT))
 
 from tests.alerts.kit import ADMIN_SMS, alert_sections, alerting_gateway, mailbox, sms_to  # noqa: E402
 

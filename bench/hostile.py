@@ -28,11 +28,11 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT / "tests"))
+sys.path.insert(0, str(ROOT))
 
-from hostile.kit import (HealthProbe, HostileDaemon, half_open_flood, json_request,  # noqa: E402
+from tests.hostile.kit import (HealthProbe, HostileDaemon, half_open_flood, json_request,  # noqa: E402
                          peak_rss_mb)
-from hostile.test_bombs import GzipBombReceiver, _sign_in_storm, shared_strings_bomb  # noqa: E402
+from tests.hostile.test_bombs import GzipBombReceiver, _sign_in_storm, shared_strings_bomb  # noqa: E402
 
 PHASES = ("idle", "flood", "xlsx", "gzip", "logins")
 CODE: str | None = None  # --code: another checkout's gatewayd (e.g. before issue 14)

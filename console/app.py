@@ -8,10 +8,10 @@ from pathlib import Path
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
-from gatewayd.console import views
-from gatewayd.console.middleware import console_middleware
-from gatewayd.console.security import add_security_headers
-from gatewayd.console.state import CONSOLE_STATE
+from console import views
+from console.middleware import console_middleware
+from console.security import add_security_headers
+from console.state import CONSOLE_STATE
 
 from gatewayd import keys
 from gatewayd.accounts import first_run

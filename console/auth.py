@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import timedelta
 
 from aiohttp import web
-from gatewayd.console.state import SESSION
+from console.state import SESSION
 
 from gatewayd import keys
 from gatewayd.accounts import users as accounts

@@ -8,11 +8,12 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from multidict import MultiDictProxy
+from multidict import MultiMapping
 
 from gatewayd.errors import InvalidInput
 
-Form = MultiDictProxy[Any]
+# A posted form (request.post()) or the fields of a multipart upload (console/views/imports.py).
+Form = MultiMapping[Any]
 
 
 def text(form: Form, name: str, limit: int = 10_000) -> str:
@@ -110,6 +111,6 @@ def path_id(request: web.Request, name: str = "id") -> int:
 
 def actor(request: web.Request) -> str:
     """Who did it, as recorded in audit fields: 'console <user name>'."""
-    from gatewayd.console.state import session_of
+    from console.state import session_of
 
     return f"console {session_of(request).user.name}"

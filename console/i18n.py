@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 
 from gatewayd.clock import parse_iso
-from gatewayd.console.service_messages import Localiser
+from console.service_messages import Localiser
 
 log = logging.getLogger(__name__)
 
@@ -29,7 +29,7 @@ LANGUAGES = ("fr", "en")
 @cache
 def catalog(lang: str) -> Mapping[str, str]:
     """The messages of one language (read once from console/locales/<lang>.json)."""
-    text = resources.files("gatewayd.console").joinpath("locales", f"{lang}.json").read_text("utf-8")
+    text = resources.files("console").joinpath("locales", f"{lang}.json").read_text("utf-8")
     data = json.loads(text)
     if not isinstance(data, dict):
         raise ValueError(f"locales/{lang}.json is not a JSON object")

@@ -12,18 +12,18 @@ from collections.abc import Awaitable, Callable
 from urllib.parse import urlencode
 
 from aiohttp import web
-from gatewayd.console import auth
-from gatewayd.console.i18n import LANGUAGES, negotiate
-from gatewayd.console.render import localise, problem_text, render, t
-from gatewayd.console.routing import Access, access_of, allows
-from gatewayd.console.security import (
+from console import auth
+from console.i18n import LANGUAGES, negotiate
+from console.render import localise, problem_text, render, t
+from console.routing import Access, access_of, allows
+from console.security import (
     UNSAFE_METHODS,
     CsrfError,
     check_csrf,
     is_console_path,
 )
-from gatewayd.console.state import CONSOLE_STATE, CSRF_EXPECTED, LANG, PRE_CSRF, SESSION
-from gatewayd.console.views import running
+from console.state import CONSOLE_STATE, CSRF_EXPECTED, LANG, PRE_CSRF, SESSION
+from console.views import running
 
 from gatewayd import keys
 from gatewayd.errors import ProblemError, TooManyRequests

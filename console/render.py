@@ -9,9 +9,9 @@ from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
-from gatewayd.console.i18n import Formats, catalog, localise_service, translate, translate_count, word_problem
-from gatewayd.console.routing import allows
-from gatewayd.console.state import FORMATS, LANG, PRE_CSRF, SESSION
+from console.i18n import Formats, catalog, localise_service, translate, translate_count, word_problem
+from console.routing import allows
+from console.state import FORMATS, LANG, PRE_CSRF, SESSION
 
 from gatewayd import __version__, keys
 from gatewayd.errors import FieldError, ProblemError
@@ -78,7 +78,7 @@ def url(request: web.Request, name: str, query: Mapping[str, Any] | None = None,
 
 def has_route(request: web.Request, name: str) -> bool:
     """Whether the named page exists in this build and its services are running."""
-    from gatewayd.console.views import running
+    from console.views import running
 
     resource = request.app.router.named_resources().get(name)
     if resource is None:

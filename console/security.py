@@ -11,8 +11,8 @@ import hmac
 from urllib.parse import urlsplit
 
 from aiohttp import web
-from gatewayd.console.routing import Access
-from gatewayd.console.state import CSRF_EXPECTED
+from console.routing import Access
+from console.state import CSRF_EXPECTED
 
 CSP = (
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "

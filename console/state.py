@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from gatewayd.console.i18n import Formats
+from console.i18n import Formats
 
 from gatewayd.store.sessions import SessionRow
 

@@ -30,7 +30,7 @@ from gatewayd.compat.component import add_routes as add_compat_routes
 from gatewayd.compat.component import compat_ctx
 from gatewayd.clock import Clock, SystemClock
 from gatewayd.config import Settings
-from gatewayd.console.app import setup_console
+from console.app import setup_console
 from gatewayd.inbound.component import add_routes as add_inbound_routes
 from gatewayd.inbound.component import inbound_ctx
 from gatewayd.live_settings import LiveSettings

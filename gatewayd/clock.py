@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import time
 from datetime import datetime, timedelta, timezone
-from typing import Protocol
+from typing import Protocol, overload
 
 
 class Clock(Protocol):
@@ -72,6 +72,12 @@ class ClockSanity:
         return self._trusted
 
 
+@overload
+def utc_iso(when: datetime) -> str: ...
+@overload
+def utc_iso(when: None) -> None: ...
+@overload
+def utc_iso(when: datetime | None) -> str | None: ...
 def utc_iso(when: datetime | None) -> str | None:
     """RFC 3339 text in UTC with a 'Z', as stored in SQLite and shown by the API."""
     if when is None:
@@ -79,8 +85,22 @@ def utc_iso(when: datetime | None) -> str | None:
     return when.astimezone(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+@overload
+def parse_iso(text: str) -> datetime: ...
+@overload
+def parse_iso(text: None) -> None: ...
+@overload
+def parse_iso(text: str | None) -> datetime | None: ...
 def parse_iso(text: str | None) -> datetime | None:
     """Inverse of utc_iso (accepts any RFC 3339 offset)."""
     if text is None:
         return None
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def parse_iso_required(text: str) -> datetime:
+    """parse_iso for a NOT NULL time column (the store's row mappers): a missing value is a broken row,
+    said as such, rather than a None travelling on in a field typed datetime."""
+    if not isinstance(text, str):
+        raise ValueError(f"expected a stored time, found {text!r}")
     return datetime.fromisoformat(text.replace("Z", "+00:00"))

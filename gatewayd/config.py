@@ -526,7 +526,7 @@ class SimCheckSettings(Section):
     @field_validator("balance_schedule", "keepalive_schedule")
     @classmethod
     def _crontab(cls, value: str) -> str:
-        from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
+        from apscheduler.triggers.cron import CronTrigger
 
         try:
             CronTrigger.from_crontab(value)

@@ -90,7 +90,7 @@ class LiveSettings:
         return await self.change(section, getattr(self.file, section).model_dump(mode="json"), by=by)
 
     def _merged(self, section: str, values: Mapping[str, Any]) -> BaseModel:
-        base = getattr(self.file, section)
+        base: BaseModel = getattr(self.file, section)
         try:
             return type(base).model_validate({**base.model_dump(mode="json"), **values})
         except ValidationError as exc:

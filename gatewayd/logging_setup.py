@@ -6,6 +6,7 @@ import logging
 import os
 import re
 import sys
+from typing import TextIO
 import time
 from collections.abc import Callable
 
@@ -47,13 +48,13 @@ class JournalFormatter(MaskingFormatter):
         return "\n".join(prefix + line for line in super().format(record).split("\n"))
 
 
-def writes_to_journal(stream: object) -> bool:
+def writes_to_journal(stream: TextIO) -> bool:
     """True when `stream` is the journal's own socket: systemd says which in JOURNAL_STREAM
     (`<device>:<inode>`); a redirected or piped stderr under systemd must not get the prefixes."""
     expected = os.environ.get("JOURNAL_STREAM", "")
     try:
         device, inode = (int(part) for part in expected.split(":"))
-        st = os.fstat(stream.fileno())  # type: ignore[attr-defined]
+        st = os.fstat(stream.fileno())
     except (ValueError, OSError, AttributeError):
         return False
     return (st.st_dev, st.st_ino) == (device, inode)
@@ -105,11 +106,11 @@ class RepeatFilter(logging.Filter):
         return count <= self.burst
 
 
-def setup_logging(level: str = "INFO", *, stream: object = None) -> None:
+def setup_logging(level: str = "INFO", *, stream: TextIO | None = None) -> None:
     """Configure the root logger once; journald adds timestamps, a terminal gets them from us."""
     out = stream or sys.stderr
-    handler = logging.StreamHandler(out)  # type: ignore[arg-type]
-    with_time = hasattr(out, "isatty") and out.isatty()  # type: ignore[union-attr]
+    handler = logging.StreamHandler(out)
+    with_time = out.isatty()
     fmt = ("%(asctime)s " if with_time else "") + "%(levelname)s %(name)s: %(message)s"
     handler.setFormatter(JournalFormatter(fmt) if writes_to_journal(out) else MaskingFormatter(fmt))
     handler.addFilter(MalformedRequestFilter())

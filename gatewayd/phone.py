@@ -66,10 +66,12 @@ def in_destinations(e164: str, allowed: list[str]) -> bool:
         parsed = phonenumbers.parse(e164, None)
     except phonenumbers.NumberParseException:
         return False
+    code = parsed.country_code
+    if code is None:  # parse() of a '+' number always sets it; without one, no destination can match
+        return False
     # A number of a range libphonenumber does not know has no region of its own: its country's.
-    region = (phonenumbers.region_code_for_number(parsed)
-              or phonenumbers.region_code_for_country_code(parsed.country_code) or "")
-    return region in allowed or f"+{parsed.country_code}" in allowed
+    region = phonenumbers.region_code_for_number(parsed) or phonenumbers.region_code_for_country_code(code) or ""
+    return region in allowed or f"+{code}" in allowed
 
 
 def national(e164: str) -> str:

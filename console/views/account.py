@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from aiohttp import web
-from gatewayd.console import auth
-from gatewayd.console.forms import text
-from gatewayd.console.i18n import LANGUAGES
-from gatewayd.console.render import field_errors, redirect, render, safe_next, t
-from gatewayd.console.routing import Pages
-from gatewayd.console.state import CONSOLE_STATE, LANG, SESSION, session_of
+from console import auth
+from console.forms import text
+from console.i18n import LANGUAGES
+from console.render import field_errors, redirect, render, safe_next, t
+from console.routing import Pages
+from console.state import CONSOLE_STATE, LANG, SESSION, session_of
 
 from gatewayd import keys
 from gatewayd.accounts import first_run
@@ -46,8 +44,9 @@ def _lack(problem: str) -> str:
     return "length"
 
 
-def _setup_page(request: web.Request, errors: dict[str, str], name: str = "", status: int = 200) -> Any:
-    return render(request, "setup.html", {"errors": errors, "name": name, "policy": policy_text(request),
+async def _setup_page(request: web.Request, errors: dict[str, str], name: str = "",
+                      status: int = 200) -> web.Response:
+    return await render(request, "setup.html", {"errors": errors, "name": name, "policy": policy_text(request),
                                           "needs_code": not _may_set_up(request, "")}, status=status)
 
 

@@ -11,11 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from aiohttp import web
-from gatewayd.console.forms import path_id, text, texts
-from gatewayd.console.render import field_errors, has_route, localise, redirect, render, t
-from gatewayd.console.routing import Pages
-from gatewayd.console.state import CONSOLE_STATE, session_of
-from gatewayd.console.views.account import password_problem, policy_text
+from console.forms import path_id, text, texts
+from console.render import field_errors, has_route, localise, redirect, render, t
+from console.routing import Pages
+from console.state import CONSOLE_STATE, session_of
+from console.views.account import password_problem, policy_text
 
 from gatewayd import keys
 from gatewayd.ops import diagnostics
@@ -163,7 +163,7 @@ async def revoke_api_key(request: web.Request) -> web.StreamResponse:
 # ------------------------------------------------------------------ maintenance: diagnostics and backup
 
 BACKUP_CHUNK = 256 * 1024
-_BACKUP_LOCK = "gatewayd.console.backup_lock"  # one copy at a time: each needs the database's size on disk
+_BACKUP_LOCK = "console.backup_lock"  # one copy at a time: each needs the database's size on disk
 
 
 @pages.get("/settings/maintenance", role="admin", name="settings_maintenance")

@@ -6,10 +6,10 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from gatewayd.console.forms import actor, text
-from gatewayd.console.render import localise, redirect, render
-from gatewayd.console.routing import Pages
-from gatewayd.console.state import LANG
+from console.forms import actor, text
+from console.render import localise, redirect, render
+from console.routing import Pages
+from console.state import LANG
 
 from gatewayd import keys
 from gatewayd.alerts.texts import describe

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from aiohttp import web
-from gatewayd.console.forms import cursor_int, encode_cursor
-from gatewayd.console.render import render
-from gatewayd.console.routing import Pages
+from console.forms import cursor_int, encode_cursor
+from console.render import render
+from console.routing import Pages
 
 from gatewayd import keys
 

@@ -7,7 +7,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from gatewayd.console.forms import (
+from console.forms import (
     Form,
     actor,
     cursor_int,
@@ -18,9 +18,9 @@ from gatewayd.console.forms import (
     text,
     texts,
 )
-from gatewayd.console.render import field_errors, formats, fragment, localise, redirect, render, t
-from gatewayd.console.routing import Pages
-from gatewayd.console.views.imports import read_upload
+from console.render import field_errors, formats, fragment, localise, redirect, render, t
+from console.routing import Pages
+from console.views.imports import read_upload
 
 from gatewayd import keys
 from gatewayd.campaigns.audience import AudienceSpec
@@ -161,7 +161,7 @@ async def _save_campaign(request: web.Request, editing: Any | None) -> web.Strea
         return await _wizard(request, _campaign_values(editing) if editing else _values(None),
                              field_errors(exc, request), exc.status, editing=editing)
     form = upload.fields
-    values = _values(form)  # type: ignore[arg-type]
+    values = _values(form)
     try:
         # Editing keeps the draft's file unless another one is uploaded (or it is removed).
         file_id = AudienceSpec.from_json(editing.audience).file_import_id \

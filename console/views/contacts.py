@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from gatewayd.console.forms import (
+from console.forms import (
     actor,
     checked,
     cursor_int,
@@ -15,8 +15,8 @@ from gatewayd.console.forms import (
     path_id,
     text,
 )
-from gatewayd.console.render import field_errors, formats, redirect, render, t, tn
-from gatewayd.console.routing import Pages
+from console.render import field_errors, formats, redirect, render, t, tn
+from console.routing import Pages
 
 from gatewayd import keys
 from gatewayd.downloads import send_download

@@ -9,9 +9,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from gatewayd.console import charts
-from gatewayd.console.render import formats, render, t
-from gatewayd.console.routing import Pages
+from console import charts
+from console.render import formats, render, t
+from console.routing import Pages
 
 from gatewayd import keys
 from gatewayd.modem.events import LineStatus
@@ -100,7 +100,7 @@ async def dashboard(request: web.Request) -> web.Response:
             alerts.append(("alert.unknown", {"number": data["unknown"], "n": formats(request).integer(data["unknown"])}))
         labels = [(f"{t(request, 'day.' + DAY_KEYS[d.weekday()])} {d.day}", s, r) for d, s, r in data["days"]]
         chart = charts.bar_chart(labels)
-        from gatewayd.console.views.lines import caps_used
+        from console.views.lines import caps_used
 
         caps = await caps_used(request, lines)
     ready = sum(1 for line in lines if line.state.value == "ready")

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from aiohttp import web
-from gatewayd.console.forms import actor, decode_cursor, encode_cursor, path_id, text
-from gatewayd.console.render import field_errors, formats, fragment, redirect, render, t
-from gatewayd.console.routing import Pages
+from console.forms import actor, decode_cursor, encode_cursor, path_id, text
+from console.render import field_errors, formats, fragment, redirect, render, t
+from console.routing import Pages
 
 from gatewayd import keys
 from gatewayd.problems import Problem

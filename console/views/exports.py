@@ -9,11 +9,11 @@ from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from aiohttp import web
-from gatewayd.console.forms import month_to_date
-from gatewayd.console.i18n import Formats
-from gatewayd.console.render import formats, localise, message_error, t
-from gatewayd.console.routing import Pages
-from gatewayd.console.views.messages import STATES, sent_filters
+from console.forms import month_to_date
+from console.i18n import Formats
+from console.render import formats, localise, message_error, t
+from console.routing import Pages
+from console.views.messages import STATES, sent_filters
 
 from gatewayd import keys
 from gatewayd.csv_export import csv_stream

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from gatewayd.console.forms import cursor_int, encode_cursor, ints, path_id, text
-from gatewayd.console.render import field_errors, redirect, render
-from gatewayd.console.routing import Pages
+from console.forms import cursor_int, encode_cursor, ints, path_id, text
+from console.render import field_errors, redirect, render
+from console.routing import Pages
 
 from gatewayd import keys
 from gatewayd.errors import Conflict, InvalidInput

@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import BodyPartReader, web
-from gatewayd.console.forms import (
+from console.forms import (
     actor,
     checked,
     cursor_int,
@@ -16,9 +16,9 @@ from gatewayd.console.forms import (
     text,
     texts,
 )
-from gatewayd.console.render import field_errors, localise, redirect, render, t
-from gatewayd.console.routing import Pages
-from gatewayd.console.security import check_multipart_token
+from console.render import field_errors, localise, redirect, render, t
+from console.routing import Pages
+from console.security import check_multipart_token
 from multidict import MultiDict
 
 from gatewayd import keys

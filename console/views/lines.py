@@ -8,9 +8,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from gatewayd.console.forms import actor, text
-from gatewayd.console.render import field_errors, localise, redirect, render, t
-from gatewayd.console.routing import Pages
+from console.forms import actor, text
+from console.render import field_errors, localise, redirect, render, t
+from console.routing import Pages
 
 from gatewayd import keys
 from gatewayd.api.modems import ask_ussd, identities_of

@@ -8,7 +8,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
-from gatewayd.console.forms import (
+from console.forms import (
     PAGE_SIZES,
     actor,
     checked,
@@ -22,9 +22,9 @@ from gatewayd.console.forms import (
     text,
     texts,
 )
-from gatewayd.console.render import field_errors, formats, fragment, localise, redirect, render, t, tn
-from gatewayd.console.routing import Pages
-from gatewayd.console.state import session_of
+from console.render import field_errors, formats, fragment, localise, redirect, render, t, tn
+from console.routing import Pages
+from console.state import session_of
 
 from gatewayd import keys
 from gatewayd.errors import Conflict, InvalidInput, NotFound

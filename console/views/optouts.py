@@ -5,11 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from gatewayd.console.forms import actor, cursor_int, decode_cursor, encode_cursor, text
-from gatewayd.console.render import field_errors, redirect, render
-from gatewayd.console.routing import Pages, allows
-from gatewayd.console.state import session_of
-from gatewayd.console.views.imports import read_upload
+from console.forms import actor, cursor_int, decode_cursor, encode_cursor, text
+from console.render import field_errors, redirect, render
+from console.routing import Pages, allows
+from console.state import session_of
+from console.views.imports import read_upload
 
 from gatewayd import keys
 from gatewayd.contacts.number_list import collect_numbers, pasted_rows

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from aiohttp import web
-from gatewayd.console.forms import cursor_int, encode_cursor, month_to_date, page_size
-from gatewayd.console.render import formats, render
-from gatewayd.console.routing import Pages
+from console.forms import cursor_int, encode_cursor, month_to_date, page_size
+from console.render import formats, render
+from console.routing import Pages
 
 from gatewayd import keys
 from gatewayd.inbound.parts import number_prefixes

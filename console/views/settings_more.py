@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from gatewayd.console.forms import (
+from console.forms import (
     actor,
     checked,
     cursor_int,
@@ -15,8 +15,8 @@ from gatewayd.console.forms import (
     text,
     texts,
 )
-from gatewayd.console.render import field_errors, localise, redirect, render
-from gatewayd.console.routing import Pages
+from console.render import field_errors, localise, redirect, render
+from console.routing import Pages
 from pydantic import ValidationError
 
 from gatewayd import keys

@@ -5,9 +5,9 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from gatewayd.console.forms import checked, cursor_int, encode_cursor, path_id, text
-from gatewayd.console.render import field_errors, redirect, render, t
-from gatewayd.console.routing import Pages
+from console.forms import checked, cursor_int, encode_cursor, path_id, text
+from console.render import field_errors, redirect, render, t
+from console.routing import Pages
 
 from gatewayd import keys
 from gatewayd.campaigns.template_service import TemplateInput

@@ -21,11 +21,11 @@ log = logging.getLogger(__name__)
 CODE_FILE = "setup-code"
 
 
-def code_path(database: str) -> Path:
+def code_path(database: str | Path) -> Path:
     return Path(database).resolve().parent / CODE_FILE
 
 
-def issue_code(database: str) -> str:
+def issue_code(database: str | Path) -> str:
     """A new setup code, written (owner-only) beside the database and logged."""
     code = secrets.token_hex(4)  # 8 hex digits: typed by hand once, valid until the first admin exists
     path = code_path(database)
@@ -40,7 +40,7 @@ def issue_code(database: str) -> str:
     return code
 
 
-def forget_code(database: str) -> None:
+def forget_code(database: str | Path) -> None:
     """The first administrator exists: the code is useless now."""
     code_path(database).unlink(missing_ok=True)
 

@@ -19,7 +19,7 @@ import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
@@ -35,6 +35,10 @@ from gatewayd.store import email_outbox
 from gatewayd.store import webhooks as webhook_store
 from gatewayd.store.db import Database
 from gatewayd.store.errors import DatabaseError
+
+if TYPE_CHECKING:  # both import much of the daemon; the alerts only call them
+    from gatewayd.email.sender import EmailSender
+    from gatewayd.outbound.service import OutboundService
 
 log = logging.getLogger(__name__)
 
@@ -61,8 +65,8 @@ class MemoryIncident:
 
 class AlertService:
     def __init__(self, db: Database, settings: Settings, clock: Clock, *,
-                 statuses: Callable[[], list[LineStatus]], outbound: Any | None = None,
-                 email: Any | None = None, on_webhook_events: Callable[[], None] | None = None) -> None:
+                 statuses: Callable[[], list[LineStatus]], outbound: OutboundService | None = None,
+                 email: EmailSender | None = None, on_webhook_events: Callable[[], None] | None = None) -> None:
         self.db = db
         self.settings = settings
         self.config = settings.alerts
@@ -251,6 +255,9 @@ class AlertService:
         from gatewayd.outbound.model import Category
         from gatewayd.phone import normalise
 
+        outbound = self.outbound
+        if outbound is None:
+            return
         region = self.settings.sending.default_region
         for number in self.config.sms:
             # A savepoint: a number the queue refuses must not cost the alert its other channels.
@@ -258,7 +265,7 @@ class AlertService:
             try:
                 draft = Draft(recipients=(normalise(number, region),), text=text, category=Category.TRANSACTIONAL,
                               source="alert", ttl=timedelta(hours=24), created_by="alerts")
-                await self.outbound.submit_draft(draft, conn=conn)  # type: ignore[union-attr]
+                await outbound.submit_draft(draft, conn=conn)
                 await conn.execute("RELEASE alert_sms")
             except Exception as exc:  # noqa: BLE001 - logged; the e-mail and the webhook still go
                 await conn.execute("ROLLBACK TO alert_sms")
@@ -272,13 +279,14 @@ class AlertService:
 
     def _direct_email(self, kind: str, params: dict[str, Any], phase: str) -> None:
         """Straight to the SMTP server (the outbox is in the database that refuses writes)."""
-        if self.email is None or not self.email.enabled or not self.config.email:
+        sender = self.email
+        if sender is None or not sender.enabled or not self.config.email:
             return
         words = describe(kind, params, self.settings.site.language, phase)
 
         async def send() -> None:
             try:
-                await self.email.deliver(self.config.email, words.subject, words.text + "\n")
+                await sender.deliver(self.config.email, words.subject, words.text + "\n")
             except Exception as exc:  # noqa: BLE001 - nowhere else to say it
                 log.error("alert e-mail %r not sent: %s", words.subject, exc)
 

@@ -142,7 +142,7 @@ class CampaignRunner:
             if campaign is None or campaign.state != "running":
                 return 0  # paused or canceled meanwhile
             # A reminder campaign hands each recipient over when its own send time has come.
-            reminders = bool(campaign.timing) and campaign.timing.get("kind") == "reminder"  # type: ignore[union-attr]
+            reminders = campaign.timing is not None and campaign.timing.get("kind") == "reminder"
             batch = await store.pending(conn, campaign_id, limit, due_by=now if reminders else None)
             if not batch:
                 if reminders and await store.pending_count(conn, campaign_id):

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
-from typing import Any, Protocol
+from typing import Any, Protocol, TypedDict
 
 import aiosqlite
 
@@ -52,6 +52,19 @@ class CampaignScheduler(Protocol):
     def run_at(self, job_id: str, when: datetime, func: Callable[..., Any], *args: Any) -> None: ...
 
     def cancel(self, job_id: str) -> None: ...
+
+
+class _DraftColumns(TypedDict):
+    """What creating a draft and editing one both write (store.insert / store.update_draft)."""
+
+    name: str
+    tag: str
+    category: str
+    line: str | None
+    audience: dict[str, Any]
+    stop_mention: str
+    templates: dict[str, int]
+    now: datetime
 
 
 @dataclass(frozen=True)
@@ -213,9 +226,9 @@ class CampaignService:
             await self._check_cap(conn, new.audience)
             await self._check_variables(conn, new.templates, new.audience, new.audience.variables)
             rule = await self._check_timing(conn, new.timing, new.audience)
-            fields = {"name": new.name.strip()[:200], "tag": new.tag.strip()[:64], "category": new.category,
-                      "line": new.line, "audience": new.audience.to_json(), "stop_mention": mention,
-                      "templates": new.templates, "now": self.clock.now()}
+            fields: _DraftColumns = {"name": new.name.strip()[:200], "tag": new.tag.strip()[:64], "category": new.category,
+                                     "line": new.line, "audience": new.audience.to_json(), "stop_mention": mention,
+                                     "templates": new.templates, "now": self.clock.now()}
             if campaign_id is None:
                 campaign_id = await store.insert(conn, created_by=new.created_by,
                                                  timing=rule.to_json() if rule else None, **fields)
@@ -438,7 +451,7 @@ class CampaignService:
         async for batch in aud.drafts(conn, spec, region=self.settings.sending.default_region, imports=self.imports):
             valid = [d.number for d in batch if d.invalid is None]
             blocked = await optouts.opted_out_among(conn, valid) if check else set()
-            rows = []
+            rows: list[tuple[Any, ...]] = []
             for d in batch:
                 if d.invalid is not None:
                     rows.append(d.row("excluded", "invalid"))
@@ -552,5 +565,5 @@ def check_template_text(text: str, known: Sequence[str]) -> list[str]:
     try:
         compiled = compile_template(text)
     except TemplateSyntaxError as exc:
-        raise InvalidInput("text", code=exc.code, **exc.params) from None
+        raise InvalidInput("text", problems=[exc.problem("text")]) from None
     return list(unknown_variables(compiled, known))

@@ -46,7 +46,7 @@ class TemplateService:
         try:
             compiled = compile_template(new.text)
         except TemplateSyntaxError as exc:
-            raise InvalidInput("text", code=exc.code, **exc.params) from None
+            raise InvalidInput("text", problems=[exc.problem("text")]) from None
         async with self.db.read() as conn:
             known = await contact_store.field_names(conn)
         return list(unknown_variables(compiled, known))

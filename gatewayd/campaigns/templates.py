@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
 
+from gatewayd.problems import Problem
+
 BUILTIN_VARIABLES = ("first_name", "last_name", "email", "mobile")
 _NAME = re.compile(r"[^\W\d]\w{0,39}")
 
@@ -29,6 +31,10 @@ class TemplateSyntaxError(ValueError):
         super().__init__(english(code, params))
         self.code = code
         self.params = params
+
+    def problem(self, field: str) -> Problem:
+        """This error as the Problem of an InvalidInput about `field`."""
+        return Problem(self.code, field, self.params)
 
 
 @dataclass(frozen=True)

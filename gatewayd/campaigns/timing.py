@@ -137,7 +137,7 @@ def plan_reminder(rule: Reminder, values: Mapping[str, str], *, tz: ZoneInfo, qu
 
 def trigger(rule: Recurring, tz: ZoneInfo) -> Any:
     """APScheduler's CronTrigger for the occurrences, in the box's time zone."""
-    from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
+    from apscheduler.triggers.cron import CronTrigger
 
     fields: dict[str, Any] = {"hour": rule.at.hour, "minute": rule.at.minute, "timezone": tz}
     if rule.day_of_month is not None:

@@ -205,14 +205,14 @@ def _recipient(to: str, state: str, error: str | None) -> dict[str, Any]:
 
 def _times(rows: list[MessageRow]) -> dict[str, str]:
     """When the send reached each state (the last recipient to reach it)."""
-    out: dict[str, str] = {"Pending": utc_iso(min(r.created_at for r in rows))}  # type: ignore[dict-item]
+    out: dict[str, str] = {"Pending": utc_iso(min(r.created_at for r in rows))}
     for name, attr in (("Sent", "sent_at"), ("Delivered", "delivered_at")):
         stamps = [getattr(r, attr) for r in rows]
         if stamps and all(stamps):
-            out[name] = utc_iso(max(stamps))  # type: ignore[assignment]
+            out[name] = utc_iso(max(stamps))
     failed = [r.finished_at for r in rows if STATES.get(r.state) == "Failed" and r.finished_at]
     if failed:
-        out["Failed"] = utc_iso(max(failed))  # type: ignore[assignment,type-var]
+        out["Failed"] = utc_iso(max(failed))
     return out
 
 

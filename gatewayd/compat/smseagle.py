@@ -238,13 +238,14 @@ async def _read_sms(request: web.Request, key: ApiKeyRow, params: dict[str, Any]
     elif folder in ("sentitems", "outbox"):
         wanted = ACTIVE_STATES if folder == "outbox" else None
         rows = await app[keys.OUTBOUND].list(limit=MAX_READ, before_id=(id_to + 1) if id_to else None)
-        for m in reversed(rows):
-            if m.id < id_from or (wanted is not None) != (m.state in ACTIVE_STATES):
+        for sent in reversed(rows):
+            if sent.id < id_from or (wanted is not None) != (sent.state in ACTIVE_STATES):
                 continue
-            out.append({"ID": str(m.id), "DestinationNumber": m.to, "TextDecoded": m.text,
-                        "SendingDateTime": _stamp(app, m.sent_at), "InsertIntoDB": _stamp(app, m.created_at),
-                        "Status": STATE_TO_V1.get(m.state, "Reserved"), "SenderID": m.sent_line or m.line or "",
-                        "Coding": "Unicode_No_Compression" if m.encoding == "ucs2" else "Default_No_Compression",
+            out.append({"ID": str(sent.id), "DestinationNumber": sent.to, "TextDecoded": sent.text,
+                        "SendingDateTime": _stamp(app, sent.sent_at), "InsertIntoDB": _stamp(app, sent.created_at),
+                        "Status": STATE_TO_V1.get(sent.state, "Reserved"),
+                        "SenderID": sent.sent_line or sent.line or "",
+                        "Coding": "Unicode_No_Compression" if sent.encoding == "ucs2" else "Default_No_Compression",
                         "id_folder": "3" if folder == "sentitems" else "2", "oid": ""})
             if len(out) >= limit:
                 break

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from gatewayd.contacts import analysis as an
 from gatewayd.contacts.dates import looks_like_date
@@ -67,8 +67,8 @@ def guess_roles(rows: Sequence[Sequence[str]], width: int, region: str) -> tuple
     columns = [[r[i].strip() for r in rows if i < len(r) and r[i].strip()] for i in range(width)]
     mapping = ["ignore"] * width
 
-    def share(values: list[str], test: object) -> float:
-        return sum(1 for v in values if test(v)) / len(values) if values else 0.0  # type: ignore[operator]
+    def share(values: list[str], test: Callable[[str], object]) -> float:
+        return sum(1 for v in values if test(v)) / len(values) if values else 0.0
 
     phone = [share(v, lambda c: sum(ch.isdigit() for ch in c) >= 6 and check_number(c, region).e164) for v in columns]
     if width and max(phone) >= ROLE_SHARE:

@@ -215,7 +215,7 @@ DEFAULT_XLSX_LIMITS = XlsxLimits()
 
 def _open_workbook(path: Path, limits: XlsxLimits | None) -> Any:
     """The workbook in read-only mode, checked first against `limits` (None: checked already)."""
-    import openpyxl  # type: ignore[import-untyped]
+    import openpyxl
 
     if limits is not None:
         try:
@@ -272,7 +272,7 @@ DAMAGED_XLS = ("the .xls workbook is damaged or is not a real Excel 97-2003 file
 
 
 def _open_xls(path: Path) -> Any:
-    import xlrd  # type: ignore[import-untyped]
+    import xlrd
 
     try:
         # on_demand: sheets are parsed when asked for, one at a time; ragged_rows: no padding.

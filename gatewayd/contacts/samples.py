@@ -35,7 +35,7 @@ def sample_file(model: int, fmt: str) -> tuple[bytes, str, str]:
         csv.writer(buf, delimiter=";", lineterminator="\r\n").writerows(rows)
         return ("\ufeff" + buf.getvalue()).encode("utf-8"), name, "text/csv; charset=utf-8"
     if fmt == "xlsx":
-        import openpyxl  # type: ignore[import-untyped]
+        import openpyxl
 
         wb = openpyxl.Workbook(write_only=True)
         ws = wb.create_sheet("Contacts")

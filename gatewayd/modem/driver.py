@@ -54,12 +54,24 @@ REPORT_MODES = {"2": "stored", "1": "direct", "0": "none"}
 class LineSettings(Protocol):
     """The fields of config.ModemSettings the modem layer reads."""
 
-    name: str
-    port: str
-    baudrate: int
-    pin: str | None
-    dialect: str
-    auto_hangup: bool
+    # Read-only: the settings are frozen pydantic models.
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def port(self) -> str: ...
+
+    @property
+    def baudrate(self) -> int: ...
+
+    @property
+    def pin(self) -> str | None: ...
+
+    @property
+    def dialect(self) -> str: ...
+
+    @property
+    def auto_hangup(self) -> bool: ...
 
 
 class ModemRebooted(ModemError):

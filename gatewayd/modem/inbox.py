@@ -8,6 +8,7 @@ storage; the next sweep tries again. Undecodable PDUs are handed over with `unde
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from gatewayd.clock import Clock
@@ -26,7 +27,7 @@ RECEIVED_STATS = frozenset({0, 1})      # received unread / read (PDU-mode <stat
 NOT_MEMORIES = frozenset({"MT", "BM", "TA"})
 
 
-def drainable(readable: list[str]) -> tuple[str, ...]:
+def drainable(readable: Sequence[str]) -> tuple[str, ...]:
     """The memories of AT+CPMS=?'s first list that hold messages of their own, in order."""
     return tuple(dict.fromkeys(m for m in readable if m not in NOT_MEMORIES and not m.endswith("_P")))
 

@@ -73,7 +73,7 @@ def encode_smsc(smsc: str | None) -> bytes:
 
 
 def _decode_digits(body: bytes, count: int) -> str:
-    out = []
+    out: list[str] = []
     for octet in body:
         for nibble in (octet & 0x0F, octet >> 4):
             if len(out) < count and nibble != 0x0F:

@@ -28,7 +28,8 @@ def parse_dcs(dcs: int) -> Dcs:
     """TS 23.038 §4 coding groups; reserved alphabets and groups fall back to GSM-7 as it says."""
     group = dcs >> 4
     if group < 0x8:  # general data coding, with or without automatic deletion
-        alphabet: Alphabet = {1: "8-bit", 2: "UCS-2"}.get((dcs >> 2) & 3, "GSM-7")  # type: ignore[assignment]
+        coding = (dcs >> 2) & 3  # 0 GSM-7, 1 8-bit, 2 UCS-2, 3 reserved (read as GSM-7)
+        alphabet: Alphabet = "8-bit" if coding == 1 else "UCS-2" if coding == 2 else "GSM-7"
         return Dcs(alphabet, dcs & 3 if dcs & 0x10 else None, bool(dcs & 0x20))
     if group == 0xE:
         return Dcs("UCS-2", None, False)

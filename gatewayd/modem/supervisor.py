@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import logging
 import random
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
+from typing import Any
 
 from gatewayd.clock import Clock
 from gatewayd.modem.at import Urc
@@ -85,7 +86,9 @@ class LineSupervisor:
         self.reconnects = 0
         self._task: asyncio.Task[None] | None = None
         self._children: set[asyncio.Task[None]] = set()
-        self._stopping = False
+        # An Event, not a bool: stop() sets it while _run() awaits (a plain attribute would be narrowed
+        # to False by type checkers across those awaits).
+        self._stopping = asyncio.Event()
         self._last_published: LineStatus | None = None
         self._status_changed = asyncio.Event()
         self._publisher_task: asyncio.Task[None] | None = None
@@ -99,7 +102,7 @@ class LineSupervisor:
 
     async def stop(self) -> None:
         """Let a transaction in flight finish (bounded), then cancel and await every task."""
-        self._stopping = True
+        self._stopping.set()
         session = self.driver.session
         if session is not None and session.is_open:
             if not await session.quiesce(self.timings.stop_grace):
@@ -116,7 +119,7 @@ class LineSupervisor:
 
     @property
     def can_send(self) -> bool:
-        return self.state is LineState.READY and self.sim_mismatch is None and not self._stopping
+        return self.state is LineState.READY and self.sim_mismatch is None and not self._stopping.is_set()
 
     async def send(self, part: SubmitPart) -> int:
         """Submit one part on this line (SendError subclasses on failure)."""
@@ -188,7 +191,7 @@ class LineSupervisor:
     # -- the line's task -------------------------------------------------------------------------
     async def _run(self) -> None:
         attempt = 0
-        while not self._stopping:
+        while not self._stopping.is_set():
             reached_ready = False
             try:
                 reached_ready = await self._connect_and_serve()
@@ -201,7 +204,7 @@ class LineSupervisor:
                 await self._cancel_children()
                 if self.driver.session is not None:
                     await self.driver.session.close()
-            if self._stopping:
+            if self._stopping.is_set():
                 return
             self._set_state(LineState.DISCONNECTED)
             attempt = 0 if reached_ready else attempt + 1
@@ -224,7 +227,7 @@ class LineSupervisor:
             self.last_error = str(exc)
             return False
         served = False
-        while not self._stopping:
+        while not self._stopping.is_set():
             self._set_state(LineState.INITIALISING)
             try:
                 await self._initialise()
@@ -414,8 +417,8 @@ class LineSupervisor:
             return LineState.DEGRADED
         return LineState.READY
 
-    def _spawn(self, coro: object, what: str) -> asyncio.Task[None]:
-        task: asyncio.Task[None] = asyncio.create_task(coro, name=f"modem-{self.name}-{what}")  # type: ignore[arg-type]
+    def _spawn(self, coro: Coroutine[Any, Any, None], what: str) -> asyncio.Task[None]:
+        task = asyncio.create_task(coro, name=f"modem-{self.name}-{what}")
         self._children.add(task)
         task.add_done_callback(self._children.discard)
         return task

@@ -9,14 +9,30 @@ from typing import Protocol
 class TimingSettings(Protocol):
     """The [modem] section of the config (config.ModemTimingSettings)."""
 
-    command_timeout: float
-    prompt_timeout: float
-    submit_timeout: float
-    health_interval: float
-    sweep_interval: float
-    call_quiet: float
-    reconnect_max_delay: float
-    stop_grace: float
+    # Read-only: the settings are frozen pydantic models.
+    @property
+    def command_timeout(self) -> float: ...
+
+    @property
+    def prompt_timeout(self) -> float: ...
+
+    @property
+    def submit_timeout(self) -> float: ...
+
+    @property
+    def health_interval(self) -> float: ...
+
+    @property
+    def sweep_interval(self) -> float: ...
+
+    @property
+    def call_quiet(self) -> float: ...
+
+    @property
+    def reconnect_max_delay(self) -> float: ...
+
+    @property
+    def stop_grace(self) -> float: ...
 
 
 @dataclass(frozen=True)

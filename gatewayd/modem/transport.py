@@ -59,9 +59,8 @@ def trace(name: str, direction: str, data: bytes | str) -> None:
     """Log raw modem traffic (only when TRACE is on: escaping every read costs time), SIM secrets masked."""
     if log.isEnabledFor(TRACE):
         raw = data.encode("latin-1", "replace") if isinstance(data, str) else bytes(data)
-        shown: bytes | str = redact((name, direction), raw)
-        if isinstance(data, str):
-            shown = shown.decode("latin-1")  # type: ignore[union-attr]
+        masked = redact((name, direction), raw)
+        shown: bytes | str = masked.decode("latin-1") if isinstance(data, str) else masked
         log.log(TRACE, "%s %s %r", name, direction, shown)
 
 

@@ -14,8 +14,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
-from apscheduler.jobstores.base import JobLookupError  # type: ignore[import-untyped]
-from apscheduler.schedulers.asyncio import AsyncIOScheduler  # type: ignore[import-untyped]
+from apscheduler.jobstores.base import JobLookupError
+from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from gatewayd import keys
 from gatewayd.clock import Clock
@@ -56,7 +56,7 @@ class Scheduler:
         """Run `func(*args)` on a crontab schedule (minute hour day month weekday) in `timezone`."""
         from zoneinfo import ZoneInfo
 
-        from apscheduler.triggers.cron import CronTrigger  # type: ignore[import-untyped]
+        from apscheduler.triggers.cron import CronTrigger
 
         trigger = CronTrigger.from_crontab(crontab, timezone=ZoneInfo(timezone))
         self._scheduler.add_job(func, trigger, args=args, id=job_id, replace_existing=True, coalesce=True,

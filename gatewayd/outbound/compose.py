@@ -154,7 +154,7 @@ def finish(text: str, *, marketing: bool, mention: str, transliterate: bool) -> 
 
 
 def language_of(recipient_language: str | None, site_language: str) -> str:
-    return recipient_language if recipient_language in LANGUAGES else site_language  # type: ignore[return-value]
+    return recipient_language if recipient_language in LANGUAGES else site_language
 
 
 class Composer:
@@ -244,7 +244,7 @@ class Composer:
             try:
                 compiled = compile_template(text)
             except TemplateSyntaxError as exc:
-                raise InvalidInput(draft.name_of("text"), code=exc.code, **exc.params) from None
+                raise InvalidInput(draft.name_of("text"), problems=[exc.problem(draft.name_of("text"))]) from None
             if not compiled.names:
                 compiled = None  # nothing to fill: same as literal
         sticky, default_line = await self.soft_lines(conn, draft, [r.number for r in recipients]) \

@@ -118,7 +118,7 @@ class Dispatcher:
             self._waiting = set(await store.pinned_lines(conn))  # reasons left by the last run: refreshed
             newest = await store.newest_recorded_time(conn)
         self.clock_sanity = ClockSanity(newest or RELEASE_FLOOR)
-        usage = rebuild(self._line_names(), [(ln, parse_iso(at)) for ln, at in sent], self.tz, now)  # type: ignore[misc]
+        usage = rebuild(self._line_names(), [(ln, parse_iso(at)) for ln, at in sent], self.tz, now)
         self.books = {name: LineBook(name, u) for name, u in usage.items()}
         self._task = asyncio.create_task(self._run(), name="outbound-dispatcher")
 

@@ -8,6 +8,7 @@ four. If a merged call fails, each caller's part is retried alone and only the c
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -130,4 +131,4 @@ class GroupCommit:
         async def one(c: aiosqlite.Connection, item: Any) -> Any:
             return (await merge(c, [item]))[0]
 
-        return [await self._alone(conn, call.future, lambda c, item=call.item: one(c, item)) for call in calls]
+        return [await self._alone(conn, call.future, functools.partial(one, item=call.item)) for call in calls]

@@ -29,7 +29,7 @@ def holiday_calendar(country: str, subdivision: str = "") -> Container[date]:
     code = country.upper()
     entity = _country_class(code)
     if entity is None:
-        return holidays_lib.country_holidays(code, subdiv=subdivision or None)  # type: ignore[no-any-return]
+        return holidays_lib.country_holidays(code, subdiv=subdivision or None)
     return entity(subdiv=subdivision or None)  # type: ignore[no-any-return]
 
 

@@ -221,8 +221,8 @@ class OutboundService:
         def iso_of(when: datetime) -> str:
             text = iso_cache.get(when)
             if text is None:
-                text = iso_cache[when] = utc_iso(when)  # type: ignore[assignment]
-            return text  # type: ignore[return-value]
+                text = iso_cache[when] = utc_iso(when)
+            return text
 
         tuples: list[tuple[object, ...]] = []
         for mid, m, (category, segments, encoding), checked in zip(
@@ -233,7 +233,7 @@ class OutboundService:
                 send_at_iso, due_iso, expires_iso = None, now_iso, default_expires_iso
             else:
                 future = send_at is not None and send_at > now
-                start = send_at if future else now  # type: ignore[assignment]
+                start = send_at if send_at is not None and future else now
                 expires = start + (ttl if ttl is not None else default_ttl)
                 send_at_iso = iso_of(send_at) if send_at is not None else None
                 due_iso, expires_iso = iso_of(start), iso_of(expires)

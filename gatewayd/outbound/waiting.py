@@ -65,6 +65,6 @@ def why_waiting(m: Any, *, now: datetime, quiet: QuietHours, lines: list[LineVie
     open_lines = [v for v in candidates if v.room >= m.segments]
     quiet_lines = [v for v in open_lines if v.quiet_until is not None and v.quiet_until > now]
     if len(quiet_lines) == len(open_lines):
-        first = min(quiet_lines, key=lambda v: v.quiet_until or now)
-        return Wait("cooldown" if first.cooling_down else "spacing", first.quiet_until, first.name)
+        soonest = min(quiet_lines, key=lambda v: v.quiet_until or now)
+        return Wait("cooldown" if soonest.cooling_down else "spacing", soonest.quiet_until, soonest.name)
     return Wait("queue")   # a line is free: others are ahead of it in the queue, or it is being picked now

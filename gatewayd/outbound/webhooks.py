@@ -24,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import base64
 import binascii
+import functools
 import hashlib
 import hmac
 import ipaddress
@@ -228,7 +229,7 @@ class WebhookSender:
                 self._per_endpoint[endpoint_id] = self._per_endpoint.get(endpoint_id, 0) + 1
                 task = asyncio.create_task(self._deliver(delivery), name=f"webhook-{delivery.id}")
                 self._inflight[delivery.id] = task
-                task.add_done_callback(lambda t, d=delivery: self._done(d))
+                task.add_done_callback(functools.partial(self._done, delivery))
                 free -= 1
             if free <= 0:
                 break
@@ -237,7 +238,8 @@ class WebhookSender:
             return self.fallback
         return max(0.0, min(self.fallback, (nxt - now).total_seconds()))
 
-    def _done(self, delivery: store.DueDelivery) -> None:
+    def _done(self, delivery: store.DueDelivery, _task: object = None) -> None:
+        """A delivery task finished (a done callback: the task itself comes second, unused)."""
         self._inflight.pop(delivery.id, None)
         left = self._per_endpoint.get(delivery.endpoint_id, 1) - 1
         if left > 0:

@@ -12,7 +12,7 @@ from typing import Any
 
 import aiosqlite
 
-from gatewayd.clock import parse_iso, utc_iso
+from gatewayd.clock import parse_iso, parse_iso_required, utc_iso
 from gatewayd.store.db import Database
 
 
@@ -37,7 +37,7 @@ class Alert:
 
 def _alert(r: aiosqlite.Row) -> Alert:
     return Alert(r["id"], r["kind"], r["subject"], r["state"], json.loads(r["params"]),
-                 parse_iso(r["opened_at"]), parse_iso(r["reminded_at"]), r["reminders"],  # type: ignore[arg-type]
+                 parse_iso_required(r["opened_at"]), parse_iso(r["reminded_at"]), r["reminders"],
                  parse_iso(r["resolved_at"]), parse_iso(r["acknowledged_at"]), r["acknowledged_by"])
 
 
@@ -140,7 +140,7 @@ async def campaign_outcomes(db: Database, since: datetime) -> list[CampaignOutco
             "SELECT id, name, state, pause_reason, COALESCE(finished_at, paused_at) AS at FROM campaigns "
             "WHERE (state = 'paused' AND pause_reason LIKE 'auto-paused%' AND paused_at >= ?) "
             "OR (state = 'completed' AND finished_at >= ?) ORDER BY at", (iso, iso)) as cur:
-        return [CampaignOutcome(r["id"], r["name"], r["state"], r["pause_reason"], parse_iso(r["at"]))  # type: ignore[arg-type]
+        return [CampaignOutcome(r["id"], r["name"], r["state"], r["pause_reason"], parse_iso_required(r["at"]))
                 for r in await cur.fetchall()]
 
 
@@ -167,7 +167,7 @@ async def inbound_after(conn: aiosqlite.Connection, after_id: int, *, limit: int
             "FROM inbound_messages m LEFT JOIN contacts c ON c.mobile = m.sender "
             "WHERE m.id > ? ORDER BY m.id LIMIT ?", (after_id, limit)) as cur:
         return [ReceivedSms(r["id"], r["line"], r["sender"], r["contact"] or None, r["text"],
-                            parse_iso(r["received_at"]))  # type: ignore[arg-type]
+                            parse_iso_required(r["received_at"]))
                 for r in await cur.fetchall()]
 
 
@@ -194,5 +194,5 @@ async def latest_balances(db: Database) -> dict[str, BalanceCheck]:
     async with db.read() as conn, conn.execute(
             "SELECT b.* FROM balance_checks b JOIN (SELECT line, MAX(id) AS id FROM balance_checks GROUP BY line) l "
             "ON b.id = l.id") as cur:
-        return {r["line"]: BalanceCheck(r["line"], parse_iso(r["checked_at"]), r["code"], r["answer"],  # type: ignore[arg-type]
+        return {r["line"]: BalanceCheck(r["line"], parse_iso_required(r["checked_at"]), r["code"], r["answer"],
                                         r["amount"], r["error"]) for r in await cur.fetchall()}

@@ -6,7 +6,7 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
-from gatewayd.clock import parse_iso, utc_iso
+from gatewayd.clock import parse_iso, parse_iso_required, utc_iso
 from gatewayd.store.db import Database
 
 
@@ -26,7 +26,7 @@ def _row(r: sqlite3.Row) -> ApiKeyRow:
     return ApiKeyRow(
         id=r["id"], name=r["name"], prefix=r["prefix"], secret_hash=r["secret_hash"],
         scopes=frozenset(r["scopes"].split()),
-        created_at=parse_iso(r["created_at"]),  # type: ignore[arg-type]
+        created_at=parse_iso_required(r["created_at"]),
         last_used_at=parse_iso(r["last_used_at"]),
         revoked_at=parse_iso(r["revoked_at"]),
     )

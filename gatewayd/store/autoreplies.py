@@ -8,7 +8,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from gatewayd.clock import parse_iso, utc_iso
+from gatewayd.clock import parse_iso_required, utc_iso
 from gatewayd.store.db import Database
 
 AUTO_KINDS = ("auto-reply", "optout-confirm", "optin-confirm", "missed-call")
@@ -47,12 +47,12 @@ class AutoSend:
 
 def _rule(r: sqlite3.Row) -> Rule:
     return Rule(r["id"], r["keyword"], r["keyword_key"], r["reply"], r["line"], bool(r["enabled"]), r["hits"],
-                parse_iso(r["created_at"]), parse_iso(r["updated_at"]))  # type: ignore[arg-type]
+                parse_iso_required(r["created_at"]), parse_iso_required(r["updated_at"]))
 
 
 def _send(r: sqlite3.Row) -> AutoSend:
     return AutoSend(r["id"], r["number"], r["kind"], r["line"], r["message_id"], r["inbound_id"], r["call_id"],
-                    r["rule_id"], r["held_back"], parse_iso(r["created_at"]))  # type: ignore[arg-type]
+                    r["rule_id"], r["held_back"], parse_iso_required(r["created_at"]))
 
 
 # -- rules --------------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from gatewayd.clock import parse_iso, utc_iso
+from gatewayd.clock import parse_iso_required, utc_iso
 from gatewayd.store.db import Database
 
 
@@ -25,8 +25,8 @@ class Call:
 
 
 def _call(r: sqlite3.Row) -> Call:
-    return Call(r["id"], r["line"], r["number"], parse_iso(r["started_at"]), parse_iso(r["ended_at"]),  # type: ignore[arg-type]
-                r["rings"], r["hung_up_by"], r["reply_message_id"])
+    return Call(r["id"], r["line"], r["number"], parse_iso_required(r["started_at"]),
+                parse_iso_required(r["ended_at"]), r["rings"], r["hung_up_by"], r["reply_message_id"])
 
 
 async def add(conn: aiosqlite.Connection, *, line: str, number: str | None, started_at: datetime,

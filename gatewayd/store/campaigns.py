@@ -11,7 +11,7 @@ from typing import Any, NamedTuple
 
 import aiosqlite
 
-from gatewayd.clock import parse_iso, utc_iso
+from gatewayd.clock import parse_iso, parse_iso_required, utc_iso
 from gatewayd.store.db import Database
 from gatewayd.store.groups import parse_rule, rule_sql
 
@@ -61,7 +61,7 @@ def _campaign(r: sqlite3.Row, templates: dict[str, int]) -> Campaign:
                     parse_iso(r["paused_at"]), r["pause_reason"], parse_iso(r["finished_at"]),
                     parse_iso(r["resumed_at"]),
                     r["duplicates"],
-                    r["created_by"], parse_iso(r["created_at"]), parse_iso(r["updated_at"]),  # type: ignore[arg-type]
+                    r["created_by"], parse_iso_required(r["created_at"]), parse_iso_required(r["updated_at"]),
                     templates, json.loads(r["timing"]) if r["timing"] else None,
                     json.loads(r["timing_report"]) if r["timing_report"] else None, r["parent_id"])
 
@@ -287,11 +287,12 @@ async def pending(conn: aiosqlite.Connection, campaign_id: int, limit: int,
             " COALESCE(c.language, r.language), c.fields"
             " FROM campaign_recipients r LEFT JOIN contacts c ON c.id = r.contact_id"
             " WHERE r.campaign_id = ? AND r.state = 'pending'")
+    args: tuple[object, ...]
     if due_by is None:
         sql, args = base + " ORDER BY r.id LIMIT ?", (campaign_id, limit)
     else:
         sql = base + " AND r.send_at IS NOT NULL AND r.send_at <= ? ORDER BY r.send_at, r.id LIMIT ?"
-        args = (campaign_id, utc_iso(due_by), limit)  # type: ignore[assignment]
+        args = (campaign_id, utc_iso(due_by), limit)
     async with conn.execute(sql, args) as cur:
         rows = await cur.fetchall()
     out = []

@@ -13,7 +13,7 @@ from typing import Any
 
 import aiosqlite
 
-from gatewayd.clock import parse_iso, utc_iso
+from gatewayd.clock import parse_iso, parse_iso_required, utc_iso
 from gatewayd.store.db import Database
 
 _CHUNK = 500  # SQLite's parameter limit is far above this; small IN lists stay fast
@@ -56,7 +56,7 @@ class Contact:
 def row_to_contact(r: sqlite3.Row, groups: tuple[int, ...] = ()) -> Contact:
     return Contact(r["id"], r["mobile"], r["last_name"], r["first_name"], r["email"], r["language"],
                    json.loads(r["fields"]), r["optin_source"], parse_iso(r["optin_at"]), r["optin_statement"],
-                   r["optin_by"], parse_iso(r["created_at"]), parse_iso(r["updated_at"]),  # type: ignore[arg-type]
+                   r["optin_by"], parse_iso_required(r["created_at"]), parse_iso_required(r["updated_at"]),
                    groups)
 
 

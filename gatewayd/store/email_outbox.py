@@ -10,7 +10,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from gatewayd.clock import parse_iso, utc_iso
+from gatewayd.clock import parse_iso, parse_iso_required, utc_iso
 from gatewayd.store.db import Database
 
 
@@ -31,7 +31,7 @@ class Email:
 
 def _row(r: aiosqlite.Row) -> Email:
     return Email(r["id"], r["purpose"], tuple(json.loads(r["recipients"])), r["subject"], r["body"], r["state"],
-                 r["attempts"], r["last_error"], parse_iso(r["created_at"]), parse_iso(r["next_at"]),  # type: ignore[arg-type]
+                 r["attempts"], r["last_error"], parse_iso_required(r["created_at"]), parse_iso_required(r["next_at"]),
                  parse_iso(r["sent_at"]))
 
 

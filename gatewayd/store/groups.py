@@ -10,7 +10,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from gatewayd.clock import parse_iso, utc_iso
+from gatewayd.clock import parse_iso_required, utc_iso
 from gatewayd.store.contacts import Contact, groups_of, json_path, row_to_contact
 from gatewayd.store.db import Database
 
@@ -96,7 +96,7 @@ async def _count(conn: aiosqlite.Connection, group_id: int, rule: tuple[Conditio
 async def _group(conn: aiosqlite.Connection, r: sqlite3.Row) -> Group:
     rule = parse_rule(r["rule"])
     return Group(r["id"], r["name"], r["description"], rule, await _count(conn, r["id"], rule),
-                 parse_iso(r["created_at"]), parse_iso(r["updated_at"]))  # type: ignore[arg-type]
+                 parse_iso_required(r["created_at"]), parse_iso_required(r["updated_at"]))
 
 
 async def insert(conn: aiosqlite.Connection, *, name: str, description: str,
@@ -187,6 +187,7 @@ async def member_ids(conn: aiosqlite.Connection, group_id: int) -> list[int]:
     if g is None:
         return []
     rule = parse_rule(g[0])
+    args: list[object]
     if rule is None:
         sql, args = "SELECT contact_id FROM group_members WHERE group_id = ? ORDER BY contact_id", [group_id]
     else:

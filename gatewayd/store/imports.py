@@ -10,7 +10,7 @@ from typing import Any
 
 import aiosqlite
 
-from gatewayd.clock import parse_iso, utc_iso
+from gatewayd.clock import parse_iso, parse_iso_required, utc_iso
 from gatewayd.store.db import Database
 
 
@@ -34,7 +34,7 @@ def _row(r: sqlite3.Row) -> ImportRow:
     return ImportRow(r["id"], r["purpose"], r["filename"], r["path"], r["size"], r["format"], r["state"],
                      json.loads(r["analysis"]) if r["analysis"] else None,
                      json.loads(r["report"]) if r["report"] else None, r["created_by"],
-                     parse_iso(r["created_at"]), parse_iso(r["committed_at"]))  # type: ignore[arg-type]
+                     parse_iso_required(r["created_at"]), parse_iso(r["committed_at"]))
 
 
 async def insert(db: Database, *, purpose: str, filename: str, path: str, size: int, fmt: str,

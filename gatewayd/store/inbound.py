@@ -8,7 +8,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from gatewayd.clock import parse_iso, utc_iso
+from gatewayd.clock import parse_iso, parse_iso_required, utc_iso
 from gatewayd.store.db import Database
 
 
@@ -47,13 +47,13 @@ class InboundMessage:
 def _part(r: sqlite3.Row) -> Part:
     return Part(r["id"], r["line"], r["sender"], parse_iso(r["smsc_time"]), r["concat_ref"], r["concat_total"],
                 r["concat_seq"], r["text"], r["pdu"], r["undecodable"], r["message_id"],
-                parse_iso(r["received_at"]))  # type: ignore[arg-type]
+                parse_iso_required(r["received_at"]))
 
 
 def _message(r: sqlite3.Row) -> InboundMessage:
     missing = tuple(int(x) for x in r["parts_missing"].split(",")) if r["parts_missing"] else ()
     return InboundMessage(r["id"], r["thread_id"], r["line"], r["sender"], r["text"], parse_iso(r["smsc_time"]),
-                          parse_iso(r["received_at"]), r["parts_total"], missing,  # type: ignore[arg-type]
+                          parse_iso_required(r["received_at"]), r["parts_total"], missing,
                           r["concat_ref"], r["undecodable"], r["intent"])
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import aiosqlite
 
-from gatewayd.clock import parse_iso, utc_iso
+from gatewayd.clock import parse_iso, parse_iso_required, utc_iso
 from gatewayd.problems import Problem
 
 # Column order of the tuples given to insert_messages().
@@ -103,28 +103,24 @@ class MessageDetail:
     parts: tuple[PartRow, ...]
 
 
-def _t(text: str | None) -> datetime | None:
-    return parse_iso(text)
-
-
 def message_from_row(r: sqlite3.Row) -> MessageRow:
     return MessageRow(
         id=r["id"], to=r["to_number"], text=r["text"], category=r["category"], state=r["state"],
         priority=r["priority"], source=r["source"], line=r["line"], sent_line=r["sent_line"],
-        segments=r["segments"], encoding=r["encoding"], concat_ref=r["concat_ref"], send_at=_t(r["send_at"]),
-        due_at=_t(r["due_at"]), expires_at=_t(r["expires_at"]), attempts=r["attempts"],  # type: ignore[arg-type]
+        segments=r["segments"], encoding=r["encoding"], concat_ref=r["concat_ref"], send_at=parse_iso(r["send_at"]),
+        due_at=parse_iso_required(r["due_at"]), expires_at=parse_iso(r["expires_at"]), attempts=r["attempts"],
         error_code=r["error_code"], error=r["error"], campaign_id=r["campaign_id"],
         campaign_recipient_id=r["campaign_recipient_id"], thread_id=r["thread_id"], api_key_id=r["api_key_id"],
-        resend_of=r["resend_of"], created_at=_t(r["created_at"]), updated_at=_t(r["updated_at"]),  # type: ignore[arg-type]
-        sent_at=_t(r["sent_at"]), delivered_at=_t(r["delivered_at"]), finished_at=_t(r["finished_at"]),
+        resend_of=r["resend_of"], created_at=parse_iso_required(r["created_at"]), updated_at=parse_iso_required(r["updated_at"]),
+        sent_at=parse_iso(r["sent_at"]), delivered_at=parse_iso(r["delivered_at"]), finished_at=parse_iso(r["finished_at"]),
         created_by=r["created_by"], error_key=r["error_key"],
         error_params=json.loads(r["error_params"]) if r["error_params"] else None, client_ref=r["client_ref"],
     )
 
 
 def part_from_row(r: sqlite3.Row) -> PartRow:
-    return PartRow(r["message_id"], r["seq"], r["state"], r["line"], r["reference"], _t(r["sent_at"]),
-                   r["report_status"], _t(r["report_at"]), r["error_code"], r["error"])
+    return PartRow(r["message_id"], r["seq"], r["state"], r["line"], r["reference"], parse_iso(r["sent_at"]),
+                   r["report_status"], parse_iso(r["report_at"]), r["error_code"], r["error"])
 
 
 # ------------------------------------------------------------------ insert

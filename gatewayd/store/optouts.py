@@ -9,7 +9,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from gatewayd.clock import parse_iso, utc_iso
+from gatewayd.clock import parse_iso_required, utc_iso
 from gatewayd.store.db import Database
 
 
@@ -37,7 +37,7 @@ class OptOut:
 
 def _event(r: sqlite3.Row) -> OptOutEvent:
     return OptOutEvent(r["id"], r["number"], r["action"], r["source"], r["line"], r["inbound_id"],
-                       r["actor"], r["note"], parse_iso(r["created_at"]))  # type: ignore[arg-type]
+                       r["actor"], r["note"], parse_iso_required(r["created_at"]))
 
 
 async def record(conn: aiosqlite.Connection, *, number: str, action: str, source: str, now: datetime,
@@ -87,7 +87,7 @@ async def current(db: Database, *, limit: int = 100, after_number: str | None = 
         "SELECT * FROM opt_outs_current WHERE number > ? ORDER BY number LIMIT ?", (after_number or "", limit)
     ) as cur:
         rows = await cur.fetchall()
-    return [OptOut(r["number"], parse_iso(r["created_at"]), r["source"], r["line"], r["inbound_id"])  # type: ignore[arg-type]
+    return [OptOut(r["number"], parse_iso_required(r["created_at"]), r["source"], r["line"], r["inbound_id"])
             for r in rows]
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from gatewayd.clock import parse_iso, utc_iso
+from gatewayd.clock import parse_iso, parse_iso_required, utc_iso
 from gatewayd.store.db import Database
 from gatewayd.store.users import UserRow
 
@@ -47,9 +47,9 @@ _SELECT = (
 
 def _session(r: sqlite3.Row) -> SessionRow:
     user = UserRow(r["id"], r["name"], r["password_hash"], r["role"], r["language"],
-                   parse_iso(r["created_at"]), parse_iso(r["disabled_at"]), r["default_line"])  # type: ignore[arg-type]
-    return SessionRow(r["s_id"], user, r["csrf_token"], parse_iso(r["s_created"]),  # type: ignore[arg-type]
-                      parse_iso(r["last_seen_at"]), parse_iso(r["expires_at"]),  # type: ignore[arg-type]
+                   parse_iso_required(r["created_at"]), parse_iso(r["disabled_at"]), r["default_line"])
+    return SessionRow(r["s_id"], user, r["csrf_token"], parse_iso_required(r["s_created"]),
+                      parse_iso_required(r["last_seen_at"]), parse_iso_required(r["expires_at"]),
                       r["address"], r["user_agent"])
 
 
@@ -99,7 +99,7 @@ async def for_user(db: Database, user_id: int) -> list[SessionInfo]:
         "SELECT id, created_at, last_seen_at, address, user_agent FROM console_sessions WHERE user_id = ?"
         " ORDER BY last_seen_at DESC", (user_id,)
     ) as cur:
-        return [SessionInfo(r["id"], parse_iso(r["created_at"]), parse_iso(r["last_seen_at"]),  # type: ignore[arg-type]
+        return [SessionInfo(r["id"], parse_iso_required(r["created_at"]), parse_iso_required(r["last_seen_at"]),
                             r["address"], r["user_agent"]) for r in await cur.fetchall()]
 
 

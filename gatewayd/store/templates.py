@@ -8,7 +8,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from gatewayd.clock import parse_iso, utc_iso
+from gatewayd.clock import parse_iso_required, utc_iso
 from gatewayd.store.db import Database
 
 
@@ -26,7 +26,7 @@ class Template:
 def _row(r: sqlite3.Row) -> Template:
     switch = r["transliterate"]
     return Template(r["id"], r["title"], r["line"], r["text"],
-                    parse_iso(r["created_at"]), parse_iso(r["updated_at"]),  # type: ignore[arg-type]
+                    parse_iso_required(r["created_at"]), parse_iso_required(r["updated_at"]),
                     None if switch is None else bool(switch))
 
 

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from gatewayd.clock import parse_iso, utc_iso
+from gatewayd.clock import parse_iso_required, utc_iso
 from gatewayd.store.db import Database
 
 
@@ -25,8 +25,8 @@ class Thread:
 
 
 def _thread(r: sqlite3.Row) -> Thread:
-    return Thread(r["id"], r["number"], r["line"], r["unread"], parse_iso(r["last_at"]),  # type: ignore[arg-type]
-                  r["last_text"], r["last_direction"], parse_iso(r["created_at"]))  # type: ignore[arg-type]
+    return Thread(r["id"], r["number"], r["line"], r["unread"], parse_iso_required(r["last_at"]),
+                  r["last_text"], r["last_direction"], parse_iso_required(r["created_at"]))
 
 
 async def touch_inbound(conn: aiosqlite.Connection, *, number: str, line: str, text: str, at: datetime) -> int:

@@ -8,7 +8,7 @@ from datetime import datetime
 
 import aiosqlite
 
-from gatewayd.clock import parse_iso, utc_iso
+from gatewayd.clock import parse_iso, parse_iso_required, utc_iso
 from gatewayd.store.db import Database
 
 
@@ -32,7 +32,7 @@ class UserRow:
 def _row(r: sqlite3.Row) -> UserRow:
     return UserRow(
         id=r["id"], name=r["name"], password_hash=r["password_hash"], role=r["role"],
-        language=r["language"], created_at=parse_iso(r["created_at"]),  # type: ignore[arg-type]
+        language=r["language"], created_at=parse_iso_required(r["created_at"]),
         disabled_at=parse_iso(r["disabled_at"]), default_line=r["default_line"],
     )
 

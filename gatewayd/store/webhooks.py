@@ -13,7 +13,7 @@ from typing import Any
 
 import aiosqlite
 
-from gatewayd.clock import parse_iso, utc_iso
+from gatewayd.clock import parse_iso, parse_iso_required, utc_iso
 from gatewayd.store.db import Database
 
 EVENT_TYPES = ("message.sent", "message.delivered", "message.failed", "message.unknown", "inbound.received",
@@ -94,7 +94,7 @@ class AttemptRow:
 
 def _endpoint(r: sqlite3.Row) -> Endpoint:
     return Endpoint(r["id"], r["url"], r["secret"], tuple(r["events"].split()), r["description"],
-                    bool(r["enabled"]), parse_iso(r["created_at"]), parse_iso(r["updated_at"]),  # type: ignore[arg-type]
+                    bool(r["enabled"]), parse_iso_required(r["created_at"]), parse_iso_required(r["updated_at"]),
                     r["format"], r["external_id"], r["api_key_id"])
 
 
@@ -220,7 +220,7 @@ async def due_deliveries(db: Database, endpoint_id: int, now: datetime, *, limit
         (endpoint_id, utc_iso(now), *exclude, limit),
     ) as cur:
         rows = await cur.fetchall()
-    return [DueDelivery(r[0], r[1], r[2], r[3], parse_iso(r[4]), r[5], r[6], r[7], r[8], r[9], r[10], r[11])  # type: ignore[arg-type]
+    return [DueDelivery(r[0], r[1], r[2], r[3], parse_iso_required(r[4]), r[5], r[6], r[7], r[8], r[9], r[10], r[11])
             for r in rows]
 
 
@@ -267,8 +267,8 @@ async def deliveries(db: Database, *, endpoint_id: int | None = None, limit: int
     async with db.read() as conn, conn.execute(sql, args) as cur:
         rows = await cur.fetchall()
     return [DeliveryRow(r["id"], r["event_id"], r["type"], r["endpoint_id"], r["state"], r["attempts"],
-                        parse_iso(r["next_at"]), r["last_status"], r["last_error"],  # type: ignore[arg-type]
-                        parse_iso(r["created_at"]), parse_iso(r["finished_at"]), r["uid"])  # type: ignore[arg-type]
+                        parse_iso_required(r["next_at"]), r["last_status"], r["last_error"],
+                        parse_iso_required(r["created_at"]), parse_iso(r["finished_at"]), r["uid"])
             for r in rows]
 
 
@@ -276,5 +276,5 @@ async def attempts(db: Database, delivery_id: int) -> list[AttemptRow]:
     async with db.read() as conn, conn.execute(
         "SELECT * FROM webhook_attempts WHERE delivery_id = ? ORDER BY id", (delivery_id,)
     ) as cur:
-        return [AttemptRow(r["delivery_id"], r["attempt"], parse_iso(r["at"]), r["status"], r["error"],  # type: ignore[arg-type]
+        return [AttemptRow(r["delivery_id"], r["attempt"], parse_iso_required(r["at"]), r["status"], r["error"],
                            r["duration_ms"]) for r in await cur.fetchall()]

@@ -18,8 +18,8 @@ from typing import Any
 
 from aiosmtpd.controller import Controller
 
-from outbound.conftest import Gateway, gateway, until  # noqa: F401 (until: the tests import it from here)
-from outbound.test_webhooks import Receiver, add_endpoint, receiver
+from tests.outbound.conftest import Gateway, gateway, until  # noqa: F401 (until: the tests import it from here)
+from tests.outbound.test_webhooks import Receiver, add_endpoint, receiver
 
 ADMIN_MAIL = "admin@example.test"
 ADMIN_SMS = "+33611100001"

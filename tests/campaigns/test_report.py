@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from outbound.conftest import Gateway, gateway
+from tests.outbound.conftest import Gateway, gateway
 
 from gatewayd.campaigns.report import NOT_REACHED, OUTCOMES, CampaignReport, outcome_of, parse_outcomes
 from gatewayd.contacts.service import ContactInput, ContactService, GroupService

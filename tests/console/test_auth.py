@@ -172,8 +172,8 @@ async def test_security_headers_on_pages_static_and_errors(admin: Console) -> No
 
 
 async def test_every_console_route_declares_its_access(admin: Console) -> None:
-    from gatewayd.console.routing import access_of
-    from gatewayd.console.security import is_console_path
+    from console.routing import access_of
+    from console.security import is_console_path
 
     checked = 0
     for route in admin.app.router.routes():

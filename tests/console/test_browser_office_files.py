@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from contacts.test_office_models import as_xls, model_2_rows
+from tests.contacts.test_office_models import as_xls, model_2_rows
 
 from .browserkit import browser_page, create_admin, needs_chromium, running_box, shot, sign_in
 from .test_browser import no_script_errors

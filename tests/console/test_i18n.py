@@ -8,7 +8,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from gatewayd.console import i18n
+from console import i18n
 
 CONSOLE = Path(i18n.__file__).parent
 LITERAL_KEY = re.compile(r"""(?:\b_|\bt\(request,)\(?\s*["']([a-z0-9_]+(?:\.[a-z0-9_]+)+)["']\s*[),]""")
@@ -44,7 +44,7 @@ def used_keys() -> set[str]:
     for prefix, values in DYNAMIC.items():
         keys |= {f"{prefix}.{v}" for v in values}
     keys |= {f"campaigns.template_{lang}" for lang in ("default", "fr", "en")}
-    from gatewayd.console.render import DONE_KEYS, NAV
+    from console.render import DONE_KEYS, NAV
 
     keys |= {f"done.{k}" for k in DONE_KEYS} | {key for key, _, _ in NAV}
     return keys

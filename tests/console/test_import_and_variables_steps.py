@@ -12,7 +12,7 @@ from aiohttp import FormData
 from gatewayd import keys
 from gatewayd.store import templates as template_store
 
-from contacts.test_office_models import as_xls, model_2_rows
+from tests.contacts.test_office_models import as_xls, model_2_rows
 from .conftest import Console
 
 

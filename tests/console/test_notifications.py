@@ -3,7 +3,7 @@
 
 from __future__ import annotations
 
-from alerts.kit import mailbox
+from tests.alerts.kit import mailbox
 
 from gatewayd import keys
 

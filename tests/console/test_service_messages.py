@@ -14,13 +14,13 @@ import gatewayd
 from gatewayd import keys
 from gatewayd.accounts.apikeys import create_key
 from gatewayd.accounts.passwords import policy_problems
-from gatewayd.console import i18n
-from gatewayd.console.service_messages import Localiser, compile_pattern, compile_patterns, match
+from console import i18n
+from console.service_messages import Localiser, compile_pattern, compile_patterns, match
 from gatewayd.contacts.analysis import validate_mapping
 from gatewayd.contacts.numbers import check_number
 from gatewayd.phone import _REASONS
 
-from contacts.test_import_files import ole2_with_streams
+from tests.contacts.test_import_files import ole2_with_streams
 from .conftest import Console, add_user
 
 ROOT = Path(gatewayd.__file__).parent

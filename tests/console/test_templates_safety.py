@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 from aiohttp import web
-from gatewayd.console import app as console_app
+from console import app as console_app
 
 CONSOLE = Path(console_app.__file__).resolve().parent
 TEMPLATES = sorted(CONSOLE.glob("templates/**/*.html"))

@@ -17,7 +17,7 @@ from gatewayd.modem.sim import SimNetwork
 from gatewayd.outbound.model import FINAL_STATES
 from gatewayd.store import messages as message_store
 from gatewayd.store.messages import MessageRow
-from outbound.conftest import Gateway, gateway, until  # noqa: F401 (until: the faults tests import it from here)
+from tests.outbound.conftest import Gateway, gateway, until  # noqa: F401 (until: the faults tests import it from here)
 
 # Shrunk timers: retries in tenths of a second, a troubled line set aside briefly, the campaign
 # runner topping up five times a second with a small window so it keeps feeding during a fault.

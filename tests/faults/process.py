@@ -13,7 +13,7 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from outbound.daemon import Daemon
+from tests.outbound.daemon import Daemon
 
 UNLIMITED = resource.RLIM_INFINITY
 

@@ -24,7 +24,7 @@ import pytest
 
 from gatewayd.modem.sim import SimModem, SimNetwork
 
-from alerts.kit import Mailbox, until
+from tests.alerts.kit import Mailbox, until
 
 from .process import LimitedDaemon, unshare_works
 

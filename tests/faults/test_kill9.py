@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from outbound.crash import check, crash_scenario  # the scenario shared with the bench (tests/outbound)
+from tests.outbound.crash import check, crash_scenario  # the scenario shared with the bench (tests/outbound)
 
 
 @pytest.mark.timeout(150)

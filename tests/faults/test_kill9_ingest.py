@@ -13,7 +13,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from outbound.daemon import Daemon, all_messages
+from tests.outbound.daemon import Daemon, all_messages
 
 CLIENTS = 16
 KILLS = 3

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from console.conftest import admin, console, console_factory
+from tests.console.conftest import admin, console, console_factory
 
 __all__ = ["admin", "console", "console_factory"]

@@ -7,7 +7,7 @@ import pytest
 from gatewayd.accounts.users import check_new_user
 from gatewayd.errors import InvalidInput
 
-from console.conftest import PASSWORD, Console, ConsoleFactory, add_user
+from tests.console.conftest import PASSWORD, Console, ConsoleFactory, add_user
 
 
 @pytest.mark.parametrize("password", ["Passw0rd!", "Azerty123!", "P@ssword1", "Admin2024!", "Welcome1!"])

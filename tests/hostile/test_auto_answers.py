@@ -10,7 +10,7 @@ from gatewayd.modem.events import CallEvent
 from gatewayd.store import autoreplies
 from gatewayd.store.db import Database
 
-from inbound.test_service import ALICE, Build, build, clock, receive
+from tests.inbound.test_service import ALICE, Build, build, clock, receive
 
 __all__ = ["build", "clock"]  # fixtures of the inbound tests
 

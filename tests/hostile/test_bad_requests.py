@@ -8,7 +8,7 @@ from gatewayd import keys
 from gatewayd.accounts.apikeys import create_key
 from gatewayd.clock import SystemClock
 
-from console.conftest import Console
+from tests.console.conftest import Console
 
 
 async def _key(console: Console, *scopes: str, name: str = "shop") -> str:

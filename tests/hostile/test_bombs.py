@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from hostile.kit import HEALTHZ_P95_MS, HealthProbe, HostileDaemon, json_request, peak_rss_mb, wait_for
+from tests.hostile.kit import HEALTHZ_P95_MS, HealthProbe, HostileDaemon, json_request, peak_rss_mb, wait_for
 
 from .test_uploads import workbook
 

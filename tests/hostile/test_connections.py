@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from hostile.kit import (HEALTHZ_P95_MS, HealthProbe, HostileDaemon, closed_by_peer, half_open_flood, wait_for)
+from tests.hostile.kit import (HEALTHZ_P95_MS, HealthProbe, HostileDaemon, closed_by_peer, half_open_flood, wait_for)
 
 NOFILE = 256
 MEMORY_CEILING_MB = 160

@@ -9,7 +9,7 @@ from gatewayd import keys
 from gatewayd.accounts.apikeys import create_key
 from gatewayd.clock import SystemClock
 
-from console.conftest import Console
+from tests.console.conftest import Console
 
 HOSTILE = ["Merci,=cmd|' /C calc'!A0", "Jean;+HYPERLINK(\"http://x\")", 'Ok, "@SUM(A1)"', "x\t-2+3"]
 

@@ -12,7 +12,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from faults.process import LimitedDaemon, unshare_works
+from tests.faults.process import LimitedDaemon, unshare_works
 
 PASSWORD = "Correct-Horse-9"
 

@@ -11,7 +11,7 @@ import time
 from gatewayd import keys
 from gatewayd.store import users as user_store
 
-from console.conftest import PASSWORD, Console, ConsoleFactory, add_user
+from tests.console.conftest import PASSWORD, Console, ConsoleFactory, add_user
 
 RULES = {"login_max_per_user": 3, "login_max_per_address": 5, "login_max_per_user_untrusted": 6,
          "trusted_proxies": ["127.0.0.1"], "trusted_networks": ["192.168.1.0/24"]}

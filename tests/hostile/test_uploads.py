@@ -14,7 +14,7 @@ from gatewayd.accounts.apikeys import create_key
 from gatewayd.clock import SystemClock
 from gatewayd.contacts.xlsx_limits import XlsxLimits, XlsxTooBig, check_workbook
 
-from console.conftest import Console
+from tests.console.conftest import Console
 
 CSV = "mobile;name\n" + "".join(f"06{n:08d};Person {n}\n" for n in range(12345600, 12345660))
 

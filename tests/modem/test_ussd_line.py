@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from outbound.conftest import gateway
+from tests.outbound.conftest import gateway
 
 from gatewayd import keys
 from gatewayd.modem.errors import UssdError

@@ -7,9 +7,9 @@ import json
 import sqlite3
 from pathlib import Path
 
-from console.conftest import Console, ConsoleFactory, add_user
-from gatewayd.console.state import CONSOLE_STATE
-from gatewayd.console.views.admin import _BACKUP_LOCK
+from tests.console.conftest import Console, ConsoleFactory, add_user
+from console.state import CONSOLE_STATE
+from console.views.admin import _BACKUP_LOCK
 
 from gatewayd import keys
 from gatewayd.accounts.apikeys import create_key

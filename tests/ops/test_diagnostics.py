@@ -11,7 +11,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from outbound.conftest import Gateway, gateway
+from tests.outbound.conftest import Gateway, gateway
 
 from gatewayd import __version__, keys
 from gatewayd.accounts.apikeys import create_key

@@ -11,7 +11,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from gatewayd import keys
 
-from outbound.conftest import Gateway, gateway
+from tests.outbound.conftest import Gateway, gateway
 
 
 async def scrape(gw: Gateway) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:

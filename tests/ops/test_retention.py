@@ -13,7 +13,7 @@ from gatewayd.ops.retention import JOB_ID, Retention
 from gatewayd.store import retention as retention_store
 from gatewayd.store import webhooks as webhook_store
 from gatewayd.store.db import Database
-from outbound.conftest import Gateway, gateway
+from tests.outbound.conftest import Gateway, gateway
 
 T0 = datetime(2025, 3, 1, 10, 0, tzinfo=UTC)
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import string
 
 from gatewayd.campaigns.templates import compile_template, render
-from gatewayd.console import i18n
+from console import i18n
 from gatewayd.modem.segments import count_segments
 from gatewayd.modem.transliterate import transliterate
 from gatewayd.outbound.compose import finish

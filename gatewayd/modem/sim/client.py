@@ -6,6 +6,7 @@ import asyncio
 import os
 import re
 import tty
+from collections.abc import Callable
 
 FINAL = re.compile(r"^(OK|ERROR|NO CARRIER|COMMAND NOT SUPPORT|\+CM[ES] ERROR:.*)$")
 
@@ -55,9 +56,9 @@ class RawAtClient:
             self.closed = True
             raise ConnectionError(f"{self.path} went away: {exc}") from exc
 
-    async def _wait(self, predicate: object, timeout: float) -> None:
+    async def _wait(self, predicate: Callable[[], object], timeout: float) -> None:
         async with asyncio.timeout(timeout):
-            while not predicate():  # type: ignore[operator]
+            while not predicate():
                 if self.closed:
                     raise ConnectionError(f"{self.path} went away")
                 self._event.clear()

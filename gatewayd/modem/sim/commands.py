@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 
 from gatewayd.modem.sim.commands_sms import SmsCommands
-from gatewayd.modem.sim.results import NO_CARRIER, SYNTAX, AtError, Hooks, Reply, cme, int_arg, ranges
+from gatewayd.modem.sim.results import NO_CARRIER, SYNTAX, AtError, Hooks, Reply, cme, int_arg
 from gatewayd.modem.sim.state import ModemState
 from gatewayd.modem.sim.wire import Command
 
@@ -155,17 +155,6 @@ class CommandSet(SmsCommands):
         return ['+CCLK: "26/01/05,10:00:00+04"'] if cmd.kind == "read" else []
 
     # ------------------------------------------------------------ settings
-
-    def _flag(self, cmd: Command, attr: str, name: str, values: set[int]) -> list[str]:
-        if cmd.kind == "read":
-            return [f"{name}: {int(getattr(self.s, attr))}"]
-        if cmd.kind == "test":
-            return [f"{name}: ({ranges(frozenset(values))})"]
-        if cmd.kind != "set":
-            raise SYNTAX
-        value = int_arg(cmd.params()[0] if cmd.params() else "0", values)
-        setattr(self.s, attr, bool(value) if isinstance(getattr(self.s, attr), bool) else value)
-        return []
 
     def _plus_cmee(self, cmd: Command) -> list[str]:
         return self._flag(cmd, "cmee", "+CMEE", {0, 1, 2})

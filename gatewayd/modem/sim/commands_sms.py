@@ -6,7 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from gatewayd.modem.pdu import Deliver, PduError, Submit, decode
-from gatewayd.modem.sim.results import SYNTAX, AtError, Hooks, Reply, cme, cms, int_arg
+from gatewayd.modem.sim.results import SYNTAX, AtError, Hooks, Reply, cme, cms, int_arg, ranges
 from gatewayd.modem.sim.state import STAT_NAMES, ModemState, Storage, StoredSms
 from gatewayd.modem.sim.wire import Command
 
@@ -22,6 +22,18 @@ class SmsCommands:
             raise kind(11 if kind is cme else 311)
         if self.s.sim_state == "SIM PUK":
             raise kind(12 if kind is cme else 316)
+
+    # A 0/1 (or 0..n) setting of ModemState: read, test and set forms (shared with CommandSet).
+    def _flag(self, cmd: Command, attr: str, name: str, values: set[int]) -> list[str]:
+        if cmd.kind == "read":
+            return [f"{name}: {int(getattr(self.s, attr))}"]
+        if cmd.kind == "test":
+            return [f"{name}: ({ranges(frozenset(values))})"]
+        if cmd.kind != "set":
+            raise SYNTAX
+        value = int_arg(cmd.params()[0] if cmd.params() else "0", values)
+        setattr(self.s, attr, bool(value) if isinstance(getattr(self.s, attr), bool) else value)
+        return []
 
     def _plus_cmgf(self, cmd: Command) -> list[str]:
         return self._flag(cmd, "cmgf", "+CMGF", {0, 1})

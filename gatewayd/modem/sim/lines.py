@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypedDict
 
 from gatewayd.modem.sim.tuning import SimTimings
 from gatewayd.modem.sim.network import SimNetwork
@@ -32,7 +32,16 @@ def luhn(digits: str) -> str:
     return digits + str((10 - total % 10) % 10)
 
 
-def identity(index: int) -> dict[str, str]:
+class SimulatedIdentity(TypedDict):
+    """The SIM and modem identity of one simulated line (keyword arguments of SimModem)."""
+
+    imei: str
+    imsi: str
+    iccid: str
+    msisdn: str
+
+
+def identity(index: int) -> SimulatedIdentity:
     """Plausible, distinct, valid-looking identities for simulated line `index` (1-based)."""
     return {
         "imei": luhn(f"86506702{index:06d}"),

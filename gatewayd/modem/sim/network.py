@@ -5,6 +5,7 @@ can count losses and duplicates."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -243,7 +244,7 @@ class SimNetwork:
             return
         statuses = [status] if isinstance(status, int) else list(status)
         for i, st in enumerate(statuses, start=1):
-            self._later(delay * i, lambda st=st: self.report(line, reference, recipient, st))
+            self._later(delay * i, functools.partial(self.report, line, reference, recipient, st))
 
     def _later(self, delay: float, fn: Callable[[], object]) -> None:
         loop = asyncio.get_running_loop()

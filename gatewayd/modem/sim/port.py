@@ -107,7 +107,8 @@ class PtyPort:
         except OSError:
             return 0
         try:
-            return struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+            waiting: int = struct.unpack("i", fcntl.ioctl(fd, termios.FIONREAD, b"\0\0\0\0"))[0]
+            return waiting
         except OSError:
             return 0
         finally:

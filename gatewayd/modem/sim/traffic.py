@@ -56,6 +56,7 @@ class SmsTraffic:
         if item.cancelled:
             self._send_lines([], "OK")
             return
+        lines: list[str] | None
         try:
             if kind == "write":
                 lines = self._write_to_storage(arg, item.text)
