@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 import phonenumbers
 
 from gatewayd.clock import parse_iso
-from console.service_messages import Localiser
+from gatewayd.problems import render_params
 
 log = logging.getLogger(__name__)
 
@@ -58,10 +58,14 @@ def translate(lang: str, key: str, /, **values: object) -> str:
 
 def word_problem(lang: str, code: str, params: Mapping[str, object]) -> str:
     """A service's problem (stable code and parameters, gatewayd.problems) in `lang`, from the
-    catalogue's `problem.<code>`; a parameter named `state` is shown by its label."""
-    values = dict(params)
+    catalogue's `problem.<code>`; nested problems (a number's reason…) worded the same way, a
+    parameter named `state` by its label."""
+    values = render_params(params, lambda c, p: word_problem(lang, c, p), translate(lang, "problem.join"))
     if code == "line.unknown" and values.get("known") == "none":
         values["known"] = translate(lang, "problem.none")
+    line_state = values.get("line_state")
+    if isinstance(line_state, str) and f"line_state.{line_state}" in catalog(lang):
+        values["line_state"] = translate(lang, f"line_state.{line_state}")
     state = values.get("state")
     if isinstance(state, str) and f"state.{state}" in catalog(lang):
         values["state"] = translate(lang, f"state.{state}")
@@ -75,17 +79,6 @@ def translate_count(lang: str, key: str, count: int, /, **values: object) -> str
     if singular and f"{key}.one" in catalog(lang):
         key = f"{key}.one"
     return translate(lang, key, count=count, **values)
-
-
-@cache
-def service_localiser(lang: str) -> Localiser:
-    """The service-message translator of one language (its pattern keys compiled once)."""
-    return Localiser(catalog(lang))
-
-
-def localise_service(lang: str, message: str) -> str:
-    """A service's English message in `lang` ("service.*" keys, exact or pattern), else as it is."""
-    return service_localiser(lang)(message)
 
 
 def negotiate(accept_language: str | None, default: str) -> str:

@@ -14,7 +14,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 from console import auth
 from console.i18n import LANGUAGES, negotiate
-from console.render import localise, problem_text, render, t
+from console.render import problem_text, render, t
 from console.routing import Access, access_of, allows
 from console.security import (
     UNSAFE_METHODS,
@@ -132,7 +132,7 @@ async def console_middleware(request: web.Request, handler: Handler) -> web.Stre
         # The page shows the service's message in the page's language (the field names of an
         # InvalidInput's detail are the API's, meaningless here, so its messages are shown alone).
         detail = "; ".join(problem_text(request, e) for e in exc.errors) if exc.errors \
-            else localise(request, exc.detail)
+            else exc.detail
         return await _error_page(request, exc.status, f"error.http_{exc.status}"
                                  if exc.status in (400, 401, 403, 404, 409, 413, 422) else "error.internal",
                                  detail, access)

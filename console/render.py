@@ -9,7 +9,8 @@ from zoneinfo import ZoneInfo
 
 import aiohttp_jinja2
 from aiohttp import web
-from console.i18n import Formats, catalog, localise_service, translate, translate_count, word_problem
+from gatewayd.problems import worded
+from console.i18n import Formats, catalog, translate, translate_count, word_problem
 from console.routing import allows
 from console.state import FORMATS, LANG, PRE_CSRF, SESSION
 
@@ -142,8 +143,9 @@ def base_context(request: web.Request) -> dict[str, Any]:
         "has_route": lambda name: has_route(request, name),
         "static": lambda path: f"/static/{path}?v={__version__}",
         "done": translate(lang, f"done.{done}") if done in DONE_KEYS else None,
-        # A service's English message (import reasons, repairs) in the page's language.
-        "service": lambda message: localise_service(lang, message),
+        # A stored reason (a problem as data: an import's rejected line, a repair) in the page's
+        # language; text stored before reasons had codes is shown as it is.
+        "problem": lambda value: worded(value, lambda code, params: word_problem(lang, code, params)),
         # A technical name shown to people (a line's detail, a contact field): its catalogue label
         # "<prefix>.<name>" when there is one, else the name itself (custom fields are named by users).
         "label": lambda prefix, name: catalog(lang).get(f"{prefix}.{name}", name),
@@ -197,28 +199,21 @@ def redirect(request: web.Request, location: str, done: str | None = None) -> we
     return web.HTTPSeeOther(location)
 
 
-def localise(request: web.Request | None, message: str) -> str:
-    """A service's (English) message in the page's language when a "service.*" catalog key fits it
-    (exact, or a pattern such as "service.group {id} does not exist"), else as it is."""
-    if request is None:
-        return message
-    return localise_service(request.get(LANG, "en"), message)
-
-
 def problem_text(request: web.Request | None, err: FieldError) -> str:
     """One service error in the page's language: a coded one from the catalogue's `problem.<code>`
-    with its parameters (never its English), a legacy one through localise()."""
+    with its parameters (never its English). An error without a code (a check of a library, such as
+    pydantic's on a form) shows its own text: no English sentence is translated back."""
     if err.code is not None:
         return word_problem(request.get(LANG, "en") if request is not None else "en", err.code, err.params)
-    return localise(request, err.message)
+    return err.message
 
 
 def message_error(request: web.Request | None, m: Any) -> str:
     """Why a message is blocked, failed, expired or waits (anything with `error` and `reason`), in the
     page's language: its coded reason from the catalogue, or the stored text of an older row."""
     reason = getattr(m, "reason", None)
-    if reason is None:  # a row stored before reasons had codes: its English text, localised when known
-        return localise_service(request.get(LANG, "en") if request is not None else "en", str(m.error or ""))
+    if reason is None:  # a row stored before reasons had codes: its text as it was stored
+        return str(m.error or "")
     params = dict(reason.params)
     if reason.code == "report.failed":
         lang = request.get(LANG, "en") if request is not None else "en"

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError,
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, SettingsError
 
 from gatewayd.inbound import stop_words as keywords
+from gatewayd.problems import CodedValueError
 
 DEFAULT_CONFIG_PATH = Path("/etc/gatewayd/gatewayd.toml")
 
@@ -148,7 +149,7 @@ class OptOutSettings(Section):
     def _usable_words(self) -> OptOutSettings:
         matcher = keywords.KeywordMatcher.build(self.stop_words, self.start_words, self.ignore_words)
         if matcher.match("STOP") is not keywords.Intent.STOP:
-            raise ValueError("STOP must stay a stop word: marketing messages tell people to answer STOP")
+            raise CodedValueError("optout.stop_must_stay")
         return self
 
 
@@ -322,9 +323,9 @@ class QuietHoursSettings(Section):
     @model_validator(mode="after")
     def _window(self) -> QuietHoursSettings:
         if self.enabled and not self.days:
-            raise ValueError("choose at least one day, or turn the window off")
+            raise CodedValueError("quiet_hours.no_day")
         if self.send_until <= self.send_from:
-            raise ValueError("send_until must be later than send_from (same day)")
+            raise CodedValueError("quiet_hours.order")
         if self.holidays:
             # Loads only this country's module (country_holidays() imports all ~280: ~9 MB resident).
             from gatewayd.outbound.quiet_hours import holiday_calendar
@@ -332,7 +333,7 @@ class QuietHoursSettings(Section):
             try:
                 holiday_calendar(self.country, self.subdivision)
             except NotImplementedError:
-                raise ValueError(f"no public holiday calendar for {self.country!r}/{self.subdivision!r}") from None
+                raise CodedValueError("quiet_hours.no_calendar", country=self.country, subdivision=self.subdivision) from None
         return self
 
 

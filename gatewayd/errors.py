@@ -22,6 +22,11 @@ class FieldError:
     params: Mapping[str, Any] = _field(default_factory=dict)
 
 
+def field_error(problem: Problem, field: str) -> FieldError:
+    """A coded problem as one entry of a 422's errors, about `field`."""
+    return FieldError(field, problem.english(), problem.code, problem.params)
+
+
 class ProblemError(Exception):
     """Base of every error that should reach a client as problem JSON.
 
@@ -66,6 +71,14 @@ class InvalidInput(ProblemError):
             super().__init__(None, more, code=code, field=field, problems=problems, **params)
         else:
             super().__init__(f"{field}: {detail}", [FieldError(field, detail or ""), *(more or [])])
+
+
+    @classmethod
+    def of(cls, errors: Sequence[FieldError]) -> InvalidInput:
+        """Several field errors at once (each keeps its code), the first one naming the detail."""
+        exc = cls(errors[0].field, errors[0].message)
+        exc.errors = list(errors)
+        return exc
 
 
 class BadRequest(ProblemError):

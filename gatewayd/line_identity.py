@@ -82,13 +82,13 @@ class LineIdentities:
             raise NotFound(code="line.unknown", field="line", line=name, known=", ".join(self.lines.names()) or "none")
         label = label.strip()
         if len(label) > MAX_LABEL:
-            raise InvalidInput("label", f"at most {MAX_LABEL} characters")
+            raise InvalidInput("label", code="text.max_length", max=MAX_LABEL)
         e164 = None
         if number and number.strip():
             try:
                 e164 = normalise(number, self.region)
             except InvalidNumber as exc:
-                raise InvalidInput("number", str(exc)) from None
+                raise InvalidInput(problems=[exc.problem.at("number")]) from None
         async with self.db.write() as conn:
             await store.put(conn, name, label, e164, actor, self.clock.now())
         self.stored[name] = (label, e164)

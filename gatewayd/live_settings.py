@@ -16,7 +16,8 @@ from pydantic import BaseModel, ValidationError
 
 from gatewayd.clock import Clock
 from gatewayd.config import Settings
-from gatewayd.errors import FieldError, InvalidInput
+from gatewayd.errors import InvalidInput, field_error
+from gatewayd.problems import CodedValueError, Problem
 from gatewayd.store import setting_overrides as store
 from gatewayd.store.db import Database
 
@@ -32,9 +33,32 @@ Listener = Callable[[Settings], None]
 
 
 def _invalid(section: str, exc: ValidationError) -> InvalidInput:
-    errors = [FieldError(".".join(str(p) for p in e["loc"] if not isinstance(p, int)) or section,
-                         e["msg"].removeprefix("Value error, ")) for e in exc.errors()]
-    return InvalidInput(errors[0].field, errors[0].message, errors[1:])
+    """The settings' refusals as field errors: a rule of ours with its code (gatewayd.problems), a
+    check of pydantic's with a code of its kind (setting.*), so the console words every one."""
+    errors = []
+    for e in exc.errors():
+        field = ".".join(str(p) for p in e["loc"] if not isinstance(p, int)) or section
+        error = (e.get("ctx") or {}).get("error")
+        problem = error.problem if isinstance(error, CodedValueError) else setting_problem(e)
+        errors.append(field_error(problem, field))
+    return InvalidInput.of(errors)
+
+
+# pydantic's error types (stable across its versions) and the parameters their wording needs.
+_SETTING_CODES = {"string_too_long": "max_length", "string_too_short": "min_length", "greater_than_equal": "ge",
+                  "less_than_equal": "le", "literal_error": "expected"}
+
+
+def setting_problem(error: Mapping[str, Any]) -> Problem:
+    """A pydantic check's refusal as a problem: `setting.<type>` with its limit, else
+    `setting.invalid` holding pydantic's English (the bad value's type: rare in forms)."""
+    kind = str(error.get("type", ""))
+    ctx = error.get("ctx") or {}
+    if kind in _SETTING_CODES and _SETTING_CODES[kind] in ctx:
+        return Problem(f"setting.{kind}", "", {"limit": str(ctx[_SETTING_CODES[kind]])})
+    if kind.startswith("time_"):
+        return Problem("setting.time", "", {"value": str(error.get("input", ""))[:40]})
+    return Problem("setting.invalid", "", {"message": str(error.get("msg", kind)).removeprefix("Value error, ")})
 
 
 class LiveSettings:
@@ -70,10 +94,10 @@ class LiveSettings:
         file, apply it at once. InvalidInput names the offending key; nothing changes then."""
         editable = EDITABLE.get(section)
         if editable is None:
-            raise InvalidInput("section", f"[{section}] cannot be changed in the console")
+            raise InvalidInput("section", code="setting.section_not_editable", section=section)
         for key in values:
             if key not in editable:
-                raise InvalidInput(key, f"[{section}] {key} cannot be changed in the console")
+                raise InvalidInput(key, code="setting.not_editable", section=section, key=key)
         current = getattr(self.settings, section).model_dump(mode="json")
         new = self._merged(section, {**current, **values})
         on_file = getattr(self.file, section).model_dump(mode="json")

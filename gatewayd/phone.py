@@ -4,17 +4,28 @@ from __future__ import annotations
 
 import phonenumbers
 
+from gatewayd.problems import CodedValueError, coded
 
-class InvalidNumber(ValueError):
-    """A phone number that cannot be used as an SMS destination; str() says why."""
+
+class InvalidNumber(CodedValueError):
+    """A phone number that cannot be used as an SMS destination: code `phone.invalid` with the
+    number and the reason (a `phone.*` problem); str() is its English."""
+
+    def __init__(self, number: str, reason: str) -> None:
+        super().__init__("phone.invalid", number=number, reason=coded(reason))
+
+    @property
+    def reason(self) -> str:
+        """The reason's code (`phone.too_short`…)."""
+        return str(self.problem.params["reason"]["code"])
 
 
 _REASONS = {
-    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "unknown country code",
-    phonenumbers.NumberParseException.NOT_A_NUMBER: "not a phone number",
-    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "too short after the international prefix",
-    phonenumbers.NumberParseException.TOO_SHORT_NSN: "too short",
-    phonenumbers.NumberParseException.TOO_LONG: "too long",
+    phonenumbers.NumberParseException.INVALID_COUNTRY_CODE: "phone.unknown_country",
+    phonenumbers.NumberParseException.NOT_A_NUMBER: "phone.not_a_number",
+    phonenumbers.NumberParseException.TOO_SHORT_AFTER_IDD: "phone.too_short_after_prefix",
+    phonenumbers.NumberParseException.TOO_SHORT_NSN: "phone.too_short",
+    phonenumbers.NumberParseException.TOO_LONG: "phone.too_long",
 }
 
 
@@ -22,17 +33,17 @@ def normalise(raw: str, region: str = "FR") -> str:
     """Return `raw` as E.164 ('+33612345678'), reading national numbers in `region`."""
     text = (raw or "").strip()
     if not text:
-        raise InvalidNumber("empty number")
+        raise InvalidNumber(text, "phone.empty")
     if text.startswith("00"):
         text = "+" + text[2:]
     try:
         parsed = phonenumbers.parse(text, region.upper())
     except phonenumbers.NumberParseException as exc:
-        raise InvalidNumber(_REASONS.get(exc.error_type, "not a phone number")) from None
+        raise InvalidNumber(raw.strip(), _REASONS.get(exc.error_type, "phone.not_a_number")) from None
     if not phonenumbers.is_possible_number(parsed):
-        raise InvalidNumber("wrong number of digits for its country")
+        raise InvalidNumber(raw.strip(), "phone.wrong_length")
     if not phonenumbers.is_valid_number(parsed):
-        raise InvalidNumber("not a valid number for its country")
+        raise InvalidNumber(raw.strip(), "phone.not_valid_for_country")
     return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
 
 

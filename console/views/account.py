@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 from console import auth
 from console.forms import text
-from console.i18n import LANGUAGES
+from console.i18n import LANGUAGES, word_problem
 from console.render import field_errors, redirect, render, safe_next, t
 from console.routing import Pages
 from console.state import CONSOLE_STATE, LANG, SESSION, session_of
@@ -33,17 +33,8 @@ def password_problem(request: web.Request, password: str, confirm: str) -> str |
         return t(request, "password.mismatch")
     missing = policy_problems(password)
     if missing:
-        return t(request, "password.missing", what=", ".join(t(request, f"password.lacks.{_lack(m)}")
-                                                            for m in missing))
+        return word_problem(request.get(LANG, "en"), "password.weak", {"missing": missing})
     return None
-
-
-def _lack(problem: str) -> str:
-    for word, key in (("characters", "length"), ("upper", "upper"), ("lower", "lower"), ("digit", "digit"),
-                      ("special", "special")):
-        if word in problem:
-            return key
-    return "length"
 
 
 async def _setup_page(request: web.Request, errors: dict[str, str], name: str = "",
@@ -135,7 +126,7 @@ async def language(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     lang = text(form, "lang", 5)
     if lang not in LANGUAGES:
-        raise InvalidInput("lang", "fr or en")
+        raise InvalidInput("lang", code="contact.bad_language")
     session = request.get(SESSION)
     if session is not None:
         await user_store.set_language(request.app[keys.DB], session.user.id, lang)

@@ -12,7 +12,7 @@ from typing import Any
 
 from aiohttp import web
 from console.forms import path_id, text, texts
-from console.render import field_errors, has_route, localise, redirect, render, t
+from console.render import field_errors, has_route, redirect, render, t
 from console.routing import Pages
 from console.state import CONSOLE_STATE, session_of
 from console.views.account import password_problem, policy_text
@@ -80,15 +80,14 @@ async def add_user(request: web.Request) -> web.StreamResponse:
         await accounts.create_user(request.app[keys.DB], request.app[keys.CLOCK], values["name"], password,
                                    values["role"])
     except (InvalidInput, Conflict) as exc:
-        conflict = {"name": localise(request, exc.detail)} if isinstance(exc, Conflict) else {}
-        return await _users_page(request, field_errors(exc, request) | conflict, values, 422)
+        return await _users_page(request, field_errors(exc, request), values, 422)
     raise redirect(request, "/settings/users", "created")
 
 
 async def _user(request: web.Request) -> Any:
     user = await user_store.by_id(request.app[keys.DB], path_id(request))
     if user is None:
-        raise NotFound("no such user")
+        raise NotFound(code="user.not_found")
     return user
 
 
@@ -99,7 +98,7 @@ async def change_user(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     role = text(form, "role", 10)
     if role not in accounts.ROLES:
-        raise InvalidInput("role", "admin, operator or viewer")
+        raise InvalidInput("role", code="user.bad_role", roles=", ".join(accounts.ROLES))
     disabled = text(form, "enabled", 5) != "on"
     now = request.app[keys.CLOCK].now()
     ok = await user_store.set_role_and_state(request.app[keys.DB], user.id, role=role,
@@ -202,12 +201,12 @@ async def backup_download(request: web.Request) -> web.StreamResponse:
         try:
             workdir = Path(tempfile.mkdtemp(prefix=".backup-", dir=source.parent))
         except OSError as exc:
-            raise ServiceUnavailable(f"cannot write a backup beside {source}: {exc.strerror}") from None
+            raise ServiceUnavailable(code="backup.cannot_write", path=str(source), reason=exc.strerror or "") from None
         try:
             result = await asyncio.to_thread(backup_database, source, workdir / "copy.db")
             handle = await asyncio.to_thread(open, result.path, "rb")  # closed below, after the stream
         except BackupError as exc:
-            raise ServiceUnavailable(str(exc)) from None
+            raise (ServiceUnavailable(problems=[exc.problem]) if exc.problem else ServiceUnavailable(str(exc))) from None
         finally:
             shutil.rmtree(workdir, ignore_errors=True)
         with handle:

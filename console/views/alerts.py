@@ -7,7 +7,7 @@ from typing import Any
 
 from aiohttp import web
 from console.forms import actor, text
-from console.render import localise, redirect, render
+from console.render import field_errors, redirect, render
 from console.routing import Pages
 from console.state import LANG
 
@@ -70,5 +70,6 @@ async def email_test(request: web.Request) -> web.Response:
     try:
         await send_test(request.app[keys.EMAIL], to, request.get(LANG, "en"))
     except ProblemError as exc:
-        return await _email_page(request, error=localise(request, exc.detail), to=to, status=exc.status)
+        return await _email_page(request, error="; ".join(field_errors(exc, request).values()), to=to,
+                                 status=exc.status)
     return await _email_page(request, outcome=to, to=to)

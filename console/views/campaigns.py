@@ -10,6 +10,7 @@ from aiohttp import web
 from console.forms import (
     Form,
     actor,
+    checked,
     cursor_int,
     encode_cursor,
     ints,
@@ -18,7 +19,7 @@ from console.forms import (
     text,
     texts,
 )
-from console.render import field_errors, formats, fragment, localise, redirect, render, t
+from console.render import field_errors, formats, fragment, message_error, redirect, render, t
 from console.routing import Pages
 from console.views.imports import read_upload
 
@@ -82,7 +83,8 @@ def _values(form: Form | None) -> dict[str, Any]:
         return {"name": "", "tag": "", "category": "marketing", "line": "", "template_default": None,
                 "template_fr": None, "template_en": None, "new_text": "", "groups": [], "contacts": [],
                 "numbers": "", "timing_kind": "", "timing_column": "", "timing_offset": "days", "timing_days": "1",
-                "timing_at": "10:00", "timing_hours": "2", "timing_dow": [], "timing_dom": "", "timing_rec_at": "09:00"}
+                "timing_at": "10:00", "timing_hours": "2", "timing_dow": [], "timing_dom": "", "timing_rec_at": "09:00",
+                "transliterate": False}
 
     def tid(name: str) -> int | None:
         raw = text(form, name, 20)
@@ -96,7 +98,8 @@ def _values(form: Form | None) -> dict[str, Any]:
             "timing_column": text(form, "timing_column", 100), "timing_offset": text(form, "timing_offset", 10),
             "timing_days": text(form, "timing_days", 5), "timing_at": text(form, "timing_at", 5),
             "timing_hours": text(form, "timing_hours", 6), "timing_dow": texts(form, "timing_dow", 3),
-            "timing_dom": text(form, "timing_dom", 3), "timing_rec_at": text(form, "timing_rec_at", 5)}
+            "timing_dom": text(form, "timing_dom", 3), "timing_rec_at": text(form, "timing_rec_at", 5),
+            "transliterate": checked(form, "transliterate")}
 
 
 def _timing(values: dict[str, Any]) -> dict[str, Any] | None:
@@ -105,7 +108,7 @@ def _timing(values: dict[str, Any]) -> dict[str, Any] | None:
         try:
             return float(raw.replace(",", "."))
         except ValueError:
-            raise InvalidInput(field, f"{raw!r} is not a number") from None
+            raise InvalidInput(field, code="number.not_integer", raw=raw) from None
 
     if values["timing_kind"] == "reminder":
         if values["timing_offset"] == "minutes":
@@ -132,7 +135,8 @@ def _campaign_values(c: Any) -> dict[str, Any]:
     return {**_values(None), "name": c.name, "tag": c.tag, "category": c.category, "line": c.line or "",
             "template_default": c.templates.get("default"), "template_fr": c.templates.get("fr"),
             "template_en": c.templates.get("en"), "new_text": "", "groups": list(spec.group_ids),
-            "contacts": list(spec.contact_ids), "numbers": "\n".join(spec.numbers), "file": spec.file_import_id}
+            "contacts": list(spec.contact_ids), "numbers": "\n".join(spec.numbers), "file": spec.file_import_id,
+            "transliterate": bool(c.transliterate)}
 
 
 @pages.get("/campaigns/{id:\\d+}/edit", role="operator", name="campaign_edit")
@@ -177,7 +181,8 @@ async def _save_campaign(request: web.Request, editing: Any | None) -> web.Strea
         if spec.is_empty():
             raise InvalidInput("audience", t(request, "campaigns.no_audience"))
         new = NewCampaign(name=values["name"], templates=templates, audience=spec, tag=values["tag"],
-                          category=values["category"], line=values["line"] or None, created_by=actor(request), timing=_timing(values))
+                          category=values["category"], line=values["line"] or None, created_by=actor(request),
+                          timing=_timing(values), transliterate=True if values["transliterate"] else None)
         if editing is None:
             campaign, _unknown = await app[keys.CAMPAIGNS].create(new)
         else:
@@ -265,9 +270,8 @@ async def send_test(request: web.Request) -> web.StreamResponse:
     try:
         number = normalise(raw, request.app[keys.SETTINGS].sending.default_region)
     except InvalidNumber as exc:
-        return await _preview_page(request, campaign_id, {"test_number": t(request, "sms.bad_number", number=raw,
-                                                                          reason=localise(request, str(exc)))},
-                                   422, {"test_number": raw})
+        return await _preview_page(request, campaign_id, field_errors(InvalidInput(problems=[exc.problem.at(
+            "test_number")]), request), 422, {"test_number": raw})
     sample, language, line = await service.sample_text(campaign_id)
     campaign = await service.get(campaign_id)
     await request.app[keys.OUTBOUND].submit_draft(Draft(
@@ -343,7 +347,7 @@ async def report_csv(request: web.Request) -> web.StreamResponse:
         # Message states have their console names; the other outcomes are the report's own.
         outcome = t(request, f"campaigns.report.{x.outcome}" if x.outcome == "pending" or r.state == "excluded"
                     else f"state.{x.outcome}")
-        detail = localise(request, x.detail) if x.detail else None
+        detail = message_error(request, r) if x.detail else None
         return [r.number, r.last_name, r.first_name, outcome, detail, r.line, r.segments, fmt.stamp(r.sent_at),
                 fmt.stamp(r.delivered_at), yes if x.replied else no, yes if x.opted_out else no, r.message_id]
 

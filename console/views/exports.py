@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 from console.forms import month_to_date
 from console.i18n import Formats
-from console.render import formats, localise, message_error, t
+from console.render import formats, message_error, t
 from console.routing import Pages
 from console.views.messages import STATES, sent_filters
 
@@ -38,14 +38,14 @@ def period(request: web.Request, fmt: Formats) -> tuple[date, date, datetime, da
         try:
             days[field] = date.fromisoformat(raw) if raw else default
         except ValueError:
-            raise InvalidInput(field, f"{raw[:20]!r} is not a date (YYYY-MM-DD)") from None
+            raise InvalidInput(field, code="date.invalid", raw=raw[:20]) from None
     for field, day in days.items():
         if not 2000 <= day.year <= 2999:  # also keeps the day arithmetic below inside datetime's range
-            raise InvalidInput(field, f"{day.isoformat()} is outside the years 2000-2999")
+            raise InvalidInput(field, code="date.out_of_range", day=day.isoformat())
     if days["to"] < days["from"]:
-        raise InvalidInput("to", "the period ends before it starts")
+        raise InvalidInput("to", code="period.reversed")
     if (days["to"] - days["from"]).days >= MAX_DAYS:
-        raise InvalidInput("to", f"at most {MAX_DAYS} days per export")
+        raise InvalidInput("to", code="period.too_long", days=MAX_DAYS)
     since = datetime.combine(days["from"], time(), fmt.tz)
     until = datetime.combine(days["to"] + timedelta(days=1), time(), fmt.tz)
     return days["from"], days["to"], since, until
@@ -65,7 +65,7 @@ async def sent_export(request: web.Request) -> web.StreamResponse:
         key = (m.error_key, repr(m.error_params), m.error) if m.error_key else m.error
         found = reasons.get(key)
         if found is None:
-            found = message_error(request, m) if m.error_key else localise(request, m.error)
+            found = message_error(request, m)
             if len(reasons) < 1000:
                 reasons[key] = found
         return found

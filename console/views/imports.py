@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from aiohttp import BodyPartReader, web
@@ -16,7 +16,9 @@ from console.forms import (
     text,
     texts,
 )
-from console.render import field_errors, localise, redirect, render, t
+from console.i18n import word_problem
+from console.render import field_errors, redirect, render, t
+from console.state import LANG
 from console.routing import Pages
 from console.security import check_multipart_token
 from multidict import MultiDict
@@ -60,7 +62,7 @@ async def read_upload(request: web.Request, field: str = "file", *, required: bo
         if part is None:
             check_multipart_token(request, token)
             if required:
-                raise InvalidInput(field, "choose a file to upload")
+                raise InvalidInput(field, code="upload.no_file")
             return Upload(fields, None, None)
         if not isinstance(part, BodyPartReader):
             continue
@@ -77,7 +79,7 @@ async def read_upload(request: web.Request, field: str = "file", *, required: bo
         if not part.filename:
             await part.release()  # an empty file input: no file chosen
             if required:
-                raise InvalidInput(field, "choose a file to upload")
+                raise InvalidInput(field, code="upload.no_file")
             return Upload(fields, None, None)
         return Upload(fields, part.filename, _chunks(part))
 
@@ -93,7 +95,7 @@ async def _field_text(part: BodyPartReader) -> str:
     text = bytes(part.decode(bytes(data))).decode("utf-8", "replace")
     if len(text) > FIELD_CHARS:
         await part.release()
-        raise InvalidInput(part.name or "form", f"longer than {FIELD_CHARS} characters: split it in several parts")
+        raise InvalidInput(part.name or "form", code="form.field_too_long", limit=FIELD_CHARS)
     return text
 
 
@@ -172,20 +174,22 @@ async def sample_file(request: web.Request) -> web.Response:
 async def rejects_csv(request: web.Request) -> web.StreamResponse:
     """The rejected lines with their reason in the user's language, to fix in Excel and import again."""
     import_id = path_id(request)
-    header, batches = await request.app[keys.IMPORTS].rejected_rows(import_id)
-    reasons: dict[str, str] = {}
+    lang = request.get(LANG, "en")
+    reasons: dict[tuple[str, str], str] = {}
 
-    def reason(text: str) -> str:
-        if text not in reasons and len(reasons) < 1000:
-            reasons[text] = localise(request, text)
-        return reasons.get(text) or localise(request, text)
+    def word(code: str, params: Mapping[str, Any]) -> str:
+        # Most rejected lines share a few reasons: word each once (a bounded cache).
+        key = (code, repr(sorted(params.items())))
+        found = reasons.get(key)
+        if found is None:
+            found = word_problem(lang, code, params)
+            if len(reasons) < 1000:
+                reasons[key] = found
+        return found
 
-    async def rows() -> AsyncIterator[list[list[Any]]]:
-        async for batch in batches:
-            yield [[line, reason(why), *cells] for line, why, *cells in batch]
-
+    header, rows = await request.app[keys.IMPORTS].rejected_rows(import_id, word)
     header = [t(request, "import.rejects.line"), t(request, "import.rejects.reason"), *header[2:]]
-    return await send_download(request, csv_stream(header, rows()), "text/csv; charset=utf-8",
+    return await send_download(request, csv_stream(header, rows), "text/csv; charset=utf-8",
                                f"import-{import_id}-rejected.csv")
 
 

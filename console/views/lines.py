@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from console.forms import actor, text
-from console.render import field_errors, localise, redirect, render, t
+from console.render import field_errors, redirect, render, t
 from console.routing import Pages
 
 from gatewayd import keys
@@ -102,7 +102,7 @@ async def ussd(request: web.Request) -> web.Response:
     try:
         answer = await ask_ussd(request.app, status.name, code, who=actor(request))
     except ProblemError as exc:
-        error = localise(request, exc.errors[0].message if exc.errors else exc.detail)
+        error = next(iter(field_errors(exc, request).values()))
     return await _detail(request, status, ussd=answer, ussd_error=error, ussd_code=code.strip())
 
 

@@ -22,7 +22,7 @@ from console.forms import (
     text,
     texts,
 )
-from console.render import field_errors, formats, fragment, localise, redirect, render, t, tn
+from console.render import field_errors, formats, fragment, redirect, render, t, tn
 from console.routing import Pages
 from console.state import session_of
 
@@ -32,7 +32,7 @@ from gatewayd.inbound.parts import number_prefixes
 from gatewayd.modem.segments import count_segments
 from gatewayd.outbound.compose import Draft
 from gatewayd.outbound.model import Category
-from gatewayd.outbound.reports import describe_status
+from gatewayd.outbound.reports import status_key
 from gatewayd.phone import InvalidNumber, normalise
 from gatewayd.store import console_reads
 from gatewayd.store import groups as group_store
@@ -89,8 +89,7 @@ async def _recipients(request: web.Request, values: dict[str, Any]) -> list[str]
         try:
             found.setdefault(normalise(raw, region))
         except InvalidNumber as exc:
-            raise InvalidInput(f"numbers[{i}]", t(request, "sms.bad_number", number=raw,
-                                                  reason=localise(request, str(exc)))) from None
+            raise InvalidInput(problems=[exc.problem.at(f"numbers[{i}]")]) from None
     for cid in values["contacts"]:
         found.setdefault((await request.app[keys.CONTACTS].get(cid)).mobile)
     for gid in values["groups"]:
@@ -253,7 +252,7 @@ async def message(request: web.Request) -> web.Response:
     detail = await request.app[keys.OUTBOUND].get(path_id(request))
     return await render(request, "messages/detail.html", {"m": detail.message, "parts": detail.parts,
                                                            "waiting": waiting_text(request, detail.message),
-                                                           "report_text": describe_status})
+                                                           "report_text": _report_key})
 
 
 @pages.get("/sent/{id:\\d+}/live", name="message_live", json=True)
@@ -261,7 +260,7 @@ async def message_live(request: web.Request) -> web.Response:
     detail = await request.app[keys.OUTBOUND].get(path_id(request))
     html = fragment(request, "messages/_detail_live.html", {"m": detail.message, "parts": detail.parts,
                                                             "waiting": waiting_text(request, detail.message),
-                                                            "report_text": describe_status})
+                                                            "report_text": _report_key})
     done = detail.message.state in ("delivered", "failed", "expired", "blocked", "canceled", "unknown")
     return web.json_response({"html": html, "done": done})
 
@@ -293,3 +292,7 @@ async def cancel(request: web.Request) -> web.StreamResponse:
     row = await request.app[keys.OUTBOUND].cancel(path_id(request))
     raise redirect(request, f"/sent/{row.id}", "canceled")
 
+
+def _report_key(status: int) -> str:
+    """The catalogue key of a delivery report's meaning (tpst.0x46, tpst.temporary…)."""
+    return f"tpst.{status_key(status)}"

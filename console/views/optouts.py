@@ -30,7 +30,7 @@ async def _page(request: web.Request, errors: dict[str, str], number: str = "", 
     try:
         history = await optouts.history(number=history_number, limit=PAGE, before_id=history_before)
     except InvalidInput as exc:
-        history, errors = [], {**errors, "history": exc.errors[0].message if exc.errors else exc.detail}
+        history, errors = [], {**errors, "history": next(iter(field_errors(exc, request).values()))}
     return await render(request, "optouts/list.html", {
         "current": current, "history": history, "errors": errors, "number": number,
         "history_number": history_number or "",
@@ -82,14 +82,14 @@ async def import_list(request: web.Request) -> web.Response:
     values = {"list_note": note, "numbers": pasted[:20_000]}
     try:
         if not note:
-            raise InvalidInput("list_note", "say where this list comes from (it stays in the history)")
+            raise InvalidInput("list_note", code="optout.list_note_required")
         if upload.chunks is not None:
             found = await request.app[keys.IMPORTS].read_numbers(upload.chunks)
         elif pasted.strip():
             found = collect_numbers(pasted_rows(pasted), request.app[keys.SETTINGS].sending.default_region,
                                     file=False)
         else:
-            raise InvalidInput("numbers", "paste numbers or choose a file")
+            raise InvalidInput("numbers", code="optout.list_empty")
     except (InvalidInput, PayloadTooLarge) as exc:
         return await _page(request, field_errors(exc, request), status=exc.status, list_values=values)
     added, already = await request.app[keys.INBOUND].optouts.add_many(

@@ -15,7 +15,7 @@ from console.forms import (
     text,
     texts,
 )
-from console.render import field_errors, localise, redirect, render
+from console.render import field_errors, redirect, render
 from console.routing import Pages
 from pydantic import ValidationError
 
@@ -80,13 +80,13 @@ async def change_webhook(request: web.Request) -> web.StreamResponse:
     endpoint_id = path_id(request)
     if text(form, "action", 10) == "delete":
         if not await hook_store.delete_endpoint(request.app[keys.DB], endpoint_id):
-            raise NotFound("no such webhook")
+            raise NotFound(code="webhook.not_found")
         done = "deleted"
     else:
         changed = await hook_store.update_endpoint(request.app[keys.DB], endpoint_id, request.app[keys.CLOCK].now(),
                                                    enabled=checked(form, "enabled"))
         if changed is None:
-            raise NotFound("no such webhook")
+            raise NotFound(code="webhook.not_found")
         done = "saved"
     _endpoints_changed(request.app)
     raise redirect(request, "/settings/webhooks", done)
@@ -116,8 +116,6 @@ async def add_rule(request: web.Request) -> web.StreamResponse:
                                                      line=values["line"] or None)
     except (InvalidInput, Conflict) as exc:
         errors = field_errors(exc, request)
-        if isinstance(exc, Conflict):
-            errors = {"keyword": localise(request, exc.detail)}
         return await _rules_page(request, errors, values, 422)
     raise redirect(request, "/settings/auto-replies", "created")
 

@@ -45,12 +45,12 @@ def split_token(token: str) -> tuple[str, str] | None:
 async def create_key(db: Database, clock: Clock, name: str, scopes: set[str] | frozenset[str]) -> NewKey:
     name = name.strip()
     if not name or len(name) > 64:
-        raise InvalidInput("name", "1 to 64 characters")
+        raise InvalidInput("name", code="apikey.bad_name")
     unknown = set(scopes) - set(SCOPES)
     if unknown:
-        raise InvalidInput("scopes", f"unknown scope {sorted(unknown)[0]!r} (use {', '.join(SCOPES)})")
+        raise InvalidInput("scopes", code="apikey.unknown_scope", scope=sorted(unknown)[0], scopes=", ".join(SCOPES))
     if not scopes:
-        raise InvalidInput("scopes", "at least one scope is needed")
+        raise InvalidInput("scopes", code="apikey.no_scope")
     prefix = secrets.token_hex(5)
     token = f"gw_{prefix}_{secrets.token_urlsafe(24).replace('_', 'x')}"
     key_id = await key_store.insert(db, name=name, prefix=prefix, secret_hash=_hash(token),

@@ -12,28 +12,30 @@ from typing import Any, TypeVar
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
+from gatewayd.problems import coded
+
 MIN_LENGTH = 8
 
 # argon2id with the library's RFC 9106 "low memory" profile: ~64 MiB, fine on a Raspberry Pi.
 _hasher = PasswordHasher()
 
 
-def policy_problems(password: str) -> list[str]:
-    """What the password lacks (empty list when it is acceptable)."""
+def policy_problems(password: str) -> list[dict[str, Any]]:
+    """What the password lacks, as problems (gatewayd.problems: `password.*` codes); empty when it is
+    acceptable. They go in the `missing` parameter of a `password.weak` problem."""
     problems = []
     if len(password) < MIN_LENGTH:
-        problems.append(f"at least {MIN_LENGTH} characters")
+        problems.append(coded("password.min_length", count=MIN_LENGTH))
     if not any(c.isupper() for c in password):
-        problems.append("an upper-case letter")
+        problems.append(coded("password.upper"))
     if not any(c.islower() for c in password):
-        problems.append("a lower-case letter")
+        problems.append(coded("password.lower"))
     if not any(c.isdigit() for c in password):
-        problems.append("a digit")
+        problems.append(coded("password.digit"))
     if not any(not c.isalnum() and not c.isspace() for c in password):
-        problems.append("a special character")
+        problems.append(coded("password.special"))
     if password and is_common(password):
-        problems.append("a less common password (not a well-known word with digits or symbols around it,"
-                        " such as Passw0rd! or Azerty123!)")
+        problems.append(coded("password.common"))
     return problems
 
 

@@ -18,16 +18,16 @@ ROLES = ("admin", "operator", "viewer")
 def check_new_user(name: str, password: str, role: str) -> None:
     """Raise InvalidInput naming the field when a new user's name, password or role is unusable."""
     if not name or len(name) > 64 or not name.isprintable() or name.strip() != name:
-        raise InvalidInput("name", "1 to 64 printable characters, no leading or trailing space")
+        raise InvalidInput("name", code="user.bad_name")
     if unicodedata.normalize("NFKC", name) != name or any(
             c.isalpha() and not unicodedata.name(c, "").startswith("LATIN") for c in name):
         # 'аdmin' with a Cyrillic 'а' looks like 'admin' in every list and log.
-        raise InvalidInput("name", "letters of the Latin alphabet only (accents allowed): no look-alike letters")
+        raise InvalidInput("name", code="user.look_alike")
     if role not in ROLES:
-        raise InvalidInput("role", f"must be one of {', '.join(ROLES)}")
+        raise InvalidInput("role", code="user.bad_role", roles=", ".join(ROLES))
     problems = policy_problems(password)
     if problems:
-        raise InvalidInput("password", "needs " + ", ".join(problems))
+        raise InvalidInput("password", code="password.weak", missing=problems)
 
 
 async def create_user(db: Database, clock: Clock, name: str, password: str, role: str,
@@ -37,7 +37,7 @@ async def create_user(db: Database, clock: Clock, name: str, password: str, role
         return await user_store.insert(db, name=name, password_hash=await hash_password_async(password), role=role,
                                        now=clock.now(), language=language)
     except DuplicateUser:
-        raise Conflict(f"a user named {name!r} exists already") from None
+        raise Conflict(code="user.exists", field="name", name=name) from None
 
 
 async def create_first_admin(db: Database, clock: Clock, name: str, password: str,
@@ -47,7 +47,7 @@ async def create_first_admin(db: Database, clock: Clock, name: str, password: st
     user_id = await user_store.insert_first_admin(db, name=name, password_hash=await hash_password_async(password),
                                                   now=clock.now(), language=language)
     if user_id is None:
-        raise Conflict("the first administrator exists already")
+        raise Conflict(code="user.first_admin_exists")
     return user_id
 
 

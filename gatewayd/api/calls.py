@@ -26,7 +26,7 @@ async def list_calls(request: web.Request) -> web.Response:
         try:
             number = normalise(number, svc.region)
         except InvalidNumber as exc:
-            raise InvalidInput("from", str(exc)) from None
+            raise InvalidInput(problems=[exc.problem.at("from")]) from None
     page = await svc.calls.listing(limit=limit, before_id=int_cursor(request), number=number,
                                    line=request.query.get("modem") or None)
     cursor = encode_cursor(page[-1].id) if len(page) == limit else None

@@ -78,6 +78,9 @@ class CampaignBody(BaseModel):
     # Template variable -> the column giving its value and a default ({"prenom": {"source": "first_name"}}).
     variables: Variables | None = Field(None, max_length=100)
     timing: TimingBody | None = None
+    transliterate: bool | None = Field(None, description="GSM-7 look-alikes (ë→e, ’→') for every text of the"
+                                                         " campaign; null: each template's own switch, else"
+                                                         " [sending] transliterate")
 
 
 class ScheduleBody(BaseModel):
@@ -111,6 +114,8 @@ def campaign_json(c: Campaign, **extra: Any) -> dict[str, Any]:
         "started_at": utc_iso(c.started_at),
         "paused_at": utc_iso(c.paused_at),
         "pause_reason": c.pause_reason,
+        "pause_code": c.pause_code,
+        "transliterate": c.transliterate,
         "finished_at": utc_iso(c.finished_at),
         "created_by": c.created_by,
         "created_at": utc_iso(c.created_at),
@@ -180,6 +185,7 @@ async def create_campaign(request: web.Request) -> web.Response:
             line=body.line,
             created_by=actor(key),
             timing=body.timing.model_dump(exclude_none=True) if body.timing else None,
+            transliterate=body.transliterate,
         )
     )
     return web.json_response(campaign_json(campaign, unknown_variables=unknown), status=201)
@@ -209,6 +215,7 @@ async def update_campaign(request: web.Request) -> web.Response:
             category=body.category,
             line=body.line,
             created_by=actor(key),
+            transliterate=body.transliterate,
         ),
     )
     return web.json_response(campaign_json(campaign, unknown_variables=unknown))

@@ -15,6 +15,7 @@ from gatewayd.api.schemas import GROUP_SCHEMA
 from gatewayd.api.imports import body_chunks
 from gatewayd.api.openapi import describe
 from gatewayd.clock import utc_iso
+from gatewayd.problems import english, worded
 from gatewayd.store import groups as group_store
 from gatewayd.store.groups import Condition, Group
 
@@ -162,5 +163,5 @@ async def replace_members(request: web.Request) -> web.Response:
     found = await request.app[keys.IMPORTS].read_numbers(chunks)
     result = await request.app[keys.GROUPS].replace_members(group_id, found.numbers)
     return web.json_response({**result, "invalid": found.invalid, "duplicates": found.duplicates,
-                              "invalid_lines": [{"line": ln, "value": v, "reason": r}
+                              "invalid_lines": [{"line": ln, "value": v, "reason": worded(r, english), "code": r["code"]}
                                                 for ln, v, r in found.invalid_lines]})

@@ -94,7 +94,7 @@ def sender_arg(request: web.Request, name: str = "from") -> str | None:
     try:
         return normalise(raw[:40], service(request).region)
     except InvalidNumber as exc:
-        raise InvalidInput(name, f"{raw[:40]!r}: {exc}") from None
+        raise InvalidInput(problems=[exc.problem.at(name)]) from None
 
 
 def bool_arg(request: web.Request, name: str) -> bool | None:

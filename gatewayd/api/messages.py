@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import timedelta
 from typing import Any, Literal
 
@@ -20,7 +21,7 @@ from gatewayd.api.body import read_json, validation_problem
 from gatewayd.api.paging import next_cursor, page_args, path_id
 from gatewayd.api.openapi import describe
 from gatewayd.clock import utc_iso
-from gatewayd.errors import Conflict, FieldError, InvalidInput
+from gatewayd.errors import Conflict, FieldError, InvalidInput, field_error
 from gatewayd.outbound.compose import Draft
 from gatewayd.outbound.model import Category, MessageDetail, MessageRow, MessageState, Receipt
 from gatewayd.phone import InvalidNumber, in_destinations, normalise
@@ -52,8 +53,21 @@ class SendBody(BaseModel):
                                                "returned with it and echoed in every webhook event about it")
 
 
+class Replaced(BaseModel):
+    from_: str = Field(alias="from", description="a character outside the GSM-7 alphabet in the text")
+    to: str = Field(description="its GSM-7 look-alike")
+    count: int = Field(description="how many times, over all the messages")
+
+
+class Transliteration(BaseModel):
+    replaced: list[Replaced] = Field(description="what the GSM-7 look-alikes changed (empty: nothing, or"
+                                                 " transliteration off)")
+    segments_saved: int = Field(description="SMS the look-alikes saved over all the messages")
+
+
 class Accepted(BaseModel):
     messages: list[dict[str, Any]] = Field(description='[{"id", "to", "state"}] in request order')
+    transliteration: Transliteration
 
 
 class PartOut(BaseModel):
@@ -85,6 +99,9 @@ class MessageOut(BaseModel):
     modem: str | None
     error: str | None = None
     error_code: int | None = None
+    reason: dict[str, Any] | None = Field(None, description='why, as a stable code with its params ({"code":'
+                                          ' "line.waiting", "params": {"line": "line2", "line_state":'
+                                          ' "disconnected"}}); `error` is its English')
     created_at: str
     send_at: str | None = None
     sent_at: str | None = None
@@ -114,6 +131,8 @@ def message_json(m: MessageRow, detail: MessageDetail | None = None) -> dict[str
     if m.error:
         out["error"] = m.error
         out["error_code"] = m.error_code
+        if m.reason is not None:  # the same reason as a stable code: switch on it, not on `error`
+            out["reason"] = {"code": m.reason.code, "params": dict(m.reason.params)}
     if detail is not None:
         out["parts"] = [{"seq": p.seq, "state": p.state, "modem": p.line, "reference": p.reference,
                          "sent_at": utc_iso(p.sent_at), "report_status": p.report_status,
@@ -141,7 +160,7 @@ def recipients(raw: str | list[str], region: str, allowed: list[str], limit: int
         try:
             number = normalise(item, region)
         except InvalidNumber as exc:
-            errors.append(FieldError(field, f"{item!r}: {exc}"))
+            errors.append(field_error(exc.problem, field))
         else:
             if allowed and not _allowed(number, allowed):
                 errors.append(FieldError(field, f"{number}: destination not in this gateway's allowed countries"))
@@ -150,7 +169,7 @@ def recipients(raw: str | list[str], region: str, allowed: list[str], limit: int
         if len(errors) >= MAX_FIELD_ERRORS:
             break
     if errors:
-        raise InvalidInput(errors[0].field, errors[0].message, errors[1:])
+        raise InvalidInput.of(errors)
     return list(out)
 
 
@@ -198,16 +217,18 @@ async def send(request: web.Request) -> web.Response:
                   ttl=timedelta(seconds=body.ttl) if body.ttl is not None else None, variables=body.variables,
                   transliterate=body.transliterate, source="api", api_key_id=key.id,
                   created_by=f"api key {key.name}", client_ref=body.client_ref, field_names=API_FIELDS)
-    messages = (await outbound.compose(draft)).messages
-    del draft
+    composed = await outbound.compose(draft)
+    messages, changed = composed.messages, composed.transliteration()
+    del draft, composed
     await limits.reserve(key.id, len(numbers))
 
     try:
         if idem is None:
             accepted = await outbound.accept(messages)
-            return web.Response(text=accepted_json(accepted), status=202, content_type="application/json")
+            return web.Response(text=accepted_json(accepted, changed), status=202, content_type="application/json")
         stored, replayed = await outbound.submit_once(messages, api_key_id=key.id, key=idem,
-                                                      request_hash=request_hash, answer=accepted_json)
+                                                      request_hash=request_hash,
+                                                      answer=lambda receipt: accepted_json(receipt, changed))
     except BaseException:
         limits.release(key.id, len(numbers))
         raise
@@ -217,14 +238,18 @@ async def send(request: web.Request) -> web.Response:
     return web.Response(text=stored.response, status=stored.status, content_type="application/json")
 
 
-def accepted_json(receipt: Receipt) -> str:
-    """The 202 body {"messages": [{"id", "to", "state"}]} in request order.
+def accepted_json(receipt: Receipt, transliteration: Mapping[str, Any] | None = None) -> str:
+    """The 202 body {"messages": [{"id", "to", "state"}], "transliteration": {"replaced",
+    "segments_saved"}} in request order.
 
     Written as text: `to` is E.164 (the service rejects anything else) and states are plain
     words, so nothing needs escaping; json.dumps over 10,000 dicts held ~5 MB more at once."""
+    changed = json.dumps(transliteration or {"replaced": [], "segments_saved": 0}, ensure_ascii=False,
+                         separators=(",", ":"))
     return '{"messages":[' + ",".join(
         f'{{"id":{i},"to":"{to}","state":"{state}"}}'
-        for i, to, state in zip(receipt.ids, receipt.to, receipt.states, strict=True)) + "]}"
+        for i, to, state in zip(receipt.ids, receipt.to, receipt.states, strict=True)) + \
+        '],"transliteration":' + changed + "}"
 
 
 def _replay(earlier: Any, request_hash: str) -> web.Response:
@@ -251,7 +276,7 @@ async def list_messages(request: web.Request) -> web.Response:
         try:
             to = normalise(q["to"], request.app[keys.SETTINGS].sending.default_region)
         except InvalidNumber as exc:
-            raise InvalidInput("to", str(exc)) from None
+            raise InvalidInput(problems=[exc.problem.at("to")]) from None
     ints = {}
     for name in ("campaign", "thread"):
         if q.get(name):

@@ -127,8 +127,8 @@ async def ask_ussd(app: web.Application, line: str, code: str, *, who: str) -> U
     """The one path of the API and the console: checks, the pool's request, errors as problems."""
     try:
         code = check_code(code)
-    except ValueError as exc:
-        raise InvalidInput("code", str(exc)) from None
+    except ValueError:
+        raise InvalidInput("code", code="ussd.bad_code", code_given=code[:40]) from None
     names = app[keys.POOL].names()
     if line not in names:
         raise NotFound(code="line.unknown", field="line", line=line, known=", ".join(names) or "none")
@@ -136,6 +136,6 @@ async def ask_ussd(app: web.Application, line: str, code: str, *, who: str) -> U
     try:
         return await app[keys.POOL].ussd(line, code)
     except LineUnavailableError as exc:
-        raise Conflict(str(exc)) from None
+        raise Conflict(code="ussd.line_unavailable", line=line, why=exc.reason) from None
     except UssdError as exc:
-        raise ServiceUnavailable(f"line {line}: {exc}") from None
+        raise ServiceUnavailable(code="ussd.failed", line=line, reason=exc.problem.as_data()) from None

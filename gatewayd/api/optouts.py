@@ -11,7 +11,7 @@ from gatewayd.api.auth import authenticate, require_scope
 from gatewayd.api.body import parse_body
 from gatewayd.api.inbound import MAX_LIMIT, decode_cursor, encode_cursor, int_cursor, limit_arg, service
 from gatewayd.clock import utc_iso
-from gatewayd.errors import FieldError, InvalidInput
+from gatewayd.errors import FieldError, InvalidInput, field_error
 from gatewayd.inbound.shapes import optout_event_json, optout_json
 from gatewayd.phone import InvalidNumber, normalise
 
@@ -79,9 +79,9 @@ async def add_optouts(request: web.Request) -> web.Response:
         try:
             numbers.append(normalise(raw, svc.optouts.region))
         except InvalidNumber as exc:
-            errors.append(FieldError(f"numbers[{i}]", str(exc)))
+            errors.append(field_error(exc.problem, f"numbers[{i}]"))
     if errors:
-        raise InvalidInput(errors[0].field, errors[0].message, errors[1:20])
+        raise InvalidInput.of(errors[:20])
     unique = list(dict.fromkeys(numbers))
     added, already = await svc.optouts.add_many(unique, source="api", actor=f"api:{key.name}", note=body.note)
     return web.json_response({"added": added, "already_opted_out": already,

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 
 from aiohttp import web
 
@@ -40,9 +40,20 @@ def _error_json(e: FieldError) -> dict[str, object]:
     out: dict[str, object] = {"field": e.field, "message": e.message}
     if e.code is not None:
         out["code"] = e.code
-        out["params"] = {k: v if isinstance(v, (str, int, float, bool)) or v is None else str(v)
-                         for k, v in e.params.items()}
+        out["params"] = {k: _plain(v) for k, v in e.params.items()}
     return out
+
+
+def _plain(value: object) -> object:
+    """A parameter as JSON: scalars as they are, nested problems ({"code", "params"}) and lists of
+    them kept as structures (a number's reason), anything else as text."""
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    if isinstance(value, Mapping):
+        return {str(k): _plain(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
+    return str(value)
 
 
 _HTTP_SLUGS = {400: "bad-request", 401: "unauthorized", 403: "forbidden", 404: "not-found",

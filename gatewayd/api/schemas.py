@@ -96,6 +96,12 @@ CAMPAIGN_SCHEMA: dict[str, Any] = {
         "started_at": _TIME,
         "paused_at": _TIME,
         "pause_reason": _NSTR,
+        "transliterate": {"type": ["boolean", "null"], "description": "the campaign's GSM-7 look-alikes switch"
+                          " (null: each template's, else the site default)"},
+        "pause_code": {"type": ["object", "null"], "description": "why it paused by itself, as a stable code and"
+                       " its params ({\"code\": \"campaign.auto_paused\", \"params\": {...}}); null when a person"
+                       " paused it (pause_reason holds their words)",
+                       "properties": {"code": _STR, "params": {"type": "object"}}},
         "finished_at": _TIME,
         "created_by": _NSTR,
         "created_at": _TIME,

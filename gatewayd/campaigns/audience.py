@@ -14,6 +14,7 @@ from gatewayd.contacts import analysis as an
 from gatewayd.contacts.importer import ImportService
 from gatewayd.contacts.numbers import check_number
 from gatewayd.errors import InvalidInput
+from gatewayd.problems import Problem
 from gatewayd.store import contacts as contact_store
 from gatewayd.store import groups as group_store
 from gatewayd.store import imports as import_store
@@ -89,22 +90,22 @@ def _from_contact(c: Contact, source: str) -> Draft:
 async def validate(conn: aiosqlite.Connection, spec: AudienceSpec) -> None:
     """InvalidInput naming the first group, contact or file that cannot be used."""
     if spec.is_empty():
-        raise InvalidInput("audience", "choose at least one group, contact, number or file")
+        raise InvalidInput("audience", code="audience.empty")
     if len(spec.numbers) > MAX_TYPED_NUMBERS:
-        raise InvalidInput("audience.numbers", f"at most {MAX_TYPED_NUMBERS} typed numbers; upload a file instead")
+        raise InvalidInput("audience.numbers", code="audience.too_many_numbers", max=MAX_TYPED_NUMBERS)
     for i, gid in enumerate(spec.group_ids):
         if await group_store.get_in(conn, gid) is None:
-            raise InvalidInput(f"audience.groups[{i}]", f"group {gid} does not exist")
+            raise InvalidInput(f"audience.groups[{i}]", code="group.not_found_id", id=gid)
     found = {c.id for c in await contact_store.by_ids(conn, list(spec.contact_ids))}
     for i, cid in enumerate(spec.contact_ids):
         if cid not in found:
-            raise InvalidInput(f"audience.contacts[{i}]", f"contact {cid} does not exist")
+            raise InvalidInput(f"audience.contacts[{i}]", code="contact.not_found_id", id=cid)
     if spec.file_import_id is not None:
         row = await import_store.get_in(conn, spec.file_import_id)
         if row is None:
-            raise InvalidInput("audience.file", f"import {spec.file_import_id} does not exist")
+            raise InvalidInput("audience.file", code="import.not_found", id=spec.file_import_id)
         if row.analysis is None or "valid" not in row.analysis:
-            raise InvalidInput("audience.file", f"import {spec.file_import_id} has not been analysed")
+            raise InvalidInput("audience.file", code="import.not_analysed", id=spec.file_import_id)
 
 
 async def size_bound(conn: aiosqlite.Connection, spec: AudienceSpec) -> int:
@@ -121,12 +122,11 @@ async def size_bound(conn: aiosqlite.Connection, spec: AudienceSpec) -> int:
     return total
 
 
-def cap_problem(size: int, cap: int) -> str | None:
-    """The message refusing an audience over the campaign cap, or None."""
+def cap_problem(size: int, cap: int) -> Problem | None:
+    """The problem refusing an audience over the campaign cap, or None."""
     if size <= cap:
         return None
-    return (f"the audience has {size} recipients, more than the {cap} a campaign may have"
-            " (campaigns.max_recipients): split it into several campaigns")
+    return Problem("audience.over_cap", "audience", {"size": size, "cap": cap})
 
 
 def file_variables(mapping: list[str]) -> list[str]:

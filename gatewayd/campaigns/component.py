@@ -26,8 +26,12 @@ async def campaigns_ctx(app: web.Application) -> AsyncIterator[None]:
     app[keys.GROUPS] = GroupService(db, clock)
     imports = app[keys.IMPORTS] = ImportService(db, settings, clock)
     live = app[keys.LIVE_SETTINGS]
-    service = app[keys.CAMPAIGNS] = CampaignService(db, live.settings, clock, imports, lines=app[keys.POOL],
-                                                    scheduler=app[keys.SCHEDULER], composer=app[keys.OUTBOUND].composer)
+    outbound = app[keys.OUTBOUND]
+    # Resuming releases held messages: the dispatcher looks at the queue at once.
+    service = app[keys.CAMPAIGNS] = CampaignService(
+        db, live.settings, clock, imports, lines=app[keys.POOL], scheduler=app[keys.SCHEDULER],
+        composer=outbound.composer,
+        on_release=lambda: outbound.on_new_work() if outbound.on_new_work is not None else None)
     live.subscribe(service.use_settings)
     app[keys.TEMPLATES] = TemplateService(db, clock, app[keys.POOL])
     # Uploads left waiting are deleted once expired: at start, then every hour (or more often when
@@ -35,10 +39,7 @@ async def campaigns_ctx(app: web.Application) -> AsyncIterator[None]:
     scheduler = app[keys.SCHEDULER]
     scheduler.run_at(UPLOAD_EXPIRY_JOB + "-start", clock.now(), imports.scheduled_purge)
     scheduler.every(UPLOAD_EXPIRY_JOB, min(3600.0, settings.imports.expire_hours * 3600 / 4), imports.scheduled_purge)
-    outbound = app[keys.OUTBOUND]
     runner = app[keys.CAMPAIGN_RUNNER] = CampaignRunner(service, outbound)
-    # Resuming releases held messages: the dispatcher looks at the queue at once.
-    service.on_release = lambda: outbound.on_new_work() if outbound.on_new_work is not None else None
     await service.restore_schedule()
     await runner.start()
     yield

@@ -128,6 +128,7 @@ async def preview(service: CampaignService, campaign_id: int) -> dict[str, Any]:
     caps, hours, seconds = line_caps(settings, texts.line, campaign.category, service.lines.names())
     # Caps and modem speed count segments: a two-part SMS costs two.
     estimate = estimate_duration(totals["segments"], caps, sending_hours_per_day=hours, seconds_per_message=seconds)
+    over_cap = aud.cap_problem(totals["recipients"], settings.campaigns.max_recipients)
     return {
         "campaign_id": campaign_id, "state": campaign.state, "category": campaign.category,
         "stop_mention": campaign.stop_mention or None, "line": texts.line,
@@ -138,7 +139,8 @@ async def preview(service: CampaignService, campaign_id: int) -> dict[str, Any]:
                    "by_template": dict(per_template), "already_materialised": already},
         "unknown_variables": unknown,
         "max_recipients": settings.campaigns.max_recipients,
-        "over_cap": aud.cap_problem(totals["recipients"], settings.campaigns.max_recipients),
+        "over_cap": over_cap.english() if over_cap else None,  # the API's English; the console words the code
+        "over_cap_problem": over_cap.as_data() if over_cap else None,
         "missing_variables": dict(missing),
         "text_checks": text_checks,
         "recipients_missing_values": lacking,

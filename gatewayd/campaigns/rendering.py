@@ -46,7 +46,8 @@ async def load_texts(conn: aiosqlite.Connection, campaign: Campaign) -> Campaign
             raise LookupError(f"template {template_id} ({language}) no longer exists")
         compiled[language] = compile_template(template.text)
         sources[language] = template.text
-        switches[language] = template.transliterate
+        # The campaign's own switch, else the template's (None: the site default, in compose()).
+        switches[language] = campaign.transliterate if campaign.transliterate is not None else template.transliterate
         if language == "default" and line is None:
             line = template.line
     return CampaignTexts(compiled, dict(campaign.templates), campaign.stop_mention, line, sources, switches,

@@ -51,7 +51,7 @@ def parse_outcomes(values: Sequence[str], field: str = "outcome") -> tuple[str, 
             words = NOT_REACHED if word == "not_reached" else (word,)
             for w in words:
                 if w not in OUTCOME_SQL:
-                    raise InvalidInput(field, f"unknown outcome {word!r}: one of {', '.join(OUTCOMES)} or not_reached")
+                    raise InvalidInput(field, code="campaign.unknown_outcome", word=word, outcomes=", ".join(OUTCOMES))
                 if w not in chosen:
                     chosen.append(w)
     return tuple(chosen)

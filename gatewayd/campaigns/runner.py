@@ -17,11 +17,11 @@ from typing import TYPE_CHECKING, Any, Protocol
 from gatewayd.campaigns.rendering import CampaignTexts, load_texts
 from gatewayd.campaigns.service import CampaignService
 from gatewayd.errors import ProblemError
+from gatewayd.problems import Problem
 from gatewayd.campaigns.checks import TextCheck, TextDecision, with_defaults
 from gatewayd.outbound.compose import Composed, Draft, Recipient
 from gatewayd.outbound.model import Category, NewMessage
 from gatewayd.store import campaigns as store
-from gatewayd.store import messages as message_store
 
 if TYPE_CHECKING:
     import aiosqlite
@@ -54,10 +54,8 @@ class CampaignRunner:
         self.service = service
         self.outbound = outbound
         self.settings = service.settings.campaigns
-        self._wake = asyncio.Event()
+        self._wake = service.wakeup  # the service sets it when a campaign starts, resumes or changes
         self._task: asyncio.Task[None] | None = None
-        service.on_change = self.wake
-        service.cancel_outstanding = self.cancel_outstanding
 
     def wake(self) -> None:
         self._wake.set()
@@ -104,11 +102,11 @@ class CampaignRunner:
             recent = await store.finished_since(conn, campaign_id, since) if since else states
         finished, rate = failure_rate(recent)
         if finished >= self.settings.failure_min_finished and rate > self.settings.failure_threshold:
-            reason = (f"auto-paused: {rate:.0%} of {finished} finished messages failed"
-                      f" (threshold {self.settings.failure_threshold:.0%})")
+            reason = Problem("campaign.auto_paused", "", {"rate": f"{rate:.0%}", "finished": finished,
+                                                          "threshold": f"{self.settings.failure_threshold:.0%}"})
             try:
-                await self.service.pause(campaign_id, reason)
-                log.warning("campaign %d %s", campaign_id, reason)
+                await self.service.pause(campaign_id, problem=reason)
+                log.warning("campaign %d %s", campaign_id, reason.english())
             except ProblemError:
                 pass
             return 0
@@ -123,8 +121,11 @@ class CampaignRunner:
                 # rather than failing the same batch at every tick.
                 detail = exc.detail if isinstance(exc, ProblemError) else str(exc)
                 log.warning("campaign %d cannot hand messages to outbound: %s", campaign_id, detail)
+                # The refusal's own code when it has one, so the console words it too.
+                refusal = exc.problems[0].as_data() if isinstance(exc, ProblemError) and exc.problems else detail
                 try:
-                    await self.service.pause(campaign_id, f"auto-paused: {detail}"[:300])
+                    await self.service.pause(campaign_id, problem=Problem("campaign.auto_paused_because", "",
+                                                                          {"reason": refusal}))
                 except ProblemError:
                     pass
                 break
@@ -194,15 +195,3 @@ class CampaignRunner:
     async def _texts(self, conn: aiosqlite.Connection, campaign: store.Campaign) -> CampaignTexts:
         return await load_texts(conn, campaign)
 
-    async def cancel_outstanding(self, campaign_id: int) -> int:
-        """Cancel the campaign's queued messages and put their recipients back to pending.
-
-        One transaction for all of them (one fsync, not one per message), and each recipient goes
-        back with its message's cancellation, so a crash cannot leave one without the other. A
-        message the dispatcher claimed meanwhile is not canceled and stays with its recipient."""
-        now = self.service.clock.now()
-        async with self.service.db.write() as conn:
-            back = [rid for rid, mid in await store.cancelable(conn, campaign_id)
-                    if await message_store.cancel(conn, mid, now)]
-            await store.back_to_pending(conn, back)
-        return len(back)

@@ -8,6 +8,7 @@ same transaction that moves the campaign to running; UNIQUE(campaign, number) ke
 
 from __future__ import annotations
 
+import asyncio
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence
@@ -28,6 +29,7 @@ from gatewayd.config import Settings
 from gatewayd.contacts.analysis import fold
 from gatewayd.contacts.importer import ImportService
 from gatewayd.errors import Conflict, InvalidInput, NotFound
+from gatewayd.problems import Problem
 from gatewayd.store import campaigns as store
 from gatewayd.store import contacts as contact_store
 from gatewayd.store import imports as import_store
@@ -77,6 +79,7 @@ class NewCampaign:
     line: str | None = None
     created_by: str | None = None
     timing: dict[str, Any] | None = None  # a reminder per recipient, or a recurring campaign (timing.py)
+    transliterate: bool | None = None  # GSM-7 look-alikes for every text; None: each template's switch
 
 
 class CampaignService:
@@ -84,9 +87,10 @@ class CampaignService:
 
     def __init__(self, db: Database, settings: Settings, clock: Clock, imports: ImportService, *,
                  lines: LineDirectory | None = None, scheduler: CampaignScheduler | None = None,
-                 composer: Composer | None = None) -> None:
+                 composer: Composer | None = None, on_release: Callable[[], None] | None = None) -> None:
         """`lines`: the pool's view of the lines (default: the configured ones, for tests without a
-        pool); `scheduler`: launches scheduled campaigns (None: only launch_due() does)."""
+        pool); `scheduler`: launches scheduled campaigns (None: only launch_due() does);
+        `on_release`: the dispatcher's wake-up, called when held messages may go (a resume)."""
         from gatewayd.modem.pool import FixedLines
 
         self.db = db
@@ -97,13 +101,13 @@ class CampaignService:
         self.scheduler = scheduler
         # Outbound's composition: previews show what it will send (mention, look-alikes).
         self.composer = composer if composer is not None else Composer(settings, self.lines)
-        self.on_change: Callable[[], None] = lambda: None   # the runner's wake-up
+        # Set when a campaign starts, resumes or changes: the runner (CampaignRunner) waits on it.
+        self.wakeup = asyncio.Event()
+        self.on_release = on_release
         # campaign id -> (database data_version when its preview began, that preview's text checks):
         # launching right after a preview does not walk the whole audience a second time when
         # nothing was written in between (the same data gives the same answer).
         self.text_checks_seen: dict[int, tuple[int, dict[str, Any]]] = {}
-        self.cancel_outstanding: Callable[[int], Any] | None = None  # set by the runner
-        self.on_release: Callable[[], None] | None = None   # held messages may go: the dispatcher's wake-up
 
     def use_settings(self, settings: Settings) -> None:
         """Settings changed in the console (quiet hours show in the next preview)."""
@@ -171,7 +175,7 @@ class CampaignService:
             await self._check_variables(conn, campaign.templates, spec, mapping)
             audience = {**campaign.audience, "variables": mapping}
             if not await store.set_audience(conn, campaign_id, audience, self.clock.now(), ("draft", "scheduled")):
-                raise Conflict(f"campaign {campaign_id} is {campaign.state}: its variables can no longer change")
+                raise Conflict(code="campaign.variables_frozen", id=campaign_id, state=campaign.state)
         return await self.variables_step(campaign_id)
 
     async def _check_variables(self, conn: aiosqlite.Connection, templates: dict[str, int], spec: aud.AudienceSpec,
@@ -180,8 +184,7 @@ class CampaignService:
         keys = [s.key for s in await self.sources(conn, spec)]
         problems = variables.check(mapping, names, keys)
         if problems:
-            field, detail = problems[0]
-            raise InvalidInput(field, detail)
+            raise InvalidInput(problems=problems[:1])
 
     async def unknown_variables(self, conn: aiosqlite.Connection, campaign: Campaign) -> dict[str, list[str]]:
         """Per language, the template variables no recipient of this campaign can have."""
@@ -226,8 +229,12 @@ class CampaignService:
             await self._check_cap(conn, new.audience)
             await self._check_variables(conn, new.templates, new.audience, new.audience.variables)
             rule = await self._check_timing(conn, new.timing, new.audience)
+            # The campaign's own switch rides with its other choices in the audience JSON (as its
+            # variables and text-check decision do): no column of its own.
+            audience = {**new.audience.to_json(),
+                        **({"transliterate": new.transliterate} if new.transliterate is not None else {})}
             fields: _DraftColumns = {"name": new.name.strip()[:200], "tag": new.tag.strip()[:64], "category": new.category,
-                                     "line": new.line, "audience": new.audience.to_json(), "stop_mention": mention,
+                                     "line": new.line, "audience": audience, "stop_mention": mention,
                                      "templates": new.templates, "now": self.clock.now()}
             if campaign_id is None:
                 campaign_id = await store.insert(conn, created_by=new.created_by,
@@ -244,12 +251,12 @@ class CampaignService:
         try:
             rule = timing.parse(data)
         except timing.TimingProblem as exc:
-            raise InvalidInput(exc.field, str(exc)) from None
+            raise InvalidInput(problems=[exc.problem.at(exc.field)]) from None
         if isinstance(rule, timing.Reminder):
             wanted = fold(rule.column)
             found = [s for s in await self.sources(conn, spec) if wanted in (fold(s.key), fold(s.label))]
             if not found:
-                raise InvalidInput("timing.column", f"no column or contact field named {rule.column!r}")
+                raise InvalidInput("timing.column", code="campaign.no_source", source=rule.column)
             rule = dataclasses.replace(rule, column=found[0].key)  # the header as the user wrote it, or the key
         return rule
 
@@ -275,7 +282,7 @@ class CampaignService:
     async def _check_cap(self, conn: aiosqlite.Connection, spec: aud.AudienceSpec) -> None:
         problem = aud.cap_problem(await aud.size_bound(conn, spec), self.settings.campaigns.max_recipients)
         if problem:
-            raise InvalidInput("audience", problem)
+            raise InvalidInput(problems=[problem])
 
     async def delete(self, campaign_id: int) -> None:
         async with self.db.write() as conn:
@@ -293,7 +300,7 @@ class CampaignService:
         rather than sent at once: it is a typing mistake); the job survives restarts."""
         now = self.clock.now()
         if at is not None and at < now - PAST_TOLERANCE:
-            raise InvalidInput("send_at", "this time is in the past: choose a time to come, or send now")
+            raise InvalidInput("send_at", code="send_at.past")
         when = at if at is not None and at > now else now
         async with self.db.write() as conn:
             campaign = await store.get_in(conn, campaign_id)
@@ -342,8 +349,7 @@ class CampaignService:
         variables, and whether to leave out those whose text still has one (drafts only)."""
         for name, value in decision.defaults.items():
             if not name.strip() or len(name) > 64 or len(value) > 500:
-                raise InvalidInput(f"defaults.{name[:64]}", "a variable name (1-64 characters) and a value of at"
-                                                            " most 500 characters")
+                raise InvalidInput(f"defaults.{name[:64]}", code="campaign.bad_default")
         async with self.db.write() as conn:
             if not await store.set_text_checks(conn, campaign_id, decision.to_json(), self.clock.now()):
                 await self._state_conflict(conn, campaign_id, "changed")
@@ -366,7 +372,7 @@ class CampaignService:
                     if d.invalid is None:
                         compiled = texts.by_language[texts.template_for(d.language)]
                         return render(compiled, with_defaults(d.values, decision.defaults)).text, d.language, texts.line
-        raise Conflict(f"campaign {campaign_id} has nobody to take a sample text from")
+        raise Conflict(code="campaign.no_sample", id=campaign_id)
 
     async def launch_quietly(self, campaign_id: int) -> None:
         """Scheduler entry point: launch (a recurring campaign: its occurrence), logging instead of raising
@@ -405,7 +411,7 @@ class CampaignService:
         if self.scheduler is not None:
             self.scheduler.cancel(f"campaign:{campaign_id}")
         log.info("campaign %d launched: %d recipients (%d duplicates left out)", campaign_id, added, duplicates)
-        self.on_change()
+        self.wakeup.set()
         return await self.get(campaign_id)
 
     async def _materialise(self, conn: aiosqlite.Connection, campaign: Campaign, now: datetime) -> tuple[int, int]:
@@ -484,18 +490,22 @@ class CampaignService:
             added, _ = await self._materialise(conn, campaign, now)
             if added and campaign.state == "completed":
                 await store.transition(conn, campaign_id, ("completed",), "running", now, finished_at=None)
-        self.on_change()
+        self.wakeup.set()
         return {"added": added, "campaign": await self.get(campaign_id)}
 
-    async def pause(self, campaign_id: int, reason: str | None = None) -> Campaign:
+    async def pause(self, campaign_id: int, reason: str | None = None, *, problem: Problem | None = None) -> Campaign:
+        """Pause a running campaign, with a person's own `reason`, or a coded `problem` (an automatic
+        pause: its English is the reason the API shows, its code what the console words)."""
         now = self.clock.now()
+        stored = store.encode_pause(problem) if problem is not None else reason
         async with self.db.write() as conn:
             if not await store.transition(conn, campaign_id, ("running",), "paused", now, paused_at=now,
-                                          pause_reason=reason):
+                                          pause_reason=stored):
                 await self._state_conflict(conn, campaign_id, "paused")
             # Same transaction: the queued messages are held, not canceled and re-created on resume.
             held = await message_store.hold_campaign(conn, campaign_id, now)
-        log.info("campaign %d paused (%d queued messages held)%s", campaign_id, held, f": {reason}" if reason else "")
+        said = problem.english() if problem is not None else reason
+        log.info("campaign %d paused (%d queued messages held)%s", campaign_id, held, f": {said}" if said else "")
         return await self.get(campaign_id)
 
     async def resume(self, campaign_id: int) -> Campaign:
@@ -505,7 +515,7 @@ class CampaignService:
                                           pause_reason=None, resumed_at=now):
                 await self._state_conflict(conn, campaign_id, "resumed")
             await message_store.release_campaign(conn, campaign_id, now)
-        self.on_change()
+        self.wakeup.set()
         if self.on_release is not None:
             self.on_release()
         return await self.get(campaign_id)
@@ -518,9 +528,20 @@ class CampaignService:
                 await self._state_conflict(conn, campaign_id, "canceled")
         if self.scheduler is not None:
             self.scheduler.cancel(f"campaign:{campaign_id}")
-        if self.cancel_outstanding is not None:
-            await self.cancel_outstanding(campaign_id)
+        await self._cancel_outstanding(campaign_id, now)
         return await self.get(campaign_id)
+
+    async def _cancel_outstanding(self, campaign_id: int, now: datetime) -> int:
+        """Cancel the campaign's queued messages and put their recipients back to pending.
+
+        One transaction for all of them (one fsync, not one per message), and each recipient goes
+        back with its message's cancellation, so a crash cannot leave one without the other. A
+        message the dispatcher claimed meanwhile is not canceled and stays with its recipient."""
+        async with self.db.write() as conn:
+            back = [rid for rid, mid in await store.cancelable(conn, campaign_id)
+                    if await message_store.cancel(conn, mid, now)]
+            await store.back_to_pending(conn, back)
+        return len(back)
 
     async def fire_occurrence(self, parent_id: int) -> int | None:
         """A recurring campaign's occurrence: a campaign of its own (same templates, audience, variables)

@@ -22,16 +22,17 @@ from zoneinfo import ZoneInfo
 
 from gatewayd.contacts.dates import parse_date_time
 from gatewayd.outbound.quiet_hours import QuietHours
+from gatewayd.problems import CodedValueError
 
 DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 SKIP_LISTED = 200
 
 
-class TimingProblem(ValueError):
-    """(field, message): the timing asked for cannot be used."""
+class TimingProblem(CodedValueError):
+    """The timing asked for cannot be used: the field and a `timing.*` code."""
 
-    def __init__(self, field: str, message: str) -> None:
-        super().__init__(message)
+    def __init__(self, field: str, code: str, **params: Any) -> None:
+        super().__init__(code, **params)
         self.field = field
 
 
@@ -66,7 +67,7 @@ def _time(raw: Any, field: str) -> time:
         hour, minute = str(raw).replace("h", ":").split(":")
         return time(int(hour), int(minute or 0))
     except (ValueError, TypeError):
-        raise TimingProblem(field, f"{raw!r} is not a time of day (HH:MM)") from None
+        raise TimingProblem(field, "timing.bad_time", raw=str(raw)) from None
 
 
 def parse(data: Mapping[str, Any] | None) -> Timing | None:
@@ -77,28 +78,28 @@ def parse(data: Mapping[str, Any] | None) -> Timing | None:
     if kind == "reminder":
         column = str(data.get("column") or "").strip()
         if not column:
-            raise TimingProblem("timing.column", "say which column holds each recipient's date")
+            raise TimingProblem("timing.column", "timing.column_required")
         days, minutes = data.get("days_before"), data.get("minutes_before")
         if (days is None) == (minutes is None):
-            raise TimingProblem("timing", "give either days_before with at, or minutes_before")
+            raise TimingProblem("timing", "timing.days_or_minutes")
         if minutes is not None:
             if not isinstance(minutes, int) or not 0 <= minutes <= 60 * 24 * 30:
-                raise TimingProblem("timing.minutes_before", "minutes between 0 and 43200 (30 days)")
+                raise TimingProblem("timing.minutes_before", "timing.minutes_range")
             return Reminder(column, minutes_before=minutes)
         if not isinstance(days, int) or not 0 <= days <= 90:
-            raise TimingProblem("timing.days_before", "days between 0 and 90")
+            raise TimingProblem("timing.days_before", "timing.days_range")
         return Reminder(column, days_before=days, at=_time(data.get("at") or "10:00", "timing.at"))
     if kind == "recurring":
         days_of_week = tuple(str(d).lower()[:3] for d in data.get("days_of_week") or ())
         day_of_month = data.get("day_of_month")
         if bool(days_of_week) == (day_of_month is not None):
-            raise TimingProblem("timing", "give either days_of_week or day_of_month")
+            raise TimingProblem("timing", "timing.week_or_month")
         if any(d not in DAY_NAMES for d in days_of_week):
-            raise TimingProblem("timing.days_of_week", f"days among {', '.join(DAY_NAMES)}")
+            raise TimingProblem("timing.days_of_week", "timing.day_names", days=", ".join(DAY_NAMES))
         if day_of_month is not None and (not isinstance(day_of_month, int) or not 1 <= day_of_month <= 28):
-            raise TimingProblem("timing.day_of_month", "a day between 1 and 28 (every month has it)")
+            raise TimingProblem("timing.day_of_month", "timing.day_of_month")
         return Recurring(days_of_week, day_of_month, _time(data.get("at") or "09:00", "timing.at"))
-    raise TimingProblem("timing.kind", "reminder or recurring")
+    raise TimingProblem("timing.kind", "timing.kind")
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 
 from gatewayd.contacts.analysis import fold
+from gatewayd.problems import Problem
 
 # Groups of names meaning the same thing (folded: lower case, no accents, letters and digits only).
 SYNONYMS: tuple[tuple[str, ...], ...] = (
@@ -71,20 +72,21 @@ def propose(variables: Sequence[str], sources: Sequence[Source]) -> dict[str, st
 
 
 def check(mapping: Mapping[str, Mapping[str, str | None]], variables: Iterable[str],
-          keys: Iterable[str]) -> list[tuple[str, str]]:
-    """(field, problem) for a user's mapping: unknown variables, unknown sources, over-long defaults."""
+          keys: Iterable[str]) -> list[Problem]:
+    """Problems of a user's mapping, each naming its field: unknown variables, unknown sources,
+    over-long defaults."""
     problems = []
     known_vars = {v.lower() for v in variables}
     known_keys = {k.lower() for k in keys}
     for variable, entry in mapping.items():
         where = f"variables.{variable}"
         if variable.lower() not in known_vars:
-            problems.append((where, f"the templates have no variable {{{variable}}}"))
+            problems.append(Problem("campaign.no_variable", where, {"variable": variable}))
         source = entry.get("source")
         if source and source.lower() not in known_keys:
-            problems.append((f"{where}.source", f"no column or contact field named {source!r}"))
+            problems.append(Problem("campaign.no_source", f"{where}.source", {"source": source}))
         if len(entry.get("default") or "") > MAX_DEFAULT:
-            problems.append((f"{where}.default", f"at most {MAX_DEFAULT} characters"))
+            problems.append(Problem("text.max_length", f"{where}.default", {"max": MAX_DEFAULT}))
     return problems
 
 

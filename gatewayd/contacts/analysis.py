@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 
 from gatewayd.contacts.numbers import check_number
+from gatewayd.problems import Problem, coded
 
 BUILTIN_TARGETS = ("mobile", "last_name", "first_name", "email", "language")
 # Columns of our own contacts export: group names and the opt-in record (never custom fields).
@@ -120,22 +121,22 @@ def propose_mapping(headers: Sequence[str], existing_fields: Sequence[str],
     return Proposal(tuple(m or "ignore" for m in mapping), tuple(beyond))
 
 
-def validate_mapping(mapping: Sequence[str], columns: int) -> list[str]:
-    """Problems with a user-chosen mapping (empty list when it is usable)."""
+def validate_mapping(mapping: Sequence[str], columns: int) -> list[Problem]:
+    """Problems with a user-chosen mapping (empty list when it is usable), about the field "mapping"."""
     problems = []
     if len(mapping) != columns:
-        problems.append(f"the mapping has {len(mapping)} entries for {columns} columns")
+        problems.append(Problem("mapping.entries", "mapping", {"entries": len(mapping), "columns": columns}))
     targets = [m for m in mapping if m != "ignore"]
     if targets.count("mobile") != 1:
-        problems.append("exactly one column must be mapped to 'mobile'")
+        problems.append(Problem("mapping.one_mobile", "mapping"))
     for m in targets:
         if m.startswith("field:"):
             if not valid_field_name(m[6:]):
-                problems.append(f"{m[6:]!r} is not a usable field name (letters, digits, _; not a built-in)")
+                problems.append(Problem("mapping.bad_field_name", "mapping", {"name": m[6:]}))
         elif m not in BUILTIN_TARGETS + RECORD_TARGETS:
-            problems.append(f"unknown target {m!r}")
+            problems.append(Problem("mapping.unknown_target", "mapping", {"target": m}))
     dupes = {m for m in targets if targets.count(m) > 1}
-    problems += [f"{m!r} is chosen for more than one column" for m in sorted(dupes)]
+    problems += [Problem("mapping.duplicate_target", "mapping", {"target": m}) for m in sorted(dupes)]
     return problems
 
 
@@ -156,7 +157,8 @@ class Analyzer:
     duplicate_lines: list[dict[str, object]] = field(default_factory=list)
     repairs: list[dict[str, object]] = field(default_factory=list)
     extra_cells: int = 0
-    # Every rejected row as [line, reason, cells], for the caller to write out and clear chunk by chunk.
+    # Every rejected row as [line, reason (a problem as data), cells], for the caller to write out and
+    # clear chunk by chunk.
     rejected: list[list[object]] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -174,23 +176,28 @@ class Analyzer:
         check = check_number(raw, self.region)
         if check.e164 is None:
             self.invalid += 1
-            self.rejected.append([line, check.reason, cells])
+            problem = check.problem or Problem("phone.not_a_number")
+            data = {"code": problem.code, "params": problem.params}
+            self.rejected.append([line, data, cells])
             if len(self.invalid_lines) < REPORT_LIMIT:
-                self.invalid_lines.append({"line": line, "value": raw[:40], "reason": check.reason})
+                # "reason" is the API's English; "problem" the code the console words.
+                self.invalid_lines.append({"line": line, "value": raw[:40], "reason": problem.english(),
+                                           "problem": data})
             return None
         first = self.seen.get(check.e164)
         if first is not None:
             self.duplicates += 1
-            self.rejected.append([line, f"duplicate of line {first}", cells])
+            self.rejected.append([line, coded("import.duplicate_of", line=first), cells])
             if len(self.duplicate_lines) < REPORT_LIMIT:
                 self.duplicate_lines.append({"line": line, "number": check.e164, "first_line": first})
             return None
         self.seen[check.e164] = line
         self.valid += 1
-        if check.repair:
+        if check.repairs:
             self.repaired += 1
             if len(self.repairs) < REPORT_LIMIT:
-                self.repairs.append({"line": line, "value": raw[:40], "number": check.e164, "repair": check.repair})
+                self.repairs.append({"line": line, "value": raw[:40], "number": check.e164, "repair": check.repair,
+                                     "repairs": list(check.repairs)})
         return check.e164
 
     def report(self) -> dict[str, object]:

@@ -28,6 +28,7 @@ from gatewayd.contacts.xlsx_limits import XlsxLimits
 from gatewayd.contacts.number_list import NumberList, collect_numbers
 from gatewayd.contacts import rows as rowkit
 from gatewayd.errors import Conflict, InvalidInput, NotFound, PayloadTooLarge
+from gatewayd.problems import Wording, english, worded
 from gatewayd.store import contacts as contact_store
 from gatewayd.store import groups as group_store
 from gatewayd.store import imports as import_store
@@ -107,9 +108,8 @@ class ImportService:
             if held + min(limit, quota) > quota:
                 limit = quota - held
                 if limit <= 0:
-                    raise PayloadTooLarge(
-                        f"{held / 1e6:.1f} MB of uploads not yet imported are waiting already, the most one user may"
-                        f" keep (imports.per_user_bytes = {quota / 1e6:.1f} MB): import or delete some first")
+                    raise PayloadTooLarge(code="import.quota_full", held=f"{held / 1e6:.1f}",
+                                          quota=f"{quota / 1e6:.1f}")
         per_file = limit == self.settings.imports.max_bytes
         tmp = self.directory / f".upload-{os.getpid()}-{id(chunks)}"
         size = 0
@@ -119,18 +119,15 @@ class ImportService:
                     size += len(chunk)
                     if size > limit:
                         if per_file:
-                            raise PayloadTooLarge(f"the file is larger than the import limit of {limit} bytes"
-                                                  " (imports.max_bytes)")
-                        raise PayloadTooLarge(
-                            f"the file is larger than the {limit / 1e6:.1f} MB left of what one user may keep"
-                            " waiting (imports.per_user_bytes): import or delete earlier uploads first")
+                            raise PayloadTooLarge(code="import.too_big", limit=limit)
+                        raise PayloadTooLarge(code="import.quota_left", left=f"{limit / 1e6:.1f}")
                     fh.write(chunk)
             if size == 0:
-                raise InvalidInput("file", "the uploaded file is empty")
+                raise InvalidInput("file", code="import.upload_empty")
             return tmp, size, readers.sniff_kind(tmp)
         except readers.FileProblem as exc:
             tmp.unlink(missing_ok=True)
-            raise InvalidInput("file", str(exc)) from None
+            raise InvalidInput(problems=[exc.problem.at("file")]) from None
         except OSError as exc:
             tmp.unlink(missing_ok=True)
             if exc.errno in DISK_FULL_ERRNOS:
@@ -152,7 +149,7 @@ class ImportService:
                 return collect_numbers(_rows_of(tmp, kind, self.xlsx_limits), self.region)
             return await asyncio.to_thread(read)
         except readers.FileProblem as exc:
-            raise InvalidInput("file", str(exc)) from None
+            raise InvalidInput(problems=[exc.problem.at("file")]) from None
         finally:
             tmp.unlink(missing_ok=True)
 
@@ -173,15 +170,14 @@ class ImportService:
     async def get(self, import_id: int) -> ImportRow:
         row = await import_store.get(self.db, import_id)
         if row is None:
-            raise NotFound(f"import {import_id} does not exist")
+            raise NotFound(code="import.not_found", id=import_id)
         return row
 
     async def delete(self, import_id: int) -> None:
         """Remove an upload: its file, its analysis spool and its row (a committed import's contacts stay)."""
         row = await self.get(import_id)
         if await import_store.in_use_by_campaign(self.db, import_id):
-            raise Conflict(f"import {import_id} is the recipient file of a campaign still to send; cancel or"
-                           " finish the campaign first")
+            raise Conflict(code="import.in_use", id=import_id)
         self._discard_files(import_id, Path(row.path))
         await import_store.delete(self.db, import_id)
         log.info("import %d (%s) deleted", import_id, row.filename)
@@ -226,15 +222,14 @@ class ImportService:
     def _open(self, row: ImportRow, sheet: str | None) -> _Source:
         path = Path(row.path)
         if not path.exists():
-            raise Conflict(f"the file of import {row.id} is no longer on disk; upload it again")
+            raise Conflict(code="import.file_gone", id=row.id)
         try:
             if row.format in ("xlsx", "xls"):
                 xls = row.format == "xls"
                 # An XLSX is checked against the limits once, when its sheets are listed.
                 sheets = readers.xls_sheets(path) if xls else readers.xlsx_sheets(path, self.xlsx_limits)
                 if sheet is None and len(sheets) > self.settings.imports.max_sheets:
-                    raise InvalidInput("sheet", f"the workbook has {len(sheets)} sheets ({', '.join(sheets)});"
-                                       " keep only one or say which to read")
+                    raise InvalidInput("sheet", code="import.many_sheets", count=len(sheets), sheets=", ".join(sheets))
                 rows = readers.iter_xls_rows(path, sheet) if xls else readers.iter_xlsx_rows(path, sheet, None)
                 return _Source(rows, {"format": row.format, "sheets": sheets, "sheet": sheet or sheets[0]})
             fmt = readers.text_format(path)
@@ -242,7 +237,7 @@ class ImportService:
                            {"format": row.format, "encoding": fmt.encoding_label,
                             "separator": {None: None, "\t": "tab"}.get(fmt.separator, fmt.separator)})
         except readers.FileProblem as exc:
-            raise InvalidInput("file", str(exc)) from None
+            raise InvalidInput(problems=[exc.problem.at("file")]) from None
 
     async def analyse(self, import_id: int, *, sheet: str | None = None, has_header: bool | None = None,
                       mapping: tuple[str, ...] | None = None, header_line: int | None = None) -> dict[str, Any]:
@@ -255,11 +250,11 @@ class ImportService:
         try:
             head = await asyncio.to_thread(rowkit.take, source.rows, HEAD_ROWS)
         except readers.FileProblem as exc:
-            raise InvalidInput("file", str(exc)) from None
+            raise InvalidInput(problems=[exc.problem.at("file")]) from None
         while head and not any(c.strip() for c in head[0][1]):
             head.pop(0)  # blank lines above the header
         if not head:
-            raise InvalidInput("file", "the file has no rows")
+            raise InvalidInput("file", code="import.no_rows")
         index = self._header_index(head, has_header, header_line)
         header = index is not None
         skipped = [line for line, cells in head[:index or 0] if any(c.strip() for c in cells)]
@@ -285,7 +280,7 @@ class ImportService:
         chosen = tuple(mapping) if mapping is not None else proposal.mapping
         problems = an.validate_mapping(chosen, width)
         if mapping is not None and problems:
-            raise InvalidInput("mapping", "; ".join(problems))
+            raise InvalidInput(problems=problems)
         report: dict[str, Any] = {
             **source.info, "header_line": head[index][0] if index is not None else None,
             "skipped_lines": skipped, "headers": headers, "columns": width,
@@ -297,7 +292,9 @@ class ImportService:
             "sample": [cells[:width] for _, cells in data_head[:SAMPLE_ROWS]],
         }
         if problems:
-            report["mapping_problems"] = problems
+            # English for the API (as before); the codes for the console to word.
+            report["mapping_problems"] = [p.english() for p in problems]
+            report["mapping_problem_codes"] = [p.as_data() for p in problems]
             await import_store.set_analysis(self.db, import_id, report)
             return report
         report.update(await self._classify(row, chain(data_head, source.rows), chosen))
@@ -313,9 +310,9 @@ class ImportService:
             for i, (line, cells) in enumerate(head):
                 if line == header_line:
                     if not any(c.strip() for c in cells):
-                        raise InvalidInput("header_line", f"line {header_line} is empty")
+                        raise InvalidInput("header_line", code="import.header_line_empty", line=header_line)
                     return i
-            raise InvalidInput("header_line", f"line {header_line} is not among the first {HEAD_ROWS} rows of the file")
+            raise InvalidInput("header_line", code="import.header_line_far", line=header_line, count=HEAD_ROWS)
         if has_header is False:
             return None
         found = layout.find_header([cells for _, cells in head], self.region)
@@ -358,7 +355,7 @@ class ImportService:
                 except readers.FileProblem as exc:
                     tmp.unlink(missing_ok=True)
                     tmp_rejects.unlink(missing_ok=True)
-                    raise InvalidInput("file", str(exc)) from None
+                    raise InvalidInput(problems=[exc.problem.at("file")]) from None
                 if analyzer.rejected:
                     rowkit.write_spool_chunk(out_rejects, analyzer.rejected)
                     analyzer.rejected.clear()
@@ -393,18 +390,20 @@ class ImportService:
     def rejects_path(self, import_id: int) -> Path:
         return self.directory / f"{import_id}.rejects"
 
-    async def rejected_rows(self, import_id: int) -> tuple[list[str], AsyncIterator[list[list[Any]]]]:
-        """The analysed file's rejected rows, for a CSV: (header, batches of [line, reason, *cells])."""
+    async def rejected_rows(self, import_id: int, word: Wording = english,
+                            ) -> tuple[list[str], AsyncIterator[list[list[Any]]]]:
+        """The analysed file's rejected rows, for a CSV: (header, batches of [line, reason, *cells]),
+        each reason worded by `word` (English for the API, the user's language in the console)."""
         row = await self.get(import_id)
         path = self.rejects_path(import_id)
         if row.analysis is None or "valid" not in row.analysis or not path.exists():
-            raise Conflict(f"import {import_id} has no analysis listing its rejected lines; analyse it first")
+            raise Conflict(code="import.no_rejects", id=import_id)
         headers = list(row.analysis.get("headers", []))
 
         async def batches() -> AsyncIterator[list[list[Any]]]:
             it = rowkit.read_spool(path)
             while (records := await asyncio.to_thread(next, it, None)) is not None:
-                yield [[line, reason, *cells] for line, reason, cells in records]
+                yield [[line, worded(reason, word), *cells] for line, reason, cells in records]
 
         return ["line", "reason", *headers], batches()
 
@@ -414,18 +413,18 @@ class ImportService:
         """Step 2: write contacts and memberships in one transaction; returns the final report."""
         row = await self.get(import_id)
         if row.purpose != "contacts":
-            raise Conflict(f"import {import_id} is a campaign recipient file; use it in a campaign")
+            raise Conflict(code="import.recipient_file", id=import_id)
         if row.state == "committed":
-            raise Conflict(f"import {import_id} was committed already")
+            raise Conflict(code="import.committed", id=import_id)
         statement = options.certification.statement.strip()
         if not statement:
-            raise InvalidInput("optin.statement", "the opt-in certification statement is required")
+            raise InvalidInput("optin.statement", code="import.statement_required")
         analysis = row.analysis
         if options.mapping is not None:
             columns = analysis["columns"] if analysis else len(options.mapping)
             problems = an.validate_mapping(options.mapping, columns)
             if problems:
-                raise InvalidInput("mapping", "; ".join(problems))
+                raise InvalidInput(problems=problems)
         mapping = options.mapping or (tuple(analysis["mapping"]) if analysis else None)
         if analysis is None or mapping is None or "valid" not in analysis or \
                 tuple(mapping).index("mobile") != analysis.get("spooled_mobile_column") or \
@@ -437,7 +436,7 @@ class ImportService:
             mapping = tuple(analysis["mapping"])
         problems = an.validate_mapping(mapping, analysis["columns"])
         if problems:
-            raise InvalidInput("mapping", "; ".join(problems))
+            raise InvalidInput(problems=problems)
         new_fields = [m[6:] for m in mapping if m.startswith("field:")]
         now = self.clock.now()
         optin_source = f"import #{import_id} ({row.filename})"
@@ -451,17 +450,17 @@ class ImportService:
             known = {f.lower(): f for f in fields}
             added = [f for f in dict.fromkeys(new_fields) if f.lower() not in known]
             if len(known) + len(added) > an.MAX_CUSTOM_FIELDS:
-                raise InvalidInput("mapping", f"{len(known)} custom fields exist and the mapping adds {len(added)};"
-                                   f" at most {an.MAX_CUSTOM_FIELDS} are allowed")
+                raise InvalidInput("mapping", code="import.too_many_fields", known=len(known), added=len(added),
+                                   max=an.MAX_CUSTOM_FIELDS)
             await contact_store.add_field_names(conn, added, now)
             names = {f.lower(): f for f in await contact_store.field_names(conn)}
             group_ids = list(dict.fromkeys(options.group_ids))
             for gid in group_ids:
                 g = await group_store.get_in(conn, gid)
                 if g is None:
-                    raise InvalidInput("groups", f"group {gid} does not exist")
+                    raise InvalidInput("groups", code="group.not_found_id", id=gid)
                 if g.rule is not None:
-                    raise InvalidInput("groups", f"group {g.name!r} is rule-based; its members follow the rule")
+                    raise InvalidInput("groups", code="group.rule_based", name=g.name)
             for name in dict.fromkeys(n.strip() for n in options.new_groups if n.strip()):
                 found = await group_store.by_names(conn, [name])
                 if found:
@@ -494,7 +493,7 @@ class ImportService:
             report["invalid"] = analysis["invalid"]["count"]
             report["duplicates_in_file"] = analysis["duplicates_in_file"]["count"]
             if not await import_store.mark_committed(conn, import_id, report, now):
-                raise Conflict(f"import {import_id} was committed already")
+                raise Conflict(code="import.committed", id=import_id)
         self._discard_files(import_id, Path(row.path))
         log.info("import %d committed: %d created, %d updated", import_id, report["created"], report["updated"])
         return report
@@ -545,7 +544,7 @@ class ImportService:
         """The analysed valid rows of a recipient file, chunk by chunk ([line, e164, cells])."""
         path = self.spool_path(import_id)
         if not path.exists():
-            raise Conflict(f"import {import_id} has not been analysed (or its file is gone); analyse it first")
+            raise Conflict(code="import.not_analysed", id=import_id)
         it = rowkit.read_spool(path)
         while True:
             records = await asyncio.to_thread(next, it, None)

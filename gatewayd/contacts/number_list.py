@@ -7,10 +7,12 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any
 
 from gatewayd.contacts import analysis as an
 from gatewayd.contacts import rows as rowkit
 from gatewayd.contacts.numbers import check_number
+from gatewayd.problems import Problem
 
 REPORTED = 20  # unreadable lines named in the report; the rest are counted
 _PASTE_SPLIT = re.compile(r"[\n;,\t]+")
@@ -21,7 +23,7 @@ class NumberList:
     numbers: list[str] = field(default_factory=list)                      # E.164, first seen order
     duplicates: int = 0
     invalid: int = 0
-    invalid_lines: list[tuple[int, str, str]] = field(default_factory=list)  # (line, cell, reason)
+    invalid_lines: list[tuple[int, str, dict[str, Any]]] = field(default_factory=list)  # (line, cell, problem as data)
 
 
 def pasted_rows(text: str) -> Iterator[tuple[int, list[str]]]:
@@ -53,7 +55,7 @@ def collect_numbers(rows: Iterable[tuple[int, list[str]]], region: str, *, file:
         if check.e164 is None:
             out.invalid += 1
             if len(out.invalid_lines) < REPORTED:
-                out.invalid_lines.append((line, cell[:40], check.reason or "not a phone number"))
+                out.invalid_lines.append((line, cell[:40], (check.problem or Problem("phone.not_a_number")).as_data()))
         elif check.e164 in seen:
             out.duplicates += 1
         else:

@@ -12,10 +12,12 @@ import re
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
+from typing import Any
 
 import phonenumbers
 
 from gatewayd.phone import InvalidNumber, normalise
+from gatewayd.problems import Problem, english
 
 _SCIENTIFIC = re.compile(r"^(\d)(?:[.,](\d+))?[eE]\+?(\d+)$")
 _PUNCT = str.maketrans("", "", " .-()/\u00a0\u202f\t'")
@@ -24,16 +26,34 @@ _PUNCT = str.maketrans("", "", " .-()/\u00a0\u202f\t'")
 @dataclass(frozen=True)
 class NumberCheck:
     e164: str | None
-    reason: str | None = None   # why it is invalid
-    repair: str | None = None   # what was fixed, when a spreadsheet had mangled it
+    problem: Problem | None = None  # why it is invalid (a phone.* code)
+    repairs: tuple[str, ...] = ()   # what was fixed (repair.* codes), when a spreadsheet had mangled it
+
+    @property
+    def reason(self) -> str | None:
+        """Why it is invalid, in English (the API's text, the rejects file)."""
+        return self.problem.english() if self.problem else None
+
+    @property
+    def repair(self) -> str | None:
+        """What was fixed, in English."""
+        return ", ".join(english(code, {}) for code in self.repairs) or None
+
+
+def _bad(code: str, **params: Any) -> NumberCheck:
+    return NumberCheck(None, Problem(code, "", params))
+
+
+def _refused(exc: InvalidNumber) -> NumberCheck:
+    return NumberCheck(None, Problem(exc.reason))
 
 
 def check_number(raw: str, region: str) -> NumberCheck:
     """Normalise a cell to E.164, repairing what spreadsheets do to numbers when it is unambiguous."""
     text = raw.strip()
     if not text:
-        return NumberCheck(None, "empty number")
-    repair = None
+        return _bad("phone.empty")
+    repairs: tuple[str, ...] = ()
     # Number-format damage is read before punctuation is dropped (the '.' of 6.01E8 matters).
     sci = _SCIENTIFIC.match(text)
     if sci:
@@ -41,39 +61,39 @@ def check_number(raw: str, region: str) -> NumberCheck:
         exponent = int(sci.group(3))
         # 6.01010101E8 is exact; 6.0101E8 has lost digits to the display format: refuse it.
         if len(mantissa) - 1 != exponent:
-            return NumberCheck(None, f"{text} is in scientific notation and has lost digits")
+            return _bad("phone.scientific_lost_digits", value=text)
         try:
             text = str(int(Decimal(f"{sci.group(1)}.{sci.group(2) or '0'}e{exponent}")))
         except InvalidOperation:
-            return NumberCheck(None, "not a phone number")
-        repair = "scientific notation"
+            return _bad("phone.not_a_number")
+        repairs = ("repair.scientific",)
     elif text.endswith((".0", ",0")) and text[:-2].isdigit():
-        text, repair = text[:-2], "decimal '.0' removed"
+        text, repairs = text[:-2], ("repair.decimal",)
     text = text.translate(_PUNCT)
     if not text:
-        return NumberCheck(None, "not a phone number")
+        return _bad("phone.not_a_number")
     fast = _fast_mobile(text, region)
     if fast is not None:
-        return NumberCheck(fast, None, repair)
+        return NumberCheck(fast, None, repairs)
     if text.startswith("+") or text.startswith("00"):
         try:
-            return NumberCheck(normalise(text, region), None, repair)
+            return NumberCheck(normalise(text, region), None, repairs)
         except InvalidNumber as exc:
-            return NumberCheck(None, str(exc))
+            return _refused(exc)
     if not text.isdigit():
-        return NumberCheck(None, "not a phone number")
+        return _bad("phone.not_a_number")
     if text.startswith("0") or not _trunk_zero(region):
         try:
-            return NumberCheck(normalise(text, region), None, repair)
+            return NumberCheck(normalise(text, region), None, repairs)
         except InvalidNumber as exc:
-            return NumberCheck(None, str(exc))
+            return _refused(exc)
     # Digits without the region's leading 0: a lost 0, or a country code without its '+'.
     candidates: list[tuple[str, str]] = []
-    first_reason = "not a valid number"
+    first_reason = Problem("phone.not_valid")
     plan = _mobile_plan(region)
     national = f"{plan.country_code}{text}" if plan else None
-    for fixed, digits, why in (("0" + text, national, "leading 0 restored"),
-                               ("+" + text, text, "'+' added before the country code")):
+    for fixed, digits, why in (("0" + text, national, "repair.leading_zero"),
+                               ("+" + text, text, "repair.plus_added")):
         fast = _fast_mobile(fixed, region)
         if fast is not None:
             candidates.append((fast, why))
@@ -83,12 +103,12 @@ def check_number(raw: str, region: str) -> NumberCheck:
         try:
             candidates.append((normalise(fixed, region), why))
         except InvalidNumber as exc:
-            first_reason = first_reason if candidates else str(exc)
+            first_reason = first_reason if candidates else Problem(exc.reason)
     if len(candidates) == 2 and candidates[0][0] != candidates[1][0]:
-        return NumberCheck(None, f"ambiguous: could be {candidates[0][0]} or {candidates[1][0]}")
+        return _bad("phone.ambiguous", first=candidates[0][0], second=candidates[1][0])
     if candidates:
         e164, why = candidates[0]
-        return NumberCheck(e164, None, f"{repair}, {why}" if repair else why)
+        return NumberCheck(e164, None, (*repairs, why))
     return NumberCheck(None, first_reason)
 
 

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from gatewayd.csv_export import unneutralise
+from gatewayd.problems import CodedValueError
 from gatewayd.contacts.xlsx_limits import XlsxLimits, XlsxTooBig, check_workbook
 
 log = logging.getLogger(__name__)
@@ -28,8 +29,8 @@ SEPARATORS = (";", ",", "\t", "|")
 csv.field_size_limit(1024 * 1024)  # one huge cell is refused by the row check, not by csv
 
 
-class FileProblem(ValueError):
-    """The file cannot be read as an import; str() tells the user what to do."""
+class FileProblem(CodedValueError):
+    """The file cannot be read as an import: a `file.*` code (the wording tells the user what to do)."""
 
 
 @dataclass(frozen=True)
@@ -49,20 +50,19 @@ def sniff_kind(path: Path) -> str:
                 if "xl/workbook.xml" in zf.namelist():
                     return "xlsx"
         except zipfile.BadZipFile:
-            raise FileProblem("the file looks like a ZIP/XLSX archive but is damaged") from None
-        raise FileProblem("the file is a ZIP archive but not an Excel workbook (.xlsx)")
+            raise FileProblem("file.zip_damaged") from None
+        raise FileProblem("file.zip_not_xlsx")
     if head.startswith(b"\xd0\xcf\x11\xe0"):
         # Excel saves a password-protected .xlsx as an OLE2 file too, holding an "EncryptedPackage"
         # stream: its name (UTF-16) is in the file's directory.
         if "EncryptedPackage".encode("utf-16-le") in head + _ole_directory(path, head):
-            raise FileProblem("the workbook is protected by a password: remove the password in Excel"
-                              " (File > Info > Protect Workbook) and upload it again")
+            raise FileProblem("file.password")
         directory = head + _ole_directory(path, head)
         if "Workbook".encode("utf-16-le") in directory or "Book".encode("utf-16-le") in directory:
             return "xls"
-        raise FileProblem("the file is an Office 97-2003 document but not an Excel workbook (.xls)")
+        raise FileProblem("file.office_not_xls")
     if head.startswith(b"%PDF") or head.startswith(b"\x89PNG"):
-        raise FileProblem("this is not a spreadsheet or text file (CSV, TXT, XLS or XLSX expected)")
+        raise FileProblem("file.not_spreadsheet")
     return "text"
 
 
@@ -87,7 +87,7 @@ def detect_encoding(sample: bytes) -> tuple[str, str]:
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16", "UTF-16"
     if b"\x00" in sample[:4096]:
-        raise FileProblem("the file holds binary data (NUL bytes): not a text export")
+        raise FileProblem("file.binary")
     decoder = codecs.getincrementaldecoder("utf-8")()
     try:
         decoder.decode(sample, final=False)  # a character cut by the sample's end is not an error
@@ -119,7 +119,7 @@ def text_format(path: Path) -> TextFormat:
     with path.open("rb") as fh:
         sample = fh.read(SAMPLE_BYTES)
     if not sample.strip():
-        raise FileProblem("the file is empty")
+        raise FileProblem("file.empty")
     encoding, label = detect_encoding(sample)
     if encoding == "utf-8" and not _all_utf8(path):
         encoding, label = "cp1252", "Windows-1252"  # accents past the sample were not UTF-8
@@ -159,8 +159,8 @@ def _first_bad_line(path: Path, encoding: str) -> int:
 
 def _undecodable(path: Path, fmt: TextFormat, exc: UnicodeDecodeError) -> FileProblem:
     # The decoder reads ahead of the reader: find the physical line in the bytes.
-    where = f"line {_first_bad_line(path, fmt.encoding)}"
-    return FileProblem(f"{where}: bytes not valid {fmt.encoding_label} ({exc.reason})")
+    return FileProblem("file.undecodable", line=_first_bad_line(path, fmt.encoding), encoding=fmt.encoding_label,
+                       reason=exc.reason)
 
 
 def iter_text_rows(path: Path, fmt: TextFormat) -> Iterator[tuple[int, list[str]]]:
@@ -184,9 +184,8 @@ def iter_text_rows(path: Path, fmt: TextFormat) -> Iterator[tuple[int, list[str]
             raise _undecodable(path, fmt, exc) from None
         except csv.Error as exc:
             if "field limit" in str(exc):
-                raise FileProblem(f"line {reader.line_num}: a cell holds more than {csv.field_size_limit()}"
-                                  " characters (a quote opened and never closed?)") from None
-            raise FileProblem(f"line {reader.line_num}: {exc}") from None
+                raise FileProblem("file.cell_too_long", line=reader.line_num, limit=csv.field_size_limit()) from None
+            raise FileProblem("file.csv_error", line=reader.line_num, error=str(exc)) from None
 
 
 def cell_text(value: Any) -> str:
@@ -206,8 +205,7 @@ def cell_text(value: Any) -> str:
     return str(value)
 
 
-DAMAGED_WORKBOOK = ("the workbook is damaged or is not a real Excel file: open it in Excel or LibreOffice,"
-                    " save it again as .xlsx and upload that copy")
+DAMAGED_WORKBOOK = "file.damaged_xlsx"
 
 
 DEFAULT_XLSX_LIMITS = XlsxLimits()
@@ -221,7 +219,7 @@ def _open_workbook(path: Path, limits: XlsxLimits | None) -> Any:
         try:
             check_workbook(path, limits)
         except XlsxTooBig as exc:
-            raise FileProblem(str(exc)) from None
+            raise FileProblem(exc.problem.code, **exc.problem.params) from None
         except (zipfile.BadZipFile, OSError, EOFError) as exc:
             log.info("workbook %s unreadable: %s: %s", path.name, type(exc).__name__, exc)
             raise FileProblem(DAMAGED_WORKBOOK) from None
@@ -248,7 +246,7 @@ def iter_xlsx_rows(path: Path, sheet: str | None,
     number = 0
     try:
         if sheet is not None and sheet not in wb.sheetnames:
-            raise FileProblem(f"no sheet named {sheet!r} (sheets: {', '.join(wb.sheetnames)})")
+            raise FileProblem("file.no_sheet", sheet=sheet, sheets=", ".join(wb.sheetnames))
         ws = wb[sheet] if sheet is not None else wb[wb.sheetnames[0]]
         # Some writers record a wrong dimension; reset it so every row is read.
         ws.reset_dimensions()
@@ -259,16 +257,14 @@ def iter_xlsx_rows(path: Path, sheet: str | None,
         raise
     except Exception as exc:
         log.info("workbook %s unreadable after row %d: %s: %s", path.name, number, type(exc).__name__, exc)
-        raise FileProblem(f"the workbook is damaged after row {number}: open it in Excel or LibreOffice,"
-                          " save it again as .xlsx and upload that copy") from None
+        raise FileProblem("file.damaged_after_row", row=number) from None
     finally:
         wb.close()
 
 
 
 MAX_XLS_CELLS = 2_000_000  # 200,000 rows of 10 columns; a BIFF8 sheet can claim 16.7 million
-DAMAGED_XLS = ("the .xls workbook is damaged or is not a real Excel 97-2003 file: open it in Excel or"
-               " LibreOffice, save it again as .xlsx and upload that copy")
+DAMAGED_XLS = "file.damaged_xls"
 
 
 def _open_xls(path: Path) -> Any:
@@ -280,8 +276,7 @@ def _open_xls(path: Path) -> Any:
     except Exception as exc:  # xlrd raises XLRDError, CompDocError, struct errors…; one answer for users
         log.info("xls workbook %s unreadable: %s: %s", path.name, type(exc).__name__, exc)
         if "encrypt" in str(exc).lower() or "password" in str(exc).lower():
-            raise FileProblem("the workbook is protected by a password: remove the password in Excel"
-                              " and upload it again") from None
+            raise FileProblem("file.password") from None
         raise FileProblem(DAMAGED_XLS) from None
 
 
@@ -322,7 +317,7 @@ def iter_xls_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, list[str
     try:
         names = book.sheet_names()
         if sheet is not None and sheet not in names:
-            raise FileProblem(f"no sheet named {sheet!r} (sheets: {', '.join(names)})")
+            raise FileProblem("file.no_sheet", sheet=sheet, sheets=", ".join(names))
         try:
             ws = book.sheet_by_name(sheet) if sheet is not None else book.sheet_by_index(0)
         except Exception as exc:
@@ -330,8 +325,7 @@ def iter_xls_rows(path: Path, sheet: str | None) -> Iterator[tuple[int, list[str
             raise FileProblem(DAMAGED_XLS) from None
         cells = sum(ws.row_len(r) for r in range(ws.nrows))
         if cells > MAX_XLS_CELLS:
-            raise FileProblem(f"the sheet holds {cells} cells, more than {MAX_XLS_CELLS}: keep only the columns"
-                              " to import, or save it as .xlsx or CSV")
+            raise FileProblem("file.xls_too_many_cells", cells=cells, limit=MAX_XLS_CELLS)
         datemode = book.datemode
         for rowx in range(ws.nrows):
             types, values = ws.row_types(rowx), ws.row_values(rowx)

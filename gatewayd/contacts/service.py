@@ -48,18 +48,17 @@ class ContactService:
         try:
             mobile = normalise(given.mobile, self.settings.sending.default_region)
         except InvalidNumber as exc:
-            raise InvalidInput("mobile", str(exc)) from None
+            raise InvalidInput(problems=[exc.problem.at("mobile")]) from None
         email = given.email.strip()
         if email and not an.clean_email(email):
-            raise InvalidInput("email", "not an e-mail address")
+            raise InvalidInput("email", code="contact.bad_email")
         if given.language not in (None, "fr", "en"):
-            raise InvalidInput("language", "fr or en")
+            raise InvalidInput("language", code="contact.bad_language")
         fields = dict(previous.fields) if previous and given.fields is None else {}
         names = {f.lower(): f for f in known_fields}
         for name, value in (given.fields or {}).items():
             if name.lower() not in names:
-                raise InvalidInput(f"fields.{name}",
-                                   "unknown custom field; declare it first (POST /api/v1/contact-fields)")
+                raise InvalidInput(f"fields.{name}", code="field.undeclared", name=name)
             if value is None or str(value).strip() == "":
                 fields.pop(names[name.lower()], None)
             else:
@@ -80,7 +79,7 @@ class ContactService:
             data = self._data(given, await store.field_names(conn), actor)
             existing = await store.by_mobile(conn, data.mobile)
             if existing is not None:
-                raise Conflict(f"contact {existing.id} already has the number {data.mobile}")
+                raise Conflict(code="contact.number_taken", id=existing.id, number=data.mobile)
             contact_id = await store.insert(conn, data, self.clock.now())
             await self._set_groups(conn, contact_id, given.groups)
         return await self.get(contact_id)
@@ -91,7 +90,7 @@ class ContactService:
             data = self._data(given, await store.field_names(conn), actor, previous)
             owner = await store.by_mobile(conn, data.mobile)
             if owner is not None and owner.id != contact_id:
-                raise Conflict(f"contact {owner.id} already has the number {data.mobile}")
+                raise Conflict(code="contact.number_taken", id=owner.id, number=data.mobile)
             await store.update(conn, contact_id, data, self.clock.now())
             await self._set_groups(conn, contact_id, given.groups)
         return await self.get(contact_id)
@@ -101,15 +100,15 @@ class ContactService:
         for i, gid in enumerate(group_ids):
             group = await group_store.get_in(conn, gid)
             if group is None:
-                raise InvalidInput(f"groups[{i}]", f"group {gid} does not exist")
+                raise InvalidInput(f"groups[{i}]", code="group.not_found_id", id=gid)
             if group.rule is not None:
-                raise InvalidInput(f"groups[{i}]", f"group {group.name!r} is rule-based")
+                raise InvalidInput(f"groups[{i}]", code="group.rule_based", name=group.name)
             await group_store.add_members(conn, gid, [contact_id], self.clock.now())
 
     async def get(self, contact_id: int) -> Contact:
         contact = await store.get(self.db, contact_id)
         if contact is None:
-            raise NotFound(f"contact {contact_id} does not exist")
+            raise NotFound(code="contact.not_found_id", id=contact_id)
         return contact
 
     async def search(self, *, q: str | None, group_id: int | None, language: str | None, after_id: int,
@@ -139,20 +138,20 @@ class ContactService:
     async def add_field(self, name: str) -> list[str]:
         name = name.strip()
         if not an.valid_field_name(name):
-            raise InvalidInput("name", "letters, digits and _ (not starting with a digit), not a built-in name")
+            raise InvalidInput("name", code="field.bad_name", name=name)
         async with self.db.write() as conn:
             names = await store.field_names(conn)
             if name.lower() in {n.lower() for n in names}:
-                raise Conflict(f"the field {name!r} exists already")
+                raise Conflict(code="field.exists", name=name)
             if len(names) >= an.MAX_CUSTOM_FIELDS:
-                raise Conflict(f"at most {an.MAX_CUSTOM_FIELDS} custom fields; delete one first")
+                raise Conflict(code="field.too_many", max=an.MAX_CUSTOM_FIELDS)
             await store.add_field_names(conn, [name], self.clock.now())
             return await store.field_names(conn)
 
     async def remove_field(self, name: str) -> None:
         async with self.db.write() as conn:
             if not await store.remove_field_name(conn, name):
-                raise NotFound(f"no custom field named {name!r}")
+                raise NotFound(code="field.not_found", name=name)
 
 
 def _number_prefix(digits: str, region: str) -> str:
@@ -181,24 +180,24 @@ class GroupService:
         if rule is None:
             return
         if not rule:
-            raise InvalidInput("rule", "a rule needs at least one condition (or send null for a static group)")
+            raise InvalidInput("rule", code="group.rule_empty")
         fields = await self._fields()
         for i, cond in enumerate(rule):
             if cond.op not in group_store.OPS:
-                raise InvalidInput(f"rule[{i}].op", f"one of {', '.join(group_store.OPS)}")
+                raise InvalidInput(f"rule[{i}].op", code="group.rule_op", ops=", ".join(group_store.OPS))
             if cond.field not in group_store.BUILTIN_FIELDS and cond.field.lower() not in fields:
-                raise InvalidInput(f"rule[{i}].field", f"unknown field {cond.field!r}")
+                raise InvalidInput(f"rule[{i}].field", code="group.rule_field", name=cond.field)
 
     async def create(self, name: str, description: str, rule: Sequence[Condition] | None) -> Group:
         if not name.strip():
-            raise InvalidInput("name", "a group needs a name")
+            raise InvalidInput("name", code="group.name_required")
         await self._check_rule(rule)
         try:
             async with self.db.write() as conn:
                 gid = await group_store.insert(conn, name=name.strip()[:100], description=description.strip()[:500],
                                                rule=rule, now=self.clock.now())
         except sqlite3.IntegrityError:
-            raise Conflict(f"a group named {name.strip()!r} exists already") from None
+            raise Conflict(code="group.exists", name=name.strip()) from None
         return await self.get(gid)
 
     async def update(self, group_id: int, name: str, description: str, rule: Sequence[Condition] | None) -> Group:
@@ -209,19 +208,19 @@ class GroupService:
                 await group_store.update(conn, group_id, name=name.strip()[:100], description=description.strip()[:500],
                                          rule=rule, now=self.clock.now())
         except sqlite3.IntegrityError:
-            raise Conflict(f"a group named {name.strip()!r} exists already") from None
+            raise Conflict(code="group.exists", name=name.strip()) from None
         return await self.get(group_id)
 
     async def get(self, group_id: int) -> Group:
         group = await group_store.get(self.db, group_id)
         if group is None:
-            raise NotFound(f"group {group_id} does not exist")
+            raise NotFound(code="group.not_found_id", id=group_id)
         return group
 
     async def delete(self, group_id: int) -> None:
         async with self.db.write() as conn:
             if not await group_store.delete(conn, group_id):
-                raise NotFound(f"group {group_id} does not exist")
+                raise NotFound(code="group.not_found_id", id=group_id)
 
     async def delete_contacts(self, group_id: int) -> int:
         """Delete every contact of the group (the group stays, empty); what campaigns still had pending
@@ -237,7 +236,7 @@ class GroupService:
         numbers without a contact are counted, not created (an import records consent, this does not)."""
         group = await self.get(group_id)
         if group.rule is not None:
-            raise Conflict(f"group {group.name!r} is rule-based: its members follow the rule")
+            raise Conflict(code="group.rule_based", name=group.name)
         async with self.db.write() as conn:
             owners = await store.ids_for_mobiles(conn, list(numbers))
             removed = await group_store.clear_members(conn, group_id)
@@ -248,7 +247,7 @@ class GroupService:
     async def change_members(self, group_id: int, add: Sequence[int], remove: Sequence[int]) -> Group:
         group = await self.get(group_id)
         if group.rule is not None:
-            raise Conflict(f"group {group.name!r} is rule-based: its members follow the rule")
+            raise Conflict(code="group.rule_based", name=group.name)
         async with self.db.write() as conn:
             await group_store.add_members(conn, group_id, list(add), self.clock.now())
             await group_store.remove_members(conn, group_id, list(remove))

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO
 
+from gatewayd.problems import CodedValueError
+
 CHUNK = 1 << 20
 # Start tags of rows, cells and shared-string items, with or without a namespace prefix. In XML
 # text '<' is always escaped, so every unescaped '<' opens markup: counting tags needs no parser.
@@ -26,8 +28,8 @@ _TAG = re.compile(rb"<(?:[A-Za-z_][\w.-]*:)?(row|c|si)(?=[\s/>])([^>]*)>")
 _REF = re.compile(rb'\br\s*=\s*["\']([A-Za-z]{1,3})[0-9]*["\']')
 
 
-class XlsxTooBig(ValueError):
-    """The workbook passes a limit; str() names it and the setting that sets it."""
+class XlsxTooBig(CodedValueError):
+    """The workbook passes a limit: a `file.*` code naming it (and the setting that sets it)."""
 
 
 @dataclass(frozen=True)
@@ -57,7 +59,7 @@ def _tags(stream: IO[bytes]) -> Iterator[tuple[bytes, bytes]]:
         else:
             carry = b""
         if len(carry) > CHUNK:  # a "tag" longer than a megabyte is not a spreadsheet's
-            raise XlsxTooBig("the workbook holds an XML tag longer than 1 MB")
+            raise XlsxTooBig("file.xml_tag_too_long")
         for match in _TAG.finditer(buf):
             yield match.group(1), match.group(2)
 
@@ -68,9 +70,8 @@ def check_workbook(path: Path, limits: XlsxLimits) -> None:
         members = zf.infolist()
         unzipped = sum(m.file_size for m in members)
         if unzipped > limits.max_unzipped_bytes:
-            raise XlsxTooBig(f"the workbook unpacks to {unzipped / 1e6:.0f} MB, more than the"
-                             f" {limits.max_unzipped_bytes / 1e6:.0f} MB allowed (imports.xlsx_max_unzipped_bytes):"
-                             " save it as CSV, or split it")
+            raise XlsxTooBig("file.xlsx_unzipped_too_big", size=round(unzipped / 1e6),
+                             limit=round(limits.max_unzipped_bytes / 1e6))
         for member in members:
             name = member.filename.lower()
             if name.endswith("sharedstrings.xml"):
@@ -87,9 +88,7 @@ def _check_shared_strings(stream: IO[bytes], limits: XlsxLimits) -> None:
         if tag == b"si":
             count += 1
             if count > limits.max_shared_strings:
-                raise XlsxTooBig(f"the workbook holds more than {limits.max_shared_strings} distinct texts"
-                                 " (shared strings), the most allowed (imports.xlsx_max_shared_strings):"
-                                 " save it as CSV, or split it")
+                raise XlsxTooBig("file.xlsx_too_many_strings", limit=limits.max_shared_strings)
 
 
 def _check_sheet(stream: IO[bytes], sheet: str, limits: XlsxLimits) -> None:
@@ -105,8 +104,7 @@ def _check_sheet(stream: IO[bytes], sheet: str, limits: XlsxLimits) -> None:
         ref = _REF.search(attributes)
         column = column_number(ref.group(1)) if ref else column + 1
         if column > limits.max_columns:
-            raise XlsxTooBig(f"{sheet}, row {row}: a cell in column {column}; at most {limits.max_columns}"
-                             " columns are read (imports.xlsx_max_columns): delete the columns on the right")
+            raise XlsxTooBig("file.xlsx_too_many_columns", sheet=sheet, row=row, column=column,
+                             limit=limits.max_columns)
         if cells > limits.max_cells:
-            raise XlsxTooBig(f"{sheet} holds more than {limits.max_cells} cells, the most allowed"
-                             " (imports.xlsx_max_cells): split the file")
+            raise XlsxTooBig("file.xlsx_too_many_cells", sheet=sheet, limit=limits.max_cells)

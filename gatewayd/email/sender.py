@@ -202,8 +202,8 @@ async def send_test(sender: EmailSender, to: str, language: str) -> None:
 
     try:
         (address,) = parse_addresses([to])
-    except ValueError as exc:
-        raise InvalidInput("to", str(exc)) from None
+    except ValueError:
+        raise InvalidInput("to", code="email.bad_address", address=to[:254]) from None
     subject, body = _TEST_WORDS.get(language, _TEST_WORDS["en"])
     try:
         await sender.deliver([address], subject, body.format(host=sender.settings.host))
@@ -211,6 +211,6 @@ async def send_test(sender: EmailSender, to: str, language: str) -> None:
         now = sender.clock.now()
         sender.status.last_error, sender.status.last_error_at = str(exc), now
         log.warning("test e-mail to %s failed: %s", address, exc)
-        raise ServiceUnavailable(f"the test e-mail was not sent: {exc}") from None
+        raise ServiceUnavailable(code="email.test_failed", error=str(exc)) from None
     sender.status.last_sent_at = sender.clock.now()
     log.info("test e-mail sent to %s", address)

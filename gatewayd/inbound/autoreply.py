@@ -134,19 +134,19 @@ class RuleBook:
         """The folded keyword as stored and compared; 422 naming `keyword` when unusable."""
         text = keyword.strip()
         if not text or len(text) > MAX_KEYWORD:
-            raise InvalidInput("keyword", f"between 1 and {MAX_KEYWORD} characters")
+            raise InvalidInput("keyword", code="autoreply.keyword_length", max=MAX_KEYWORD)
         core = self.matcher.core(text)
         if not core:
-            raise InvalidInput("keyword", "needs at least one letter or digit besides courtesy words")
+            raise InvalidInput("keyword", code="autoreply.keyword_courtesy")
         intent = self.matcher.match(text)
         if intent is not None:
             word = "STOP" if intent is Intent.STOP else "START"
-            raise InvalidInput("keyword", f"{text!r} is a {word} word: opt-out handling answers it, not a rule")
+            raise InvalidInput("keyword", code="autoreply.keyword_optout", keyword=text, word=word)
         return "".join(core)
 
     def _check(self, reply: str, line: str | None) -> None:
         if not reply.strip():
-            raise InvalidInput("reply", "must not be empty")
+            raise InvalidInput("reply", code="text.required")
         done = self.composer.preview(reply, category="transactional")
         if done.segments > self.composer.settings.sending.max_segments:
             info = count_segments(done.text)
@@ -162,7 +162,7 @@ class RuleBook:
             return await autoreplies.add_rule(self.db, keyword=keyword.strip(), keyword_key=key, reply=reply,
                                               line=line, enabled=enabled, now=self.clock.now())
         except DuplicateRule:
-            raise Conflict(f"a rule for {keyword.strip()!r} already exists on {line or 'every modem'}") from None
+            raise _duplicate(keyword, line) from None
 
     async def update(self, rule_id: int, *, keyword: str, reply: str, line: str | None, enabled: bool) -> Rule:
         key = self.key(keyword)
@@ -171,7 +171,7 @@ class RuleBook:
             rule = await autoreplies.update_rule(self.db, rule_id, keyword=keyword.strip(), keyword_key=key,
                                                  reply=reply, line=line, enabled=enabled, now=self.clock.now())
         except DuplicateRule:
-            raise Conflict(f"a rule for {keyword.strip()!r} already exists on {line or 'every modem'}") from None
+            raise _duplicate(keyword, line) from None
         if rule is None:
             raise NotFound(code="autoreply.not_found", id=rule_id)
         return rule
@@ -195,3 +195,9 @@ class RuleBook:
         if not core:
             return None
         return await autoreplies.rule_for(conn, keyword_key="".join(core), line=line)
+
+
+def _duplicate(keyword: str, line: str | None) -> Conflict:
+    if line is None:
+        return Conflict(code="autoreply.duplicate_everywhere", field="keyword", keyword=keyword.strip())
+    return Conflict(code="autoreply.duplicate", field="keyword", keyword=keyword.strip(), line=line)

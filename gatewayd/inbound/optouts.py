@@ -166,7 +166,7 @@ class OptOutService:
         try:
             return normalise(raw, self.region)
         except InvalidNumber as exc:
-            raise InvalidInput("number", str(exc)) from None
+            raise InvalidInput(problems=[exc.problem.at("number")]) from None
 
     def _every(self) -> timedelta:
         return timedelta(hours=self.settings.confirm_every_hours)

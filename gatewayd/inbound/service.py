@@ -203,9 +203,9 @@ class InboundService:
     async def reply(self, thread_id: int, text: str, user: str | None, *, source: str = "reply") -> Any:
         """Queue `text` to the thread's number on the thread's line; the outbound MessageRow."""
         if self.outbound is None:
-            raise ServiceUnavailable("the outbound queue is not running: replies cannot be sent")
+            raise ServiceUnavailable(code="reply.no_queue")
         if not text.strip():
-            raise InvalidInput("text", "must not be empty")
+            raise InvalidInput("text", code="text.required")
         now = self.clock.now()
         async with self.db.write() as conn:
             thread = await threads.get_in(conn, thread_id)

@@ -14,6 +14,8 @@ import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
 
+from gatewayd.problems import CodedValueError
+
 DEFAULT_STOP_WORDS: tuple[str, ...] = (
     "STOP", "STOP SMS", "STOP ALL", "STOPALL", "ARRET", "ARRÊT", "DESABONNER", "DÉSABONNEMENT",
     "DESINSCRIPTION", "UNSUBSCRIBE", "END", "QUIT", "CANCEL", "OPT OUT", "REVOKE",
@@ -73,11 +75,11 @@ class KeywordMatcher:
               ignore_words: Iterable[str] = DEFAULT_IGNORE_WORDS) -> KeywordMatcher:
         """Fold every keyword once; raise ValueError naming a keyword that folds to nothing or that
         is both a stop and a start word."""
-        stop = _keyword_set(stop_words, "stop word")
-        start = _keyword_set(start_words, "start word")
+        stop = _keyword_set(stop_words, "optout.stop_word_empty")
+        start = _keyword_set(start_words, "optout.start_word_empty")
         both = sorted(stop & start)
         if both:
-            raise ValueError(f"{both[0]!r} is both a stop word and a start word")
+            raise CodedValueError("optout.word_both", word=both[0])
         ignore = {t for t in (_tokens(w) for w in ignore_words) if t}
         return cls(stop, start, tuple(sorted(ignore, key=len, reverse=True)))
 
@@ -132,12 +134,12 @@ class KeywordMatcher:
         return start, start + len(words)
 
 
-def _keyword_set(words: Iterable[str], what: str) -> frozenset[str]:
+def _keyword_set(words: Iterable[str], code: str) -> frozenset[str]:
     found = set()
     for word in words:
         squashed = "".join(_tokens(word))
         if not squashed:
-            raise ValueError(f"{what} {word!r} has no letters or digits")
+            raise CodedValueError(code, word=word)
         found.add(squashed)
     return frozenset(found)
 

@@ -428,12 +428,12 @@ class ModemDriver:
                     # Some firmwares hold their OK until the network answers.
                     await self._s().command(command, timeout=max(self.timings.command, timeout))
                 except CommandError as exc:
-                    raise UssdError(f"the modem refused the USSD request ({exc})") from None
+                    raise UssdError("ussd.refused", reason=str(exc)) from None
                 try:
                     answer = await asyncio.wait_for(self._ussd_answer, timeout)
                 except TimeoutError:
                     await self._close_ussd()
-                    raise UssdError(f"no answer from the network within {timeout:g} s") from None
+                    raise UssdError("ussd.no_answer", seconds=f"{timeout:g}") from None
             finally:
                 self._ussd_answer = None
             if answer.status == "more_input":

@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
+
+from gatewayd.problems import Problem
 
 
 class ModemError(Exception):
@@ -52,7 +55,12 @@ class CommandError(ModemError):
 
 
 class UssdError(ModemError):
-    """A USSD request was refused by the modem or got no answer from the network in time."""
+    """A USSD request was refused by the modem or got no answer from the network in time: a
+    `ussd.*` code (gatewayd.problems) with its parameters; str() is its English."""
+
+    def __init__(self, code: str, **params: Any) -> None:
+        self.problem = Problem(code, "", params)
+        super().__init__(self.problem.english())
 
 
 class PinError(ModemError):

@@ -149,7 +149,7 @@ class LineSupervisor:
         LineUnavailableError. Needs the modem registered, like sending."""
         if not self.can_send:
             why = self.sim_mismatch or self.last_error or self.state.value
-            raise LineUnavailableError(f"line {self.name} cannot ask the network now: {why}")
+            raise LineUnavailableError(why)  # the caller names the line (api.modems.ask_ussd)
         try:
             return await self.driver.ussd(code, timeout)
         except (CommandTimeout, PortClosedError) as exc:

@@ -35,11 +35,12 @@ per-line caps and line choice by the dispatcher: every message goes through both
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from functools import partial
-from typing import NamedTuple, Protocol
+from typing import Any, NamedTuple, Protocol
 
 import aiosqlite
 
@@ -135,6 +136,20 @@ class Composed:
     @property
     def segments(self) -> int:
         return sum(self.texts[m.text].segments for m in self.messages)
+
+    def transliteration(self) -> dict[str, Any]:
+        """What the GSM-7 look-alikes replaced over all the messages (each character, what became of
+        it, how many times) and how many SMS that saved: the API's 202 says it."""
+        per_text = Counter(m.text for m in self.messages)
+        replaced: Counter[tuple[str, str]] = Counter()
+        saved = 0
+        for text, times in per_text.items():
+            done = self.texts[text]
+            saved += done.segments_saved * times
+            for original, replacement, count in done.replaced:
+                replaced[(original, replacement)] += count * times
+        return {"replaced": [{"from": o, "to": r, "count": n} for (o, r), n in replaced.items()],
+                "segments_saved": saved}
 
 
 def finish(text: str, *, marketing: bool, mention: str, transliterate: bool) -> Finished:

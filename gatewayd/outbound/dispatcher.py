@@ -45,11 +45,10 @@ log = logging.getLogger(__name__)
 REPORT_BATCH_S = 0.02   # a report may wait this long to share a transaction with a send's outcome
 
 
-def unreported_reason(hours: float) -> str:
+def unreported_reason(hours: float) -> Problem:
     """Why a `sent` message has no delivery report (its documented end when none ever comes)."""
     span = f"{hours:g} h" if hours >= 1 else f"{hours * 3600:g} s"
-    return (f"no delivery report within {span}: delivery not confirmed (the report may have been lost, "
-            f"e.g. while the daemon was stopped on a line that gets reports only directly)")
+    return Problem("report.none", "", {"span": span})
 
 
 class Pool(Protocol):
@@ -348,10 +347,11 @@ class Dispatcher:
             if await store.unpin_soft(conn, line, now):
                 self.wake()
             s = statuses.get(line)
-            why = ("is not configured" if s is None else
-                   f"is {s.state.value}" + (f" ({s.last_error or s.sim_mismatch})" if s.last_error or s.sim_mismatch
-                                            else ""))
-            await store.set_waiting_reason(conn, line, f"{store.WAITING_PREFIX}{line}: it {why}", now)
+            detail = (s.last_error or s.sim_mismatch) if s is not None else None
+            reason = (Problem("line.waiting_unconfigured", "", {"line": line}) if s is None else
+                      Problem("line.waiting_detail", "", {"line": line, "line_state": s.state.value, "detail": detail})
+                      if detail else Problem("line.waiting", "", {"line": line, "line_state": s.state.value}))
+            await store.set_waiting_reason(conn, line, reason, now)
             self._waiting.add(line)
 
     async def _claim(self, conn: aiosqlite.Connection, book: LineBook, now: datetime, events: Events) -> Job | None:

@@ -34,6 +34,20 @@ _STATUS_TEXT = {
 }
 
 
+def status_key(status: int) -> str:
+    """The stable name of a TP-ST value's meaning: '0x46' for a listed value, else its class
+    ('delivered', 'temporary', 'permanent', 'given_up'); the console words `tpst.<key>`."""
+    if status in _STATUS_TEXT:
+        return f"0x{status:02X}"
+    if status <= 0x1F:
+        return "delivered"
+    if status <= 0x3F:
+        return "temporary"
+    if status <= 0x5F:
+        return "permanent"
+    return "given_up"
+
+
 def describe_status(status: int) -> str:
     """Readable meaning of a TP-ST value."""
     if status in _STATUS_TEXT:

@@ -354,16 +354,16 @@ class OutboundService:
         async def work(conn: aiosqlite.Connection) -> MessageRow:
             m = await store.get(conn, message_id)
             if m is None:
-                raise NotFound(f"no message {message_id}")
+                raise NotFound(code="message.not_found", id=message_id)
             if m.state != "unknown":
-                raise Conflict(f"message {message_id} is {m.state}; only an unknown long message can be completed")
+                raise Conflict(code="message.cannot_complete", id=message_id, state=m.state)
             done = await store.sent_seqs(conn, message_id)
             if not done or m.sent_line is None:
-                raise Conflict(f"message {message_id} has no part on record as sent: resend it whole instead")
+                raise Conflict(code="message.no_part_sent", id=message_id)
             if len(done) >= m.segments:
-                raise Conflict(f"every part of message {message_id} is on record as sent: nothing to complete")
+                raise Conflict(code="message.all_parts_sent", id=message_id)
             if await store.resend_of(conn, message_id) is not None:
-                raise Conflict(f"message {message_id} was already resent whole")
+                raise Conflict(code="message.already_resent_whole", id=message_id)
             await store.reopen_to_complete(conn, message_id, m.sent_line, self.clock.now())
             log.info("message %d: %s asked to complete parts %s of %d on %s", message_id, by or "?",
                      sorted(set(range(1, m.segments + 1)) - done), m.segments, m.sent_line)

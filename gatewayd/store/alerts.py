@@ -13,6 +13,7 @@ from typing import Any
 import aiosqlite
 
 from gatewayd.clock import parse_iso, parse_iso_required, utc_iso
+from gatewayd.store.campaigns import AUTO_PAUSE_PREFIX, decode_pause
 from gatewayd.store.db import Database
 
 
@@ -138,9 +139,10 @@ async def campaign_outcomes(db: Database, since: datetime) -> list[CampaignOutco
     iso = utc_iso(since)
     async with db.read() as conn, conn.execute(
             "SELECT id, name, state, pause_reason, COALESCE(finished_at, paused_at) AS at FROM campaigns "
-            "WHERE (state = 'paused' AND pause_reason LIKE 'auto-paused%' AND paused_at >= ?) "
-            "OR (state = 'completed' AND finished_at >= ?) ORDER BY at", (iso, iso)) as cur:
-        return [CampaignOutcome(r["id"], r["name"], r["state"], r["pause_reason"], parse_iso_required(r["at"]))
+            "WHERE (state = 'paused' AND (pause_reason LIKE 'auto-paused%' OR pause_reason LIKE ?) AND paused_at >= ?) "
+            "OR (state = 'completed' AND finished_at >= ?) ORDER BY at", (AUTO_PAUSE_PREFIX + "%", iso, iso)) as cur:
+        return [CampaignOutcome(r["id"], r["name"], r["state"], decode_pause(r["pause_reason"])[0],
+                                parse_iso_required(r["at"]))
                 for r in await cur.fetchall()]
 
 

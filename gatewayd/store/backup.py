@@ -9,10 +9,18 @@ from datetime import datetime, timezone
 import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
+
+from gatewayd.problems import Problem
 
 
 class BackupError(Exception):
-    """The copy could not be written or failed its integrity check."""
+    """The copy could not be written or failed its integrity check; `problem` is its stable code
+    when a console user may read it (the command line prints the English)."""
+
+    def __init__(self, detail: str = "", *, code: str | None = None, **params: Any) -> None:
+        self.problem = Problem(code, "", params) if code is not None else None
+        super().__init__(self.problem.english() if self.problem is not None else detail)
 
 
 @dataclass(frozen=True)
@@ -54,12 +62,12 @@ def backup_database(source: Path, destination: Path, *, pages_per_step: int = -1
         finally:
             src.close()
         if not check or check[0] != "ok":
-            raise BackupError(f"the copy failed its integrity check: {check[0] if check else '?'}")
+            raise BackupError(code="backup.integrity", detail=check[0] if check else "?")
         os.replace(tmp, destination)
     except sqlite3.Error as exc:
-        raise BackupError(f"backup of {source} failed: {exc}") from None
+        raise BackupError(code="backup.failed", path=str(source), error=str(exc)) from None
     except OSError as exc:
-        raise BackupError(f"cannot write {destination}: {exc.strerror}") from None
+        raise BackupError(code="backup.cannot_write", path=str(destination), reason=exc.strerror or "") from None
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -12,6 +12,7 @@ from typing import Any, NamedTuple
 import aiosqlite
 
 from gatewayd.clock import parse_iso, parse_iso_required, utc_iso
+from gatewayd.problems import Problem, english, is_coded
 from gatewayd.store.db import Database
 from gatewayd.store.groups import parse_rule, rule_sql
 
@@ -43,6 +44,13 @@ class Campaign:
     timing: dict[str, Any] | None = None         # reminder or recurring (campaigns/timing.py)
     timing_report: dict[str, Any] | None = None  # what launch planned: recipients skipped and why
     parent_id: int | None = None                 # the recurring campaign this occurrence comes from
+    pause_code: dict[str, Any] | None = None     # why it is paused, as a problem's data (automatic pauses)
+
+    @property
+    def transliterate(self) -> bool | None:
+        """The campaign's own GSM-7 look-alikes switch (None: each template's, else the site's)."""
+        value = self.audience.get("transliterate")
+        return value if isinstance(value, bool) else None
 
 
 class PendingRecipient(NamedTuple):
@@ -55,15 +63,40 @@ class PendingRecipient(NamedTuple):
     values: dict[str, str]
 
 
+# An automatic pause stores its reason as a problem's data (JSON, gatewayd.problems) in pause_reason,
+# so the console can word it in the viewer's language; a person's pause keeps their own words. Only
+# codes of this prefix are read back as codes: a person's text is never taken for one.
+AUTO_PAUSE_PREFIX = '{"code": "campaign.auto_paused'
+
+
+def encode_pause(problem: Problem) -> str:
+    """The pause_reason column for an automatic pause."""
+    return json.dumps(problem.as_data(), ensure_ascii=False)
+
+
+def decode_pause(raw: str | None) -> tuple[str | None, dict[str, Any] | None]:
+    """(English reason, problem data or None) of a pause_reason column."""
+    if raw is None or not raw.startswith(AUTO_PAUSE_PREFIX):
+        return raw, None
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        return raw, None
+    if not is_coded(data):
+        return raw, None
+    return english(data["code"], data.get("params") or {}), data
+
+
 def _campaign(r: sqlite3.Row, templates: dict[str, int]) -> Campaign:
+    reason, code = decode_pause(r["pause_reason"])
     return Campaign(r["id"], r["name"], r["tag"], r["category"], r["state"], r["line"], json.loads(r["audience"]),
                     r["stop_mention"], parse_iso(r["scheduled_at"]), parse_iso(r["started_at"]),
-                    parse_iso(r["paused_at"]), r["pause_reason"], parse_iso(r["finished_at"]),
+                    parse_iso(r["paused_at"]), reason, parse_iso(r["finished_at"]),
                     parse_iso(r["resumed_at"]),
                     r["duplicates"],
                     r["created_by"], parse_iso_required(r["created_at"]), parse_iso_required(r["updated_at"]),
                     templates, json.loads(r["timing"]) if r["timing"] else None,
-                    json.loads(r["timing_report"]) if r["timing_report"] else None, r["parent_id"])
+                    json.loads(r["timing_report"]) if r["timing_report"] else None, r["parent_id"], code)
 
 
 async def insert(conn: aiosqlite.Connection, *, name: str, tag: str, category: str, line: str | None,
@@ -478,6 +511,13 @@ class RecipientOutcome:
     submitted_at: datetime | None
     sent_at: datetime | None
     delivered_at: datetime | None
+    error_key: str | None = None
+    error_params: dict[str, Any] | None = None
+
+    @property
+    def reason(self) -> Problem | None:
+        """The message's reason as a code (what the console words), when it has one."""
+        return Problem(self.error_key, "", self.error_params or {}) if self.error_key and self.error else None
 
 
 # Each report outcome as a condition on the recipient (r) and its current message (m).
@@ -514,7 +554,8 @@ async def recipient_outcomes(conn: aiosqlite.Connection, campaign_id: int, *, af
         where.append("(" + " OR ".join(f"({OUTCOME_SQL[o]})" for o in outcomes) + ")")
     args.append(limit)
     sql = ("SELECT r.id, r.number, r.source, r.contact_id, c.last_name, c.first_name, r.state, r.exclusion,"
-           " r.message_id, m.state, m.sent_line, m.segments, m.error, r.submitted_at, m.sent_at, m.delivered_at"
+           " r.message_id, m.state, m.sent_line, m.segments, m.error, r.submitted_at, m.sent_at, m.delivered_at,"
+           " m.error_key, m.error_params"
            " FROM campaign_recipients r LEFT JOIN messages m ON m.id = r.message_id"
            " LEFT JOIN contacts c ON c.id = r.contact_id"
            f" WHERE {' AND '.join(where)} ORDER BY r.id LIMIT ?")
@@ -523,7 +564,8 @@ async def recipient_outcomes(conn: aiosqlite.Connection, campaign_id: int, *, af
     return [RecipientOutcome(id=r[0], number=r[1], source=r[2], contact_id=r[3], last_name=r[4], first_name=r[5],
                              state=r[6], exclusion=r[7], message_id=r[8], message_state=r[9], line=r[10],
                              segments=r[11], error=r[12], submitted_at=parse_iso(r[13]), sent_at=parse_iso(r[14]),
-                             delivered_at=parse_iso(r[15]))
+                             delivered_at=parse_iso(r[15]), error_key=r[16],
+                             error_params=json.loads(r[17]) if r[17] else None)
             for r in rows]
 
 

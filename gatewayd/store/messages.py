@@ -315,32 +315,33 @@ async def expire_due(conn: aiosqlite.Connection, now: datetime) -> list[int]:
     return ids
 
 
-async def flag_unreported(conn: aiosqlite.Connection, sent_before: datetime, reason: str, now: datetime) -> int:
+async def flag_unreported(conn: aiosqlite.Connection, sent_before: datetime, reason: Problem, now: datetime) -> int:
     """`sent` messages without a reason that went out before `sent_before` get `reason` (they
     stay `sent`: only a report can move them on); how many."""
     cur = await conn.execute(
-        "UPDATE messages SET error = ?, error_key = NULL, error_params = NULL, updated_at = ?"
+        "UPDATE messages SET error = ?, error_key = ?, error_params = ?, updated_at = ?"
         " WHERE state = 'sent' AND error IS NULL AND sent_at < ?",
-        (reason, utc_iso(now), utc_iso(sent_before)))
+        (*_reason(reason, None), utc_iso(now), utc_iso(sent_before)))
     return cur.rowcount
 
 
 WAITING_PREFIX = "waiting for line "
 
 
-async def set_waiting_reason(conn: aiosqlite.Connection, line: str, reason: str | None, now: datetime) -> int:
-    """Queued messages pinned to `line` say why they wait (`reason` starts with WAITING_PREFIX), or
-    lose that reason (None) once the line can send again; how many changed."""
+async def set_waiting_reason(conn: aiosqlite.Connection, line: str, reason: Problem | None, now: datetime) -> int:
+    """Queued messages pinned to `line` say why they wait (`reason`'s English starts with
+    WAITING_PREFIX), or lose that reason (None) once the line can send again; how many changed."""
     if reason is None:
         cur = await conn.execute(
             "UPDATE messages SET error = NULL, error_key = NULL, error_params = NULL, updated_at = ?"
             " WHERE state = 'queued' AND line_key = ? AND error LIKE ?", (utc_iso(now), line, WAITING_PREFIX + "%"))
     else:
+        error, key, params = _reason(reason, None)
         cur = await conn.execute(
-            "UPDATE messages SET error = ?, error_key = NULL, error_params = NULL, updated_at = ?"
+            "UPDATE messages SET error = ?, error_key = ?, error_params = ?, updated_at = ?"
             " WHERE state = 'queued' AND line_key = ? AND (error IS NULL OR error LIKE ? OR error LIKE 'will retry:%')"
-            " AND error IS NOT ?",
-            (reason, utc_iso(now), line, WAITING_PREFIX + "%", reason))
+            " AND (error IS NOT ? OR error_key IS NOT ?)",
+            (error, key, params, utc_iso(now), line, WAITING_PREFIX + "%", error, key))
     return cur.rowcount
 
 

@@ -125,3 +125,42 @@ async def test_openapi_describes_contacts_and_campaigns(app_client: TestClient) 
     assert "post" in doc["paths"]["/api/v1/campaigns/{id}/preview"]
     assert doc["paths"]["/api/v1/contacts"]["get"]["responses"]["200"]["content"]["application/json"]["schema"][
         "required"] == ["contacts", "next_cursor"]
+
+
+async def test_a_campaign_has_its_own_transliteration_switch(app_client: TestClient,
+                                                             api_key: Callable[..., Awaitable[str]]) -> None:
+    h = {"Authorization": f"Bearer {await api_key('send', 'read')}"}
+    tpl = await (await app_client.post("/api/v1/templates", headers=h, json={
+        "title": "Noël", "text": "Joyeux Noël, à l’été prochain !", "transliterate": False})).json()
+    texts = {}
+    for switch in (None, True):
+        r = await app_client.post("/api/v1/campaigns", headers=h, json={
+            "name": f"Noël {switch}", "category": "transactional", "templates": {"default": tpl["id"]},
+            "audience": {"numbers": ["0630000000"]}, "transliterate": switch})
+        assert r.status == 201, await r.text()
+        campaign = await r.json()
+        assert campaign["transliterate"] is switch
+        preview = await (await app_client.post(f"/api/v1/campaigns/{campaign['id']}/preview", headers=h)).json()
+        texts[switch] = preview["recipients"][0]["text"]
+    # The template says no; the campaign's own switch wins over it.
+    assert texts[None] == "Joyeux Noël, à l’été prochain !"
+    assert texts[True] == "Joyeux Noel, à l'été prochain !"
+
+
+async def test_the_202_says_what_transliteration_changed_and_saved(app_client: TestClient,
+                                                                   api_key: Callable[..., Awaitable[str]]) -> None:
+    h = {"Authorization": f"Bearer {await api_key('send')}"}
+    text = "Noël : -20 % sur l’été, ça vous dit ? " * 4  # UCS-2: 3 SMS; GSM-7 once transliterated: 1
+    r = await app_client.post("/api/v1/messages", headers=h, json={
+        "to": ["0630000001", "0630000002"], "text": text, "category": "transactional", "transliterate": True})
+    assert r.status == 202, await r.text()
+    body = await r.json()
+    assert len(body["messages"]) == 2
+    changed = {(c["from"], c["to"]): c["count"] for c in body["transliteration"]["replaced"]}
+    assert changed == {("ë", "e"): 8, ("’", "'"): 8, ("ç", "c"): 8}
+    assert body["transliteration"]["segments_saved"] == 2 * (3 - 1)
+    r = await app_client.post("/api/v1/messages", headers=h, json={
+        "to": "0630000001", "text": text, "category": "transactional", "transliterate": False})
+    assert (await r.json())["transliteration"] == {"replaced": [], "segments_saved": 0}
+    schema = await (await app_client.get("/api/v1/openapi.json", headers=h)).json()
+    assert "transliteration" in schema["components"]["schemas"]["Accepted"]["properties"]

@@ -25,7 +25,8 @@ def test_resolver_takes_the_mapped_column_else_the_default() -> None:
     assert resolver.apply({"first_name": "Zoé", "Date_RDV": "12/01/2027"}) == {
         "first_name": "Zoé", "Date_RDV": "12/01/2027", "prenom": "Zoé", "rdv": "12/01/2027", "magasin": "Marseille"}
     assert resolver.apply({"first_name": ""})["prenom"] == "cher client"
-    assert check({"prenom": {"source": "nope"}, "autre": {}}, ["prenom"], ["first_name"]) == [
+    assert [(p.field, p.english()) for p in check({"prenom": {"source": "nope"}, "autre": {}}, ["prenom"],
+                                                  ["first_name"])] == [
         ("variables.prenom.source", "no column or contact field named 'nope'"),
         ("variables.autre", "the templates have no variable {autre}")]
 

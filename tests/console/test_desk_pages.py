@@ -102,9 +102,11 @@ async def test_the_api_and_the_console_say_why_a_message_waits(console_factory: 
 
 async def test_technical_words_are_french_on_the_pages_office_users_read(admin: Console) -> None:
     [m] = await admin.app[keys.OUTBOUND].submit([NewMessage(to="+33612340101", text="Rendez-vous", source="api")])
-    async with admin.app[keys.DB].write() as conn:   # a report said the network gave up
-        await conn.execute("UPDATE messages SET state = 'failed', error = ? WHERE id = ?",
-                           ("delivery report: validity period expired (TP-ST 0x46)", m.id))
+    async with admin.app[keys.DB].write() as conn:   # a report said the network gave up (as outcomes.py stores it)
+        await conn.execute("UPDATE messages SET state = 'failed', error = ?, error_key = 'report.failed',"
+                           " error_params = ? WHERE id = ?",
+                           ("delivery report: validity period expired (TP-ST 0x46)",
+                            '{"meaning": "validity period expired", "status": "0x46"}', m.id))
     status, body = await admin.get(f"/sent/{m.id}", headers=FR)
     assert "accusé de réception : durée de validité expirée (TP-ST 0x46)" in body
     assert "validity period" not in body

@@ -95,7 +95,7 @@ async def test_received_export_in_arrival_order(admin: Console) -> None:
 
 async def test_bad_periods_are_refused_saying_why(admin: Console) -> None:
     fr = {"Accept-Language": "fr"}
-    for query, words in (("from=2026-13-01", "&#39;2026-13-01&#39; n&#39;est pas une date (AAAA-MM-JJ)"),
+    for query, words in (("from=2026-13-01", "« 2026-13-01 » n&#39;est pas une date (AAAA-MM-JJ)"),
                          ("from=2026-11-30&to=2026-11-01", "la période se termine avant de commencer"),
                          ("from=2025-01-01&to=2026-11-30", "au plus 366 jours par export"),
                          ("from=9999-12-31&to=9999-12-31", "9999-12-31 est hors des années 2000 à 2999"),

@@ -1,4 +1,8 @@
-"""Services' English messages reach French console users in French, values and all; the API keeps English."""
+"""Services' problems reach French console users in French, values and all; the API keeps English and the code.
+
+The services raise stable codes with parameters (gatewayd.problems); the console words them from its
+catalogue (`problem.<code>`), the API in English. Nothing translates English sentences back: a scan of the
+services' source finds no English sentence raised without a code."""
 
 from __future__ import annotations
 
@@ -15,10 +19,10 @@ from gatewayd import keys
 from gatewayd.accounts.apikeys import create_key
 from gatewayd.accounts.passwords import policy_problems
 from console import i18n
-from console.service_messages import Localiser, compile_pattern, compile_patterns, match
 from gatewayd.contacts.analysis import validate_mapping
 from gatewayd.contacts.numbers import check_number
 from gatewayd.phone import _REASONS
+from gatewayd.problems import ENGLISH
 
 from tests.contacts.test_import_files import ole2_with_streams
 from .conftest import Console, add_user
@@ -26,7 +30,8 @@ from .conftest import Console, add_user
 ROOT = Path(gatewayd.__file__).parent
 CONSOLE = Path(i18n.__file__).parent
 SCANNED = [ROOT / "contacts", ROOT / "campaigns", ROOT / "accounts", ROOT / "inbound", CONSOLE / "views",
-           ROOT / "phone.py"]
+           ROOT / "phone.py", ROOT / "store" / "backup.py", ROOT / "email", ROOT / "live_settings.py",
+           ROOT / "line_identity.py"]
 # Errors a console page shows (as field errors or the page's notice) and the exceptions whose str()
 # the services turn into such an error (file readers, template syntax, phone numbers).
 # Errors raised with a stable code (`code=...`, and TemplateSyntaxError's) carry no English to match:
@@ -56,9 +61,9 @@ def shape(pattern: str) -> str:
     return "".join(out)
 
 
-def source_messages() -> Iterator[tuple[str, str, str]]:
+def source_messages(scanned: list[Path] = SCANNED) -> Iterator[tuple[str, str, str]]:
     """(where, shape, example) for every literal or f-string message raised in the scanned modules."""
-    files = [p for root in SCANNED for p in ([root] if root.is_file() else sorted(root.rglob("*.py")))]
+    files = [p for root in scanned for p in ([root] if root.is_file() else sorted(root.rglob("*.py")))]
     for path in files:
         tree = ast.parse(path.read_text("utf-8"))
         # Module-level message constants, raised by name (readers.DAMAGED_WORKBOOK).
@@ -71,8 +76,10 @@ def source_messages() -> Iterator[tuple[str, str, str]]:
                 arg = constants.get(arg.id)
             if arg is None:
                 continue
-            where = f"{path.relative_to(ROOT.parent)}:{node.lineno}"
+            where = f"{path.relative_to(path.parents[2])}:{node.lineno}"
             if isinstance(arg, ast.Constant) and isinstance(arg.value, str):
+                if arg.value in ENGLISH:
+                    continue  # a stable code (FileProblem("file.empty"), TimingProblem(field, "timing.kind"))
                 yield where, arg.value.replace("{", "{{").replace("}", "}}"), arg.value
             elif isinstance(arg, ast.JoinedStr):
                 pieces, example = [], []
@@ -109,31 +116,44 @@ def _message_arg(node: ast.AST) -> ast.expr | None:
 
 
 FR = i18n.catalog("fr")
-FR_PATTERNS = compile_patterns(FR)
 SOURCES = sorted(set(source_messages()))
 
 
-def test_the_scan_finds_the_messages() -> None:
+def test_the_scan_finds_english_messages(tmp_path: Path) -> None:
     # Guards the scan itself: were the walk to find nothing, the next test would pass on nothing.
-    assert len(SOURCES) > 80
-    assert any("a group named" in form for _, form, _ in SOURCES)
-    assert any(form.startswith("the workbook is damaged or") for _, form, _ in SOURCES)  # raised by name
+    (tmp_path / "a" / "b").mkdir(parents=True)
+    source = tmp_path / "a" / "b" / "svc.py"
+    source.write_text('WORDS = "the workbook is damaged"\n'
+                      'def f(name):\n'
+                      '    raise Conflict(f"a group named {name!r} exists already")\n'
+                      '    raise InvalidInput("name", "a group needs a name")\n'
+                      '    raise FileProblem(WORDS)\n'
+                      '    raise FileProblem("file.empty")\n'
+                      '    raise InvalidInput("name", code="group.name_required")\n', "utf-8")
+    found = sorted(form for _, form, _ in source_messages([source]))
+    assert found == ["a group named {} exists already", "a group needs a name", "the workbook is damaged"]
 
 
-@pytest.mark.parametrize(("where", "form", "example"), SOURCES, ids=[w for w, _, _ in SOURCES])
-def test_every_service_message_has_a_french_text(where: str, form: str, example: str) -> None:
-    if form in PER_CALLER:
-        return
-    if form in LEFT_IN_ENGLISH:
-        assert match(FR, FR_PATTERNS, example) is None, f"{where}: translated now, drop it from LEFT_IN_ENGLISH"
-        return
-    found = match(FR, FR_PATTERNS, example)
-    assert found is not None, f"{where}: no fr.json key fits {form!r} (add \"service.{form}\" with names)"
-    key = found[0][len("service."):]
-    # The key must have this message's shape: a looser pattern ("line {line}: {problem}") that
-    # merely happens to fit would translate only part of it.
-    assert shape(key) == form or form in EXAMPLES, (where, key, form)
-    assert i18n.localise_service("fr", example) != example
+def test_the_services_raise_codes_not_english() -> None:
+    # Every refusal of these services carries a stable code the console words from its catalogue:
+    # none is an English sentence to be translated back.
+    left = [(where, form) for where, form, _ in SOURCES if form not in PER_CALLER and form not in LEFT_IN_ENGLISH]
+    assert left == []
+
+
+def test_every_raised_code_has_its_wording() -> None:
+    # FileProblem("file.x") and friends name their code as a bare string: each must be a known code.
+    codes = set()
+    for path in [p for root in SCANNED for p in ([root] if root.is_file() else sorted(root.rglob("*.py")))]:
+        for node in ast.walk(ast.parse(path.read_text("utf-8"))):
+            if isinstance(node, ast.Call):
+                codes |= {k.value.value for k in node.keywords if k.arg == "code"
+                          and isinstance(k.value, ast.Constant) and isinstance(k.value.value, str)}
+    assert len(codes) > 60
+    for code in codes:
+        assert code in ENGLISH, code
+        for lang in ("fr", "en"):
+            assert f"problem.{code}" in i18n.catalog(lang), (lang, code)
 
 
 def test_campaign_state_conflicts_have_a_text_per_action() -> None:
@@ -149,96 +169,33 @@ def test_campaign_state_conflicts_have_a_text_per_action() -> None:
 
 
 def test_phone_number_reasons_are_known() -> None:
-    for reason in [*_REASONS.values(), "empty number", "wrong number of digits for its country"]:
-        assert f"service.{reason}" in FR
+    for reason in [*_REASONS.values(), "phone.empty", "phone.wrong_length", "phone.not_valid_for_country"]:
+        assert reason in ENGLISH and f"problem.{reason}" in FR
 
 
-def test_password_problems_are_translated_piece_by_piece() -> None:
+def test_password_problems_are_worded_piece_by_piece() -> None:
     problems = policy_problems("")
     assert len(problems) == 5
-    message = "needs " + ", ".join(problems)  # as accounts.users.check_new_user builds it
-    assert i18n.localise_service("fr", message) == (
-        "doit contenir au moins 8 caractères, une majuscule, une minuscule, un chiffre, un caractère spécial")
-    assert i18n.localise_service("en", message) == message
+    assert i18n.word_problem("fr", "password.weak", {"missing": problems}) == (
+        "Il manque au mot de passe : au moins 8 caractères, une majuscule, une minuscule, un chiffre,"
+        " un caractère spécial.")
+    # A common password is said to be common (the console's word matching used to call it "a digit").
+    assert i18n.word_problem("fr", "password.weak", {"missing": policy_problems("Azerty123!")}) == (
+        "Il manque au mot de passe : un mot de passe moins courant (pas un mot connu entouré de chiffres ou"
+        " de symboles, comme Passw0rd! ou Azerty123!).")
 
 
-def test_joined_mapping_problems_are_translated_piece_by_piece() -> None:
-    # A field name holding "; " and a key whose own text holds "; " must not be cut apart.
+def test_mapping_problems_are_worded_one_by_one() -> None:
+    # A field name holding "; " stays whole: each problem is its own code, never a joined sentence.
     problems = validate_mapping(("field:a; b", "first_name", "first_name"), 4)
-    message = "; ".join(problems)  # as contacts.importer builds it
-    assert len(problems) == 4
-    assert i18n.localise_service("fr", message) == (
-        "la correspondance des colonnes a 3 entrées pour 4 colonnes ; "
-        "une colonne et une seule doit être associée au mobile ; "
-        "'a; b' n'est pas un nom de champ utilisable (lettres, chiffres, _ ; pas un nom réservé) ; "
-        "'first_name' est choisi pour plusieurs colonnes")
-    assert i18n.localise_service("en", message) == message
-
-
-def test_the_english_catalog_gives_back_the_english_messages() -> None:
-    for _, _, example in SOURCES:
-        assert i18n.localise_service("en", example) == example
-
-
-def test_pattern_keys_compile_and_keep_their_placeholders_in_french() -> None:
-    for lang in ("fr", "en"):
-        for key, text in i18n.catalog(lang).items():
-            if key.startswith("service."):
-                compile_pattern(key)  # raises on a lone brace
-                assert i18n.placeholders(key) == i18n.placeholders(text), (lang, key)
-
-
-# --- the matcher, on its own catalogs ---------------------------------------------------------------
-
-def localiser(**entries: str) -> Localiser:
-    return Localiser({f"service.{k.replace('_', ' ')}": v for k, v in entries.items()})
-
-
-def test_values_with_regex_metacharacters_are_taken_as_they_are() -> None:
-    loc = Localiser({"service.a group named {name} exists already (max. {n}*)": "le groupe {name} existe ({n})"})
-    assert loc(r"a group named '(.*)+[x]\d$ ^|?' exists already (max. 3*)") == r"le groupe '(.*)+[x]\d$ ^|?' existe (3)"
-    # The key's own "(", "." and "*" are text, not regex syntax.
-    assert loc("a group named 'x' exists already (max! 3)") == "a group named 'x' exists already (max! 3)"
-
-
-def test_a_message_no_key_fits_stays_as_it_is() -> None:
-    loc = Localiser({"service.a group named {name} exists already": "un groupe nommé {name} existe déjà",
-                     "service.too long": "trop long"})
-    for message in ("a group named 'x' exists", "A group named 'x' exists already", "too long!", ""):
-        assert loc(message) == message
-    assert loc("a group named 'x' exists already\nand more") == "a group named 'x' exists already\nand more"
-
-
-def test_two_placeholders_are_filled_by_name_in_any_order() -> None:
-    loc = Localiser({"service.{count} SMS segments, at most {max}": "au plus {max} segments SMS, ici {count}",
-                     "service.{a}{b} left": "reste {b}/{a}"})
-    assert loc("7 SMS segments, at most 3") == "au plus 3 segments SMS, ici 7"
-    # A value holding the text that follows it: the first placeholder takes the shortest fit.
-    assert loc("1 SMS segments, at most 2 SMS segments, at most 3") == \
-        "au plus 2 SMS segments, at most 3 segments SMS, ici 1"
-    # Side by side with nothing between them, the first takes nothing and the second the rest.
-    assert loc("xy left") == "reste xy/"
-
-
-def test_the_most_specific_key_wins() -> None:
-    loc = Localiser({"service.a rule for {keyword} already exists on {line}": "… sur la ligne {line}",
-                     "service.a rule for {keyword} already exists on every modem": "… pour toutes les lignes"})
-    assert loc("a rule for 'hi' already exists on every modem") == "… pour toutes les lignes"
-    assert loc("a rule for 'hi' already exists on gsm1") == "… sur la ligne gsm1"
-
-
-def test_a_translation_that_drifted_from_its_key_falls_back_to_english() -> None:
-    loc = Localiser({"service.group {id} does not exist": "le groupe {numero} n'existe pas"})
-    assert loc("group 4 does not exist") == "group 4 does not exist"
-
-
-def test_the_real_catalogs_translate_a_message_with_values() -> None:
-    assert i18n.localise_service("fr", "a group named 'Clients' exists already") == \
-        "un groupe nommé 'Clients' existe déjà"
-    assert i18n.localise_service("en", "a group named 'Clients' exists already") == \
-        "a group named 'Clients' exists already"
-    assert i18n.word_problem("fr", "campaign.refresh_not_launched", {"id": 3, "state": "completed"}) == \
-        "la campagne n°3 est à l'état « terminée » : seule une campagne lancée est actualisée"
+    assert [p.code for p in problems] == ["mapping.entries", "mapping.one_mobile", "mapping.bad_field_name",
+                                          "mapping.duplicate_target"]
+    assert [i18n.word_problem("fr", p.code, p.params) for p in problems] == [
+        "la correspondance des colonnes a 3 entrées pour 4 colonnes",
+        "une colonne et une seule doit être associée au mobile",
+        "« a; b » n'est pas un nom de champ utilisable (lettres, chiffres, _ ; pas un nom réservé)",
+        "« first_name » est choisi pour plusieurs colonnes"]
+    assert problems[2].english() == "'a; b' is not a usable field name (letters, digits, _; not a built-in)"
 
 
 # --- through the real console -----------------------------------------------------------------------
@@ -254,7 +211,7 @@ async def test_group_name_conflict_is_shown_in_french_and_escaped(admin: Console
     await admin.get("/groups/new", headers=fr)
     status, body, _ = await admin.post("/groups/new", {"name": SCRIPT, "kind": "static"}, headers=fr)
     assert status == 422
-    assert "un groupe nommé &#39;&lt;script&gt;alert(1)&lt;/script&gt;&#39; existe déjà" in body
+    assert "un groupe nommé « &lt;script&gt;alert(1)&lt;/script&gt; » existe déjà" in body
     assert SCRIPT not in body and "exists already" not in body
 
 
@@ -264,12 +221,13 @@ async def test_the_same_conflict_stays_english_for_an_english_user_and_in_the_ap
     await admin.post("/groups/new", {"name": "Clients", "kind": "static"}, headers=en)
     await admin.get("/groups/new", headers=en)
     status, body, _ = await admin.post("/groups/new", {"name": "Clients", "kind": "static"}, headers=en)
-    assert status == 422 and "a group named &#39;Clients&#39; exists already" in body
+    assert status == 422 and "a group named ‘Clients’ exists already" in body
     key = await create_key(admin.app[keys.DB], admin.app[keys.CLOCK], "test", {"send"})
     resp = await admin.client.post("/api/v1/groups", json={"name": "Clients"},
                                    headers={"Authorization": f"Bearer {key.token}", "Accept-Language": "fr"})
     problem = await resp.json()
     assert resp.status == 409 and problem["detail"] == "a group named 'Clients' exists already"
+    assert problem["errors"][0]["code"] == "group.exists" and problem["errors"][0]["params"] == {"name": "Clients"}
 
 
 async def test_user_name_conflict_is_shown_in_french(admin: Console) -> None:
@@ -278,7 +236,7 @@ async def test_user_name_conflict_is_shown_in_french(admin: Console) -> None:
     status, body, _ = await admin.post("/settings/users", {"name": "bob", "role": "viewer",
                                                            "password": "Correct-Horse-9", "confirm": "Correct-Horse-9"})
     assert status == 422
-    assert "un utilisateur nommé &#39;bob&#39; existe déjà" in body and "exists already" not in body
+    assert "un utilisateur nommé « bob » existe déjà" in body and "exists already" not in body
 
 
 async def test_a_refused_upload_says_why_in_french(admin: Console) -> None:
@@ -317,7 +275,8 @@ def test_outbound_cancel_and_resend_refusals_are_translated() -> None:
 def test_import_line_reasons_are_french(cell: str, reason: str) -> None:
     check = check_number(cell, "FR")
     assert check.e164 is None and check.reason is not None
-    assert reason in i18n.localise_service("fr", check.reason), (cell, check.reason)
+    assert check.problem is not None
+    assert reason in i18n.word_problem("fr", check.problem.code, check.problem.params), (cell, check.reason)
 
 
 @pytest.mark.parametrize(("cell", "repair"), [
@@ -328,7 +287,7 @@ def test_import_line_reasons_are_french(cell: str, reason: str) -> None:
 def test_import_repairs_are_french_piece_by_piece(cell: str, repair: str) -> None:
     check = check_number(cell, "FR")
     assert check.e164 is not None and check.repair is not None
-    assert ", ".join(i18n.localise_service("fr", p) for p in check.repair.split(", ")) == repair, check.repair
+    assert ", ".join(i18n.word_problem("fr", code, {}) for code in check.repairs) == repair, check.repair
 
 
 async def test_the_import_analysis_page_gives_reasons_and_repairs_in_french(admin: Console) -> None:
@@ -350,11 +309,118 @@ async def test_the_import_analysis_page_gives_reasons_and_repairs_in_french(admi
 
 
 def test_automatic_pause_reasons_are_french() -> None:
-    # The two reasons campaigns/runner.py stores when it pauses a campaign by itself.
-    assert i18n.localise_service("fr", "auto-paused: 35% of 40 finished messages failed (threshold 20%)") == \
+    # What campaigns/runner.py stores when it pauses a campaign by itself: codes, a refusal nested.
+    assert i18n.word_problem("fr", "campaign.auto_paused", {"rate": "35%", "finished": 40, "threshold": "20%"}) == \
         "mise en pause automatique : 35% des 40 messages terminés ont échoué (seuil 20%)"
-    assert i18n.localise_service("fr", "auto-paused: template 4 no longer exists").startswith(
-        "mise en pause automatique : ")
-    source = (ROOT / "campaigns" / "runner.py").read_text("utf-8")
-    assert 'f"auto-paused: {rate:.0%} of {finished} finished messages failed"' in source
-    assert '(threshold {self.settings.failure_threshold:.0%})' in source
+    nested = {"reason": {"code": "template.not_found", "params": {"id": 4}}}
+    assert i18n.word_problem("fr", "campaign.auto_paused_because", nested) == \
+        "mise en pause automatique : " + i18n.word_problem("fr", "template.not_found", {"id": 4})
+
+
+def test_why_a_message_waits_or_has_no_report_is_french() -> None:
+    # What the dispatcher stores (outbound/dispatcher.py): codes, the line's state by its label.
+    assert i18n.word_problem("fr", "line.waiting", {"line": "line2", "line_state": "disconnected"}) == \
+        "en attente de la ligne line2 : elle est « déconnectée »"
+    assert i18n.word_problem("en", "line.waiting", {"line": "line2", "line_state": "disconnected"}) == \
+        "waiting for line line2: it is disconnected"
+    assert i18n.word_problem("fr", "report.none", {"span": "48 h"}).startswith(
+        "pas d'accusé de réception en 48 h : remise non confirmée")
+
+
+def test_a_pause_reason_is_read_back_as_a_code_only_when_stored_as_one() -> None:
+    from gatewayd.problems import Problem
+    from gatewayd.store.campaigns import decode_pause, encode_pause
+
+    stored = encode_pause(Problem("campaign.auto_paused", "", {"rate": "35%", "finished": 40, "threshold": "20%"}))
+    assert decode_pause(stored) == ("auto-paused: 35% of 40 finished messages failed (threshold 20%)",
+                                    {"code": "campaign.auto_paused",
+                                     "params": {"rate": "35%", "finished": 40, "threshold": "20%"}})
+    # A person's own words are theirs, whatever they look like.
+    for words in ("lunch", '{"code": "optout.blocked", "params": {}}', '{"code": "campaign.auto_paused'):
+        assert decode_pause(words) == (words, None)
+
+
+def test_no_console_page_translates_english_back() -> None:
+    # The regular-expression translator and its "service.*" keys are gone for good.
+    assert not (CONSOLE / "service_messages.py").exists()
+    for lang in ("fr", "en"):
+        assert not [k for k in i18n.catalog(lang) if k.startswith("service.")]
+    for template in (CONSOLE / "templates").rglob("*.html"):
+        assert "service(" not in template.read_text("utf-8"), template
+
+
+# --- coded problems: French in the console, code and English in the API ----------------------------
+
+async def _api(admin: Console, method: str, path: str, **kwargs: object) -> tuple[int, dict[str, object]]:
+    key = await create_key(admin.app[keys.DB], admin.app[keys.CLOCK], "t", {"admin"})
+    resp = await admin.client.request(method, path, headers={"Authorization": f"Bearer {key.token}"}, **kwargs)
+    return resp.status, await resp.json()
+
+
+async def test_a_bad_number_has_a_code_in_the_api(admin: Console) -> None:
+    status, problem = await _api(admin, "POST", "/api/v1/messages", json={"to": ["0612"], "text": "Bonjour",
+                                                                      "category": "transactional"})
+    assert status == 422
+    error = problem["errors"][0]  # type: ignore[index]
+    assert error["field"] == "to[0]" and error["code"] == "phone.invalid"
+    assert error["params"] == {"number": "0612", "reason": {"code": "phone.wrong_length", "params": {}}}
+    assert error["message"] == "'0612' is not a valid phone number: wrong number of digits for its country"
+    status, problem = await _api(admin, "POST", "/api/v1/contacts", json={"mobile": "+99912"})
+    assert status == 422 and problem["errors"][0]["code"] == "phone.invalid"  # type: ignore[index]
+    assert problem["errors"][0]["field"] == "mobile"  # type: ignore[index]
+
+
+async def test_a_bad_contact_number_is_french_in_the_console(admin: Console) -> None:
+    fr = {"Accept-Language": "fr"}
+    await admin.get("/contacts/new", headers=fr)
+    status, body, _ = await admin.post("/contacts/new", {"mobile": "0612", "last_name": "Durand"}, headers=fr)
+    assert status == 422
+    assert "« 0612 » n&#39;est pas un numéro de téléphone valide : mauvais nombre de chiffres pour son pays" in body
+    assert "not a valid phone number" not in body and "wrong number" not in body
+    await admin.post("/contacts/new", {"mobile": "0612345678", "last_name": "Durand"}, headers=fr)
+    await admin.get("/contacts/new", headers=fr)
+    status, body, _ = await admin.post("/contacts/new", {"mobile": "06 12 34 56 78"}, headers=fr)
+    assert status == 409 or status == 422
+    assert "a déjà le numéro +33612345678" in body and "already has" not in body
+    status, problem = await _api(admin, "POST", "/api/v1/contacts", json={"mobile": "0612345678"})
+    assert status == 409 and problem["errors"][0]["code"] == "contact.number_taken"  # type: ignore[index]
+
+
+async def test_the_rejected_lines_file_gives_reasons_in_the_users_language(admin: Console) -> None:
+    await admin.get("/imports")
+    form = FormData()
+    form.add_field("_csrf", admin.csrf)
+    form.add_field("file", "Nom;Téléphone\nA;abc\nB;0612345678\nC;06 12 34 56 78\n".encode(), filename="c.csv",
+                   content_type="text/csv")
+    resp = await admin.client.post("/imports", data=form, allow_redirects=False)
+    assert resp.status == 303, await resp.text()
+    import_id = resp.headers["Location"].rstrip("/").split("/")[-1].split("?")[0]
+    await admin.get(resp.headers["Location"])
+    french = await (await admin.client.get(f"/imports/{import_id}/rejects.csv",
+                                           headers={"Accept-Language": "fr"})).text()
+    assert "ce n'est pas un numéro de téléphone" in french and "doublon de la ligne 3" in french, french
+    assert "not a phone number" not in french and "duplicate" not in french
+    key = await create_key(admin.app[keys.DB], admin.app[keys.CLOCK], "t", {"admin"})
+    english = await (await admin.client.get(f"/api/v1/imports/{import_id}/rejects.csv",
+                                            headers={"Authorization": f"Bearer {key.token}"})).text()
+    assert "not a phone number" in english and "duplicate of line 3" in english, english
+
+
+def test_every_code_has_a_french_wording_of_its_own() -> None:
+    # A French text copied from the English would pass the key check and still show English.
+    same = []
+    for code in ENGLISH:
+        values = {name: "x" for name in i18n.placeholders(i18n.catalog("en").get(f"problem.{code}", ""))}
+        french, english = i18n.word_problem("fr", code, values), i18n.word_problem("en", code, values)
+        if french == english:
+            same.append(code)
+    assert same == []
+
+
+async def test_a_settings_refusal_has_its_code_in_the_api(admin: Console) -> None:
+    status, problem = await _api(admin, "PATCH", "/api/v1/settings/quiet_hours",
+                                 json={"send_from": "20:00", "send_until": "08:00"})
+    assert status == 422
+    assert problem["errors"][0]["code"] == "quiet_hours.order"  # type: ignore[index]
+    status, problem = await _api(admin, "POST", "/api/v1/modems/line1/ussd", json={"code": "123"})
+    assert status == 422 and problem["errors"][0]["code"] == "ussd.bad_code", problem  # type: ignore[index]

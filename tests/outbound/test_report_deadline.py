@@ -22,6 +22,7 @@ async def test_no_report_within_the_deadline_is_said_and_a_late_report_still_cou
         flagged = await gw.wait_until(lost_id, lambda m: m.get("error") is not None, timeout=8)
         assert flagged["state"] == "sent"
         assert flagged["error"].startswith("no delivery report within 1 s: delivery not confirmed")
+        assert flagged["reason"] == {"code": "report.none", "params": {"span": "1 s"}}
         late_flagged = await gw.wait_until(late_id, lambda m: m.get("error") is not None, timeout=8)
         assert late_flagged["state"] == "sent"
         delivered = await gw.wait_state(late_id, "delivered")

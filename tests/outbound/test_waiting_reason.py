@@ -18,6 +18,10 @@ async def test_a_message_pinned_to_a_gone_line_says_why_it_waits(tmp_path: Path)
         waiting = await gw.wait_until(mid, lambda m: (m.get("error") or "").startswith("waiting for line line2"))
         assert waiting["state"] == "queued"
         assert "disconnected" in waiting["error"] or "opening" in waiting["error"], waiting["error"]
+        # The same reason as a code, for clients and for the console's own wording.
+        assert waiting["reason"]["code"] in ("line.waiting", "line.waiting_detail"), waiting
+        assert waiting["reason"]["params"]["line"] == "line2"
+        assert waiting["reason"]["params"]["line_state"] in ("disconnected", "opening"), waiting
         await gw.modems[1].replug()
         sent = await gw.wait_state(mid, "sent", "delivered", timeout=20)
         assert "error" not in sent
