@@ -179,6 +179,7 @@ class CampaignRunner:
                 draft = Draft(recipients=[Recipient(r.number, with_defaults(texts.values_of(r.values), decision.defaults), r.language,
                                                     lookup=False) for r in members],
                               text=texts.sources[language], personalise=True, category=category, line=line,
+                              defaults=texts.defaults[language],
                               transliterate=texts.transliterate[language],
                               priority=10, campaign_id=campaign_id, campaign_recipient_ids=[r.id for r in members],
                               source="campaign")

@@ -85,6 +85,7 @@ class Draft:
     send_at: datetime | None = None
     ttl: timedelta | None = None
     variables: Mapping[str, str] | None = None
+    defaults: Mapping[str, str] | None = None  # a template's own defaults (the template's when template_id)
     personalise: bool = False          # on anyway with variables, a template or recipient values
     transliterate: bool | None = None  # None: the site default ([sending] transliterate)
     source: str = "api"
@@ -197,11 +198,13 @@ class Composer:
         line = draft.line
         text = draft.text
         transliterate = draft.transliterate
+        defaults = draft.defaults
         if draft.template_id is not None:
             template = await template_store.get_in(conn, draft.template_id)
             if template is None:
                 raise InvalidInput(draft.name_of("template"), code="template.not_found", id=draft.template_id)
             text = template.text
+            defaults = template.defaults
             line = line or template.line
             if transliterate is None:
                 transliterate = template.transliterate
@@ -221,7 +224,7 @@ class Composer:
         compiled: CompiledTemplate | None = None
         if personalise:
             try:
-                compiled = compile_template(text)
+                compiled = compile_template(text, defaults)
             except TemplateSyntaxError as exc:
                 raise InvalidInput(draft.name_of("text"), problems=[exc.problem(draft.name_of("text"))]) from None
             if not compiled.names:
