@@ -4,7 +4,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 
-.PHONY: demo test bench deb clean
+.PHONY: demo test bench fuzz deb clean
 
 # Runs the daemon on the embedded default: two simulated modems, data under ./var, console on
 # http://127.0.0.1:8080/.
@@ -21,6 +21,11 @@ test: $(VENV)/.test
 # Every benchmark in one table (see bench/README or `bench/run --help`).
 bench: $(VENV)/.test
 	$(BIN)/python -m bench
+
+# The long fuzz run, left out of `make test`: every fuzzer at 5,000 examples and schemathesis for
+# 15 minutes (100 examples per operation) against a live daemon, conformance checks included.
+fuzz: $(VENV)/.test
+	GATEWAYD_FUZZ=long $(BIN)/python -m pytest tests/fuzz -q -p no:cacheprovider
 
 # The Debian package dist/gatewayd_<version>_<arch>.deb for the machine it is built on (needs
 # dpkg-dev and python3-venv; see packaging/deb/build).

@@ -98,7 +98,7 @@ async def build_database(path: Path, total: int, *, seed: int = 7) -> dict[str, 
         line = "line1" if i % 2 else "line2"
         # By column name: the ledger's columns grow, and a positional tuple would go stale.
         row = {"id": i, "to_number": to, "text": text, "category": "transactional", "state": state, "priority": 0,
-               "source": "api", "line_key": "", "segments": 1, "encoding": "GSM-7", "concat_ref": i % 256,
+               "source": "api", "line_key": "", "line_soft": 0, "segments": 1, "encoding": "GSM-7", "concat_ref": i % 256,
                "due_at": iso, "thread_id": thread_id, "created_at": iso, "updated_at": iso,
                "error": "network refused" if state == "failed" else None,
                "finished_at": iso if state not in ("queued",) else None}

@@ -43,7 +43,7 @@ DONE_KEYS = frozenset({
     "saved", "deleted", "created", "sent", "scheduled", "canceled", "resent", "completing", "paused", "resumed",
     "refreshed", "added", "removed", "password_changed", "signed_out", "imported", "revoked",
     "campaign_scheduled", "campaign_launched", "campaign_canceled", "campaign_paused", "campaign_resumed",
-    "campaign_saved", "test_sent",
+    "campaign_saved", "test_sent", "webhook_test_queued", "webhook_replayed",
 })
 
 
@@ -114,6 +114,16 @@ def author(lang: str, by: str | None) -> str:
     return by
 
 
+def line_label(request: web.Request, name: str | None) -> str:
+    """A line as people know it: its label, and its number when known ("Accueil (06 12 34 56 78)")."""
+    if not name:
+        return ""
+    if keys.LINE_IDENTITIES not in request.app:
+        return name
+    identity = request.app[keys.LINE_IDENTITIES].get(name)
+    return f"{identity.label} ({formats(request).phone(identity.number)})" if identity.number else identity.label
+
+
 def base_context(request: web.Request) -> dict[str, Any]:
     session: SessionRow | None = request.get(SESSION)
     lang = request.get(LANG, "en")
@@ -141,6 +151,8 @@ def base_context(request: web.Request) -> dict[str, Any]:
         "label": lambda prefix, name: catalog(lang).get(f"{prefix}.{name}", name),
         # Who did it, as the audit fields record it ('console <user>', 'api key <name>'), in words.
         "author": lambda by: author(lang, by),
+        # A line's label and number wherever a line is named or chosen (see line_label).
+        "line_label": lambda name: line_label(request, name),
         # Why a message is blocked, failed or waits, from its stable code (see message_error).
         "message_error": lambda m: message_error(request, m),
         "poll_ms": int(request.app[keys.SETTINGS].console.poll_seconds * 1000),

@@ -23,6 +23,7 @@ from gatewayd.ops.retention import retention_ctx
 from gatewayd.api import health
 from gatewayd.alerts.component import add_routes as add_alert_routes
 from gatewayd.alerts.component import alerts_ctx, email_ctx
+from gatewayd.api.openapi import typed_query_guard
 from gatewayd.api.problem import problem_middleware
 from gatewayd.campaigns.component import add_routes as add_campaign_routes
 from gatewayd.campaigns.component import campaigns_ctx
@@ -69,7 +70,7 @@ async def watchdog_ctx(app: web.Application) -> AsyncIterator[None]:
 
 def build_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
     """The whole daemon as an aiohttp Application (used by the CLI, the tests and the benchmarks)."""
-    app = web.Application(client_max_size=settings.http.max_body_bytes, middlewares=[problem_middleware])
+    app = web.Application(client_max_size=settings.http.max_body_bytes, middlewares=[problem_middleware, typed_query_guard()])
     app[keys.SETTINGS] = settings
     app[keys.CLOCK] = clock or SystemClock()
     app[keys.MODEM_EVENTS] = ModemEventRouter()

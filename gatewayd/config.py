@@ -189,7 +189,8 @@ class ImportSettings(Section):
 
 
 class CampaignSettings(Section):
-    # Appended to every marketing text (French readers); "{number}" is replaced by stop_number.
+    # Appended to every marketing text (French readers); "{number}" is replaced by the number of the line
+    # the SMS is sent through (its SIM's, or the one an admin set on the Lines page), else by stop_number.
     stop_mention: str = Field("Répondez STOP pour vous désabonner", min_length=1, max_length=80)
     # The same for English readers.
     stop_mention_en: str = Field("Reply STOP to unsubscribe", min_length=1, max_length=80)
@@ -222,10 +223,11 @@ class CampaignSettings(Section):
                 raise ValueError(f"{name} uses {{number}}: set stop_number to the number people reply STOP to")
         return self
 
-    def mention(self, language: str = "fr") -> str:
-        """The opt-out mention appended to marketing texts for a reader of `language` (fr/en)."""
+    def mention(self, language: str = "fr", number: str | None = None) -> str:
+        """The opt-out mention appended to marketing texts for a reader of `language` (fr/en);
+        `number`: the sending line's own number, instead of `stop_number`."""
         text = self.stop_mention_en if language == "en" else self.stop_mention
-        return text.replace("{number}", self.stop_number).strip()
+        return text.replace("{number}", number or self.stop_number).strip()
 
 
 class ConsoleSettings(Section):

@@ -30,6 +30,7 @@ if TYPE_CHECKING:
     from gatewayd.modem.timings import ModemTimings
     from gatewayd.outbound.dispatcher import Dispatcher
     from gatewayd.outbound.service import OutboundService
+    from gatewayd.line_identity import LineIdentities
     from gatewayd.outbound.webhooks import WebhookSender
     from gatewayd.alerts.forwarding import Forwarder
     from gatewayd.alerts.service import AlertService
@@ -82,3 +83,6 @@ EMAIL: web.AppKey[EmailSender] = web.AppKey("email")
 ALERTS: web.AppKey[AlertService] = web.AppKey("alerts")
 FORWARDER: web.AppKey[Forwarder] = web.AppKey("forwarder")
 SIM_CARE: web.AppKey[SimCare] = web.AppKey("sim_care")
+
+# Each line's label and own number, kept in memory (gatewayd.line_identity; set up with outbound).
+LINE_IDENTITIES: web.AppKey[LineIdentities] = web.AppKey("line_identities")

@@ -73,6 +73,8 @@
       if (cat) { q.set("category", cat.value); }
       var tr = form && form.querySelector("input[name=transliterate]");
       if (tr) { q.set("transliterate", tr.checked ? "1" : "0"); }
+      var ln = form && form.querySelector("select[name=line]");
+      if (ln && ln.value) { q.set("line", ln.value); }  // the STOP mention names that line's number
       var mine = ++asked;
       fetch(previewUrl + "?" + q.toString(), { credentials: "same-origin", headers: { "Accept": "application/json" } })
         .then(function (r) { return r.ok ? r.json() : null; })

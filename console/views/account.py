@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from aiohttp import web
 from console import auth
 from console.forms import text
@@ -138,7 +140,28 @@ async def account(request: web.Request) -> web.Response:
     session = session_of(request)
     sessions = await session_store.for_user(request.app[keys.DB], session.user.id)
     return await render(request, "account.html", {"errors": {}, "sessions": sessions, "current_id": session.id,
-                                                  "policy": policy_text(request)})
+                                                  "policy": policy_text(request), **_line_context(request)})
+
+
+def _line_context(request: web.Request) -> dict[str, Any]:
+    user = session_of(request).user
+    return {"lines": request.app[keys.POOL].names(), "default_line": user.default_line}
+
+
+@pages.post("/account/line", role="operator", name="account_line")
+async def set_default_line(request: web.Request) -> web.StreamResponse:
+    """The line this user writes from when they choose none (outbound's line choice rule applies it)."""
+    session = session_of(request)
+    form = await request.post()
+    line = text(form, "line", 32) or None
+    try:
+        await accounts.set_default_line(request.app[keys.DB], request.app[keys.POOL].names(), session.user.id, line)
+    except InvalidInput as exc:
+        sessions = await session_store.for_user(request.app[keys.DB], session.user.id)
+        return await render(request, "account.html", {
+            "errors": field_errors(exc, request), "sessions": sessions, "current_id": session.id,
+            "policy": policy_text(request), **_line_context(request)}, status=422)
+    raise redirect(request, "/account", "saved")
 
 
 @pages.post("/account/password", role="viewer", name="account_password")
@@ -157,7 +180,8 @@ async def change_password(request: web.Request) -> web.StreamResponse:
     if errors:
         sessions = await session_store.for_user(db, session.user.id)
         return await render(request, "account.html", {"errors": errors, "sessions": sessions,
-                                                      "current_id": session.id, "policy": policy_text(request)},
+                                                      "current_id": session.id, "policy": policy_text(request),
+                                                      **_line_context(request)},
                             status=422)
     await user_store.set_password(db, session.user.id, await hash_password_async(password))
     # Other browsers signed in with the old password are signed out.

@@ -24,6 +24,7 @@ from console.forms import (
 )
 from console.render import field_errors, formats, fragment, redirect, render, t, tn
 from console.routing import Pages
+from console.state import session_of
 
 from gatewayd import keys
 from gatewayd.errors import Conflict, InvalidInput, NotFound
@@ -135,7 +136,8 @@ async def send_sms(request: web.Request) -> web.StreamResponse:
         draft = Draft(
             recipients=recipients, text=body, personalise=True, category=Category(category),
             send_at=send_at, line=line or None, transliterate=values["transliterate"], source="console",
-            created_by=actor(request))
+            created_by=actor(request), user_id=session_of(request).user.id,
+            based_on=int(template) if template.isdigit() else None)
         if values["groups"]:
             # A group may be many people: say how many and how many SMS before anything leaves,
             # as the composition counts them (mention, look-alikes, personalised texts).
@@ -172,8 +174,9 @@ async def sms_preview(request: web.Request) -> web.Response:
     settings = request.app[keys.SETTINGS]
     category = "marketing" if q.get("category") == "marketing" else "transactional"
     transliterate = q.get("transliterate") in ("on", "1", "true") if "transliterate" in q else None
-    done = request.app[keys.OUTBOUND].composer.preview(q.get("text", "")[:10_000], category=category,
-                                                        transliterate=transliterate)
+    composer = request.app[keys.OUTBOUND].composer
+    via = q.get("line") if q.get("line") in composer.lines.names() else None
+    done = composer.preview(q.get("text", "")[:10_000], category=category, transliterate=transliterate, line=via)
     info = count_segments(done.text)
     notes = []
     if done.mention:

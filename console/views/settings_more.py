@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from aiohttp import web
@@ -23,6 +24,7 @@ from gatewayd import keys
 from gatewayd.api.body import validation_problem
 from gatewayd.api.webhooks import EndpointBody
 from gatewayd.errors import Conflict, InvalidInput, NotFound
+from gatewayd.outbound import webhook_actions
 from gatewayd.outbound.webhooks import check_target, new_secret
 from gatewayd.store import webhooks as hook_store
 
@@ -90,6 +92,30 @@ async def change_webhook(request: web.Request) -> web.StreamResponse:
         done = "saved"
     _endpoints_changed(request.app)
     raise redirect(request, "/settings/webhooks", done)
+
+
+def _wake_sender(app: web.Application) -> Callable[[], None]:
+    sender = app.get(keys.WEBHOOKS)
+    return sender.wake if sender is not None else (lambda: None)
+
+
+@pages.post("/settings/webhooks/{id:\\d+}/test", role="admin", name="settings_webhook_test")
+async def test_webhook(request: web.Request) -> web.StreamResponse:
+    """Send the endpoint a signed test event (rules: gatewayd.outbound.webhook_actions)."""
+    await request.post()
+    await webhook_actions.send_test(request.app[keys.DB], request.app[keys.CLOCK], path_id(request),
+                                    actor(request), _wake_sender(request.app))
+    raise redirect(request, f"/settings/webhooks?endpoint={path_id(request)}", "webhook_test_queued")
+
+
+@pages.post("/settings/webhooks/{id:\\d+}/deliveries/{delivery:\\d+}/replay", role="admin",
+            name="settings_webhook_replay")
+async def replay_webhook(request: web.Request) -> web.StreamResponse:
+    """Deliver a logged event again (rules: gatewayd.outbound.webhook_actions)."""
+    await request.post()
+    await webhook_actions.replay(request.app[keys.DB], request.app[keys.CLOCK], path_id(request),
+                                 path_id(request, "delivery"), _wake_sender(request.app))
+    raise redirect(request, f"/settings/webhooks?endpoint={path_id(request)}", "webhook_replayed")
 
 
 async def _rules_page(request: web.Request, errors: dict[str, str], values: dict[str, Any] | None = None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Sequence
 
 from gatewayd.accounts.passwords import hash_password, hash_password_async, policy_problems, verify_password_async
 from gatewayd.clock import Clock
@@ -61,3 +62,11 @@ async def authenticate(db: Database, name: str, password: str) -> UserRow | None
 
 
 _DUMMY_HASH = hash_password("not-a-real-password-1A!")
+
+
+async def set_default_line(db: Database, lines: Sequence[str], user_id: int, line: str | None) -> None:
+    """The line `user_id` writes from when they choose none (None: the line choice rule alone);
+    one of the pool's lines."""
+    if line is not None and line not in lines:
+        raise InvalidInput("line", code="line.unknown", line=line, known=", ".join(lines) or "none")
+    await user_store.set_default_line(db, user_id, line)

@@ -10,6 +10,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from gatewayd import keys
 from gatewayd.api.auth import require_scope
 from gatewayd.api.body import parse_body
+from gatewayd.api.inbound import limit_arg, path_id
 from gatewayd.api.openapi import describe
 from gatewayd.alerts.texts import describe as words
 from gatewayd.clock import utc_iso
@@ -51,13 +52,10 @@ def alert_json(alert: store.Alert, language: str) -> dict[str, Any]:
 
 @routes.get("/api/v1/alerts")
 @describe("Latest alerts (incidents of the box: lines, storage, campaigns, disk, balance)", tag="operations",
-          scope="read", responses={200: AlertList}, query={"limit": "at most this many (default 50, max 500)"})
+          scope="read", responses={200: AlertList, 422: None}, query={"limit": "at most this many (default 50, max 500)"})
 async def list_alerts(request: web.Request) -> web.Response:
     await require_scope(request, "read")
-    try:
-        limit = max(1, min(500, int(request.query.get("limit", "50"))))
-    except ValueError:
-        limit = 50
+    limit = limit_arg(request, 50)
     app = request.app
     language = app[keys.SETTINGS].site.language
     rows = await store.recent(app[keys.DB], limit=limit)
@@ -65,15 +63,12 @@ async def list_alerts(request: web.Request) -> web.Response:
     return web.json_response({"alerts": [alert_json(a, language) for a in rows], "unacknowledged": count})
 
 
-@routes.post("/api/v1/alerts/{id}/acknowledge")
+@routes.post(r"/api/v1/alerts/{id:\d+}/acknowledge")
 @describe("Mark an alert as seen", tag="operations", scope="admin",
           responses={200: {"type": "object", "properties": {"acknowledged": {"type": "integer"}}}, 404: None})
 async def acknowledge(request: web.Request) -> web.Response:
     key = await require_scope(request, "admin")
-    try:
-        alert_id = int(request.match_info["id"])
-    except ValueError:
-        raise NotFound("no such alert") from None
+    alert_id = path_id(request)  # 404 past SQLite's integers, like every id
     changed = await request.app[keys.ALERTS].acknowledge(f"api key {key.name}", alert_id)
     return web.json_response({"acknowledged": changed})
 

@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from gatewayd.api import schemas as S
 from gatewayd.api.auth import require_scope
 from gatewayd.api.body import parse_body
 from gatewayd.api.inbound import MAX_LIMIT, encode_cursor, int_cursor, limit_arg, path_id, service
@@ -75,35 +76,35 @@ async def delete_rule(request: web.Request) -> web.Response:
 
 
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
-_RULE = "`{id, keyword, reply, modem, enabled, hits, created_at, updated_at}`"
 _BODY = {"required": True, "content": {"application/json": {"schema": {
     "type": "object", "required": ["keyword", "reply"], "additionalProperties": False,
     "properties": {"keyword": {"type": "string", "maxLength": 40}, "reply": {"type": "string"},
-                   "modem": {"type": "string", "nullable": True}, "enabled": {"type": "boolean"}}}}}}
+                   "modem": {"type": ["string", "null"]}, "enabled": {"type": "boolean"}}}}}}
 OPENAPI: dict[str, Any] = {
     "/api/v1/auto-replies": {
         "get": {"summary": "Keyword auto-reply rules", "tags": ["auto-replies"], "security": [{"bearer": ["read"]}],
-                "responses": {"200": {"description": f"`{{auto_replies: [{_RULE}]}}`"}}},
+                "responses": {"200": S.json_content(S.page("auto_replies", S.ref("AutoReply")))}},
         "post": {"summary": "Add a rule (a message that essentially is the keyword gets the reply)",
                  "tags": ["auto-replies"], "security": [{"bearer": ["admin"]}], "requestBody": _BODY,
-                 "responses": {"201": {"description": _RULE}, "409": {"description": "keyword already has a rule"},
+                 "responses": {"201": S.json_content(S.ref("AutoReply")), "409": {"description": "keyword already has a rule"},
                                "422": {"description": "unusable keyword (or a STOP/START word), reply too long"}}},
     },
     "/api/v1/auto-replies/log": {"get": {
         "summary": "Automatic answers decided, newest first (held_back says why one was not sent)",
         "tags": ["auto-replies"], "security": [{"bearer": ["read"]}],
         "parameters": [{"name": "number", "in": "query", "schema": {"type": "string"}},
-                       {"name": "limit", "in": "query", "schema": {"type": "integer", "maximum": MAX_LIMIT}},
+                       {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}},
                        {"name": "cursor", "in": "query", "schema": {"type": "string"}}],
-        "responses": {"200": {"description": "`{answers: [{id, number, kind, modem, message_id, inbound_id, call_id,"
-                                             " rule_id, held_back, created_at}], next_cursor}`"}},
+        "responses": {"200": S.json_content(S.page("answers", S.ref("AutoAnswer")))},
     }},
     "/api/v1/auto-replies/{id}": {
         "get": {"summary": "One rule", "tags": ["auto-replies"], "security": [{"bearer": ["read"]}],
-                "parameters": [_ID], "responses": {"200": {"description": _RULE}}},
+                "parameters": [_ID], "responses": {"200": S.json_content(S.ref("AutoReply")), "404": {"description": "no such rule"}}},
         "put": {"summary": "Replace a rule", "tags": ["auto-replies"], "security": [{"bearer": ["admin"]}],
-                "parameters": [_ID], "requestBody": _BODY, "responses": {"200": {"description": _RULE}}},
+                "parameters": [_ID], "requestBody": _BODY,
+                "responses": {"200": S.json_content(S.ref("AutoReply")), "404": {"description": "no such rule"},
+                              "409": {"description": "another rule has this keyword"}}},
         "delete": {"summary": "Delete a rule", "tags": ["auto-replies"], "security": [{"bearer": ["admin"]}],
-                   "parameters": [_ID], "responses": {"204": {"description": "deleted"}}},
+                   "parameters": [_ID], "responses": {"204": {"description": "deleted"}, "404": {"description": "no such rule"}}},
     },
 }

@@ -6,6 +6,7 @@ from typing import Any
 
 from aiohttp import web
 
+from gatewayd.api import schemas as S
 from gatewayd.api.auth import require_scope
 from gatewayd.api.inbound import MAX_LIMIT, encode_cursor, int_cursor, limit_arg, service
 from gatewayd.errors import InvalidInput
@@ -42,7 +43,6 @@ OPENAPI: dict[str, Any] = {
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}},
             {"name": "cursor", "in": "query", "schema": {"type": "string"}},
         ],
-        "responses": {"200": {"description": "`{calls: [{id, from, modem, started_at, ended_at, rings,"
-                                             " hung_up_by: us|caller, reply_message_id}], next_cursor}`"}},
+        "responses": {"200": S.json_content(S.page("calls", S.ref("Call")))},
     }},
 }

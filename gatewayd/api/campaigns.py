@@ -9,6 +9,7 @@ from aiohttp import web
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from gatewayd import keys
+from gatewayd.api import schemas as S
 from gatewayd.api.auth import actor, require_scope
 from gatewayd.api.body import RowId, parse_body
 from gatewayd.api.paging import next_cursor, page_args, page_schema, path_id
@@ -191,7 +192,7 @@ async def create_campaign(request: web.Request) -> web.Response:
     return web.json_response(campaign_json(campaign, unknown_variables=unknown), status=201)
 
 
-@routes.put("/api/v1/campaigns/{id}")
+@routes.put(r"/api/v1/campaigns/{id:\d+}")
 @describe(
     "Change a draft campaign (the same body as its creation); 409 once scheduled or launched",
     tag="campaigns",
@@ -221,7 +222,7 @@ async def update_campaign(request: web.Request) -> web.Response:
     return web.json_response(campaign_json(campaign, unknown_variables=unknown))
 
 
-@routes.post("/api/v1/campaigns/{id}/text-checks")
+@routes.post(r"/api/v1/campaigns/{id:\d+}/text-checks")
 @describe(
     "Decide about recipients whose own text has a problem (empty variable, UCS-2, over the segment cap):"
     " default values for the variables and/or leave them out; the preview's text_checks shows them",
@@ -238,14 +239,14 @@ async def decide_texts(request: web.Request) -> web.Response:
     return web.json_response(campaign_json(campaign))
 
 
-@routes.get("/api/v1/campaigns/{id}")
+@routes.get(r"/api/v1/campaigns/{id:\d+}")
 @describe("One campaign", tag="campaigns", scope="read", responses={200: CAMPAIGN_SCHEMA, 404: None})
 async def get_campaign(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     return await with_next_sends(request, await request.app[keys.CAMPAIGNS].get(path_id(request)))
 
 
-@routes.delete("/api/v1/campaigns/{id}")
+@routes.delete(r"/api/v1/campaigns/{id:\d+}")
 @describe("Delete a draft", tag="campaigns", scope="send", responses={204: None, 404: None, 409: None})
 async def delete_campaign(request: web.Request) -> web.Response:
     await require_scope(request, "send")
@@ -253,19 +254,19 @@ async def delete_campaign(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.post("/api/v1/campaigns/{id}/preview")
+@routes.post(r"/api/v1/campaigns/{id:\d+}/preview")
 @describe(
     "Preview: first recipients rendered, totals, exclusions, segments, duration",
     tag="campaigns",
     scope="read",
-    responses={200: {"type": "object"}, 404: None},
+    responses={200: S.CAMPAIGN_PREVIEW, 404: None},
 )
 async def preview_campaign(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     return web.json_response(await preview(request.app[keys.CAMPAIGNS], path_id(request)))
 
 
-@routes.post("/api/v1/campaigns/{id}/schedule")
+@routes.post(r"/api/v1/campaigns/{id:\d+}/schedule")
 @describe(
     "Send now, or at send_at (RFC 3339 with offset)",
     tag="campaigns",
@@ -281,7 +282,7 @@ async def schedule(request: web.Request) -> web.Response:
     return await with_next_sends(request, campaign)
 
 
-@routes.post("/api/v1/campaigns/{id}/pause")
+@routes.post(r"/api/v1/campaigns/{id:\d+}/pause")
 @describe(
     "Pause a running campaign (its queued messages are taken back)",
     tag="campaigns",
@@ -295,7 +296,7 @@ async def pause(request: web.Request) -> web.Response:
     return web.json_response(campaign_json(await request.app[keys.CAMPAIGNS].pause(path_id(request), body.reason)))
 
 
-@routes.post("/api/v1/campaigns/{id}/resume")
+@routes.post(r"/api/v1/campaigns/{id:\d+}/resume")
 @describe(
     "Resume a paused campaign", tag="campaigns", scope="send", responses={200: CAMPAIGN_SCHEMA, 404: None, 409: None}
 )
@@ -304,14 +305,14 @@ async def resume(request: web.Request) -> web.Response:
     return web.json_response(campaign_json(await request.app[keys.CAMPAIGNS].resume(path_id(request))))
 
 
-@routes.post("/api/v1/campaigns/{id}/cancel")
+@routes.post(r"/api/v1/campaigns/{id:\d+}/cancel")
 @describe("Cancel a campaign", tag="campaigns", scope="send", responses={200: CAMPAIGN_SCHEMA, 404: None, 409: None})
 async def cancel(request: web.Request) -> web.Response:
     await require_scope(request, "send")
     return web.json_response(campaign_json(await request.app[keys.CAMPAIGNS].cancel(path_id(request))))
 
 
-@routes.post("/api/v1/campaigns/{id}/refresh")
+@routes.post(r"/api/v1/campaigns/{id:\d+}/refresh")
 @describe(
     "Add new members of the campaign's groups as recipients (nobody twice)",
     tag="campaigns",
@@ -328,7 +329,7 @@ async def refresh(request: web.Request) -> web.Response:
     return web.json_response({"added": result["added"], "campaign": campaign_json(result["campaign"])})
 
 
-@routes.get("/api/v1/campaigns/{id}/stats")
+@routes.get(r"/api/v1/campaigns/{id:\d+}/stats")
 @describe(
     "Progress and outcome of one campaign", tag="campaigns", scope="read", responses={200: STATS_SCHEMA, 404: None}
 )
@@ -370,7 +371,7 @@ def recipient_json(line: ReportLine) -> dict[str, Any]:
             "delivered_at": utc_iso(r.delivered_at), "replied": line.replied, "opted_out": line.opted_out}
 
 
-@routes.get("/api/v1/campaigns/{id}/recipients")
+@routes.get(r"/api/v1/campaigns/{id:\d+}/recipients")
 @describe(
     "What became of each recipient of a campaign, in recipient order",
     tag="campaigns",
@@ -425,7 +426,7 @@ VARIABLES_SCHEMA = {"type": "object", "properties": {
     "proposed": {"type": "object"}, "mapping": {"type": "object"}, "unknown_variables": {"type": "object"}}}
 
 
-@routes.get("/api/v1/campaigns/{id}/variables")
+@routes.get(r"/api/v1/campaigns/{id:\d+}/variables")
 @describe(
     "The variables ↔ columns step: template variables, recipient columns, a proposal and the kept mapping",
     tag="campaigns",
@@ -437,7 +438,7 @@ async def get_variables(request: web.Request) -> web.Response:
     return web.json_response(await request.app[keys.CAMPAIGNS].variables_step(path_id(request)))
 
 
-@routes.put("/api/v1/campaigns/{id}/variables")
+@routes.put(r"/api/v1/campaigns/{id:\d+}/variables")
 @describe(
     "Map the templates' variables to columns, with default values (draft or scheduled campaigns)",
     tag="campaigns",

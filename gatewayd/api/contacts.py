@@ -9,7 +9,7 @@ from gatewayd import keys
 from gatewayd.downloads import send_download
 from gatewayd.api.auth import actor, require_scope
 from gatewayd.api.body import RowId, parse_body
-from gatewayd.api.openapi import describe
+from gatewayd.api.openapi import describe, files
 from gatewayd.api.paging import int_query, next_cursor, page_args, page_schema, path_id
 from gatewayd.api.schemas import CONTACT_SCHEMA, FIELDS_SCHEMA
 from gatewayd.contacts.export import contact_json, export_csv, export_json
@@ -108,7 +108,9 @@ async def create_contact(request: web.Request) -> web.Response:
     tag="contacts",
     scope="read",
     responses={
-        200: "CSV (UTF-8 BOM, cells starting with = + - @ neutralised) or JSON {contacts: [...]}",
+        200: files("CSV (UTF-8 BOM, cells starting with = + - @ neutralised) or JSON {contacts: [...]}",
+                   "text/csv", json_schema={"type": "object", "required": ["contacts"], "properties": {
+                       "contacts": {"type": "array", "items": {"type": "object"}}}}),
         404: None,
         422: None,
     },
@@ -148,14 +150,14 @@ async def bulk_delete(request: web.Request) -> web.Response:
     return web.json_response({"deleted": deleted})
 
 
-@routes.get("/api/v1/contacts/{id}")
+@routes.get(r"/api/v1/contacts/{id:\d+}")
 @describe("One contact", tag="contacts", scope="read", responses={200: CONTACT_SCHEMA, 404: None})
 async def get_contact(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     return web.json_response(contact_json(await request.app[keys.CONTACTS].get(path_id(request))))
 
 
-@routes.put("/api/v1/contacts/{id}")
+@routes.put(r"/api/v1/contacts/{id:\d+}")
 @describe(
     "Replace a contact",
     tag="contacts",
@@ -170,7 +172,7 @@ async def update_contact(request: web.Request) -> web.Response:
     return web.json_response(contact_json(contact))
 
 
-@routes.delete("/api/v1/contacts/{id}")
+@routes.delete(r"/api/v1/contacts/{id:\d+}")
 @describe("Delete a contact", tag="contacts", scope="send", responses={204: None, 404: None})
 async def delete_contact(request: web.Request) -> web.Response:
     await require_scope(request, "send")

@@ -8,6 +8,7 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
 from gatewayd import keys
+from gatewayd.api import schemas as S
 from gatewayd.api.auth import require_scope
 from gatewayd.api.body import RowId, parse_body
 from gatewayd.api.paging import next_cursor, page_args, page_schema, path_id
@@ -90,14 +91,14 @@ async def create_group(request: web.Request) -> web.Response:
     return web.json_response(group_json(group), status=201)
 
 
-@routes.get("/api/v1/groups/{id}")
+@routes.get(r"/api/v1/groups/{id:\d+}")
 @describe("One group", tag="groups", scope="read", responses={200: GROUP_SCHEMA, 404: None})
 async def get_group(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     return web.json_response(group_json(await request.app[keys.GROUPS].get(path_id(request))))
 
 
-@routes.put("/api/v1/groups/{id}")
+@routes.put(r"/api/v1/groups/{id:\d+}")
 @describe(
     "Replace a group",
     tag="groups",
@@ -112,7 +113,7 @@ async def update_group(request: web.Request) -> web.Response:
     return web.json_response(group_json(group))
 
 
-@routes.delete("/api/v1/groups/{id}")
+@routes.delete(r"/api/v1/groups/{id:\d+}")
 @describe("Delete a group (its contacts stay)", tag="groups", scope="send", responses={204: None, 404: None})
 async def delete_group(request: web.Request) -> web.Response:
     await require_scope(request, "send")
@@ -120,7 +121,7 @@ async def delete_group(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.post("/api/v1/groups/{id}/members")
+@routes.post(r"/api/v1/groups/{id:\d+}/members")
 @describe(
     "Add and remove members of a static group",
     tag="groups",
@@ -135,7 +136,7 @@ async def change_members(request: web.Request) -> web.Response:
     return web.json_response(group_json(group))
 
 
-@routes.post("/api/v1/groups/{id}/delete-contacts")
+@routes.post(r"/api/v1/groups/{id:\d+}/delete-contacts")
 @describe(
     "Delete every contact of the group (the group stays, empty); their pending campaign messages are dropped",
     tag="groups",
@@ -147,12 +148,12 @@ async def delete_group_contacts(request: web.Request) -> web.Response:
     return web.json_response({"deleted": await request.app[keys.GROUPS].delete_contacts(path_id(request))})
 
 
-@routes.put("/api/v1/groups/{id}/members/file")
+@routes.put(r"/api/v1/groups/{id:\d+}/members/file")
 @describe(
     "Replace a static group's members by the contacts whose numbers a CSV/TXT/XLS/XLSX file lists",
     tag="groups",
     scope="send",
-    responses={200: {"type": "object"}, 404: None, 409: None, 413: None, 422: None},
+    responses={200: S.MEMBERS_FROM_FILE, 404: None, 409: None, 413: None, 422: None},
     query={"filename": "name of a raw-body upload"},
 )
 async def replace_members(request: web.Request) -> web.Response:

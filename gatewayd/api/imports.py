@@ -9,17 +9,18 @@ from aiohttp import BodyPartReader, web
 from pydantic import BaseModel, ConfigDict, Field
 
 from gatewayd import keys
+from gatewayd.api import schemas as S
 from gatewayd.api.auth import actor, require_scope
 from gatewayd.api.body import RowId, parse_body
 from gatewayd.api.paging import next_cursor, page_args, page_schema, path_id
 from gatewayd.api.schemas import IMPORT_SCHEMA
-from gatewayd.api.openapi import describe
+from gatewayd.api.openapi import describe, files
 from gatewayd.clock import utc_iso
 from gatewayd.contacts import samples
 from gatewayd.contacts.importer import Certification, CommitOptions
 from gatewayd.csv_export import csv_stream
 from gatewayd.downloads import send_download
-from gatewayd.errors import InvalidInput
+from gatewayd.errors import BadRequest, FieldError, InvalidInput
 from gatewayd.store import imports as import_store
 from gatewayd.store.imports import ImportRow
 
@@ -71,7 +72,10 @@ class CommitBody(BaseModel):
 async def body_chunks(request: web.Request) -> tuple[AsyncIterator[bytes], str]:
     """The uploaded bytes as a stream: a multipart 'file' part, or the raw body (?filename=)."""
     if request.content_type.startswith("multipart/"):
-        reader = await request.multipart()
+        try:
+            reader = await request.multipart()
+        except ValueError as exc:  # no boundary in the Content-Type: aiohttp cannot even start reading
+            raise BadRequest(f"unusable multipart body: {exc}", [FieldError("Content-Type", str(exc))]) from None
         while True:
             part = await reader.next()
             if part is None:
@@ -133,8 +137,10 @@ async def list_imports(request: web.Request) -> web.Response:
     "A sample file to fill in: model 1 (numbers alone) or 2 (numbers, names and fields), CSV or XLSX",
     tag="imports",
     scope="read",
-    responses={200: None, 422: None},
-    query={"model": "1 or 2", "format": "csv or xlsx"},
+    responses={200: files("the sample file", "text/csv",
+                          "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"), 422: None},
+    query={"model": {"description": "1 or 2", "type": "string", "enum": ["1", "2"]},
+           "format": {"description": "csv or xlsx", "type": "string", "enum": ["csv", "xlsx"]}},
 )
 async def sample(request: web.Request) -> web.Response:
     await require_scope(request, "read")
@@ -147,7 +153,7 @@ async def sample(request: web.Request) -> web.Response:
                                                "Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@routes.get("/api/v1/imports/{id}")
+@routes.get(r"/api/v1/imports/{id:\d+}")
 @describe(
     "One import with its analysis and report", tag="imports", scope="read", responses={200: IMPORT_SCHEMA, 404: None}
 )
@@ -156,7 +162,7 @@ async def get_import(request: web.Request) -> web.Response:
     return web.json_response(import_json(await request.app[keys.IMPORTS].get(path_id(request))))
 
 
-@routes.delete("/api/v1/imports/{id}")
+@routes.delete(r"/api/v1/imports/{id:\d+}")
 @describe(
     "Delete an upload (its file, analysis and record); contacts it imported stay",
     tag="imports",
@@ -169,13 +175,13 @@ async def delete_import(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.post("/api/v1/imports/{id}/analyse")
+@routes.post(r"/api/v1/imports/{id:\d+}/analyse")
 @describe(
     "Step 1: analyse the file (writes no contact)",
     tag="imports",
     scope="send",
     body=AnalyseBody,
-    responses={200: {"type": "object"}, 404: None, 409: None, 422: None},
+    responses={200: S.IMPORT_ANALYSIS, 404: None, 409: None, 422: None},
 )
 async def analyse(request: web.Request) -> web.Response:
     await require_scope(request, "send")
@@ -190,12 +196,12 @@ async def analyse(request: web.Request) -> web.Response:
     return web.json_response({"import_id": path_id(request), "analysis": report})
 
 
-@routes.get("/api/v1/imports/{id}/rejects.csv")
+@routes.get(r"/api/v1/imports/{id:\d+}/rejects.csv")
 @describe(
     "The analysed file's rejected lines (invalid numbers, duplicates) with their reason, as CSV",
     tag="imports",
     scope="read",
-    responses={200: None, 404: None, 409: None},
+    responses={200: files("the rejected lines with their reason", "text/csv"), 404: None, 409: None},
 )
 async def rejects_csv(request: web.Request) -> web.StreamResponse:
     await require_scope(request, "read")
@@ -204,13 +210,13 @@ async def rejects_csv(request: web.Request) -> web.StreamResponse:
                                f"import-{path_id(request)}-rejected.csv")
 
 
-@routes.post("/api/v1/imports/{id}/commit")
+@routes.post(r"/api/v1/imports/{id:\d+}/commit")
 @describe(
     "Step 2: import with the chosen mapping, groups and opt-in certification",
     tag="imports",
     scope="send",
     body=CommitBody,
-    responses={200: {"type": "object"}, 404: None, 409: None, 422: None},
+    responses={200: S.IMPORT_COMMIT, 404: None, 409: None, 422: None},
 )
 async def commit(request: web.Request) -> web.Response:
     key = await require_scope(request, "send")

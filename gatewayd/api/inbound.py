@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 
 from gatewayd import keys
+from gatewayd.api import schemas as S
 from gatewayd.api.auth import require_scope
 from gatewayd.clock import utc_iso
 from gatewayd.errors import InvalidInput, NotFound, ServiceUnavailable
@@ -167,14 +168,15 @@ OPENAPI: dict[str, Any] = {
             {"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}},
             {"name": "cursor", "in": "query", "schema": {"type": "string"}},
         ],
-        "responses": {"200": {"description": "`{messages: [{id, from, text, received_at, modem, thread_id, parts,"
-                                             " missing_parts?, undecodable?, intent?}], next_cursor, poll_cursor}`:"
-                                             " `next_cursor` is null at the end of the list; `poll_cursor`, given"
-                                             " as `cursor` later, returns only messages received since"}},
+        "responses": {"200": S.json_content(
+            S.page("messages", S.ref("InboundMessage"), poll_cursor=S.null(S.STRING)),
+            "`next_cursor` is null at the end of the list; `poll_cursor`, given as `cursor` later, returns only"
+            " messages received since")},
     }},
     "/api/v1/inbound/{id}": {"get": {
         "summary": "One received SMS with its raw parts", "tags": ["inbound"], "security": [{"bearer": ["read"]}],
         "parameters": [{"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}],
-        "responses": {"200": {"description": "the message and `raw_parts`"}, "404": {"description": "no such message"}},
+        "responses": {"200": S.json_content(S.ref("InboundMessage"), "the message and `raw_parts`"),
+                      "404": {"description": "no such message"}},
     }},
 }

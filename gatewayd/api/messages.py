@@ -13,7 +13,7 @@ from datetime import timedelta
 from typing import Any, Literal
 
 from aiohttp import web
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, StrictBool, ValidationError
 
 from gatewayd import keys
 from gatewayd.api.auth import require_scope
@@ -41,7 +41,7 @@ class SendBody(BaseModel):
     variables: dict[str, str] | None = Field(
         None, max_length=100, description="Values for {name} in the text, the same for every recipient; switches "
                                           "personalisation on (the recipient's contact record fills the rest)")
-    transliterate: bool | None = Field(None, description="Replace characters outside GSM-7 by look-alikes "
+    transliterate: StrictBool | None = Field(None, description="Replace characters outside GSM-7 by look-alikes "
                                                          "(default: the site's [sending] transliterate)")
     category: Literal["transactional", "marketing"] = Field(
         description="marketing waits for the quiet-hours window and is blocked by any opt-out")
@@ -51,6 +51,12 @@ class SendBody(BaseModel):
     client_ref: str | None = Field(None, min_length=1, max_length=128,
                                    description="Your own reference for this send: stored with each message, "
                                                "returned with it and echoed in every webhook event about it")
+
+
+class AcceptedMessage(BaseModel):
+    id: int
+    to: str = Field(description="E.164")
+    state: str = Field(description="scheduled, queued, or blocked (opted out)")
 
 
 class Replaced(BaseModel):
@@ -66,7 +72,7 @@ class Transliteration(BaseModel):
 
 
 class Accepted(BaseModel):
-    messages: list[dict[str, Any]] = Field(description='[{"id", "to", "state"}] in request order')
+    messages: list[AcceptedMessage] = Field(description="one per recipient, in request order")
     transliteration: Transliteration
 
 
@@ -290,7 +296,7 @@ async def list_messages(request: web.Request) -> web.Response:
                               "next_cursor": next_cursor(page, limit, lambda m: m.id)})
 
 
-@routes.get("/api/v1/messages/{id}")
+@routes.get(r"/api/v1/messages/{id:\d+}")
 @describe("One message with its parts (TP-MR, report status)", tag="messages", scope="read",
           responses={200: MessageOut, 404: None, 422: None})
 async def get_message(request: web.Request) -> web.Response:
@@ -303,7 +309,7 @@ async def get_message(request: web.Request) -> web.Response:
     return web.json_response(body)
 
 
-@routes.post("/api/v1/messages/{id}/cancel")
+@routes.post(r"/api/v1/messages/{id:\d+}/cancel")
 @describe("Cancel a queued or scheduled message", tag="messages", scope="send",
           responses={200: MessageOut, 404: None, 409: None})
 async def cancel_message(request: web.Request) -> web.Response:
@@ -311,7 +317,7 @@ async def cancel_message(request: web.Request) -> web.Response:
     return web.json_response(message_json(await request.app[keys.OUTBOUND].cancel(path_id(request))))
 
 
-@routes.post("/api/v1/messages/{id}/complete")
+@routes.post(r"/api/v1/messages/{id:\d+}/complete")
 @describe("Send the missing parts of an unknown long message", tag="messages", scope="send",
           description="For a long message left `unknown` by a stop between its parts: the parts on record "
                       "as sent (see `parts`) are not sent again; the others go out on the same line with "
@@ -324,7 +330,7 @@ async def complete_message(request: web.Request) -> web.Response:
     return web.json_response(message_json(row), status=202)
 
 
-@routes.post("/api/v1/messages/{id}/resend")
+@routes.post(r"/api/v1/messages/{id:\d+}/resend")
 @describe("Resend an unknown or failed message (as a new message)", tag="messages", scope="send",
           description="An `unknown` message may already have arrived: resending is a deliberate choice.",
           responses={202: MessageOut, 404: None, 409: None})

@@ -75,6 +75,8 @@ async def list_modems(request: web.Request) -> web.Response:
 
 
 def identities_of(app: web.Application) -> LineIdentities:
+    if keys.LINE_IDENTITIES in app:
+        return app[keys.LINE_IDENTITIES]
     return LineIdentities(app[keys.DB], app[keys.CLOCK], app[keys.POOL], app[keys.SETTINGS].sending.default_region)
 
 

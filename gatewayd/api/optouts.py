@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from gatewayd.api import schemas as S
 from gatewayd.api.auth import authenticate, require_scope
 from gatewayd.api.body import parse_body
 from gatewayd.api.inbound import MAX_LIMIT, decode_cursor, encode_cursor, int_cursor, limit_arg, service
@@ -118,14 +119,14 @@ OPENAPI: dict[str, Any] = {
     "/api/v1/opt-outs": {
         "get": {"summary": "Numbers opted out now", "tags": ["opt-outs"], "security": [{"bearer": ["read"]}],
                 "parameters": _PAGE,
-                "responses": {"200": {"description": "`{opt_outs: [{number, created_at, source, modem, inbound_id}],"
-                                                     " next_cursor}`"}}},
+                "responses": {"200": S.json_content(S.page("opt_outs", S.ref("OptOut")))}},
         "post": {"summary": "Opt a number out (blocks pending marketing at once)", "tags": ["opt-outs"],
                  "security": [{"bearer": ["send"]}],
                  "requestBody": {"required": True, "content": {"application/json": {"schema": {
                      "type": "object", "required": ["number"], "additionalProperties": False,
                      "properties": {"number": {"type": "string"}, "note": {"type": "string"}}}}}},
-                 "responses": {"201": {"description": "opted out now"}, "200": {"description": "already opted out"},
+                 "responses": {"201": S.json_content(S.ref("OptOutAdded"), "opted out now"),
+                               "200": S.json_content(S.ref("OptOutAdded"), "already opted out"),
                                "422": {"description": "not a valid number"}}},
     },
     "/api/v1/opt-outs/batch": {"post": {
@@ -137,14 +138,13 @@ OPENAPI: dict[str, Any] = {
                                        "items": {"type": "string"}},
                            "note": {"type": "string", "minLength": 1, "maxLength": 500,
                                     "description": "where the list comes from (kept in the history)"}}}}}},
-        "responses": {"200": {"description": "`{added, already_opted_out, duplicates}`"},
+        "responses": {"200": S.json_content(S.ref("OptOutBatch")),
                       "422": {"description": "an invalid number (each named as numbers[i]) or a missing note"}},
     }},
     "/api/v1/opt-outs/history": {"get": {
         "summary": "Opt-out/opt-in history, newest first", "tags": ["opt-outs"], "security": [{"bearer": ["read"]}],
         "parameters": [{"name": "number", "in": "query", "schema": {"type": "string"}}, *_PAGE],
-        "responses": {"200": {"description": "`{events: [{id, number, action: out|in, source, modem, inbound_id,"
-                                             " actor, note, created_at}], next_cursor}`"}},
+        "responses": {"200": S.json_content(S.page("events", S.ref("OptOutEvent")))},
     }},
     "/api/v1/opt-outs/{number}": {"delete": {
         "summary": "Opt a number back in (kept in the history)", "tags": ["opt-outs"],
@@ -154,7 +154,7 @@ OPENAPI: dict[str, Any] = {
             "type": "object", "required": ["note"], "additionalProperties": False,
             "properties": {"note": {"type": "string", "minLength": 1, "maxLength": 500,
                                     "description": "why (kept in the history)"}}}}}},
-        "responses": {"200": {"description": "opted back in"}, "403": {"description": "not an admin key"},
+        "responses": {"200": S.json_content(S.ref("OptOutRemoved"), "opted back in"), "403": {"description": "not an admin key"},
                       "404": {"description": "not opted out"}, "422": {"description": "no note"}},
     }},
 }

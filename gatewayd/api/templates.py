@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from gatewayd import keys
 from gatewayd.api.auth import require_scope
@@ -28,7 +28,7 @@ class TemplateBody(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     line: str | None = Field(None, max_length=32)
     text: str = Field(min_length=1, max_length=5000)
-    transliterate: bool | None = Field(None, description="GSM-7 look-alikes when this template is sent "
+    transliterate: StrictBool | None = Field(None, description="GSM-7 look-alikes when this template is sent "
                                                          "(null: the site's [sending] transliterate)")
     defaults: dict[str, str] = Field(default_factory=dict, max_length=50,
                                      description="Default value per variable name, used for a recipient "
@@ -90,14 +90,14 @@ async def create_template(request: web.Request) -> web.Response:
     return web.json_response(template_json(template, unknown), status=201)
 
 
-@routes.get("/api/v1/templates/{id}")
+@routes.get(r"/api/v1/templates/{id:\d+}")
 @describe("One template", tag="templates", scope="read", responses={200: TEMPLATE_SCHEMA, 404: None})
 async def get_template(request: web.Request) -> web.Response:
     await require_scope(request, "read")
     return web.json_response(template_json(await request.app[keys.TEMPLATES].get(path_id(request))))
 
 
-@routes.put("/api/v1/templates/{id}")
+@routes.put(r"/api/v1/templates/{id:\d+}")
 @describe(
     "Replace a template",
     tag="templates",
@@ -112,7 +112,7 @@ async def update_template(request: web.Request) -> web.Response:
     return web.json_response(template_json(template, unknown))
 
 
-@routes.delete("/api/v1/templates/{id}")
+@routes.delete(r"/api/v1/templates/{id:\d+}")
 @describe(
     "Delete a template no campaign uses", tag="templates", scope="send", responses={204: None, 404: None, 409: None}
 )

@@ -7,6 +7,7 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field
 
+from gatewayd.api import schemas as S
 from gatewayd.api.auth import require_scope
 from gatewayd.api.body import parse_body
 from gatewayd.api.inbound import (
@@ -134,7 +135,6 @@ async def reply(request: web.Request) -> web.Response:
 _ID = {"name": "id", "in": "path", "required": True, "schema": {"type": "integer"}}
 _PAGE = [{"name": "limit", "in": "query", "schema": {"type": "integer", "minimum": 1, "maximum": MAX_LIMIT}},
          {"name": "cursor", "in": "query", "schema": {"type": "string"}}]
-_THREAD = "`{id, number, modem, unread, last_message: {text, at, direction}, created_at}`"
 OPENAPI: dict[str, Any] = {
     "/api/v1/threads": {"get": {
         "summary": "Conversations, newest activity first", "tags": ["threads"], "security": [{"bearer": ["read"]}],
@@ -144,25 +144,24 @@ OPENAPI: dict[str, Any] = {
             {"name": "q", "in": "query", "schema": {"type": "string", "maxLength": 100},
              "description": "number fragment (06 12…, +336…) or words of a received message"},
             *_PAGE],
-        "responses": {"200": {"description": f"`{{threads: [{_THREAD}], next_cursor, unread_total}}`"}},
+        "responses": {"200": S.json_content(S.page("threads", S.ref("Thread"), unread_total=S.INTEGER))},
     }},
     "/api/v1/threads/{id}": {"get": {
         "summary": "One conversation", "tags": ["threads"], "security": [{"bearer": ["read"]}], "parameters": [_ID],
-        "responses": {"200": {"description": _THREAD}, "404": {"description": "no such thread"}},
+        "responses": {"200": S.json_content(S.ref("Thread")), "404": {"description": "no such thread"}},
     }},
     "/api/v1/threads/{id}/messages": {"get": {
         "summary": "A conversation's messages in both directions, newest first", "tags": ["threads"],
         "security": [{"bearer": ["read"]}], "parameters": [_ID, *_PAGE],
-        "responses": {"200": {"description": "`{messages: [{direction: in|out, id, text, at, from|to, modem,"
-                                             " state?}], next_cursor}`"}},
+        "responses": {"200": S.json_content(S.page("messages", S.ref("TimelineItem")))},
     }},
     "/api/v1/threads/{id}/read": {"post": {
         "summary": "Mark a conversation read", "tags": ["threads"], "security": [{"bearer": ["send"]}],
-        "parameters": [_ID], "responses": {"200": {"description": _THREAD}},
+        "parameters": [_ID], "responses": {"200": S.json_content(S.ref("Thread"))},
     }},
     "/api/v1/threads/{id}/unread": {"post": {
         "summary": "Mark a conversation unread", "tags": ["threads"], "security": [{"bearer": ["send"]}],
-        "parameters": [_ID], "responses": {"200": {"description": _THREAD}},
+        "parameters": [_ID], "responses": {"200": S.json_content(S.ref("Thread"))},
     }},
     "/api/v1/threads/{id}/reply": {"post": {
         "summary": "Reply on the conversation's line", "tags": ["threads"], "security": [{"bearer": ["send"]}],
@@ -170,7 +169,7 @@ OPENAPI: dict[str, Any] = {
         "requestBody": {"required": True, "content": {"application/json": {"schema": {
             "type": "object", "required": ["text"], "additionalProperties": False,
             "properties": {"text": {"type": "string", "minLength": 1}}}}}},
-        "responses": {"202": {"description": "`{messages: [{id, to, state}]}`"},
+        "responses": {"202": S.json_content(S.obj({"messages": {"type": "array", "items": S.ref("AcceptedMessage")}})),
                       "422": {"description": "empty text, or a sender name that cannot be answered"}},
     }},
 }

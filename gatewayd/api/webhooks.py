@@ -5,6 +5,7 @@ HMAC-SHA256 of "<webhook-id>.<webhook-timestamp>.<raw body>">, secret whsec_…,
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -12,12 +13,14 @@ from aiohttp import web
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from gatewayd import keys
+from gatewayd.api import schemas as S
 from gatewayd.api.auth import require_scope
 from gatewayd.api.body import parse_body
 from gatewayd.api.paging import next_cursor, page_args, path_id
 from gatewayd.api.openapi import describe
 from gatewayd.clock import utc_iso
 from gatewayd.errors import NotFound
+from gatewayd.outbound import webhook_actions as actions
 from gatewayd.outbound.webhooks import check_target, new_secret
 from gatewayd.store import webhooks as store
 
@@ -83,6 +86,7 @@ class EndpointOut(BaseModel):
     description: str
     enabled: bool
     created_at: str
+    updated_at: str | None = None
     format: str = Field("gatewayd", description="the envelope it receives: gatewayd's, or 'android' (registered "
                                                 "through /3rdparty/v1/webhooks, SMS Gateway for Android's shape)")
     secret: str | None = Field(None, description="only when created or rotated: keep it, it is not shown again")
@@ -104,7 +108,7 @@ def endpoints_changed(app: web.Application) -> None:
 
 
 @routes.get("/api/v1/webhooks")
-@describe("Webhook endpoints", tag="webhooks", scope="admin", responses={200: {"type": "object"}})
+@describe("Webhook endpoints", tag="webhooks", scope="admin", responses={200: S.page("webhooks", S.ref("EndpointOut"))})
 async def list_endpoints(request: web.Request) -> web.Response:
     await require_scope(request, "admin")
     endpoints = await store.list_endpoints(request.app[keys.DB])
@@ -125,7 +129,7 @@ async def create_endpoint(request: web.Request) -> web.Response:
     return web.json_response(endpoint_json(endpoint, secret=True), status=201)
 
 
-@routes.get("/api/v1/webhooks/{id}")
+@routes.get(r"/api/v1/webhooks/{id:\d+}")
 @describe("One webhook endpoint", tag="webhooks", scope="admin", responses={200: EndpointOut, 404: None})
 async def get_endpoint(request: web.Request) -> web.Response:
     await require_scope(request, "admin")
@@ -135,7 +139,7 @@ async def get_endpoint(request: web.Request) -> web.Response:
     return web.json_response(endpoint_json(endpoint))
 
 
-@routes.patch("/api/v1/webhooks/{id}")
+@routes.patch(r"/api/v1/webhooks/{id:\d+}")
 @describe("Change, disable or rotate the secret of an endpoint", tag="webhooks", scope="admin",
           body=EndpointPatch, responses={200: EndpointOut, 404: None, 422: None})
 async def patch_endpoint(request: web.Request) -> web.Response:
@@ -153,7 +157,7 @@ async def patch_endpoint(request: web.Request) -> web.Response:
     return web.json_response(endpoint_json(endpoint, secret=secret is not None))
 
 
-@routes.delete("/api/v1/webhooks/{id}")
+@routes.delete(r"/api/v1/webhooks/{id:\d+}")
 @describe("Remove an endpoint (and its pending deliveries)", tag="webhooks", scope="admin",
           responses={204: None, 404: None})
 async def delete_endpoint(request: web.Request) -> web.Response:
@@ -163,9 +167,9 @@ async def delete_endpoint(request: web.Request) -> web.Response:
     return web.Response(status=204)
 
 
-@routes.get("/api/v1/webhooks/{id}/deliveries")
+@routes.get(r"/api/v1/webhooks/{id:\d+}/deliveries")
 @describe("Delivery log of an endpoint, newest first (with every attempt)", tag="webhooks", scope="admin",
-          responses={200: {"type": "object"}, 404: None},
+          responses={200: S.page("deliveries", S.ref("WebhookDelivery")), 404: None},
           query={"limit": "1-500 (default 100)", "cursor": "next_cursor of the previous page"})
 async def deliveries(request: web.Request) -> web.Response:
     await require_scope(request, "admin")
@@ -185,3 +189,32 @@ async def deliveries(request: web.Request) -> web.Response:
                     "log": [{"attempt": a.attempt, "at": utc_iso(a.at), "status": a.status, "error": a.error,
                              "duration_ms": a.duration_ms} for a in tries]})
     return web.json_response({"deliveries": out, "next_cursor": next_cursor(page, limit, lambda d: d.id)})
+
+
+DELIVERY_QUEUED = {"type": "object", "required": ["delivery_id"], "additionalProperties": False,
+                   "properties": {"delivery_id": {"type": "integer", "description": "see GET …/deliveries"}}}
+
+
+def _wake(request: web.Request) -> Callable[[], None]:
+    sender = request.app.get(keys.WEBHOOKS)
+    return sender.wake if sender is not None else (lambda: None)
+
+
+@routes.post(r"/api/v1/webhooks/{id:\d+}/test")
+@describe("Send the endpoint a signed test event (`webhook.test`), delivered and logged like any event",
+          tag="webhooks", scope="admin", responses={202: DELIVERY_QUEUED, 404: None, 409: None})
+async def send_test_event(request: web.Request) -> web.Response:
+    key = await require_scope(request, "admin")
+    delivery_id = await actions.send_test(request.app[keys.DB], request.app[keys.CLOCK], path_id(request),
+                                          f"api key {key.name}", _wake(request))
+    return web.json_response({"delivery_id": delivery_id}, status=202)
+
+
+@routes.post(r"/api/v1/webhooks/{id:\d+}/deliveries/{delivery_id:\d+}/replay")
+@describe("Deliver a logged event again (a new delivery, same webhook-id); 409 while it is still being tried",
+          tag="webhooks", scope="admin", responses={202: DELIVERY_QUEUED, 404: None, 409: None})
+async def replay_delivery(request: web.Request) -> web.Response:
+    await require_scope(request, "admin")
+    delivery_id = await actions.replay(request.app[keys.DB], request.app[keys.CLOCK], path_id(request),
+                                       path_id(request, "delivery_id"), _wake(request))
+    return web.json_response({"delivery_id": delivery_id}, status=202)

@@ -6,7 +6,7 @@ import json
 from collections.abc import AsyncIterator
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiosqlite
 
@@ -49,9 +49,10 @@ class AudienceSpec:
         return not (self.group_ids or self.contact_ids or self.numbers or self.file_import_id)
 
 
-@dataclass(frozen=True, slots=True)
-class Draft:
-    """One would-be recipient before dedupe and the opt-out check (template values built on demand)."""
+class Draft(NamedTuple):
+    """One would-be recipient before dedupe and the opt-out check (template values built on demand).
+
+    A named tuple: the preview and the launch's check build one per recipient of the audience."""
 
     number: str                     # E.164, or the raw text when invalid
     contact_id: int | None

@@ -10,9 +10,9 @@ the reader's language, the look-alikes): the rule is not repeated here.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 from gatewayd.campaigns.rendering import CampaignTexts
 from gatewayd.campaigns.templates import Rendered, render
@@ -48,8 +48,7 @@ def with_defaults(values: Mapping[str, str], defaults: Mapping[str, str]) -> dic
     return out
 
 
-@dataclass(frozen=True)
-class Checked:
+class Checked(NamedTuple):
     """One recipient's text as it would leave, and its problems: (kind, detail) pairs."""
 
     rendered: Rendered
@@ -72,12 +71,22 @@ class TextCheck:
                                                     transliterate=texts.transliterate.get(lang)).encoding
                              for lang, compiled in texts.by_language.items()}
 
+        self._finishers: dict[str | None, tuple[str, Callable[[str], Finished]]] = {}
+
     def check(self, values: Mapping[str, str], language: str | None) -> Checked:
-        template = self.texts.template_for(language)
-        rendered = render(self.texts.by_language[template], with_defaults(values, self.decision.defaults))
-        done = self.composer.preview(rendered.text, category=self.category, language=language,
-                                     transliterate=self.texts.transliterate.get(template))
-        problems: list[tuple[str, str]] = [("empty_variable", name) for name in rendered.missing]
+        found = self._finishers.get(language)
+        if found is None:  # once per language: the audience walk calls check() for every recipient
+            template = self.texts.template_for(language)
+            found = self._finishers[language] = (template, self.composer.finisher(
+                category=self.category, language=language, transliterate=self.texts.transliterate.get(template),
+                line=self.texts.line))
+        template, finisher = found
+        if self.decision.defaults:
+            values = with_defaults(values, self.decision.defaults)
+        rendered = render(self.texts.by_language[template], values)
+        done = finisher(rendered.text)
+        problems: list[tuple[str, str]] = [("empty_variable", name) for name in rendered.missing] \
+            if rendered.missing else []
         if done.encoding == "UCS-2" and self.own_encoding[template] != "UCS-2":
             problems.append(("ucs2", " ".join(count_segments(done.text).ucs2_forcing)))
         if done.segments > self.max_segments:

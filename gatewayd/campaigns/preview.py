@@ -20,6 +20,7 @@ from gatewayd.store import imports as import_store
 from gatewayd.store import optouts
 
 MISSING_LISTED = 50
+REMEMBERED = 16  # campaigns whose last preview's text checks are kept for their launch
 
 
 def line_caps(settings: Settings, line: str | None, category: str,
@@ -43,6 +44,15 @@ def line_caps(settings: Settings, line: str | None, category: str,
     return caps, hours, max(out.seconds_per_message, spacing)
 
 
+def remember_checks(service: CampaignService, campaign_id: int, version: int, checks: dict[str, Any]) -> None:
+    """Keep the whole-audience check for the launch that usually follows the preview (a few campaigns)."""
+    seen = service.text_checks_seen
+    seen.pop(campaign_id, None)
+    while len(seen) >= REMEMBERED:
+        seen.pop(next(iter(seen)))
+    seen[campaign_id] = (version, checks)
+
+
 async def preview(service: CampaignService, campaign_id: int) -> dict[str, Any]:
     """What the campaign would send if launched now (drafts and scheduled), or what remains."""
     campaign = await service.get(campaign_id)
@@ -57,6 +67,7 @@ async def preview(service: CampaignService, campaign_id: int) -> dict[str, Any]:
     spec = aud.AudienceSpec.from_json(campaign.audience)
     composer = service.composer
     async with service.db.read() as conn:
+        version = await service.db.data_version()  # before anything is read (see remember_checks)
         texts = await load_texts(conn, campaign)
         unknown = await service.unknown_variables(conn, campaign)
         decision = TextDecision.of(campaign.audience)
@@ -112,6 +123,8 @@ async def preview(service: CampaignService, campaign_id: int) -> dict[str, Any]:
                 totals["invalid"] += row.analysis.get("invalid", {}).get("count", 0)
                 totals["duplicate"] += row.analysis.get("duplicates_in_file", {}).get("count", 0)
         already = await store.recipient_counts(conn, campaign_id)
+    text_checks = report.as_json(decision)
+    remember_checks(service, campaign_id, version, text_checks)
     caps, hours, seconds = line_caps(settings, texts.line, campaign.category, service.lines.names())
     # Caps and modem speed count segments: a two-part SMS costs two.
     estimate = estimate_duration(totals["segments"], caps, sending_hours_per_day=hours, seconds_per_message=seconds)
@@ -129,7 +142,7 @@ async def preview(service: CampaignService, campaign_id: int) -> dict[str, Any]:
         "over_cap": over_cap.english() if over_cap else None,  # the API's English; the console words the code
         "over_cap_problem": over_cap.as_data() if over_cap else None,
         "missing_variables": dict(missing),
-        "text_checks": report.as_json(decision),
+        "text_checks": text_checks,
         "recipients_missing_values": lacking,
         "estimated_duration": {"seconds": round(estimate.seconds), "text": estimate.text,
                                "sending_hours_per_day": estimate.sending_hours_per_day,

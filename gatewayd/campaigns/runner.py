@@ -176,7 +176,9 @@ class CampaignRunner:
                 groups.setdefault(texts.template_for(r.language), []).append(r)
             composed: dict[int, NewMessage] = {}
             for language, members in groups.items():
-                draft = Draft(recipients=[Recipient(r.number, with_defaults(texts.values_of(r.values), decision.defaults), r.language,
+                defaults = decision.defaults
+                draft = Draft(recipients=[Recipient(r.number, with_defaults(texts.values_of(r.values), defaults)
+                                                    if defaults else texts.values_of(r.values), r.language,
                                                     lookup=False) for r in members],
                               text=texts.sources[language], personalise=True, category=category, line=line,
                               defaults=texts.defaults[language],

@@ -104,6 +104,10 @@ class CampaignService:
         # Set when a campaign starts, resumes or changes: the runner (CampaignRunner) waits on it.
         self.wakeup = asyncio.Event()
         self.on_release = on_release
+        # campaign id -> (database data_version when its preview began, that preview's text checks):
+        # launching right after a preview does not walk the whole audience a second time when
+        # nothing was written in between (the same data gives the same answer).
+        self.text_checks_seen: dict[int, tuple[int, dict[str, Any]]] = {}
 
     def use_settings(self, settings: Settings) -> None:
         """Settings changed in the console (quiet hours show in the next preview)."""
@@ -325,7 +329,11 @@ class CampaignService:
         audience is checked, as the preview shows it)."""
         from gatewayd.campaigns.preview import preview
 
-        checks = (await preview(self, campaign_id))["text_checks"]
+        seen = self.text_checks_seen.pop(campaign_id, None)
+        if seen is not None and seen[0] == await self.db.data_version():
+            checks = seen[1]
+        else:
+            checks = (await preview(self, campaign_id))["text_checks"]
         if checks["blocking"]:
             kinds = checks["by_kind"]
             # Name what to fix: the empty variables and the first recipient concerned.

@@ -13,6 +13,8 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
+from typing import NamedTuple
 
 from gatewayd.problems import Problem
 
@@ -53,9 +55,14 @@ class CompiledTemplate:
         """Distinct variable names in order of first use."""
         return tuple(dict.fromkeys(self.names))
 
+    @cached_property
+    def slots(self) -> tuple[tuple[str, str, str | None], ...]:
+        """(variable, the literal piece after it, its default) per occurrence: what render() walks."""
+        return tuple((name, piece, self.default_of(i))
+                     for i, (name, piece) in enumerate(zip(self.names, self.pieces[1:], strict=True)))
 
-@dataclass(frozen=True)
-class Rendered:
+
+class Rendered(NamedTuple):  # built once per recipient and check: a tuple is the cheapest immutable value
     text: str
     missing: tuple[str, ...]  # variables with no value and no default for this recipient (rendered as empty)
 
@@ -126,28 +133,29 @@ def unknown_variables(template: CompiledTemplate, known: Iterable[str]) -> tuple
 def render(template: CompiledTemplate, values: Mapping[str, str]) -> Rendered:
     """Substitute values (exact name, else case-insensitive); a missing or empty one renders as its
     `|default`, else as '' (and is listed in `missing`)."""
+    # Called for every recipient of a campaign, several times per launch: kept to the bare loop.
     out = [template.pieces[0]]
-    missing: list[str] = []
+    missing: list[str] | None = None
     lowered: dict[str, str] | None = None
-    for i, (name, piece) in enumerate(zip(template.names, template.pieces[1:], strict=True)):
+    for name, piece, default in template.slots:
         value = values.get(name)
         if value is None:
             if lowered is None:
                 lowered = {k.lower(): v for k, v in values.items()}
             value = lowered.get(name.lower())
         if not value:
-            default = template.default_of(i)
             if default is not None:  # `{name|}`: an empty default is a deliberate choice
                 out.append(default)
                 out.append(piece)
                 continue
-        if not value:
+            if missing is None:
+                missing = []
             if name not in missing:
                 missing.append(name)
             value = ""
-        out.append(str(value))
+        out.append(value if type(value) is str else str(value))
         out.append(piece)
-    return Rendered("".join(out), tuple(missing))
+    return Rendered("".join(out), tuple(missing) if missing else ())
 
 
 def with_stop_mention(text: str, mention: str) -> str:

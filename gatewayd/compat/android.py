@@ -189,7 +189,7 @@ async def send(request: web.Request) -> web.Response:
         await batch_store.insert_batch(conn, api_key_id=key.id, external_id=external_id, message_ids=receipt.ids,
                                        now=now)
 
-    accepted = await sending.submit(app, key, draft, once=once, also=name_it)
+    accepted = await sending.submit(app, key, draft, once=once, also=name_it, request=request)
     recipients = [_recipient(to, state, "recipient opted out" if state == "blocked" else None)
                   for _, to, state in accepted.messages]
     return web.json_response(message_state(app, external_id, recipients, {"Pending": utc_iso(now)}), status=202,

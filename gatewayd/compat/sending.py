@@ -61,11 +61,13 @@ async def validate(app: web.Application, draft: Draft) -> Composed:
 
 
 async def submit(app: web.Application, key: ApiKeyRow, draft: Draft, *, once: Once | None = None,
-                 also: Callable[[aiosqlite.Connection, Receipt], Awaitable[None]] | None = None) -> Accepted:
+                 also: Callable[[aiosqlite.Connection, Receipt], Awaitable[None]] | None = None,
+                 request: web.Request | None = None) -> Accepted:
     """Compose and commit `draft` for `key` (a replay answers the first commit); `also` (idempotent
-    sends only) writes the surface's own record of the send in the same transaction."""
+    sends only) writes the surface's own record of the send in the same transaction. With the
+    `request`, its answer carries the key's RateLimit-* headers, as /api/v1/messages' does."""
     limits, outbound = app[keys.API_LIMITS], app[keys.OUTBOUND]
-    limits.check_rate(key.id)
+    limits.check_rate(key.id, into=request)
     if once is not None and (replay := await earlier(app, key, once)) is not None:
         return replay
     messages = (await outbound.compose(draft)).messages

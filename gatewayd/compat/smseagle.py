@@ -182,7 +182,8 @@ async def _send(request: web.Request, key: ApiKeyRow, params: dict[str, Any], ta
         composed = await sending.validate(app, draft)
         items = [{"phone_number": m.to, "status": "ok", "test": 1} for m in composed.messages]
         return items if extended or len(items) > 1 else {k: v for k, v in items[0].items() if k != "phone_number"}
-    accepted = await sending.submit(app, key, draft, once=_once(request, {"method": target, **params}))
+    accepted = await sending.submit(app, key, draft, once=_once(request, {"method": target, **params}),
+                                   request=request)
     items = []
     for mid, to, state in accepted.messages:
         item: dict[str, Any] = {"message_id": str(mid), "phone_number": to, "status": "ok"}
@@ -376,7 +377,11 @@ class V2Send(BaseModel):
 @routes.post("/index.php/api/v2/messages/sms")
 @routes.post("/api/v2/messages/sms")
 @describe("Send SMS (SMSEagle API v2 shape)", tag="smseagle", scope="send", body=V2Send,
-          responses={200: {"type": "array", "items": {"type": "object"}}, 401: None, 403: None, 422: None, 429: None},
+          responses={200: {"type": "array", "items": {
+              "type": "object", "required": ["status", "message", "number"], "additionalProperties": False,
+              "properties": {"status": {"enum": ["queued", "error", "test_ok"]}, "message": {"type": "string"},
+                             "number": {"type": "string"}, "id": {"type": "integer"}, "error": {"type": "string"}}}},
+                     401: None, 403: None, 422: None, 429: None},
           headers={"access-token": "a gatewayd API key with the send scope (or Authorization: Bearer)",
                    "Idempotency-Key": "same key and body within 24 h: the same answer, nothing sent twice"})
 async def v2_send(request: web.Request) -> web.Response:
@@ -427,7 +432,7 @@ async def v2_send(request: web.Request) -> web.Response:
         composed = await sending.validate(app, draft)
         return web.json_response([{"status": "test_ok", "message": m.text, "number": m.to}
                                   for m in composed.messages])
-    accepted = await sending.submit(app, key, draft, once=_once(request, {"method": "v2", **data}))
+    accepted = await sending.submit(app, key, draft, once=_once(request, {"method": "v2", **data}), request=request)
     out = []
     for mid, to, state in accepted.messages:
         item: dict[str, Any] = {"status": "queued", "message": body.text, "number": to, "id": mid}

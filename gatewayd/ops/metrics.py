@@ -19,7 +19,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.registry import Collector
 
 from gatewayd import __version__, keys
-from gatewayd.api.openapi import operation, register
+from gatewayd.api.openapi import files, operation, register
 from gatewayd.modem.events import LineState, LineStatus
 from gatewayd.store import metrics as metrics_store
 from gatewayd.store.db import StorageUsage
@@ -200,4 +200,4 @@ register("GET", "/metrics", operation(
     tag="operations",
     description="Text exposition format 0.0.4, read from the database at scrape time. Like /healthz it "
                 "needs no key: keep the port on the loopback or the LAN.",
-    responses={200: "Prometheus text exposition (text/plain; version=0.0.4)"}))
+    responses={200: files("Prometheus text exposition (text/plain; version=0.0.4)", "text/plain")}))

@@ -16,6 +16,7 @@ from gatewayd.api.ratelimit import KeyLimits
 from gatewayd.api.ratelimit import add_headers as add_rate_headers
 from gatewayd.clock import SystemClock
 from gatewayd.config import ModemSettings
+from gatewayd.line_identity import LineIdentities
 from gatewayd.outbound.dispatcher import Dispatcher
 from gatewayd.outbound.service import OutboundService
 from gatewayd.outbound.webhooks import WebhookSender
@@ -69,6 +70,12 @@ async def outbound_ctx(app: web.Application) -> AsyncIterator[None]:
                             stop_grace=float(options.get("stop_grace", 2.0)),
                             rng=random.Random(seed) if seed is not None else None)
     service = OutboundService(db, settings, clock, lines=pool, on_new_work=dispatcher.wake)
+    identities = LineIdentities(db, clock, pool, settings.sending.default_region, statuses=pool.statuses)
+    await identities.load()
+    app[keys.LINE_IDENTITIES] = identities
+    # The line choice rule and the STOP mention's number (gatewayd.outbound.compose) ask the pool and these.
+    service.composer.ready_lines = pool.ready_lines
+    service.composer.line_number = identities.number_of
     service.explain_wait = dispatcher.why_waiting
     live.subscribe(dispatcher.use_settings)
     live.subscribe(service.use_settings)

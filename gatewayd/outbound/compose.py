@@ -23,7 +23,12 @@ problems' codes); it applies no rule itself. The rules applied here, once for ev
 - the STOP mention on every marketing SMS, in the recipient's language (contact fr/en, else the
   site's), counted in the segments;
 - the segment cap (`[sending] max_segments`) and the line (one of the pool's lines, which cannot
-  send flash/class 0 SMS: a draft asking for one is refused).
+  send flash/class 0 SMS: a draft asking for one is refused);
+- the line choice: the line the draft names, else its template's; without either, a soft pin
+  (dropped by the dispatcher if that line goes down) to the line the correspondent last exchanged
+  with ("sticky": replies land in one conversation), else to the author's default line, when that
+  line is ready and the pool has another; otherwise any line. The STOP mention names the number
+  of the line it is sent through (its SIM's, or the one an admin set), else `[campaigns] stop_number`.
 Opt-outs are applied when the messages are inserted (and again before sending), quiet hours,
 per-line caps and line choice by the dispatcher: every message goes through both.
 """
@@ -31,10 +36,11 @@ per-line caps and line choice by the dispatcher: every message goes through both
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Protocol
+from functools import partial
+from typing import Any, NamedTuple, Protocol
 
 import aiosqlite
 
@@ -48,7 +54,9 @@ from gatewayd.modem.transliterate import transliterate as gsm7_lookalikes
 from gatewayd.outbound.model import Category, NewMessage
 from gatewayd.problems import Problem
 from gatewayd.store import contacts as contact_store
+from gatewayd.store import messages as message_store
 from gatewayd.store import templates as template_store
+from gatewayd.store import users as user_store
 
 MAX_PROBLEMS = 20
 LANGUAGES = ("fr", "en")
@@ -60,8 +68,7 @@ class LineDirectory(Protocol):
     def names(self) -> list[str]: ...
 
 
-@dataclass(frozen=True, slots=True)
-class Recipient:
+class Recipient(NamedTuple):
     """One recipient: E.164 number, plus what a campaign already knows about them.
 
     `values`: this recipient's own values (a campaign file's row, or contact fields the caller
@@ -80,6 +87,7 @@ class Draft:
     recipients: Sequence[str | Recipient]
     text: str = ""
     template_id: int | None = None
+    based_on: int | None = None        # the template an edited text came from (console): its line applies
     category: Category = Category.TRANSACTIONAL
     line: str | None = None
     send_at: datetime | None = None
@@ -94,6 +102,7 @@ class Draft:
     created_by: str | None = None
     client_ref: str | None = None      # the client's own reference, echoed in every webhook event
     api_key_id: int | None = None
+    user_id: int | None = None         # the console user writing: their default line applies
     thread_id: int | None = None
     campaign_id: int | None = None
     campaign_recipient_ids: Sequence[int] | None = None  # parallel to recipients (campaign runner)
@@ -105,9 +114,10 @@ class Draft:
         return self.field_names.get(field_name, field_name)
 
 
-@dataclass(frozen=True)
-class Finished:
-    """One final text and what the rules did to it (the previews and counters show this)."""
+class Finished(NamedTuple):
+    """One final text and what the rules did to it (the previews and counters show this).
+
+    Named tuples (here and Recipient): built once per campaign recipient, several times per launch."""
 
     text: str
     segments: int
@@ -169,20 +179,43 @@ class Composer:
     def __init__(self, settings: Settings, lines: LineDirectory) -> None:
         self.settings = settings
         self.lines = lines
+        # Set by the app: the lines that can send now, and a line's own number (None: the site's).
+        self.ready_lines: Callable[[], Sequence[str]] = lambda: ()
+        self.line_number: Callable[[str], str | None] = lambda line: None
 
     def use_settings(self, settings: Settings) -> None:
         self.settings = settings
 
-    def mention(self, language: str) -> str:
-        return self.settings.campaigns.mention(language)
+    def mention(self, language: str, line: str | None = None) -> str:
+        """The STOP mention for a reader of `language`, naming the number of `line` when it has one."""
+        number = self.line_number(line) if line is not None else None
+        return self.settings.campaigns.mention(language, number)
+
+    async def soft_lines(self, conn: aiosqlite.Connection, draft: Draft,
+                         numbers: Sequence[str]) -> tuple[dict[str, str], str | None]:
+        """(number -> the ready line it last exchanged with, the author's ready default line) for a
+        draft without a line; nothing when fewer than two lines are ready (no choice to make)."""
+        ready = set(self.ready_lines())
+        if len(ready) < 2:
+            return {}, None
+        last = await message_store.last_lines(conn, numbers)
+        sticky = {number: line for number, line in last.items() if line in ready}
+        default = await user_store.default_line_in(conn, draft.user_id) if draft.user_id is not None else None
+        return sticky, default if default in ready else None
 
     def preview(self, text: str, *, category: Category | str, language: str | None = None,
-                transliterate: bool | None = None) -> Finished:
-        """Pure: what `text` (already personalised) becomes for a reader of `language`: the
-        counters of New SMS, campaigns and templates show this."""
+                transliterate: bool | None = None, line: str | None = None) -> Finished:
+        """Pure: what `text` (already personalised) becomes for a reader of `language` (sent
+        through `line`, when known): the counters of New SMS, campaigns and templates show this."""
+        return self.finisher(category=category, language=language, transliterate=transliterate, line=line)(text)
+
+    def finisher(self, *, category: Category | str, language: str | None = None,
+                 transliterate: bool | None = None, line: str | None = None) -> Callable[[str], Finished]:
+        """preview() with its settings looked up once: checking a campaign's whole audience calls
+        it once per recipient."""
         lang = language_of(language, self.settings.site.language)
-        return finish(text, marketing=Category(category) is Category.MARKETING, mention=self.mention(lang),
-                      transliterate=self.settings.sending.transliterate if transliterate is None else transliterate)
+        return partial(finish, marketing=Category(category) is Category.MARKETING, mention=self.mention(lang, line),
+                       transliterate=self.settings.sending.transliterate if transliterate is None else transliterate)
 
     def check_line(self, line: str | None, field_name: str = "line") -> None:
         if line is None:
@@ -208,6 +241,9 @@ class Composer:
             line = line or template.line
             if transliterate is None:
                 transliterate = template.transliterate
+        elif draft.based_on is not None and line is None:
+            origin = await template_store.get_in(conn, draft.based_on)
+            line = origin.line if origin is not None else None
         self.check_line(line, draft.name_of("line"))
         if draft.flash:
             # The PDU encoder writes no message class: a flash SMS would arrive as a normal one.
@@ -229,6 +265,8 @@ class Composer:
                 raise InvalidInput(draft.name_of("text"), problems=[exc.problem(draft.name_of("text"))]) from None
             if not compiled.names:
                 compiled = None  # nothing to fill: same as literal
+        sticky, default_line = await self.soft_lines(conn, draft, [r.number for r in recipients]) \
+            if line is None else ({}, None)
         wanted = [r.number for r in recipients if r.lookup]
         contacts = await contact_store.by_mobiles(conn, wanted) if wanted and (
             compiled is not None or draft.category is Category.MARKETING) else {}
@@ -237,7 +275,7 @@ class Composer:
         site = settings.site.language
         max_segments = settings.sending.max_segments
         texts: dict[str, Finished] = {}
-        mentions = {lang: self.mention(lang) for lang in LANGUAGES}
+        mentions: dict[tuple[str, str | None], str] = {}
         ids = draft.campaign_recipient_ids
         messages: list[NewMessage] = []
         for i, r in enumerate(recipients):
@@ -260,10 +298,14 @@ class Composer:
                                              {"variable": name, "number": r.number}) for name in rendered.missing]
                     continue
                 body = rendered.text
-            key = body if not marketing else f"{body}\x00{language}"
+            to_line = line or sticky.get(r.number) or default_line
+            key = body if not marketing else f"{body}\x00{language}\x00{to_line}"
             done = texts.get(key)
             if done is None:
-                done = finish(body, marketing=marketing, mention=mentions[language], transliterate=translit)
+                mention = mentions.get((language, to_line))
+                if mention is None:
+                    mention = mentions[language, to_line] = self.mention(language, to_line)
+                done = finish(body, marketing=marketing, mention=mention, transliterate=translit)
                 texts[key] = done
                 if done.segments > max_segments and len(problems) < MAX_PROBLEMS:
                     info = count_segments(done.text)
@@ -271,11 +313,11 @@ class Composer:
                                             {"segments": info.segments, "encoding": info.encoding,
                                              "units": info.units, "max": max_segments}))
             messages.append(NewMessage(
-                to=r.number, text=done.text, category=draft.category, send_at=draft.send_at, line=line,
+                to=r.number, text=done.text, category=draft.category, send_at=draft.send_at, line=to_line,
                 ttl=draft.ttl, priority=draft.priority, campaign_id=draft.campaign_id,
                 campaign_recipient_id=ids[i] if ids is not None else None, thread_id=draft.thread_id,
                 source=draft.source, api_key_id=draft.api_key_id, created_by=draft.created_by,
-                client_ref=draft.client_ref))
+                client_ref=draft.client_ref, line_soft=line is None and to_line is not None))
         if problems:
             raise InvalidInput(problems=problems[:MAX_PROBLEMS])
         return Composed(messages, {f.text: f for f in texts.values()})

@@ -331,7 +331,8 @@ class Dispatcher:
         self._has_endpoints = await webhook_store.any_subscriber(conn)
 
     async def _waiting_reasons(self, conn: aiosqlite.Connection, now: datetime) -> None:
-        """Messages pinned to a line that cannot send (down, not answering, removed) say so."""
+        """Messages pinned to a line that cannot send (down, not answering, removed) say so; those
+        pinned softly by the line choice rule go back to any line."""
         if self.pool is None:
             return
         statuses = {s.name: s for s in self.pool.statuses()}
@@ -342,6 +343,9 @@ class Dispatcher:
                     await store.set_waiting_reason(conn, line, None, now)
                     self._waiting.discard(line)
                 continue
+            # A soft pin (the line choice rule's, not the sender's) does not wait for its line.
+            if await store.unpin_soft(conn, line, now):
+                self.wake()
             s = statuses.get(line)
             detail = (s.last_error or s.sim_mismatch) if s is not None else None
             reason = (Problem("line.waiting_unconfigured", "", {"line": line}) if s is None else

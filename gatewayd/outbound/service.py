@@ -244,7 +244,7 @@ class OutboundService:
                            segments, encoding, mid & 0xFF, send_at_iso, due_iso, expires_iso, m.campaign_id,
                            m.campaign_recipient_id, m.thread_id, m.api_key_id, None, now_iso, now_iso, error,
                            now_iso if blocked else None, m.created_by, blocked_key if blocked else None,
-                           m.client_ref))
+                           m.client_ref, 1 if m.line_soft else 0))
             if states is not None:
                 states.append(state)
             if rows is not None:

@@ -152,6 +152,39 @@ def envelope(delivery: store.DueDelivery) -> bytes:
     return (head + delivery.payload + "}").encode()
 
 
+def host_of(url: str) -> str:
+    """The endpoint's host and port, for logs: a URL may carry a password or a token (user part,
+    query), which must not reach the journal nor the diagnostics bundle."""
+    try:
+        parts = urlsplit(url)
+        return f"{parts.hostname}:{parts.port}" if parts.port else str(parts.hostname)
+    except ValueError:
+        return "(unreadable URL)"
+
+
+class EndpointIncidents:
+    """Which endpoints are failing now, so a dead endpoint is logged once per incident (when it
+    starts, and when it answers again) instead of once per attempt of every event."""
+
+    def __init__(self) -> None:
+        self._failing: dict[int, list[int]] = {}  # endpoint id -> [failed attempts, events given up]
+
+    def failed(self, endpoint_id: int, *, gave_up: bool = False) -> bool:
+        """Count a failed attempt; True when it opens an incident (the endpoint was answering)."""
+        counts = self._failing.get(endpoint_id)
+        opened = counts is None
+        if counts is None:
+            counts = self._failing[endpoint_id] = [0, 0]
+        counts[0] += 1
+        counts[1] += gave_up
+        return opened
+
+    def answered(self, endpoint_id: int) -> tuple[int, int] | None:
+        """Close the endpoint's incident: (failed attempts, events given up), or None without one."""
+        counts = self._failing.pop(endpoint_id, None)
+        return (counts[0], counts[1]) if counts is not None else None
+
+
 class WebhookSender:
     """Drains due deliveries in the background; `wake()` after new events were committed."""
 
@@ -172,6 +205,7 @@ class WebhookSender:
         self.delivered = 0
         self.failed_attempts = 0
         self.envelopes: dict[str, Envelope] = {}  # endpoint format -> its envelope (gatewayd's otherwise)
+        self.incidents = EndpointIncidents()
 
     async def start(self) -> None:
         timeout = aiohttp.ClientTimeout(total=self.settings.timeout_seconds)
@@ -272,12 +306,16 @@ class WebhookSender:
                 error = f"HTTP {status}"
         except (asyncio.TimeoutError, aiohttp.ClientError) as exc:
             error = failure_text(exc)
-            log.info("webhook %d to %s: %s", d.id, d.url, f"{type(exc).__name__}: {exc}"[:300])
+            log.debug("webhook %d to %s: %s", d.id, d.url, f"{type(exc).__name__}: {exc}"[:300])
         duration = int((time.monotonic() - started) * 1000)
         attempt = d.attempts + 1
         at = self.clock.now()
         if error is None:
             self.delivered += 1
+            closed = self.incidents.answered(d.endpoint_id)
+            if closed is not None:
+                log.info("webhook endpoint #%d at %s answers again, after %d failed attempts (%d events given up)",
+                         d.endpoint_id, host_of(d.url), *closed)
             await store.record_attempt(self.db, d.id, attempt=attempt, at=at, status=status, error=None,
                                        duration_ms=duration, state="delivered", next_at=None)
             return
@@ -287,8 +325,12 @@ class WebhookSender:
         state = "pending"
         if at >= deadline:
             state, next_at = "failed", None
-            log.warning("webhook %d to %s given up after %d attempts: %s", d.id, d.url, attempt, error)
+            log.debug("webhook %d to %s given up after %d attempts: %s", d.id, d.url, attempt, error)
         elif next_at is not None and next_at > deadline:
             next_at = deadline  # one last try when the event is as old as we keep trying
+        if self.incidents.failed(d.endpoint_id, gave_up=state == "failed"):
+            log.warning("webhook endpoint #%d at %s is not answering (%s): its events are kept and retried for "
+                        "%s h; logged again when it answers", d.endpoint_id, host_of(d.url), error,
+                        f"{self.settings.max_age_hours:g}")
         await store.record_attempt(self.db, d.id, attempt=attempt, at=at, status=status, error=error,
                                    duration_ms=duration, state=state, next_at=next_at)

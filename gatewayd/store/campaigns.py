@@ -7,7 +7,7 @@ import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 import aiosqlite
 
@@ -53,8 +53,7 @@ class Campaign:
         return value if isinstance(value, bool) else None
 
 
-@dataclass(frozen=True)
-class PendingRecipient:
+class PendingRecipient(NamedTuple):
     """A recipient to send, with what its template needs (contact fields, or the file's columns)."""
 
     id: int

@@ -209,6 +209,15 @@ class Database:
             log.warning("cannot set aside %s: %s", self.reserve_path, exc.strerror)
             self.reserve_path.unlink(missing_ok=True)
 
+    async def data_version(self) -> int:
+        """A number that changes whenever a write was committed since it was last read (SQLite's
+        data_version of the reader connection, which never writes itself): equal values mean that
+        nothing in the database changed in between."""
+        async with self._require(self._reader).execute("PRAGMA data_version") as cur:
+            row = await cur.fetchone()
+        assert row is not None
+        return int(row[0])
+
     @asynccontextmanager
     async def read(self) -> AsyncIterator[aiosqlite.Connection]:
         """The reader connection (query_only); sees every committed write."""

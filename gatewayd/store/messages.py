@@ -20,7 +20,7 @@ INSERT_COLUMNS = (
     "id", "to_number", "text", "category", "state", "priority", "source", "line", "line_key", "segments",
     "encoding", "concat_ref", "send_at", "due_at", "expires_at", "campaign_id", "campaign_recipient_id",
     "thread_id", "api_key_id", "resend_of", "created_at", "updated_at", "error", "finished_at", "created_by",
-    "error_key", "client_ref",
+    "error_key", "client_ref", "line_soft",
 )
 _INSERT_SQL = (f"INSERT INTO messages ({', '.join(INSERT_COLUMNS)}) "
                f"VALUES ({', '.join('?' * len(INSERT_COLUMNS))})")
@@ -343,6 +343,30 @@ async def set_waiting_reason(conn: aiosqlite.Connection, line: str, reason: Prob
             " AND (error IS NOT ? OR error_key IS NOT ?)",
             (error, key, params, utc_iso(now), line, WAITING_PREFIX + "%", error, key))
     return cur.rowcount
+
+
+async def unpin_soft(conn: aiosqlite.Connection, line: str, now: datetime) -> int:
+    """Queued and scheduled messages softly pinned to `line` (the line choice rule's, not the
+    sender's) go back to any line: `line` cannot send. How many."""
+    cur = await conn.execute(
+        "UPDATE messages SET line = NULL, line_key = '', line_soft = 0, updated_at = ?"
+        " WHERE state IN ('queued', 'scheduled') AND line_key = ? AND line_soft = 1", (utc_iso(now), line))
+    return cur.rowcount
+
+
+async def last_lines(conn: aiosqlite.Connection, numbers: Sequence[str]) -> dict[str, str]:
+    """number -> the line of the latest exchange with it: the SMS it last sent us (or the last reply
+    in that conversation), or the last message that went out to it, whichever is more recent.
+    One statement for the batch, each number answered from the threads and messages_to indexes."""
+    if not numbers:
+        return {}
+    rows = await conn.execute_fetchall(
+        "SELECT j.value, (SELECT line FROM ("
+        "   SELECT line, last_at AS at FROM threads WHERE number = j.value"
+        "   UNION ALL SELECT * FROM (SELECT sent_line, COALESCE(sent_at, updated_at) FROM messages"
+        "     WHERE to_number = j.value AND sent_line IS NOT NULL ORDER BY id DESC LIMIT 1)"
+        " ) ORDER BY at DESC LIMIT 1) FROM json_each(?) j", (json.dumps(list(numbers)),))
+    return {r[0]: r[1] for r in rows if r[1]}
 
 
 async def pinned_lines(conn: aiosqlite.Connection) -> list[str]:

@@ -52,7 +52,8 @@ async def _pairs(conn: aiosqlite.Connection, sql: str) -> dict[str, int]:
 
 async def snapshot(conn: aiosqlite.Connection) -> MetricsSnapshot:
     """Current counts from the reader connection (committed data only)."""
-    by_state = await _pairs(conn, "SELECT state, COUNT(*) FROM messages GROUP BY state")
+    # Kept by triggers (migration 0019): a dozen rows, not a GROUP BY over the whole ledger.
+    by_state = await _pairs(conn, "SELECT state, count FROM message_state_counts WHERE count != 0")
     counters: dict[str, dict[str, int]] = {}
     for name, label, value in await conn.execute_fetchall("SELECT name, label, value FROM counters ORDER BY name, label"):
         counters.setdefault(str(name), {})[str(label)] = int(value)

@@ -40,14 +40,14 @@ class SessionInfo:
 
 _SELECT = (
     "SELECT s.id AS s_id, s.csrf_token, s.created_at AS s_created, s.last_seen_at, s.expires_at, s.address,"
-    " s.user_agent, u.id, u.name, u.password_hash, u.role, u.language, u.created_at, u.disabled_at"
+    " s.user_agent, u.id, u.name, u.password_hash, u.role, u.language, u.created_at, u.disabled_at, u.default_line"
     " FROM console_sessions s JOIN users u ON u.id = s.user_id"
 )
 
 
 def _session(r: sqlite3.Row) -> SessionRow:
     user = UserRow(r["id"], r["name"], r["password_hash"], r["role"], r["language"],
-                   parse_iso_required(r["created_at"]), parse_iso(r["disabled_at"]))
+                   parse_iso_required(r["created_at"]), parse_iso(r["disabled_at"]), r["default_line"])
     return SessionRow(r["s_id"], user, r["csrf_token"], parse_iso_required(r["s_created"]),
                       parse_iso_required(r["last_seen_at"]), parse_iso_required(r["expires_at"]),
                       r["address"], r["user_agent"])

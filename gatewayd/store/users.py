@@ -6,6 +6,8 @@ import sqlite3
 from dataclasses import dataclass
 from datetime import datetime
 
+import aiosqlite
+
 from gatewayd.clock import parse_iso, parse_iso_required, utc_iso
 from gatewayd.store.db import Database
 
@@ -23,13 +25,15 @@ class UserRow:
     language: str | None
     created_at: datetime
     disabled_at: datetime | None
+    default_line: str | None = None  # the line this user writes from when they choose none
+
 
 
 def _row(r: sqlite3.Row) -> UserRow:
     return UserRow(
         id=r["id"], name=r["name"], password_hash=r["password_hash"], role=r["role"],
         language=r["language"], created_at=parse_iso_required(r["created_at"]),
-        disabled_at=parse_iso(r["disabled_at"]),
+        disabled_at=parse_iso(r["disabled_at"]), default_line=r["default_line"],
     )
 
 
@@ -106,3 +110,16 @@ async def set_role_and_state(db: Database, user_id: int, *, role: str, disabled_
         await conn.execute("UPDATE users SET role = ?, disabled_at = ? WHERE id = ?",
                            (role, utc_iso(disabled_at), user_id))
         return True
+
+
+async def default_line_in(conn: aiosqlite.Connection, user_id: int) -> str | None:
+    async with conn.execute("SELECT default_line FROM users WHERE id = ?", (user_id,)) as cur:
+        row = await cur.fetchone()
+    return row[0] if row else None
+
+
+async def set_default_line(db: Database, user_id: int, line: str | None) -> bool:
+    """The line `user_id` writes from when they choose none (None: any line); False if no such user."""
+    async with db.write() as conn:
+        cur = await conn.execute("UPDATE users SET default_line = ? WHERE id = ?", (line, user_id))
+        return cur.rowcount > 0

@@ -266,10 +266,14 @@ async def deliveries(db: Database, *, endpoint_id: int | None = None, limit: int
     args.append(limit)
     async with db.read() as conn, conn.execute(sql, args) as cur:
         rows = await cur.fetchall()
-    return [DeliveryRow(r["id"], r["event_id"], r["type"], r["endpoint_id"], r["state"], r["attempts"],
-                        parse_iso_required(r["next_at"]), r["last_status"], r["last_error"],
-                        parse_iso_required(r["created_at"]), parse_iso(r["finished_at"]), r["uid"])
-            for r in rows]
+    return [_delivery_row(r) for r in rows]
+
+
+def _delivery_row(r: sqlite3.Row) -> DeliveryRow:
+    """A webhook_deliveries row joined with its event's type and uid."""
+    return DeliveryRow(r["id"], r["event_id"], r["type"], r["endpoint_id"], r["state"], r["attempts"],
+                       parse_iso_required(r["next_at"]), r["last_status"], r["last_error"],
+                       parse_iso_required(r["created_at"]), parse_iso(r["finished_at"]), r["uid"])
 
 
 async def attempts(db: Database, delivery_id: int) -> list[AttemptRow]:
@@ -278,3 +282,42 @@ async def attempts(db: Database, delivery_id: int) -> list[AttemptRow]:
     ) as cur:
         return [AttemptRow(r["delivery_id"], r["attempt"], parse_iso_required(r["at"]), r["status"], r["error"],
                            r["duration_ms"]) for r in await cur.fetchall()]
+
+
+# ------------------------------------------------------------------ test events and replays
+
+async def enqueue_test(db: Database, endpoint_id: int, payload: dict[str, Any], now: datetime,
+                       event_type: str) -> int | None:
+    """A test event for one endpoint only (whatever it subscribes to); the new delivery's id, or
+    None when the endpoint does not exist."""
+    iso = utc_iso(now)
+    async with db.write() as conn:
+        async with conn.execute("SELECT 1 FROM webhook_endpoints WHERE id = ?", (endpoint_id,)) as cur:
+            if await cur.fetchone() is None:
+                return None
+        cur = await conn.execute("INSERT INTO webhook_events (type, payload, created_at, uid) VALUES (?, ?, ?, ?)",
+                                 (event_type, json.dumps(payload, ensure_ascii=False, separators=(",", ":")),
+                                  iso, new_event_uid()))
+        cur = await conn.execute("INSERT INTO webhook_deliveries (event_id, endpoint_id, state, next_at, created_at) "
+                                 "VALUES (?, ?, 'pending', ?, ?)", (cur.lastrowid, endpoint_id, iso, iso))
+        return cur.lastrowid
+
+
+async def delivery(db: Database, delivery_id: int) -> DeliveryRow | None:
+    async with db.read() as conn, conn.execute(
+        "SELECT d.*, e.type, e.uid FROM webhook_deliveries d JOIN webhook_events e ON e.id = d.event_id "
+        "WHERE d.id = ?", (delivery_id,)
+    ) as cur:
+        r = await cur.fetchone()
+    return None if r is None else _delivery_row(r)
+
+
+async def add_delivery(db: Database, event_id: int, endpoint_id: int, now: datetime) -> int:
+    """A new delivery of a stored event to an endpoint, due now (a replay: the earlier one and its
+    attempts stay in the log)."""
+    iso = utc_iso(now)
+    async with db.write() as conn:
+        cur = await conn.execute("INSERT INTO webhook_deliveries (event_id, endpoint_id, state, next_at, created_at) "
+                                 "VALUES (?, ?, 'pending', ?, ?)", (event_id, endpoint_id, iso, iso))
+        assert cur.lastrowid is not None
+        return cur.lastrowid

@@ -113,3 +113,33 @@ async def test_idempotency(tmp_path: Path, surface: Surface) -> None:
         await gw.wait_state(first[0][0], "delivered")
         states: dict[int, Any] = await gw.states()
         assert list(states) == [first[0][0]] and len(gw.network.received_by(NUMBER)) == 1
+
+
+RATE_LIMITED = {"api": {"requests_per_minute": 12, "recipients_per_day": 0}}
+
+
+@pytest.mark.parametrize("surface", ["jsonrpc", "http_api", "v2", "android"])
+async def test_compat_sends_carry_ratelimit_headers(tmp_path: Path, surface: str) -> None:
+    """The compatibility surfaces take from the same per-key bucket as /api/v1/messages and say so
+    in the same RateLimit-* headers (12 per minute: a burst of 2)."""
+    async with gateway(tmp_path, sections=RATE_LIMITED) as gw:
+        remaining = []
+        for i in range(3):
+            number = f"+3361234567{i}"
+            if surface == "jsonrpc":
+                resp = await gw.client.post("/jsonrpc/sms", json={"method": "sms.send_sms", "params": {
+                    "access_token": gw.token, "to": number, "message": "hello"}})
+            elif surface == "http_api":
+                resp = await gw.client.get("/http_api/send_sms", params={
+                    "access_token": gw.token, "to": number, "message": "hello"})
+            elif surface == "v2":
+                resp = await gw.client.post("/api/v2/messages/sms", headers={"access-token": gw.token},
+                                            json={"to": [number], "text": "hello"})
+            else:
+                resp = await gw.client.post("/3rdparty/v1/messages", headers=gw.auth,
+                                            json={"phoneNumbers": [number], "textMessage": {"text": "hello"}})
+            assert resp.headers["RateLimit-Limit"] == "2", (surface, i, dict(resp.headers))
+            remaining.append(int(resp.headers["RateLimit-Remaining"]))
+            assert 1 <= int(resp.headers["RateLimit-Reset"]) <= 10
+        assert remaining == [1, 0, 0]
+        assert len(await gw.states()) == 2  # the third was refused

@@ -10,6 +10,7 @@ from gatewayd import keys
 from gatewayd.modem.events import CallEvent, IncomingSms
 from gatewayd.store import optouts
 from gatewayd.store import threads as thread_store
+from gatewayd.store import webhooks as webhook_store
 
 from .conftest import Console, add_user
 
@@ -244,3 +245,35 @@ async def test_new_sms_names_an_unresolved_variable_in_the_page_language(admin: 
         assert words in body and "{first_name}" in body and "problem.variable" not in body, body
         assert "Bonjour {first_name}" in body  # the text typed is kept
     assert await admin.app[keys.OUTBOUND].list(limit=10) == []
+
+
+async def test_webhook_test_event_and_replay_from_the_console(admin: Console) -> None:
+    await admin.get("/settings/webhooks")
+    status, _, _ = await admin.post("/settings/webhooks", [("url", "https://crm.example/hook"),
+                                                            ("events", "inbound.received")])
+    assert status == 201
+    [endpoint] = await webhook_store.list_endpoints(admin.app[keys.DB])
+    status, body = await admin.get("/settings/webhooks")
+    assert f"/settings/webhooks/{endpoint.id}/test" in body
+    status, _, answer = await admin.post(f"/settings/webhooks/{endpoint.id}/test", {})
+    assert status == 303 and "done=webhook_test_queued" in answer.headers["Location"]
+    [queued] = await webhook_store.deliveries(admin.app[keys.DB], endpoint_id=endpoint.id)
+    assert queued.event_type == "webhook.test"
+    status, body = await admin.get(answer.headers["Location"])
+    assert "webhook.test" in body and ("Test event queued" in body or "Événement de test en file" in body)
+    # Still being tried: no replay offered, and a forged replay is refused.
+    async with admin.app[keys.DB].write() as conn:
+        await conn.execute("UPDATE webhook_deliveries SET next_at = '2999-01-01T00:00:00Z' WHERE id = ?", (queued.id,))
+    status, body = await admin.get(f"/settings/webhooks?endpoint={endpoint.id}")
+    assert f"/deliveries/{queued.id}/replay" not in body
+    status, _, _ = await admin.post(f"/settings/webhooks/{endpoint.id}/deliveries/{queued.id}/replay", {})
+    assert status == 409
+    async with admin.app[keys.DB].write() as conn:
+        await conn.execute("UPDATE webhook_deliveries SET state = 'failed', finished_at = next_at WHERE id = ?",
+                           (queued.id,))
+    status, body = await admin.get(f"/settings/webhooks?endpoint={endpoint.id}")
+    assert f"/deliveries/{queued.id}/replay" in body
+    status, _, answer = await admin.post(f"/settings/webhooks/{endpoint.id}/deliveries/{queued.id}/replay", {})
+    assert status == 303 and "done=webhook_replayed" in answer.headers["Location"]
+    log = await webhook_store.deliveries(admin.app[keys.DB], endpoint_id=endpoint.id)
+    assert [(d.event_id, d.state) for d in log][:2] == [(queued.event_id, "pending"), (queued.event_id, "failed")]

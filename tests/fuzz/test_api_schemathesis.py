@@ -4,7 +4,9 @@
 port; an admin key (send, read, admin) is made with the CLI. Schemathesis' CLI, as a checked
 subprocess, sends every operation of the published document schema-valid and schema-violating
 requests (coverage and fuzzing phases, `--mode all`). Checks: `not_a_server_error` (no 5xx) and
-`problem_json` (tests/fuzz/problem_hooks.py: every 4xx is RFC 9457 problem JSON). Afterwards the
+`problem_json` (tests/fuzz/problem_hooks.py: every 4xx is RFC 9457 problem JSON), and the
+document's conformance both ways (statuses, media types, answer schemas and headers as documented;
+schema-violating requests refused). Afterwards the
 daemon must still serve /healthz with no traceback in its output.
 
 Bounded: a few examples per operation and `--max-time` (GATEWAYD_FUZZ=long raises both, see
@@ -118,7 +120,11 @@ def _schemathesis(daemon: Daemon, report: Path) -> subprocess.CompletedProcess[s
         sys.executable, "-m", "schemathesis.cli", "run", f"{daemon.url}/api/v1/openapi.json",
         "--url", daemon.url,  # the document's paths are absolute (/api/v1/…, /healthz)
         "--header", f"Authorization: Bearer {daemon.key}",
-        "--checks", "not_a_server_error,problem_json",
+        # Conformance both ways: the server answers only documented statuses, media types, schemas
+        # and headers, and refuses what the document says is invalid. (positive_data_acceptance is
+        # left out: a schema-valid phone number or cursor can still be refused by the rules.)
+        "--checks", "not_a_server_error,problem_json,status_code_conformance,content_type_conformance,"
+                    "response_schema_conformance,response_headers_conformance,negative_data_rejection",
         "--phases", "examples,coverage,fuzzing",
         "--mode", "all",  # schema-valid and schema-violating data
         "--max-examples", str(EXAMPLES),
@@ -229,3 +235,16 @@ def test_the_problem_json_check_rejects_what_it_must() -> None:
                 answer(422, "application/problem+json", good.replace(b"404,", b'422, "errors": [{"field": 1}],'))):
         with pytest.raises(AssertionError):
             problem_json(None, bad, case)
+
+
+def test_a_multipart_upload_without_a_boundary_is_400_not_500(daemon: Daemon) -> None:
+    """Found by the conformance run (ST102): `Content-Type: multipart/form-data` with no boundary."""
+    for path, method in (("/api/v1/imports?filename=a.csv", "POST"), ("/api/v1/groups/1/members/file", "PUT")):
+        request = urllib.request.Request(f"{daemon.url}{path}", data=b"x", method=method, headers={
+            "Authorization": f"Bearer {daemon.key}", "Content-Type": "multipart/form-data"})
+        with pytest.raises(urllib.error.HTTPError) as refused:
+            urllib.request.urlopen(request, timeout=10)
+        problem = json.loads(refused.value.read())
+        assert refused.value.code in (400, 404), problem  # 404: no group 1 in this box
+        if refused.value.code == 400:
+            assert problem["errors"][0]["field"] == "Content-Type", problem

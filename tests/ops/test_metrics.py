@@ -112,3 +112,69 @@ async def test_failures_are_counted_by_cause_and_webhook_failures_by_kind(tmp_pa
             await conn.execute("DELETE FROM messages")
         again = await scrape(gw)
         assert sum(v for (name, _), v in again.items() if name == "gatewayd_message_failures_total") == 1
+
+
+async def test_the_state_gauge_follows_the_ledger_without_scanning_it(tmp_path: Path) -> None:
+    """The messages-by-state gauge is kept by triggers: after inserts (one by one and in bulk), moves
+    and a removal it equals the GROUP BY over the ledger; a database migrated with messages in it is
+    seeded from them."""
+    from gatewayd.store import messages as ledger
+    from gatewayd.store import metrics
+    from gatewayd.store.db import Database
+    from gatewayd.store.migrations import migrate
+
+    iso = "2026-12-07T10:00:00.000Z"
+
+    def row(i: int, state: str) -> tuple[object, ...]:
+        values = {"id": i, "to_number": f"+3361{i:08d}", "text": "x", "category": "transactional", "state": state,
+                  "priority": 0, "source": "api", "line_key": "", "segments": 1, "encoding": "GSM-7",
+                  "concat_ref": 0, "due_at": iso, "created_at": iso, "updated_at": iso}
+        return tuple(values.get(c) for c in ledger.INSERT_COLUMNS)
+
+    import sqlite3
+
+    import aiosqlite
+
+    path = tmp_path / "gatewayd.db"
+    async with aiosqlite.connect(path) as conn:  # an older database, with messages, then upgraded
+        await migrate(conn, target=18)
+        await conn.executemany(ledger._INSERT_SQL, [row(i, "delivered" if i % 3 else "failed") for i in range(1, 31)])
+        await conn.commit()
+    db = Database(path)
+    await db.open()
+    try:
+        async def both() -> tuple[dict[str, int], dict[str, int]]:
+            async with db.read() as conn:
+                return (await metrics.snapshot(conn)).messages_by_state, await ledger.state_counts(conn)
+
+        gauge, scan = await both()
+        assert gauge == scan == {"delivered": 20, "failed": 10}
+        now = datetime(2026, 12, 7, 10, 0, tzinfo=UTC)
+        async with db.write() as conn:
+            await ledger.insert_messages(conn, [row(i, "queued") for i in range(31, 36)])
+            await ledger.insert_messages(conn, [row(i, "scheduled") for i in range(36, 36 + ledger.STAGE_FROM + 5)])
+        async with db.write() as conn:
+            for i in (31, 32):
+                await ledger.mark_sending(conn, i, "line1", now)
+            await ledger.mark_sent(conn, 31, now)
+            await ledger.cancel(conn, 33, now)
+            await ledger.promote_due(conn, now)
+            await conn.execute("DELETE FROM messages WHERE id = 1")  # no code path deletes one today
+        gauge, scan = await both()
+        assert gauge == scan
+        # A scrape reads no row of the ledger itself.
+        async with aiosqlite.connect(path) as conn:
+            tables: set[str] = set()
+
+            def note(action: int, table: str | None, *_: object) -> int:
+                if action == sqlite3.SQLITE_READ and table:
+                    tables.add(table)
+                return sqlite3.SQLITE_OK
+
+            await conn.set_authorizer(note)
+            await metrics.snapshot(conn)
+        assert "message_state_counts" in tables and "messages" not in tables and "message_parts" not in tables
+        assert sum(gauge.values()) == 29 + 5 + ledger.STAGE_FROM + 5 and gauge["sent"] == gauge["sending"] == 1
+        assert gauge["canceled"] == 1 and gauge["delivered"] == 19
+    finally:
+        await db.close()

@@ -43,11 +43,41 @@ async def test_send_operation_is_described_with_its_schema(app_client: TestClien
     doc = await (await app_client.get("/api/v1/openapi.json")).json()
     send = doc["paths"]["/api/v1/messages"]["post"]
     assert send["x-scope"] == "send"
-    assert set(send["responses"]) >= {"202", "401", "403", "409", "422", "429"}
+    assert set(send["responses"]) >= {"202", "400", "401", "403", "409", "413", "422", "429"}
+    declared = {code: set(answer.get("headers", {})) for code, answer in send["responses"].items()}
+    assert declared["202"] == {"Idempotent-Replayed", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"}
+    assert declared["429"] == {"Retry-After", "RateLimit-Limit", "RateLimit-Remaining", "RateLimit-Reset"}
+    assert set(doc["components"]["headers"]) >= {"Retry-After", "Idempotent-Replayed", "RateLimit-Reset"}
+    accepted = doc["components"]["schemas"]["Accepted"]["properties"]["messages"]["items"]
+    assert doc["components"]["schemas"][accepted["$ref"].rsplit("/", 1)[1]]["required"] == ["id", "to", "state"]
     schema = doc["components"]["schemas"][send["requestBody"]["content"]["application/json"]["schema"]["$ref"]
                                          .rsplit("/", 1)[1]]
     assert set(schema["required"]) == {"to", "category"}  # text, or a template
     assert [p["name"] for p in send["parameters"]] == ["Idempotency-Key"]
     one = doc["paths"]["/api/v1/messages/{id}"]["get"]
-    assert one["parameters"][0] == {"name": "id", "in": "path", "required": True, "schema": {"type": "string"}}
+    assert one["parameters"][0] == {"name": "id", "in": "path", "required": True,
+                                    "schema": {"type": "integer", "minimum": 0, "maximum": 2**63 - 1}}
+    assert doc["paths"]["/api/v1/modems/{name}/ussd"]["post"]["parameters"][0]["schema"] == {"type": "string"}
     assert doc["paths"]["/healthz"]["get"]["security"] == []
+
+
+async def test_every_operation_documents_the_errors_its_inputs_can_give(app_client: TestClient) -> None:
+    doc: dict[str, Any] = await (await app_client.get("/api/v1/openapi.json")).json()
+    for path, methods in doc["paths"].items():
+        for method, op in methods.items():
+            codes = set(op["responses"])
+            where = f"{method.upper()} {path}"
+            if "{" in path:
+                assert "404" in codes, where
+            if "requestBody" in op:
+                assert {"400", "413", "422"} <= codes, where
+            if any(p["in"] == "query" for p in op.get("parameters", [])):
+                assert "422" in codes, where
+            if op.get("security") != []:
+                assert {"401", "403"} <= codes, where
+            for code, answer in op["responses"].items():
+                if code >= "400":
+                    assert list(answer["content"]) == ["application/problem+json"], (where, code)
+            for code, answer in op["responses"].items():
+                if code.startswith("2") and code != "204":
+                    assert answer.get("content"), f"{where} -> {code}: no schema for the success answer"

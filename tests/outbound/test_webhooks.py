@@ -195,9 +195,12 @@ async def test_failed_deliveries_are_retried_with_a_log(tmp_path: Path) -> None:
         assert len(rec.requests) == 3
         delivery_ids = {r["headers"]["webhook-id"] for r in rec.requests}
         assert len(delivery_ids) == 1  # the same delivery id on every retry: receivers can deduplicate
-        await asyncio.sleep(0.1)
-        resp = await gw.client.get(f"/api/v1/webhooks/{endpoint['id']}/deliveries", headers=gw.auth)
-        [delivery] = (await resp.json())["deliveries"]
+        for _ in range(500):  # the answer is recorded just after the receiver sent it
+            resp = await gw.client.get(f"/api/v1/webhooks/{endpoint['id']}/deliveries", headers=gw.auth)
+            [delivery] = (await resp.json())["deliveries"]
+            if delivery["state"] != "pending":
+                break
+            await asyncio.sleep(0.02)
         assert delivery["state"] == "delivered" and delivery["attempts"] == 3
         assert delivery["webhook_id"] == rec.requests[0]["headers"]["webhook-id"]
         assert [a["status"] for a in delivery["log"]] == [500, 500, 204]
@@ -303,3 +306,64 @@ async def test_local_targets_are_refused_unless_allowed_and_failures_hide_the_so
             await asyncio.sleep(0.05)
         assert log[0]["error"] == "connection refused", log
         assert str(closed_port) not in str(log)
+
+
+async def test_a_test_event_and_a_replay_reach_the_endpoint_signed(tmp_path: Path) -> None:
+    async with receiver() as rec, gateway(tmp_path, sections=FAST_HOOKS) as gw:
+        endpoint = await add_endpoint(gw, rec.url, ["message.failed"])  # a test goes whatever it subscribes to
+        other = await add_endpoint(gw, rec.url, ["message.failed"])
+        resp = await gw.client.post(f"/api/v1/webhooks/{endpoint['id']}/test", headers=gw.auth)
+        assert resp.status == 202
+        test_delivery = (await resp.json())["delivery_id"]
+        await until(lambda: len(rec.requests) == 1, 10, "the test event")
+        first = rec.requests[0]
+        event = standardwebhooks.Webhook(endpoint["secret"]).verify(first["raw"], first["headers"])
+        assert event["type"] == "webhook.test" and event["data"]["endpoint_id"] == endpoint["id"]
+
+        async def log_of(endpoint_id: int) -> list[dict[str, Any]]:
+            answer = await gw.client.get(f"/api/v1/webhooks/{endpoint_id}/deliveries", headers=gw.auth)
+            return (await answer.json())["deliveries"]  # type: ignore[no-any-return]
+
+        for _ in range(200):
+            if (await log_of(endpoint["id"]))[0]["state"] == "delivered":
+                break
+            await asyncio.sleep(0.02)
+        replay = f"/api/v1/webhooks/{endpoint['id']}/deliveries/{test_delivery}/replay"
+        resp = await gw.client.post(replay, headers=gw.auth)
+        assert resp.status == 202, await resp.text()
+        again = (await resp.json())["delivery_id"]
+        await until(lambda: len(rec.requests) == 2, 10, "the replay")
+        assert rec.requests[1]["headers"]["webhook-id"] == first["headers"]["webhook-id"]  # the same event
+        standardwebhooks.Webhook(endpoint["secret"]).verify(rec.requests[1]["raw"], rec.requests[1]["headers"])
+        log = await log_of(endpoint["id"])
+        assert [d["id"] for d in log] == [again, test_delivery]  # the first delivery stays in the log
+        # Another endpoint's delivery, unknown endpoints and deliveries: 404, problem JSON.
+        for path in (f"/api/v1/webhooks/{other['id']}/deliveries/{test_delivery}/replay",
+                     f"/api/v1/webhooks/999/deliveries/{test_delivery}/replay", "/api/v1/webhooks/999/test",
+                     f"/api/v1/webhooks/{endpoint['id']}/deliveries/999/replay"):
+            resp = await gw.client.post(path, headers=gw.auth)
+            assert (resp.status, resp.content_type) == (404, "application/problem+json"), path
+        # A delivery still being tried cannot be replayed (it would go twice).
+        async with gw.app[keys.DB].write() as conn:
+            await conn.execute("UPDATE webhook_deliveries SET state = 'pending', next_at = '2999-01-01T00:00:00Z' "
+                               "WHERE id = ?", (again,))
+        resp = await gw.client.post(f"/api/v1/webhooks/{endpoint['id']}/deliveries/{again}/replay", headers=gw.auth)
+        assert resp.status == 409
+
+
+async def test_a_dead_endpoint_is_logged_once_per_incident(tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level("INFO", logger="gatewayd.outbound.webhooks")
+    async with receiver(fail_first=6) as rec, gateway(tmp_path, sections=FAST_HOOKS) as gw:
+        await add_endpoint(gw, rec.url, ["message.sent"])
+        for n in range(3):
+            await gw.post({"to": f"+3361234567{n}", **OK})
+        await until(lambda: len(rec.events()) == 3, 15, "every event delivered after the endpoint came back")
+        await until(lambda: any("answers again" in r.getMessage() for r in caplog.records), 5, "the recovery line")
+    lines = [r for r in caplog.records if r.name == "gatewayd.outbound.webhooks" and r.levelno >= 20]
+    assert len(rec.requests) >= 9  # six failed attempts, then three deliveries
+    down = [r for r in lines if "is not answering" in r.getMessage()]
+    assert len(down) == 1 and down[0].levelname == "WARNING" and "HTTP 500" in down[0].getMessage()
+    assert "/hook" not in down[0].getMessage()  # the host only: a URL's user part or query may hold a secret
+    up = [r for r in lines if "answers again" in r.getMessage()]
+    assert len(up) == 1 and "after 6 failed attempts" in up[0].getMessage()
+    assert len(lines) == 2, [r.getMessage() for r in lines]
