@@ -241,9 +241,12 @@ class Composer:
             line = line or template.line
             if transliterate is None:
                 transliterate = template.transliterate
-        elif draft.based_on is not None and line is None:
+        elif draft.based_on is not None:
+            # A text edited from a template keeps the template's line and its default values.
             origin = await template_store.get_in(conn, draft.based_on)
-            line = origin.line if origin is not None else None
+            if origin is not None:
+                line = line or origin.line
+                defaults = defaults if defaults is not None else origin.defaults
         self.check_line(line, draft.name_of("line"))
         if draft.flash:
             # The PDU encoder writes no message class: a flash SMS would arrive as a normal one.

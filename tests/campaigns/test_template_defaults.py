@@ -7,7 +7,9 @@ from collections.abc import Awaitable, Callable
 
 from aiohttp.test_utils import TestClient
 
+from gatewayd import keys
 from gatewayd.campaigns.templates import check_defaults, compile_template, render
+from gatewayd.outbound.compose import Draft
 
 
 def test_template_defaults_fill_only_occurrences_without_an_inline_one() -> None:
@@ -60,6 +62,12 @@ async def test_api_template_default_fills_a_send_and_a_campaign(
         "to": "+33612345679", "template": tpl["id"], "category": "transactional", "variables": {"first_name": "Zoé"}})
     got = await (await app_client.get(f"/api/v1/messages/{(await r.json())['messages'][0]['id']}", headers=h)).json()
     assert got["text"] == "Bonjour Zoé, à demain."
+
+    # New SMS from the template, its text edited in the console: the template's defaults still apply.
+    outbound = app_client.server.app[keys.OUTBOUND]
+    [row] = await outbound.submit_draft(Draft(recipients=("+33612345690",), text="Bonjour {first_name}, à bientôt.",
+                                              based_on=tpl["id"], personalise=True, source="console"))
+    assert row.text == "Bonjour Madame, Monsieur, à bientôt."
 
     # A campaign with the template: a contact without a first name gets the template's default.
     await app_client.post("/api/v1/contacts", headers=h, json={"mobile": "+33612345670", "first_name": "Léa"})
