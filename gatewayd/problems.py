@@ -26,6 +26,8 @@ ENGLISH: dict[str, str] = {
     "template.bad_name": "{{{name}}} at position {position} is not a variable name (letters, digits, _)",
     "template.title_required": "a template needs a title",
     "template.in_use": "template {id} is used by a campaign",
+    "template.default_unused": "a default for {{{name}}}, but the text has no such variable (its variables: {variables})",
+    "template.default_invalid": "the default for {{{name}}} must be one line of at most {max} characters",
     "variable.unresolved": "variable {{{variable}}} has no value for {number}",
     "line.unknown": "no line named {line!r} (known: {known})",
     "recipients.none": "at least one recipient is needed",

@@ -11,6 +11,7 @@ from console.routing import Pages
 
 from gatewayd import keys
 from gatewayd.campaigns.template_service import TemplateInput
+from gatewayd.campaigns.templates import TemplateSyntaxError, compile_template
 from gatewayd.errors import Conflict, InvalidInput
 from gatewayd.modem.segments import count_segments
 from gatewayd.store import contacts as contact_store
@@ -34,30 +35,36 @@ async def _form(request: web.Request, template: Template | None, values: dict[st
                 unknown: list[str] | None = None, status: int = 200) -> web.Response:
     async with request.app[keys.DB].read() as conn:
         fields = await contact_store.field_names(conn)
+    try:  # one default field per variable of the text as shown (a text that does not parse has none)
+        used = list(compile_template(values["text"]).variables)
+    except TemplateSyntaxError:
+        used = []
     return await render(request, "templates/form.html", {
-        "template": template, "values": values, "errors": errors, "unknown": unknown or [],
+        "template": template, "values": values, "errors": errors, "unknown": unknown or [], "used": used,
         "lines": request.app[keys.POOL].names(), "variables": ["first_name", "last_name",
                                                                                     "email", "mobile", *fields],
         "max_segments": request.app[keys.SETTINGS].sending.max_segments}, status=status)
 
 
 def _posted(form: Any) -> dict[str, Any]:
+    defaults = {key[len("default."):]: text(form, key, 400) for key in form if key.startswith("default.")}
     return {"title": text(form, "title", 200), "line": text(form, "line", 32) or None, "text": text(form, "text", 5000),
-            "transliterate": checked(form, "transliterate")}
+            "transliterate": checked(form, "transliterate"), "defaults": defaults}
 
 
 def _input(values: dict[str, Any]) -> TemplateInput:
-    return TemplateInput(values["title"], values["text"], values["line"], values["transliterate"])
+    return TemplateInput(values["title"], values["text"], values["line"], values["transliterate"], values["defaults"])
 
 
 def _values(template: Template, site_default: bool) -> dict[str, Any]:
     switch = site_default if template.transliterate is None else template.transliterate
-    return {"title": template.title, "line": template.line, "text": template.text, "transliterate": switch}
+    return {"title": template.title, "line": template.line, "text": template.text, "transliterate": switch,
+            "defaults": dict(template.defaults)}
 
 
 @pages.get("/templates/new", role="operator", name="template_new")
 async def new_template(request: web.Request) -> web.Response:
-    return await _form(request, None, {"title": "", "line": None, "text": "",
+    return await _form(request, None, {"title": "", "line": None, "text": "", "defaults": {},
                                        "transliterate": request.app[keys.SETTINGS].sending.transliterate}, {})
 
 

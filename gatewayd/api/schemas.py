@@ -77,6 +77,7 @@ TEMPLATE_SCHEMA: dict[str, Any] = {
         "line": _NSTR,
         "text": _STR,
         "variables": {"type": "array", "items": _STR},
+        "defaults": {"type": "object", "additionalProperties": _STR},
         "unknown_variables": {"type": "array", "items": _STR},
         "encoding": {"enum": ["GSM-7", "UCS-2"]},
         "segments": _INT,

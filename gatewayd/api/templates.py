@@ -30,9 +30,12 @@ class TemplateBody(BaseModel):
     text: str = Field(min_length=1, max_length=5000)
     transliterate: StrictBool | None = Field(None, description="GSM-7 look-alikes when this template is sent "
                                                          "(null: the site's [sending] transliterate)")
+    defaults: dict[str, str] = Field(default_factory=dict, max_length=50,
+                                     description="Default value per variable name, used for a recipient "
+                                                 "with no value where the text gives no inline {name|default}")
 
     def to_input(self) -> TemplateInput:
-        return TemplateInput(self.title, self.text, self.line, self.transliterate)
+        return TemplateInput(self.title, self.text, self.line, self.transliterate, self.defaults)
 
 
 def template_json(t: Template, unknown: list[str] | None = None) -> dict[str, Any]:
@@ -44,6 +47,7 @@ def template_json(t: Template, unknown: list[str] | None = None) -> dict[str, An
         "text": t.text,
         "transliterate": t.transliterate,
         "variables": list(compile_template(t.text).variables),
+        "defaults": dict(t.defaults),
         "encoding": info.encoding,
         "segments": info.segments,
         "created_at": utc_iso(t.created_at),

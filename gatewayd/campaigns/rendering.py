@@ -23,6 +23,7 @@ class CampaignTexts:
     line: str | None  # the default template's line when the campaign names none
     sources: Mapping[str, str]  # the template texts as written, per language (what the runner composes)
     transliterate: Mapping[str, bool | None]  # each template's switch (None: the site default)
+    defaults: Mapping[str, Mapping[str, str]]  # each template's own default values
     resolver: Resolver = field(default_factory=lambda: Resolver({}))  # variables <- columns, defaults
 
     def values_of(self, values: Mapping[str, str]) -> Mapping[str, str]:
@@ -39,16 +40,18 @@ async def load_texts(conn: aiosqlite.Connection, campaign: Campaign) -> Campaign
     compiled: dict[str, CompiledTemplate] = {}
     sources: dict[str, str] = {}
     switches: dict[str, bool | None] = {}
+    defaults: dict[str, Mapping[str, str]] = {}
     line = campaign.line
     for language, template_id in campaign.templates.items():
         template = await template_store.get_in(conn, template_id)
         if template is None:
             raise LookupError(f"template {template_id} ({language}) no longer exists")
-        compiled[language] = compile_template(template.text)
+        compiled[language] = compile_template(template.text, template.defaults)
         sources[language] = template.text
+        defaults[language] = template.defaults
         # The campaign's own switch, else the template's (None: the site default, in compose()).
         switches[language] = campaign.transliterate if campaign.transliterate is not None else template.transliterate
         if language == "default" and line is None:
             line = template.line
-    return CampaignTexts(compiled, dict(campaign.templates), campaign.stop_mention, line, sources, switches,
+    return CampaignTexts(compiled, dict(campaign.templates), campaign.stop_mention, line, sources, switches, defaults,
                          Resolver(campaign.audience.get("variables") or {}))

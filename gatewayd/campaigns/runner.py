@@ -177,6 +177,7 @@ class CampaignRunner:
                                                     if defaults else texts.values_of(r.values), r.language,
                                                     lookup=False) for r in members],
                               text=texts.sources[language], personalise=True, category=category, line=line,
+                              defaults=texts.defaults[language],
                               transliterate=texts.transliterate[language],
                               priority=10, campaign_id=campaign_id, campaign_recipient_ids=[r.id for r in members],
                               source="campaign")

@@ -1,16 +1,17 @@
 """TemplateService: the one place a template is validated and stored (the API and the console call it).
 
-A template is a title, a text with `{variables}` (and `{name|default}` defaults), the line it
-prefers and its transliteration switch (None: the site default). Variables no contact field or
+A template is a title, a text with `{variables}` (and `{name|default}` defaults), default values
+of its own per variable, the line it prefers and its transliteration switch (None: the site default). Variables no contact field or
 file column provides are reported, not refused: a campaign's file may bring them.
 """
 
 from __future__ import annotations
 
 import sqlite3
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 
-from gatewayd.campaigns.templates import TemplateSyntaxError, compile_template, unknown_variables
+from gatewayd.campaigns.templates import TemplateSyntaxError, check_defaults, compile_template, unknown_variables
 from gatewayd.clock import Clock
 from gatewayd.errors import Conflict, InvalidInput, NotFound
 from gatewayd.outbound.compose import LineDirectory
@@ -26,6 +27,11 @@ class TemplateInput:
     text: str
     line: str | None = None
     transliterate: bool | None = None
+    defaults: Mapping[str, str] = field(default_factory=dict)  # an empty value: no default
+
+    def kept_defaults(self) -> dict[str, str]:
+        """The defaults worth storing (a blank field in a form means none)."""
+        return {name.strip(): value.strip() for name, value in self.defaults.items() if value.strip()}
 
 
 class TemplateService:
@@ -47,6 +53,9 @@ class TemplateService:
             compiled = compile_template(new.text)
         except TemplateSyntaxError as exc:
             raise InvalidInput("text", problems=[exc.problem("text")]) from None
+        problems = check_defaults(compiled, new.kept_defaults())
+        if problems:
+            raise InvalidInput("defaults", problems=problems)
         async with self.db.read() as conn:
             known = await contact_store.field_names(conn)
         return list(unknown_variables(compiled, known))
@@ -54,13 +63,14 @@ class TemplateService:
     async def create(self, new: TemplateInput) -> tuple[Template, list[str]]:
         unknown = await self.check(new)
         tid = await store.insert(self.db, title=new.title.strip(), line=new.line, text=new.text,
-                                 transliterate=new.transliterate, now=self.clock.now())
+                                 transliterate=new.transliterate, defaults=new.kept_defaults(), now=self.clock.now())
         return await self.get(tid), unknown
 
     async def update(self, template_id: int, new: TemplateInput) -> tuple[Template, list[str]]:
         unknown = await self.check(new)
         if not await store.update(self.db, template_id, title=new.title.strip(), line=new.line, text=new.text,
-                                  transliterate=new.transliterate, now=self.clock.now()):
+                                  transliterate=new.transliterate, defaults=new.kept_defaults(),
+                                  now=self.clock.now()):
             raise NotFound(code="template.not_found", id=template_id)
         return await self.get(template_id), unknown
 

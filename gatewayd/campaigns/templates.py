@@ -4,7 +4,8 @@ Nothing from a template or a contact is ever evaluated: `{first_name}` is looked
 strings and pasted in; there are no attributes, indexes, filters or format specs. `{{` and `}}`
 stand for literal braces. A value that itself contains `{…}` is pasted as it is, never re-read.
 `{first_name|Madame, Monsieur}` gives a default: the text after `|` stands in when the recipient
-has no value (an empty value counts as none).
+has no value (an empty value counts as none). A template may also carry defaults of its own, per
+variable name: they stand in where the text gives none inline (the inline one is the more precise).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import NamedTuple
 from gatewayd.problems import Problem
 
 BUILTIN_VARIABLES = ("first_name", "last_name", "email", "mobile")
+MAX_DEFAULT = 200
 _NAME = re.compile(r"[^\W\d]\w{0,39}")
 
 
@@ -65,11 +67,13 @@ class Rendered(NamedTuple):  # built once per recipient and check: a tuple is th
     missing: tuple[str, ...]  # variables with no value and no default for this recipient (rendered as empty)
 
 
-def compile_template(text: str) -> CompiledTemplate:
-    """Parse `text`; TemplateSyntaxError for a lone brace or a bad variable name."""
+def compile_template(text: str, defaults: Mapping[str, str] | None = None) -> CompiledTemplate:
+    """Parse `text`; TemplateSyntaxError for a lone brace or a bad variable name. `defaults` (a
+    template's own, by variable name, case-insensitive) fill the occurrences with no inline default."""
+    by_name = {k.lower(): v for k, v in defaults.items()} if defaults else {}
     pieces: list[str] = []
     names: list[str] = []
-    defaults: list[str | None] = []
+    found: list[str | None] = []
     buf: list[str] = []
     i, n = 0, len(text)
     while i < n:
@@ -90,7 +94,7 @@ def compile_template(text: str) -> CompiledTemplate:
             pieces.append("".join(buf))
             buf = []
             names.append(name)
-            defaults.append(default.strip() if bar else None)
+            found.append(default.strip() if bar else by_name.get(name.lower()))
             i = end + 1
         elif ch == "}":
             if text.startswith("}}", i):
@@ -102,8 +106,22 @@ def compile_template(text: str) -> CompiledTemplate:
             buf.append(ch)
             i += 1
     pieces.append("".join(buf))
-    return CompiledTemplate(tuple(pieces), tuple(names), tuple(defaults) if any(d is not None for d in defaults)
-                            else ())
+    return CompiledTemplate(tuple(pieces), tuple(names), tuple(found) if any(d is not None for d in found) else ())
+
+
+def check_defaults(template: CompiledTemplate, defaults: Mapping[str, str]) -> list[Problem]:
+    """Problems with a template's own defaults: each must name one of its variables and be one
+    line of at most MAX_DEFAULT characters (it is pasted into an SMS as it is)."""
+    used = {name.lower() for name in template.names}
+    problems: list[Problem] = []
+    for name, value in defaults.items():
+        where = f"defaults.{name}"
+        if name.lower() not in used:
+            problems.append(Problem("template.default_unused", where,
+                                    {"name": name, "variables": ", ".join(template.variables) or "none"}))
+        elif len(value) > MAX_DEFAULT or any(ch in value for ch in "\r\n\x00"):
+            problems.append(Problem("template.default_invalid", where, {"name": name, "max": MAX_DEFAULT}))
+    return problems
 
 
 def unknown_variables(template: CompiledTemplate, known: Iterable[str]) -> tuple[str, ...]:

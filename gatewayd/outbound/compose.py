@@ -93,6 +93,7 @@ class Draft:
     send_at: datetime | None = None
     ttl: timedelta | None = None
     variables: Mapping[str, str] | None = None
+    defaults: Mapping[str, str] | None = None  # a template's own defaults (the template's when template_id)
     personalise: bool = False          # on anyway with variables, a template or recipient values
     transliterate: bool | None = None  # None: the site default ([sending] transliterate)
     source: str = "api"
@@ -230,17 +231,22 @@ class Composer:
         line = draft.line
         text = draft.text
         transliterate = draft.transliterate
+        defaults = draft.defaults
         if draft.template_id is not None:
             template = await template_store.get_in(conn, draft.template_id)
             if template is None:
                 raise InvalidInput(draft.name_of("template"), code="template.not_found", id=draft.template_id)
             text = template.text
+            defaults = template.defaults
             line = line or template.line
             if transliterate is None:
                 transliterate = template.transliterate
-        elif draft.based_on is not None and line is None:
+        elif draft.based_on is not None:
+            # A text edited from a template keeps the template's line and its default values.
             origin = await template_store.get_in(conn, draft.based_on)
-            line = origin.line if origin is not None else None
+            if origin is not None:
+                line = line or origin.line
+                defaults = defaults if defaults is not None else origin.defaults
         self.check_line(line, draft.name_of("line"))
         if draft.flash:
             # The PDU encoder writes no message class: a flash SMS would arrive as a normal one.
@@ -257,7 +263,7 @@ class Composer:
         compiled: CompiledTemplate | None = None
         if personalise:
             try:
-                compiled = compile_template(text)
+                compiled = compile_template(text, defaults)
             except TemplateSyntaxError as exc:
                 raise InvalidInput(draft.name_of("text"), problems=[exc.problem(draft.name_of("text"))]) from None
             if not compiled.names:

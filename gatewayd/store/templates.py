@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from datetime import datetime
 
 import aiosqlite
@@ -21,29 +23,36 @@ class Template:
     created_at: datetime
     updated_at: datetime
     transliterate: bool | None = None  # GSM-7 look-alikes: None = the site default
+    defaults: Mapping[str, str] = field(default_factory=dict)  # variable name -> its default value
+
+
+def _json(defaults: Mapping[str, str] | None) -> str:
+    return json.dumps(dict(defaults or {}), ensure_ascii=False, sort_keys=True)
 
 
 def _row(r: sqlite3.Row) -> Template:
     switch = r["transliterate"]
     return Template(r["id"], r["title"], r["line"], r["text"],
                     parse_iso_required(r["created_at"]), parse_iso_required(r["updated_at"]),
-                    None if switch is None else bool(switch))
+                    None if switch is None else bool(switch), json.loads(r["defaults"] or "{}"))
 
 
 async def insert(db: Database, *, title: str, line: str | None, text: str, now: datetime,
-                 transliterate: bool | None = None) -> int:
+                 transliterate: bool | None = None, defaults: Mapping[str, str] | None = None) -> int:
     async with db.write() as conn:
         cur = await conn.execute(
-            "INSERT INTO templates (title, line, text, transliterate, created_at, updated_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)", (title, line, text, transliterate, utc_iso(now), utc_iso(now)))
+            "INSERT INTO templates (title, line, text, transliterate, defaults, created_at, updated_at)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?)",
+            (title, line, text, transliterate, _json(defaults), utc_iso(now), utc_iso(now)))
         return int(cur.lastrowid or 0)
 
 
 async def update(db: Database, template_id: int, *, title: str, line: str | None, text: str, now: datetime,
-                 transliterate: bool | None = None) -> bool:
+                 transliterate: bool | None = None, defaults: Mapping[str, str] | None = None) -> bool:
     async with db.write() as conn:
-        cur = await conn.execute("UPDATE templates SET title = ?, line = ?, text = ?, transliterate = ?, updated_at = ?"
-                                 " WHERE id = ?", (title, line, text, transliterate, utc_iso(now), template_id))
+        cur = await conn.execute(
+            "UPDATE templates SET title = ?, line = ?, text = ?, transliterate = ?, defaults = ?, updated_at = ?"
+            " WHERE id = ?", (title, line, text, transliterate, _json(defaults), utc_iso(now), template_id))
         return cur.rowcount == 1
 
 
