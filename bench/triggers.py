@@ -38,7 +38,7 @@ def _row(i: int, state: str, at: str) -> tuple[object, ...]:
     from gatewayd.store import messages as ledger
 
     row = {"id": i, "to_number": f"+3361{i:08d}", "text": f"Votre code {i}", "category": "transactional",
-           "state": state, "priority": 0, "source": "api", "line_key": "", "segments": 1, "encoding": "GSM-7",
+           "state": state, "priority": 0, "source": "api", "line_key": "", "line_soft": 0, "segments": 1, "encoding": "GSM-7",
            "concat_ref": i % 256, "due_at": at, "created_at": at, "updated_at": at}
     return tuple(row.get(column) for column in ledger.INSERT_COLUMNS)
 

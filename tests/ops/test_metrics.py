@@ -127,7 +127,7 @@ async def test_the_state_gauge_follows_the_ledger_without_scanning_it(tmp_path: 
 
     def row(i: int, state: str) -> tuple[object, ...]:
         values = {"id": i, "to_number": f"+3361{i:08d}", "text": "x", "category": "transactional", "state": state,
-                  "priority": 0, "source": "api", "line_key": "", "segments": 1, "encoding": "GSM-7",
+                  "priority": 0, "source": "api", "line_key": "", "line_soft": 0, "segments": 1, "encoding": "GSM-7",
                   "concat_ref": 0, "due_at": iso, "created_at": iso, "updated_at": iso}
         return tuple(values.get(c) for c in ledger.INSERT_COLUMNS)
 
