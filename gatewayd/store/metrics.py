@@ -1,8 +1,9 @@
 """Read-only counts for GET /metrics, gathered on one reader connection at scrape time.
 
-Each query is either an index-only count, a GROUP BY over an index, or a read of `counters`
-(kept by triggers, migration 0017), so a scrape stays cheap on a database of a million messages
-(message bodies are never read, message_parts never scanned).
+Totals are read from `counters` and the messages-by-state gauge from `message_state_counts`, both
+kept by triggers (migrations 0017, 0019, 0021): a scrape reads a few dozen rows whatever the size of
+the ledger, inbound SMS, calls or opt-out history. Only small tables are counted (current opt-outs,
+webhook deliveries, which retention purges).
 """
 
 from __future__ import annotations
@@ -65,10 +66,10 @@ async def snapshot(conn: aiosqlite.Connection) -> MetricsSnapshot:
         scheduled=by_state.get("scheduled", 0),
         retries=sum(counters.get("send_retries", {}).values()),
         parts_by_line=parts,
-        inbound=await _scalar(conn, "SELECT COUNT(*) FROM inbound_messages"),
+        inbound=counters.get("inbound_received", {}).get("", 0),
         opt_outs_current=await _scalar(conn, "SELECT COUNT(*) FROM opt_outs_current"),
-        opt_out_events=await _pairs(conn, "SELECT action, COUNT(*) FROM opt_out_events GROUP BY action"),
-        calls=await _scalar(conn, "SELECT COUNT(*) FROM calls"),
+        opt_out_events=counters.get("opt_out_events", {}),
+        calls=counters.get("calls_logged", {}).get("", 0),
         webhook_backlog=await _scalar(conn, "SELECT COUNT(*) FROM webhook_deliveries WHERE state = 'pending'"),
         webhook_deliveries=await _pairs(conn, "SELECT state, COUNT(*) FROM webhook_deliveries GROUP BY state"),
         failures_by_cause=counters.get("message_failures", {}),

@@ -139,6 +139,12 @@ async def test_the_state_gauge_follows_the_ledger_without_scanning_it(tmp_path: 
     async with aiosqlite.connect(path) as conn:  # an older database, with messages, then upgraded
         await migrate(conn, target=18)
         await conn.executemany(ledger._INSERT_SQL, [row(i, "delivered" if i % 3 else "failed") for i in range(1, 31)])
+        # Inbound SMS, calls and opt-out events already there: the totals are seeded from them.
+        for _ in range(2):
+            await conn.execute("INSERT INTO inbound_messages (line, sender, text, received_at) VALUES ('line1', '+33611111111', 'x', ?)", (iso,))
+        await conn.execute("INSERT INTO calls (line, number, started_at, ended_at, rings, hung_up_by) VALUES ('line1', NULL, ?, ?, 1, 'us')", (iso, iso))
+        for action in ("out", "out", "in"):
+            await conn.execute("INSERT INTO opt_out_events (number, action, source, created_at) VALUES ('+33611111111', ?, 'api', ?)", (action, iso))
         await conn.commit()
     db = Database(path)
     await db.open()
@@ -160,6 +166,8 @@ async def test_the_state_gauge_follows_the_ledger_without_scanning_it(tmp_path: 
             await ledger.cancel(conn, 33, now)
             await ledger.promote_due(conn, now)
             await conn.execute("DELETE FROM messages WHERE id = 1")  # no code path deletes one today
+            await conn.execute("INSERT INTO calls (line, number, started_at, ended_at, rings, hung_up_by) VALUES ('line1', NULL, ?, ?, 1, 'us')", (iso, iso))
+            await conn.execute("INSERT INTO opt_out_events (number, action, source, created_at) VALUES ('+33622222222', 'out', 'api', ?)", (iso,))
         gauge, scan = await both()
         assert gauge == scan
         # A scrape reads no row of the ledger itself.
@@ -174,6 +182,10 @@ async def test_the_state_gauge_follows_the_ledger_without_scanning_it(tmp_path: 
             await conn.set_authorizer(note)
             await metrics.snapshot(conn)
         assert "message_state_counts" in tables and "messages" not in tables and "message_parts" not in tables
+        assert not tables & {"inbound_messages", "calls"}  # their totals are counters too
+        async with db.read() as conn:
+            snap = await metrics.snapshot(conn)
+        assert (snap.inbound, snap.calls, snap.opt_out_events) == (2, 2, {"out": 3, "in": 1})
         assert sum(gauge.values()) == 29 + 5 + ledger.STAGE_FROM + 5 and gauge["sent"] == gauge["sending"] == 1
         assert gauge["canceled"] == 1 and gauge["delivered"] == 19
     finally:
