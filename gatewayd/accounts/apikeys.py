@@ -6,7 +6,6 @@ import hashlib
 import hmac
 import logging
 import secrets
-import time
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -94,7 +93,7 @@ class KeyVerifier:
     async def verify(self, token: str) -> ApiKeyRow | None:
         digest = _hash(token)
         hit = self._verified.get(digest)
-        if hit is not None and hit[1] > time.monotonic():
+        if hit is not None and hit[1] > self.clock.monotonic():
             await self._record_use(hit[0])
             return hit[0]
         row = await verify_token(self.db, token)
@@ -103,7 +102,7 @@ class KeyVerifier:
             return None
         if len(self._verified) >= self.max_entries:
             self._verified.clear()
-        self._verified[digest] = (row, time.monotonic() + self.ttl)
+        self._verified[digest] = (row, self.clock.monotonic() + self.ttl)
         await self._record_use(row)
         return row
 
