@@ -36,11 +36,12 @@ def fill(d: LimitedDaemon, how: str) -> None:
     if how == "file-size limit":
         d.limit_files(0)  # no file of the daemon may grow any more
         return
-    with open(d.seen_path(d.disk / "filler"), "wb") as fh:  # noqa: PTH123 - a plain loop until ENOSPC
+    # Unbuffered: each write is one system call and nothing stays in a buffer for close() to write
+    # again (the buffered version once raised ENOSPC on leaving `with`, in a loaded CI run).
+    with open(d.seen_path(d.disk / "filler"), "wb", buffering=0) as fh:  # noqa: PTH123 - a plain loop until ENOSPC
         try:
             while True:
                 fh.write(b"\0" * 65536)
-                fh.flush()
         except OSError as exc:
             assert exc.errno == 28, exc  # ENOSPC: the tmpfs is full
 
